@@ -1,0 +1,443 @@
+/// \file Ed25519 verification: API, pre-checks, single and batch equations, bisection, and the
+/// OpenSSL reference path. Arithmetic lives in ed25519_internal.hpp (portable, radix 2^51) and
+/// ed25519_avx512.cpp (8-lane AVX-512 IFMA, radix 2^52).
+#include "crypto/ed25519.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <vector>
+
+#include "crypto/ed25519_batch.hpp"
+#include "crypto/ed25519_internal.hpp"
+
+namespace assay::crypto {
+
+using namespace ed25519_internal;
+
+namespace {
+
+thread_local detail::Ed25519Counters t_counters;
+
+// ----------------------------------------------------------------------------------------------
+// SHA-512(R || A || M) mod L.
+// ----------------------------------------------------------------------------------------------
+const EVP_MD* sha512_md() {
+  static const EVP_MD* md = [] {
+    const EVP_MD* m = EVP_MD_fetch(nullptr, "SHA512", nullptr);
+    return m ? m : EVP_sha512();
+  }();
+  return md;
+}
+
+struct MdCtxDeleter {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+
+bool challenge_scalar(Sc& k, const uint8_t r[32], const uint8_t a[32], const uint8_t* m,
+                      size_t len) {
+  thread_local std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
+  if (!ctx) return false;
+  uint8_t h[64];
+  unsigned int hl = 0;
+  static const uint8_t kEmpty = 0;
+  if (EVP_DigestInit_ex(ctx.get(), sha512_md(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), r, 32) != 1 || EVP_DigestUpdate(ctx.get(), a, 32) != 1 ||
+      EVP_DigestUpdate(ctx.get(), len ? m : &kEmpty, len) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), h, &hl) != 1 || hl != 64) {
+    return false;
+  }
+  k = sc_reduce64(h);
+  return true;
+}
+
+// ----------------------------------------------------------------------------------------------
+// Base point and its odd multiples (w = 8: B, 3B, ..., 127B) in cached form.
+// ----------------------------------------------------------------------------------------------
+constexpr int kBaseW = 8;
+constexpr int kBaseTable = 1 << (kBaseW - 2);
+
+struct BaseTables {
+  GeP3 B;
+  GeCached odd[kBaseTable];
+};
+
+const BaseTables& base_tables() {
+  static const BaseTables t = [] {
+    BaseTables bt{};
+    uint8_t enc[32];
+    enc[0] = 0x58;
+    for (int i = 1; i < 32; ++i) enc[i] = 0x66;
+    ge_decode(bt.B, enc);
+    GeP3 b2 = ge_p1p1_to_p3(ge_p3_dbl(bt.B));
+    GeCached b2c = ge_p3_to_cached(b2);
+    GeP3 cur = bt.B;
+    bt.odd[0] = ge_p3_to_cached(cur);
+    for (int i = 1; i < kBaseTable; ++i) {
+      cur = ge_p1p1_to_p3(ge_add(cur, b2c));
+      bt.odd[i] = ge_p3_to_cached(cur);
+    }
+    return bt;
+  }();
+  return t;
+}
+
+// ----------------------------------------------------------------------------------------------
+// Straus / interleaved wNAF multi-scalar multiplication (portable).
+// ----------------------------------------------------------------------------------------------
+struct StrausScratch {
+  std::vector<int8_t> naf_t;       // [pos * n + i]
+  std::vector<GeCached> tables;    // concatenated odd-multiple tables
+  std::vector<uint32_t> table_at;  // start of term i's table
+  int8_t naf[256];
+};
+
+/// Odd multiples P, 3P, ..., (2^(w-1)-1)P in cached form.
+void odd_multiples(GeCached* out, const GeP3& p, int w) {
+  out[0] = ge_p3_to_cached(p);
+  const int n = 1 << (w - 2);
+  if (n == 1) return;
+  GeCached p2 = ge_p3_to_cached(ge_p1p1_to_p3(ge_p3_dbl(p)));
+  GeP3 cur = p;
+  for (int i = 1; i < n; ++i) {
+    cur = ge_p1p1_to_p3(ge_add(cur, p2));
+    out[i] = ge_p3_to_cached(cur);
+  }
+}
+
+}  // namespace
+
+namespace ed25519_batch {
+
+GeP2 msm_portable(const Sc* base_scalar, std::span<const MsmTerm> terms) {
+  thread_local StrausScratch s;
+  const size_t n = terms.size() + 1;  // slot n-1 is the base point
+  s.naf_t.assign(256 * n, 0);
+  s.table_at.resize(n);
+  size_t table_size = 0;
+  for (size_t i = 0; i + 1 < n; ++i) {
+    s.table_at[i] = (uint32_t)table_size;
+    table_size += size_t{1} << (terms[i].w - 2);
+  }
+  s.tables.resize(table_size);
+  int top = 0;
+  for (size_t i = 0; i + 1 < n; ++i) {
+    const int t = sc_wnaf(s.naf, terms[i].scalar, terms[i].w);
+    top = std::max(top, t);
+    for (int p = 0; p < t; ++p) s.naf_t[p * n + i] = s.naf[p];
+    if (t > 0) odd_multiples(&s.tables[s.table_at[i]], *terms[i].point, terms[i].w);
+  }
+  const BaseTables& bt = base_tables();
+  if (base_scalar) {
+    const int t = sc_wnaf(s.naf, *base_scalar, kBaseW);
+    top = std::max(top, t);
+    for (int p = 0; p < t; ++p) s.naf_t[p * n + (n - 1)] = s.naf[p];
+  }
+  GeP2 r = ge_p2_identity();
+  bool started = false;
+  for (int pos = top - 1; pos >= 0; --pos) {
+    const int8_t* row = &s.naf_t[pos * n];
+    GeP1P1 t;
+    bool have_t = false;
+    if (started) {
+      t = ge_p2_dbl(r);
+      have_t = true;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const int d = row[i];
+      if (d == 0) continue;
+      const GeCached* tab = (i + 1 == n) ? bt.odd : &s.tables[s.table_at[i]];
+      const GeP3 u = have_t ? ge_p1p1_to_p3(t) : ge_identity();
+      t = d > 0 ? ge_add(u, tab[d >> 1]) : ge_sub(u, tab[(-d) >> 1]);
+      have_t = true;
+    }
+    if (have_t) {
+      r = ge_p1p1_to_p2(t);
+      started = true;
+    }
+  }
+  return r;
+}
+
+}  // namespace ed25519_batch
+
+namespace {
+
+using ed25519_batch::MsmFn;
+using ed25519_batch::MsmTerm;
+
+MsmFn select_msm(Backend backend) {
+#if defined(__x86_64__)
+  if ((backend == Backend::kAvx512 || backend == Backend::kAuto) &&
+      backend_supported(Backend::kAvx512)) {
+    if (MsmFn f = ed25519_batch::msm_avx512_entry()) return f;
+  }
+#endif
+  (void)backend;
+  return &ed25519_batch::msm_portable;
+}
+
+// ----------------------------------------------------------------------------------------------
+// Pre-checks shared by single and batch verification.
+// ----------------------------------------------------------------------------------------------
+bool job_pointers_ok(const Ed25519Job& j) {
+  return j.public_key && j.signature && (j.message || j.message_len == 0);
+}
+
+/// Decodes A and rejects small order. Stores -A.
+bool prepare_key(GeP3& neg_a, const uint8_t pk[32]) {
+  GeP3 a;
+  if (!ge_decode(a, pk)) return false;
+  if (ge_mul8_is_identity(ge_p3_to_p2(a))) return false;
+  neg_a = ge_neg(a);
+  return true;
+}
+
+/// S < L, R decodes canonically, k computed. Stores -R.
+bool prepare_sig(GeP3& neg_r, Sc& s, Sc& k, const Ed25519Job& j) {
+  if (!sc_bytes_canonical(j.signature + 32)) return false;
+  GeP3 r;
+  if (!ge_decode(r, j.signature)) return false;
+  neg_r = ge_neg(r);
+  s = sc_load32(j.signature + 32);
+  return challenge_scalar(k, j.signature, j.public_key, j.message, j.message_len);
+}
+
+/// [8]([S]B - [k]A - R) == identity, given -A and -R.
+bool single_equation(MsmFn msm, const GeP3& neg_a, const GeP3& neg_r, const Sc& s, const Sc& k) {
+  ++t_counters.single_verifications;
+  const MsmTerm terms[2] = {{&neg_a, k, 5}, {&neg_r, kScOne, 2}};
+  GeP2 r = msm(&s, std::span<const MsmTerm>(terms, 2));
+  return ge_mul8_is_identity(r);
+}
+
+// ----------------------------------------------------------------------------------------------
+// OpenSSL reference path (cofactorless).
+// ----------------------------------------------------------------------------------------------
+struct PkeyDeleter {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+
+bool openssl_verify(const Ed25519Job& j) {
+  std::unique_ptr<EVP_PKEY, PkeyDeleter> pkey(
+      EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, j.public_key, 32));
+  if (!pkey) return false;
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  if (!ctx) return false;
+  if (EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1) return false;
+  static const uint8_t kEmpty = 0;
+  return EVP_DigestVerify(ctx.get(), j.signature, 64, j.message_len ? j.message : &kEmpty,
+                          j.message_len) == 1;
+}
+
+// ----------------------------------------------------------------------------------------------
+// Batch verification of one chunk (<= kEd25519MaxBatch jobs).
+// ----------------------------------------------------------------------------------------------
+struct BatchItem {
+  uint32_t job;
+  uint32_t key;
+  GeP3 neg_r;
+  Sc s, k;
+};
+
+class ChunkVerifier {
+ public:
+  ChunkVerifier(std::span<const Ed25519Job> jobs, std::span<uint8_t> verdicts, MsmFn msm)
+      : jobs_(jobs), verdicts_(verdicts), msm_(msm) {}
+
+  void run() {
+    const size_t n = jobs_.size();
+    std::fill(verdicts_.begin(), verdicts_.end(), uint8_t{0});
+    // Unique keys (identical 32 bytes -> one A term).
+    std::vector<uint32_t> order;
+    order.reserve(n);
+    for (uint32_t i = 0; i < n; ++i)
+      if (job_pointers_ok(jobs_[i])) order.push_back(i);
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      return std::memcmp(jobs_[a].public_key, jobs_[b].public_key, 32) < 0;
+    });
+    std::vector<int32_t> key_of(n, -1);
+    for (size_t idx = 0; idx < order.size(); ++idx) {
+      const uint32_t i = order[idx];
+      if (idx > 0 && std::memcmp(jobs_[order[idx - 1]].public_key, jobs_[i].public_key, 32) == 0) {
+        key_of[i] = key_of[order[idx - 1]];
+        continue;
+      }
+      GeP3 neg_a;
+      if (prepare_key(neg_a, jobs_[i].public_key)) {
+        key_of[i] = (int32_t)keys_.size();
+        keys_.push_back(neg_a);
+      } else {
+        key_of[i] = -2;  // invalid key, shared by equal keys
+      }
+    }
+    items_.reserve(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      if (key_of[i] < 0) continue;
+      BatchItem it;
+      it.job = i;
+      it.key = (uint32_t)key_of[i];
+      if (!prepare_sig(it.neg_r, it.s, it.k, jobs_[i])) continue;
+      items_.push_back(it);
+    }
+    coef_.assign(keys_.size(), Sc{{0, 0, 0, 0}});
+    key_used_.assign(keys_.size(), 0);
+    std::vector<uint32_t> idx(items_.size());
+    for (uint32_t i = 0; i < idx.size(); ++i) idx[i] = i;
+    if (!idx.empty()) solve(idx, false);
+  }
+
+ private:
+  /// Returns true iff the whole group was accepted.
+  bool solve(std::span<const uint32_t> group, bool known_to_fail) {
+    if (group.size() == 1) {
+      const BatchItem& it = items_[group[0]];
+      const bool ok = single_equation(msm_, keys_[it.key], it.neg_r, it.s, it.k);
+      verdicts_[it.job] = ok ? 1 : 0;
+      return ok;
+    }
+    if (!known_to_fail) {
+      if (batch_equation(group)) {
+        for (uint32_t g : group) verdicts_[items_[g].job] = 1;
+        return true;
+      }
+    }
+    const size_t mid = group.size() / 2;
+    const bool left_ok = solve(group.subspan(0, mid), false);
+    // The group failed, so if the left half passed the right half contains a forgery.
+    solve(group.subspan(mid), left_ok);
+    return false;
+  }
+
+  bool batch_equation(std::span<const uint32_t> group) {
+    ++t_counters.batch_equations;
+    const size_t m = group.size();
+    z_.resize(16 * m);
+    if (RAND_bytes(z_.data(), (int)z_.size()) != 1) {
+      // No randomness: decide each item with the single equation (same verdicts, slower).
+      bool all = true;
+      for (uint32_t g : group) {
+        const BatchItem& it = items_[g];
+        const bool ok = single_equation(msm_, keys_[it.key], it.neg_r, it.s, it.k);
+        verdicts_[it.job] = ok ? 1 : 0;
+        all = all && ok;
+      }
+      return all;
+    }
+    terms_.clear();
+    touched_.clear();
+    Sc sb{{0, 0, 0, 0}};
+    for (size_t j = 0; j < m; ++j) {
+      const BatchItem& it = items_[group[j]];
+      Sc z{{0, 0, 0, 0}};
+      std::memcpy(&z.v[0], &z_[16 * j], 8);
+      std::memcpy(&z.v[1], &z_[16 * j + 8], 8);
+      sb = sc_add(sb, sc_mul(z, it.s));
+      if (!key_used_[it.key]) {
+        key_used_[it.key] = 1;
+        coef_[it.key] = Sc{{0, 0, 0, 0}};
+        touched_.push_back(it.key);
+      }
+      coef_[it.key] = sc_add(coef_[it.key], sc_mul(z, it.k));
+      terms_.push_back(MsmTerm{&it.neg_r, z, 5});
+    }
+    for (uint32_t key : touched_) {
+      terms_.push_back(MsmTerm{&keys_[key], coef_[key], 5});
+      key_used_[key] = 0;
+    }
+    GeP2 r = msm_(&sb, terms_);
+    return ge_mul8_is_identity(r);
+  }
+
+  std::span<const Ed25519Job> jobs_;
+  std::span<uint8_t> verdicts_;
+  MsmFn msm_;
+  std::vector<GeP3> keys_;
+  std::vector<BatchItem> items_;
+  std::vector<Sc> coef_;
+  std::vector<uint8_t> key_used_;
+  std::vector<uint32_t> touched_;
+  std::vector<MsmTerm> terms_;
+  std::vector<uint8_t> z_;
+};
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------------
+// Public API.
+// ------------------------------------------------------------------------------------------------
+bool ed25519_public_key_valid(const uint8_t public_key[32]) {
+  if (!public_key) return false;
+  GeP3 neg_a;
+  if (!prepare_key(neg_a, public_key)) return false;
+  const MsmTerm term{&neg_a, kL, 5};
+  GeP2 r = ed25519_batch::msm_portable(nullptr, std::span<const MsmTerm>(&term, 1));
+  return ge_p2_is_identity(r);
+}
+
+bool ed25519_verify(const Ed25519Job& job, Backend backend) {
+  if (!job_pointers_ok(job)) return false;
+  if (backend == Backend::kOpenSSL) return openssl_verify(job);
+  GeP3 neg_a, neg_r;
+  Sc s, k;
+  if (!prepare_key(neg_a, job.public_key)) return false;
+  if (!prepare_sig(neg_r, s, k, job)) return false;
+  return single_equation(select_msm(backend), neg_a, neg_r, s, k);
+}
+
+void ed25519_verify_batch(std::span<const Ed25519Job> jobs, std::span<uint8_t> verdicts,
+                          Backend backend) {
+  const size_t n = std::min(jobs.size(), verdicts.size());
+  for (size_t i = n; i < verdicts.size(); ++i) verdicts[i] = 0;
+  if (backend == Backend::kOpenSSL) {
+    for (size_t i = 0; i < n; ++i)
+      verdicts[i] = job_pointers_ok(jobs[i]) && openssl_verify(jobs[i]) ? 1 : 0;
+    return;
+  }
+  const MsmFn msm = select_msm(backend);
+  for (size_t off = 0; off < n; off += kEd25519MaxBatch) {
+    const size_t len = std::min(kEd25519MaxBatch, n - off);
+    ChunkVerifier cv(jobs.subspan(off, len), verdicts.subspan(off, len), msm);
+    cv.run();
+  }
+}
+
+bool ed25519_keypair(uint8_t public_key[32], uint8_t private_key[32]) {
+  EVP_PKEY_CTX* pctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr);
+  if (!pctx) return false;
+  EVP_PKEY* pkey = nullptr;
+  bool ok = EVP_PKEY_keygen_init(pctx) == 1 && EVP_PKEY_keygen(pctx, &pkey) == 1;
+  EVP_PKEY_CTX_free(pctx);
+  if (!ok) return false;
+  size_t pl = 32, sl = 32;
+  ok = EVP_PKEY_get_raw_public_key(pkey, public_key, &pl) == 1 && pl == 32 &&
+       EVP_PKEY_get_raw_private_key(pkey, private_key, &sl) == 1 && sl == 32;
+  EVP_PKEY_free(pkey);
+  return ok;
+}
+
+bool ed25519_sign(const uint8_t private_key[32], const uint8_t* msg, size_t len,
+                  uint8_t signature[64]) {
+  if (!private_key || !signature || (!msg && len)) return false;
+  std::unique_ptr<EVP_PKEY, PkeyDeleter> pkey(
+      EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, private_key, 32));
+  if (!pkey) return false;
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  if (!ctx) return false;
+  if (EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1) return false;
+  size_t sl = 64;
+  static const uint8_t kEmpty = 0;
+  return EVP_DigestSign(ctx.get(), signature, &sl, len ? msg : &kEmpty, len) == 1 && sl == 64;
+}
+
+namespace detail {
+Ed25519Counters ed25519_thread_counters() { return t_counters; }
+}  // namespace detail
+
+}  // namespace assay::crypto

@@ -1,0 +1,31 @@
+#pragma once
+/// \file Internal interface between the Ed25519 verifier (ed25519.cpp) and its multi-scalar
+/// multiplication back ends (portable in ed25519.cpp, AVX-512 IFMA in ed25519_avx512.cpp).
+
+#include <span>
+
+#include "crypto/ed25519_internal.hpp"
+
+namespace assay::crypto::ed25519_batch {
+
+/// One term [scalar] * point of a multi-scalar multiplication. `w` is the wNAF window width
+/// (2..8) the portable back end uses for this term's table of odd multiples.
+struct MsmTerm {
+  const ed25519_internal::GeP3* point;
+  ed25519_internal::Sc scalar;  ///< < 2^253
+  int w;
+};
+
+/// Computes [base_scalar] B + sum [t.scalar] t.point (base_scalar may be null: no B term).
+using MsmFn = ed25519_internal::GeP2 (*)(const ed25519_internal::Sc* base_scalar,
+                                          std::span<const MsmTerm> terms);
+
+/// Portable radix-2^51 Straus (interleaved wNAF).
+ed25519_internal::GeP2 msm_portable(const ed25519_internal::Sc* base_scalar,
+                                    std::span<const MsmTerm> terms);
+
+/// The AVX-512 IFMA back end, or null if it was not built. Call only after
+/// backend_supported(Backend::kAvx512).
+MsmFn msm_avx512_entry();
+
+}  // namespace assay::crypto::ed25519_batch
