@@ -1,0 +1,301 @@
+// ECDSA P-256/SHA-256: key parsing, OpenSSL reference verification, strict DER conversion,
+// key generation / signing, and dispatch to the fast batch path (ecdsa_p256_fast.cpp).
+// Uses only non-deprecated OpenSSL 3.0 APIs (EVP_PKEY, EC_POINT octet conversion).
+#include "crypto/ecdsa_p256.hpp"
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string_view>
+
+#include "crypto/ecdsa_p256_internal.hpp"
+
+namespace assay::crypto {
+
+struct EcdsaP256PublicKey::Impl {
+  EVP_PKEY* pkey = nullptr;
+  std::array<uint8_t, 65> raw{};
+  detail::P256KeyState fast;
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl() { EVP_PKEY_free(pkey); }
+};
+
+namespace {
+
+// Group order n, big-endian.
+constexpr uint8_t kOrder[32] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00,
+                                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84,
+                                0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
+
+const EC_GROUP* p256_group() {
+  static const EC_GROUP* g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+  return g;
+}
+
+// Validates a SEC1 point (compressed or uncompressed) and writes its uncompressed encoding.
+bool normalize_point(const uint8_t* p, size_t len, std::array<uint8_t, 65>& out) {
+  const EC_GROUP* g = p256_group();
+  if (g == nullptr) return false;
+  if (!((len == 65 && p[0] == 0x04) || (len == 33 && (p[0] == 0x02 || p[0] == 0x03)))) {
+    return false;
+  }
+  EC_POINT* pt = EC_POINT_new(g);
+  if (pt == nullptr) return false;
+  bool ok = EC_POINT_oct2point(g, pt, p, len, nullptr) == 1 &&
+            EC_POINT_is_at_infinity(g, pt) == 0 && EC_POINT_is_on_curve(g, pt, nullptr) == 1 &&
+            EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, out.data(), out.size(),
+                               nullptr) == 65;
+  EC_POINT_free(pt);
+  return ok;
+}
+
+EVP_PKEY* pkey_from_uncompressed(const std::array<uint8_t, 65>& raw) {
+  OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
+  if (bld == nullptr) return nullptr;
+  EVP_PKEY* pkey = nullptr;
+  OSSL_PARAM* params = nullptr;
+  EVP_PKEY_CTX* ctx = nullptr;
+  if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) == 1 &&
+      OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, raw.data(), raw.size()) ==
+          1 &&
+      (params = OSSL_PARAM_BLD_to_param(bld)) != nullptr &&
+      (ctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr)) != nullptr &&
+      EVP_PKEY_fromdata_init(ctx) == 1) {
+    if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) pkey = nullptr;
+  }
+  EVP_PKEY_CTX_free(ctx);
+  OSSL_PARAM_free(params);
+  OSSL_PARAM_BLD_free(bld);
+  return pkey;
+}
+
+// Extracts the uncompressed point of a decoded P-256 EVP_PKEY; false for other key types.
+bool raw_from_pkey(EVP_PKEY* pkey, std::array<uint8_t, 65>& raw) {
+  if (pkey == nullptr || EVP_PKEY_is_a(pkey, "EC") != 1) return false;
+  char group[64] = {};
+  size_t glen = 0;
+  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                     &glen) != 1) {
+    return false;
+  }
+  const std::string_view gname(group, glen);
+  if (gname != "prime256v1" && gname != "P-256" && gname != "secp256r1") return false;
+  uint8_t pub[133];
+  size_t plen = 0;
+  if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pub, sizeof pub,
+                                      &plen) != 1) {
+    return false;
+  }
+  return normalize_point(pub, plen, raw);
+}
+
+bool scalar_in_range(const uint8_t* b) {
+  bool nonzero = false;
+  for (int i = 0; i < 32; ++i) nonzero |= b[i] != 0;
+  if (!nonzero) return false;
+  return std::memcmp(b, kOrder, 32) < 0;  // big-endian compare: b < n
+}
+
+bool job_well_formed(const EcdsaP256Job& j) {
+  return j.key != nullptr && j.signature != nullptr && j.signature_len == 64 &&
+         (j.message != nullptr || j.message_len == 0) && scalar_in_range(j.signature) &&
+         scalar_in_range(j.signature + 32);
+}
+
+const uint8_t kEmpty[1] = {0};
+
+void digest(const EcdsaP256Job& j, uint8_t out[32]) {
+  SHA256(j.message != nullptr ? j.message : kEmpty, j.message_len, out);
+}
+
+// OpenSSL reference: EVP_PKEY_verify over the SHA-256 digest with a DER signature.
+bool verify_openssl(const EcdsaP256Job& j) {
+  if (!job_well_formed(j)) return false;
+  uint8_t md[32];
+  digest(j, md);
+  ECDSA_SIG* sig = ECDSA_SIG_new();
+  BIGNUM* r = BN_bin2bn(j.signature, 32, nullptr);
+  BIGNUM* s = BN_bin2bn(j.signature + 32, 32, nullptr);
+  if (sig == nullptr || r == nullptr || s == nullptr || ECDSA_SIG_set0(sig, r, s) != 1) {
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(sig);
+    return false;
+  }
+  uint8_t der[80];
+  uint8_t* p = der;
+  const int der_len = i2d_ECDSA_SIG(sig, nullptr) <= static_cast<int>(sizeof der)
+                          ? i2d_ECDSA_SIG(sig, &p)
+                          : -1;
+  ECDSA_SIG_free(sig);
+  if (der_len <= 0) return false;
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, j.key->impl().pkey, nullptr);
+  bool ok = ctx != nullptr && EVP_PKEY_verify_init(ctx) == 1 &&
+            EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1 &&
+            EVP_PKEY_verify(ctx, der, static_cast<size_t>(der_len), md, sizeof md) == 1;
+  EVP_PKEY_CTX_free(ctx);
+  return ok;
+}
+
+constexpr size_t kChunk = 128;
+
+// Fast path over a span of jobs.
+void verify_fast(std::span<const EcdsaP256Job> jobs, uint8_t* verdicts) {
+  detail::P256Item items[kChunk];
+  size_t index[kChunk];
+  uint8_t out[kChunk];
+  for (size_t base = 0; base < jobs.size(); base += kChunk) {
+    const size_t end = std::min(jobs.size(), base + kChunk);
+    size_t m = 0;
+    for (size_t i = base; i < end; ++i) {
+      const EcdsaP256Job& j = jobs[i];
+      verdicts[i] = 0;
+      if (!job_well_formed(j)) continue;
+      detail::P256Item& it = items[m];
+      it.key = &j.key->impl().fast;
+      std::memcpy(it.r, j.signature, 32);
+      std::memcpy(it.s, j.signature + 32, 32);
+      digest(j, it.e);
+      index[m++] = i;
+    }
+    if (m == 0) continue;
+    detail::p256_verify_items(items, m, out);
+    for (size_t k = 0; k < m; ++k) verdicts[index[k]] = out[k];
+  }
+}
+
+}  // namespace
+
+std::optional<EcdsaP256PublicKey> EcdsaP256PublicKey::parse(std::span<const uint8_t> bytes) {
+  if (bytes.empty() || bytes.size() > 16384) return std::nullopt;
+  auto impl = std::make_shared<Impl>();
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  if (normalize_point(bytes.data(), bytes.size(), impl->raw)) {
+    impl->pkey = pkey_from_uncompressed(impl->raw);
+  } else if (text.find("-----BEGIN") != std::string_view::npos) {
+    BIO* bio = BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size()));
+    EVP_PKEY* pk = bio != nullptr ? PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr) : nullptr;
+    BIO_free(bio);
+    if (!raw_from_pkey(pk, impl->raw)) {
+      EVP_PKEY_free(pk);
+      return std::nullopt;
+    }
+    EVP_PKEY_free(pk);
+    impl->pkey = pkey_from_uncompressed(impl->raw);
+  } else if (bytes[0] == 0x30) {
+    const uint8_t* p = bytes.data();
+    EVP_PKEY* pk = d2i_PUBKEY(nullptr, &p, static_cast<long>(bytes.size()));
+    const bool consumed = p == bytes.data() + bytes.size();
+    if (!consumed || !raw_from_pkey(pk, impl->raw)) {
+      EVP_PKEY_free(pk);
+      return std::nullopt;
+    }
+    EVP_PKEY_free(pk);
+    impl->pkey = pkey_from_uncompressed(impl->raw);
+  }
+  if (impl->pkey == nullptr) return std::nullopt;
+  detail::p256_key_state_init(impl->fast, impl->raw.data());
+  return EcdsaP256PublicKey(std::move(impl));
+}
+
+const std::array<uint8_t, 65>& EcdsaP256PublicKey::uncompressed() const { return impl_->raw; }
+
+bool ecdsa_p256_verify(const EcdsaP256Job& job, Backend b) {
+  if (b == Backend::kOpenSSL) return verify_openssl(job);
+  uint8_t v = 0;
+  verify_fast(std::span<const EcdsaP256Job>(&job, 1), &v);
+  return v != 0;
+}
+
+void ecdsa_p256_verify_batch(std::span<const EcdsaP256Job> jobs, std::span<uint8_t> verdicts,
+                             Backend b) {
+  const size_t n = std::min(jobs.size(), verdicts.size());
+  if (b == Backend::kOpenSSL) {
+    for (size_t i = 0; i < n; ++i) verdicts[i] = verify_openssl(jobs[i]) ? 1 : 0;
+    return;
+  }
+  verify_fast(jobs.first(n), verdicts.data());
+}
+
+bool ecdsa_der_to_p1363(std::span<const uint8_t> der, uint8_t out[64]) {
+  const uint8_t* p = der.data();
+  const size_t len = der.size();
+  // SEQUENCE with a short-form length (content is at most 70 bytes, so DER never needs the
+  // long form) covering exactly the rest of the input.
+  if (len < 2 || p[0] != 0x30 || (p[1] & 0x80) != 0 || p[1] != len - 2) return false;
+  size_t pos = 2;
+  for (int k = 0; k < 2; ++k) {
+    if (pos + 2 > len || p[pos] != 0x02 || (p[pos + 1] & 0x80) != 0) return false;
+    size_t ilen = p[pos + 1];
+    pos += 2;
+    if (ilen == 0 || pos + ilen > len) return false;
+    const uint8_t* v = p + pos;
+    if ((v[0] & 0x80) != 0) return false;                        // negative
+    if (ilen > 1 && v[0] == 0x00 && (v[1] & 0x80) == 0) return false;  // non-minimal
+    pos += ilen;
+    if (v[0] == 0x00 && ilen > 1) {
+      ++v;
+      --ilen;
+    }
+    if (ilen > 32) return false;
+    uint8_t* dst = out + 32 * k;
+    std::memset(dst, 0, 32);
+    std::memcpy(dst + (32 - ilen), v, ilen);
+  }
+  return pos == len;
+}
+
+std::optional<EcdsaP256KeyPair> ecdsa_p256_keypair() {
+  EVP_PKEY* pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+  if (pkey == nullptr) return std::nullopt;
+  EcdsaP256KeyPair kp;
+  uint8_t* der = nullptr;
+  const int der_len = i2d_PrivateKey(pkey, &der);
+  std::array<uint8_t, 65> raw{};
+  const bool ok = der_len > 0 && raw_from_pkey(pkey, raw);
+  if (ok) {
+    kp.private_der.assign(der, der + der_len);
+    kp.public_uncompressed.assign(raw.begin(), raw.end());
+  }
+  OPENSSL_clear_free(der, der_len > 0 ? static_cast<size_t>(der_len) : 0);
+  EVP_PKEY_free(pkey);
+  if (!ok) return std::nullopt;
+  return kp;
+}
+
+bool ecdsa_p256_sign(std::span<const uint8_t> private_der, const uint8_t* msg, size_t len,
+                     uint8_t signature[64]) {
+  if (msg == nullptr && len != 0) return false;
+  const uint8_t* p = private_der.data();
+  EVP_PKEY* pkey = d2i_AutoPrivateKey(nullptr, &p, static_cast<long>(private_der.size()));
+  std::array<uint8_t, 65> raw{};
+  if (pkey == nullptr || !raw_from_pkey(pkey, raw)) {
+    EVP_PKEY_free(pkey);
+    return false;
+  }
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  uint8_t der[80];
+  size_t der_len = sizeof der;
+  bool ok = ctx != nullptr &&
+            EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, pkey) == 1 &&
+            EVP_DigestSign(ctx, der, &der_len, msg != nullptr ? msg : kEmpty, len) == 1 &&
+            ecdsa_der_to_p1363(std::span<const uint8_t>(der, der_len), signature);
+  EVP_MD_CTX_free(ctx);
+  EVP_PKEY_free(pkey);
+  return ok;
+}
+
+}  // namespace assay::crypto

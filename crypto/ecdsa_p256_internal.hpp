@@ -1,0 +1,66 @@
+#pragma once
+// Private interface between crypto/ecdsa_p256.cpp (parsing, OpenSSL reference, dispatch) and
+// crypto/ecdsa_p256_fast.cpp (Assay's own P-256 arithmetic for the batch path). Not installed.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+namespace assay::crypto::detail {
+
+/// Affine P-256 point, coordinates in Montgomery form (x·2^256 mod p), little-endian limbs.
+struct P256Affine {
+  uint64_t x[4];
+  uint64_t y[4];
+};
+
+/// Per-key precomputation for the fast path. Built lazily, then immutable; thread-safe.
+struct P256KeyState {
+  P256Affine q{};  ///< the public key (Montgomery form)
+
+  /// Odd multiples 1Q, 3Q, ..., 15Q (affine) for the windowed-NAF path; built on first use.
+  mutable std::once_flag odd_once;
+  mutable std::unique_ptr<P256Affine[]> odd;
+
+  /// Fixed-base comb table (no doublings at verify time), built once the key has been used
+  /// kCombAfterUses times (see p256_set_comb_after_uses) while the process-wide table budget
+  /// allows it.
+  mutable std::atomic<uint32_t> uses{0};
+  mutable std::once_flag comb_once;
+  mutable std::atomic<const P256Affine*> comb{nullptr};
+  mutable std::unique_ptr<P256Affine[]> comb_storage;
+  mutable size_t comb_bytes = 0;
+
+  P256KeyState() = default;
+  P256KeyState(const P256KeyState&) = delete;
+  P256KeyState& operator=(const P256KeyState&) = delete;
+  ~P256KeyState();
+};
+
+/// Initialises q from the 65-byte uncompressed SEC1 encoding (already validated by OpenSSL).
+void p256_key_state_init(P256KeyState& st, const uint8_t uncompressed[65]);
+
+/// One prepared verification: r, s in [1, n-1] and e = SHA-256 digest, all big-endian bytes.
+struct P256Item {
+  const P256KeyState* key;
+  uint8_t r[32];
+  uint8_t s[32];
+  uint8_t e[32];
+};
+
+/// Verifies items[i] into verdicts[i] (1/0) with one scalar inversion for the whole span.
+/// r and s must already be checked to lie in [1, n-1].
+void p256_verify_items(const P256Item* items, size_t n, uint8_t* verdicts);
+
+/// Bytes currently held by per-key comb tables (process-wide), and the cap.
+size_t p256_comb_table_bytes();
+constexpr size_t kP256CombBudgetBytes = size_t{256} << 20;  // 256 MiB
+constexpr uint32_t kCombAfterUses = 8;  ///< default policy
+
+/// Sets after how many verifications a key gets its comb table (0 = at once; UINT32_MAX =
+/// never). For tests and benchmarks; affects keys whose table was not built yet.
+void p256_set_comb_after_uses(uint32_t uses);
+
+}  // namespace assay::crypto::detail
