@@ -1,1 +1,53 @@
-int main() { return 0; }
+// `assay`: the command-line entry point. Dispatches to the subcommands in commands.hpp.
+#include <cstdio>
+#include <cstring>
+
+#include "engine/cli/args.hpp"
+#include "engine/cli/commands.hpp"
+#include "engine/version.hpp"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*fn)(int, char**);
+  const char* summary;
+};
+
+constexpr Command kCommands[] = {
+    {"run", assay::engine::cli::cmd_run, "run a pipeline"},
+    {"lint", assay::engine::cli::cmd_lint, "validate a pipeline file without running it"},
+    {"simulate", assay::engine::cli::cmd_simulate, "simulate a fleet of signed sensors"},
+    {"keygen", assay::engine::cli::cmd_keygen, "create signing keys and HMAC secrets"},
+    {"inspect", assay::engine::cli::cmd_inspect, "decode an Assay record file to JSON lines"},
+};
+
+void usage(std::FILE* out) {
+  std::fprintf(out, "usage: assay COMMAND [ARGS]   (assay COMMAND --help for details)\n\ncommands:\n");
+  for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+  std::fprintf(out, "  %-10s %s\n", "version", "print the engine version");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return assay::engine::cli::kExitUsage;
+  }
+  const char* cmd = argv[1];
+  if (std::strcmp(cmd, "--help") == 0 || std::strcmp(cmd, "-h") == 0 || std::strcmp(cmd, "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (std::strcmp(cmd, "version") == 0 || std::strcmp(cmd, "--version") == 0) {
+    std::printf("assay %s (build %s)\n", assay::engine::kVersion, assay::engine::kBuildId);
+    return 0;
+  }
+  for (const auto& c : kCommands) {
+    if (std::strcmp(cmd, c.name) == 0) return c.fn(argc - 1, argv + 1);
+  }
+  std::fprintf(stderr, "assay: unknown command '%s'\n\n", cmd);
+  usage(stderr);
+  return assay::engine::cli::kExitUsage;
+}

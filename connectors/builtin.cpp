@@ -1,0 +1,14 @@
+#include "connectors/builtin.hpp"
+
+#include "connectors/file_sink.hpp"
+#include "connectors/file_source.hpp"
+
+namespace assay::connectors {
+
+void register_builtin_connectors(engine::Registries& r) {
+  r.sources["file"] = &FileSource::from_config;
+  r.sinks["file"] = &FileSink::from_config;
+  r.sinks["jsonl"] = &FileSink::from_config;
+}
+
+}  // namespace assay::connectors

@@ -1,0 +1,41 @@
+#pragma once
+/// \file Sinks writing a route to a file: framed Assay records (`type: file`) or JSON lines
+/// for people to read (`type: jsonl`). A record is acknowledged once it is handed to the
+/// operating system; flush() makes it durable (fsync) when `fsync: true`.
+
+#include <memory>
+#include <string>
+
+#include "connectors/framing.hpp"
+#include "engine/io.hpp"
+
+namespace assay::connectors {
+
+/// Output format of a FileSink.
+enum class FileFormat { kFramed, kJsonLines };
+
+/// Writes one route to one file.
+class FileSink final : public engine::Sink {
+ public:
+  FileSink(std::string path, FileFormat format, bool fsync);
+  bool start(std::string* error) override;
+  bool write(std::span<const uint8_t> record, std::string_view key, engine::RejectCode reason,
+             uint64_t token) override;
+  bool flush(int timeout_ms) override;
+  void stop() override;
+  std::string error() const override { return writer_.error(); }
+  std::string describe() const override;
+
+  /// Builds from `{type: file|jsonl, path: P, fsync: false}`.
+  static std::unique_ptr<engine::Sink> from_config(const engine::ConfigNode& config,
+                                                   engine::Route route, engine::BuildContext& ctx);
+
+ private:
+  std::string path_;
+  FileFormat format_;
+  bool fsync_;
+  FrameWriter writer_;
+  std::string line_;
+};
+
+}  // namespace assay::connectors

@@ -1,0 +1,58 @@
+#include "connectors/file_source.hpp"
+
+namespace assay::connectors {
+
+FileSource::FileSource(std::string path, uint32_t max_record_bytes)
+    : path_(std::move(path)), max_(max_record_bytes), reader_(max_record_bytes) {}
+
+bool FileSource::start(std::string* error) {
+  if (!reader_.open(path_)) {
+    *error = reader_.error();
+    return false;
+  }
+  return true;
+}
+
+engine::SourceStatus FileSource::next(engine::Batch& b, size_t max_frames) {
+  if (ended_) return engine::SourceStatus::kEnd;
+  b.topic = path_;
+  b.partition = engine::Partition(0);
+  // Bound the arena too, so a batch of large records stays reasonable.
+  const size_t max_bytes = std::max<size_t>(size_t{8} << 20, size_t{max_} * 2);
+  while (b.frames.size() < max_frames && b.arena.size() < max_bytes) {
+    // Each frame starts 8-byte aligned so FlatBuffers fields are read aligned in place.
+    b.arena.resize((b.arena.size() + 7) & ~size_t{7});
+    const size_t start = b.arena.size();
+    uint32_t len = 0;
+    uint64_t declared = 0;
+    const FrameStatus st = reader_.next(b.arena, len, declared);
+    if (st == FrameStatus::kEnd) {
+      ended_ = true;
+      break;
+    }
+    if (st == FrameStatus::kIoError) {
+      error_ = reader_.error();
+      return engine::SourceStatus::kFailed;
+    }
+    engine::Frame f;
+    f.offset = static_cast<uint32_t>(start);
+    f.size = len;
+    f.source_offset = engine::Offset(next_offset_++);
+    if (st == FrameStatus::kTruncated) f.pre_reject = engine::RejectCode::kFrameTruncated;
+    if (st == FrameStatus::kTooLarge) f.pre_reject = engine::RejectCode::kFrameTooLarge;
+    b.frames.push_back(f);
+    if (st == FrameStatus::kTruncated) {
+      ended_ = true;
+      break;
+    }
+  }
+  if (b.frames.empty()) return ended_ ? engine::SourceStatus::kEnd : engine::SourceStatus::kIdle;
+  return engine::SourceStatus::kBatch;
+}
+
+std::unique_ptr<engine::Source> FileSource::from_config(const engine::ConfigNode& c,
+                                                        engine::BuildContext& ctx) {
+  return std::make_unique<FileSource>(c.get("path").as_path(), ctx.engine.max_record_bytes);
+}
+
+}  // namespace assay::connectors

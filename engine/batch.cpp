@@ -1,0 +1,67 @@
+#include "engine/batch.hpp"
+
+#include <algorithm>
+
+namespace assay::engine {
+
+std::string_view route_name(Route r) {
+  switch (r) {
+    case Route::kTrusted: return "trusted";
+    case Route::kRejected: return "rejected";
+    case Route::kAlerts: return "alerts";
+  }
+  return "unknown";
+}
+
+uint32_t Batch::add_row(uint32_t f, uint32_t i, const wire::Reading* reading) {
+  const uint32_t r = static_cast<uint32_t>(row_frame.size());
+  row_frame.push_back(f);
+  row_index.push_back(i);
+  row_reading.push_back(reading);
+  row_signature.push_back(0);
+  row_calibration.push_back(0);
+  row_drift.push_back(0);
+  row_anomaly.push_back(0);
+  row_corrected.push_back(0);
+  row_expanded_unc.push_back(0);
+  row_coverage.push_back(0);
+  row_drift_stat.push_back(0);
+  row_cert_id.emplace_back();
+  row_reject.push_back(RejectCode::kNone);
+  row_reject_stage.push_back(0);
+  sel.push_back(r);
+  return r;
+}
+
+void Batch::compact_selection() {
+  sel.erase(std::remove_if(sel.begin(), sel.end(),
+                           [this](uint32_t r) { return row_reject[r] != RejectCode::kNone; }),
+            sel.end());
+}
+
+void Batch::clear() {
+  arena.clear();
+  frames.clear();
+  aux.clear();
+  topic.clear();
+  row_frame.clear();
+  row_index.clear();
+  row_reading.clear();
+  row_signature.clear();
+  row_calibration.clear();
+  row_drift.clear();
+  row_anomaly.clear();
+  row_corrected.clear();
+  row_expanded_unc.clear();
+  row_coverage.clear();
+  row_drift_stat.clear();
+  row_cert_id.clear();
+  row_reject.clear();
+  row_reject_stage.clear();
+  sel.clear();
+  alerts.clear();
+  out_arena.clear();
+  outputs.clear();
+}
+
+}  // namespace assay::engine

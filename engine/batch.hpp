@@ -1,0 +1,144 @@
+#pragma once
+/// \file A Batch: input frames referenced zero-copy in one arena, the readings decoded from
+/// them as rows with verdict columns, and a selection vector of the rows still in play.
+/// Operators filter by shrinking the selection vector; payload bytes are never copied.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/reject.hpp"
+#include "engine/types.hpp"
+
+namespace assay::wire {
+struct Reading;
+}
+
+namespace assay::engine {
+
+/// Kind of an input record, from its FlatBuffers file identifier.
+enum class RecordKind : uint8_t {
+  kUnknown = 0,
+  kSignedReading,  ///< "ASRD"
+  kSignedBatch,    ///< "ASBT"
+  kReading,        ///< "ARDG" (unsigned)
+  kReadingBatch,   ///< "ABAT" (unsigned)
+};
+
+/// One input record as received: a view into the batch arena plus its source position.
+struct Frame {
+  uint32_t offset = 0;  ///< start of the bytes in Batch::arena
+  uint32_t size = 0;
+  Offset source_offset{0};
+  /// Set by the source when the frame is already known to be bad (truncated, too large).
+  RejectCode pre_reject = RejectCode::kNone;
+  RecordKind kind = RecordKind::kUnknown;  ///< set by decode
+  /// Body of a SignedReading/SignedBatch (view into the arena), set by decode.
+  uint32_t body_offset = 0;
+  uint32_t body_size = 0;
+  /// True if the body was copied to Batch::aux to align it (the producer did not align it).
+  bool body_in_aux = false;
+};
+
+/// An alert raised by an operator while processing a batch (encoded by the output stage).
+struct AlertEvent {
+  std::string sensor_id;
+  std::string kind;  ///< e.g. "drift.cusum"
+  uint8_t level = 0;
+  uint8_t previous_level = 0;
+  double statistic = 0;
+  std::string message;
+  uint64_t trigger_seq = 0;
+  int64_t trigger_time_ns = 0;
+  uint32_t frame = 0;  ///< frame that triggered it (for source position and offset tracking)
+};
+
+/// Destination of an output record.
+enum class Route : uint8_t { kTrusted = 0, kRejected = 1, kAlerts = 2 };
+/// Number of routes.
+inline constexpr size_t kRouteCount = 3;
+/// "trusted", "rejected", "alerts".
+std::string_view route_name(Route r);
+
+/// An encoded output record (view into Batch::out_arena).
+struct OutputRecord {
+  Route route = Route::kTrusted;
+  uint32_t frame = 0;  ///< input frame it derives from
+  uint32_t offset = 0;
+  uint32_t size = 0;
+  uint32_t row = 0;           ///< row it derives from (UINT32_MAX for alerts)
+  RejectCode reason = RejectCode::kNone;
+};
+
+/// A unit of work flowing through the pipeline. All frames belong to one source partition.
+class Batch {
+ public:
+  // ---- input -------------------------------------------------------------------------
+  /// Owns the bytes of every frame.
+  std::vector<uint8_t> arena;
+  std::vector<Frame> frames;
+  /// 8-byte aligned copies of signed bodies that arrived misaligned (rare).
+  std::vector<uint64_t> aux;
+  /// Source topic (or file path) and partition of every frame.
+  std::string topic;
+  Partition partition{0};
+  /// Monotonic batch number assigned by the runner.
+  uint64_t sequence = 0;
+  /// Time the source produced the batch (for latency), monotonic ns.
+  int64_t created_ns = 0;
+
+  // ---- rows (one per reading, or one per undecodable frame) ----------------------------
+  std::vector<uint32_t> row_frame;                 ///< frame index of the row
+  std::vector<uint32_t> row_index;                 ///< index of the reading inside the frame
+  std::vector<const wire::Reading*> row_reading;   ///< decoded reading (nullptr if none)
+  std::vector<uint8_t> row_signature;              ///< wire::SignatureVerdict
+  std::vector<uint8_t> row_calibration;            ///< wire::CalibrationVerdict
+  std::vector<uint8_t> row_drift;                  ///< wire::DriftLevel
+  std::vector<uint32_t> row_anomaly;               ///< wire::AnomalyFlag bits
+  std::vector<double> row_corrected;               ///< corrected value
+  std::vector<double> row_expanded_unc;            ///< expanded uncertainty U
+  std::vector<double> row_coverage;                ///< coverage factor k
+  std::vector<double> row_drift_stat;              ///< drift statistic
+  std::vector<std::string_view> row_cert_id;       ///< calibration certificate id (static storage)
+  std::vector<RejectCode> row_reject;              ///< kNone while the row is in play
+  std::vector<uint8_t> row_reject_stage;           ///< stage index that rejected (0 = decode)
+  /// Selection vector: indices of rows still in play, ascending.
+  std::vector<uint32_t> sel;
+
+  // ---- side outputs ------------------------------------------------------------------
+  std::vector<AlertEvent> alerts;
+  std::vector<uint8_t> out_arena;
+  std::vector<OutputRecord> outputs;
+
+  /// Bytes of frame `f`.
+  std::span<const uint8_t> frame_bytes(uint32_t f) const {
+    return {arena.data() + frames[f].offset, frames[f].size};
+  }
+  /// Bytes of the signed body of frame `f` (empty for unsigned input).
+  std::span<const uint8_t> body_bytes(uint32_t f) const {
+    const uint8_t* base = frames[f].body_in_aux ? reinterpret_cast<const uint8_t*>(aux.data())
+                                                : arena.data();
+    return {base + frames[f].body_offset, frames[f].body_size};
+  }
+  /// Number of rows.
+  size_t row_count() const { return row_frame.size(); }
+
+  /// Appends a row for frame `f`, reading index `i`, with neutral verdicts.
+  uint32_t add_row(uint32_t f, uint32_t i, const wire::Reading* reading);
+  /// Marks a row rejected by `stage`; it leaves the selection at the next compact_selection().
+  void reject_row(uint32_t row, RejectCode code, uint8_t stage) {
+    if (row_reject[row] == RejectCode::kNone) {
+      row_reject[row] = code;
+      row_reject_stage[row] = stage;
+    }
+  }
+  /// Drops rejected rows from the selection vector (no payload is touched).
+  void compact_selection();
+  /// Resets for reuse, keeping capacity.
+  void clear();
+};
+
+}  // namespace assay::engine

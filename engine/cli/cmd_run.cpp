@@ -1,0 +1,189 @@
+// `assay run` and `assay lint`.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "connectors/builtin.hpp"
+#include "engine/cli/args.hpp"
+#include "engine/cli/commands.hpp"
+#include "engine/http_server.hpp"
+#include "engine/log.hpp"
+#include "engine/runner.hpp"
+#include "engine/time.hpp"
+#include "operators/builtin.hpp"
+
+namespace assay::engine::cli {
+namespace {
+
+std::atomic<Runner*> g_runner{nullptr};
+volatile std::sig_atomic_t g_signals = 0;
+
+extern "C" void on_signal(int) {
+  g_signals = g_signals + 1;
+  if (Runner* r = g_runner.load()) r->request_stop();
+  if (g_signals >= 3) std::_Exit(130);  // third Ctrl-C: the user insists
+}
+
+Registries builtin_registries() {
+  Registries r;
+  operators::register_builtin_operators(r.operators);
+  connectors::register_builtin_connectors(r);
+  return r;
+}
+
+std::string summary_table(const Pipeline& p, const RunSummary& s) {
+  char buf[256];
+  std::string out;
+  out += "\n== assay summary: pipeline '" + p.info.name + "' ==\n";
+  auto row = [&](const char* k, uint64_t v) {
+    std::snprintf(buf, sizeof buf, "  %-28s %12llu\n", k, static_cast<unsigned long long>(v));
+    out += buf;
+  };
+  row("input records (frames)", s.frames_in);
+  row("readings in", s.rows_in);
+  row("trusted", s.trusted);
+  row("rejected", s.rejected);
+  for (const auto& [reason, n] : s.rejected_by_reason) {
+    std::snprintf(buf, sizeof buf, "    %-26s %12llu\n", reason.c_str(),
+                  static_cast<unsigned long long>(n));
+    out += buf;
+  }
+  row("alerts", s.alerts);
+  const bool balanced = s.rows_in == s.trusted + s.rejected;
+  std::snprintf(buf, sizeof buf, "  %-28s %12s\n", "readings in = trusted+rejected",
+                balanced ? "yes" : "NO");
+  out += buf;
+  std::snprintf(buf, sizeof buf, "  %-28s %12.3f\n  %-28s %12.0f\n", "seconds", s.seconds,
+                "readings/s", s.seconds > 0 ? s.rows_in / s.seconds : 0.0);
+  out += buf;
+  if (!s.ok) out += "  error: " + s.error + "\n";
+  return out;
+}
+
+void write_summary_json(const std::string& path, const RunSummary& s) {
+  std::ofstream o(path);
+  o << "{\"ok\":" << (s.ok ? "true" : "false") << ",\"frames_in\":" << s.frames_in
+    << ",\"readings_in\":" << s.rows_in << ",\"trusted\":" << s.trusted
+    << ",\"rejected\":" << s.rejected << ",\"alerts\":" << s.alerts << ",\"seconds\":" << s.seconds
+    << ",\"rejected_by_reason\":{";
+  bool first = true;
+  for (const auto& [k, v] : s.rejected_by_reason) {
+    o << (first ? "" : ",") << "\"" << k << "\":" << v;
+    first = false;
+  }
+  o << "}}\n";
+}
+
+}  // namespace
+
+int cmd_lint(int argc, char** argv) {
+  Args args("assay lint PIPELINE.yaml",
+            "Validates a pipeline file (keys, types, operators, connectors, referenced registries)\n"
+            "without running it. Exit 0 if valid, 2 with file:line:column messages if not.");
+  args.positional("PIPELINE.yaml", "the pipeline file");
+  if (int rc = handle_parse(args, argc, argv); rc >= 0) return rc;
+  const std::string path = args.get("PIPELINE.yaml");
+  Registries reg = builtin_registries();
+  Metrics metrics;
+  try {
+    auto p = load_pipeline(path, reg, metrics);
+    std::printf("ok: %s: pipeline '%s' with %zu operator(s)\n", path.c_str(), p->info.name.c_str(),
+                p->operators.size());
+    return kExitOk;
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return kExitUsage;
+  }
+}
+
+int cmd_run(int argc, char** argv) {
+  Args args("assay run PIPELINE.yaml [options]",
+            "Runs a pipeline until its input ends, or SIGTERM/SIGINT (graceful drain), then\n"
+            "prints a summary. Exit 0 on success, 1 if the run failed, 2 on a bad config.");
+  args.positional("PIPELINE.yaml", "the pipeline file")
+      .flag("progress", "print a live progress line (default when stderr is a terminal)")
+      .flag("no-progress", "never print the progress line")
+      .option("summary-json", "also write the summary as JSON to this file")
+      .option("threads", "worker threads (overrides engine.threads)");
+  if (int rc = handle_parse(args, argc, argv); rc >= 0) return rc;
+  const std::string path = args.get("PIPELINE.yaml");
+  Registries reg = builtin_registries();
+  Metrics metrics;
+  std::unique_ptr<Pipeline> p;
+  try {
+    p = load_pipeline(path, reg, metrics);
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return kExitUsage;
+  }
+  if (args.has("threads")) {
+    long long t = 0;
+    if (!args.get_int("threads", t) || t < 0 || t > 1024) {
+      std::fprintf(stderr, "error: --threads must be an integer in [0, 1024]\n");
+      return kExitUsage;
+    }
+    p->engine.threads = static_cast<int>(t);
+  }
+  Runner runner(*p, metrics);
+  std::unique_ptr<HttpServer> http;
+  if (!p->metrics_listen.empty()) {
+    http = std::make_unique<HttpServer>(
+        p->metrics_listen, metrics, [&runner] { return runner.ready(); }, [] { return true; });
+    std::string err;
+    if (!http->start(&err)) {
+      std::fprintf(stderr, "error: metrics.listen: %s\n", err.c_str());
+      return kExitUsage;
+    }
+    log_info("http", "serving /metrics /healthz /readyz",
+             {{"listen", p->metrics_listen}, {"port", std::to_string(http->port())}});
+  }
+  g_runner.store(&runner);
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  const bool progress =
+      !args.has("no-progress") && (args.has("progress") || isatty(STDERR_FILENO) == 1);
+  std::atomic<bool> done{false};
+  std::thread progress_thread;
+  if (progress) {
+    progress_thread = std::thread([&] {
+      uint64_t last = 0;
+      int64_t last_t = monotonic_ns();
+      while (!done.load()) {
+        for (int i = 0; i < 10 && !done.load(); ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        const RunStats& s = runner.stats();
+        const uint64_t rows = s.rows_in.load();
+        const int64_t t = monotonic_ns();
+        const double rate = (rows - last) / ((t - last_t) * 1e-9);
+        last = rows;
+        last_t = t;
+        std::fprintf(stderr,
+                     "\r[assay] %10.0f readings/s | in %llu | trusted %llu | rejected %llu | "
+                     "alerts %llu   ",
+                     rate, static_cast<unsigned long long>(rows),
+                     static_cast<unsigned long long>(s.trusted.load()),
+                     static_cast<unsigned long long>(s.rejected.load()),
+                     static_cast<unsigned long long>(s.alerts.load()));
+      }
+      std::fprintf(stderr, "\n");
+    });
+  }
+  const RunSummary summary = runner.run();
+  done.store(true);
+  if (progress_thread.joinable()) progress_thread.join();
+  g_runner.store(nullptr);
+  if (http) http->stop();
+  std::fputs(summary_table(*p, summary).c_str(), stdout);
+  std::fflush(stdout);
+  if (args.has("summary-json")) write_summary_json(args.get("summary-json"), summary);
+  return summary.ok ? kExitOk : kExitFailure;
+}
+
+}  // namespace assay::engine::cli

@@ -1,0 +1,18 @@
+#pragma once
+/// \file The `assay` subcommands. Each takes argv with argv[0] = the subcommand name and
+/// returns the process exit code (0 ok, 1 negative result, 2 usage/config error).
+
+namespace assay::engine::cli {
+
+/// `assay run PIPELINE.yaml`: runs a pipeline until its input ends or SIGTERM/SIGINT.
+int cmd_run(int argc, char** argv);
+/// `assay lint PIPELINE.yaml`: validates a pipeline without running it.
+int cmd_lint(int argc, char** argv);
+/// `assay keygen`: creates Ed25519 / ECDSA P-256 key pairs and HMAC secrets.
+int cmd_keygen(int argc, char** argv);
+/// `assay simulate`: a fleet of signed sensors with injected faults.
+int cmd_simulate(int argc, char** argv);
+/// `assay inspect FILE`: decodes any Assay record file to JSON lines.
+int cmd_inspect(int argc, char** argv);
+
+}  // namespace assay::engine::cli

@@ -1,0 +1,126 @@
+#include "engine/decode.hpp"
+
+#include <cstring>
+
+#include "schemas/reading_batch_generated.h"
+#include "schemas/reading_generated.h"
+#include "schemas/signed_batch_generated.h"
+#include "schemas/signed_reading_generated.h"
+
+namespace assay::engine {
+namespace {
+
+constexpr flatbuffers::uoffset_t kMaxDepth = 16;
+constexpr flatbuffers::uoffset_t kMaxTables = 1u << 20;
+
+bool has_id(std::span<const uint8_t> b, const char* id) {
+  return b.size() >= 8 && std::memcmp(b.data() + 4, id, 4) == 0;
+}
+
+bool aligned8(const uint8_t* p) { return (reinterpret_cast<uintptr_t>(p) & 7u) == 0; }
+
+// Verifies the outer buffer and records where its signed body is. Returns kNone on success.
+RejectCode verify_outer(const Batch& b, Frame& f) {
+  const std::span<const uint8_t> bytes{b.arena.data() + f.offset, f.size};
+  f.kind = detect_kind(bytes);
+  flatbuffers::Verifier v(bytes.data(), bytes.size(), kMaxDepth, kMaxTables);
+  const flatbuffers::Vector<uint8_t>* body = nullptr;
+  switch (f.kind) {
+    case RecordKind::kUnknown: return RejectCode::kUnknownRoot;
+    case RecordKind::kSignedReading:
+      if (!wire::VerifySignedReadingBuffer(v)) return RejectCode::kVerifierFailed;
+      body = wire::GetSignedReading(bytes.data())->body();
+      break;
+    case RecordKind::kSignedBatch:
+      if (!wire::VerifySignedBatchBuffer(v)) return RejectCode::kVerifierFailed;
+      body = wire::GetSignedBatch(bytes.data())->body();
+      break;
+    case RecordKind::kReading:
+      if (!wire::VerifyReadingBuffer(v)) return RejectCode::kVerifierFailed;
+      f.body_offset = f.offset;
+      f.body_size = f.size;
+      return RejectCode::kNone;
+    case RecordKind::kReadingBatch:
+      if (!wire::VerifyReadingBatchBuffer(v)) return RejectCode::kVerifierFailed;
+      f.body_offset = f.offset;
+      f.body_size = f.size;
+      return RejectCode::kNone;
+  }
+  f.body_offset = static_cast<uint32_t>(body->data() - b.arena.data());
+  f.body_size = body->size();
+  return RejectCode::kNone;
+}
+
+}  // namespace
+
+RecordKind detect_kind(std::span<const uint8_t> bytes) {
+  if (has_id(bytes, wire::SignedReadingIdentifier())) return RecordKind::kSignedReading;
+  if (has_id(bytes, wire::SignedBatchIdentifier())) return RecordKind::kSignedBatch;
+  if (has_id(bytes, wire::ReadingIdentifier())) return RecordKind::kReading;
+  if (has_id(bytes, wire::ReadingBatchIdentifier())) return RecordKind::kReadingBatch;
+  return RecordKind::kUnknown;
+}
+
+size_t decode_batch(Batch& b) {
+  const size_t before = b.row_count();
+  const uint32_t nframes = static_cast<uint32_t>(b.frames.size());
+  // Pass 1: verify outer buffers; note bodies that are not 8-byte aligned.
+  std::vector<RejectCode> verdict(nframes, RejectCode::kNone);
+  size_t aux_words = 0;
+  for (uint32_t i = 0; i < nframes; ++i) {
+    Frame& f = b.frames[i];
+    if (f.pre_reject != RejectCode::kNone) {
+      verdict[i] = f.pre_reject;
+      continue;
+    }
+    verdict[i] = verify_outer(b, f);
+    if (verdict[i] == RejectCode::kNone && !aligned8(b.arena.data() + f.body_offset))
+      aux_words += (f.body_size + 7) / 8;
+  }
+  // Pass 2: copy misaligned bodies (bytes unchanged: signatures still cover them).
+  if (aux_words > 0) {
+    b.aux.assign(aux_words, 0);
+    size_t word = 0;
+    for (uint32_t i = 0; i < nframes; ++i) {
+      Frame& f = b.frames[i];
+      if (verdict[i] != RejectCode::kNone || aligned8(b.arena.data() + f.body_offset)) continue;
+      std::memcpy(b.aux.data() + word, b.arena.data() + f.body_offset, f.body_size);
+      f.body_offset = static_cast<uint32_t>(word * 8);
+      f.body_in_aux = true;
+      word += (f.body_size + 7) / 8;
+    }
+  }
+  // Pass 3: verify bodies and expand rows.
+  for (uint32_t i = 0; i < nframes; ++i) {
+    Frame& f = b.frames[i];
+    if (verdict[i] != RejectCode::kNone) {
+      b.reject_row(b.add_row(i, 0, nullptr), verdict[i], kDecodeStage);
+      continue;
+    }
+    const std::span<const uint8_t> body = b.body_bytes(i);
+    flatbuffers::Verifier v(body.data(), body.size(), kMaxDepth, kMaxTables);
+    const bool single = f.kind == RecordKind::kSignedReading || f.kind == RecordKind::kReading;
+    if (single) {
+      if (!has_id(body, wire::ReadingIdentifier()) || !wire::VerifyReadingBuffer(v)) {
+        b.reject_row(b.add_row(i, 0, nullptr), RejectCode::kBodyVerifierFailed, kDecodeStage);
+        continue;
+      }
+      b.add_row(i, 0, wire::GetReading(body.data()));
+      continue;
+    }
+    if (!has_id(body, wire::ReadingBatchIdentifier()) || !wire::VerifyReadingBatchBuffer(v)) {
+      b.reject_row(b.add_row(i, 0, nullptr), RejectCode::kBodyVerifierFailed, kDecodeStage);
+      continue;
+    }
+    const auto* readings = wire::GetReadingBatch(body.data())->readings();
+    if (readings == nullptr || readings->size() == 0) {
+      b.reject_row(b.add_row(i, 0, nullptr), RejectCode::kEmptyBatch, kDecodeStage);
+      continue;
+    }
+    for (uint32_t k = 0; k < readings->size(); ++k) b.add_row(i, k, readings->Get(k));
+  }
+  b.compact_selection();
+  return b.row_count() - before;
+}
+
+}  // namespace assay::engine

@@ -1,0 +1,165 @@
+#include "engine/encode.hpp"
+
+#include "engine/version.hpp"
+#include "schemas/alert_generated.h"
+#include "schemas/reading_generated.h"
+#include "schemas/rejected_record_generated.h"
+#include "schemas/signed_batch_generated.h"
+#include "schemas/signed_reading_generated.h"
+#include "schemas/trusted_reading_generated.h"
+
+namespace assay::engine {
+namespace {
+
+flatbuffers::FlatBufferBuilder& builder() {
+  thread_local flatbuffers::FlatBufferBuilder fbb(4096);
+  fbb.Clear();
+  return fbb;
+}
+
+void emit(Batch& b, flatbuffers::FlatBufferBuilder& fbb, Route route, uint32_t frame, uint32_t row,
+          RejectCode reason) {
+  // Keep every output 8-byte aligned in the arena so consumers can read it in place.
+  const size_t start = (b.out_arena.size() + 7) & ~size_t{7};
+  b.out_arena.resize(start + fbb.GetSize());
+  std::memcpy(b.out_arena.data() + start, fbb.GetBufferPointer(), fbb.GetSize());
+  b.outputs.push_back(OutputRecord{route, frame, static_cast<uint32_t>(start),
+                                   static_cast<uint32_t>(fbb.GetSize()), row, reason});
+}
+
+flatbuffers::Offset<flatbuffers::String> key_id_of(flatbuffers::FlatBufferBuilder& fbb,
+                                                   const Batch& b, uint32_t f) {
+  const auto bytes = b.frame_bytes(f);
+  switch (b.frames[f].kind) {
+    case RecordKind::kSignedReading:
+      return fbb.CreateString(wire::GetSignedReading(bytes.data())->key_id());
+    case RecordKind::kSignedBatch:
+      return fbb.CreateString(wire::GetSignedBatch(bytes.data())->key_id());
+    default: return 0;
+  }
+}
+
+void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx) {
+  auto& fbb = builder();
+  const uint32_t f = b.row_frame[r];
+  const wire::Reading* rd = b.row_reading[r];
+  const auto bytes = b.frame_bytes(f);
+  fbb.ForceVectorAlignment(bytes.size(), 1, 8);
+  const auto signed_bytes = fbb.CreateVector(bytes.data(), bytes.size());
+  const auto sensor = fbb.CreateString(rd->sensor_id());
+  const auto topic = fbb.CreateString(b.topic);
+  const auto pname = fbb.CreateString(ctx.pipeline.name);
+  const auto sha = fbb.CreateVector(ctx.pipeline.config_sha256);
+  const auto version = fbb.CreateString(kVersion);
+  const auto build = fbb.CreateString(kBuildId);
+  const auto instance = fbb.CreateString(ctx.pipeline.instance_id);
+  const auto key = key_id_of(fbb, b, f);
+  const auto cert = b.row_cert_id[r].empty() ? 0 : fbb.CreateString(b.row_cert_id[r]);
+  wire::ProvenanceBuilder pb(fbb);
+  pb.add_source_topic(topic);
+  pb.add_source_partition(b.partition.value());
+  pb.add_source_offset(b.frames[f].source_offset.value());
+  pb.add_pipeline_name(pname);
+  pb.add_config_sha256(sha);
+  pb.add_engine_version(version);
+  pb.add_engine_build(build);
+  pb.add_instance_id(instance);
+  pb.add_processing_time_ns(ctx.now_ns);
+  if (!key.IsNull()) pb.add_key_id(key);
+  if (!cert.IsNull()) pb.add_calibration_certificate_id(cert);
+  const auto prov = pb.Finish();
+  const bool calibrated = b.row_calibration[r] != 0;
+  wire::TrustedReadingBuilder tb(fbb);
+  tb.add_signed_bytes(signed_bytes);
+  tb.add_reading_index(b.row_index[r]);
+  tb.add_sensor_id(sensor);
+  tb.add_seq(rd->seq());
+  tb.add_signature_verdict(static_cast<wire::SignatureVerdict>(b.row_signature[r]));
+  tb.add_calibration_verdict(static_cast<wire::CalibrationVerdict>(b.row_calibration[r]));
+  tb.add_drift_level(static_cast<wire::DriftLevel>(b.row_drift[r]));
+  tb.add_drift_statistic(b.row_drift_stat[r]);
+  tb.add_anomaly_flags(static_cast<wire::AnomalyFlag>(b.row_anomaly[r]));
+  tb.add_corrected_value(calibrated ? b.row_corrected[r] : rd->value());
+  tb.add_expanded_uncertainty(calibrated ? b.row_expanded_unc[r] : 2.0 * rd->std_uncertainty());
+  tb.add_coverage_factor(calibrated ? b.row_coverage[r] : 2.0);
+  tb.add_provenance(prov);
+  wire::FinishTrustedReadingBuffer(fbb, tb.Finish());
+  emit(b, fbb, Route::kTrusted, f, r, RejectCode::kNone);
+}
+
+void encode_rejected(Batch& b, uint32_t r, const EncodeContext& ctx) {
+  auto& fbb = builder();
+  const uint32_t f = b.row_frame[r];
+  const wire::Reading* rd = b.row_reading[r];
+  const auto bytes = b.frame_bytes(f);
+  const RejectCode code = b.row_reject[r];
+  const auto reason = fbb.CreateString(reject_code_name(code));
+  const uint8_t stage_idx = b.row_reject_stage[r];
+  const auto stage = fbb.CreateString(
+      stage_idx < ctx.stage_names.size() ? ctx.stage_names[stage_idx] : std::string("unknown"));
+  fbb.ForceVectorAlignment(bytes.size(), 1, 8);
+  const auto payload = fbb.CreateVector(bytes.data(), bytes.size());
+  const auto sensor = rd != nullptr ? fbb.CreateString(rd->sensor_id()) : 0;
+  const auto topic = fbb.CreateString(b.topic);
+  const auto pname = fbb.CreateString(ctx.pipeline.name);
+  wire::RejectedRecordBuilder rb(fbb);
+  rb.add_reason(reason);
+  rb.add_stage(stage);
+  rb.add_payload(payload);
+  rb.add_reading_index(b.row_index[r]);
+  if (!sensor.IsNull()) rb.add_sensor_id(sensor);
+  if (rd != nullptr) rb.add_seq(rd->seq());
+  rb.add_source_topic(topic);
+  rb.add_source_partition(b.partition.value());
+  rb.add_source_offset(b.frames[f].source_offset.value());
+  rb.add_pipeline_name(pname);
+  rb.add_processing_time_ns(ctx.now_ns);
+  rb.add_signature_verdict(static_cast<wire::SignatureVerdict>(b.row_signature[r]));
+  rb.add_calibration_verdict(static_cast<wire::CalibrationVerdict>(b.row_calibration[r]));
+  rb.add_anomaly_flags(static_cast<wire::AnomalyFlag>(b.row_anomaly[r]));
+  wire::FinishRejectedRecordBuffer(fbb, rb.Finish());
+  emit(b, fbb, Route::kRejected, f, r, code);
+}
+
+void encode_alert(Batch& b, const AlertEvent& a, const EncodeContext& ctx) {
+  auto& fbb = builder();
+  const auto sensor = fbb.CreateString(a.sensor_id);
+  const auto kind = fbb.CreateString(a.kind);
+  const auto msg = fbb.CreateString(a.message);
+  const auto topic = fbb.CreateString(b.topic);
+  const auto pname = fbb.CreateString(ctx.pipeline.name);
+  wire::AlertBuilder ab(fbb);
+  ab.add_sensor_id(sensor);
+  ab.add_kind(kind);
+  ab.add_level(static_cast<wire::AlertLevel>(a.level));
+  ab.add_previous_level(static_cast<wire::AlertLevel>(a.previous_level));
+  ab.add_statistic(a.statistic);
+  ab.add_message(msg);
+  ab.add_trigger_seq(a.trigger_seq);
+  ab.add_trigger_time_ns(a.trigger_time_ns);
+  ab.add_source_topic(topic);
+  ab.add_source_partition(b.partition.value());
+  ab.add_source_offset(a.frame < b.frames.size() ? b.frames[a.frame].source_offset.value() : -1);
+  ab.add_pipeline_name(pname);
+  ab.add_time_ns(ctx.now_ns);
+  wire::FinishAlertBuffer(fbb, ab.Finish());
+  emit(b, fbb, Route::kAlerts, a.frame, UINT32_MAX, RejectCode::kNone);
+}
+
+}  // namespace
+
+void encode_batch(Batch& b, const EncodeContext& ctx) {
+  b.outputs.clear();
+  b.out_arena.clear();
+  b.outputs.reserve(b.row_count() + b.alerts.size());
+  b.out_arena.reserve(b.arena.size() * 2 + b.row_count() * 256);
+  for (uint32_t r = 0; r < b.row_count(); ++r) {
+    if (b.row_reject[r] == RejectCode::kNone)
+      encode_trusted(b, r, ctx);
+    else
+      encode_rejected(b, r, ctx);
+  }
+  for (const AlertEvent& a : b.alerts) encode_alert(b, a, ctx);
+}
+
+}  // namespace assay::engine

@@ -1,0 +1,24 @@
+#pragma once
+/// \file The output stage: turns rows and alerts into TrustedReading, RejectedRecord and
+/// Alert buffers (schemas/), one output record per row and per alert.
+
+#include <string>
+#include <vector>
+
+#include "engine/batch.hpp"
+#include "engine/operator.hpp"
+
+namespace assay::engine {
+
+/// Static facts the output stage stamps on every record.
+struct EncodeContext {
+  const PipelineInfo& pipeline;
+  /// Stage names by stage index (0 = "decode"), for RejectedRecord.stage.
+  const std::vector<std::string>& stage_names;
+  int64_t now_ns = 0;
+};
+
+/// Encodes every row and alert of `batch` into Batch::outputs (views into Batch::out_arena).
+void encode_batch(Batch& batch, const EncodeContext& ctx);
+
+}  // namespace assay::engine

@@ -1,0 +1,69 @@
+#pragma once
+/// \file Metrics (prometheus-cpp) and the probe objects that own each component's metrics.
+/// Names follow Prometheus conventions: `assay_` prefix, `_total` counters, `_seconds`.
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "engine/reject.hpp"
+
+namespace assay::engine {
+
+/// The process's metric registry; families are created once and shared by name.
+class Metrics {
+ public:
+  Metrics();
+  /// The underlying registry (for exposition).
+  const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
+  /// A counter family (created on first use).
+  prometheus::Family<prometheus::Counter>& counters(const std::string& name, const std::string& help);
+  /// A gauge family (created on first use).
+  prometheus::Family<prometheus::Gauge>& gauges(const std::string& name, const std::string& help);
+  /// A histogram family (created on first use).
+  prometheus::Family<prometheus::Histogram>& histograms(const std::string& name, const std::string& help);
+  /// Text exposition format of every metric.
+  std::string serialize() const;
+  /// Latency buckets in seconds (10 µs .. ~10 s).
+  static const prometheus::Histogram::BucketBoundaries& latency_buckets();
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::mutex mu_;
+  std::map<std::string, prometheus::Family<prometheus::Counter>*> counters_;
+  std::map<std::string, prometheus::Family<prometheus::Gauge>*> gauges_;
+  std::map<std::string, prometheus::Family<prometheus::Histogram>*> histograms_;
+};
+
+/// Metrics of one pipeline stage (an operator, decode, or the output stage): records in/out,
+/// rejections by reason, and batch latency. Labels: pipeline, operator.
+class OperatorProbe {
+ public:
+  OperatorProbe(Metrics& metrics, const std::string& pipeline, const std::string& op);
+  /// Accounts one processed batch.
+  void batch(uint64_t in, uint64_t out, double seconds);
+  /// Accounts `n` rows rejected for `code`.
+  void rejected(RejectCode code, uint64_t n);
+  /// Total rows rejected (all reasons), for tests and summaries.
+  uint64_t rejected_total() const { return rejected_total_.load(); }
+
+ private:
+  Metrics& metrics_;
+  std::string pipeline_, op_;
+  prometheus::Counter* in_;
+  prometheus::Counter* out_;
+  prometheus::Histogram* latency_;
+  std::array<std::atomic<prometheus::Counter*>, static_cast<size_t>(RejectCode::kCount_)> by_reason_{};
+  std::atomic<uint64_t> rejected_total_{0};
+};
+
+}  // namespace assay::engine

@@ -1,0 +1,106 @@
+#pragma once
+/// \file The operator interface. An Operator is an immutable object configured once from
+/// YAML; everything that changes while records flow lives in a per-partition OperatorState
+/// created by the operator and owned by the runner. Operators never block: backpressure is
+/// expressed through ready(), which the runner consults before it admits more input.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/batch.hpp"
+#include "engine/config.hpp"
+#include "engine/metrics.hpp"
+#include "engine/types.hpp"
+
+namespace assay::engine {
+
+/// Per-partition mutable state of an operator (e.g. per-sensor statistics).
+class OperatorState {
+ public:
+  virtual ~OperatorState() = default;
+  /// Serialises the state (for changelog/checkpoint backing); empty if stateless.
+  virtual std::vector<uint8_t> snapshot() const { return {}; }
+  /// Restores from snapshot(); false if the bytes are not a valid snapshot.
+  virtual bool restore(std::span<const uint8_t> bytes) { return bytes.empty(); }
+  /// Approximate heap bytes held (for memory metrics).
+  virtual size_t memory_bytes() const { return 0; }
+};
+
+/// Identity of the running pipeline, available to operators and the output stage.
+struct PipelineInfo {
+  std::string name;
+  std::vector<uint8_t> config_sha256;  ///< SHA-256 of the configuration file bytes
+  std::string instance_id;
+};
+
+/// What an operator gets on each call.
+struct OperatorContext {
+  const PipelineInfo& pipeline;
+  OperatorProbe& probe;
+  uint8_t stage = 0;  ///< this operator's stage index (for Batch::reject_row)
+  int64_t now_ns = 0; ///< wall-clock time at the start of the batch (UTC ns)
+};
+
+/// A pipeline operator.
+class Operator {
+ public:
+  virtual ~Operator() = default;
+  /// Registered type name, e.g. "verify_signature".
+  virtual std::string_view type() const = 0;
+  /// True if process() needs the per-partition state; such operators see the batches of a
+  /// partition one at a time and in order. Stateless operators run on batches in parallel.
+  virtual bool stateful() const { return false; }
+  /// Creates the state for one partition (nullptr for stateless operators).
+  virtual std::unique_ptr<OperatorState> make_state(Partition) const { return nullptr; }
+  /// Backpressure: false while the operator cannot take more input (e.g. a registry it needs
+  /// is still loading). Must be cheap and never block.
+  virtual bool ready() const { return true; }
+  /// Processes the selected rows of `batch`: sets verdict columns, rejects rows
+  /// (Batch::reject_row), raises alerts. Per-record failures are values, never exceptions.
+  virtual void process(Batch& batch, OperatorState* state, OperatorContext& ctx) const = 0;
+  /// Called once when the pipeline starts (e.g. to start registry watchers); may fail with a
+  /// message (the pipeline then does not start).
+  virtual bool start(std::string* /*error*/) { return true; }
+  /// Called once when the pipeline stops.
+  virtual void stop() {}
+};
+
+/// Engine settings from the `engine:` section of a pipeline file.
+struct EngineOptions {
+  size_t batch_size = 1024;           ///< frames per batch
+  size_t max_in_flight = 8;           ///< batches in flight (backpressure bound)
+  int threads = 0;                    ///< worker threads (0 = one per core)
+  uint32_t max_record_bytes = 1 << 20;///< larger input records are rejected (frame.too_large)
+};
+
+/// Everything a factory may need while building an operator or connector from its config.
+struct BuildContext {
+  const PipelineInfo& pipeline;
+  Metrics& metrics;
+  const EngineOptions& engine;
+};
+
+/// Builds an operator from its YAML node; throws ConfigError on a bad config.
+using OperatorFactory =
+    std::function<std::unique_ptr<Operator>(const ConfigNode& config, BuildContext& ctx)>;
+
+/// Operator factories by type name.
+class OperatorRegistry {
+ public:
+  /// Registers a factory (replaces an existing one with the same name).
+  void add(std::string name, OperatorFactory factory);
+  /// The factory for `name`, or nullptr.
+  const OperatorFactory* find(std::string_view name) const;
+  /// All registered names, sorted.
+  std::vector<std::string> names() const;
+
+ private:
+  std::map<std::string, OperatorFactory, std::less<>> factories_;
+};
+
+}  // namespace assay::engine

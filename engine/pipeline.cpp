@@ -1,0 +1,125 @@
+#include "engine/pipeline.hpp"
+
+#include "engine/bytes.hpp"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace assay::engine {
+
+namespace {
+
+std::string default_instance_id() {
+  if (const char* env = std::getenv("ASSAY_INSTANCE_ID"); env != nullptr && *env != '\0') return env;
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "unknown");
+  return std::string(host) + "-" + std::to_string(getpid());
+}
+
+std::string known_names(const auto& map) {
+  std::string s;
+  for (const auto& [k, v] : map) s += (s.empty() ? "" : ", ") + k;
+  return s;
+}
+
+}  // namespace
+
+std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::string& config_bytes,
+                                         const Registries& reg, Metrics& metrics) {
+  if (!root.is_map()) root.fail("a pipeline file must be a map with keys name, input, routes, operators");
+  auto p = std::make_unique<Pipeline>();
+  p->file = root.file();
+  p->info.name = root.get("name").as_string();
+  if (p->info.name.empty()) root.get("name").fail("must not be empty");
+  p->info.config_sha256 = sha256(config_bytes);
+  p->info.instance_id = root.get_string("instance_id", default_instance_id());
+
+  if (auto e = root.maybe("engine")) {
+    p->engine.batch_size = static_cast<size_t>(e->get_int("batch_size", 1024, 1, 1 << 20));
+    p->engine.max_in_flight = static_cast<size_t>(e->get_int("max_in_flight", 8, 1, 1024));
+    p->engine.threads = static_cast<int>(e->get_int("threads", 0, 0, 1024));
+    p->engine.max_record_bytes =
+        static_cast<uint32_t>(e->get_int("max_record_bytes", 1 << 20, 64, 256 << 20));
+    e->finish();
+  }
+  if (auto m = root.maybe("metrics")) {
+    p->metrics_listen = m->get_string("listen", "");
+    m->finish();
+  }
+
+  BuildContext ctx{p->info, metrics, p->engine};
+
+  const ConfigNode input = root.get("input");
+  {
+    const ConfigNode type = input.get("type");
+    const std::string t = type.as_string();
+    auto it = reg.sources.find(t);
+    if (it == reg.sources.end())
+      type.fail("unknown input type '" + t + "' (known: " + known_names(reg.sources) + ")");
+    p->source = it->second(input, ctx);
+    input.finish();
+  }
+
+  const ConfigNode routes = root.get("routes");
+  for (const std::string& name : routes.keys()) {
+    Route route;
+    if (name == "trusted")
+      route = Route::kTrusted;
+    else if (name == "rejected")
+      route = Route::kRejected;
+    else if (name == "alerts")
+      route = Route::kAlerts;
+    else
+      routes.get(name).fail("unknown route '" + name + "' (routes are trusted, rejected, alerts)");
+    const ConfigNode rc = routes.get(name);
+    const ConfigNode type = rc.get("type");
+    const std::string t = type.as_string();
+    auto it = reg.sinks.find(t);
+    if (it == reg.sinks.end())
+      type.fail("unknown sink type '" + t + "' (known: " + known_names(reg.sinks) + ")");
+    p->sinks[static_cast<size_t>(route)] = it->second(rc, route, ctx);
+    rc.finish();
+  }
+  if (!p->sinks[static_cast<size_t>(Route::kTrusted)])
+    routes.fail("route 'trusted' is required");
+  if (!p->sinks[static_cast<size_t>(Route::kRejected)])
+    routes.fail("route 'rejected' is required: every record that cannot be processed goes there");
+
+  p->stage_names.push_back("decode");
+  if (auto ops = root.maybe("operators")) {
+    if (!ops->is_null()) {
+      for (const ConfigNode& oc : ops->items()) {
+        const ConfigNode type = oc.get("type");
+        const std::string t = type.as_string();
+        const OperatorFactory* f = reg.operators.find(t);
+        if (f == nullptr) {
+          std::string known;
+          for (const auto& n : reg.operators.names()) known += (known.empty() ? "" : ", ") + n;
+          type.fail("unknown operator '" + t + "' (known: " + known + ")");
+        }
+        const std::string name = oc.get_string("name", t);
+        p->operators.push_back((*f)(oc, ctx));
+        p->stage_names.push_back(name);
+        oc.finish();
+      }
+    }
+  }
+  if (p->stage_names.size() > 250) root.get("operators").fail("too many operators (max 250)");
+  root.finish();
+  return p;
+}
+
+std::unique_ptr<Pipeline> load_pipeline(const std::string& path, const Registries& registries,
+                                        Metrics& metrics) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path, 0, 0, "", "cannot open file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  ConfigNode root = ConfigNode::load_string(text, path);
+  return build_pipeline(root, text, registries, metrics);
+}
+
+}  // namespace assay::engine

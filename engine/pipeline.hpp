@@ -1,0 +1,56 @@
+#pragma once
+/// \file A Pipeline built from a YAML file: input, operators, routes, engine and metrics
+/// settings. Building validates everything (unknown keys, unknown operator or connector
+/// types, wrong types) and throws ConfigError naming file:line:column and the key; nothing
+/// is started by building.
+
+#include <array>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/io.hpp"
+#include "engine/operator.hpp"
+
+namespace assay::engine {
+
+/// Builds a source from its config node.
+using SourceFactory =
+    std::function<std::unique_ptr<Source>(const ConfigNode& config, BuildContext& ctx)>;
+/// Builds a sink for a route from its config node.
+using SinkFactory =
+    std::function<std::unique_ptr<Sink>(const ConfigNode& config, Route route, BuildContext& ctx)>;
+
+/// Factories for operators, sources and sinks by type name.
+struct Registries {
+  OperatorRegistry operators;
+  std::map<std::string, SourceFactory, std::less<>> sources;
+  std::map<std::string, SinkFactory, std::less<>> sinks;
+};
+
+/// A configured, not yet running pipeline.
+struct Pipeline {
+  PipelineInfo info;
+  EngineOptions engine;
+  /// "host:port" for /metrics, /healthz, /readyz; empty = no HTTP endpoint.
+  std::string metrics_listen;
+  std::unique_ptr<Source> source;
+  /// One sink per route; the alerts sink may be absent (alerts are then counted and logged).
+  std::array<std::unique_ptr<Sink>, kRouteCount> sinks;
+  std::vector<std::unique_ptr<Operator>> operators;
+  /// Stage names by stage index: "decode", then each operator's name.
+  std::vector<std::string> stage_names;
+  /// The file it was loaded from.
+  std::string file;
+};
+
+/// Loads and validates a pipeline file. Throws ConfigError.
+std::unique_ptr<Pipeline> load_pipeline(const std::string& path, const Registries& registries,
+                                        Metrics& metrics);
+/// Same, from a parsed root node (tests); `config_bytes` is hashed into config_sha256.
+std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::string& config_bytes,
+                                         const Registries& registries, Metrics& metrics);
+
+}  // namespace assay::engine

@@ -1,0 +1,340 @@
+#include "engine/runner.hpp"
+
+#include <tbb/parallel_pipeline.h>
+#include <tbb/task_arena.h>
+
+#include <array>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "engine/decode.hpp"
+#include "engine/encode.hpp"
+#include "engine/log.hpp"
+#include "schemas/reading_generated.h"
+#include "engine/time.hpp"
+
+namespace assay::engine {
+
+namespace {
+
+// A group of consecutive operators run by one TBB filter.
+struct StageGroup {
+  bool stateful = false;
+  std::vector<size_t> ops;  // indices into Pipeline::operators
+};
+
+}  // namespace
+
+struct Runner::Impl {
+  std::vector<std::unique_ptr<OperatorProbe>> probes;  // per operator
+  std::unique_ptr<OperatorProbe> decode_probe, output_probe;
+  // Per stateful operator: per-partition states. Touched only by that operator's serial stage.
+  std::vector<std::map<int32_t, std::unique_ptr<OperatorState>>> states;
+  std::vector<StageGroup> groups;
+  std::mutex pool_mu;
+  std::vector<std::unique_ptr<Batch>> pool;
+  std::array<prometheus::Counter*, kRouteCount> route_counters{};
+  prometheus::Counter* frames_counter = nullptr;
+  prometheus::Counter* rows_counter = nullptr;
+  prometheus::Gauge* in_flight = nullptr;
+  std::atomic<int> batches_in_flight{0};
+  std::mutex error_mu;
+  std::string error;
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(RejectCode::kCount_)> by_reason{};
+
+  void fail(const std::string& e) {
+    std::lock_guard<std::mutex> lock(error_mu);
+    if (error.empty()) error = e;
+  }
+  std::unique_ptr<Batch> take() {
+    std::lock_guard<std::mutex> lock(pool_mu);
+    if (pool.empty()) return std::make_unique<Batch>();
+    auto b = std::move(pool.back());
+    pool.pop_back();
+    return b;
+  }
+  void give(std::unique_ptr<Batch> b) {
+    b->clear();
+    std::lock_guard<std::mutex> lock(pool_mu);
+    pool.push_back(std::move(b));
+  }
+};
+
+Runner::Runner(Pipeline& pipeline, Metrics& metrics)
+    : impl_(std::make_unique<Impl>()), pipeline_(pipeline), metrics_(metrics) {
+  const std::string& pname = pipeline_.info.name;
+  impl_->decode_probe = std::make_unique<OperatorProbe>(metrics_, pname, "decode");
+  impl_->output_probe = std::make_unique<OperatorProbe>(metrics_, pname, "output");
+  for (size_t i = 0; i < pipeline_.operators.size(); ++i)
+    impl_->probes.push_back(
+        std::make_unique<OperatorProbe>(metrics_, pname, pipeline_.stage_names[i + 1]));
+  impl_->states.resize(pipeline_.operators.size());
+  for (size_t i = 0; i < pipeline_.operators.size(); ++i) {
+    const bool st = pipeline_.operators[i]->stateful();
+    if (impl_->groups.empty() || impl_->groups.back().stateful || st)
+      impl_->groups.push_back(StageGroup{st, {}});
+    impl_->groups.back().ops.push_back(i);
+  }
+  auto& routes = metrics_.counters("assay_route_records_total", "Output records written, by route");
+  for (size_t r = 0; r < kRouteCount; ++r)
+    impl_->route_counters[r] =
+        &routes.Add({{"pipeline", pname}, {"route", std::string(route_name(static_cast<Route>(r)))}});
+  impl_->frames_counter = &metrics_.counters("assay_input_frames_total", "Input records (frames) read")
+                               .Add({{"pipeline", pname}});
+  impl_->rows_counter =
+      &metrics_.counters("assay_input_readings_total",
+                         "Readings decoded from input records (plus undecodable records)")
+           .Add({{"pipeline", pname}});
+  impl_->in_flight = &metrics_.gauges("assay_batches_in_flight", "Batches inside the pipeline")
+                          .Add({{"pipeline", pname}});
+}
+
+Runner::~Runner() = default;
+
+bool Runner::ready() const {
+  return running_.load() && !stop_.load() && pipeline_.source && pipeline_.source->healthy();
+}
+
+RunSummary Runner::run() {
+  RunSummary summary;
+  const int64_t t0 = monotonic_ns();
+  Pipeline& p = pipeline_;
+  Impl& im = *impl_;
+  std::string err;
+
+  // ---- start ----------------------------------------------------------------------------
+  for (size_t r = 0; r < kRouteCount; ++r) {
+    if (!p.sinks[r]) continue;
+    p.sinks[r]->set_ack([this](uint64_t token, bool ok) { tracker_.ack(token, ok); });
+    if (!p.sinks[r]->start(&err)) {
+      summary.ok = false;
+      summary.error = "route " + std::string(route_name(static_cast<Route>(r))) + ": " + err;
+      return summary;
+    }
+  }
+  for (auto& op : p.operators) {
+    if (!op->start(&err)) {
+      summary.ok = false;
+      summary.error = std::string(op->type()) + ": " + err;
+      return summary;
+    }
+  }
+  if (!p.source->start(&err)) {
+    summary.ok = false;
+    summary.error = "input " + p.source->describe() + ": " + err;
+    return summary;
+  }
+  running_.store(true);
+  log_info("runner", "pipeline started",
+           {{"pipeline", p.info.name},
+            {"input", p.source->describe()},
+            {"operators", std::to_string(p.operators.size())},
+            {"batch_size", std::to_string(p.engine.batch_size)},
+            {"max_in_flight", std::to_string(p.engine.max_in_flight)}});
+
+  // ---- filters --------------------------------------------------------------------------
+  uint64_t next_seq = 0;
+  auto source_filter = tbb::make_filter<void, Batch*>(
+      tbb::filter_mode::serial_in_order, [&](tbb::flow_control& fc) -> Batch* {
+        for (;;) {
+          if (stop_.load(std::memory_order_relaxed) || tracker_.failed()) {
+            fc.stop();
+            return nullptr;
+          }
+          // Backpressure: admit no new input while an operator or a sink is not ready.
+          bool admit = true;
+          for (const auto& op : p.operators) admit = admit && op->ready();
+          for (const auto& s : p.sinks) admit = admit && (!s || s->ready());
+          if (!admit) {
+            for (const auto& s : p.sinks)
+              if (s) s->poll();
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            continue;
+          }
+          auto batch = im.take();
+          const SourceStatus st = p.source->next(*batch, p.engine.batch_size);
+          if (st == SourceStatus::kBatch && !batch->frames.empty()) {
+            batch->sequence = next_seq++;
+            batch->created_ns = monotonic_ns();
+            im.in_flight->Set(++im.batches_in_flight);
+            return batch.release();
+          }
+          im.give(std::move(batch));
+          if (st == SourceStatus::kEnd) {
+            fc.stop();
+            return nullptr;
+          }
+          if (st == SourceStatus::kFailed) {
+            im.fail("input " + p.source->describe() + ": " + p.source->error());
+            fc.stop();
+            return nullptr;
+          }
+          for (const auto& s : p.sinks)
+            if (s) s->poll();
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+      });
+
+  auto decode_filter =
+      tbb::make_filter<Batch*, Batch*>(tbb::filter_mode::parallel, [&](Batch* b) -> Batch* {
+        const int64_t s = monotonic_ns();
+        decode_batch(*b);
+        uint64_t rejected = 0;
+        std::array<uint32_t, static_cast<size_t>(RejectCode::kCount_)> counts{};
+        for (uint32_t r = 0; r < b->row_count(); ++r) {
+          if (b->row_reject[r] != RejectCode::kNone) {
+            ++counts[static_cast<size_t>(b->row_reject[r])];
+            ++rejected;
+          }
+        }
+        for (size_t c = 0; c < counts.size(); ++c)
+          im.decode_probe->rejected(static_cast<RejectCode>(c), counts[c]);
+        im.decode_probe->batch(b->frames.size(), b->sel.size(), (monotonic_ns() - s) * 1e-9);
+        return b;
+      });
+
+  auto run_op = [&](size_t i, Batch& b) {
+    const int64_t s = monotonic_ns();
+    const std::vector<uint32_t> before = b.sel;
+    OperatorState* state = nullptr;
+    if (p.operators[i]->stateful()) {
+      auto& slot = im.states[i][b.partition.value()];
+      if (!slot) slot = p.operators[i]->make_state(b.partition);
+      state = slot.get();
+    }
+    OperatorContext ctx{p.info, *im.probes[i], static_cast<uint8_t>(i + 1), now_ns()};
+    p.operators[i]->process(b, state, ctx);
+    std::array<uint32_t, static_cast<size_t>(RejectCode::kCount_)> counts{};
+    for (uint32_t r : before)
+      if (b.row_reject[r] != RejectCode::kNone) ++counts[static_cast<size_t>(b.row_reject[r])];
+    for (size_t c = 0; c < counts.size(); ++c)
+      im.probes[i]->rejected(static_cast<RejectCode>(c), counts[c]);
+    b.compact_selection();
+    im.probes[i]->batch(before.size(), b.sel.size(), (monotonic_ns() - s) * 1e-9);
+  };
+
+  tbb::filter<Batch*, Batch*> middle = decode_filter;
+  for (const StageGroup& g : im.groups) {
+    middle = middle & tbb::make_filter<Batch*, Batch*>(
+                          g.stateful ? tbb::filter_mode::serial_in_order : tbb::filter_mode::parallel,
+                          [&, ops = g.ops](Batch* b) -> Batch* {
+                            for (size_t i : ops) run_op(i, *b);
+                            return b;
+                          });
+  }
+  middle = middle & tbb::make_filter<Batch*, Batch*>(
+                        tbb::filter_mode::parallel, [&](Batch* b) -> Batch* {
+                          const int64_t s = monotonic_ns();
+                          EncodeContext ectx{p.info, p.stage_names, now_ns()};
+                          encode_batch(*b, ectx);
+                          im.output_probe->batch(b->row_count(), b->outputs.size(),
+                                                 (monotonic_ns() - s) * 1e-9);
+                          return b;
+                        });
+
+  auto sink_filter =
+      tbb::make_filter<Batch*, void>(tbb::filter_mode::serial_in_order, [&](Batch* b) {
+        std::unique_ptr<Batch> owned(b);
+        const size_t nframes = b->frames.size();
+        std::vector<uint32_t> per_frame(nframes, 0);
+        for (const OutputRecord& o : b->outputs)
+          if (p.sinks[static_cast<size_t>(o.route)]) ++per_frame[o.frame];
+        std::vector<uint64_t> tokens(nframes);
+        for (size_t f = 0; f < nframes; ++f)
+          tokens[f] = tracker_.register_frame(b->partition, b->frames[f].source_offset, per_frame[f]);
+        std::array<uint64_t, kRouteCount> per_route{};
+        for (const OutputRecord& o : b->outputs) {
+          Sink* sink = p.sinks[static_cast<size_t>(o.route)].get();
+          if (sink == nullptr) {
+            stats_.alerts_unrouted.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
+          const std::string_view key =
+              o.row != UINT32_MAX && b->row_reading[o.row] != nullptr
+                  ? b->row_reading[o.row]->sensor_id()->string_view()
+                  : std::string_view{};
+          if (!sink->write({b->out_arena.data() + o.offset, o.size}, key, o.reason,
+                           tokens[o.frame])) {
+            im.fail("route " + std::string(route_name(o.route)) + ": " + sink->error());
+            tracker_.ack(tokens[o.frame], false);
+            stop_.store(true);
+            continue;
+          }
+          ++per_route[static_cast<size_t>(o.route)];
+          if (o.route == Route::kRejected) im.by_reason[static_cast<size_t>(o.reason)].fetch_add(1);
+        }
+        for (size_t r = 0; r < kRouteCount; ++r)
+          if (per_route[r] > 0) im.route_counters[r]->Increment(static_cast<double>(per_route[r]));
+        for (const auto& s : p.sinks)
+          if (s) s->poll();
+        if (auto off = tracker_.take_committable(b->partition))
+          p.source->acknowledge(b->partition, *off);
+        stats_.frames_in.fetch_add(nframes, std::memory_order_relaxed);
+        stats_.rows_in.fetch_add(b->row_count(), std::memory_order_relaxed);
+        stats_.trusted.fetch_add(per_route[0], std::memory_order_relaxed);
+        stats_.rejected.fetch_add(per_route[1], std::memory_order_relaxed);
+        stats_.alerts.fetch_add(per_route[2], std::memory_order_relaxed);
+        stats_.batches.fetch_add(1, std::memory_order_relaxed);
+        im.frames_counter->Increment(static_cast<double>(nframes));
+        im.rows_counter->Increment(static_cast<double>(b->row_count()));
+        im.in_flight->Set(--im.batches_in_flight);
+        im.give(std::move(owned));
+      });
+
+  {
+    tbb::task_arena arena(p.engine.threads > 0 ? p.engine.threads
+                                               : tbb::task_arena::automatic);
+    arena.execute([&] {
+      tbb::parallel_pipeline(p.engine.max_in_flight, source_filter & middle & sink_filter);
+    });
+  }
+
+  // ---- drain ------------------------------------------------------------------------------
+  for (size_t r = 0; r < kRouteCount; ++r) {
+    if (p.sinks[r] && !p.sinks[r]->flush(30000))
+      im.fail("route " + std::string(route_name(static_cast<Route>(r))) +
+              ": flush failed: " + p.sinks[r]->error());
+  }
+  const int64_t deadline = monotonic_ns() + 30'000'000'000LL;
+  while (tracker_.pending() > 0 && !tracker_.failed() && monotonic_ns() < deadline) {
+    for (const auto& s : p.sinks)
+      if (s) s->poll();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (tracker_.pending() > 0 && im.error.empty())
+    im.fail(std::to_string(tracker_.pending()) + " input records still unacknowledged at shutdown");
+  p.source->stop();
+  for (auto& op : p.operators) op->stop();
+  for (const auto& s : p.sinks)
+    if (s) s->stop();
+  running_.store(false);
+
+  summary.frames_in = stats_.frames_in.load();
+  summary.rows_in = stats_.rows_in.load();
+  summary.trusted = stats_.trusted.load();
+  summary.rejected = stats_.rejected.load();
+  summary.alerts = stats_.alerts.load();
+  for (size_t c = 0; c < im.by_reason.size(); ++c)
+    if (const uint64_t n = im.by_reason[c].load(); n > 0)
+      summary.rejected_by_reason[std::string(reject_code_name(static_cast<RejectCode>(c)))] = n;
+  summary.seconds = (monotonic_ns() - t0) * 1e-9;
+  if (!im.error.empty()) {
+    summary.ok = false;
+    summary.error = im.error;
+  }
+  if (stats_.alerts_unrouted.load() > 0)
+    log_warn("runner", "alerts raised but no alerts route is configured",
+             {{"count", std::to_string(stats_.alerts_unrouted.load())}});
+  log_info("runner", summary.ok ? "pipeline stopped" : "pipeline failed",
+           {{"pipeline", p.info.name},
+            {"frames_in", std::to_string(summary.frames_in)},
+            {"readings_in", std::to_string(summary.rows_in)},
+            {"trusted", std::to_string(summary.trusted)},
+            {"rejected", std::to_string(summary.rejected)},
+            {"alerts", std::to_string(summary.alerts)},
+            {"error", summary.error}});
+  return summary;
+}
+
+}  // namespace assay::engine

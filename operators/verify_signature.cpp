@@ -1,0 +1,257 @@
+#include "operators/verify_signature.hpp"
+
+#include <sys/stat.h>
+#include <tbb/parallel_for.h>
+
+#include <chrono>
+
+#include "crypto/ecdsa_p256.hpp"
+#include "crypto/ed25519.hpp"
+#include "crypto/hmac_sha256.hpp"
+#include "engine/log.hpp"
+#include "schemas/reading_generated.h"
+#include "schemas/signed_batch_generated.h"
+#include "schemas/signed_reading_generated.h"
+
+namespace assay::operators {
+
+using engine::Batch;
+using engine::RecordKind;
+using engine::RejectCode;
+using wire::SignatureVerdict;
+
+namespace {
+
+int64_t file_mtime_ns(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+std::shared_ptr<const connectors::IdentityRegistry> load_logged(const std::string& path) {
+  connectors::RegistryLoadReport report;
+  auto reg = connectors::load_identity_registry(path, report);
+  for (const std::string& r : report.refused)
+    engine::log_error("identity_registry", "entry refused", {{"detail", r}});
+  engine::log_info("identity_registry", "loaded",
+                   {{"path", path},
+                    {"sensors", std::to_string(report.sensors)},
+                    {"keys", std::to_string(report.keys)},
+                    {"refused", std::to_string(report.refused.size())}});
+  return reg;
+}
+
+RejectCode code_of(SignatureVerdict v) {
+  switch (v) {
+    case SignatureVerdict::BadSignature: return RejectCode::kSignatureBad;
+    case SignatureVerdict::UnknownSensor: return RejectCode::kUnknownSensor;
+    case SignatureVerdict::UnknownKey: return RejectCode::kUnknownKey;
+    case SignatureVerdict::KeyRevoked: return RejectCode::kKeyRevoked;
+    case SignatureVerdict::KeyNotValidAtTime: return RejectCode::kKeyNotValidAtTime;
+    case SignatureVerdict::AlgorithmNotAllowed: return RejectCode::kAlgorithmNotAllowed;
+    case SignatureVerdict::Malformed: return RejectCode::kSignatureMalformed;
+    case SignatureVerdict::Unsigned: return RejectCode::kUnsigned;
+    default: return RejectCode::kNone;
+  }
+}
+
+size_t expected_sig_len(wire::SignatureAlg alg) {
+  return alg == wire::SignatureAlg::HmacSha256 ? 32 : 64;
+}
+
+// Signature fields common to SignedReading and SignedBatch.
+struct Envelope {
+  const flatbuffers::String* key_id;
+  wire::SignatureAlg alg;
+  const flatbuffers::Vector<uint8_t>* signature;
+};
+
+Envelope envelope_of(const Batch& b, uint32_t f) {
+  const auto bytes = b.frame_bytes(f);
+  if (b.frames[f].kind == RecordKind::kSignedReading) {
+    const auto* s = wire::GetSignedReading(bytes.data());
+    return {s->key_id(), s->alg(), s->signature()};
+  }
+  const auto* s = wire::GetSignedBatch(bytes.data());
+  return {s->key_id(), s->alg(), s->signature()};
+}
+
+}  // namespace
+
+VerifySignature::VerifySignature(VerifySignatureConfig config) : config_(std::move(config)) {
+  mtime_ns_ = file_mtime_ns(config_.registry_path);
+  registry_.store(load_logged(config_.registry_path));
+}
+
+VerifySignature::~VerifySignature() { stop(); }
+
+bool VerifySignature::start(std::string*) {
+  if (config_.reload_interval_ms > 0 && !watcher_.joinable())
+    watcher_ = std::thread([this] { watch_loop(); });
+  return true;
+}
+
+void VerifySignature::stop() {
+  stop_.store(true);
+  if (watcher_.joinable()) watcher_.join();
+}
+
+void VerifySignature::set_registry(std::shared_ptr<const connectors::IdentityRegistry> registry) {
+  registry_.store(std::move(registry));
+}
+
+void VerifySignature::watch_loop() {
+  int64_t waited = 0;
+  while (!stop_.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    waited += 50;
+    if (waited < config_.reload_interval_ms) continue;
+    waited = 0;
+    const int64_t m = file_mtime_ns(config_.registry_path);
+    if (m == 0 || m == mtime_ns_) continue;
+    mtime_ns_ = m;
+    try {
+      set_registry(load_logged(config_.registry_path));
+    } catch (const engine::ConfigError& e) {
+      engine::log_error("identity_registry", "reload refused; keeping the previous registry",
+                        {{"error", e.what()}});
+    }
+  }
+}
+
+void VerifySignature::process(Batch& b, engine::OperatorState*, engine::OperatorContext& ctx) const {
+  const auto reg = registry_.load();
+  // One verdict per frame; rows of a frame share it. Frames are visited once, in row order.
+  const uint32_t nframes = static_cast<uint32_t>(b.frames.size());
+  std::vector<SignatureVerdict> verdict(nframes, SignatureVerdict::NotChecked);
+  std::vector<uint8_t> seen(nframes, 0);
+
+  std::vector<crypto::Ed25519Job> ed;
+  std::vector<crypto::EcdsaP256Job> ec;
+  std::vector<crypto::HmacSha256Job> hm;
+  std::vector<uint32_t> ed_f, ec_f, hm_f;
+
+  for (uint32_t r : b.sel) {
+    const uint32_t f = b.row_frame[r];
+    if (seen[f]) continue;
+    seen[f] = 1;
+    const RecordKind kind = b.frames[f].kind;
+    if (kind == RecordKind::kReading || kind == RecordKind::kReadingBatch) {
+      verdict[f] = SignatureVerdict::Unsigned;
+      continue;
+    }
+    const Envelope env = envelope_of(b, f);
+    const wire::Reading* first = b.row_reading[r];
+    const auto* sensor = reg->find_sensor(first->sensor_id()->string_view());
+    if (sensor == nullptr) {
+      verdict[f] = SignatureVerdict::UnknownSensor;
+      continue;
+    }
+    const auto* key = reg->find_key(env.key_id->string_view());
+    if (key == nullptr) {
+      verdict[f] = SignatureVerdict::UnknownKey;
+      continue;
+    }
+    // Every reading under the signature must belong to the key's sensor and fall inside the
+    // key's validity window.
+    bool mismatch = false, out_of_window = false;
+    for (uint32_t rr = r; rr < b.row_count() && b.row_frame[rr] == f; ++rr) {
+      const wire::Reading* rd = b.row_reading[rr];
+      if (rd->sensor_id()->string_view() != key->sensor_id) mismatch = true;
+      if (rd->time_ns() < key->valid_from_ns || rd->time_ns() > key->valid_until_ns)
+        out_of_window = true;
+    }
+    if (mismatch) {
+      verdict[f] = SignatureVerdict::Malformed;
+      continue;
+    }
+    if (env.alg != key->alg) {
+      verdict[f] = SignatureVerdict::AlgorithmNotAllowed;
+      continue;
+    }
+    if (key->revoked) {
+      verdict[f] = SignatureVerdict::KeyRevoked;
+      continue;
+    }
+    if (env.signature->size() != expected_sig_len(key->alg)) {
+      verdict[f] = SignatureVerdict::Malformed;
+      continue;
+    }
+    if (out_of_window) {
+      verdict[f] = SignatureVerdict::KeyNotValidAtTime;
+      continue;
+    }
+    const auto body = b.body_bytes(f);
+    switch (key->alg) {
+      case wire::SignatureAlg::Ed25519:
+        ed.push_back({key->ed25519.data(), env.signature->data(), body.data(), body.size()});
+        ed_f.push_back(f);
+        break;
+      case wire::SignatureAlg::EcdsaP256Sha256:
+        ec.push_back({&*key->ecdsa, env.signature->data(), env.signature->size(), body.data(),
+                      body.size()});
+        ec_f.push_back(f);
+        break;
+      case wire::SignatureAlg::HmacSha256:
+        hm.push_back({&*key->hmac, env.signature->data(), env.signature->size(), body.data(),
+                      body.size()});
+        hm_f.push_back(f);
+        break;
+    }
+  }
+
+  // Crypto in chunks, spread over cores.
+  std::vector<uint8_t> ed_ok(ed.size()), ec_ok(ec.size()), hm_ok(hm.size());
+  const size_t chunk = config_.chunk;
+  const size_t ned = (ed.size() + chunk - 1) / chunk, nec = (ec.size() + chunk - 1) / chunk,
+               nhm = (hm.size() + chunk - 1) / chunk;
+  tbb::parallel_for(size_t{0}, ned + nec + nhm, [&](size_t t) {
+    if (t < ned) {
+      const size_t s = t * chunk, n = std::min(chunk, ed.size() - s);
+      crypto::ed25519_verify_batch({ed.data() + s, n}, {ed_ok.data() + s, n}, config_.backend);
+    } else if (t < ned + nec) {
+      const size_t s = (t - ned) * chunk, n = std::min(chunk, ec.size() - s);
+      crypto::ecdsa_p256_verify_batch({ec.data() + s, n}, {ec_ok.data() + s, n}, config_.backend);
+    } else {
+      const size_t s = (t - ned - nec) * chunk, n = std::min(chunk, hm.size() - s);
+      crypto::hmac_sha256_verify_batch({hm.data() + s, n}, {hm_ok.data() + s, n}, config_.backend);
+    }
+  });
+  auto apply = [&](const std::vector<uint32_t>& frames, const std::vector<uint8_t>& ok) {
+    for (size_t i = 0; i < frames.size(); ++i)
+      verdict[frames[i]] = ok[i] ? SignatureVerdict::Valid : SignatureVerdict::BadSignature;
+  };
+  apply(ed_f, ed_ok);
+  apply(ec_f, ec_ok);
+  apply(hm_f, hm_ok);
+
+  for (uint32_t r : b.sel) {
+    const SignatureVerdict v = verdict[b.row_frame[r]];
+    b.row_signature[r] = static_cast<uint8_t>(v);
+    if (v == SignatureVerdict::Valid) continue;
+    if (v == SignatureVerdict::Unsigned && config_.allow_unsigned) continue;
+    b.reject_row(r, code_of(v), ctx.stage);
+  }
+}
+
+std::unique_ptr<engine::Operator> VerifySignature::from_config(const engine::ConfigNode& c,
+                                                               engine::BuildContext&) {
+  VerifySignatureConfig cfg;
+  cfg.registry_path = c.get("registry").as_path();
+  cfg.reload_interval_ms = c.get_int("reload_interval_ms", 2000, 0, 86400000);
+  if (auto bn = c.maybe("backend")) {
+    if (!crypto::parse_backend(bn->as_string(), cfg.backend))
+      bn->fail("unknown backend (auto, openssl, portable, avx2, avx512)");
+    if (!crypto::backend_supported(cfg.backend))
+      bn->fail("this CPU does not support backend '" + bn->as_string() + "'");
+  }
+  cfg.allow_unsigned = c.get_bool("allow_unsigned", false);
+  cfg.chunk = static_cast<size_t>(c.get_int("chunk", 256, 1, 4096));
+  try {
+    return std::make_unique<VerifySignature>(cfg);
+  } catch (const engine::ConfigError& e) {
+    c.get("registry").fail(std::string("cannot load the identity registry: ") + e.what());
+  }
+}
+
+}  // namespace assay::operators

@@ -1,0 +1,61 @@
+#pragma once
+/// \file Operator `verify_signature`: verifies every SignedReading and SignedBatch over its
+/// exact body bytes with the sensor's registered key, in batches per algorithm (Ed25519,
+/// ECDSA P-256, HMAC-SHA256), spread over cores with TBB. Verdicts per row: valid, bad
+/// signature, unknown sensor, unknown key, key revoked, key not valid at the reading's time,
+/// algorithm not allowed, malformed, unsigned. Every reading of a SignedBatch carries the
+/// batch's verdict.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "connectors/identity_registry.hpp"
+#include "crypto/cpu.hpp"
+#include "engine/operator.hpp"
+
+namespace assay::operators {
+
+/// Configuration of verify_signature.
+struct VerifySignatureConfig {
+  std::string registry_path;      ///< identity registry file (YAML or JSON)
+  int64_t reload_interval_ms = 2000;  ///< poll the registry file for changes (0 = never)
+  crypto::Backend backend = crypto::Backend::kAuto;
+  bool allow_unsigned = false;    ///< pass unsigned Reading/ReadingBatch input (verdict Unsigned)
+  size_t chunk = 256;             ///< signatures per crypto batch / parallel task
+};
+
+/// The verify_signature operator (stateless: runs on batches in parallel).
+class VerifySignature final : public engine::Operator {
+ public:
+  /// Loads the registry; throws engine::ConfigError if it cannot be read at all.
+  explicit VerifySignature(VerifySignatureConfig config);
+  ~VerifySignature() override;
+
+  std::string_view type() const override { return "verify_signature"; }
+  void process(engine::Batch& batch, engine::OperatorState* state,
+               engine::OperatorContext& ctx) const override;
+  bool start(std::string* error) override;
+  void stop() override;
+
+  /// Replaces the registry snapshot (live update; used by the file watcher and Kafka loader).
+  void set_registry(std::shared_ptr<const connectors::IdentityRegistry> registry);
+  /// The current registry snapshot.
+  std::shared_ptr<const connectors::IdentityRegistry> registry() const { return registry_.load(); }
+
+  /// Builds from YAML: `{type: verify_signature, registry: PATH, reload_interval_ms, backend,
+  /// allow_unsigned, chunk}`.
+  static std::unique_ptr<engine::Operator> from_config(const engine::ConfigNode& config,
+                                                       engine::BuildContext& ctx);
+
+ private:
+  void watch_loop();
+  const VerifySignatureConfig config_;
+  std::atomic<std::shared_ptr<const connectors::IdentityRegistry>> registry_;
+  std::atomic<bool> stop_{false};
+  std::thread watcher_;
+  int64_t mtime_ns_ = 0;
+};
+
+}  // namespace assay::operators
