@@ -162,22 +162,30 @@ GeP2 msm_portable(const Sc* base_scalar, std::span<const MsmTerm> terms) {
   return r;
 }
 
+void decode_core_portable(const Fe* y, Fe* x, Fe* u, Fe* vxx, size_t n) {
+  for (size_t i = 0; i < n; ++i) ge_decode_core(y[i], x[i], u[i], vxx[i]);
+}
+
 }  // namespace ed25519_batch
 
 namespace {
 
+using ed25519_batch::Engine;
 using ed25519_batch::MsmFn;
 using ed25519_batch::MsmTerm;
 
-MsmFn select_msm(Backend backend) {
+const Engine kPortableEngine = {&ed25519_batch::msm_portable, &ed25519_batch::msm_portable,
+                                &ed25519_batch::decode_core_portable};
+
+const Engine& select_engine(Backend backend) {
 #if defined(__x86_64__)
   if ((backend == Backend::kAvx512 || backend == Backend::kAuto) &&
       backend_supported(Backend::kAvx512)) {
-    if (MsmFn f = ed25519_batch::msm_avx512_entry()) return f;
+    if (const Engine* e = ed25519_batch::avx512_engine()) return *e;
   }
 #endif
   (void)backend;
-  return &ed25519_batch::msm_portable;
+  return kPortableEngine;
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -248,8 +256,9 @@ struct BatchItem {
 
 class ChunkVerifier {
  public:
-  ChunkVerifier(std::span<const Ed25519Job> jobs, std::span<uint8_t> verdicts, MsmFn msm)
-      : jobs_(jobs), verdicts_(verdicts), msm_(msm) {}
+  ChunkVerifier(std::span<const Ed25519Job> jobs, std::span<uint8_t> verdicts,
+                const Engine& engine)
+      : jobs_(jobs), verdicts_(verdicts), engine_(engine), msm_(engine.msm) {}
 
   void run() {
     const size_t n = jobs_.size();
@@ -263,27 +272,53 @@ class ChunkVerifier {
       return std::memcmp(jobs_[a].public_key, jobs_[b].public_key, 32) < 0;
     });
     std::vector<int32_t> key_of(n, -1);
+    // Distinct canonical keys, decoded in bulk.
+    std::vector<uint32_t> first_of_key;  // job index of each distinct key's first occurrence
     for (size_t idx = 0; idx < order.size(); ++idx) {
       const uint32_t i = order[idx];
       if (idx > 0 && std::memcmp(jobs_[order[idx - 1]].public_key, jobs_[i].public_key, 32) == 0) {
         key_of[i] = key_of[order[idx - 1]];
         continue;
       }
-      GeP3 neg_a;
-      if (prepare_key(neg_a, jobs_[i].public_key)) {
-        key_of[i] = (int32_t)keys_.size();
-        keys_.push_back(neg_a);
-      } else {
-        key_of[i] = -2;  // invalid key, shared by equal keys
+      key_of[i] = -2;  // invalid unless decoded below
+      if (fe_bytes_canonical(jobs_[i].public_key)) {
+        key_of[i] = -3 - (int32_t)first_of_key.size();  // pending decode slot
+        first_of_key.push_back(i);
       }
     }
-    items_.reserve(n);
+    std::vector<GeP3> decoded;
+    std::vector<uint8_t> decoded_ok;
+    decode_all(first_of_key, [&](uint32_t i) { return jobs_[i].public_key; }, decoded, decoded_ok);
+    std::vector<int32_t> slot_to_key(first_of_key.size(), -2);
+    for (size_t slot = 0; slot < first_of_key.size(); ++slot) {
+      if (!decoded_ok[slot] || ge_mul8_is_identity(ge_p3_to_p2(decoded[slot]))) continue;
+      slot_to_key[slot] = (int32_t)keys_.size();
+      keys_.push_back(ge_neg(decoded[slot]));
+    }
+    for (uint32_t i = 0; i < n; ++i)
+      if (key_of[i] <= -3) key_of[i] = slot_to_key[(size_t)(-3 - key_of[i])];
+    // Signatures of items with a valid key: S < L, R canonical, then bulk-decode R.
+    std::vector<uint32_t> with_r;
     for (uint32_t i = 0; i < n; ++i) {
       if (key_of[i] < 0) continue;
+      if (!sc_bytes_canonical(jobs_[i].signature + 32)) continue;
+      if (!fe_bytes_canonical(jobs_[i].signature)) continue;
+      with_r.push_back(i);
+    }
+    decode_all(with_r, [&](uint32_t i) { return jobs_[i].signature; }, decoded, decoded_ok);
+    items_.reserve(with_r.size());
+    for (size_t slot = 0; slot < with_r.size(); ++slot) {
+      if (!decoded_ok[slot]) continue;
+      const uint32_t i = with_r[slot];
       BatchItem it;
       it.job = i;
       it.key = (uint32_t)key_of[i];
-      if (!prepare_sig(it.neg_r, it.s, it.k, jobs_[i])) continue;
+      it.neg_r = ge_neg(decoded[slot]);
+      it.s = sc_load32(jobs_[i].signature + 32);
+      if (!challenge_scalar(it.k, jobs_[i].signature, jobs_[i].public_key, jobs_[i].message,
+                            jobs_[i].message_len)) {
+        continue;
+      }
       items_.push_back(it);
     }
     coef_.assign(keys_.size(), Sc{{0, 0, 0, 0}});
@@ -294,6 +329,23 @@ class ChunkVerifier {
   }
 
  private:
+  /// Decodes the (canonical) encodings enc(i) for i in idx with the engine's bulk decoder.
+  template <class Enc>
+  void decode_all(const std::vector<uint32_t>& idx, Enc enc, std::vector<GeP3>& out,
+                  std::vector<uint8_t>& ok) {
+    const size_t m = idx.size();
+    ys_.resize(m);
+    xs_.resize(m);
+    us_.resize(m);
+    vxxs_.resize(m);
+    for (size_t j = 0; j < m; ++j) ys_[j] = fe_frombytes(enc(idx[j]));
+    if (m) engine_.decode_core(ys_.data(), xs_.data(), us_.data(), vxxs_.data(), m);
+    out.resize(m);
+    ok.resize(m);
+    for (size_t j = 0; j < m; ++j)
+      ok[j] = ge_decode_finish(out[j], enc(idx[j]), ys_[j], xs_[j], us_[j], vxxs_[j]) ? 1 : 0;
+  }
+
   /// Returns true iff the whole group was accepted.
   bool solve(std::span<const uint32_t> group, bool known_to_fail) {
     if (group.size() == 1) {
@@ -357,6 +409,7 @@ class ChunkVerifier {
 
   std::span<const Ed25519Job> jobs_;
   std::span<uint8_t> verdicts_;
+  const Engine& engine_;
   MsmFn msm_;
   std::vector<GeP3> keys_;
   std::vector<BatchItem> items_;
@@ -365,6 +418,7 @@ class ChunkVerifier {
   std::vector<uint32_t> touched_;
   std::vector<MsmTerm> terms_;
   std::vector<uint8_t> z_;
+  std::vector<Fe> ys_, xs_, us_, vxxs_;
 };
 
 }  // namespace
@@ -388,7 +442,7 @@ bool ed25519_verify(const Ed25519Job& job, Backend backend) {
   Sc s, k;
   if (!prepare_key(neg_a, job.public_key)) return false;
   if (!prepare_sig(neg_r, s, k, job)) return false;
-  return single_equation(select_msm(backend), neg_a, neg_r, s, k);
+  return single_equation(select_engine(backend).msm_single, neg_a, neg_r, s, k);
 }
 
 void ed25519_verify_batch(std::span<const Ed25519Job> jobs, std::span<uint8_t> verdicts,
@@ -400,10 +454,10 @@ void ed25519_verify_batch(std::span<const Ed25519Job> jobs, std::span<uint8_t> v
       verdicts[i] = job_pointers_ok(jobs[i]) && openssl_verify(jobs[i]) ? 1 : 0;
     return;
   }
-  const MsmFn msm = select_msm(backend);
+  const Engine& engine = select_engine(backend);
   for (size_t off = 0; off < n; off += kEd25519MaxBatch) {
     const size_t len = std::min(kEd25519MaxBatch, n - off);
-    ChunkVerifier cv(jobs.subspan(off, len), verdicts.subspan(off, len), msm);
+    ChunkVerifier cv(jobs.subspan(off, len), verdicts.subspan(off, len), engine);
     cv.run();
   }
 }

@@ -3,6 +3,6 @@
 
 namespace assay::crypto::ed25519_batch {
 
-MsmFn msm_avx512_entry() { return nullptr; }
+const Engine* avx512_engine() { return nullptr; }
 
 }  // namespace assay::crypto::ed25519_batch

@@ -20,12 +20,27 @@ struct MsmTerm {
 using MsmFn = ed25519_internal::GeP2 (*)(const ed25519_internal::Sc* base_scalar,
                                           std::span<const MsmTerm> terms);
 
+/// Computes ge_decode_core (x, u, vxx from y) for n y-coordinates.
+using DecodeCoreFn = void (*)(const ed25519_internal::Fe* y, ed25519_internal::Fe* x,
+                              ed25519_internal::Fe* u, ed25519_internal::Fe* vxx, size_t n);
+
+/// The arithmetic a backend provides to the (shared) verification logic.
+struct Engine {
+  MsmFn msm;                  ///< multi-scalar multiplication for batch equations
+  MsmFn msm_single;           ///< the same, for the 3-term single-verification equation
+  DecodeCoreFn decode_core;   ///< bulk point decompression (heavy part)
+};
+
 /// Portable radix-2^51 Straus (interleaved wNAF).
 ed25519_internal::GeP2 msm_portable(const ed25519_internal::Sc* base_scalar,
                                     std::span<const MsmTerm> terms);
 
-/// The AVX-512 IFMA back end, or null if it was not built. Call only after
+/// Portable bulk decompression.
+void decode_core_portable(const ed25519_internal::Fe* y, ed25519_internal::Fe* x,
+                          ed25519_internal::Fe* u, ed25519_internal::Fe* vxx, size_t n);
+
+/// The AVX-512 IFMA engine, or null if it was not built. Call only after
 /// backend_supported(Backend::kAvx512).
-MsmFn msm_avx512_entry();
+const Engine* avx512_engine();
 
 }  // namespace assay::crypto::ed25519_batch

@@ -298,18 +298,23 @@ static inline bool ge_mul8_is_identity(const GeP2& p) {
   return ge_p2_is_identity(q);
 }
 
-/// RFC 8032 5.1.3 decoding with strict canonicity: rejects y >= p and (x = 0, sign = 1).
-static inline bool ge_decode(GeP3& out, const uint8_t s[32]) {
-  if (!fe_bytes_canonical(s)) return false;
-  const int sign = s[31] >> 7;
-  Fe y = fe_frombytes(s);
+/// Heavy part of RFC 8032 5.1.3 decoding for a y coordinate: u = y^2 - 1, v = d y^2 + 1,
+/// x = u v^3 (u v^7)^((p-5)/8) and vxx = v x^2. Vectorised back ends compute the same values.
+static inline void ge_decode_core(const Fe& y, Fe& x, Fe& u, Fe& vxx) {
   Fe yy = fe_sq(y);
-  Fe u = fe_sub(yy, fe_one());
+  u = fe_sub(yy, fe_one());
   Fe v = fe_add(fe_mul(yy, kFeD), fe_one());
   Fe v3 = fe_mul(fe_sq(v), v);
   Fe v7 = fe_mul(fe_sq(v3), v);
-  Fe x = fe_mul(fe_mul(u, v3), fe_pow22523(fe_mul(u, v7)));
-  Fe vxx = fe_mul(v, fe_sq(x));
+  x = fe_mul(fe_mul(u, v3), fe_pow22523(fe_mul(u, v7)));
+  vxx = fe_mul(v, fe_sq(x));
+}
+
+/// Completes decoding from ge_decode_core's outputs: square-root check, x = 0 with sign bit
+/// set rejected, sign applied. `s` is the encoding (already checked canonical).
+static inline bool ge_decode_finish(GeP3& out, const uint8_t s[32], const Fe& y, Fe x,
+                                    const Fe& u, const Fe& vxx) {
+  const int sign = s[31] >> 7;
   if (!fe_equal(vxx, u)) {
     if (!fe_equal(vxx, fe_neg(u))) return false;
     x = fe_mul(x, kFeSqrtM1);
@@ -325,6 +330,15 @@ static inline bool ge_decode(GeP3& out, const uint8_t s[32]) {
   out.Z = fe_one();
   out.T = fe_mul(x, y);
   return true;
+}
+
+/// RFC 8032 5.1.3 decoding with strict canonicity: rejects y >= p and (x = 0, sign = 1).
+static inline bool ge_decode(GeP3& out, const uint8_t s[32]) {
+  if (!fe_bytes_canonical(s)) return false;
+  const Fe y = fe_frombytes(s);
+  Fe x, u, vxx;
+  ge_decode_core(y, x, u, vxx);
+  return ge_decode_finish(out, s, y, x, u, vxx);
 }
 
 static inline void ge_encode(uint8_t out[32], const GeP2& p) {
