@@ -96,9 +96,14 @@ new_cluster_id() {
 }
 
 java_tool() { # java_tool CLASS ARGS... (short-lived CLI JVM)
-  local cp
+  local cp jsa cds_opts=()
   cp="$(kafka_classpath)"
-  java "${JVM_COMMON_OPTS[@]}" -Xmx256m \
+  # Reuse the broker's CDS archive (same classpath) when there is one.
+  if [[ ${ASSAY_KAFKA_CDS:-1} != 0 ]]; then
+    jsa="$(cds_archive_path "$cp")"
+    if [[ -s $jsa ]]; then cds_opts=(-XX:SharedArchiveFile="$jsa" -Xlog:cds=off -Xlog:cds+dynamic=off); fi
+  fi
+  java "${JVM_COMMON_OPTS[@]}" ${cds_opts[@]+"${cds_opts[@]}"} -Xmx256m \
     -Dlog4j2.configurationFile="$HERE/tools-log4j2.properties" \
     -cp "$cp" "$@"
 }
@@ -206,11 +211,12 @@ EOF
 
 # --- commands -----------------------------------------------------------------
 cmd_start() {
-  local dir="" tls="" a
+  local dir="" tls="" a same_ports=0
   for a in "$@"; do
     case "$a" in
       --tls) tls=1 ;;
       --plain) tls=0 ;;
+      --same-ports) same_ports=1 ;;
       -*) die "start: unknown option $a" ;;
       *) [[ -z $dir ]] || usage; dir="$a" ;;
     esac
@@ -240,7 +246,12 @@ cmd_start() {
   local p check=("$p_plain" "$p_ctrl")
   if [[ $tls == 1 ]]; then check+=("$p_ssl"); fi
   for p in "${check[@]}"; do
-    if port_in_use "$p"; then die "port 127.0.0.1:$p (from $dir/ports.env) is in use"; fi
+    if port_in_use "$p"; then
+      # restart must keep its ports; a plain start may move to new ones.
+      [[ $same_ports == 0 ]] || die "port 127.0.0.1:$p (from $dir/ports.env) is in use"
+      read -r p_plain p_ctrl p_ssl < <(free_ports 3)
+      break
+    fi
   done
   printf 'p_plain=%s\np_ctrl=%s\np_ssl=%s\n' "$p_plain" "$p_ctrl" "$p_ssl" >"$dir/ports.env"
   echo "$tls" >"$dir/tls_mode"
@@ -258,11 +269,27 @@ cmd_start() {
     fi
   fi
 
+  # Class-data sharing: the first broker run on a machine dumps an AppCDS
+  # archive when it exits (stop moves it into the cache); later starts map it,
+  # which cuts JVM start-up by ~1 s. ASSAY_KAFKA_CDS=0 turns this off.
+  local cds_opts=() jsa
+  rm -f "$dir/cds_dump"
+  if [[ ${ASSAY_KAFKA_CDS:-1} != 0 ]]; then
+    jsa="$(cds_archive_path "$cp")"
+    if [[ -s $jsa ]]; then
+      cds_opts=(-XX:SharedArchiveFile="$jsa")
+    elif mkdir -p "$CACHE_DIR" 2>/dev/null && [[ -w $CACHE_DIR ]]; then
+      local tmpjsa="$jsa.$$.$RANDOM.tmp"
+      cds_opts=(-XX:ArchiveClassesAtExit="$tmpjsa")
+      printf '%s\n%s\n' "$tmpjsa" "$jsa" >"$dir/cds_dump"
+    fi
+  fi
+
   rm -f "$dir/bootstrap" "$dir/bootstrap_tls" "$dir/pid"
   [[ -f $dir/broker.log ]] && mv -f "$dir/broker.log" "$dir/broker.log.prev"
   # Detached from our session and stdio, so ctest (which waits for the pipes
   # of a test's children) is not held by the broker.
-  setsid java "${JVM_COMMON_OPTS[@]}" -Xms64m -Xmx"$HEAP" \
+  setsid java "${JVM_COMMON_OPTS[@]}" ${cds_opts[@]+"${cds_opts[@]}"} -Xms64m -Xmx"$HEAP" \
     -Dlog4j2.configurationFile="$HERE/broker-log4j2.properties" \
     -Djava.net.preferIPv4Stack=true \
     -Dassay.kafka.dir="$dir" \
@@ -278,6 +305,7 @@ cmd_start() {
       echo "broker in $dir exited during start-up; last log lines:" >&2
       tail -n 40 "$dir/broker.log" >&2 || true
       rm -f "$dir/pid"
+      finish_cds_dump "$dir" 1
       exit 1
     fi
     if grep -q "Kafka Server started" "$dir/broker.log" 2>/dev/null && port_in_use "$p_plain" \
@@ -303,13 +331,15 @@ cmd_stop() {
   dir="$(cd "$1" && pwd -P)"
   if ! pid="$(running_pid "$dir")"; then
     rm -f "$dir/pid"
+    finish_cds_dump "$dir" 1
     return 0
   fi
   kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + STOP_TIMEOUT))
+  local deadline=$((SECONDS + STOP_TIMEOUT)) killed=0
   while broker_alive "$pid" "$dir"; do
     if ((SECONDS >= deadline)); then
       echo "broker in $dir (pid $pid) ignored SIGTERM for ${STOP_TIMEOUT}s; sending SIGKILL" >&2
+      killed=1
       kill -KILL "$pid" 2>/dev/null || true
       local i
       for i in $(seq 1 50); do broker_alive "$pid" "$dir" || break; sleep 0.1; done
@@ -318,6 +348,28 @@ cmd_stop() {
     sleep 0.1
   done
   rm -f "$dir/pid"
+  finish_cds_dump "$dir" "$killed"
+}
+
+# After a broker that was dumping a CDS archive exited: publish the archive
+# (only if the JVM exited by itself, so the file is complete).
+finish_cds_dump() {
+  local dir="$1" killed="$2" tmpjsa jsa
+  [[ -f $dir/cds_dump ]] || return 0
+  { read -r tmpjsa; read -r jsa; } <"$dir/cds_dump" || true
+  rm -f "$dir/cds_dump"
+  [[ -n ${tmpjsa:-} && -n ${jsa:-} ]] || return 0
+  if [[ $killed == 0 && -s $tmpjsa ]]; then
+    if mv -f "$tmpjsa" "$jsa" 2>/dev/null; then
+      # drop archives of this Kafka version made for an older JVM/classpath
+      find "$(dirname "$jsa")" -maxdepth 1 -name "kafka-$KAFKA_VERSION-broker-*.jsa" \
+        ! -name "$(basename "$jsa")" -mmin +60 -delete 2>/dev/null || true
+    else
+      rm -f "$tmpjsa"
+    fi
+  else
+    rm -f "$tmpjsa"
+  fi
 }
 
 cmd_restart() {
@@ -325,7 +377,7 @@ cmd_restart() {
   local dir="$1" mode=0
   [[ -f $dir/tls_mode ]] && mode="$(<"$dir/tls_mode")"
   cmd_stop "$dir"
-  if [[ $mode == 1 ]]; then cmd_start "$dir" --tls; else cmd_start "$dir" --plain; fi
+  if [[ $mode == 1 ]]; then cmd_start "$dir" --tls --same-ports; else cmd_start "$dir" --plain --same-ports; fi
 }
 
 cmd_status() {

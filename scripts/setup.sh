@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything Assay needs to build, test and run, from Debian 12 packages.
+# Idempotent: does nothing (no network) when every package is already installed.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config git python3
+  librdkafka-dev libtbb-dev libflatbuffers-dev flatbuffers-compiler
+  prometheus-cpp-dev libcivetweb-dev libssl-dev openssl libyaml-cpp-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libipsec-mb-dev
+  zlib1g-dev libzstd-dev liblz4-dev libcurl4-openssl-dev clang-format
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
