@@ -64,7 +64,10 @@ void BM_Ecdsa(benchmark::State& state, Backend b, bool cold) {
   for (auto _ : state) {
     state.PauseTiming();
     jobs.assign(batch, {});
-    if (cold) fresh.clear();
+    if (cold) {
+      fresh.clear();
+      fresh.reserve(batch);  // jobs point into it
+    }
     for (size_t i = 0; i < batch; ++i) {
       jobs[i] = c.jobs[(off + i) % c.jobs.size()];
       if (cold) {

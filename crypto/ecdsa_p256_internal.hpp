@@ -20,10 +20,6 @@ struct P256Affine {
 struct P256KeyState {
   P256Affine q{};  ///< the public key (Montgomery form)
 
-  /// Odd multiples 1Q, 3Q, ..., 15Q (affine) for the windowed-NAF path; built on first use.
-  mutable std::once_flag odd_once;
-  mutable std::unique_ptr<P256Affine[]> odd;
-
   /// Fixed-base comb table (no doublings at verify time), built once the key has been used
   /// kCombAfterUses times (see p256_set_comb_after_uses) while the process-wide table budget
   /// allows it.
@@ -50,8 +46,13 @@ struct P256Item {
   uint8_t e[32];
 };
 
+/// Counts one use of the key and returns true if its comb table exists (building it now if
+/// the key reached the use threshold and the budget allows). Keys without a table are
+/// verified by the OpenSSL path.
+bool p256_key_ready(const P256KeyState& st);
+
 /// Verifies items[i] into verdicts[i] (1/0) with one scalar inversion for the whole span.
-/// r and s must already be checked to lie in [1, n-1].
+/// r and s must already be checked to lie in [1, n-1]; every key must be p256_key_ready.
 void p256_verify_items(const P256Item* items, size_t n, uint8_t* verdicts);
 
 /// Bytes currently held by per-key comb tables (process-wide), and the cap.
