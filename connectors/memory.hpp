@@ -1,0 +1,53 @@
+#pragma once
+/// \file In-memory source and sink: records held in memory (benchmarks, config tests,
+/// embedding). The sink acknowledges each record when it is stored.
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engine/io.hpp"
+
+namespace assay::connectors {
+
+/// Serves a fixed list of records (optionally `repeat` times), as partition 0.
+class MemorySource final : public engine::Source {
+ public:
+  MemorySource(std::vector<std::vector<uint8_t>> records, size_t repeat = 1,
+               std::string name = "memory");
+  bool start(std::string*) override { return true; }
+  engine::SourceStatus next(engine::Batch& batch, size_t max_frames) override;
+  std::string describe() const override { return "memory:" + name_; }
+
+ private:
+  std::vector<std::vector<uint8_t>> records_;
+  size_t repeat_, round_ = 0, pos_ = 0;
+  int64_t offset_ = 0;
+  std::string name_;
+};
+
+/// Keeps (or only counts) the records written to it.
+class MemorySink final : public engine::Sink {
+ public:
+  /// `keep` = false only counts (for benchmarks).
+  explicit MemorySink(bool keep = true) : keep_(keep) {}
+  bool start(std::string*) override { return true; }
+  bool write(std::span<const uint8_t> record, std::string_view key, engine::RejectCode reason,
+             uint64_t token) override;
+  bool flush(int) override { return true; }
+  std::string describe() const override { return "memory"; }
+
+  /// Records written so far (copies).
+  std::vector<std::vector<uint8_t>> records() const;
+  /// Number of records written.
+  size_t count() const;
+
+ private:
+  bool keep_;
+  mutable std::mutex mu_;
+  std::vector<std::vector<uint8_t>> records_;
+  size_t count_ = 0;
+};
+
+}  // namespace assay::connectors
