@@ -162,6 +162,8 @@ GeP2 msm_portable(const Sc* base_scalar, std::span<const MsmTerm> terms) {
   return r;
 }
 
+const GeCached* base_odd_multiples() { return base_tables().odd; }
+
 void decode_core_portable(const Fe* y, Fe* x, Fe* u, Fe* vxx, size_t n) {
   for (size_t i = 0; i < n; ++i) ge_decode_core(y[i], x[i], u[i], vxx[i]);
 }

@@ -35,6 +35,9 @@ struct Engine {
 ed25519_internal::GeP2 msm_portable(const ed25519_internal::Sc* base_scalar,
                                     std::span<const MsmTerm> terms);
 
+/// The base point's odd multiples B, 3B, ..., 127B (window 8) in cached form.
+const ed25519_internal::GeCached* base_odd_multiples();
+
 /// Portable bulk decompression.
 void decode_core_portable(const ed25519_internal::Fe* y, ed25519_internal::Fe* x,
                           ed25519_internal::Fe* u, ed25519_internal::Fe* vxx, size_t n);
