@@ -2,7 +2,8 @@
 # Single-node Apache Kafka (KRaft, combined broker+controller) for tests.
 #
 # Usage:
-#   broker.sh start DIR [--tls]     start a broker whose state lives in DIR
+#   broker.sh start DIR [--tls]     start a broker whose state lives in DIR (an
+#                                   existing DIR keeps its data, and its ports if free)
 #   broker.sh stop DIR              SIGTERM, SIGKILL after 20 s; no-op if not running
 #   broker.sh restart DIR           stop, then start again on the same ports and
 #                                   data (and TLS mode) as the last start
@@ -19,18 +20,19 @@
 # Everything listens on 127.0.0.1 only.
 #
 # Env: ASSAY_KAFKA_VERSION, ASSAY_KAFKA_START_TIMEOUT (s, default 60),
-#      ASSAY_KAFKA_STOP_TIMEOUT (s, default 20), ASSAY_KAFKA_HEAP (default 512m).
+#      ASSAY_KAFKA_STOP_TIMEOUT (s, default 20), ASSAY_KAFKA_HEAP (default 512m),
+#      ASSAY_KAFKA_CDS=0 (no class-data-sharing archive). See docs/kafka-test-broker.md.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=scripts/kafka/common.sh
+# shellcheck source=SCRIPTDIR/common.sh
 source "$HERE/common.sh"
 
 START_TIMEOUT="${ASSAY_KAFKA_START_TIMEOUT:-60}"
 STOP_TIMEOUT="${ASSAY_KAFKA_STOP_TIMEOUT:-20}"
 HEAP="${ASSAY_KAFKA_HEAP:-512m}"
 
-usage() { sed -n '2,22p' "$0" >&2; exit 2; }
+usage() { sed -n '2,24p' "$0" >&2; exit 2; }
 
 abs_dir() { # create DIR if needed, print its absolute path
   mkdir -p "$1"
@@ -341,8 +343,7 @@ cmd_stop() {
       echo "broker in $dir (pid $pid) ignored SIGTERM for ${STOP_TIMEOUT}s; sending SIGKILL" >&2
       killed=1
       kill -KILL "$pid" 2>/dev/null || true
-      local i
-      for i in $(seq 1 50); do broker_alive "$pid" "$dir" || break; sleep 0.1; done
+      for _ in $(seq 1 50); do broker_alive "$pid" "$dir" || break; sleep 0.1; done
       break
     fi
     sleep 0.1

@@ -50,13 +50,13 @@ kafka_classpath() {
 # hashes the JVM, its flags and every jar (path, size, mtime), so a changed
 # JVM or re-downloaded jar simply gets a new archive.
 cds_archive_path() {
-  local cp="$1" key
-  local jbin jhome
+  local cp="$1" key jbin jhome jars
+  IFS=: read -r -a jars <<<"$cp"
   jbin="$(readlink -f "$(command -v java)")"
   jhome="$(dirname "$(dirname "$jbin")")"
   key="$( { stat -c '%n %s %Y' "$jbin" "$jhome/lib/modules" "$jhome/lib/server/libjvm.so" 2>/dev/null || true
-            echo "${JVM_COMMON_OPTS[*]}"; local IFS=:; stat -c '%n %s %Y' $cp; } \
-         | sha1sum | cut -c1-12)"
+            echo "${JVM_COMMON_OPTS[*]}"
+            stat -c '%n %s %Y' "${jars[@]}"; } | sha1sum | cut -c1-12)"
   echo "$CACHE_DIR/kafka-$KAFKA_VERSION-broker-$key.jsa"
 }
 

@@ -16,7 +16,7 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=scripts/kafka/common.sh
+# shellcheck source=SCRIPTDIR/common.sh
 source "$HERE/common.sh"
 
 QUIET=0 KCAT=1 PRINT=0
