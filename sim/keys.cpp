@@ -10,6 +10,7 @@
 #include <openssl/param_build.h>
 #include <openssl/sha.h>
 
+#include <atomic>
 #include <cstring>
 
 namespace assay::sim {
@@ -31,15 +32,20 @@ BN_CTX* thread_bn_ctx() {
   return h.ctx;
 }
 
-struct MdCtxHolder {
+// Per-thread Ed25519 signing context, initialised for the key that used it last: a context
+// can sign again with the same key, which saves the fetch/init work of EVP_DigestSignInit.
+struct EdCtxCache {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  ~MdCtxHolder() { EVP_MD_CTX_free(ctx); }
+  uint64_t key_uid = 0;
+  ~EdCtxCache() { EVP_MD_CTX_free(ctx); }
 };
 
-EVP_MD_CTX* thread_md_ctx() {
-  thread_local MdCtxHolder h;
-  return h.ctx;
+EdCtxCache& thread_ed_cache() {
+  thread_local EdCtxCache c;
+  return c;
 }
+
+std::atomic<uint64_t> g_next_uid{1};
 
 }  // namespace
 
@@ -72,6 +78,7 @@ SigningKey::~SigningKey() {
 std::unique_ptr<SigningKey> SigningKey::from_seed(Alg alg, std::span<const uint8_t, 32> seed) {
   std::unique_ptr<SigningKey> k(new SigningKey());
   k->alg_ = alg;
+  k->uid_ = g_next_uid.fetch_add(1, std::memory_order_relaxed);
   k->impl_ = new Impl();
   switch (alg) {
     case Alg::kEd25519: {
@@ -119,12 +126,18 @@ std::unique_ptr<SigningKey> SigningKey::from_seed(Alg alg, std::span<const uint8
 bool SigningKey::sign(std::span<const uint8_t> msg, std::vector<uint8_t>& sig) const {
   switch (alg_) {
     case Alg::kEd25519: {
-      EVP_MD_CTX* md = thread_md_ctx();
-      EVP_MD_CTX_reset(md);
-      if (EVP_DigestSignInit(md, nullptr, nullptr, nullptr, impl_->ed) != 1) return false;
-      size_t len = 64;
+      EdCtxCache& c = thread_ed_cache();
       sig.resize(64);
-      return EVP_DigestSign(md, sig.data(), &len, msg.data(), msg.size()) == 1 && len == 64;
+      size_t len = 64;
+      if (c.key_uid == uid_ && EVP_DigestSign(c.ctx, sig.data(), &len, msg.data(), msg.size()) == 1 && len == 64)
+        return true;
+      // Different key, or this OpenSSL refuses to reuse a context: initialise afresh.
+      c.key_uid = 0;
+      EVP_MD_CTX_reset(c.ctx);
+      if (EVP_DigestSignInit(c.ctx, nullptr, nullptr, nullptr, impl_->ed) != 1) return false;
+      c.key_uid = uid_;
+      len = 64;
+      return EVP_DigestSign(c.ctx, sig.data(), &len, msg.data(), msg.size()) == 1 && len == 64;
     }
     case Alg::kEcdsaP256: {
       const EC_GROUP* g = p256();

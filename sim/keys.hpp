@@ -52,6 +52,7 @@ class SigningKey {
   std::vector<uint8_t> secret_;
   std::array<uint8_t, 32> priv_{};  // Ed25519 seed or ECDSA scalar (big-endian)
   Impl* impl_ = nullptr;
+  uint64_t uid_ = 0;  // process-unique id (per-thread signing contexts are cached by it)
 };
 
 /// Converts a 64-byte ECDSA r||s signature to DER (for OpenSSL verification). False if malformed.

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_group.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
@@ -757,20 +758,48 @@ bool Simulation::run(std::string& error) {
     }
     labels_open_ = true;
   }
+  // Pipeline: while chunk k is signed by the arena's threads, this thread writes chunk k-1 and
+  // plans chunk k+1. Planning and writing stay sequential, so the output does not depend on
+  // the number of threads.
   tbb::task_arena arena(c_.threads == 0 ? tbb::task_arena::automatic : static_cast<int>(c_.threads));
-  std::vector<PlannedFrame> chunk;
-  chunk.reserve(kChunkFrames + 16);
-  while (true) {
-    chunk.clear();
-    plan_chunk(chunk);
-    if (chunk.empty()) break;
-    arena.execute([&] {
-      tbb::parallel_for(tbb::blocked_range<size_t>(0, chunk.size(), 32), [&](const tbb::blocked_range<size_t>& r) {
-        for (size_t i = r.begin(); i != r.end(); ++i) build_frame(chunk[i]);
+  tbb::task_group signing;
+  // Two chunk slots: one being signed, one being written/planned. The signing task refers to
+  // its slot by address, so nothing is moved while it runs.
+  std::array<std::vector<PlannedFrame>, 2> slots;
+  std::array<std::vector<std::pair<uint32_t, uint32_t>>, 2> orders;
+  auto sign_async = [&](size_t slot) {
+    std::vector<PlannedFrame>* chunk = &slots[slot];
+    std::vector<std::pair<uint32_t, uint32_t>>* order = &orders[slot];
+    // Frames of one sensor next to each other, so a thread reuses its signing context.
+    order->clear();
+    for (uint32_t i = 0; i < chunk->size(); ++i) order->emplace_back((*chunk)[i].sensor, i);
+    std::sort(order->begin(), order->end());
+    arena.execute([this, chunk, order, &signing] {
+      signing.run([this, chunk, order] {
+        tbb::parallel_for(tbb::blocked_range<size_t>(0, order->size(), 32),
+                          [this, chunk, order](const tbb::blocked_range<size_t>& r) {
+                            for (size_t i = r.begin(); i != r.end(); ++i) build_frame((*chunk)[(*order)[i].second]);
+                          });
       });
     });
-    if (!write_chunk(chunk, error)) return false;
+  };
+  auto wait_signing = [&] { arena.execute([&] { signing.wait(); }); };
+  size_t cur = 0;
+  plan_chunk(slots[cur]);
+  if (!slots[cur].empty()) sign_async(cur);
+  while (!slots[cur].empty()) {
+    const size_t nxt = cur ^ 1;
+    slots[nxt].clear();
+    plan_chunk(slots[nxt]);
+    wait_signing();
+    if (!slots[nxt].empty()) sign_async(nxt);
+    if (!write_chunk(slots[cur], error)) {
+      wait_signing();
+      return false;
+    }
+    cur = nxt;
   }
+  wait_signing();
   if (!sink_.flush()) {
     error = "flush failed: " + sink_.error();
     return false;
