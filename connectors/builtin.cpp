@@ -2,6 +2,8 @@
 
 #include "connectors/file_sink.hpp"
 #include "connectors/file_source.hpp"
+#include "connectors/kafka_sink.hpp"
+#include "connectors/kafka_source.hpp"
 
 namespace assay::connectors {
 
@@ -9,6 +11,8 @@ void register_builtin_connectors(engine::Registries& r) {
   r.sources["file"] = &FileSource::from_config;
   r.sinks["file"] = &FileSink::from_config;
   r.sinks["jsonl"] = &FileSink::from_config;
+  r.sources["kafka"] = &KafkaSource::from_config;
+  r.sinks["kafka"] = &KafkaSink::from_config;
 }
 
 }  // namespace assay::connectors

@@ -15,8 +15,7 @@ bool FileSink::start(std::string* error) {
   return true;
 }
 
-bool FileSink::write(std::span<const uint8_t> record, std::string_view, engine::RejectCode,
-                     uint64_t token) {
+bool FileSink::write(std::span<const uint8_t> record, const engine::OutputMeta&, uint64_t token) {
   bool ok;
   if (format_ == FileFormat::kFramed) {
     ok = writer_.write(record);

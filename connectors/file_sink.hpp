@@ -19,7 +19,7 @@ class FileSink final : public engine::Sink {
  public:
   FileSink(std::string path, FileFormat format, bool fsync);
   bool start(std::string* error) override;
-  bool write(std::span<const uint8_t> record, std::string_view key, engine::RejectCode reason,
+  bool write(std::span<const uint8_t> record, const engine::OutputMeta& meta,
              uint64_t token) override;
   bool flush(int timeout_ms) override;
   void stop() override;

@@ -30,7 +30,7 @@ engine::SourceStatus MemorySource::next(engine::Batch& b, size_t max_frames) {
   return engine::SourceStatus::kBatch;
 }
 
-bool MemorySink::write(std::span<const uint8_t> record, std::string_view, engine::RejectCode,
+bool MemorySink::write(std::span<const uint8_t> record, const engine::OutputMeta&,
                        uint64_t token) {
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -33,7 +33,7 @@ class MemorySink final : public engine::Sink {
   /// `keep` = false only counts (for benchmarks).
   explicit MemorySink(bool keep = true) : keep_(keep) {}
   bool start(std::string*) override { return true; }
-  bool write(std::span<const uint8_t> record, std::string_view key, engine::RejectCode reason,
+  bool write(std::span<const uint8_t> record, const engine::OutputMeta& meta,
              uint64_t token) override;
   bool flush(int) override { return true; }
   std::string describe() const override { return "memory"; }

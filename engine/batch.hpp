@@ -87,6 +87,8 @@ class Batch {
   Partition partition{0};
   /// Monotonic batch number assigned by the runner.
   uint64_t sequence = 0;
+  /// Ownership epoch of the partition when the batch was read (see SourceHost::revoke).
+  uint64_t epoch = 0;
   /// Time the source produced the batch (for latency), monotonic ns.
   int64_t created_ns = 0;
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -25,10 +26,26 @@ enum class SourceStatus {
   kFailed,   ///< a fatal error (message in error())
 };
 
+/// Services of the runner that a source uses when its partitions move (consumer-group
+/// rebalances). Implemented by the Runner.
+class SourceHost {
+ public:
+  virtual ~SourceHost() = default;
+  /// The partitions are being taken away. Blocks only until no batch of them is being
+  /// written (never on pipeline progress), makes every in-flight batch of them be dropped
+  /// instead of written, forgets their pending frames, and returns the offsets that are
+  /// safe to commit for them now (one past the last fully acknowledged record).
+  virtual std::map<int32_t, Offset> revoke(std::span<const Partition> partitions) = 0;
+  /// Fatal source error detected outside next() (e.g. in a callback).
+  virtual void source_failed(const std::string& message) = 0;
+};
+
 /// Where input comes from.
 class Source {
  public:
   virtual ~Source() = default;
+  /// Installs the runner's services (before start()).
+  void set_host(SourceHost* host) { host_ = host; }
   /// Opens the source; false with a message if it cannot start.
   virtual bool start(std::string* error) = 0;
   /// Fills `batch` (frames of one partition, at most `max_frames`) or says why not.
@@ -44,6 +61,17 @@ class Source {
   virtual std::string error() const { return {}; }
   /// Human-readable name for logs ("file:fleet.asy").
   virtual std::string describe() const = 0;
+
+ protected:
+  SourceHost* host_ = nullptr;
+};
+
+/// What a sink learns about each record besides its bytes.
+struct OutputMeta {
+  std::string_view key;            ///< sensor id (may be empty)
+  RejectCode reason = RejectCode::kNone;
+  std::string_view verdict;        ///< short verdict summary, e.g. "signature=Valid"
+  std::string_view pipeline;       ///< pipeline name
 };
 
 /// Where records of one route go.
@@ -55,10 +83,9 @@ class Sink {
   virtual bool start(std::string* error) = 0;
   /// Backpressure: false while the sink cannot take more records.
   virtual bool ready() const { return true; }
-  /// Writes one record. `key` is the sensor id (may be empty); `token` is passed back
-  /// through the ack callback. Returns false on a fatal error.
-  virtual bool write(std::span<const uint8_t> record, std::string_view key,
-                     RejectCode reason, uint64_t token) = 0;
+  /// Writes one record; `token` is passed back through the ack callback. Returns false on a
+  /// fatal error. May wait (bounded) for room when the sink is full (backpressure).
+  virtual bool write(std::span<const uint8_t> record, const OutputMeta& meta, uint64_t token) = 0;
   /// Serves delivery callbacks; non-blocking.
   virtual void poll() {}
   /// Flushes everything written so far (blocking, bounded by `timeout_ms`).

@@ -11,12 +11,33 @@
 #include "engine/decode.hpp"
 #include "engine/encode.hpp"
 #include "engine/log.hpp"
+#include "schemas/common_generated.h"
 #include "schemas/reading_generated.h"
 #include "engine/time.hpp"
 
 namespace assay::engine {
 
 namespace {
+
+// "signature=Valid;calibration=InTolerance;..." for Kafka headers.
+void verdict_summary(const Batch& b, uint32_t r, std::string& out) {
+  out.clear();
+  out += "signature=";
+  out += wire::EnumNameSignatureVerdict(static_cast<wire::SignatureVerdict>(b.row_signature[r]));
+  if (b.row_calibration[r] != 0) {
+    out += ";calibration=";
+    out += wire::EnumNameCalibrationVerdict(static_cast<wire::CalibrationVerdict>(b.row_calibration[r]));
+  }
+  if (b.row_drift[r] != 0) {
+    out += ";drift=";
+    out += wire::EnumNameDriftLevel(static_cast<wire::DriftLevel>(b.row_drift[r]));
+  }
+  if (b.row_anomaly[r] != 0) out += ";anomaly=" + std::to_string(b.row_anomaly[r]);
+  if (b.row_reject[r] != RejectCode::kNone) {
+    out += ";rejected=";
+    out += reject_code_name(b.row_reject[r]);
+  }
+}
 
 // A group of consecutive operators run by one TBB filter.
 struct StageGroup {
@@ -92,6 +113,22 @@ Runner::Runner(Pipeline& pipeline, Metrics& metrics)
 
 Runner::~Runner() = default;
 
+std::map<int32_t, Offset> Runner::revoke(std::span<const Partition> partitions) {
+  std::lock_guard<std::mutex> lock(own_mu_);
+  std::map<int32_t, Offset> out;
+  for (Partition p : partitions) {
+    ++epochs_[p.value()];
+    if (auto c = tracker_.committable(p)) out[p.value()] = *c;
+    tracker_.drop_partition(p);
+  }
+  return out;
+}
+
+void Runner::source_failed(const std::string& message) {
+  impl_->fail(message);
+  stop_.store(true);
+}
+
 bool Runner::ready() const {
   return running_.load() && !stop_.load() && pipeline_.source && pipeline_.source->healthy();
 }
@@ -104,6 +141,7 @@ RunSummary Runner::run() {
   std::string err;
 
   // ---- start ----------------------------------------------------------------------------
+  p.source->set_host(this);
   for (size_t r = 0; r < kRouteCount; ++r) {
     if (!p.sinks[r]) continue;
     p.sinks[r]->set_ack([this](uint64_t token, bool ok) { tracker_.ack(token, ok); });
@@ -156,6 +194,10 @@ RunSummary Runner::run() {
           const SourceStatus st = p.source->next(*batch, p.engine.batch_size);
           if (st == SourceStatus::kBatch && !batch->frames.empty()) {
             batch->sequence = next_seq++;
+            {
+              std::lock_guard<std::mutex> lock(own_mu_);
+              batch->epoch = epochs_[batch->partition.value()];
+            }
             batch->created_ns = monotonic_ns();
             im.in_flight->Set(++im.batches_in_flight);
             return batch.release();
@@ -236,6 +278,15 @@ RunSummary Runner::run() {
   auto sink_filter =
       tbb::make_filter<Batch*, void>(tbb::filter_mode::serial_in_order, [&](Batch* b) {
         std::unique_ptr<Batch> owned(b);
+        std::unique_lock<std::mutex> own_lock(own_mu_);
+        if (b->epoch != epochs_[b->partition.value()]) {
+          // The partition was revoked while this batch was in flight: drop it unwritten.
+          own_lock.unlock();
+          stats_.dropped_revoked.fetch_add(1, std::memory_order_relaxed);
+          im.in_flight->Set(--im.batches_in_flight);
+          im.give(std::move(owned));
+          return;
+        }
         const size_t nframes = b->frames.size();
         std::vector<uint32_t> per_frame(nframes, 0);
         for (const OutputRecord& o : b->outputs)
@@ -244,18 +295,25 @@ RunSummary Runner::run() {
         for (size_t f = 0; f < nframes; ++f)
           tokens[f] = tracker_.register_frame(b->partition, b->frames[f].source_offset, per_frame[f]);
         std::array<uint64_t, kRouteCount> per_route{};
+        std::string verdict;
         for (const OutputRecord& o : b->outputs) {
           Sink* sink = p.sinks[static_cast<size_t>(o.route)].get();
           if (sink == nullptr) {
             stats_.alerts_unrouted.fetch_add(1, std::memory_order_relaxed);
             continue;
           }
-          const std::string_view key =
-              o.row != UINT32_MAX && b->row_reading[o.row] != nullptr
-                  ? b->row_reading[o.row]->sensor_id()->string_view()
-                  : std::string_view{};
-          if (!sink->write({b->out_arena.data() + o.offset, o.size}, key, o.reason,
-                           tokens[o.frame])) {
+          OutputMeta meta;
+          meta.pipeline = p.info.name;
+          meta.reason = o.reason;
+          if (o.row != UINT32_MAX) {
+            if (b->row_reading[o.row] != nullptr)
+              meta.key = b->row_reading[o.row]->sensor_id()->string_view();
+            verdict_summary(*b, o.row, verdict);
+            meta.verdict = verdict;
+          } else {
+            meta.verdict = "alert";
+          }
+          if (!sink->write({b->out_arena.data() + o.offset, o.size}, meta, tokens[o.frame])) {
             im.fail("route " + std::string(route_name(o.route)) + ": " + sink->error());
             tracker_.ack(tokens[o.frame], false);
             stop_.store(true);
@@ -270,6 +328,7 @@ RunSummary Runner::run() {
           if (s) s->poll();
         if (auto off = tracker_.take_committable(b->partition))
           p.source->acknowledge(b->partition, *off);
+        own_lock.unlock();
         stats_.frames_in.fetch_add(nframes, std::memory_order_relaxed);
         stats_.rows_in.fetch_add(b->row_count(), std::memory_order_relaxed);
         stats_.trusted.fetch_add(per_route[0], std::memory_order_relaxed);

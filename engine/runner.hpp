@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 
@@ -24,6 +25,9 @@ struct RunStats {
   std::atomic<uint64_t> alerts{0};
   std::atomic<uint64_t> alerts_unrouted{0};  ///< alerts raised with no alerts route configured
   std::atomic<uint64_t> batches{0};
+  /// Batches read from partitions that were revoked before they were written (re-read by
+  /// the partition's next owner from its last committed offset).
+  std::atomic<uint64_t> dropped_revoked{0};
 };
 
 /// Final account of a run.
@@ -36,10 +40,10 @@ struct RunSummary {
 };
 
 /// Runs one pipeline.
-class Runner {
+class Runner final : public SourceHost {
  public:
   Runner(Pipeline& pipeline, Metrics& metrics);
-  ~Runner();
+  ~Runner() override;
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
 
@@ -55,6 +59,10 @@ class Runner {
   /// The offset tracker (the one place where input progress is tracked).
   OffsetTracker& offsets() { return tracker_; }
 
+  // SourceHost
+  std::map<int32_t, Offset> revoke(std::span<const Partition> partitions) override;
+  void source_failed(const std::string& message) override;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
@@ -63,6 +71,9 @@ class Runner {
   RunStats stats_;
   OffsetTracker tracker_;
   std::atomic<bool> stop_{false};
+  /// Guards partition ownership epochs against the sink stage (see SourceHost::revoke).
+  std::mutex own_mu_;
+  std::map<int32_t, uint64_t> epochs_;
   std::atomic<bool> running_{false};
 };
 

@@ -1,0 +1,120 @@
+#include "connectors/kafka_common.hpp"
+
+#include <librdkafka/rdkafka_mock.h>
+
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "engine/log.hpp"
+
+namespace assay::connectors {
+
+bool is_sensitive_property(const std::string& name) {
+  for (const char* s : {"password", "secret", "key.pem", "keystore", "sasl.oauthbearer.config",
+                        "ssl.key", "token"})
+    if (name.find(s) != std::string::npos) return true;
+  return false;
+}
+
+KafkaClientSettings parse_kafka_settings(const engine::ConfigNode& c) {
+  KafkaClientSettings s;
+  s.brokers = c.get("brokers").as_string();
+  if (s.brokers.empty()) c.get("brokers").fail("must be host:port[,host:port...] or 'embedded'");
+  s.embedded_partitions = static_cast<int>(c.get_int("embedded_partitions", 4, 1, 1024));
+  if (auto props = c.maybe("properties")) {
+    for (const std::string& k : props->keys()) {
+      const engine::ConfigNode v = props->get(k);
+      const std::string suffix = "_file";
+      if (k.size() > suffix.size() && k.compare(k.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        // NAME_file: PATH -> NAME = contents of PATH (e.g. a Kubernetes secret).
+        std::ifstream in(v.as_path(), std::ios::binary);
+        if (!in) v.fail("cannot read the file");  // names the key and location, not a value
+        std::stringstream ss;
+        ss << in.rdbuf();
+        std::string val = ss.str();
+        while (!val.empty() && (val.back() == '\n' || val.back() == '\r')) val.pop_back();
+        s.properties[k.substr(0, k.size() - suffix.size())] = val;
+      } else {
+        s.properties[k] = v.as_string();
+      }
+    }
+  }
+  return s;
+}
+
+rd_kafka_conf_t* make_kafka_conf(const KafkaClientSettings& settings,
+                                 const std::map<std::string, std::string>& defaults,
+                                 std::string* error) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  auto set = [&](const std::string& k, const std::string& v) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      *error = is_sensitive_property(k) ? "invalid value for Kafka property '" + k + "'"
+                                        : "Kafka property '" + k + "': " + err;
+      return false;
+    }
+    return true;
+  };
+  for (const auto& [k, v] : defaults)
+    if (!set(k, v)) return rd_kafka_conf_destroy(conf), nullptr;
+  for (const auto& [k, v] : settings.properties)
+    if (!set(k, v)) return rd_kafka_conf_destroy(conf), nullptr;
+  return conf;
+}
+
+EmbeddedKafka& EmbeddedKafka::instance() {
+  static EmbeddedKafka instance;
+  return instance;
+}
+
+EmbeddedKafka::EmbeddedKafka() {
+  char err[256];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+  rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (rk_ != nullptr) cluster_ = rd_kafka_mock_cluster_new(rk_, 1);
+  if (cluster_ != nullptr) bootstrap_ = rd_kafka_mock_cluster_bootstraps(cluster_);
+  engine::log_info("kafka", "embedded Kafka cluster started (in-process, for demos)",
+                   {{"bootstrap", bootstrap_}, {"hint", "kcat -b " + bootstrap_ + " -L"}});
+}
+
+EmbeddedKafka::~EmbeddedKafka() {
+  if (cluster_ != nullptr) rd_kafka_mock_cluster_destroy(cluster_);
+  if (rk_ != nullptr) rd_kafka_destroy(rk_);
+}
+
+void EmbeddedKafka::create_topic(const std::string& topic, int partitions) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  if (cluster_ != nullptr) rd_kafka_mock_topic_create(cluster_, topic.c_str(), partitions, 1);
+}
+
+std::string resolve_brokers(const KafkaClientSettings& s, const std::vector<std::string>& topics) {
+  if (s.brokers != "embedded") return s.brokers;
+  EmbeddedKafka& e = EmbeddedKafka::instance();
+  for (const auto& t : topics) e.create_topic(t, s.embedded_partitions);
+  return e.bootstrap();
+}
+
+TopicCheck check_topic(rd_kafka_t* rk, const std::string& topic, int timeout_ms, int* partitions) {
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+  TopicCheck out = TopicCheck::kUnreachable;
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md != nullptr) {
+    out = TopicCheck::kMissing;
+    for (int i = 0; i < md->topic_cnt; ++i) {
+      if (topic == md->topics[i].topic && md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          md->topics[i].partition_cnt > 0) {
+        out = TopicCheck::kExists;
+        if (partitions != nullptr) *partitions = md->topics[i].partition_cnt;
+      }
+    }
+  }
+  if (md != nullptr) rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(rkt);
+  return out;
+}
+
+}  // namespace assay::connectors

@@ -1,0 +1,162 @@
+#include "connectors/kafka_sink.hpp"
+
+#include "engine/log.hpp"
+
+namespace assay::connectors {
+
+KafkaSink::KafkaSink(KafkaSinkConfig config, engine::Route route, std::string pipeline)
+    : config_(std::move(config)), route_(route), pipeline_(std::move(pipeline)) {}
+
+KafkaSink::~KafkaSink() { stop(); }
+
+void KafkaSink::set_error(const std::string& e) {
+  std::lock_guard<std::mutex> lock(err_mu_);
+  if (error_.empty()) error_ = e;
+  failed_.store(true);
+}
+
+std::string KafkaSink::error() const {
+  std::lock_guard<std::mutex> lock(err_mu_);
+  return error_;
+}
+
+void KafkaSink::delivery_cb(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
+  auto* self = static_cast<KafkaSink*>(opaque);
+  const uint64_t token = reinterpret_cast<uint64_t>(msg->_private);
+  const bool ok = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (!ok) {
+    const std::string e = "delivery to topic '" + self->config_.topic +
+                          "' failed: " + rd_kafka_err2str(msg->err);
+    engine::log_error("kafka_sink", "delivery failed; input offsets will not be committed past it",
+                      {{"topic", self->config_.topic}, {"error", rd_kafka_err2str(msg->err)}});
+    self->set_error(e);
+  }
+  if (self->ack_) self->ack_(token, ok);
+}
+
+void KafkaSink::error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<KafkaSink*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    char buf[512];
+    rd_kafka_fatal_error(rk, buf, sizeof buf);
+    self->set_error(std::string("fatal producer error: ") + buf);
+    engine::log_error("kafka_sink", "fatal producer error", {{"error", buf}});
+    return;
+  }
+  engine::log_warn("kafka_sink", "kafka error",
+                   {{"topic", self->config_.topic},
+                    {"code", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err))},
+                    {"error", reason}});
+}
+
+bool KafkaSink::start(std::string* error) {
+  const std::string brokers = resolve_brokers(config_.client, {config_.topic});
+  rd_kafka_conf_t* conf = make_kafka_conf(config_.client,
+                                          {{"bootstrap.servers", brokers},
+                                           {"enable.idempotence", "true"},
+                                           {"acks", "all"},
+                                           {"linger.ms", "5"},
+                                           {"batch.size", "1000000"},
+                                           {"compression.type", "lz4"},
+                                           {"queue.buffering.max.messages", "100000"},
+                                           {"client.id", "assay-" + pipeline_},
+                                           {"log_level", "4"}},
+                                          error);
+  if (conf == nullptr) return false;
+  char err[512];
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
+  size_t sz = sizeof err;
+  if (rd_kafka_conf_get(conf, "queue.buffering.max.messages", err, &sz) == RD_KAFKA_CONF_OK)
+    max_queue_ = static_cast<size_t>(std::strtoull(err, nullptr, 10));
+  rd_kafka_conf_set_opaque(conf, this);
+  rd_kafka_conf_set_dr_msg_cb(conf, &KafkaSink::delivery_cb);
+  rd_kafka_conf_set_error_cb(conf, &KafkaSink::error_cb);
+  rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (rk_ == nullptr) {
+    *error = std::string("cannot create Kafka producer: ") + err;
+    return false;
+  }
+  rkt_ = rd_kafka_topic_new(rk_, config_.topic.c_str(), nullptr);
+  switch (check_topic(rk_, config_.topic, 5000, nullptr)) {
+    case TopicCheck::kExists: break;
+    case TopicCheck::kMissing:
+      *error = "topic '" + config_.topic + "' does not exist";
+      return false;
+    case TopicCheck::kUnreachable:
+      engine::log_warn("kafka_sink", "broker unreachable at start; records are queued until it is back",
+                       {{"topic", config_.topic}});
+      break;
+  }
+  return true;
+}
+
+bool KafkaSink::ready() const {
+  return rk_ != nullptr && static_cast<size_t>(rd_kafka_outq_len(rk_)) < max_queue_ * 8 / 10;
+}
+
+bool KafkaSink::write(std::span<const uint8_t> record, const engine::OutputMeta& meta,
+                      uint64_t token) {
+  if (failed_.load()) return false;
+  const std::string_view route = engine::route_name(route_);
+  const std::string_view reason = engine::reject_code_name(meta.reason);
+  for (;;) {
+    rd_kafka_headers_t* h = rd_kafka_headers_new(4);
+    rd_kafka_header_add(h, "assay-pipeline", -1, meta.pipeline.data(),
+                        static_cast<ssize_t>(meta.pipeline.size()));
+    rd_kafka_header_add(h, "assay-route", -1, route.data(), static_cast<ssize_t>(route.size()));
+    if (!meta.verdict.empty())
+      rd_kafka_header_add(h, "assay-verdict", -1, meta.verdict.data(),
+                          static_cast<ssize_t>(meta.verdict.size()));
+    if (meta.reason != engine::RejectCode::kNone)
+      rd_kafka_header_add(h, "assay-reason", -1, reason.data(), static_cast<ssize_t>(reason.size()));
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk_, RD_KAFKA_V_RKT(rkt_), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_VALUE(const_cast<uint8_t*>(record.data()), record.size()),
+        RD_KAFKA_V_KEY(meta.key.data(), meta.key.size()), RD_KAFKA_V_HEADERS(h),
+        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(token)), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return true;  // headers now owned by the message
+    rd_kafka_headers_destroy(h);
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(rk_, 10);  // backpressure: serve delivery reports, then retry
+      if (failed_.load()) return false;
+      continue;
+    }
+    set_error("produce to topic '" + config_.topic + "' failed: " + rd_kafka_err2str(err));
+    return false;
+  }
+}
+
+void KafkaSink::poll() {
+  if (rk_ != nullptr) rd_kafka_poll(rk_, 0);
+}
+
+bool KafkaSink::flush(int timeout_ms) {
+  if (rk_ == nullptr) return true;
+  const rd_kafka_resp_err_t err = rd_kafka_flush(rk_, timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    set_error("flush of topic '" + config_.topic + "' timed out with " +
+              std::to_string(rd_kafka_outq_len(rk_)) + " records unacknowledged");
+    return false;
+  }
+  return !failed_.load();
+}
+
+void KafkaSink::stop() {
+  if (rk_ == nullptr) return;
+  rd_kafka_flush(rk_, 10000);
+  if (rkt_ != nullptr) rd_kafka_topic_destroy(rkt_);
+  rkt_ = nullptr;
+  rd_kafka_destroy(rk_);
+  rk_ = nullptr;
+}
+
+std::unique_ptr<engine::Sink> KafkaSink::from_config(const engine::ConfigNode& c, engine::Route route,
+                                                     engine::BuildContext& ctx) {
+  KafkaSinkConfig cfg;
+  cfg.client = parse_kafka_settings(c);
+  cfg.topic = c.get("topic").as_string();
+  if (cfg.topic.empty()) c.get("topic").fail("must name the output topic");
+  return std::make_unique<KafkaSink>(std::move(cfg), route, ctx.pipeline.name);
+}
+
+}  // namespace assay::connectors

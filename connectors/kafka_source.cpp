@@ -1,0 +1,301 @@
+#include "connectors/kafka_source.hpp"
+
+#include <cstring>
+
+#include "engine/log.hpp"
+#include "engine/time.hpp"
+
+namespace assay::connectors {
+
+using engine::log_error;
+using engine::log_info;
+using engine::log_warn;
+
+KafkaSource::KafkaSource(KafkaSourceConfig config, engine::Metrics& metrics, std::string pipeline)
+    : config_(std::move(config)), metrics_(metrics), pipeline_(std::move(pipeline)) {}
+
+KafkaSource::~KafkaSource() { stop(); }
+
+void KafkaSource::set_error(const std::string& e) {
+  std::lock_guard<std::mutex> lock(err_mu_);
+  if (error_.empty()) error_ = e;
+  fatal_.store(true);
+}
+
+std::string KafkaSource::error() const {
+  std::lock_guard<std::mutex> lock(err_mu_);
+  return error_;
+}
+
+bool KafkaSource::healthy() const {
+  return connected_.load() && !rebalancing_.load() && !fatal_.load();
+}
+
+void KafkaSource::error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  auto* self = static_cast<KafkaSource*>(opaque);
+  const auto e = static_cast<rd_kafka_resp_err_t>(err);
+  if (e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || e == RD_KAFKA_RESP_ERR__TRANSPORT ||
+      e == RD_KAFKA_RESP_ERR__RESOLVE) {
+    if (self->connected_.exchange(false))
+      log_warn("kafka_source", "broker unreachable; waiting (not ready)",
+               {{"topic", self->config_.topic}, {"error", reason}});
+    return;
+  }
+  if (e == RD_KAFKA_RESP_ERR__SSL || e == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
+    log_error("kafka_source", "TLS/authentication failure", {{"error", reason}});
+    self->connected_.store(false);
+    return;
+  }
+  log_warn("kafka_source", "kafka error", {{"code", rd_kafka_err2name(e)}, {"error", reason}});
+}
+
+void KafkaSource::rebalance_cb(rd_kafka_t*, rd_kafka_resp_err_t err,
+                               rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  static_cast<KafkaSource*>(opaque)->on_rebalance(err, partitions);
+}
+
+void KafkaSource::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+  std::string names;
+  for (int i = 0; i < parts->cnt; ++i)
+    names += (names.empty() ? "" : ",") + std::to_string(parts->elems[i].partition);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_, parts);
+    if (e != nullptr) {
+      log_error("kafka_source", "incremental assign failed", {{"error", rd_kafka_error_string(e)}});
+      rd_kafka_error_destroy(e);
+    }
+    {
+      std::lock_guard<std::mutex> lock(assigned_mu_);
+      for (int i = 0; i < parts->cnt; ++i) assigned_[parts->elems[i].partition] = true;
+    }
+    rebalancing_.store(false);
+    log_info("kafka_source", "partitions assigned", {{"topic", config_.topic}, {"partitions", names}});
+    return;
+  }
+  if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+    log_error("kafka_source", "rebalance error", {{"error", rd_kafka_err2str(err)}});
+    return;
+  }
+  rebalancing_.store(true);
+  const bool lost = rd_kafka_assignment_lost(rk_) == 1;
+  std::vector<engine::Partition> revoked;
+  for (int i = 0; i < parts->cnt; ++i) revoked.emplace_back(parts->elems[i].partition);
+  {
+    std::lock_guard<std::mutex> lock(assigned_mu_);
+    for (auto p : revoked) assigned_.erase(p.value());
+  }
+  // Drop what we polled but did not hand out; in-flight batches are dropped by the runner.
+  for (auto p : revoked) {
+    auto it = staged_.find(p.value());
+    if (it == staged_.end()) continue;
+    for (rd_kafka_message_t* m : it->second) rd_kafka_message_destroy(m);
+    staged_.erase(it);
+  }
+  std::map<int32_t, engine::Offset> committable;
+  if (host_ != nullptr) committable = host_->revoke(revoked);
+  if (!lost && !committable.empty()) {
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(
+        static_cast<int>(committable.size()));
+    for (const auto& [p, off] : committable)
+      rd_kafka_topic_partition_list_add(list, config_.topic.c_str(), p)->offset = off.value();
+    rd_kafka_commit(rk_, list, 0);  // synchronous: the next owner starts here
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+  rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk_, parts);
+  if (e != nullptr) rd_kafka_error_destroy(e);
+  {
+    std::lock_guard<std::mutex> lock(assigned_mu_);
+    if (!assigned_.empty()) rebalancing_.store(false);
+  }
+  log_info("kafka_source", lost ? "partitions lost" : "partitions revoked",
+           {{"topic", config_.topic}, {"partitions", names}});
+}
+
+bool KafkaSource::start(std::string* error) {
+  const std::string brokers = resolve_brokers(config_.client, {config_.topic});
+  rd_kafka_conf_t* conf = make_kafka_conf(
+      config_.client,
+      {{"bootstrap.servers", brokers},
+       {"group.id", config_.group_id},
+       {"partition.assignment.strategy", "cooperative-sticky"},
+       {"enable.auto.commit", "true"},
+       {"auto.commit.interval.ms", "1000"},
+       {"enable.auto.offset.store", "false"},
+       {"auto.offset.reset", "earliest"},
+       {"enable.partition.eof", "false"},
+       {"fetch.wait.max.ms", "50"},
+       {"queued.max.messages.kbytes", "65536"},
+       {"client.id", "assay-" + pipeline_},
+       {"log_level", "4"}},
+      error);
+  if (conf == nullptr) return false;
+  // These two are ours: user properties must not break the no-loss commit protocol.
+  char err[512];
+  rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, sizeof err);
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
+  rd_kafka_conf_set_opaque(conf, this);
+  rd_kafka_conf_set_rebalance_cb(conf, &KafkaSource::rebalance_cb);
+  rd_kafka_conf_set_error_cb(conf, &KafkaSource::error_cb);
+  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (rk_ == nullptr) {
+    *error = std::string("cannot create Kafka consumer: ") + err;
+    return false;
+  }
+  rd_kafka_poll_set_consumer(rk_);
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, config_.topic.c_str(), RD_KAFKA_PARTITION_UA);
+  const rd_kafka_resp_err_t se = rd_kafka_subscribe(rk_, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (se != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    *error = std::string("subscribe failed: ") + rd_kafka_err2str(se);
+    return false;
+  }
+  last_message_ns_ = engine::monotonic_ns();
+  log_info("kafka_source", "consumer started",
+           {{"topic", config_.topic}, {"group", config_.group_id}, {"brokers", brokers}});
+  return true;
+}
+
+void KafkaSource::update_lag() {
+  const int64_t now = engine::monotonic_ns();
+  if (now - last_lag_ns_ < 1'000'000'000) return;
+  last_lag_ns_ = now;
+  std::vector<int32_t> parts;
+  {
+    std::lock_guard<std::mutex> lock(assigned_mu_);
+    for (const auto& [p, v] : assigned_) parts.push_back(p);
+  }
+  if (parts.empty()) return;
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
+  for (int32_t p : parts) rd_kafka_topic_partition_list_add(list, config_.topic.c_str(), p);
+  rd_kafka_position(rk_, list);
+  for (int i = 0; i < list->cnt; ++i) {
+    int64_t lo = 0, hi = 0;
+    if (rd_kafka_get_watermark_offsets(rk_, config_.topic.c_str(), list->elems[i].partition, &lo,
+                                       &hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      continue;
+    const int64_t pos = list->elems[i].offset >= 0 ? list->elems[i].offset : lo;
+    auto& g = lag_gauges_[list->elems[i].partition];
+    if (g == nullptr)
+      g = &metrics_
+               .gauges("assay_kafka_consumer_lag_records",
+                       "Records in the partition not yet consumed (high watermark - position)")
+               .Add({{"pipeline", pipeline_},
+                     {"topic", config_.topic},
+                     {"partition", std::to_string(list->elems[i].partition)}});
+    g->Set(static_cast<double>(hi > pos ? hi - pos : 0));
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+}
+
+engine::SourceStatus KafkaSource::next(engine::Batch& b, size_t max_frames) {
+  if (fatal_.load()) return engine::SourceStatus::kFailed;
+  const int64_t now = engine::monotonic_ns();
+  if (!topic_checked_ && now >= next_check_ns_) {
+    int parts = 0;
+    switch (check_topic(rk_, config_.topic, 1000, &parts)) {
+      case TopicCheck::kExists:
+        topic_checked_ = true;
+        connected_.store(true);
+        break;
+      case TopicCheck::kMissing:
+        set_error("topic '" + config_.topic + "' does not exist");
+        return engine::SourceStatus::kFailed;
+      case TopicCheck::kUnreachable:
+        connected_.store(false);
+        log_warn("kafka_source", "broker unreachable; retrying",
+                 {{"topic", config_.topic}, {"retry_in_ms", std::to_string(backoff_ms_)}});
+        next_check_ns_ = now + static_cast<int64_t>(backoff_ms_) * 1'000'000;
+        backoff_ms_ = std::min(backoff_ms_ * 2, 10000);
+        return engine::SourceStatus::kIdle;
+    }
+  }
+  // Poll: block up to poll_timeout for the first message, then take what is ready.
+  size_t polled = 0;
+  int timeout = config_.poll_timeout_ms;
+  size_t staged_total = 0;
+  for (const auto& [p, q] : staged_) staged_total += q.size();
+  while (staged_total + polled < max_frames * 4) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, timeout);
+    timeout = 0;
+    if (m == nullptr) break;
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
+        set_error("topic '" + config_.topic + "' does not exist");
+      } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        log_warn("kafka_source", "consume error", {{"error", rd_kafka_message_errstr(m)}});
+      }
+      rd_kafka_message_destroy(m);
+      if (fatal_.load()) return engine::SourceStatus::kFailed;
+      continue;
+    }
+    connected_.store(true);
+    staged_[m->partition].push_back(m);
+    ++polled;
+  }
+  update_lag();
+  // Hand out the fullest partition's messages as one batch.
+  auto best = staged_.end();
+  for (auto it = staged_.begin(); it != staged_.end(); ++it)
+    if (!it->second.empty() && (best == staged_.end() || it->second.size() > best->second.size()))
+      best = it;
+  if (best == staged_.end()) {
+    if (config_.idle_timeout_ms > 0 &&
+        now - last_message_ns_ > static_cast<int64_t>(config_.idle_timeout_ms) * 1'000'000)
+      return engine::SourceStatus::kEnd;
+    return engine::SourceStatus::kIdle;
+  }
+  last_message_ns_ = engine::monotonic_ns();
+  b.topic = config_.topic;
+  b.partition = engine::Partition(best->first);
+  auto& q = best->second;
+  while (!q.empty() && b.frames.size() < max_frames) {
+    rd_kafka_message_t* m = q.front();
+    q.pop_front();
+    const size_t start = (b.arena.size() + 7) & ~size_t{7};
+    b.arena.resize(start + m->len);
+    if (m->len > 0) std::memcpy(b.arena.data() + start, m->payload, m->len);
+    engine::Frame f;
+    f.offset = static_cast<uint32_t>(start);
+    f.size = static_cast<uint32_t>(m->len);
+    f.source_offset = engine::Offset(m->offset);
+    b.frames.push_back(f);
+    rd_kafka_message_destroy(m);
+  }
+  if (q.empty()) staged_.erase(best);
+  return engine::SourceStatus::kBatch;
+}
+
+void KafkaSource::acknowledge(engine::Partition partition, engine::Offset next_offset) {
+  if (rk_ == nullptr) return;
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, config_.topic.c_str(), partition.value())->offset =
+      next_offset.value();
+  rd_kafka_offsets_store(rk_, list);  // committed by auto-commit; errors for revoked partitions are fine
+  rd_kafka_topic_partition_list_destroy(list);
+}
+
+void KafkaSource::stop() {
+  if (rk_ == nullptr) return;
+  for (auto& [p, q] : staged_)
+    for (rd_kafka_message_t* m : q) rd_kafka_message_destroy(m);
+  staged_.clear();
+  rd_kafka_commit(rk_, nullptr, 0);       // stored offsets, synchronously
+  rd_kafka_consumer_close(rk_);          // leaves the group (revokes through the callback)
+  rd_kafka_destroy(rk_);
+  rk_ = nullptr;
+}
+
+std::unique_ptr<engine::Source> KafkaSource::from_config(const engine::ConfigNode& c,
+                                                         engine::BuildContext& ctx) {
+  KafkaSourceConfig cfg;
+  cfg.client = parse_kafka_settings(c);
+  cfg.topic = c.get("topic").as_string();
+  if (cfg.topic.empty()) c.get("topic").fail("must name the input topic");
+  cfg.group_id = c.get_string("group_id", "assay-" + ctx.pipeline.name);
+  cfg.poll_timeout_ms = static_cast<int>(c.get_int("poll_timeout_ms", 100, 1, 60000));
+  cfg.idle_timeout_ms = static_cast<int>(c.get_int("idle_timeout_ms", 0, 0, 86400000));
+  return std::make_unique<KafkaSource>(std::move(cfg), ctx.metrics, ctx.pipeline.name);
+}
+
+}  // namespace assay::connectors
