@@ -751,6 +751,7 @@ bool Simulation::write_chunk(std::vector<PlannedFrame>& chunk, std::string& erro
 bool Simulation::run(std::string& error) {
   wall_start_ = engine::monotonic_ns();
   if (!make_fleet(error) || !write_side_files(error)) return false;
+  if (c_.on_side_files_written) c_.on_side_files_written();
   if (!c_.labels_path.empty()) {
     if (!labels_.open(c_.labels_path)) {
       error = labels_.error();

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,6 +80,9 @@ struct SimConfig {
   std::string labels_path;    ///< labels JSON lines ("" = not written)
   std::string keys_dir;       ///< HMAC secret files ("" = "keys" beside the registry)
   unsigned threads = 0;       ///< signing threads (0 = TBB default)
+  /// Called once the registry, certificates, labs and secrets are written, before the first
+  /// record (e.g. to start a pipeline that needs the registry).
+  std::function<void()> on_side_files_written;
 };
 
 /// What a run produced.

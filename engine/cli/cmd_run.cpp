@@ -9,6 +9,7 @@
 #include "connectors/builtin.hpp"
 #include "engine/cli/args.hpp"
 #include "engine/cli/commands.hpp"
+#include "engine/cli/run_common.hpp"
 #include "engine/http_server.hpp"
 #include "engine/log.hpp"
 #include "engine/runner.hpp"
@@ -27,12 +28,16 @@ extern "C" void on_signal(int) {
   if (g_signals >= 3) std::_Exit(130);  // third Ctrl-C: the user insists
 }
 
+}  // namespace
+
 Registries builtin_registries() {
   Registries r;
   operators::register_builtin_operators(r.operators);
   connectors::register_builtin_connectors(r);
   return r;
 }
+
+namespace {
 
 std::string summary_table(const Pipeline& p, const RunSummary& s) {
   char buf[256];
@@ -78,6 +83,67 @@ void write_summary_json(const std::string& path, const RunSummary& s) {
 }
 
 }  // namespace
+
+int run_pipeline(Pipeline& p, Metrics& metrics, const RunOptions& opts, RunSummary& summary) {
+  Runner runner(p, metrics);
+  std::unique_ptr<HttpServer> http;
+  if (!p.metrics_listen.empty()) {
+    http = std::make_unique<HttpServer>(
+        p.metrics_listen, metrics, [&runner] { return runner.ready(); }, [] { return true; });
+    std::string err;
+    if (!http->start(&err)) {
+      std::fprintf(stderr, "error: metrics.listen: %s\n", err.c_str());
+      return kExitUsage;
+    }
+    log_info("http", "serving /metrics /healthz /readyz",
+             {{"listen", p.metrics_listen}, {"port", std::to_string(http->port())}});
+  }
+  g_runner.store(&runner);
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  const bool progress = opts.progress;
+  std::atomic<bool> done{false};
+  std::thread progress_thread;
+  if (progress) {
+    progress_thread = std::thread([&] {
+      uint64_t last = 0;
+      int64_t last_t = monotonic_ns();
+      while (!done.load()) {
+        for (int i = 0; i < 10 && !done.load(); ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        const RunStats& s = runner.stats();
+        const uint64_t rows = s.rows_in.load();
+        const int64_t t = monotonic_ns();
+        const double rate = (rows - last) / ((t - last_t) * 1e-9);
+        last = rows;
+        last_t = t;
+        std::fprintf(stderr,
+                     "\r[assay] %10.0f readings/s | in %llu | trusted %llu | rejected %llu | "
+                     "alerts %llu   ",
+                     rate, static_cast<unsigned long long>(rows),
+                     static_cast<unsigned long long>(s.trusted.load()),
+                     static_cast<unsigned long long>(s.rejected.load()),
+                     static_cast<unsigned long long>(s.alerts.load()));
+      }
+      std::fprintf(stderr, "\n");
+    });
+  }
+  summary = runner.run();
+  done.store(true);
+  if (progress_thread.joinable()) progress_thread.join();
+  g_runner.store(nullptr);
+  if (http) http->stop();
+  std::fputs(summary_table(p, summary).c_str(), stdout);
+  std::fflush(stdout);
+  if (!opts.summary_json.empty()) write_summary_json(opts.summary_json, summary);
+  return summary.ok ? kExitOk : kExitFailure;
+}
+
+bool interrupted() { return g_signals > 0; }
 
 int cmd_lint(int argc, char** argv) {
   Args args("assay lint PIPELINE.yaml",
@@ -127,63 +193,11 @@ int cmd_run(int argc, char** argv) {
     }
     p->engine.threads = static_cast<int>(t);
   }
-  Runner runner(*p, metrics);
-  std::unique_ptr<HttpServer> http;
-  if (!p->metrics_listen.empty()) {
-    http = std::make_unique<HttpServer>(
-        p->metrics_listen, metrics, [&runner] { return runner.ready(); }, [] { return true; });
-    std::string err;
-    if (!http->start(&err)) {
-      std::fprintf(stderr, "error: metrics.listen: %s\n", err.c_str());
-      return kExitUsage;
-    }
-    log_info("http", "serving /metrics /healthz /readyz",
-             {{"listen", p->metrics_listen}, {"port", std::to_string(http->port())}});
-  }
-  g_runner.store(&runner);
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-
-  const bool progress =
-      !args.has("no-progress") && (args.has("progress") || isatty(STDERR_FILENO) == 1);
-  std::atomic<bool> done{false};
-  std::thread progress_thread;
-  if (progress) {
-    progress_thread = std::thread([&] {
-      uint64_t last = 0;
-      int64_t last_t = monotonic_ns();
-      while (!done.load()) {
-        for (int i = 0; i < 10 && !done.load(); ++i)
-          std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        const RunStats& s = runner.stats();
-        const uint64_t rows = s.rows_in.load();
-        const int64_t t = monotonic_ns();
-        const double rate = (rows - last) / ((t - last_t) * 1e-9);
-        last = rows;
-        last_t = t;
-        std::fprintf(stderr,
-                     "\r[assay] %10.0f readings/s | in %llu | trusted %llu | rejected %llu | "
-                     "alerts %llu   ",
-                     rate, static_cast<unsigned long long>(rows),
-                     static_cast<unsigned long long>(s.trusted.load()),
-                     static_cast<unsigned long long>(s.rejected.load()),
-                     static_cast<unsigned long long>(s.alerts.load()));
-      }
-      std::fprintf(stderr, "\n");
-    });
-  }
-  const RunSummary summary = runner.run();
-  done.store(true);
-  if (progress_thread.joinable()) progress_thread.join();
-  g_runner.store(nullptr);
-  if (http) http->stop();
-  std::fputs(summary_table(*p, summary).c_str(), stdout);
-  std::fflush(stdout);
-  if (args.has("summary-json")) write_summary_json(args.get("summary-json"), summary);
-  return summary.ok ? kExitOk : kExitFailure;
+  RunOptions opts;
+  opts.progress = !args.has("no-progress") && (args.has("progress") || isatty(STDERR_FILENO) == 1);
+  opts.summary_json = args.get("summary-json");
+  RunSummary summary;
+  return run_pipeline(*p, metrics, opts, summary);
 }
 
 }  // namespace assay::engine::cli

@@ -12,6 +12,8 @@ int cmd_lint(int argc, char** argv);
 int cmd_keygen(int argc, char** argv);
 /// `assay simulate`: a fleet of signed sensors with injected faults.
 int cmd_simulate(int argc, char** argv);
+/// `assay demo`: the embedded-Kafka demo (simulated fleet -> example pipeline).
+int cmd_demo(int argc, char** argv);
 /// `assay inspect FILE`: decodes any Assay record file to JSON lines.
 int cmd_inspect(int argc, char** argv);
 

@@ -16,6 +16,7 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"run", assay::engine::cli::cmd_run, "run a pipeline"},
+    {"demo", assay::engine::cli::cmd_demo, "run the demo on the embedded Kafka cluster"},
     {"lint", assay::engine::cli::cmd_lint, "validate a pipeline file without running it"},
     {"simulate", assay::engine::cli::cmd_simulate, "simulate a fleet of signed sensors"},
     {"keygen", assay::engine::cli::cmd_keygen, "create signing keys and HMAC secrets"},
