@@ -1,0 +1,124 @@
+// `assay run` / `assay lint` / dispatcher exit codes and messages, through the real binary.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+namespace {
+
+namespace fs = std::filesystem;
+const std::string kAssay = ASSAY_BINARY_DIR "/engine/cli/assay";
+
+struct Result {
+  int code;
+  std::string out;  // stdout + stderr
+};
+
+Result sh(const std::string& cmd) {
+  Result r{-1, {}};
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+fs::path temp_dir() {
+  fs::path d = fs::temp_directory_path() /
+               ("assay-cli-" + std::to_string(getpid()) + "-" + std::to_string(std::random_device{}()));
+  fs::create_directories(d);
+  return d;
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(sh(kAssay).code, 2);
+  EXPECT_EQ(sh(kAssay + " frobnicate").code, 2);
+  EXPECT_EQ(sh(kAssay + " run").code, 2);
+  EXPECT_EQ(sh(kAssay + " run a.yaml --bogus").code, 2);
+  for (const char* c : {"run", "lint", "demo", "simulate", "keygen", "inspect"}) {
+    const Result r = sh(kAssay + " " + c + " --help");
+    EXPECT_EQ(r.code, 0) << c;
+    EXPECT_NE(r.out.find("usage: assay"), std::string::npos) << c;
+  }
+}
+
+TEST(Cli, LintNamesFileLineColumnAndKey) {
+  const fs::path d = temp_dir();
+  const fs::path p = d / "bad.yaml";
+  std::ofstream(p) << "name: x\ninput: {type: file, path: in.asy}\nroutes:\n"
+                      "  trusted: {type: file, path: t}\n  rejected: {type: jsonl, path: r}\n"
+                      "operators:\n  - type: verify_signature\n    registry: missing.yaml\n";
+  Result r = sh(kAssay + " lint " + p.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find(p.string() + ":8:15: key 'operators[0].registry'"), std::string::npos) << r.out;
+  // The same file with a good registry but a wrong type: the wrong type is named.
+  std::ofstream(d / "reg.yaml") << "sensors: []\n";
+  std::ofstream(p) << "name: x\ninput: {type: file, path: in.asy}\nroutes:\n"
+                      "  trusted: {type: file, path: t}\n  rejected: {type: jsonl, path: r}\n"
+                      "operators:\n  - type: verify_signature\n    registry: reg.yaml\n    chunk: many\n";
+  r = sh(kAssay + " lint " + p.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find(":9:12: key 'operators[0].chunk': expected an integer"), std::string::npos) << r.out;
+  // Nothing was started: no output files were created.
+  EXPECT_FALSE(fs::exists(d / "t"));
+  r = sh(kAssay + " run " + p.string() + " --no-progress");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_FALSE(fs::exists(d / "t"));
+  // Valid.
+  std::ofstream(p) << "name: x\ninput: {type: file, path: in.asy}\nroutes:\n"
+                      "  trusted: {type: file, path: t}\n  rejected: {type: jsonl, path: r}\n"
+                      "operators:\n  - type: verify_signature\n    registry: reg.yaml\n";
+  r = sh(kAssay + " lint " + p.string());
+  EXPECT_EQ(r.code, 0) << r.out;
+  fs::remove_all(d);
+}
+
+TEST(Cli, SimulateThenRunAccountsForEveryRecordWithGarbageMixedIn) {
+  const fs::path d = temp_dir();
+  Result r = sh(kAssay + " simulate --out " + (d / "fleet.asy").string() + " --sensors 30 --records 3000 " +
+                "--registry-out " + (d / "sensors.yaml").string() + " --certs-out " + (d / "c.yaml").string() +
+                " --labs-out " + (d / "l.yaml").string() + " --labels-out " + (d / "labels.jsonl").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  // Append garbage frames and a truncated one.
+  {
+    std::ofstream f(d / "fleet.asy", std::ios::app | std::ios::binary);
+    std::mt19937 rng(3);
+    for (int i = 0; i < 25; ++i) {
+      const uint32_t n = 10 + rng() % 100;
+      f.write(reinterpret_cast<const char*>(&n), 4);
+      for (uint32_t k = 0; k < n; ++k) f.put(static_cast<char>(rng()));
+    }
+    const uint32_t n = 1000;
+    f.write(reinterpret_cast<const char*>(&n), 4);
+    f << "short";
+  }
+  std::ofstream(d / "p.yaml") << "name: cli\ninput: {type: file, path: fleet.asy}\n"
+                                 "operators: [{type: verify_signature, registry: sensors.yaml}]\n"
+                                 "routes:\n  trusted: {type: file, path: t.asy}\n"
+                                 "  rejected: {type: jsonl, path: r.jsonl}\n";
+  r = sh(kAssay + " run " + (d / "p.yaml").string() + " --no-progress --summary-json " +
+         (d / "s.json").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("readings in = trusted+rejected          yes"), std::string::npos) << r.out;
+  std::ifstream sj(d / "s.json");
+  std::string summary((std::istreambuf_iterator<char>(sj)), {});
+  EXPECT_NE(summary.find("\"frame.truncated\":1"), std::string::npos) << summary;
+  // Every garbage frame is in rejected.jsonl with a machine-readable reason.
+  std::ifstream rj(d / "r.jsonl");
+  std::string line;
+  int wire = 0;
+  while (std::getline(rj, line))
+    if (line.find("\"reason\":\"wire.") != std::string::npos || line.find("\"reason\":\"frame.") != std::string::npos) ++wire;
+  EXPECT_EQ(wire, 26);
+  fs::remove_all(d);
+}
+
+}  // namespace
