@@ -206,16 +206,6 @@ bool prepare_key(GeP3& neg_a, const uint8_t pk[32]) {
   return true;
 }
 
-/// S < L, R decodes canonically, k computed. Stores -R.
-bool prepare_sig(GeP3& neg_r, Sc& s, Sc& k, const Ed25519Job& j) {
-  if (!sc_bytes_canonical(j.signature + 32)) return false;
-  GeP3 r;
-  if (!ge_decode(r, j.signature)) return false;
-  neg_r = ge_neg(r);
-  s = sc_load32(j.signature + 32);
-  return challenge_scalar(k, j.signature, j.public_key, j.message, j.message_len);
-}
-
 /// [8]([S]B - [k]A - R) == identity, given -A and -R.
 bool single_equation(MsmFn msm, const GeP3& neg_a, const GeP3& neg_r, const Sc& s, const Sc& k) {
   ++t_counters.single_verifications;
@@ -352,7 +342,7 @@ class ChunkVerifier {
   bool solve(std::span<const uint32_t> group, bool known_to_fail) {
     if (group.size() == 1) {
       const BatchItem& it = items_[group[0]];
-      const bool ok = single_equation(msm_, keys_[it.key], it.neg_r, it.s, it.k);
+      const bool ok = single_equation(engine_.msm_single, keys_[it.key], it.neg_r, it.s, it.k);
       verdicts_[it.job] = ok ? 1 : 0;
       return ok;
     }
@@ -378,7 +368,7 @@ class ChunkVerifier {
       bool all = true;
       for (uint32_t g : group) {
         const BatchItem& it = items_[g];
-        const bool ok = single_equation(msm_, keys_[it.key], it.neg_r, it.s, it.k);
+        const bool ok = single_equation(engine_.msm_single, keys_[it.key], it.neg_r, it.s, it.k);
         verdicts_[it.job] = ok ? 1 : 0;
         all = all && ok;
       }
@@ -440,11 +430,23 @@ bool ed25519_public_key_valid(const uint8_t public_key[32]) {
 bool ed25519_verify(const Ed25519Job& job, Backend backend) {
   if (!job_pointers_ok(job)) return false;
   if (backend == Backend::kOpenSSL) return openssl_verify(job);
-  GeP3 neg_a, neg_r;
-  Sc s, k;
-  if (!prepare_key(neg_a, job.public_key)) return false;
-  if (!prepare_sig(neg_r, s, k, job)) return false;
-  return single_equation(select_engine(backend).msm_single, neg_a, neg_r, s, k);
+  const Engine& engine = select_engine(backend);
+  // Same checks as prepare_key + prepare_sig, with A and R decompressed together.
+  const uint8_t* pk = job.public_key;
+  const uint8_t* r_enc = job.signature;
+  if (!fe_bytes_canonical(pk) || !fe_bytes_canonical(r_enc)) return false;
+  if (!sc_bytes_canonical(job.signature + 32)) return false;
+  const Fe y[2] = {fe_frombytes(pk), fe_frombytes(r_enc)};
+  Fe x[2], u[2], vxx[2];
+  engine.decode_core(y, x, u, vxx, 2);
+  GeP3 a, r;
+  if (!ge_decode_finish(a, pk, y[0], x[0], u[0], vxx[0])) return false;
+  if (ge_mul8_is_identity(ge_p3_to_p2(a))) return false;
+  if (!ge_decode_finish(r, r_enc, y[1], x[1], u[1], vxx[1])) return false;
+  Sc k;
+  if (!challenge_scalar(k, r_enc, pk, job.message, job.message_len)) return false;
+  return single_equation(engine.msm_single, ge_neg(a), ge_neg(r), sc_load32(job.signature + 32),
+                         k);
 }
 
 void ed25519_verify_batch(std::span<const Ed25519Job> jobs, std::span<uint8_t> verdicts,

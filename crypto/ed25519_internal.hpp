@@ -28,7 +28,7 @@ static inline Fe fe_zero() { return Fe{{0, 0, 0, 0, 0}}; }
 static inline Fe fe_one() { return Fe{{1, 0, 0, 0, 0}}; }
 
 /// Weak reduction: carries so that limbs 1..4 are < 2^51 and limb 0 < 2^51 + 19 * 2^13.
-static inline void fe_carry(Fe& h) {
+[[gnu::always_inline]] static inline void fe_carry(Fe& h) {
   uint64_t c;
   c = h.v[0] >> 51; h.v[0] &= kMask51; h.v[1] += c;
   c = h.v[1] >> 51; h.v[1] &= kMask51; h.v[2] += c;
@@ -38,14 +38,14 @@ static inline void fe_carry(Fe& h) {
 }
 
 /// a + b without carry (inputs reduced -> output limbs < 2^52.1).
-static inline Fe fe_add(const Fe& a, const Fe& b) {
+[[gnu::always_inline]] static inline Fe fe_add(const Fe& a, const Fe& b) {
   Fe h;
   for (int i = 0; i < 5; ++i) h.v[i] = a.v[i] + b.v[i];
   return h;
 }
 
 /// a - b, computed as a + 4p - b and weakly reduced. Requires b limbs < 2^53 - 76, a < 2^62.
-static inline Fe fe_sub(const Fe& a, const Fe& b) {
+[[gnu::always_inline]] static inline Fe fe_sub(const Fe& a, const Fe& b) {
   Fe h;
   h.v[0] = a.v[0] + ((uint64_t{1} << 53) - 76) - b.v[0];
   for (int i = 1; i < 5; ++i) h.v[i] = a.v[i] + ((uint64_t{1} << 53) - 4) - b.v[i];
@@ -57,7 +57,7 @@ static inline Fe fe_sub(const Fe& a, const Fe& b) {
 static inline Fe fe_neg(const Fe& a) { return fe_sub(fe_zero(), a); }
 
 /// a * b mod p. Inputs: limbs < 2^54. Output: reduced.
-static inline Fe fe_mul(const Fe& a, const Fe& b) {
+[[gnu::always_inline]] static inline Fe fe_mul(const Fe& a, const Fe& b) {
   const uint64_t a0 = a.v[0], a1 = a.v[1], a2 = a.v[2], a3 = a.v[3], a4 = a.v[4];
   const uint64_t b0 = b.v[0], b1 = b.v[1], b2 = b.v[2], b3 = b.v[3], b4 = b.v[4];
   const uint64_t b1_19 = 19 * b1, b2_19 = 19 * b2, b3_19 = 19 * b3, b4_19 = 19 * b4;
@@ -82,7 +82,7 @@ static inline Fe fe_mul(const Fe& a, const Fe& b) {
 }
 
 /// a^2 mod p. Inputs: limbs < 2^54. Output: reduced.
-static inline Fe fe_sq(const Fe& a) {
+[[gnu::always_inline]] static inline Fe fe_sq(const Fe& a) {
   const uint64_t a0 = a.v[0], a1 = a.v[1], a2 = a.v[2], a3 = a.v[3], a4 = a.v[4];
   const uint64_t a0_2 = 2 * a0, a1_2 = 2 * a1;
   const uint64_t a1_38 = 38 * a1, a2_38 = 38 * a2, a3_38 = 38 * a3, a3_19 = 19 * a3,
