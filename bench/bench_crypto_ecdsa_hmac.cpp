@@ -162,7 +162,9 @@ int register_all() {
           ->Arg(1)->Arg(8)->Arg(64)->Arg(256);
     }
   }
-  for (Backend b : supported_backends()) {
+  std::vector<Backend> hmac_backends = supported_backends();
+  hmac_backends.push_back(Backend::kAuto);
+  for (Backend b : hmac_backends) {
     const std::string name(backend_name(b));
     benchmark::RegisterBenchmark(("hmac128/" + name + "/single").c_str(),
                                  [b](benchmark::State& s) { BM_HmacSingle(s, b); });
