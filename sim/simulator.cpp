@@ -10,6 +10,7 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -72,6 +73,7 @@ struct KeySlot {
   std::unique_ptr<SigningKey> key;
   int64_t valid_from = 0, valid_until = 0;
   std::string secret_file;  // HMAC: path written into the registry
+  std::array<uint8_t, 32> seed{};
 };
 
 struct PlannedReading {
@@ -331,12 +333,7 @@ bool Simulation::make_fleet(std::string& error) {
     for (int k = 0; k < nkeys; ++k) {
       KeySlot slot;
       slot.key_id = s.short_id + "-k" + std::to_string(k + 1);
-      auto seed = seed_bytes(r);
-      slot.key = SigningKey::from_seed(s.alg, seed);
-      if (!slot.key) {
-        error = "key generation failed";
-        return false;
-      }
+      slot.seed = seed_bytes(r);  // the key itself is made below, in parallel
       slot.valid_from = key_from;
       slot.valid_until = key_until;
       s.keys.push_back(std::move(slot));
@@ -346,6 +343,24 @@ bool Simulation::make_fleet(std::string& error) {
       s.keys[0].valid_until = start_ns_ + duration * 6 / 10 + batch_span + interval_ns_;
       s.keys[1].valid_from = start_ns_ + duration * 4 / 10;
     }
+  }
+  // Key generation (an EC scalar multiplication each) in parallel; seeds were drawn in order.
+  std::atomic<bool> keys_ok{true};
+  tbb::task_arena arena(c_.threads == 0 ? tbb::task_arena::automatic : static_cast<int>(c_.threads));
+  arena.execute([&] {
+    tbb::parallel_for(tbb::blocked_range<size_t>(0, sensors_.size(), 64), [&](const tbb::blocked_range<size_t>& rg) {
+      for (size_t i = rg.begin(); i != rg.end(); ++i) {
+        for (auto& slot : sensors_[i].keys) {
+          slot.key = SigningKey::from_seed(sensors_[i].alg, slot.seed);
+          if (!slot.key) keys_ok = false;
+          slot.seed.fill(0);
+        }
+      }
+    });
+  });
+  if (!keys_ok) {
+    error = "key generation failed";
+    return false;
   }
   for (uint32_t j = 0; j < n_drift; ++j) {
     Sensor& s = sensors_[order[j]];
@@ -479,12 +494,24 @@ bool Simulation::write_side_files(std::string& error) {
       c.conformity = "pass";
       c.lab_key_id = lab.key_id;
       c.signature_alg = "Ed25519";
-      const std::string canon = connectors::canonical_bytes(c);
-      if (!lab.key->sign({reinterpret_cast<const uint8_t*>(canon.data()), canon.size()}, c.signature)) {
-        error = "certificate signing failed";
-        return false;
-      }
       certs.push_back(std::move(c));
+    }
+    // Each lab signs the canonical bytes of its certificates (in parallel; Ed25519 is deterministic).
+    std::atomic<bool> signed_ok{true};
+    tbb::task_arena arena(c_.threads == 0 ? tbb::task_arena::automatic : static_cast<int>(c_.threads));
+    arena.execute([&] {
+      tbb::parallel_for(tbb::blocked_range<size_t>(0, certs.size(), 64), [&](const tbb::blocked_range<size_t>& rg) {
+        for (size_t i = rg.begin(); i != rg.end(); ++i) {
+          auto& c = certs[i];
+          const std::string canon = connectors::canonical_bytes(c);
+          if (!labs_[i % kLabs].key->sign({reinterpret_cast<const uint8_t*>(canon.data()), canon.size()}, c.signature))
+            signed_ok = false;
+        }
+      });
+    });
+    if (!signed_ok) {
+      error = "certificate signing failed";
+      return false;
     }
     if (!write_file(c_.certs_path, connectors::to_yaml(certs), 0644, error)) return false;
   }
