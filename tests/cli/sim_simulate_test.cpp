@@ -7,6 +7,7 @@
 #include <set>
 
 #include "connectors/calibration_certificate.hpp"
+#include "connectors/identity_registry.hpp"
 #include "connectors/record_json.hpp"
 #include "engine/cli/commands.hpp"
 #include "engine/time.hpp"
@@ -256,6 +257,24 @@ TEST(SimSimulate, FramesVerifySignaturesAndLabels) {
   EXPECT_EQ(expired_sensors.size(), 5u);
   EXPECT_EQ(drift_sensors.size(), 5u);
   EXPECT_EQ(fault_readings["expired_calibration"], 5u * kRecords / 50);
+}
+
+// The registry is the contract with the engine's registry loader: every entry must load.
+TEST(SimSimulate, RegistryLoadsInEngineLoader) {
+  const fs::path dir = assay::test::temp_dir("sim-registry");
+  ASSERT_EQ(run_cmd(cmd_simulate, sim_args(dir, {"--sensors", "200", "--records", "200"})), 0);
+  assay::connectors::RegistryLoadReport report;
+  auto reg = assay::connectors::load_identity_registry((dir / "sensors.yaml").string(), report);
+  ASSERT_TRUE(reg);
+  for (const auto& r : report.refused) ADD_FAILURE() << r;
+  EXPECT_EQ(reg->sensor_count(), 200u);
+  const auto keys = load_registry(dir / "sensors.yaml");
+  EXPECT_EQ(reg->key_count(), keys.size());
+  EXPECT_GT(keys.size(), 200u) << "some sensors rotate keys";
+  const auto* s = reg->find_sensor("urn:assay:sim:1:sensor:000001");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->approved_firmware.size(), 3u);
+  EXPECT_TRUE(s->range_min.has_value());
 }
 
 TEST(SimSimulate, CertificatesAreSignedByTrustedLabs) {
