@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
+#include <chrono>
 #include <map>
 #include <set>
 
@@ -400,6 +401,26 @@ TEST(SimSimulate, MemorySinkAndKeysDir) {
   ASSERT_EQ(::stat((dir / "secrets" / "s000001-k1.secret").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(sink.keys[0].rfind("urn:assay:sim:1:sensor:", 0), 0u);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(SimSimulate, RatePacesOutput) {
+  assay::sim::SimConfig c;
+  c.sensors = 4;
+  c.records = 300;
+  c.rate = 1000;  // readings per second -> about 0.3 s
+  c.start_time_ns = 0;
+  assay::sim::MemoryFrameSink sink;
+  assay::sim::SimSummary sum;
+  std::string err;
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(assay::sim::run_simulation(c, sink, sum, err)) << err;
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_GE(s, 0.25);
+  EXPECT_GE(sum.readings, 300u);
 }
 
 }  // namespace
