@@ -9,6 +9,11 @@
 ///    terms are dealt round-robin to 8 lane accumulators (gathered table entries), doublings
 ///    run on all 8 accumulators at once, and the 8 partial sums are added at the end.
 /// Results are exact (same group elements as the portable code), so verdicts are identical.
+///
+/// Linkage rule for this file: every function is `static`/anonymous-namespace and every
+/// standard-library template is instantiated only with types local to this file (Local<T>),
+/// so no AVX-512-compiled out-of-line copy can be shared with (and picked by the linker for)
+/// portable translation units.
 // GCC 12 reports its own _mm512_undefined_epi32() inside the shift intrinsics as
 // "used uninitialized" (false positive under -Werror); silence it for this file only.
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -249,7 +254,7 @@ void decode_core_avx512(const Fe* y, Fe* x, Fe* u, Fe* vxx, size_t n) {
   const F8 one = f8_const(fe_one());
   const F8 d = f8_const(kFeD);
   for (size_t off = 0; off < n; off += 8) {
-    const int cnt = (int)std::min<size_t>(8, n - off);
+    const int cnt = (int)(n - off < 8 ? n - off : 8);
     const Fe* ys[8];
     Fe *xs[8], *us[8], *vs[8];
     for (int j = 0; j < 8; ++j) {
@@ -290,28 +295,44 @@ void fe_carry_copy(Fe& dst, const Fe& src) {
 }
 
 /// The base point's odd multiples with every limb < 2^52.
-const std::vector<GeCached>& base_table_carried() {
-  static const std::vector<GeCached> t = [] {
-    std::vector<GeCached> v(kBaseEntries);
+struct BaseTableCarried {
+  GeCached e[kBaseEntries];
+};
+const BaseTableCarried& base_table_carried() {
+  static const BaseTableCarried t = [] {
+    BaseTableCarried v;
     const GeCached* src = base_odd_multiples();
     for (int i = 0; i < kBaseEntries; ++i) {
-      fe_carry_copy(v[i].YplusX, src[i].YplusX);
-      fe_carry_copy(v[i].YminusX, src[i].YminusX);
-      fe_carry_copy(v[i].Z, src[i].Z);
-      fe_carry_copy(v[i].T2d, src[i].T2d);
+      fe_carry_copy(v.e[i].YplusX, src[i].YplusX);
+      fe_carry_copy(v.e[i].YminusX, src[i].YminusX);
+      fe_carry_copy(v.e[i].Z, src[i].Z);
+      fe_carry_copy(v.e[i].T2d, src[i].T2d);
     }
     return v;
   }();
   return t;
 }
 
+/// A value wrapped in a file-local type (see the linkage rule at the top of this file).
+template <class T>
+struct Local {
+  T v;
+};
+template <class T>
+using LocalVec = std::vector<Local<T>>;
+
 struct MsmScratch {
-  std::vector<GeCached> tables;
-  std::vector<int8_t> naf_t;
-  std::vector<int64_t> idx;
-  std::vector<uint8_t> neg;
+  LocalVec<GeCached> tables;
+  LocalVec<int8_t> naf_t;
+  LocalVec<int64_t> idx;
+  LocalVec<uint8_t> neg;
   int8_t naf[256];
 };
+
+inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+static_assert(sizeof(Local<GeCached>) == sizeof(GeCached) && sizeof(Local<int64_t>) == 8,
+              "Local<T> must not add padding");
+
 
 /// Odd multiples (1, 3, ..., 15) * P of 8 terms at once; term j's table at out[j].
 void build_tables8(const GeP3* const* pts, int cnt, GeCached* const* out) {
@@ -350,30 +371,30 @@ GeP2 msm_avx512(const Sc* base_scalar, std::span<const MsmTerm> terms) {
   const size_t slots = n + 1;  // slot n: base point
   // Tables: [0, 64) base point, then kEntries per term.
   s.tables.resize(kBaseEntries + kEntries * n);
-  const std::vector<GeCached>& bt = base_table_carried();
-  std::copy(bt.begin(), bt.end(), s.tables.begin());
+  const BaseTableCarried& bt = base_table_carried();
+  for (int i = 0; i < kBaseEntries; ++i) s.tables[i].v = bt.e[i];
   for (size_t g = 0; g < n; g += 8) {
-    const int cnt = (int)std::min<size_t>(8, n - g);
+    const int cnt = (int)min_size(8, n - g);
     const GeP3* pts[8];
     GeCached* out[8];
     for (int j = 0; j < cnt; ++j) {
       pts[j] = terms[g + j].point;
-      out[j] = &s.tables[kBaseEntries + kEntries * (g + j)];
+      out[j] = &s.tables[kBaseEntries + kEntries * (g + j)].v;
     }
     build_tables8(pts, cnt, out);
   }
   // Recode scalars (transposed: row = bit position).
-  s.naf_t.assign(256 * slots, 0);
+  s.naf_t.assign(256 * slots, Local<int8_t>{0});
   int top = 0;
   for (size_t i = 0; i < n; ++i) {
     const int t = sc_wnaf(s.naf, terms[i].scalar, kW);
-    top = std::max(top, t);
-    for (int p = 0; p < t; ++p) s.naf_t[p * slots + i] = s.naf[p];
+    top = t > top ? t : top;
+    for (int p = 0; p < t; ++p) s.naf_t[p * slots + i].v = s.naf[p];
   }
   if (base_scalar) {
     const int t = sc_wnaf(s.naf, *base_scalar, kBaseW);
-    top = std::max(top, t);
-    for (int p = 0; p < t; ++p) s.naf_t[p * slots + n] = s.naf[p];
+    top = t > top ? t : top;
+    for (int p = 0; p < t; ++p) s.naf_t[p * slots + n].v = s.naf[p];
   }
   s.idx.resize(slots + 8);
   s.neg.resize(slots + 8);
@@ -386,23 +407,23 @@ GeP2 msm_avx512(const Sc* base_scalar, std::span<const MsmTerm> terms) {
   F8 X = zero, Y = one, Z = one;
   for (int pos = top - 1; pos >= 0; --pos) {
     P1P1x8 t = p2_dbl(X, Y, Z);
-    const int8_t* row = &s.naf_t[pos * slots];
+    const Local<int8_t>* row = &s.naf_t[pos * slots];
     size_t m = 0;
     for (size_t i = 0; i < slots; ++i) {
-      const int d = row[i];
+      const int d = row[i].v;
       if (d == 0) continue;
       const int e = (d > 0 ? d : -d) >> 1;
       const size_t entry = i == n ? (size_t)e : kBaseEntries + kEntries * i + (size_t)e;
-      s.idx[m] = (int64_t)(entry * kU64PerCached);
-      s.neg[m] = d < 0;
+      s.idx[m].v = (int64_t)(entry * kU64PerCached);
+      s.neg[m].v = d < 0;
       ++m;
     }
     for (size_t c = 0; c < m; c += 8) {
-      const int cnt = (int)std::min<size_t>(8, m - c);
-      for (int j = cnt; j < 8; ++j) s.idx[c + j] = 0;
+      const int cnt = (int)min_size(8, m - c);
+      for (int j = cnt; j < 8; ++j) s.idx[c + j].v = 0;
       const __mmask8 active = (__mmask8)((1u << cnt) - 1);
       __mmask8 neg = 0;
-      for (int j = 0; j < cnt; ++j) neg |= (__mmask8)(s.neg[c + j] << j);
+      for (int j = 0; j < cnt; ++j) neg |= (__mmask8)(s.neg[c + j].v << j);
       const V vi = _mm512_loadu_si512(&s.idx[c]);
       Cachedx8 q;
       F8* fields[4] = {&q.YplusX, &q.YminusX, &q.Z, &q.T2d};
