@@ -3,8 +3,10 @@
 //
 //   assay_bench_crypto_ecdsa_hmac --benchmark_min_time=1s
 //
-// ECDSA key mixes: "hot" = 4 keys that repeat (per-key comb tables get built, the fleet
-// case); "cold" = a fresh key for every signature (windowed path, no tables).
+// ECDSA key mixes: "hot_keys" = 4 keys that repeat (per-key comb tables get built, the fleet
+// case); "cold_keys" = a freshly parsed key for every signature (first use: OpenSSL);
+// "small_table" = 256 keys forced onto the small per-key table (keys used 2..7 times, or
+// beyond the comb-table budget). "table_build/*" = the one-off cost of a key's tables.
 #include <benchmark/benchmark.h>
 
 #include <random>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "crypto/ecdsa_p256.hpp"
+#include "crypto/ecdsa_p256_internal.hpp"
 #include "crypto/hmac_sha256.hpp"
 
 namespace {
@@ -86,6 +89,43 @@ void BM_Ecdsa(benchmark::State& state, Backend b, bool cold) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * batch));
 }
 
+void BM_EcdsaSmallTable(benchmark::State& state, Backend b) {
+  static const EcdsaCorpus corpus = make_ecdsa(256, 256);
+  const size_t batch = static_cast<size_t>(state.range(0));
+  assay::crypto::detail::p256_set_table_policy(0, UINT32_MAX);
+  std::vector<uint8_t> verdicts(batch);
+  std::vector<EcdsaP256Job> jobs(batch);
+  size_t off = 0;
+  for (auto _ : state) {
+    for (size_t i = 0; i < batch; ++i) jobs[i] = corpus.jobs[(off + i) % corpus.jobs.size()];
+    off += batch;
+    ecdsa_p256_verify_batch(jobs, verdicts, b);
+    benchmark::DoNotOptimize(verdicts.data());
+  }
+  assay::crypto::detail::p256_set_table_policy(assay::crypto::detail::kSmallAfterUses,
+                                               assay::crypto::detail::kCombAfterUses);
+  for (uint8_t v : verdicts) {
+    if (v != 1) state.SkipWithError("signature rejected");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * batch));
+}
+
+// One-off cost of a key's table: parse a fresh key and verify one signature with the policy
+// forcing the table to be built (minus the verification itself, measured elsewhere).
+void BM_EcdsaTableBuild(benchmark::State& state, bool comb) {
+  const EcdsaCorpus& c = hot_corpus();
+  assay::crypto::detail::p256_set_table_policy(comb ? UINT32_MAX : 0, comb ? 0 : UINT32_MAX);
+  for (auto _ : state) {
+    auto key = EcdsaP256PublicKey::parse(c.keys[0].uncompressed());
+    EcdsaP256Job job = c.jobs[0];
+    job.key = &*key;
+    benchmark::DoNotOptimize(ecdsa_p256_verify(job, Backend::kPortable));
+  }
+  assay::crypto::detail::p256_set_table_policy(assay::crypto::detail::kSmallAfterUses,
+                                               assay::crypto::detail::kCombAfterUses);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+
 void BM_EcdsaOpenSslSingle(benchmark::State& state) {
   const EcdsaCorpus& c = hot_corpus();
   size_t i = 0;
@@ -153,6 +193,13 @@ void BM_HmacSingle(benchmark::State& state, Backend b) {
 
 int register_all() {
   benchmark::RegisterBenchmark("ecdsa/openssl_single", BM_EcdsaOpenSslSingle);
+  benchmark::RegisterBenchmark("ecdsa/table_build/small_plus_verify",
+                               [](benchmark::State& s) { BM_EcdsaTableBuild(s, false); });
+  benchmark::RegisterBenchmark("ecdsa/table_build/comb_plus_verify",
+                               [](benchmark::State& s) { BM_EcdsaTableBuild(s, true); });
+  benchmark::RegisterBenchmark("ecdsa/portable/small_table",
+                               [](benchmark::State& s) { BM_EcdsaSmallTable(s, Backend::kPortable); })
+      ->Arg(1)->Arg(8)->Arg(64)->Arg(256);
   for (Backend b : supported_backends()) {
     const std::string name(backend_name(b));
     for (bool cold : {false, true}) {

@@ -621,6 +621,45 @@ const P256Affine* g_table() {
 
 std::atomic<size_t> g_comb_bytes{0};
 std::atomic<uint32_t> g_comb_after{kCombAfterUses};
+std::atomic<uint32_t> g_small_after{kSmallAfterUses};
+
+// Small per-key table: t[b - 1] = sum over set bits j of b of 2^(64 j)·Q, b = 1..15.
+void build_small(const P256Affine& q, P256Affine* out) {
+  Jac base[4];
+  base[0] = jac_from_affine(q);
+  for (int j = 1; j < 4; ++j) {
+    base[j] = base[j - 1];
+    for (int k = 0; k < 64; ++k) jac_dbl(base[j]);
+  }
+  Jac pts[15];
+  for (unsigned b = 1; b < 16; ++b) {
+    const int low = __builtin_ctz(b);
+    const unsigned rest = b & (b - 1);
+    if (rest == 0) {
+      pts[b - 1] = base[low];
+    } else {
+      jac_add(pts[b - 1], pts[rest - 1], base[low]);
+    }
+  }
+  batch_to_affine(pts, 15, out);
+}
+
+// acc = k·Q with the small table (Lim-Lee, 4 teeth). acc must be infinity on entry.
+void small_mul(Jac& acc, const P256Affine* t, const u64 k[4]) {
+  for (int i = 63; i >= 0; --i) {
+    jac_dbl(acc);
+    const unsigned idx = static_cast<unsigned>((k[0] >> i) & 1) |
+                         static_cast<unsigned>(((k[1] >> i) & 1) << 1) |
+                         static_cast<unsigned>(((k[2] >> i) & 1) << 2) |
+                         static_cast<unsigned>(((k[3] >> i) & 1) << 3);
+    if (idx != 0) {
+      Fe x, y;
+      std::memcpy(x.v, t[idx - 1].x, 32);
+      std::memcpy(y.v, t[idx - 1].y, 32);
+      jac_add_affine(acc, x, y);
+    }
+  }
+}
 
 inline void add_digit(Jac& acc, const P256Affine& pt, int d) {
   Fe x, y;
@@ -650,10 +689,11 @@ void comb_mul_add(Jac& acc, const P256Affine* table, int w, int windows, const u
 
 bool p256_key_ready(const P256KeyState& st) {
   if (st.comb.load(std::memory_order_acquire) != nullptr) return true;
-  const uint32_t after = g_comb_after.load(std::memory_order_relaxed);
-  if (after == UINT32_MAX) return false;
-  if (st.uses.fetch_add(1, std::memory_order_relaxed) + 1 < after) return false;
-  std::call_once(st.comb_once, [&] {
+  const uint32_t use = st.uses.fetch_add(1, std::memory_order_relaxed) + 1;
+  const uint32_t small_after = g_small_after.load(std::memory_order_relaxed);
+  const uint32_t comb_after = g_comb_after.load(std::memory_order_relaxed);
+  if (comb_after != UINT32_MAX && use >= comb_after) {
+    std::call_once(st.comb_once, [&] {
     const size_t bytes = sizeof(P256Affine) * kQWindows * kQPer;
     if (g_comb_bytes.fetch_add(bytes) + bytes > kP256CombBudgetBytes) {
       g_comb_bytes.fetch_sub(bytes);
@@ -664,8 +704,18 @@ bool p256_key_ready(const P256KeyState& st) {
     st.comb_bytes = bytes;
     st.comb_storage = std::move(t);
     st.comb.store(st.comb_storage.get(), std::memory_order_release);
+    });
+    if (st.comb.load(std::memory_order_acquire) != nullptr) return true;
+  }
+  if (st.small.load(std::memory_order_acquire) != nullptr) return true;
+  if (small_after == UINT32_MAX || use < small_after) return false;
+  std::call_once(st.small_once, [&] {
+    auto t = std::make_unique<P256Affine[]>(15);
+    build_small(st.q, t.get());
+    st.small_storage = std::move(t);
+    st.small.store(st.small_storage.get(), std::memory_order_release);
   });
-  return st.comb.load(std::memory_order_acquire) != nullptr;
+  return true;
 }
 
 namespace {
@@ -718,7 +768,10 @@ P256KeyState::~P256KeyState() {
 
 size_t p256_comb_table_bytes() { return g_comb_bytes.load(); }
 
-void p256_set_comb_after_uses(uint32_t uses) { g_comb_after.store(uses); }
+void p256_set_table_policy(uint32_t small_after, uint32_t comb_after) {
+  g_small_after.store(small_after);
+  g_comb_after.store(comb_after);
+}
 
 void p256_key_state_init(P256KeyState& st, const uint8_t uncompressed[65]) {
   u64 x[4], y[4];
@@ -774,8 +827,12 @@ void p256_verify_items(const P256Item* items, size_t n, uint8_t* verdicts) {
       mont_mul<kN>(u1, e, prefix[i]);
       mont_mul<kN>(u2, r, prefix[i]);
       Jac acc = jac_infinity();
-      comb_mul_add(acc, it.key->comb.load(std::memory_order_acquire), kQW, kQWindows, u2);
-      comb_mul_add(acc, gt, kGW, kGWindows, u1);
+      if (const P256Affine* comb = it.key->comb.load(std::memory_order_acquire)) {
+        comb_mul_add(acc, comb, kQW, kQWindows, u2);
+      } else {
+        small_mul(acc, it.key->small.load(std::memory_order_acquire), u2);  // doubles acc
+      }
+      comb_mul_add(acc, gt, kGW, kGWindows, u1);  // after the doublings
       verdicts[base + i] = check_r(acc, r) ? 1 : 0;
     }
   }

@@ -24,6 +24,14 @@ struct P256KeyState {
   /// kCombAfterUses times (see p256_set_comb_after_uses) while the process-wide table budget
   /// allows it.
   mutable std::atomic<uint32_t> uses{0};
+
+  /// Small table (15 affine points, 960 bytes): Lim-Lee comb, 4 teeth 64 bits apart
+  /// (sum of subsets of Q, 2^64 Q, 2^128 Q, 2^192 Q); 64 doublings + <= 64 additions per
+  /// verification. Built on the key's kSmallAfterUses-th use; not counted in the budget.
+  mutable std::once_flag small_once;
+  mutable std::atomic<const P256Affine*> small{nullptr};
+  mutable std::unique_ptr<P256Affine[]> small_storage;
+
   mutable std::once_flag comb_once;
   mutable std::atomic<const P256Affine*> comb{nullptr};
   mutable std::unique_ptr<P256Affine[]> comb_storage;
@@ -46,9 +54,9 @@ struct P256Item {
   uint8_t e[32];
 };
 
-/// Counts one use of the key and returns true if its comb table exists (building it now if
-/// the key reached the use threshold and the budget allows). Keys without a table are
-/// verified by the OpenSSL path.
+/// Counts one use of the key and returns true if it has a table (building one now if the key
+/// reached a use threshold and, for the comb table, the budget allows). Keys without a table
+/// are verified by the OpenSSL path.
 bool p256_key_ready(const P256KeyState& st);
 
 /// Verifies items[i] into verdicts[i] (1/0) with one scalar inversion for the whole span.
@@ -58,10 +66,11 @@ void p256_verify_items(const P256Item* items, size_t n, uint8_t* verdicts);
 /// Bytes currently held by per-key comb tables (process-wide), and the cap.
 size_t p256_comb_table_bytes();
 constexpr size_t kP256CombBudgetBytes = size_t{256} << 20;  // 256 MiB
-constexpr uint32_t kCombAfterUses = 8;  ///< default policy
+constexpr uint32_t kSmallAfterUses = 2;  ///< default policy: small table from the 2nd use
+constexpr uint32_t kCombAfterUses = 8;   ///< default policy: comb table from the 8th use
 
-/// Sets after how many verifications a key gets its comb table (0 = at once; UINT32_MAX =
-/// never). For tests and benchmarks; affects keys whose table was not built yet.
-void p256_set_comb_after_uses(uint32_t uses);
+/// Sets after how many verifications a key gets its small and its comb table (0 = at once;
+/// UINT32_MAX = never). For tests and benchmarks; affects tables not built yet.
+void p256_set_table_policy(uint32_t small_after, uint32_t comb_after);
 
 }  // namespace assay::crypto::detail

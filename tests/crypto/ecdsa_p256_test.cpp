@@ -28,19 +28,28 @@ constexpr uint8_t kOrder[32] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00,
                                 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84,
                                 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
 
-// Comb-table policies exercised by the tests (restored to the default afterwards).
-struct CombPolicy {
+// Per-key table policies exercised by the tests (restored to the default afterwards).
+struct TablePolicy {
   const char* name;
-  uint32_t after;
+  uint32_t small_after;
+  uint32_t comb_after;
 };
 // "openssl": no key ever gets a table (every kPortable verification goes to OpenSSL);
-// "comb": every key gets its table at once (everything runs on Assay's arithmetic);
-// "default": the production policy (mixed within one run).
-constexpr CombPolicy kPolicies[] = {{"openssl", UINT32_MAX}, {"comb", 0}, {"default", 8}};
+// "small": every key gets the small Lim-Lee table at once, never the comb;
+// "comb": every key gets its comb table at once;
+// "default": the production policy (OpenSSL, small, comb mixed within one run).
+constexpr TablePolicy kPolicies[] = {{"openssl", UINT32_MAX, UINT32_MAX},
+                                     {"small", 0, UINT32_MAX},
+                                     {"comb", UINT32_MAX, 0},
+                                     {"default", detail::kSmallAfterUses, detail::kCombAfterUses}};
 
 struct PolicyGuard {
-  explicit PolicyGuard(uint32_t after) { detail::p256_set_comb_after_uses(after); }
-  ~PolicyGuard() { detail::p256_set_comb_after_uses(detail::kCombAfterUses); }
+  PolicyGuard(uint32_t small_after, uint32_t comb_after) {
+    detail::p256_set_table_policy(small_after, comb_after);
+  }
+  ~PolicyGuard() {
+    detail::p256_set_table_policy(detail::kSmallAfterUses, detail::kCombAfterUses);
+  }
 };
 
 struct EcCase {
@@ -101,7 +110,7 @@ void run_wycheproof(const std::string& file, bool der) {
   std::vector<int> reference(v.cases.size(), -1);
   size_t valid = 0, invalid = 0, acceptable = 0;
   for (const auto& policy : kPolicies) {
-    PolicyGuard guard(policy.after);
+    PolicyGuard guard(policy.small_after, policy.comb_after);
     // Fresh keys per policy, so that each policy decides whether tables get built.
     std::vector<std::optional<EcdsaP256PublicKey>> keys;
     for (const auto& raw : v.key_bytes) keys.push_back(EcdsaP256PublicKey::parse(raw));
@@ -280,9 +289,9 @@ TEST(EcdsaP256, DifferentialVsOpenSsl) {
   constexpr size_t kMaxBatch = 300;  // > the internal chunk of 128
   const size_t chunks = (total + kPerChunk - 1) / kPerChunk;
   const auto backends = supported_backends();
-  // Tables from a key's second use: keys used once stay on OpenSSL, the rest (most cases) run
-  // on Assay's arithmetic.
-  PolicyGuard guard(2);
+  // Every key gets the small table at once; the four hot keys get comb tables after 25 uses,
+  // the fresh keys (about 17 uses each) stay on the small table.
+  PolicyGuard guard(0, 25);
   std::atomic<size_t> failures{0}, checked{0}, valid_count{0};
   tbb::parallel_for(tbb::blocked_range<size_t>(0, chunks, 1), [&](const tbb::blocked_range<size_t>& rr) {
     for (size_t chunk = rr.begin(); chunk != rr.end(); ++chunk) {
