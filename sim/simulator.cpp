@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/sha.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <tbb/blocked_range.h>
@@ -168,6 +169,13 @@ bool parse_rate_value(std::string_view v, double& out) {
   const char* e = v.data() + v.size();
   auto r = std::from_chars(b, e, out);
   return r.ec == std::errc() && r.ptr == e && std::isfinite(out) && out >= 0;
+}
+
+double process_cpu_seconds() {
+  rusage ru{};
+  if (::getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+  auto sec = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
 
 std::array<uint8_t, 32> seed_bytes(Rng& rng) {
@@ -945,8 +953,11 @@ bool validate(const SimConfig& c, std::string& error) {
 bool run_simulation(const SimConfig& config, FrameSink& sink, SimSummary& summary, std::string& error) {
   summary = SimSummary{};
   if (!validate(config, error)) return false;
+  const double cpu0 = process_cpu_seconds();
   Simulation sim(config, sink, summary);
-  return sim.run(error);
+  const bool ok = sim.run(error);
+  summary.cpu_seconds = process_cpu_seconds() - cpu0;
+  return ok;
 }
 
 std::string format_summary(const SimSummary& s) {
@@ -959,6 +970,9 @@ std::string format_summary(const SimSummary& s) {
                 static_cast<unsigned long long>(s.signed_readings),
                 static_cast<unsigned long long>(s.signed_batches), s.wall_seconds,
                 s.wall_seconds > 0 ? static_cast<double>(s.readings) / s.wall_seconds : 0.0);
+  o += buf;
+  std::snprintf(buf, sizeof buf, "  cpu time: %.3f s (%.0f readings per cpu-second)\n", s.cpu_seconds,
+                s.cpu_seconds > 0 ? static_cast<double>(s.readings) / s.cpu_seconds : 0.0);
   o += buf;
   o += "  simulated time: " + engine::format_rfc3339(s.start_time_ns) + " .. " +
        engine::format_rfc3339(s.end_time_ns) + "\n";

@@ -97,6 +97,7 @@ struct SimSummary {
   int64_t start_time_ns = 0;
   int64_t end_time_ns = 0;
   double wall_seconds = 0;
+  double cpu_seconds = 0;  ///< user + system CPU time of the process during the run
 };
 
 /// Checks a configuration (ranges of the numbers). False and `error` if invalid.

@@ -107,6 +107,7 @@ int cmd_simulate(int argc, char** argv) {
             {"frames", std::to_string(summary.frames)},
             {"signed_batches", std::to_string(summary.signed_batches)},
             {"readings_per_s", std::to_string(static_cast<long long>(per_s))},
+            {"cpu_seconds", std::to_string(summary.cpu_seconds)},
             {"forged", count(sim::Fault::kForged)},
             {"tampered", count(sim::Fault::kTampered)},
             {"replay", count(sim::Fault::kReplay)},

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 #include "connectors/framing.hpp"
@@ -244,7 +245,10 @@ TEST(InspectRecordJson, FuzzRandomAndMutated) {
   seeds.push_back(make_signed(make_reading("q", 2)));
   std::string out;
   size_t valid = 0;
-  for (int iter = 0; iter < 30000; ++iter) {
+  // ASSAY_FUZZ_ITERS raises the count for longer runs (e.g. in the sanitizer build).
+  const char* env = std::getenv("ASSAY_FUZZ_ITERS");
+  const int iters = env != nullptr ? std::atoi(env) : 30000;
+  for (int iter = 0; iter < iters; ++iter) {
     std::vector<uint8_t> buf;
     if (iter % 2 == 0) {
       buf.resize(rng.below(400));
@@ -271,7 +275,7 @@ TEST(InspectRecordJson, FuzzRandomAndMutated) {
     ASSERT_TRUE(record_to_json(s, out)) << out;
     ASSERT_TRUE(JsonCheck::valid(out)) << out;
   }
-  std::printf("fuzz: %zu of 30000 mutated/random buffers verified\n", valid);
+  std::printf("fuzz: %zu of %d mutated/random buffers verified\n", valid, iters);
 }
 
 TEST(InspectCommand, PrintsOneLinePerFrameAndMarksGarbage) {
