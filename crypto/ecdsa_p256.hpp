@@ -79,6 +79,7 @@ struct EcdsaP256KeyPair {
 std::optional<EcdsaP256KeyPair> ecdsa_p256_keypair();
 
 /// Signs SHA-256(msg) with a DER private key (SEC1 or PKCS#8); writes r||s. False on error.
+/// Each thread caches its 16 most recently used decoded keys (decoding costs ~15x a signature).
 bool ecdsa_p256_sign(std::span<const uint8_t> private_der, const uint8_t* msg, size_t len,
                      uint8_t signature[64]);
 

@@ -461,6 +461,38 @@ TEST(EcdsaP256, GarbageNeverCrashes) {
   EVP_PKEY_free(k384);
 }
 
+// One key shared by every thread while its tables are being built (std::call_once) and used.
+TEST(EcdsaP256, SharedKeyAcrossThreads) {
+  auto kp = ecdsa_p256_keypair();
+  ASSERT_TRUE(kp);
+  const auto key = EcdsaP256PublicKey::parse(kp->public_uncompressed);
+  ASSERT_TRUE(key);
+  constexpr size_t kN = 400;
+  std::vector<std::vector<uint8_t>> msgs(kN);
+  std::vector<std::array<uint8_t, 64>> sigs(kN);
+  for (size_t i = 0; i < kN; ++i) {
+    msgs[i].assign(32, static_cast<uint8_t>(i));
+    ASSERT_TRUE(ecdsa_p256_sign(kp->private_der, msgs[i].data(), 32, sigs[i].data()));
+  }
+  std::atomic<size_t> bad{0};
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, kN, 4), [&](const tbb::blocked_range<size_t>& r) {
+    std::vector<EcdsaP256Job> jobs;
+    for (size_t i = r.begin(); i != r.end(); ++i) {
+      jobs.push_back({&*key, sigs[i].data(), 64, msgs[i].data(), msgs[i].size()});
+      if (!ecdsa_p256_verify(jobs.back())) ++bad;
+    }
+    // A corrupted copy of the first job must fail in the same batch.
+    std::array<uint8_t, 64> broken = sigs[r.begin()];
+    broken[10] ^= 1;
+    jobs.push_back({&*key, broken.data(), 64, msgs[r.begin()].data(), 32});
+    std::vector<uint8_t> v(jobs.size());
+    ecdsa_p256_verify_batch(jobs, v);
+    for (size_t k = 0; k + 1 < v.size(); ++k) bad += v[k] != 1;
+    bad += v.back() != 0;
+  });
+  EXPECT_EQ(bad.load(), 0u);
+}
+
 TEST(EcdsaP256, SignVerifyRoundTrip) {
   auto kp = ecdsa_p256_keypair();
   ASSERT_TRUE(kp);
