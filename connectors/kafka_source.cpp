@@ -34,6 +34,10 @@ bool KafkaSource::healthy() const {
 void KafkaSource::error_cb(rd_kafka_t*, int err, const char* reason, void* opaque) {
   auto* self = static_cast<KafkaSource*>(opaque);
   const auto e = static_cast<rd_kafka_resp_err_t>(err);
+  {
+    std::lock_guard<std::mutex> lock(self->err_mu_);
+    self->last_conn_error_ = reason;
+  }
   if (e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || e == RD_KAFKA_RESP_ERR__TRANSPORT ||
       e == RD_KAFKA_RESP_ERR__RESOLVE) {
     if (self->connected_.exchange(false))
@@ -150,7 +154,7 @@ bool KafkaSource::start(std::string* error) {
     *error = std::string("subscribe failed: ") + rd_kafka_err2str(se);
     return false;
   }
-  last_message_ns_ = engine::monotonic_ns();
+  last_message_ns_ = started_ns_ = engine::monotonic_ns();
   log_info("kafka_source", "consumer started",
            {{"topic", config_.topic}, {"group", config_.group_id}, {"brokers", brokers}});
   return true;
@@ -191,25 +195,49 @@ void KafkaSource::update_lag() {
 engine::SourceStatus KafkaSource::next(engine::Batch& b, size_t max_frames) {
   if (fatal_.load()) return engine::SourceStatus::kFailed;
   const int64_t now = engine::monotonic_ns();
-  if (!topic_checked_ && now >= next_check_ns_) {
+  // Checks the topic at start, and probes the cluster again after a disconnect (so the source
+  // becomes healthy again even when no record arrives after an outage).
+  if ((!topic_checked_ || !connected_.load()) && now >= next_check_ns_) {
     int parts = 0;
-    switch (check_topic(rk_, config_.topic, 1000, &parts)) {
-      case TopicCheck::kExists:
-        topic_checked_ = true;
-        connected_.store(true);
-        break;
-      case TopicCheck::kMissing:
-        set_error("topic '" + config_.topic + "' does not exist");
-        return engine::SourceStatus::kFailed;
-      case TopicCheck::kUnreachable:
-        connected_.store(false);
+    const TopicCheck check = check_topic(rk_, config_.topic, 1000, &parts);
+    if (check == TopicCheck::kExists) {
+      if (!connected_.load() && topic_checked_)
+        log_info("kafka_source", "broker reachable again", {{"topic", config_.topic}});
+      topic_checked_ = true;
+      connected_.store(true);
+      backoff_ms_ = 250;
+    } else if (check == TopicCheck::kMissing && !topic_checked_) {
+      set_error("topic '" + config_.topic + "' does not exist");
+      return engine::SourceStatus::kFailed;
+    } else {
+      connected_.store(false);
+      if (!topic_checked_)
         log_warn("kafka_source", "broker unreachable; retrying",
                  {{"topic", config_.topic}, {"retry_in_ms", std::to_string(backoff_ms_)}});
-        next_check_ns_ = now + static_cast<int64_t>(backoff_ms_) * 1'000'000;
-        backoff_ms_ = std::min(backoff_ms_ * 2, 10000);
-        return engine::SourceStatus::kIdle;
+      next_check_ns_ = now + static_cast<int64_t>(backoff_ms_) * 1'000'000;
+      backoff_ms_ = std::min(backoff_ms_ * 2, 10000);
     }
   }
+  if (!topic_checked_) {
+    // Never reached the cluster. With an idle timeout (a bounded run) give up after it, with
+    // the last connection error (e.g. a refused TLS handshake); else keep retrying (not ready).
+    if (config_.idle_timeout_ms > 0 &&
+        now - started_ns_ > static_cast<int64_t>(config_.idle_timeout_ms) * 1'000'000) {
+      std::string last;
+      {
+        std::lock_guard<std::mutex> lock(err_mu_);
+        last = last_conn_error_;
+      }
+      set_error("could not reach the Kafka cluster for topic '" + config_.topic + "' within " +
+                std::to_string(config_.idle_timeout_ms) + " ms (idle_timeout_ms)" +
+                (last.empty() ? std::string() : "; last error: " + last));
+      return engine::SourceStatus::kFailed;
+    }
+    return engine::SourceStatus::kIdle;
+  }
+  // The idle clock only runs while the source is connected and owns its partitions: a broker
+  // outage or a rebalance does not mean the input is exhausted.
+  if (!connected_.load() || rebalancing_.load()) last_message_ns_ = now;
   // Poll: block up to poll_timeout for the first message, then take what is ready.
   size_t polled = 0;
   int timeout = config_.poll_timeout_ms;

@@ -66,7 +66,9 @@ class KafkaSource final : public engine::Source {
   std::map<int32_t, bool> assigned_;
   std::atomic<bool> connected_{false};
   std::atomic<bool> rebalancing_{true};
-  int64_t last_message_ns_ = 0;
+  int64_t last_message_ns_ = 0;  ///< idle clock: last record, or last time the source was unhealthy
+  int64_t started_ns_ = 0;
+  std::string last_conn_error_;  ///< last connection/TLS error from librdkafka (under err_mu_)
   int64_t last_lag_ns_ = 0;
   mutable std::mutex err_mu_;
   std::string error_;

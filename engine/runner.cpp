@@ -173,6 +173,15 @@ RunSummary Runner::run() {
 
   // ---- filters --------------------------------------------------------------------------
   uint64_t next_seq = 0;
+  // Hands the source the committable position of every partition that moved (caller holds
+  // own_mu_). Delivery reports usually arrive after their batch left the sink stage, so this
+  // also runs while the source is idle and after the drain: otherwise the last records of a
+  // partition would stay uncommitted until more input came for it (or forever at shutdown).
+  auto acknowledge_done = [&] {
+    for (const auto& [part, epoch] : epochs_)
+      if (auto off = tracker_.take_committable(Partition(part)))
+        p.source->acknowledge(Partition(part), *off);
+  };
   auto source_filter = tbb::make_filter<void, Batch*>(
       tbb::filter_mode::serial_in_order, [&](tbb::flow_control& fc) -> Batch* {
         for (;;) {
@@ -214,6 +223,10 @@ RunSummary Runner::run() {
           }
           for (const auto& s : p.sinks)
             if (s) s->poll();
+          {
+            std::lock_guard<std::mutex> lock(own_mu_);
+            acknowledge_done();
+          }
           std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
       });
@@ -326,8 +339,7 @@ RunSummary Runner::run() {
           if (per_route[r] > 0) im.route_counters[r]->Increment(static_cast<double>(per_route[r]));
         for (const auto& s : p.sinks)
           if (s) s->poll();
-        if (auto off = tracker_.take_committable(b->partition))
-          p.source->acknowledge(b->partition, *off);
+        acknowledge_done();
         own_lock.unlock();
         stats_.frames_in.fetch_add(nframes, std::memory_order_relaxed);
         stats_.rows_in.fetch_add(b->row_count(), std::memory_order_relaxed);
@@ -360,6 +372,10 @@ RunSummary Runner::run() {
     for (const auto& s : p.sinks)
       if (s) s->poll();
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  {
+    std::lock_guard<std::mutex> lock(own_mu_);
+    acknowledge_done();
   }
   if (tracker_.pending() > 0 && im.error.empty())
     im.fail(std::to_string(tracker_.pending()) + " input records still unacknowledged at shutdown");
