@@ -22,7 +22,15 @@ const SensorInfo* IdentityRegistry::find_sensor(std::string_view sensor_id) cons
   return it == sensors_.end() ? nullptr : &it->second;
 }
 
+void IdentityRegistry::erase(std::string_view sensor_id) {
+  auto it = sensors_.find(sensor_id);
+  if (it == sensors_.end()) return;
+  for (const auto& k : it->second.key_ids) keys_.erase(k);
+  sensors_.erase(it);
+}
+
 void IdentityRegistry::put(SensorInfo sensor, std::vector<SensorKey> keys) {
+  erase(sensor.sensor_id);
   for (auto& k : keys) {
     sensor.key_ids.push_back(k.key_id);
     std::string id = k.key_id;
@@ -117,6 +125,43 @@ SensorKey parse_key(const ConfigNode& kc, const std::string& sensor_id) {
 
 }  // namespace
 
+SensorEntry parse_sensor_entry(const ConfigNode& sc, RegistryLoadReport& report) {
+  SensorEntry e;
+  SensorInfo& s = e.sensor;
+  s.sensor_id = sc.get("sensor_id").as_string();
+  if (s.sensor_id.empty()) sc.get("sensor_id").fail("must not be empty");
+  s.owner = sc.get_string("owner", "");
+  s.redundancy_group = sc.get_string("redundancy_group", "");
+  s.quantity = sc.get_string("quantity", "");
+  s.unit = sc.get_string("unit", "");
+  if (auto r = sc.maybe("measuring_range")) {
+    s.range_min = r->get("min").as_double();
+    s.range_max = r->get("max").as_double();
+    if (*s.range_max < *s.range_min) r->fail("max is below min");
+    r->finish();
+  }
+  if (auto fw = sc.maybe("approved_firmware")) {
+    for (const ConfigNode& h : fw->items()) {
+      auto b = engine::from_hex(h.as_string());
+      if (!b || b->size() != 32) h.fail("firmware hash must be 64 hex characters (SHA-256)");
+      std::array<uint8_t, 32> a;
+      std::copy(b->begin(), b->end(), a.begin());
+      s.approved_firmware.push_back(a);
+    }
+  }
+  if (auto ks = sc.maybe("keys")) {
+    for (const ConfigNode& kc : ks->items()) {
+      try {
+        e.keys.push_back(parse_key(kc, s.sensor_id));
+      } catch (const ConfigError& err) {
+        report.refused.push_back(err.what());  // a bad key is refused; the sensor still loads
+      }
+    }
+  }
+  sc.finish();
+  return e;
+}
+
 std::shared_ptr<const IdentityRegistry> load_identity_registry(const std::string& path,
                                                                RegistryLoadReport& report) {
   const ConfigNode root = ConfigNode::load_file(path);
@@ -125,42 +170,10 @@ std::shared_ptr<const IdentityRegistry> load_identity_registry(const std::string
   root.finish();
   for (const ConfigNode& sc : sensors.items()) {
     try {
-      SensorInfo s;
-      s.sensor_id = sc.get("sensor_id").as_string();
-      if (s.sensor_id.empty()) sc.get("sensor_id").fail("must not be empty");
-      s.owner = sc.get_string("owner", "");
-      s.redundancy_group = sc.get_string("redundancy_group", "");
-      s.quantity = sc.get_string("quantity", "");
-      s.unit = sc.get_string("unit", "");
-      if (auto r = sc.maybe("measuring_range")) {
-        s.range_min = r->get("min").as_double();
-        s.range_max = r->get("max").as_double();
-        if (*s.range_max < *s.range_min) r->fail("max is below min");
-        r->finish();
-      }
-      if (auto fw = sc.maybe("approved_firmware")) {
-        for (const ConfigNode& h : fw->items()) {
-          auto b = engine::from_hex(h.as_string());
-          if (!b || b->size() != 32) h.fail("firmware hash must be 64 hex characters (SHA-256)");
-          std::array<uint8_t, 32> a;
-          std::copy(b->begin(), b->end(), a.begin());
-          s.approved_firmware.push_back(a);
-        }
-      }
-      std::vector<SensorKey> keys;
-      if (auto ks = sc.maybe("keys")) {
-        for (const ConfigNode& kc : ks->items()) {
-          try {
-            keys.push_back(parse_key(kc, s.sensor_id));
-          } catch (const ConfigError& e) {
-            report.refused.push_back(e.what());  // a bad key is refused; the sensor still loads
-          }
-        }
-      }
-      sc.finish();
-      report.keys += keys.size();
+      SensorEntry e = parse_sensor_entry(sc, report);
+      report.keys += e.keys.size();
       ++report.sensors;
-      reg->put(std::move(s), std::move(keys));
+      reg->put(std::move(e.sensor), std::move(e.keys));
     } catch (const ConfigError& e) {
       report.refused.push_back(e.what());
     }

@@ -63,6 +63,8 @@ class IdentityRegistry {
 
   /// Adds (or replaces) a sensor and its keys; used by loaders.
   void put(SensorInfo sensor, std::vector<SensorKey> keys);
+  /// Removes a sensor and its keys (a tombstone on the registry topic).
+  void erase(std::string_view sensor_id);
 
  private:
   std::unordered_map<std::string, SensorInfo, StringHash, std::equal_to<>> sensors_;
@@ -76,6 +78,17 @@ struct RegistryLoadReport {
   /// One located message per refused entry ("file:line:col: key '...': ...").
   std::vector<std::string> refused;
 };
+
+/// One parsed registry entry: a sensor and the keys that loaded.
+struct SensorEntry {
+  SensorInfo sensor;
+  std::vector<SensorKey> keys;
+};
+
+/// Parses one entry of `sensors:` (the same format is the value of a registry-topic message).
+/// Bad keys are refused into `report.refused` and the sensor still loads; throws
+/// engine::ConfigError if the sensor itself is unusable.
+SensorEntry parse_sensor_entry(const engine::ConfigNode& entry, RegistryLoadReport& report);
 
 /// Loads a registry from a YAML or JSON file. Throws engine::ConfigError if the file cannot
 /// be read or parsed at all; refuses (and reports) individual bad entries.

@@ -80,4 +80,26 @@ void OperatorProbe::rejected(RejectCode code, uint64_t n) {
   rejected_total_.fetch_add(n);
 }
 
+ConnectorProbe::ConnectorProbe(Metrics& metrics, const std::string& pipeline,
+                               const std::string& connector, const std::string& role) {
+  const prometheus::Labels labels{{"pipeline", pipeline}, {"connector", connector}, {"role", role}};
+  records_ = &metrics.counters("assay_connector_records_total",
+                               "Records read by a source or written to a sink")
+                  .Add(labels);
+  errors_ = &metrics.counters("assay_connector_errors_total",
+                              "Failed reads, writes or deliveries of a source or sink")
+                 .Add(labels);
+  latency_ = &metrics
+                  .histograms("assay_connector_batch_duration_seconds",
+                              "Time a source or sink spent on one batch")
+                  .Add(labels, Metrics::latency_buckets());
+}
+
+void ConnectorProbe::records(uint64_t n, double seconds) {
+  records_->Increment(static_cast<double>(n));
+  latency_->Observe(seconds);
+}
+
+void ConnectorProbe::error() { errors_->Increment(); }
+
 }  // namespace assay::engine

@@ -66,4 +66,21 @@ class OperatorProbe {
   std::atomic<uint64_t> rejected_total_{0};
 };
 
+/// Metrics of one source or sink: records through it, errors, and time per batch.
+/// Labels: pipeline, connector (e.g. "kafka:sensors.raw"), role (source, or the route name).
+class ConnectorProbe {
+ public:
+  ConnectorProbe(Metrics& metrics, const std::string& pipeline, const std::string& connector,
+                 const std::string& role);
+  /// Accounts `n` records handled in `seconds`.
+  void records(uint64_t n, double seconds);
+  /// Accounts one error (a failed read, write or delivery).
+  void error();
+
+ private:
+  prometheus::Counter* records_;
+  prometheus::Counter* errors_;
+  prometheus::Histogram* latency_;
+};
+
 }  // namespace assay::engine

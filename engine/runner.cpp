@@ -49,6 +49,8 @@ struct StageGroup {
 
 struct Runner::Impl {
   std::vector<std::unique_ptr<OperatorProbe>> probes;  // per operator
+  std::unique_ptr<ConnectorProbe> source_probe;
+  std::array<std::unique_ptr<ConnectorProbe>, kRouteCount> sink_probes;
   std::unique_ptr<OperatorProbe> decode_probe, output_probe;
   // Per stateful operator: per-partition states. Touched only by that operator's serial stage.
   std::vector<std::map<int32_t, std::unique_ptr<OperatorState>>> states;
@@ -91,6 +93,12 @@ Runner::Runner(Pipeline& pipeline, Metrics& metrics)
     impl_->probes.push_back(
         std::make_unique<OperatorProbe>(metrics_, pname, pipeline_.stage_names[i + 1]));
   impl_->states.resize(pipeline_.operators.size());
+  impl_->source_probe =
+      std::make_unique<ConnectorProbe>(metrics_, pname, pipeline_.source->describe(), "source");
+  for (size_t r = 0; r < kRouteCount; ++r)
+    if (pipeline_.sinks[r])
+      impl_->sink_probes[r] = std::make_unique<ConnectorProbe>(
+          metrics_, pname, pipeline_.sinks[r]->describe(), std::string(route_name(static_cast<Route>(r))));
   for (size_t i = 0; i < pipeline_.operators.size(); ++i) {
     const bool st = pipeline_.operators[i]->stateful();
     if (impl_->groups.empty() || impl_->groups.back().stateful || st)
@@ -200,7 +208,11 @@ RunSummary Runner::run() {
             continue;
           }
           auto batch = im.take();
+          const int64_t read_start = monotonic_ns();
           const SourceStatus st = p.source->next(*batch, p.engine.batch_size);
+          if (st == SourceStatus::kBatch)
+            im.source_probe->records(batch->frames.size(), (monotonic_ns() - read_start) * 1e-9);
+          if (st == SourceStatus::kFailed) im.source_probe->error();
           if (st == SourceStatus::kBatch && !batch->frames.empty()) {
             batch->sequence = next_seq++;
             {
@@ -309,6 +321,7 @@ RunSummary Runner::run() {
           tokens[f] = tracker_.register_frame(b->partition, b->frames[f].source_offset, per_frame[f]);
         std::array<uint64_t, kRouteCount> per_route{};
         std::string verdict;
+        const int64_t write_start = monotonic_ns();
         for (const OutputRecord& o : b->outputs) {
           Sink* sink = p.sinks[static_cast<size_t>(o.route)].get();
           if (sink == nullptr) {
@@ -327,6 +340,7 @@ RunSummary Runner::run() {
             meta.verdict = "alert";
           }
           if (!sink->write({b->out_arena.data() + o.offset, o.size}, meta, tokens[o.frame])) {
+            im.sink_probes[static_cast<size_t>(o.route)]->error();
             im.fail("route " + std::string(route_name(o.route)) + ": " + sink->error());
             tracker_.ack(tokens[o.frame], false);
             stop_.store(true);
@@ -335,8 +349,12 @@ RunSummary Runner::run() {
           ++per_route[static_cast<size_t>(o.route)];
           if (o.route == Route::kRejected) im.by_reason[static_cast<size_t>(o.reason)].fetch_add(1);
         }
-        for (size_t r = 0; r < kRouteCount; ++r)
-          if (per_route[r] > 0) im.route_counters[r]->Increment(static_cast<double>(per_route[r]));
+        const double write_seconds = (monotonic_ns() - write_start) * 1e-9;
+        for (size_t r = 0; r < kRouteCount; ++r) {
+          if (per_route[r] == 0) continue;
+          im.route_counters[r]->Increment(static_cast<double>(per_route[r]));
+          im.sink_probes[r]->records(per_route[r], write_seconds);
+        }
         for (const auto& s : p.sinks)
           if (s) s->poll();
         acknowledge_done();

@@ -79,14 +79,40 @@ Envelope envelope_of(const Batch& b, uint32_t f) {
 }  // namespace
 
 VerifySignature::VerifySignature(VerifySignatureConfig config) : config_(std::move(config)) {
-  mtime_ns_ = file_mtime_ns(config_.registry_path);
-  registry_.store(load_logged(config_.registry_path));
+  if (!config_.registry_path.empty()) {
+    mtime_ns_ = file_mtime_ns(config_.registry_path);
+    file_registry_ = load_logged(config_.registry_path);
+  } else {
+    file_registry_ = std::make_shared<connectors::IdentityRegistry>();
+  }
+  registry_.store(file_registry_);
 }
+
+void VerifySignature::publish() {
+  std::lock_guard<std::mutex> lock(publish_mu_);
+  if (!follower_) {
+    registry_.store(file_registry_);
+    return;
+  }
+  auto merged = std::make_shared<connectors::IdentityRegistry>(*file_registry_);
+  follower_->apply_to(*merged);
+  registry_.store(std::move(merged));
+}
+
+bool VerifySignature::ready() const { return !follower_ || follower_->caught_up(); }
 
 VerifySignature::~VerifySignature() { stop(); }
 
-bool VerifySignature::start(std::string*) {
-  if (config_.reload_interval_ms > 0 && !watcher_.joinable())
+bool VerifySignature::start(std::string* error) {
+  if (!config_.registry_topic.empty() && !follower_) {
+    follower_ = std::make_unique<connectors::RegistryTopicFollower>(
+        config_.registry_kafka, config_.registry_topic, [this] { publish(); });
+    if (!follower_->start(error)) {
+      follower_.reset();
+      return false;
+    }
+  }
+  if (config_.reload_interval_ms > 0 && !config_.registry_path.empty() && !watcher_.joinable())
     watcher_ = std::thread([this] { watch_loop(); });
   return true;
 }
@@ -94,10 +120,15 @@ bool VerifySignature::start(std::string*) {
 void VerifySignature::stop() {
   stop_.store(true);
   if (watcher_.joinable()) watcher_.join();
+  if (follower_) follower_->stop();
 }
 
 void VerifySignature::set_registry(std::shared_ptr<const connectors::IdentityRegistry> registry) {
-  registry_.store(std::move(registry));
+  {
+    std::lock_guard<std::mutex> lock(publish_mu_);
+    file_registry_ = std::move(registry);
+  }
+  publish();
 }
 
 void VerifySignature::watch_loop() {
@@ -237,7 +268,14 @@ void VerifySignature::process(Batch& b, engine::OperatorState*, engine::Operator
 std::unique_ptr<engine::Operator> VerifySignature::from_config(const engine::ConfigNode& c,
                                                                engine::BuildContext&) {
   VerifySignatureConfig cfg;
-  cfg.registry_path = c.get("registry").as_path();
+  if (auto r = c.maybe("registry")) cfg.registry_path = r->as_path();
+  if (auto rt = c.maybe("registry_topic")) {
+    cfg.registry_kafka = connectors::parse_kafka_settings(*rt);
+    cfg.registry_topic = rt->get("topic").as_string();
+    rt->finish();
+  }
+  if (cfg.registry_path.empty() && cfg.registry_topic.empty())
+    c.fail("verify_signature needs `registry` (a file), `registry_topic`, or both");
   cfg.reload_interval_ms = c.get_int("reload_interval_ms", 2000, 0, 86400000);
   if (auto bn = c.maybe("backend")) {
     if (!crypto::parse_backend(bn->as_string(), cfg.backend))
@@ -252,6 +290,7 @@ std::unique_ptr<engine::Operator> VerifySignature::from_config(const engine::Con
   } catch (const engine::ConfigError& e) {
     c.get("registry").fail(std::string("cannot load the identity registry: ") + e.what());
   }
+  return nullptr;
 }
 
 }  // namespace assay::operators

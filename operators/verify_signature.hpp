@@ -8,10 +8,12 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
 #include "connectors/identity_registry.hpp"
+#include "connectors/registry_topic.hpp"
 #include "crypto/cpu.hpp"
 #include "engine/operator.hpp"
 
@@ -19,7 +21,10 @@ namespace assay::operators {
 
 /// Configuration of verify_signature.
 struct VerifySignatureConfig {
-  std::string registry_path;      ///< identity registry file (YAML or JSON)
+  std::string registry_path;      ///< identity registry file (YAML or JSON); may be empty with a topic
+  /// Compacted registry topic (entries override the file's); empty topic = none.
+  connectors::KafkaClientSettings registry_kafka;
+  std::string registry_topic;
   int64_t reload_interval_ms = 2000;  ///< poll the registry file for changes (0 = never)
   crypto::Backend backend = crypto::Backend::kAuto;
   bool allow_unsigned = false;    ///< pass unsigned Reading/ReadingBatch input (verdict Unsigned)
@@ -38,8 +43,10 @@ class VerifySignature final : public engine::Operator {
                engine::OperatorContext& ctx) const override;
   bool start(std::string* error) override;
   void stop() override;
+  /// Not ready until the registry topic's initial content is applied (backpressure).
+  bool ready() const override;
 
-  /// Replaces the registry snapshot (live update; used by the file watcher and Kafka loader).
+  /// Replaces the file part of the registry (live update) and republishes the merged view.
   void set_registry(std::shared_ptr<const connectors::IdentityRegistry> registry);
   /// The current registry snapshot.
   std::shared_ptr<const connectors::IdentityRegistry> registry() const { return registry_.load(); }
@@ -51,8 +58,13 @@ class VerifySignature final : public engine::Operator {
 
  private:
   void watch_loop();
+  void publish();
   const VerifySignatureConfig config_;
+  /// What the operator verifies against: file entries with the topic overlay applied.
   std::atomic<std::shared_ptr<const connectors::IdentityRegistry>> registry_;
+  std::mutex publish_mu_;
+  std::shared_ptr<const connectors::IdentityRegistry> file_registry_;
+  std::unique_ptr<connectors::RegistryTopicFollower> follower_;
   std::atomic<bool> stop_{false};
   std::thread watcher_;
   int64_t mtime_ns_ = 0;
