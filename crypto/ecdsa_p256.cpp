@@ -7,6 +7,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
@@ -147,6 +148,7 @@ bool verify_openssl(const EcdsaP256Job& j) {
             EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1 &&
             EVP_PKEY_verify(ctx, der, static_cast<size_t>(der_len), md, sizeof md) == 1;
   EVP_PKEY_CTX_free(ctx);
+  if (!ok) ERR_clear_error();  // a bad signature is a verdict, not an error to leave queued
   return ok;
 }
 
@@ -197,6 +199,7 @@ std::optional<EcdsaP256PublicKey> EcdsaP256PublicKey::parse(std::span<const uint
     BIO_free(bio);
     if (!raw_from_pkey(pk, impl->raw)) {
       EVP_PKEY_free(pk);
+      ERR_clear_error();
       return std::nullopt;
     }
     EVP_PKEY_free(pk);
@@ -207,12 +210,16 @@ std::optional<EcdsaP256PublicKey> EcdsaP256PublicKey::parse(std::span<const uint
     const bool consumed = p == bytes.data() + bytes.size();
     if (!consumed || !raw_from_pkey(pk, impl->raw)) {
       EVP_PKEY_free(pk);
+      ERR_clear_error();
       return std::nullopt;
     }
     EVP_PKEY_free(pk);
     impl->pkey = pkey_from_uncompressed(impl->raw);
   }
-  if (impl->pkey == nullptr) return std::nullopt;
+  if (impl->pkey == nullptr) {
+    ERR_clear_error();
+    return std::nullopt;
+  }
   detail::p256_key_state_init(impl->fast, impl->raw.data());
   return EcdsaP256PublicKey(std::move(impl));
 }
