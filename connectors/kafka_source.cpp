@@ -233,6 +233,13 @@ engine::SourceStatus KafkaSource::next(engine::Batch& b, size_t max_frames) {
                 (last.empty() ? std::string() : "; last error: " + last));
       return engine::SourceStatus::kFailed;
     }
+    // Serve librdkafka's events (error callbacks come through the consumer queue).
+    if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 0)) {
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        staged_[m->partition].push_back(m);
+      else
+        rd_kafka_message_destroy(m);
+    }
     return engine::SourceStatus::kIdle;
   }
   // The idle clock only runs while the source is connected and owns its partitions: a broker
