@@ -5,6 +5,7 @@
 /// Entries with bad keys are refused at load time with a located message; the rest loads.
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -20,6 +21,16 @@
 
 namespace assay::connectors {
 
+/// Recent verification outcomes of a key, shared by every snapshot of the registry. A key
+/// with strikes is suspect: its signatures are verified one at a time so that a forger
+/// cannot make batches of honest signatures fail (see verify_signature).
+struct KeyHealth {
+  std::atomic<int32_t> strikes{0};
+  /// Earliest time (monotonic ns) the next one-at-a-time verification of a suspect key is
+  /// within its budget (generic cell rate algorithm).
+  std::atomic<int64_t> budget_tat_ns{0};
+};
+
 /// One signing key of a sensor.
 struct SensorKey {
   std::string key_id;
@@ -31,6 +42,7 @@ struct SensorKey {
   int64_t valid_from_ns = INT64_MIN;
   int64_t valid_until_ns = INT64_MAX;
   bool revoked = false;
+  std::shared_ptr<KeyHealth> health = std::make_shared<KeyHealth>();
 };
 
 /// What the registry knows about a sensor.

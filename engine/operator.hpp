@@ -44,6 +44,7 @@ struct OperatorContext {
   OperatorProbe& probe;
   uint8_t stage = 0;  ///< this operator's stage index (for Batch::reject_row)
   int64_t now_ns = 0; ///< wall-clock time at the start of the batch (UTC ns)
+  int64_t now_mono_ns = 0; ///< monotonic time at the start of the batch (for rates)
 };
 
 /// A pipeline operator.

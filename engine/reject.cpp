@@ -19,6 +19,7 @@ std::string_view reject_code_name(RejectCode code) {
     case RejectCode::kAlgorithmNotAllowed: return "signature.algorithm_not_allowed";
     case RejectCode::kSignatureMalformed: return "signature.malformed";
     case RejectCode::kUnsigned: return "signature.missing";
+    case RejectCode::kSignatureThrottled: return "signature.throttled";
     case RejectCode::kCount_: break;
   }
   return "unknown";

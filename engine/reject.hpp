@@ -27,6 +27,7 @@ enum class RejectCode : uint16_t {
   kAlgorithmNotAllowed,  ///< "signature.algorithm_not_allowed"
   kSignatureMalformed,   ///< "signature.malformed"
   kUnsigned,             ///< "signature.missing": unsigned input where a signature is required
+  kSignatureThrottled,   ///< "signature.throttled": key under a forgery flood, over its budget
   kCount_,               ///< number of codes (keep last)
 };
 

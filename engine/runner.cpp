@@ -270,7 +270,7 @@ RunSummary Runner::run() {
       if (!slot) slot = p.operators[i]->make_state(b.partition);
       state = slot.get();
     }
-    OperatorContext ctx{p.info, *im.probes[i], static_cast<uint8_t>(i + 1), now_ns()};
+    OperatorContext ctx{p.info, *im.probes[i], static_cast<uint8_t>(i + 1), now_ns(), monotonic_ns()};
     p.operators[i]->process(b, state, ctx);
     std::array<uint32_t, static_cast<size_t>(RejectCode::kCount_)> counts{};
     for (uint32_t r : before)

@@ -51,6 +51,7 @@ RejectCode code_of(SignatureVerdict v) {
     case SignatureVerdict::AlgorithmNotAllowed: return RejectCode::kAlgorithmNotAllowed;
     case SignatureVerdict::Malformed: return RejectCode::kSignatureMalformed;
     case SignatureVerdict::Unsigned: return RejectCode::kUnsigned;
+    case SignatureVerdict::Throttled: return RejectCode::kSignatureThrottled;
     default: return RejectCode::kNone;
   }
 }
@@ -150,6 +151,18 @@ void VerifySignature::watch_loop() {
   }
 }
 
+bool VerifySignature::within_budget(connectors::KeyHealth& h, int64_t now) const {
+  if (config_.suspect_key_rate <= 0) return true;
+  const int64_t step = static_cast<int64_t>(1e9 / config_.suspect_key_rate);
+  const int64_t burst = static_cast<int64_t>(config_.suspect_key_burst * 1e9 / config_.suspect_key_rate);
+  int64_t tat = h.budget_tat_ns.load(std::memory_order_relaxed);
+  for (;;) {
+    const int64_t base = std::max(tat, now);
+    if (base - now > burst) return false;
+    if (h.budget_tat_ns.compare_exchange_weak(tat, base + step, std::memory_order_relaxed)) return true;
+  }
+}
+
 void VerifySignature::process(Batch& b, engine::OperatorState*, engine::OperatorContext& ctx) const {
   const auto reg = registry_.load();
   // One verdict per frame; rows of a frame share it. Frames are visited once, in row order.
@@ -157,7 +170,9 @@ void VerifySignature::process(Batch& b, engine::OperatorState*, engine::Operator
   std::vector<SignatureVerdict> verdict(nframes, SignatureVerdict::NotChecked);
   std::vector<uint8_t> seen(nframes, 0);
 
-  std::vector<crypto::Ed25519Job> ed;
+  std::vector<crypto::Ed25519Job> ed, ed_suspect;
+  std::vector<const connectors::SensorKey*> ed_key, ed_suspect_key;
+  std::vector<uint32_t> ed_suspect_f;
   std::vector<crypto::EcdsaP256Job> ec;
   std::vector<crypto::HmacSha256Job> hm;
   std::vector<uint32_t> ed_f, ec_f, hm_f;
@@ -215,8 +230,21 @@ void VerifySignature::process(Batch& b, engine::OperatorState*, engine::Operator
     const auto body = b.body_bytes(f);
     switch (key->alg) {
       case wire::SignatureAlg::Ed25519:
-        ed.push_back({key->ed25519.data(), env.signature->data(), body.data(), body.size()});
-        ed_f.push_back(f);
+        // Keys that recently produced bad signatures are verified one at a time, so a forger
+        // cannot make the batches of honest sensors fail (and bisect).
+        if (key->health->strikes.load(std::memory_order_relaxed) > 0) {
+          if (!within_budget(*key->health, ctx.now_mono_ns)) {
+            verdict[f] = SignatureVerdict::Throttled;
+            continue;
+          }
+          ed_suspect.push_back({key->ed25519.data(), env.signature->data(), body.data(), body.size()});
+          ed_suspect_f.push_back(f);
+          ed_suspect_key.push_back(key);
+        } else {
+          ed.push_back({key->ed25519.data(), env.signature->data(), body.data(), body.size()});
+          ed_f.push_back(f);
+          ed_key.push_back(key);
+        }
         break;
       case wire::SignatureAlg::EcdsaP256Sha256:
         ec.push_back({&*key->ecdsa, env.signature->data(), env.signature->size(), body.data(),
@@ -232,12 +260,18 @@ void VerifySignature::process(Batch& b, engine::OperatorState*, engine::Operator
   }
 
   // Crypto in chunks, spread over cores.
-  std::vector<uint8_t> ed_ok(ed.size()), ec_ok(ec.size()), hm_ok(hm.size());
+  std::vector<uint8_t> ed_ok(ed.size()), ec_ok(ec.size()), hm_ok(hm.size()),
+      ed_suspect_ok(ed_suspect.size());
   const size_t chunk = config_.chunk;
   const size_t ned = (ed.size() + chunk - 1) / chunk, nec = (ec.size() + chunk - 1) / chunk,
                nhm = (hm.size() + chunk - 1) / chunk;
-  tbb::parallel_for(size_t{0}, ned + nec + nhm, [&](size_t t) {
-    if (t < ned) {
+  const size_t nsus = (ed_suspect.size() + 31) / 32;
+  tbb::parallel_for(size_t{0}, ned + nec + nhm + nsus, [&](size_t t) {
+    if (t >= ned + nec + nhm) {
+      const size_t s = (t - ned - nec - nhm) * 32, e = std::min(ed_suspect.size(), s + 32);
+      for (size_t i = s; i < e; ++i)
+        ed_suspect_ok[i] = crypto::ed25519_verify(ed_suspect[i], config_.backend) ? 1 : 0;
+    } else if (t < ned) {
       const size_t s = t * chunk, n = std::min(chunk, ed.size() - s);
       crypto::ed25519_verify_batch({ed.data() + s, n}, {ed_ok.data() + s, n}, config_.backend);
     } else if (t < ned + nec) {
@@ -253,6 +287,20 @@ void VerifySignature::process(Batch& b, engine::OperatorState*, engine::Operator
       verdict[frames[i]] = ok[i] ? SignatureVerdict::Valid : SignatureVerdict::BadSignature;
   };
   apply(ed_f, ed_ok);
+  apply(ed_suspect_f, ed_suspect_ok);
+  // Strikes: a bad signature makes the key suspect; good ones slowly clear it.
+  auto strike = [](const std::vector<const connectors::SensorKey*>& keys, const std::vector<uint8_t>& ok) {
+    for (size_t i = 0; i < keys.size(); ++i) {
+      std::atomic<int32_t>& s = keys[i]->health->strikes;
+      int32_t v = s.load(std::memory_order_relaxed);
+      if (!ok[i])
+        s.store(std::min(v + 4, 64), std::memory_order_relaxed);
+      else if (v > 0)
+        s.store(v - 1, std::memory_order_relaxed);
+    }
+  };
+  strike(ed_key, ed_ok);
+  strike(ed_suspect_key, ed_suspect_ok);
   apply(ec_f, ec_ok);
   apply(hm_f, hm_ok);
 
@@ -285,6 +333,10 @@ std::unique_ptr<engine::Operator> VerifySignature::from_config(const engine::Con
   }
   cfg.allow_unsigned = c.get_bool("allow_unsigned", false);
   cfg.chunk = static_cast<size_t>(c.get_int("chunk", 256, 1, 4096));
+  cfg.suspect_key_rate = c.get_double("suspect_key_rate", 100);
+  cfg.suspect_key_burst = c.get_double("suspect_key_burst", 50);
+  if (cfg.suspect_key_rate < 0 || cfg.suspect_key_burst < 1)
+    c.fail("suspect_key_rate must be >= 0 and suspect_key_burst >= 1");
   try {
     return std::make_unique<VerifySignature>(cfg);
   } catch (const engine::ConfigError& e) {

@@ -29,6 +29,12 @@ struct VerifySignatureConfig {
   crypto::Backend backend = crypto::Backend::kAuto;
   bool allow_unsigned = false;    ///< pass unsigned Reading/ReadingBatch input (verdict Unsigned)
   size_t chunk = 256;             ///< signatures per crypto batch / parallel task
+  /// One-at-a-time verifications per second allowed for a suspect key (one that recently
+  /// produced bad signatures); its records beyond that are rejected as signature.throttled
+  /// without being verified, so a forgery flood cannot starve honest sensors. 0 = no limit.
+  double suspect_key_rate = 100;
+  /// Burst of such verifications allowed at once.
+  double suspect_key_burst = 50;
 };
 
 /// The verify_signature operator (stateless: runs on batches in parallel).
@@ -59,6 +65,7 @@ class VerifySignature final : public engine::Operator {
  private:
   void watch_loop();
   void publish();
+  bool within_budget(connectors::KeyHealth& health, int64_t now_mono_ns) const;
   const VerifySignatureConfig config_;
   /// What the operator verifies against: file entries with the topic overlay applied.
   std::atomic<std::shared_ptr<const connectors::IdentityRegistry>> registry_;

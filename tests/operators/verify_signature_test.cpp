@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <cstring>
 #include <random>
 #include <set>
 #include <sstream>
@@ -18,6 +19,7 @@
 #include "connectors/memory.hpp"
 #include "engine/runner.hpp"
 #include "schemas/rejected_record_generated.h"
+#include "schemas/signed_reading_generated.h"
 #include "schemas/trusted_reading_generated.h"
 #include "sim/frame_sink.hpp"
 #include "sim/simulator.hpp"
@@ -70,12 +72,13 @@ struct Outcome {
   engine::RunSummary summary;
 };
 
-Outcome run(const Fleet& f, const std::string& backend, const std::string& registry_override = "") {
+Outcome run(const Fleet& f, const std::string& backend, const std::string& registry_override = "",
+            const std::vector<std::vector<uint8_t>>* frames = nullptr, double suspect_rate = 0) {
   engine::Metrics metrics;
   engine::Pipeline p;
   p.info = {"vs-test", std::vector<uint8_t>(32, 0), "test-1"};
   p.engine.batch_size = 256;
-  p.source = std::make_unique<connectors::MemorySource>(f.frames);
+  p.source = std::make_unique<connectors::MemorySource>(frames != nullptr ? *frames : f.frames);
   auto trusted = std::make_unique<connectors::MemorySink>();
   auto rejected = std::make_unique<connectors::MemorySink>();
   auto* t = trusted.get();
@@ -87,6 +90,7 @@ Outcome run(const Fleet& f, const std::string& backend, const std::string& regis
   cfg.reload_interval_ms = 0;
   EXPECT_TRUE(crypto::parse_backend(backend, cfg.backend));
   cfg.chunk = 64;
+  cfg.suspect_key_rate = suspect_rate;  // 0: no throttling, verdicts independent of timing
   p.operators.push_back(std::make_unique<VerifySignature>(cfg));
   p.stage_names = {"decode", "verify_signature"};
   engine::Runner runner(p, metrics);
@@ -154,6 +158,63 @@ TEST(VerifySignature, EveryBackendGivesTheSameVerdicts) {
     ASSERT_TRUE(o.summary.ok);
     EXPECT_EQ(o.verdict, reference.verdict) << "backend " << name;
   }
+}
+
+TEST(VerifySignature, ForgeryFloodIsThrottledToItsKeysAndHonestSensorsAreUntouched) {
+  const auto fleet = simulate(40, 4000, 15);
+  // Three keys are flooded: 4 forged copies of their records per honest record of the fleet.
+  std::vector<std::vector<uint8_t>> frames;
+  std::set<std::string> attacked;
+  std::vector<size_t> victim_frames;
+  for (size_t i = 0; i < fleet->frames.size(); ++i) {
+    const auto bytes = fleet->frames[i];
+    if (bytes.size() < 8 || std::memcmp(bytes.data() + 4, "ASRD", 4) != 0) continue;
+    const auto* sr = wire::GetSignedReading(bytes.data());
+    if (sr->alg() != wire::SignatureAlg::Ed25519) continue;
+    if (attacked.size() < 3) attacked.insert(sr->key_id()->str());
+    if (attacked.count(sr->key_id()->str())) victim_frames.push_back(i);
+  }
+  ASSERT_EQ(attacked.size(), 3u);
+  std::mt19937 rng(5);
+  std::set<int64_t> forged_offsets;
+  for (size_t i = 0; i < fleet->frames.size(); ++i) {
+    frames.push_back(fleet->frames[i]);
+    for (int k = 0; k < 4; ++k) {
+      auto forged = fleet->frames[victim_frames[rng() % victim_frames.size()]];
+      const auto* sr = wire::GetSignedReading(forged.data());
+      forged[static_cast<size_t>(sr->signature()->data() - forged.data()) + rng() % 64] ^= 0x11;
+      forged_offsets.insert(static_cast<int64_t>(frames.size()));
+      frames.push_back(std::move(forged));
+    }
+  }
+  const Outcome o = run(*fleet, "auto", "", &frames, /*suspect_rate=*/100);
+  ASSERT_TRUE(o.summary.ok);
+  size_t throttled = 0, bad = 0;
+  for (int64_t off : forged_offsets) {
+    const std::string& v = o.verdict.at({off, 0});
+    ASSERT_TRUE(v == "signature.bad" || v == "signature.throttled") << v;
+    throttled += v == "signature.throttled";
+    bad += v == "signature.bad";
+  }
+  EXPECT_GT(throttled, bad) << "the flood should mostly be throttled, not verified";
+  // Honest readings of every sensor that is not under attack are trusted.
+  std::map<int64_t, std::string> frame_key;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    if (forged_offsets.count(static_cast<int64_t>(i))) continue;
+    const auto& b = frames[i];
+    if (std::memcmp(b.data() + 4, "ASRD", 4) == 0)
+      frame_key[static_cast<int64_t>(i)] = wire::GetSignedReading(b.data())->key_id()->str();
+  }
+  size_t honest = 0;
+  for (const auto& [off, key] : frame_key) {
+    if (attacked.count(key)) continue;
+    const auto it = o.verdict.find({off, 0});
+    ASSERT_NE(it, o.verdict.end());
+    if (it->second == "signature.bad" || it->second == "signature.unknown_key") continue;  // simulator's own faults
+    EXPECT_NE(it->second, "signature.throttled") << "honest sensor throttled";
+    ++honest;
+  }
+  EXPECT_GT(honest, 1000u);
 }
 
 TEST(VerifySignature, RegistryRefusesBadEntriesButLoadsTheRest) {
