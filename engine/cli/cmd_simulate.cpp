@@ -1,5 +1,6 @@
 // `assay simulate`: a fleet of signed sensors with injected faults (sim/simulator.hpp).
 #include <cstdio>
+#include <map>
 #include <string>
 
 #include "engine/cli/args.hpp"
@@ -7,6 +8,7 @@
 #include "engine/log.hpp"
 #include "engine/time.hpp"
 #include "sim/frame_sink.hpp"
+#include "sim/kafka_frame_sink.hpp"
 #include "sim/simulator.hpp"
 
 namespace assay::engine::cli {
@@ -23,6 +25,9 @@ int cmd_simulate(int argc, char** argv) {
             "expired_calibration (fractions of sensors). Defaults: 0.002 each, drift and\n"
             "expired_calibration 0.02. Use NAME=0 to switch one off.");
   args.option("out", "framed record file to write ('-' = stdout)")
+      .option("brokers", "write to Kafka instead of a file: bootstrap servers (with --topic)")
+      .option("topic", "Kafka topic to write to (with --brokers); key = sensor_id")
+      .multi("kafka-property", "NAME=VALUE librdkafka property for --brokers (e.g. security.protocol=ssl)")
       .option("sensors", "number of sensors", "100")
       .option("records", "new readings in total (replayed records come on top)", "100000")
       .option("registry-out", "identity registry (YAML)", "sensors.yaml")
@@ -47,7 +52,17 @@ int cmd_simulate(int argc, char** argv) {
   };
   sim::SimConfig c;
   const std::string out = args.get("out");
-  if (out.empty()) return usage_error("--out is required");
+  const bool to_kafka = args.has("brokers") || args.has("topic");
+  if (to_kafka && (!args.has("brokers") || !args.has("topic")))
+    return usage_error("--brokers and --topic go together");
+  if (to_kafka && !out.empty()) return usage_error("give either --out or --brokers/--topic");
+  if (!to_kafka && out.empty()) return usage_error("--out (or --brokers and --topic) is required");
+  std::map<std::string, std::string> kafka_props;
+  for (const std::string& kv : args.all("kafka-property")) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) return usage_error("--kafka-property wants NAME=VALUE");
+    kafka_props[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
   long long sensors = 0, records = 0, seed = 0, batch_size = 0, interval = 0, threads = 0;
   double rate = 0, batch_fraction = 0;
   if (!args.get_int("sensors", sensors) || !args.get_int("records", records) || !args.get_int("seed", seed) ||
@@ -84,23 +99,28 @@ int cmd_simulate(int argc, char** argv) {
   c.keys_dir = args.get("keys-dir");
   if (!sim::validate(c, error)) return usage_error(error);
 
-  sim::FileFrameSink sink;
-  if (!sink.open(out)) {
+  sim::FileFrameSink file_sink;
+  sim::KafkaFrameSink kafka_sink;
+  sim::FrameSink& sink = to_kafka ? static_cast<sim::FrameSink&>(kafka_sink) : file_sink;
+  const bool opened = to_kafka ? kafka_sink.open(args.get("brokers"), args.get("topic"), kafka_props)
+                               : file_sink.open(out);
+  if (!opened) {
     std::fprintf(stderr, "assay simulate: %s\n", sink.error().c_str());
     return kExitFailure;
   }
   sim::SimSummary summary;
   const bool ok = sim::run_simulation(c, sink, summary, error);
-  const bool closed = sink.close();
+  const bool closed = to_kafka ? kafka_sink.flush() : file_sink.close();
   if (!ok || !closed) {
-    std::fprintf(stderr, "assay simulate: %s\n", ok ? "cannot close the output file" : error.c_str());
+    std::fprintf(stderr, "assay simulate: %s\n",
+                 ok ? (to_kafka ? kafka_sink.error().c_str() : "cannot close the output file") : error.c_str());
     return kExitFailure;
   }
   std::fputs(sim::format_summary(summary).c_str(), stderr);
   const double per_s = summary.wall_seconds > 0 ? static_cast<double>(summary.readings) / summary.wall_seconds : 0;
   auto count = [&](sim::Fault f) { return std::to_string(summary.fault_readings[static_cast<size_t>(f)]); };
   log_info("sim", "simulation finished",
-           {{"out", out},
+           {{"out", to_kafka ? "kafka:" + args.get("topic") : out},
             {"seed", std::to_string(c.seed)},
             {"sensors", std::to_string(c.sensors)},
             {"readings", std::to_string(summary.readings)},
