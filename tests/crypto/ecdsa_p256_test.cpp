@@ -138,7 +138,7 @@ void run_wycheproof(const std::string& file, bool der) {
         EXPECT_EQ(got, reference[i] != 0) << c.id << " differs between paths";
       }
 #ifdef ASSAY_SANITIZED
-      const size_t sizes[] = {1, 7, 128, 300};  // keeps the sanitizer run short
+      const size_t sizes[] = {7, 300};  // keeps the sanitizer run short (single = size 1)
 #else
       const size_t sizes[] = {1, 2, 3, 8, 31, 64, 127, 128, 129, 256, 300};
 #endif
