@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/kafka/fetch.sh --quiet --no-kcat  # Java + the Kafka broker jars for the integration tests
 start=$(date +%s)
 scripts/build.sh release
 scripts/build.sh asan
