@@ -461,6 +461,10 @@ void ed25519_verify_batch(std::span<const Ed25519Job> jobs, std::span<uint8_t> v
   const Engine& engine = select_engine(backend);
   for (size_t off = 0; off < n; off += kEd25519MaxBatch) {
     const size_t len = std::min(kEd25519MaxBatch, n - off);
+    if (len == 1) {  // nothing to combine: the single path is the cheaper one
+      verdicts[off] = ed25519_verify(jobs[off], backend) ? 1 : 0;
+      continue;
+    }
     ChunkVerifier cv(jobs.subspan(off, len), verdicts.subspan(off, len), engine);
     cv.run();
   }
