@@ -1,6 +1,6 @@
 /// \file Ed25519 verification: API, pre-checks, single and batch equations, bisection, and the
 /// OpenSSL reference path. Arithmetic lives in ed25519_internal.hpp (portable, radix 2^51) and
-/// ed25519_avx512.cpp (8-lane AVX-512 IFMA, radix 2^52).
+/// ed25519_avx512.cpp (8-lane AVX-512 IFMA, radix 2^51 with 52-bit multiplier inputs).
 #include "crypto/ed25519.hpp"
 
 #include <openssl/evp.h>
@@ -459,13 +459,17 @@ void ed25519_verify_batch(std::span<const Ed25519Job> jobs, std::span<uint8_t> v
     return;
   }
   const Engine& engine = select_engine(backend);
-  for (size_t off = 0; off < n; off += kEd25519MaxBatch) {
-    const size_t len = std::min(kEd25519MaxBatch, n - off);
+  // Equal-sized chunks of at most kEd25519MaxBatch (257 jobs -> 129 + 128, not 256 + 1).
+  const size_t chunks = (n + kEd25519MaxBatch - 1) / kEd25519MaxBatch;
+  for (size_t c = 0, off = 0; c < chunks; ++c) {
+    const size_t len = n / chunks + (c < n % chunks ? 1 : 0);
+    const size_t start = off;
+    off += len;
     if (len == 1) {  // nothing to combine: the single path is the cheaper one
-      verdicts[off] = ed25519_verify(jobs[off], backend) ? 1 : 0;
+      verdicts[start] = ed25519_verify(jobs[start], backend) ? 1 : 0;
       continue;
     }
-    ChunkVerifier cv(jobs.subspan(off, len), verdicts.subspan(off, len), engine);
+    ChunkVerifier cv(jobs.subspan(start, len), verdicts.subspan(start, len), engine);
     cv.run();
   }
 }

@@ -32,7 +32,8 @@ bool ed25519_verify(const Ed25519Job& job, Backend backend = Backend::kAuto);
 
 /// Batch verification: verdicts[i] = 1 if jobs[i] is valid else 0. Each verdict equals
 /// ed25519_verify(jobs[i], backend) (random linear combination with 128-bit CSPRNG scalars, one
-/// multi-scalar multiplication per chunk of kEd25519MaxBatch items, bisection on failure).
+/// multi-scalar multiplication per chunk of at most kEd25519MaxBatch items (a longer span is split
+/// into equal chunks), bisection on failure).
 /// Requires verdicts.size() == jobs.size(); if not, only the common prefix is written and the
 /// remaining verdicts are set to 0.
 void ed25519_verify_batch(std::span<const Ed25519Job> jobs, std::span<uint8_t> verdicts,

@@ -83,7 +83,7 @@ TEST(Ed25519Batch, BisectionIsolatesForgers) {
 }
 
 TEST(Ed25519Batch, ChunksMergedKeysAndOddSizes) {
-  // 600 items (3 chunks), 5 keys (merged A terms), forgers spread over chunks.
+  // 600 items (3 chunks of 200), 5 keys (merged A terms), forgers spread over chunks.
   const std::vector<Signed> base = make_signed(600, 5, 2);
   for (Backend backend : verifier_backends()) {
     SCOPED_TRACE(std::string(backend_name(backend)));
@@ -97,6 +97,12 @@ TEST(Ed25519Batch, ChunksMergedKeysAndOddSizes) {
     ed25519_verify_batch(jobs, verdicts, backend);
     for (size_t i = 0; i < jobs.size(); ++i) EXPECT_EQ(verdicts[i], bad.count(i) ? 0 : 1) << i;
     for (size_t i = jobs.size(); i < verdicts.size(); ++i) EXPECT_EQ(verdicts[i], 0);
+    // 257 jobs (two chunks) and 1 job.
+    for (size_t len : {size_t{257}, size_t{1}}) {
+      std::vector<uint8_t> v(len, 9);
+      ed25519_verify_batch(std::span<const Ed25519Job>(jobs.data(), len), v, backend);
+      for (size_t i = 0; i < len; ++i) EXPECT_EQ(v[i], bad.count(i) ? 0 : 1) << len << ":" << i;
+    }
     // Empty batch.
     ed25519_verify_batch({}, {}, backend);
     // Null pointers inside a batch.
