@@ -3,6 +3,7 @@
 /// ed25519_avx512.cpp (8-lane AVX-512 IFMA, radix 2^51 with 52-bit multiplier inputs).
 #include "crypto/ed25519.hpp"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -224,7 +225,7 @@ struct MdCtxFree {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
 
-bool openssl_verify(const Ed25519Job& j) {
+bool openssl_verify_impl(const Ed25519Job& j) {
   std::unique_ptr<EVP_PKEY, PkeyDeleter> pkey(
       EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, j.public_key, 32));
   if (!pkey) return false;
@@ -234,6 +235,14 @@ bool openssl_verify(const Ed25519Job& j) {
   static const uint8_t kEmpty = 0;
   return EVP_DigestVerify(ctx.get(), j.signature, 64, j.message_len ? j.message : &kEmpty,
                           j.message_len) == 1;
+}
+
+/// OpenSSL verdict; a rejection leaves nothing on the thread's OpenSSL error queue (other code
+/// on the same thread, e.g. TLS, must not see stale errors).
+bool openssl_verify(const Ed25519Job& j) {
+  const bool ok = openssl_verify_impl(j);
+  if (!ok) ERR_clear_error();
+  return ok;
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -480,11 +489,15 @@ bool ed25519_keypair(uint8_t public_key[32], uint8_t private_key[32]) {
   EVP_PKEY* pkey = nullptr;
   bool ok = EVP_PKEY_keygen_init(pctx) == 1 && EVP_PKEY_keygen(pctx, &pkey) == 1;
   EVP_PKEY_CTX_free(pctx);
-  if (!ok) return false;
+  if (!ok) {
+    ERR_clear_error();
+    return false;
+  }
   size_t pl = 32, sl = 32;
   ok = EVP_PKEY_get_raw_public_key(pkey, public_key, &pl) == 1 && pl == 32 &&
        EVP_PKEY_get_raw_private_key(pkey, private_key, &sl) == 1 && sl == 32;
   EVP_PKEY_free(pkey);
+  if (!ok) ERR_clear_error();
   return ok;
 }
 
@@ -493,13 +506,19 @@ bool ed25519_sign(const uint8_t private_key[32], const uint8_t* msg, size_t len,
   if (!private_key || !signature || (!msg && len)) return false;
   std::unique_ptr<EVP_PKEY, PkeyDeleter> pkey(
       EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, private_key, 32));
-  if (!pkey) return false;
+  if (!pkey) {
+    ERR_clear_error();
+    return false;
+  }
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   if (!ctx) return false;
-  if (EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) != 1) return false;
   size_t sl = 64;
   static const uint8_t kEmpty = 0;
-  return EVP_DigestSign(ctx.get(), signature, &sl, len ? msg : &kEmpty, len) == 1 && sl == 64;
+  const bool ok = EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) == 1 &&
+                  EVP_DigestSign(ctx.get(), signature, &sl, len ? msg : &kEmpty, len) == 1 &&
+                  sl == 64;
+  if (!ok) ERR_clear_error();
+  return ok;
 }
 
 namespace detail {
