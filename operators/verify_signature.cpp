@@ -173,6 +173,7 @@ void VerifySignature::process(Batch& b, engine::OperatorState*, engine::Operator
   std::vector<crypto::Ed25519Job> ed, ed_suspect;
   std::vector<const connectors::SensorKey*> ed_key, ed_suspect_key;
   std::vector<uint32_t> ed_suspect_f;
+  std::vector<const connectors::SensorKey*> ec_key, hm_key;
   std::vector<crypto::EcdsaP256Job> ec;
   std::vector<crypto::HmacSha256Job> hm;
   std::vector<uint32_t> ed_f, ec_f, hm_f;
@@ -228,15 +229,17 @@ void VerifySignature::process(Batch& b, engine::OperatorState*, engine::Operator
       continue;
     }
     const auto body = b.body_bytes(f);
+    // A key that recently produced bad signatures is suspect: it gets a budget of
+    // verifications per second (beyond it: throttled, not verified), and its Ed25519
+    // signatures are verified one at a time so they cannot make an honest batch fail.
+    const bool suspect = key->health->strikes.load(std::memory_order_relaxed) > 0;
+    if (suspect && !within_budget(*key->health, ctx.now_mono_ns)) {
+      verdict[f] = SignatureVerdict::Throttled;
+      continue;
+    }
     switch (key->alg) {
       case wire::SignatureAlg::Ed25519:
-        // Keys that recently produced bad signatures are verified one at a time, so a forger
-        // cannot make the batches of honest sensors fail (and bisect).
-        if (key->health->strikes.load(std::memory_order_relaxed) > 0) {
-          if (!within_budget(*key->health, ctx.now_mono_ns)) {
-            verdict[f] = SignatureVerdict::Throttled;
-            continue;
-          }
+        if (suspect) {
           ed_suspect.push_back({key->ed25519.data(), env.signature->data(), body.data(), body.size()});
           ed_suspect_f.push_back(f);
           ed_suspect_key.push_back(key);
@@ -250,11 +253,13 @@ void VerifySignature::process(Batch& b, engine::OperatorState*, engine::Operator
         ec.push_back({&*key->ecdsa, env.signature->data(), env.signature->size(), body.data(),
                       body.size()});
         ec_f.push_back(f);
+        ec_key.push_back(key);
         break;
       case wire::SignatureAlg::HmacSha256:
         hm.push_back({&*key->hmac, env.signature->data(), env.signature->size(), body.data(),
                       body.size()});
         hm_f.push_back(f);
+        hm_key.push_back(key);
         break;
     }
   }
@@ -301,6 +306,8 @@ void VerifySignature::process(Batch& b, engine::OperatorState*, engine::Operator
   };
   strike(ed_key, ed_ok);
   strike(ed_suspect_key, ed_suspect_ok);
+  strike(ec_key, ec_ok);
+  strike(hm_key, hm_ok);
   apply(ec_f, ec_ok);
   apply(hm_f, hm_ok);
 
