@@ -2,16 +2,26 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
 namespace assay::connectors {
 
+namespace {
+
+// The 4-byte little-endian length prefix of a frame.
+std::array<uint8_t, 4> frame_header(size_t size) {
+  const uint32_t n = static_cast<uint32_t>(size);
+  return {static_cast<uint8_t>(n), static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n >> 16),
+          static_cast<uint8_t>(n >> 24)};
+}
+
+}  // namespace
+
 void append_frame(std::vector<uint8_t>& out, std::span<const uint8_t> bytes) {
-  const uint32_t n = static_cast<uint32_t>(bytes.size());
-  const uint8_t hdr[4] = {static_cast<uint8_t>(n), static_cast<uint8_t>(n >> 8),
-                          static_cast<uint8_t>(n >> 16), static_cast<uint8_t>(n >> 24)};
-  out.insert(out.end(), hdr, hdr + 4);
+  const auto hdr = frame_header(bytes.size());
+  out.insert(out.end(), hdr.begin(), hdr.end());
   out.insert(out.end(), bytes.begin(), bytes.end());
 }
 
@@ -35,10 +45,8 @@ bool FrameWriter::open(const std::string& path) {
 }
 
 bool FrameWriter::write(std::span<const uint8_t> bytes) {
-  const uint32_t n = static_cast<uint32_t>(bytes.size());
-  const uint8_t hdr[4] = {static_cast<uint8_t>(n), static_cast<uint8_t>(n >> 8),
-                          static_cast<uint8_t>(n >> 16), static_cast<uint8_t>(n >> 24)};
-  return write_raw({hdr, 4}) && write_raw(bytes);
+  const auto hdr = frame_header(bytes.size());
+  return write_raw(hdr) && write_raw(bytes);
 }
 
 bool FrameWriter::write_raw(std::span<const uint8_t> bytes) {
