@@ -73,6 +73,7 @@ bool KafkaSink::start(std::string* error) {
   rd_kafka_conf_set_error_cb(conf, &KafkaSink::error_cb);
   rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (rk_ == nullptr) {
+    rd_kafka_conf_destroy(conf);  // rd_kafka_new takes ownership only on success
     *error = std::string("cannot create Kafka producer: ") + err;
     return false;
   }

@@ -142,6 +142,7 @@ bool KafkaSource::start(std::string* error) {
   rd_kafka_conf_set_error_cb(conf, &KafkaSource::error_cb);
   rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (rk_ == nullptr) {
+    rd_kafka_conf_destroy(conf);  // rd_kafka_new takes ownership only on success
     *error = std::string("cannot create Kafka consumer: ") + err;
     return false;
   }

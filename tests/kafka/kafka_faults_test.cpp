@@ -40,15 +40,19 @@ TEST(KafkaFaults, SigkilledGroupMemberIsTakenOverWithoutLoss) {
   create_topic(spec.input, 4);
   create_topic(spec.trusted, 4);
   create_topic(spec.rejected, 1);
-  write_text(dir / "pipeline.yaml", pipeline_yaml(spec));
+  // Same pipeline, each process with its own metrics port (to see the victim's progress).
+  spec.metrics_port = free_port();
+  write_text(dir / "a.yaml", pipeline_yaml(spec));
+  const int victim_port = spec.metrics_port = free_port();
+  write_text(dir / "b.yaml", pipeline_yaml(spec));
 
-  const std::vector<std::string> argv{assay_bin(), "run", (dir / "pipeline.yaml").string(),
-                                      "--no-progress"};
-  Child survivor(argv, dir / "a.out", dir / "a.err", {{"ASSAY_INSTANCE_ID", "survivor"}});
+  Child survivor({assay_bin(), "run", (dir / "a.yaml").string(), "--no-progress"}, dir / "a.out",
+                 dir / "a.err", {{"ASSAY_INSTANCE_ID", "survivor"}});
   ASSERT_TRUE(survivor.started());
   ASSERT_TRUE(wait_until([&] { return contains(survivor.err(), "partitions assigned"); }, 60s))
       << survivor.err();
-  Child victim(argv, dir / "b.out", dir / "b.err", {{"ASSAY_INSTANCE_ID", "victim"}});
+  Child victim({assay_bin(), "run", (dir / "b.yaml").string(), "--no-progress"}, dir / "b.out",
+               dir / "b.err", {{"ASSAY_INSTANCE_ID", "victim"}});
   ASSERT_TRUE(victim.started());
   // Both members own partitions (cooperative-sticky moves half of them to the newcomer).
   ASSERT_TRUE(wait_until([&] { return contains(victim.err(), "partitions assigned"); }, 60s))
@@ -62,9 +66,16 @@ TEST(KafkaFaults, SigkilledGroupMemberIsTakenOverWithoutLoss) {
   ASSERT_TRUE(prod.flush(120000));
   const auto expected = expected_readings(frames, prod.placements);
 
-  // Kill the victim mid-stream: once outputs exist, well before the input is done.
-  const int64_t threshold = static_cast<int64_t>(expected.size()) / 5;
-  ASSERT_TRUE(wait_until([&] { return sum(end_offsets(spec.trusted)) >= threshold; }, 120s, 20ms));
+  // Kill the victim mid-stream: once it has written outputs itself, well before the input is done.
+  const double victim_min = static_cast<double>(frames.size()) / 20;
+  double victim_frames = 0;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        victim_frames = metric_sum(http_get(victim_port, "/metrics"), "assay_input_frames_total");
+        return victim_frames >= victim_min;
+      },
+      120s, 10ms))
+      << victim.err();
   const int64_t at_kill = sum(end_offsets(spec.trusted));
   victim.signal(SIGKILL);
   EXPECT_EQ(victim.wait_for(10s).value_or(-1), 128 + SIGKILL);
@@ -80,7 +91,8 @@ TEST(KafkaFaults, SigkilledGroupMemberIsTakenOverWithoutLoss) {
   std::map<std::string, uint64_t> by_instance;
   for (const Message& m : trusted) ++by_instance[decode_output(m).instance];
   std::cout << "[ kafka ] kill test: " << frames.size() << " input records, " << a.expected
-            << " readings; victim SIGKILLed when " << at_kill << " outputs existed; outputs "
+            << " readings; victim SIGKILLed after it had read " << victim_frames
+            << " input records, when " << at_kill << " outputs existed; outputs "
             << a.outputs << " (survivor " << by_instance["survivor"] << ", victim "
             << by_instance["victim"] << "); missing " << a.missing << ", duplicates "
             << a.duplicates << "\n";

@@ -218,6 +218,45 @@ inline int free_port() {
   return port;
 }
 
+/// GET http://127.0.0.1:PORT/PATH; the whole response (headers + body), "" if no answer.
+inline std::string http_get(int port, const std::string& path) {
+  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (s < 0) return "";
+  timeval tv{2, 0};
+  ::setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  std::string out;
+  if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (::send(s, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+      char buf[4096];
+      ssize_t n = 0;
+      while ((n = ::recv(s, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<size_t>(n));
+    }
+  }
+  ::close(s);
+  return out;
+}
+
+/// Sum of the values of a Prometheus metric (all label sets) in a /metrics page; -1 if absent.
+inline double metric_sum(const std::string& page, const std::string& name) {
+  double total = -1;
+  std::istringstream in(page);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name, 0) != 0 || line.size() <= name.size()) continue;
+    const char c = line[name.size()];
+    if (c != '{' && c != ' ') continue;
+    const auto sp = line.rfind(' ');
+    total = (total < 0 ? 0 : total) + std::strtod(line.c_str() + sp + 1, nullptr);
+  }
+  return total;
+}
+
 /// GET http://127.0.0.1:PORT/PATH; the status code, or -1 if no answer.
 inline int http_status(int port, const std::string& path) {
   const int s = ::socket(AF_INET, SOCK_STREAM, 0);
