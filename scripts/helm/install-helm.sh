@@ -6,7 +6,7 @@
 # ~/.cache/assay/bin). GOMODCACHE / GOCACHE / GOPROXY are honoured as usual.
 set -euo pipefail
 version="${ASSAY_HELM_VERSION:-v3.22.0}"
-bindir="${ASSAY_HELM_BIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/assay/bin}"
+bindir="${ASSAY_HELM_BIN_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/assay/bin}"
 helm="$bindir/helm"
 
 stamp="$bindir/helm.version"   # "<helm version> <kubernetes version it defaults to>"

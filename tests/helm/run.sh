@@ -6,6 +6,7 @@
 #   - the validator itself refuses a manifest with an unknown field (so a pass means something);
 #   - checksum/config changes exactly when the pipeline changes (pods roll on a new config);
 #   - NOTES.txt renders with every values file;
+#   - the Grafana dashboard queries only metric names the engine's sources export;
 #   - every tests/helm/bad/*.yaml is refused (values.schema.json or the chart's own checks),
 #     with the text of its `# expect:` first line in the error;
 #   - when an assay binary is built (build/engine/cli/assay), `assay lint` accepts the default
@@ -169,6 +170,26 @@ refused() { # refused FILE: helm template fails, with the text of the file's `# 
 for f in "$root"/tests/helm/bad/*.yaml; do
   check "refused: bad/$(basename "$f")" refused "$f"
 done
+
+echo "== Grafana dashboard"
+# Every metric the dashboard queries is one Assay exports (a renamed metric breaks this test,
+# not silently the dashboard), and the dashboard covers the main ones.
+dashboard_metrics() {
+  local m missing=0
+  python3 -m json.tool "$chart/dashboards/assay.json" >/dev/null || return 1
+  for m in $(grep -o 'assay_[a-z_]*' "$chart/dashboards/assay.json" | sed -E 's/_(bucket|sum|count)$//' | sort -u); do
+    if ! grep -rqF "\"$m\"" "$root/engine" "$root/connectors" "$root/operators" --include='*.cpp'; then
+      echo "dashboard queries $m, which no engine/connectors/operators source exports"
+      missing=1
+    fi
+  done
+  for m in assay_route_records_total assay_operator_records_rejected_total assay_operator_batch_duration_seconds \
+    assay_kafka_consumer_lag_records assay_batches_in_flight assay_input_readings_total; do
+    grep -qF "$m" "$chart/dashboards/assay.json" || { echo "dashboard has no panel on $m"; missing=1; }
+  done
+  return $missing
+}
+check "dashboard queries only metrics Assay exports, and all the main ones" dashboard_metrics
 
 echo "== the rendered default pipeline passes assay lint"
 assay="${ASSAY_BIN:-$root/build/engine/cli/assay}"
