@@ -88,6 +88,9 @@ bool KafkaSink::start(std::string* error) {
                        {{"topic", config_.topic}});
       break;
   }
+  poller_ = std::thread([this] {
+    while (!stop_poller_.load(std::memory_order_relaxed)) rd_kafka_poll(rk_, 20);
+  });
   return true;
 }
 
@@ -127,10 +130,6 @@ bool KafkaSink::write(std::span<const uint8_t> record, const engine::OutputMeta&
   }
 }
 
-void KafkaSink::poll() {
-  if (rk_ != nullptr) rd_kafka_poll(rk_, 0);
-}
-
 bool KafkaSink::flush(int timeout_ms) {
   if (rk_ == nullptr) return true;
   const rd_kafka_resp_err_t err = rd_kafka_flush(rk_, timeout_ms);
@@ -145,6 +144,8 @@ bool KafkaSink::flush(int timeout_ms) {
 void KafkaSink::stop() {
   if (rk_ == nullptr) return;
   rd_kafka_flush(rk_, 10000);
+  stop_poller_.store(true);
+  if (poller_.joinable()) poller_.join();
   if (rkt_ != nullptr) rd_kafka_topic_destroy(rkt_);
   rkt_ = nullptr;
   rd_kafka_destroy(rk_);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "connectors/kafka_common.hpp"
 #include "engine/io.hpp"
@@ -29,7 +30,8 @@ class KafkaSink final : public engine::Sink {
   bool ready() const override;
   bool write(std::span<const uint8_t> record, const engine::OutputMeta& meta,
              uint64_t token) override;
-  void poll() override;
+  /// Delivery reports are served by the sink's own poller thread; nothing to do here.
+  void poll() override {}
   bool flush(int timeout_ms) override;
   void stop() override;
   std::string error() const override;
@@ -55,6 +57,9 @@ class KafkaSink final : public engine::Sink {
   mutable std::mutex err_mu_;
   std::string error_;
   std::atomic<bool> failed_{false};
+  /// Serves delivery reports off the pipeline's serial sink stage.
+  std::thread poller_;
+  std::atomic<bool> stop_poller_{false};
 };
 
 }  // namespace assay::connectors

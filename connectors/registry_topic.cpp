@@ -28,6 +28,7 @@ bool RegistryTopicFollower::start(std::string* error) {
   rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
   rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (rk_ == nullptr) {
+    rd_kafka_conf_destroy(conf);  // rd_kafka_new takes ownership only on success
     *error = std::string("cannot create registry consumer: ") + err;
     return false;
   }

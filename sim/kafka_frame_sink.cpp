@@ -38,6 +38,7 @@ bool KafkaFrameSink::open(const std::string& brokers, const std::string& topic,
   rd_kafka_conf_set_dr_msg_cb(conf, &KafkaFrameSink::delivery_cb);
   rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (rk_ == nullptr) {
+    rd_kafka_conf_destroy(conf);  // rd_kafka_new takes ownership only on success
     error_ = std::string("cannot create Kafka producer: ") + err;
     return false;
   }
