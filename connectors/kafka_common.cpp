@@ -73,6 +73,7 @@ EmbeddedKafka::EmbeddedKafka() {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
   rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (rk_ == nullptr) rd_kafka_conf_destroy(conf);  // ownership passes only on success
   if (rk_ != nullptr) cluster_ = rd_kafka_mock_cluster_new(rk_, 1);
   if (cluster_ != nullptr) bootstrap_ = rd_kafka_mock_cluster_bootstraps(cluster_);
   engine::log_info("kafka", "embedded Kafka cluster started (in-process, for demos)",
