@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <future>
+#include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "engine/cli/args.hpp"
@@ -17,6 +19,40 @@
 #include "sim/simulator.hpp"
 
 namespace assay::engine::cli {
+namespace {
+
+// The embedded (mock) cluster keeps only a few MB per partition and drops the oldest
+// records beyond that, so the simulator must not run ahead of the pipeline: it waits while
+// more than `max_ahead` records are produced but not yet consumed.
+class PacedSink final : public sim::FrameSink {
+ public:
+  PacedSink(sim::FrameSink& inner, uint64_t max_ahead) : inner_(inner), max_ahead_(max_ahead) {}
+  bool write(std::span<const uint8_t> frame, std::string_view key) override {
+    while (!give_up_.load()) {
+      const RunStats* s = stats_.load();
+      const uint64_t consumed = s != nullptr ? s->frames_in.load() : 0;
+      if (written_ < consumed + max_ahead_) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ++written_;
+    return inner_.write(frame, key);
+  }
+  bool flush() override { return inner_.flush(); }
+  std::string error() const override { return inner_.error(); }
+  /// Starts pacing against the running pipeline's counters.
+  void follow(const RunStats* stats) { stats_.store(stats); }
+  /// Stops waiting (the pipeline ended).
+  void give_up() { give_up_.store(true); }
+
+ private:
+  sim::FrameSink& inner_;
+  const uint64_t max_ahead_;
+  uint64_t written_ = 0;
+  std::atomic<const RunStats*> stats_{nullptr};
+  std::atomic<bool> give_up_{false};
+};
+
+}  // namespace
 
 int cmd_demo(int argc, char** argv) {
   Args args("assay demo [options]",
@@ -63,12 +99,13 @@ int cmd_demo(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", sink.error().c_str());
     return kExitFailure;
   }
+  PacedSink paced(sink, 20000);
   sim::SimSummary sim_summary;
   std::string sim_error;
   std::atomic<bool> sim_ok{false};
   auto side_ready = side_files.get_future();
   std::thread simulator([&] {
-    sim_ok = sim::run_simulation(c, sink, sim_summary, sim_error) && sink.flush();
+    sim_ok = sim::run_simulation(c, paced, sim_summary, sim_error) && sink.flush();
     if (!sim_ok) {
       log_error("demo", "simulation failed", {{"error", sim_error.empty() ? sink.error() : sim_error}});
       try {
@@ -93,8 +130,10 @@ int cmd_demo(int argc, char** argv) {
   }
   RunOptions opts;
   opts.progress = !args.has("no-progress");
+  opts.on_start = [&paced](const Runner& runner) { paced.follow(&runner.stats()); };
   RunSummary summary;
   const int rc = run_pipeline(*p, metrics, opts, summary);
+  paced.give_up();
   if (interrupted()) {
     std::fflush(stdout);
     simulator.detach();

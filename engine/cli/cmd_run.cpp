@@ -86,6 +86,7 @@ void write_summary_json(const std::string& path, const RunSummary& s) {
 
 int run_pipeline(Pipeline& p, Metrics& metrics, const RunOptions& opts, RunSummary& summary) {
   Runner runner(p, metrics);
+  if (opts.on_start) opts.on_start(runner);
   std::unique_ptr<HttpServer> http;
   if (!p.metrics_listen.empty()) {
     http = std::make_unique<HttpServer>(

@@ -2,6 +2,7 @@
 /// \file Running a loaded pipeline from the CLI (shared by `run` and `demo`): HTTP endpoint,
 /// signal handling (SIGINT/SIGTERM drain gracefully), live progress line, summary table.
 
+#include <functional>
 #include <string>
 
 #include "engine/pipeline.hpp"
@@ -13,6 +14,8 @@ namespace assay::engine::cli {
 struct RunOptions {
   bool progress = false;     ///< live progress line on stderr
   std::string summary_json;  ///< also write the summary as JSON here ("" = no)
+  /// Called once the runner exists, before it runs (e.g. to watch its counters).
+  std::function<void(const Runner&)> on_start;
 };
 
 /// The built-in operator and connector factories.
