@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "schemas/common_generated.h"
 #include "schemas/reading_batch_generated.h"
 #include "schemas/reading_generated.h"
 #include "schemas/signed_batch_generated.h"
@@ -49,6 +50,15 @@ RejectCode verify_outer(const Batch& b, Frame& f) {
   f.body_offset = static_cast<uint32_t>(body->data() - b.arena.data());
   f.body_size = body->size();
   return RejectCode::kNone;
+}
+
+// A signed body that is not a valid Reading/ReadingBatch: the signature cannot be checked
+// over it, so the verdict is Malformed (the reason says which check failed).
+void reject_malformed_body(Batch& b, uint32_t frame) {
+  const uint32_t r = b.add_row(frame, 0, nullptr);
+  b.reject_row(r, RejectCode::kBodyVerifierFailed, kDecodeStage);
+  if (b.frames[frame].kind == RecordKind::kSignedReading || b.frames[frame].kind == RecordKind::kSignedBatch)
+    b.row_signature[r] = static_cast<uint8_t>(wire::SignatureVerdict::Malformed);
 }
 
 }  // namespace
@@ -102,14 +112,14 @@ size_t decode_batch(Batch& b) {
     const bool single = f.kind == RecordKind::kSignedReading || f.kind == RecordKind::kReading;
     if (single) {
       if (!has_id(body, wire::ReadingIdentifier()) || !wire::VerifyReadingBuffer(v)) {
-        b.reject_row(b.add_row(i, 0, nullptr), RejectCode::kBodyVerifierFailed, kDecodeStage);
+        reject_malformed_body(b, i);
         continue;
       }
       b.add_row(i, 0, wire::GetReading(body.data()));
       continue;
     }
     if (!has_id(body, wire::ReadingBatchIdentifier()) || !wire::VerifyReadingBatchBuffer(v)) {
-      b.reject_row(b.add_row(i, 0, nullptr), RejectCode::kBodyVerifierFailed, kDecodeStage);
+      reject_malformed_body(b, i);
       continue;
     }
     const auto* readings = wire::GetReadingBatch(body.data())->readings();

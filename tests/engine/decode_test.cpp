@@ -100,6 +100,7 @@ TEST(Decode, BadFramesBecomeRejectedRowsWithReasons) {
   EXPECT_EQ(b.row_reject[1], RejectCode::kUnknownRoot);
   EXPECT_EQ(b.row_reject[2], RejectCode::kVerifierFailed);
   EXPECT_EQ(b.row_reject[3], RejectCode::kBodyVerifierFailed);
+  EXPECT_EQ(b.row_signature[3], static_cast<uint8_t>(wire::SignatureVerdict::Malformed));
   EXPECT_EQ(b.row_reject[4], RejectCode::kEmptyBatch);
   EXPECT_EQ(b.row_reject[5], RejectCode::kNone);
   ASSERT_EQ(b.sel.size(), 1u);
