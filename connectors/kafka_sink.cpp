@@ -101,13 +101,13 @@ bool KafkaSink::ready() const {
 bool KafkaSink::write(std::span<const uint8_t> record, const engine::OutputMeta& meta,
                       uint64_t token) {
   if (failed_.load()) return false;
-  const std::string_view route = engine::route_name(route_);
   const std::string_view reason = engine::reject_code_name(meta.reason);
   for (;;) {
-    rd_kafka_headers_t* h = rd_kafka_headers_new(4);
+    // Headers cost an allocation each on the serial sink stage, so only what the topic does
+    // not already say: the pipeline, the verdict summary and, for rejected records, the reason.
+    rd_kafka_headers_t* h = rd_kafka_headers_new(3);
     rd_kafka_header_add(h, "assay-pipeline", -1, meta.pipeline.data(),
                         static_cast<ssize_t>(meta.pipeline.size()));
-    rd_kafka_header_add(h, "assay-route", -1, route.data(), static_cast<ssize_t>(route.size()));
     if (!meta.verdict.empty())
       rd_kafka_header_add(h, "assay-verdict", -1, meta.verdict.data(),
                           static_cast<ssize_t>(meta.verdict.size()));
