@@ -27,6 +27,7 @@
 #include "connectors/framing.hpp"
 #include "connectors/record_json.hpp"
 #include "engine/log.hpp"
+#include "engine/files.hpp"
 #include "engine/time.hpp"
 #include "schemas/reading_batch_generated.h"
 #include "schemas/reading_generated.h"
@@ -140,28 +141,7 @@ std::string hex(std::span<const uint8_t> b) {
 std::string fmt_time(int64_t ns) { return engine::format_rfc3339(ns); }
 
 bool write_file(const std::string& path, std::string_view content, mode_t mode, std::string& error) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) {
-    error = "cannot write " + path + ": " + std::strerror(errno);
-    return false;
-  }
-  if (mode == 0600) ::fchmod(fd, 0600);
-  size_t off = 0;
-  while (off < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + off, content.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      error = "cannot write " + path + ": " + std::strerror(errno);
-      ::close(fd);
-      return false;
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::close(fd) != 0) {
-    error = "cannot write " + path + ": " + std::strerror(errno);
-    return false;
-  }
-  return true;
+  return engine::write_file(path, content, mode, engine::Overwrite::kReplace, error);
 }
 
 bool parse_rate_value(std::string_view v, double& out) {

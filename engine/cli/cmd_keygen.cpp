@@ -22,40 +22,14 @@
 #include "connectors/record_json.hpp"
 #include "engine/cli/args.hpp"
 #include "engine/cli/commands.hpp"
+#include "engine/files.hpp"
 
 namespace assay::engine::cli {
 
 namespace {
 
 bool write_new_file(const std::string& path, std::string_view content, mode_t mode, bool force, std::string& error) {
-  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL);
-  const int fd = ::open(path.c_str(), flags, mode);
-  if (fd < 0) {
-    error = "cannot create " + path + ": " + std::strerror(errno);
-    return false;
-  }
-  // An existing file overwritten with --force gets the mode too.
-  if (::fchmod(fd, mode) != 0) {
-    error = "cannot chmod " + path + ": " + std::strerror(errno);
-    ::close(fd);
-    return false;
-  }
-  size_t off = 0;
-  while (off < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + off, content.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      error = "cannot write " + path + ": " + std::strerror(errno);
-      ::close(fd);
-      return false;
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    error = "cannot write " + path + ": " + std::strerror(errno);
-    return false;
-  }
-  return true;
+  return write_file(path, content, mode, force ? Overwrite::kReplace : Overwrite::kRefuse, error);
 }
 
 // Reads a memory BIO into a string and wipes the BIO's buffer.
