@@ -146,4 +146,18 @@ FrameStatus FrameReader::next(std::vector<uint8_t>& arena, uint32_t& length, uin
   return FrameStatus::kOk;
 }
 
+std::vector<std::vector<uint8_t>> read_frame_file(const std::string& path, uint32_t max_frame_bytes) {
+  std::vector<std::vector<uint8_t>> out;
+  FrameReader r(max_frame_bytes);
+  if (!r.open(path)) return out;
+  for (;;) {
+    std::vector<uint8_t> buf;
+    uint32_t len = 0;
+    uint64_t declared = 0;
+    if (r.next(buf, len, declared) != FrameStatus::kOk) break;
+    out.push_back(std::move(buf));
+  }
+  return out;
+}
+
 }  // namespace assay::connectors

@@ -78,4 +78,9 @@ class FrameReader {
   std::string error_;
 };
 
+/// Reads every complete frame of a file (stops at the end, a truncated or an oversized frame).
+/// For tools and tests; pipelines use FileSource.
+std::vector<std::vector<uint8_t>> read_frame_file(const std::string& path,
+                                                  uint32_t max_frame_bytes = 1u << 30);
+
 }  // namespace assay::connectors

@@ -56,6 +56,21 @@ static inline Fe fe_one() { return Fe{{1, 0, 0, 0, 0}}; }
 /// -a (weakly reduced).
 static inline Fe fe_neg(const Fe& a) { return fe_sub(fe_zero(), a); }
 
+/// Carries 128-bit column sums of a product into reduced 51-bit limbs (shared by fe_mul and
+/// fe_sq).
+[[gnu::always_inline]] static inline Fe fe_carry_wide(u128 r0, u128 r1, u128 r2, u128 r3, u128 r4) {
+  Fe h;
+  r1 += r0 >> 51; h.v[0] = (uint64_t)r0 & kMask51;
+  r2 += r1 >> 51; h.v[1] = (uint64_t)r1 & kMask51;
+  r3 += r2 >> 51; h.v[2] = (uint64_t)r2 & kMask51;
+  r4 += r3 >> 51; h.v[3] = (uint64_t)r3 & kMask51;
+  h.v[4] = (uint64_t)r4 & kMask51;
+  u128 t = (r4 >> 51) * 19 + h.v[0];
+  h.v[0] = (uint64_t)t & kMask51;
+  h.v[1] += (uint64_t)(t >> 51);
+  return h;
+}
+
 /// a * b mod p. Inputs: limbs < 2^54. Output: reduced.
 [[gnu::always_inline]] static inline Fe fe_mul(const Fe& a, const Fe& b) {
   const uint64_t a0 = a.v[0], a1 = a.v[1], a2 = a.v[2], a3 = a.v[3], a4 = a.v[4];
@@ -69,16 +84,7 @@ static inline Fe fe_neg(const Fe& a) { return fe_sub(fe_zero(), a); }
             (u128)a4 * b3_19;
   u128 r3 = (u128)a0 * b3 + (u128)a1 * b2 + (u128)a2 * b1 + (u128)a3 * b0 + (u128)a4 * b4_19;
   u128 r4 = (u128)a0 * b4 + (u128)a1 * b3 + (u128)a2 * b2 + (u128)a3 * b1 + (u128)a4 * b0;
-  Fe h;
-  r1 += r0 >> 51; h.v[0] = (uint64_t)r0 & kMask51;
-  r2 += r1 >> 51; h.v[1] = (uint64_t)r1 & kMask51;
-  r3 += r2 >> 51; h.v[2] = (uint64_t)r2 & kMask51;
-  r4 += r3 >> 51; h.v[3] = (uint64_t)r3 & kMask51;
-  h.v[4] = (uint64_t)r4 & kMask51;
-  u128 t = (r4 >> 51) * 19 + h.v[0];
-  h.v[0] = (uint64_t)t & kMask51;
-  h.v[1] += (uint64_t)(t >> 51);
-  return h;
+  return fe_carry_wide(r0, r1, r2, r3, r4);
 }
 
 /// a^2 mod p. Inputs: limbs < 2^54. Output: reduced.
@@ -92,16 +98,7 @@ static inline Fe fe_neg(const Fe& a) { return fe_sub(fe_zero(), a); }
   u128 r2 = (u128)a0_2 * a2 + (u128)a1 * a1 + (u128)a3_38 * a4;
   u128 r3 = (u128)a0_2 * a3 + (u128)a1_2 * a2 + (u128)a4_19 * a4;
   u128 r4 = (u128)a0_2 * a4 + (u128)a1_2 * a3 + (u128)a2 * a2;
-  Fe h;
-  r1 += r0 >> 51; h.v[0] = (uint64_t)r0 & kMask51;
-  r2 += r1 >> 51; h.v[1] = (uint64_t)r1 & kMask51;
-  r3 += r2 >> 51; h.v[2] = (uint64_t)r2 & kMask51;
-  r4 += r3 >> 51; h.v[3] = (uint64_t)r3 & kMask51;
-  h.v[4] = (uint64_t)r4 & kMask51;
-  u128 t = (r4 >> 51) * 19 + h.v[0];
-  h.v[0] = (uint64_t)t & kMask51;
-  h.v[1] += (uint64_t)(t >> 51);
-  return h;
+  return fe_carry_wide(r0, r1, r2, r3, r4);
 }
 
 /// a^(2^n).

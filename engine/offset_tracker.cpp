@@ -13,7 +13,17 @@ OffsetTracker::Part& OffsetTracker::part(Partition p) {
 
 uint64_t OffsetTracker::register_frame(Partition partition, Offset offset, uint32_t outputs) {
   std::lock_guard<std::mutex> lock(mu_);
+  return register_locked(part(partition), offset, outputs);
+}
+
+void OffsetTracker::register_frames(Partition partition, std::span<const Offset> offsets,
+                                    std::span<const uint32_t> outputs, std::span<uint64_t> tokens) {
+  std::lock_guard<std::mutex> lock(mu_);
   Part& p = part(partition);
+  for (size_t i = 0; i < offsets.size(); ++i) tokens[i] = register_locked(p, offsets[i], outputs[i]);
+}
+
+uint64_t OffsetTracker::register_locked(Part& p, Offset offset, uint32_t outputs) {
   const uint64_t seq = p.base_seq + p.entries.size();
   p.entries.push_back(Entry{offset.value(), outputs, false});
   ++pending_;

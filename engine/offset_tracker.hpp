@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
 
 #include "engine/types.hpp"
 
@@ -22,6 +23,10 @@ class OffsetTracker {
   /// returns the token to pass with each of its outputs. Frames of one partition must be
   /// registered in offset order.
   uint64_t register_frame(Partition partition, Offset offset, uint32_t outputs);
+  /// register_frame for a batch of frames of one partition under one lock: tokens[i] is the
+  /// token of (offsets[i], outputs[i]).
+  void register_frames(Partition partition, std::span<const Offset> offsets,
+                       std::span<const uint32_t> outputs, std::span<uint64_t> tokens);
   /// Acknowledges one output of the frame `token`. `ok` = false marks the frame failed:
   /// the partition's committable position then never moves past it.
   void ack(uint64_t token, bool ok);
@@ -52,6 +57,7 @@ class OffsetTracker {
   };
   static constexpr int kSeqBits = 40;
   Part& part(Partition p);
+  uint64_t register_locked(Part& p, Offset offset, uint32_t outputs);
   void advance(Part& p);
 
   mutable std::mutex mu_;

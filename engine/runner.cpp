@@ -316,9 +316,10 @@ RunSummary Runner::run() {
         std::vector<uint32_t> per_frame(nframes, 0);
         for (const OutputRecord& o : b->outputs)
           if (p.sinks[static_cast<size_t>(o.route)]) ++per_frame[o.frame];
+        std::vector<Offset> offsets(nframes);
+        for (size_t f = 0; f < nframes; ++f) offsets[f] = b->frames[f].source_offset;
         std::vector<uint64_t> tokens(nframes);
-        for (size_t f = 0; f < nframes; ++f)
-          tokens[f] = tracker_.register_frame(b->partition, b->frames[f].source_offset, per_frame[f]);
+        tracker_.register_frames(b->partition, offsets, per_frame, tokens);
         std::array<uint64_t, kRouteCount> per_route{};
         std::string verdict;
         const int64_t write_start = monotonic_ns();

@@ -3,6 +3,8 @@
 // a strict structural JSON checker.
 
 #include <gtest/gtest.h>
+
+#include "connectors/framing.hpp"
 #include <unistd.h>
 
 #include <cstdint>
@@ -63,17 +65,7 @@ inline std::vector<std::string> split_lines(const std::string& s) {
 
 /// Reads all frames of a framed record file (stops at a truncated frame).
 inline std::vector<std::vector<uint8_t>> read_frames(const std::filesystem::path& p) {
-  const std::string s = read_file(p);
-  std::vector<std::vector<uint8_t>> frames;
-  size_t off = 0;
-  while (off + 4 <= s.size()) {
-    const auto* b = reinterpret_cast<const uint8_t*>(s.data() + off);
-    const uint32_t n = uint32_t{b[0]} | uint32_t{b[1]} << 8 | uint32_t{b[2]} << 16 | uint32_t{b[3]} << 24;
-    if (off + 4 + n > s.size()) break;
-    frames.emplace_back(b + 4, b + 4 + n);
-    off += 4 + n;
-  }
-  return frames;
+  return connectors::read_frame_file(p.string());
 }
 
 /// Strict structural JSON validator (RFC 8259 grammar; strings must be valid UTF-8 and free of

@@ -24,6 +24,22 @@ TEST(OffsetTracker, CommitsOnlyContiguousDonePrefix) {
   EXPECT_EQ(t.pending(), 0u);
 }
 
+TEST(OffsetTracker, BatchRegistrationMatchesOneByOne) {
+  OffsetTracker t;
+  const Offset offs[] = {Offset(4), Offset(5), Offset(7)};
+  const uint32_t outs[] = {1, 2, 1};
+  uint64_t tok[3];
+  t.register_frames(Partition(2), offs, outs, tok);
+  EXPECT_EQ(t.pending(), 3u);
+  t.ack(tok[0], true);
+  t.ack(tok[2], true);
+  EXPECT_EQ(t.take_committable(Partition(2)), Offset(5));
+  t.ack(tok[1], true);
+  EXPECT_FALSE(t.take_committable(Partition(2)));  // one of two outputs still pending
+  t.ack(tok[1], true);
+  EXPECT_EQ(t.take_committable(Partition(2)), Offset(8));  // offsets need not be contiguous
+}
+
 TEST(OffsetTracker, FailedOutputBlocksCommitsPastIt) {
   OffsetTracker t;
   const Partition p(0);

@@ -38,19 +38,7 @@ struct TempDir {
 };
 
 std::vector<std::vector<uint8_t>> read_frames(const fs::path& p) {
-  connectors::FrameReader r(1 << 24);
-  EXPECT_TRUE(r.open(p.string()));
-  std::vector<std::vector<uint8_t>> out;
-  for (;;) {
-    std::vector<uint8_t> buf;
-    uint32_t len;
-    uint64_t declared;
-    const auto st = r.next(buf, len, declared);
-    if (st == connectors::FrameStatus::kEnd) break;
-    EXPECT_EQ(st, connectors::FrameStatus::kOk);
-    out.push_back(buf);
-  }
-  return out;
+  return connectors::read_frame_file(p.string());
 }
 
 std::string pipeline_yaml(const fs::path& dir, const std::string& extra = "") {

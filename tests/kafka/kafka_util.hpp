@@ -7,6 +7,8 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include "connectors/framing.hpp"
 #include <librdkafka/rdkafka.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -522,17 +524,7 @@ inline std::vector<int64_t> committed_offsets(const std::string& group, const st
 
 /// Reads all frames of a framed record file.
 inline std::vector<std::vector<uint8_t>> read_frames(const fs::path& p) {
-  const std::string s = read_text(p);
-  std::vector<std::vector<uint8_t>> frames;
-  size_t off = 0;
-  while (off + 4 <= s.size()) {
-    const auto* b = reinterpret_cast<const uint8_t*>(s.data() + off);
-    const uint32_t n = uint32_t{b[0]} | uint32_t{b[1]} << 8 | uint32_t{b[2]} << 16 | uint32_t{b[3]} << 24;
-    if (off + 4 + n > s.size()) break;
-    frames.emplace_back(b + 4, b + 4 + n);
-    off += 4 + n;
-  }
-  return frames;
+  return connectors::read_frame_file(p.string());
 }
 
 /// Readings expected from one input frame (1 for a SignedReading or anything undecodable).
