@@ -25,6 +25,7 @@ uint32_t Batch::add_row(uint32_t f, uint32_t i, const wire::Reading* reading) {
   row_corrected.push_back(0);
   row_expanded_unc.push_back(0);
   row_coverage.push_back(0);
+  row_mpe.push_back(0);
   row_drift_stat.push_back(0);
   row_cert_id.emplace_back();
   row_reject.push_back(RejectCode::kNone);
@@ -54,6 +55,7 @@ void Batch::clear() {
   row_corrected.clear();
   row_expanded_unc.clear();
   row_coverage.clear();
+  row_mpe.clear();
   row_drift_stat.clear();
   row_cert_id.clear();
   row_reject.clear();

@@ -103,6 +103,9 @@ class Batch {
   std::vector<double> row_corrected;               ///< corrected value
   std::vector<double> row_expanded_unc;            ///< expanded uncertainty U
   std::vector<double> row_coverage;                ///< coverage factor k
+  /// Maximum permissible error (in-service) at the reading's value, from its certificate
+  /// (set by `calibration`; 0 = unknown). Used by `drift` for reference checks and groups.
+  std::vector<double> row_mpe;
   std::vector<double> row_drift_stat;              ///< drift statistic
   std::vector<std::string_view> row_cert_id;       ///< calibration certificate id (static storage)
   std::vector<RejectCode> row_reject;              ///< kNone while the row is in play

@@ -28,6 +28,28 @@ enum class RejectCode : uint16_t {
   kSignatureMalformed,   ///< "signature.malformed"
   kUnsigned,             ///< "signature.missing": unsigned input where a signature is required
   kSignatureThrottled,   ///< "signature.throttled": key under a forgery flood, over its budget
+  // Calibration (operator `calibration`; which verdicts reject is configurable).
+  kCalNoCertificate,       ///< "calibration.no_certificate"
+  kCalExpired,             ///< "calibration.certificate_expired": valid_until before the reading
+  kCalNotYetValid,         ///< "calibration.certificate_not_yet_valid"
+  kCalOutOfTolerance,      ///< "calibration.out_of_tolerance"
+  kCalOutsideRange,        ///< "calibration.outside_measuring_range"
+  kCalQuantityMismatch,    ///< "calibration.quantity_mismatch"
+  kCalUnitMismatch,        ///< "calibration.unit_mismatch"
+  kCalFirmwareNotApproved, ///< "calibration.firmware_not_approved"
+  kCalIndeterminate,       ///< "calibration.indeterminate": no decision possible (e.g. NaN value)
+  // Anomalies (operator `anomaly`; which flags reject is configurable).
+  kAnomalyReplay,          ///< "anomaly.replay": seq not greater than the last accepted
+  kAnomalyGap,             ///< "anomaly.gap"
+  kAnomalyClockSkew,       ///< "anomaly.clock_skew"
+  kAnomalyFutureTimestamp, ///< "anomaly.future_timestamp"
+  kAnomalyOutsidePhysicalRange, ///< "anomaly.outside_physical_range"
+  kAnomalySpike,           ///< "anomaly.spike"
+  kAnomalyStuck,           ///< "anomaly.stuck"
+  kAnomalyRateLimited,     ///< "anomaly.rate_limited": a flooding sensor over its rate
+  kValueNotFinite,         ///< "reading.value_not_finite": NaN or infinite value/uncertainty
+  // Drift (operator `drift`, only where configured to reject on alarm).
+  kDriftAlarm,             ///< "drift.alarm"
   kCount_,               ///< number of codes (keep last)
 };
 

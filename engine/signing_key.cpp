@@ -1,0 +1,84 @@
+#include "engine/signing_key.hpp"
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "crypto/ed25519.hpp"
+#include "engine/bytes.hpp"
+#include "engine/config.hpp"
+
+namespace assay::engine {
+
+namespace {
+
+[[noreturn]] void refuse(const std::string& path, const std::string& what) {
+  throw ConfigError(path, 0, 0, "", "engine signing key: " + what);
+}
+
+}  // namespace
+
+EngineKey::~EngineKey() { OPENSSL_cleanse(seed_.data(), seed_.size()); }
+
+std::string derive_engine_key_id(std::span<const uint8_t, 32> public_key) {
+  const auto digest =
+      sha256(std::string_view(reinterpret_cast<const char*>(public_key.data()), public_key.size()));
+  return "engine-" + to_hex(std::span<const uint8_t>(digest.data(), 8));
+}
+
+std::shared_ptr<const EngineKey> EngineKey::from_seed(std::span<const uint8_t, 32> seed,
+                                                      std::string key_id) {
+  EVP_PKEY* pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.data(), seed.size());
+  if (pkey == nullptr) return nullptr;
+  std::shared_ptr<EngineKey> key(new EngineKey());
+  size_t len = key->public_.size();
+  const bool ok = EVP_PKEY_get_raw_public_key(pkey, key->public_.data(), &len) == 1 && len == 32;
+  EVP_PKEY_free(pkey);
+  if (!ok) return nullptr;
+  std::copy(seed.begin(), seed.end(), key->seed_.begin());
+  key->key_id_ = key_id.empty() ? derive_engine_key_id(key->public_) : std::move(key_id);
+  return key;
+}
+
+std::shared_ptr<const EngineKey> EngineKey::load(const std::string& path, std::string key_id) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) refuse(path, "cannot read the file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string pem = ss.str();
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  EVP_PKEY* pkey = bio != nullptr ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
+  BIO_free(bio);
+  OPENSSL_cleanse(pem.data(), pem.size());
+  if (pkey == nullptr) refuse(path, "not a PEM private key");
+  std::array<uint8_t, 32> seed{};
+  size_t len = seed.size();
+  const bool ed = EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED25519;
+  const bool ok = ed && EVP_PKEY_get_raw_private_key(pkey, seed.data(), &len) == 1 && len == 32;
+  EVP_PKEY_free(pkey);
+  if (!ok) refuse(path, "not an Ed25519 private key");
+  auto key = from_seed(seed, std::move(key_id));
+  OPENSSL_cleanse(seed.data(), seed.size());
+  if (!key) refuse(path, "OpenSSL could not use the key");
+  return key;
+}
+
+std::array<uint8_t, 64> EngineKey::sign(std::span<const uint8_t> msg) const {
+  std::array<uint8_t, 64> sig{};
+  crypto::ed25519_sign(seed_.data(), msg.data(), msg.size(), sig.data());
+  return sig;
+}
+
+bool verify_engine_signature(std::span<const uint8_t, 32> public_key, std::span<const uint8_t> msg,
+                             std::span<const uint8_t> signature) {
+  if (signature.size() != 64) return false;
+  crypto::Ed25519Job job{public_key.data(), signature.data(), msg.data(), msg.size()};
+  return crypto::ed25519_verify(job);
+}
+
+}  // namespace assay::engine
