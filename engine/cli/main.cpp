@@ -4,6 +4,7 @@
 
 #include "engine/cli/args.hpp"
 #include "engine/cli/commands.hpp"
+#include "engine/cli/config_test.hpp"
 #include "engine/version.hpp"
 
 namespace {
@@ -18,6 +19,7 @@ constexpr Command kCommands[] = {
     {"run", assay::engine::cli::cmd_run, "run a pipeline"},
     {"demo", assay::engine::cli::cmd_demo, "run the demo on the embedded Kafka cluster"},
     {"lint", assay::engine::cli::cmd_lint, "validate a pipeline file without running it"},
+    {"test", assay::engine::cli::cmd_test, "run a pipeline's config tests (PIPELINE_test.yaml)"},
     {"simulate", assay::engine::cli::cmd_simulate, "simulate a fleet of signed sensors"},
     {"keygen", assay::engine::cli::cmd_keygen, "create signing keys and HMAC secrets"},
     {"inspect", assay::engine::cli::cmd_inspect, "decode an Assay record file to JSON lines"},
