@@ -102,4 +102,37 @@ void ConnectorProbe::records(uint64_t n, double seconds) {
 
 void ConnectorProbe::error() { errors_->Increment(); }
 
+ConfigProbe::ConfigProbe(Metrics& metrics) {
+  auto& reloads = metrics.counters("assay_config_reloads_total",
+                                   "Hot reloads of the pipeline configuration, by result");
+  ok_ = &reloads.Add({{"result", "success"}});
+  failed_ = &reloads.Add({{"result", "failure"}});
+  last_ok_ = &metrics
+                  .gauges("assay_config_last_reload_successful",
+                          "1 if the last reload attempt succeeded (or none was made), else 0")
+                  .Add({});
+  last_ok_time_ = &metrics
+                       .gauges("assay_config_last_reload_success_timestamp_seconds",
+                               "Unix time of the last successful configuration load")
+                       .Add({});
+  info_ = &metrics.gauges("assay_config_info",
+                          "The running configuration: 1 for its pipeline and config_sha256");
+  last_ok_->Set(1);
+}
+
+void ConfigProbe::loaded(const std::string& pipeline, const std::string& config_sha256_hex,
+                         bool reload) {
+  if (reload) ok_->Increment();
+  last_ok_->Set(1);
+  last_ok_time_->SetToCurrentTime();
+  if (current_info_ != nullptr) info_->Remove(current_info_);
+  current_info_ = &info_->Add({{"pipeline", pipeline}, {"config_sha256", config_sha256_hex}});
+  current_info_->Set(1);
+}
+
+void ConfigProbe::reload_failed() {
+  failed_->Increment();
+  last_ok_->Set(0);
+}
+
 }  // namespace assay::engine

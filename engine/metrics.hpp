@@ -83,4 +83,25 @@ class ConnectorProbe {
   prometheus::Histogram* latency_;
 };
 
+/// Metrics of configuration loads and hot reloads (Prometheus-server style):
+/// assay_config_reloads_total{result="success"|"failure"}, assay_config_last_reload_successful,
+/// assay_config_last_reload_success_timestamp_seconds and assay_config_info{pipeline,
+/// config_sha256} = 1 for the configuration that is running.
+class ConfigProbe {
+ public:
+  explicit ConfigProbe(Metrics& metrics);
+  /// A configuration is running (first load or successful reload).
+  void loaded(const std::string& pipeline, const std::string& config_sha256_hex, bool reload);
+  /// A reload was refused; the running configuration stays.
+  void reload_failed();
+
+ private:
+  prometheus::Counter* ok_;
+  prometheus::Counter* failed_;
+  prometheus::Gauge* last_ok_;
+  prometheus::Gauge* last_ok_time_;
+  prometheus::Family<prometheus::Gauge>* info_;
+  prometheus::Gauge* current_info_ = nullptr;
+};
+
 }  // namespace assay::engine

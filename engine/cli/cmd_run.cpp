@@ -4,9 +4,11 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "connectors/builtin.hpp"
+#include "engine/bytes.hpp"
 #include "engine/cli/args.hpp"
 #include "engine/cli/commands.hpp"
 #include "engine/cli/run_common.hpp"
@@ -21,12 +23,15 @@ namespace {
 
 std::atomic<Runner*> g_runner{nullptr};
 volatile std::sig_atomic_t g_signals = 0;
+volatile std::sig_atomic_t g_reload = 0;
 
 extern "C" void on_signal(int) {
   g_signals = g_signals + 1;
   if (Runner* r = g_runner.load()) r->request_stop();
   if (g_signals >= 3) std::_Exit(130);  // third Ctrl-C: the user insists
 }
+
+extern "C" void on_sighup(int) { g_reload = 1; }
 
 }  // namespace
 
@@ -84,39 +89,82 @@ void write_summary_json(const std::string& path, const RunSummary& s) {
 
 }  // namespace
 
-int run_pipeline(Pipeline& p, Metrics& metrics, const RunOptions& opts, RunSummary& summary) {
-  Runner runner(p, metrics);
-  if (opts.on_start) opts.on_start(runner);
+namespace {
+
+void add_summary(RunSummary& total, const RunSummary& s) {
+  total.ok = total.ok && s.ok;
+  if (!s.ok && total.error.empty()) total.error = s.error;
+  total.frames_in += s.frames_in;
+  total.rows_in += s.rows_in;
+  total.trusted += s.trusted;
+  total.rejected += s.rejected;
+  total.alerts += s.alerts;
+  for (const auto& [k, v] : s.rejected_by_reason) total.rejected_by_reason[k] += v;
+  total.seconds += s.seconds;
+}
+
+// SHA-256 (hex) of a file's content; empty if it cannot be read (e.g. mid-swap).
+std::string file_sha256_hex(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return to_hex(sha256(ss.str()));
+}
+
+}  // namespace
+
+int run_pipeline(Pipeline& first, Metrics& metrics, const RunOptions& opts, RunSummary& summary) {
+  std::atomic<Runner*> current{nullptr};
   std::unique_ptr<HttpServer> http;
-  if (!p.metrics_listen.empty()) {
+  if (!first.metrics_listen.empty()) {
     http = std::make_unique<HttpServer>(
-        p.metrics_listen, metrics, [&runner] { return runner.ready(); }, [] { return true; });
+        first.metrics_listen, metrics,
+        [&current] {
+          const Runner* r = current.load();
+          return r != nullptr && r->ready();
+        },
+        [] { return true; });
     std::string err;
     if (!http->start(&err)) {
       std::fprintf(stderr, "error: metrics.listen: %s\n", err.c_str());
       return kExitUsage;
     }
     log_info("http", "serving /metrics /healthz /readyz",
-             {{"listen", p.metrics_listen}, {"port", std::to_string(http->port())}});
+             {{"listen", first.metrics_listen}, {"port", std::to_string(http->port())}});
   }
-  g_runner.store(&runner);
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  const bool reloadable = !opts.config_path.empty();
+  if (reloadable) {
+    struct sigaction hup {};
+    hup.sa_handler = on_sighup;
+    sigemptyset(&hup.sa_mask);
+    sigaction(SIGHUP, &hup, nullptr);
+  }
+  ConfigProbe config_probe(metrics);
+  config_probe.loaded(first.info.name, to_hex(first.info.config_sha256), false);
 
-  const bool progress = opts.progress;
   std::atomic<bool> done{false};
   std::thread progress_thread;
-  if (progress) {
+  if (opts.progress) {
     progress_thread = std::thread([&] {
       uint64_t last = 0;
       int64_t last_t = monotonic_ns();
+      const Runner* seen = nullptr;
       while (!done.load()) {
         for (int i = 0; i < 10 && !done.load(); ++i)
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        const RunStats& s = runner.stats();
+        const Runner* r = current.load();
+        if (r == nullptr) continue;
+        if (r != seen) {  // a reloaded pipeline starts its counters at zero
+          seen = r;
+          last = 0;
+        }
+        const RunStats& s = r->stats();
         const uint64_t rows = s.rows_in.load();
         const int64_t t = monotonic_ns();
         const double rate = (rows - last) / ((t - last_t) * 1e-9);
@@ -133,12 +181,89 @@ int run_pipeline(Pipeline& p, Metrics& metrics, const RunOptions& opts, RunSumma
       std::fprintf(stderr, "\n");
     });
   }
-  summary = runner.run();
+
+  std::unique_ptr<Pipeline> owned;  // pipelines loaded by a reload
+  Pipeline* p = &first;
+  std::string running_sha = to_hex(first.info.config_sha256);
+  std::string refused_sha;  // content last refused by a watched reload (not retried until it changes)
+  summary = RunSummary{};
+  g_reload = 0;
+  while (true) {
+    Runner runner(*p, metrics);
+    if (opts.on_start) opts.on_start(runner);
+    g_runner.store(&runner);
+    current.store(&runner);
+    if (g_signals > 0) runner.request_stop();  // a signal arrived between two pipelines
+    RunSummary part;
+    std::atomic<bool> finished{false};
+    std::thread worker([&] {
+      part = runner.run();
+      finished.store(true);
+    });
+    std::unique_ptr<Pipeline> next;
+    int64_t next_check = monotonic_ns() + opts.watch_interval_ms * 1'000'000;
+    while (!finished.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (!reloadable || g_signals > 0) continue;
+      bool requested = false;
+      std::string trigger;
+      if (g_reload != 0) {
+        g_reload = 0;
+        requested = true;
+        trigger = "SIGHUP";
+      } else if (opts.watch_interval_ms > 0 && monotonic_ns() >= next_check) {
+        next_check = monotonic_ns() + opts.watch_interval_ms * 1'000'000;
+        const std::string sha = file_sha256_hex(opts.config_path);
+        if (!sha.empty() && sha != running_sha && sha != refused_sha) {
+          requested = true;
+          trigger = "file changed";
+        }
+      }
+      if (!requested) continue;
+      Registries reg = builtin_registries();
+      try {
+        next = load_pipeline(opts.config_path, reg, metrics);
+      } catch (const ConfigError& e) {
+        refused_sha = file_sha256_hex(opts.config_path);
+        config_probe.reload_failed();
+        log_error("config", "reload refused; the running pipeline stays",
+                  {{"trigger", trigger}, {"error", e.what()}, {"config_sha256", refused_sha}});
+        if (opts.on_reload) opts.on_reload(false, refused_sha, e.what());
+        continue;
+      }
+      if (opts.threads_override >= 0) next->engine.threads = opts.threads_override;
+      if (next->metrics_listen != first.metrics_listen)
+        log_warn("config", "metrics.listen changes take effect at the next restart",
+                 {{"running", first.metrics_listen}, {"configured", next->metrics_listen}});
+      log_info("config", "reloading: draining the running pipeline",
+               {{"trigger", trigger},
+                {"pipeline", next->info.name},
+                {"config_sha256", to_hex(next->info.config_sha256)}});
+      runner.request_stop();
+      break;
+    }
+    worker.join();
+    current.store(nullptr);
+    g_runner.store(nullptr);
+    add_summary(summary, part);
+    if (!next || !part.ok || g_signals > 0) {
+      if (next && !part.ok)
+        log_error("config", "reload abandoned: the running pipeline failed while draining",
+                  {{"error", part.error}});
+      break;
+    }
+    running_sha = to_hex(next->info.config_sha256);
+    refused_sha.clear();
+    owned = std::move(next);
+    p = owned.get();
+    config_probe.loaded(p->info.name, running_sha, true);
+    log_info("config", "reloaded", {{"pipeline", p->info.name}, {"config_sha256", running_sha}});
+    if (opts.on_reload) opts.on_reload(true, running_sha, {});
+  }
   done.store(true);
   if (progress_thread.joinable()) progress_thread.join();
-  g_runner.store(nullptr);
   if (http) http->stop();
-  std::fputs(summary_table(p, summary).c_str(), stdout);
+  std::fputs(summary_table(*p, summary).c_str(), stdout);
   std::fflush(stdout);
   if (!opts.summary_json.empty()) write_summary_json(opts.summary_json, summary);
   return summary.ok ? kExitOk : kExitFailure;
@@ -169,12 +294,20 @@ int cmd_lint(int argc, char** argv) {
 int cmd_run(int argc, char** argv) {
   Args args("assay run PIPELINE.yaml [options]",
             "Runs a pipeline until its input ends, or SIGTERM/SIGINT (graceful drain), then\n"
-            "prints a summary. Exit 0 on success, 1 if the run failed, 2 on a bad config.");
+            "prints a summary. Exit 0 on success, 1 if the run failed, 2 on a bad config.\n"
+            "Hot reload: SIGHUP, or a change of the file's content (checked every\n"
+            "--watch-interval-ms), loads the file again; if it is valid the running pipeline\n"
+            "drains (offsets committed) and the new one starts; if not, the error is logged\n"
+            "with file:line:column and the running pipeline keeps going.");
   args.positional("PIPELINE.yaml", "the pipeline file")
       .flag("progress", "print a live progress line (default when stderr is a terminal)")
       .flag("no-progress", "never print the progress line")
       .option("summary-json", "also write the summary as JSON to this file")
-      .option("threads", "worker threads (overrides engine.threads)");
+      .option("threads", "worker threads (overrides engine.threads)")
+      .option("watch-interval-ms",
+              "check the pipeline file for changes this often and reload it (0 = only on SIGHUP)",
+              "2000")
+      .flag("no-reload", "ignore SIGHUP and file changes (no hot reload)");
   if (int rc = handle_parse(args, argc, argv); rc >= 0) return rc;
   const std::string path = args.get("PIPELINE.yaml");
   Registries reg = builtin_registries();
@@ -195,6 +328,14 @@ int cmd_run(int argc, char** argv) {
     p->engine.threads = static_cast<int>(t);
   }
   RunOptions opts;
+  if (args.has("threads")) opts.threads_override = p->engine.threads;
+  long long watch = 0;
+  if (!args.get_int("watch-interval-ms", watch) || watch < 0) {
+    std::fprintf(stderr, "error: --watch-interval-ms must be a non-negative integer\n");
+    return kExitUsage;
+  }
+  opts.watch_interval_ms = watch;
+  if (!args.has("no-reload")) opts.config_path = path;
   opts.progress = !args.has("no-progress") && (args.has("progress") || isatty(STDERR_FILENO) == 1);
   opts.summary_json = args.get("summary-json");
   RunSummary summary;

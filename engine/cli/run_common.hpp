@@ -16,12 +16,25 @@ struct RunOptions {
   std::string summary_json;  ///< also write the summary as JSON here ("" = no)
   /// Called once the runner exists, before it runs (e.g. to watch its counters).
   std::function<void(const Runner&)> on_start;
+  /// Hot reload: the pipeline file, reloaded on SIGHUP and whenever its content changes
+  /// (e.g. a Kubernetes ConfigMap update). Empty = no reload.
+  std::string config_path;
+  /// How often the file's content is compared with the running configuration (ms; 0 = only
+  /// on SIGHUP).
+  int64_t watch_interval_ms = 2000;
+  /// Overrides engine.threads of every loaded pipeline (-1 = keep the file's value).
+  int threads_override = -1;
+  /// Called after every reload attempt: success, config SHA-256 (hex) of the new file, error.
+  std::function<void(bool ok, const std::string& config_sha256, const std::string& error)>
+      on_reload;
 };
 
 /// The built-in operator and connector factories.
 Registries builtin_registries();
 
-/// Runs `pipeline` to its end (or a signal), prints the summary; returns the exit code.
+/// Runs `pipeline` to its end (or a signal), prints the summary; returns the exit code. With
+/// options.config_path set, a changed or SIGHUP-signalled configuration replaces the running
+/// pipeline after a graceful drain; an invalid one is refused and the old pipeline keeps running.
 int run_pipeline(Pipeline& pipeline, Metrics& metrics, const RunOptions& options,
                  RunSummary& summary);
 
