@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include "engine/version.hpp"
+
 namespace assay::engine {
 
 Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {}
@@ -118,6 +120,9 @@ ConfigProbe::ConfigProbe(Metrics& metrics) {
   info_ = &metrics.gauges("assay_config_info",
                           "The running configuration: 1 for its pipeline and config_sha256");
   last_ok_->Set(1);
+  metrics.gauges("assay_build_info", "Version and build (git revision) of the running engine: 1")
+      .Add({{"version", kVersion}, {"build", kBuildId}})
+      .Set(1);
 }
 
 void ConfigProbe::loaded(const std::string& pipeline, const std::string& config_sha256_hex,

@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git python3
   librdkafka-dev libtbb-dev libflatbuffers-dev flatbuffers-compiler
   prometheus-cpp-dev libcivetweb-dev libssl-dev openssl libyaml-cpp-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libipsec-mb-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libipsec-mb-dev prometheus
   zlib1g-dev libzstd-dev liblz4-dev libcurl4-openssl-dev clang-format
 )
 
