@@ -5,7 +5,7 @@
 #   docker run --rm ghcr.io/assay/assay:0.1.0 --help
 #
 # This is the image the Helm chart (helm/assay, values image.repository/tag) runs as
-# `assay run /etc/assay/pipeline.yaml --no-progress`, with a read-only root filesystem and an
+# `assay run /etc/assay/pipeline/pipeline.yaml --no-progress`, with a read-only root filesystem and an
 # emptyDir at /tmp. linux/amd64 only: the crypto library libipsec-mb is built for x86-64.
 
 ########## build: the same packages and build script as a developer machine ##########
@@ -70,4 +70,4 @@ USER 10001:10001
 WORKDIR /tmp
 # assay is PID 1: it handles SIGTERM/SIGINT itself (graceful drain) and spawns no children.
 ENTRYPOINT ["/usr/local/bin/assay"]
-CMD ["run", "/etc/assay/pipeline.yaml", "--no-progress"]
+CMD ["run", "/etc/assay/pipeline/pipeline.yaml", "--no-progress"]

@@ -121,6 +121,18 @@ check "validator refuses runAsNonRoot: false" refuses "$work/root.yaml" 'runAsNo
 printf 'apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: x}\n' >"$work/cron.yaml"
 check "validator refuses a kind it does not know" refuses "$work/cron.yaml" 'unknown apiVersion/kind'
 
+echo "== hot reload"
+# The pipeline ConfigMap is mounted as a directory (a subPath mount is never updated in place,
+# so an edit would not reach `assay run`'s file watcher) and that file is what runs.
+reload_mount() {
+  grep -q 'subPath: pipeline.yaml' "$work/default.yaml" && { echo "pipeline mounted with subPath"; return 1; }
+  grep -q 'mountPath: /etc/assay/pipeline$' "$work/default.yaml" || { echo "no directory mount at /etc/assay/pipeline"; return 1; }
+  grep -q -- '- /etc/assay/pipeline/pipeline.yaml$' "$work/default.yaml" || { echo "assay does not run /etc/assay/pipeline/pipeline.yaml"; return 1; }
+  grep -q -- '--no-reload' "$work/default.yaml" && { echo "hot reload disabled"; return 1; }
+  return 0
+}
+check "pipeline ConfigMap mounted as a directory and run from there (hot reload)" reload_mount
+
 echo "== config checksum"
 checksum() { render "$@" | sed -n 's/^ *checksum\/config: *//p'; }
 config_rolls() {
