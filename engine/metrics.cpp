@@ -14,7 +14,8 @@ prometheus::Family<prometheus::Counter>& Metrics::counters(const std::string& na
                                                            const std::string& help) {
   std::lock_guard<std::mutex> lock(mu_);
   auto& slot = counters_[name];
-  if (slot == nullptr) slot = &prometheus::BuildCounter().Name(name).Help(help).Register(*registry_);
+  if (slot == nullptr)
+    slot = &prometheus::BuildCounter().Name(name).Help(help).Register(*registry_);
   return *slot;
 }
 
@@ -49,8 +50,9 @@ const prometheus::Histogram::BucketBoundaries& Metrics::latency_buckets() {
 OperatorProbe::OperatorProbe(Metrics& metrics, const std::string& pipeline, const std::string& op)
     : metrics_(metrics), pipeline_(pipeline), op_(op) {
   const prometheus::Labels labels{{"pipeline", pipeline}, {"operator", op}};
-  in_ = &metrics.counters("assay_operator_records_in_total", "Records that entered a pipeline stage")
-             .Add(labels);
+  in_ =
+      &metrics.counters("assay_operator_records_in_total", "Records that entered a pipeline stage")
+           .Add(labels);
   out_ = &metrics.counters("assay_operator_records_out_total", "Records a pipeline stage passed on")
               .Add(labels);
   latency_ = &metrics
@@ -85,11 +87,13 @@ void OperatorProbe::rejected(RejectCode code, uint64_t n) {
 ConnectorProbe::ConnectorProbe(Metrics& metrics, const std::string& pipeline,
                                const std::string& connector, const std::string& role) {
   const prometheus::Labels labels{{"pipeline", pipeline}, {"connector", connector}, {"role", role}};
-  records_ = &metrics.counters("assay_connector_records_total",
-                               "Records read by a source or written to a sink")
+  records_ = &metrics
+                  .counters("assay_connector_records_total",
+                            "Records read by a source or written to a sink")
                   .Add(labels);
-  errors_ = &metrics.counters("assay_connector_errors_total",
-                              "Failed reads, writes or deliveries of a source or sink")
+  errors_ = &metrics
+                 .counters("assay_connector_errors_total",
+                           "Failed reads, writes or deliveries of a source or sink")
                  .Add(labels);
   latency_ = &metrics
                   .histograms("assay_connector_batch_duration_seconds",
@@ -102,7 +106,9 @@ void ConnectorProbe::records(uint64_t n, double seconds) {
   latency_->Observe(seconds);
 }
 
-void ConnectorProbe::error() { errors_->Increment(); }
+void ConnectorProbe::error() {
+  errors_->Increment();
+}
 
 ConfigProbe::ConfigProbe(Metrics& metrics) {
   auto& reloads = metrics.counters("assay_config_reloads_total",

@@ -26,11 +26,13 @@ class Metrics {
   /// The underlying registry (for exposition).
   const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
   /// A counter family (created on first use).
-  prometheus::Family<prometheus::Counter>& counters(const std::string& name, const std::string& help);
+  prometheus::Family<prometheus::Counter>& counters(const std::string& name,
+                                                    const std::string& help);
   /// A gauge family (created on first use).
   prometheus::Family<prometheus::Gauge>& gauges(const std::string& name, const std::string& help);
   /// A histogram family (created on first use).
-  prometheus::Family<prometheus::Histogram>& histograms(const std::string& name, const std::string& help);
+  prometheus::Family<prometheus::Histogram>& histograms(const std::string& name,
+                                                        const std::string& help);
   /// Text exposition format of every metric.
   std::string serialize() const;
   /// Latency buckets in seconds (10 µs .. ~10 s).
@@ -62,7 +64,8 @@ class OperatorProbe {
   prometheus::Counter* in_;
   prometheus::Counter* out_;
   prometheus::Histogram* latency_;
-  std::array<std::atomic<prometheus::Counter*>, static_cast<size_t>(RejectCode::kCount_)> by_reason_{};
+  std::array<std::atomic<prometheus::Counter*>, static_cast<size_t>(RejectCode::kCount_)>
+      by_reason_{};
   std::atomic<uint64_t> rejected_total_{0};
 };
 

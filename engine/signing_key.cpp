@@ -23,7 +23,9 @@ namespace {
 
 }  // namespace
 
-EngineKey::~EngineKey() { OPENSSL_cleanse(seed_.data(), seed_.size()); }
+EngineKey::~EngineKey() {
+  OPENSSL_cleanse(seed_.data(), seed_.size());
+}
 
 std::string derive_engine_key_id(std::span<const uint8_t, 32> public_key) {
   const auto digest =
@@ -33,7 +35,8 @@ std::string derive_engine_key_id(std::span<const uint8_t, 32> public_key) {
 
 std::shared_ptr<const EngineKey> EngineKey::from_seed(std::span<const uint8_t, 32> seed,
                                                       std::string key_id) {
-  EVP_PKEY* pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.data(), seed.size());
+  EVP_PKEY* pkey =
+      EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.data(), seed.size());
   if (pkey == nullptr) return nullptr;
   std::shared_ptr<EngineKey> key(new EngineKey());
   size_t len = key->public_.size();
@@ -52,7 +55,8 @@ std::shared_ptr<const EngineKey> EngineKey::load(const std::string& path, std::s
   ss << in.rdbuf();
   std::string pem = ss.str();
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  EVP_PKEY* pkey = bio != nullptr ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
+  EVP_PKEY* pkey =
+      bio != nullptr ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
   BIO_free(bio);
   OPENSSL_cleanse(pem.data(), pem.size());
   if (pkey == nullptr) refuse(path, "not a PEM private key");

@@ -31,7 +31,9 @@ extern "C" void on_signal(int) {
   if (g_signals >= 3) std::_Exit(130);  // third Ctrl-C: the user insists
 }
 
-extern "C" void on_sighup(int) { g_reload = 1; }
+extern "C" void on_sighup(int) {
+  g_reload = 1;
+}
 
 }  // namespace
 
@@ -185,7 +187,8 @@ int run_pipeline(Pipeline& first, Metrics& metrics, const RunOptions& opts, RunS
   std::unique_ptr<Pipeline> owned;  // pipelines loaded by a reload
   Pipeline* p = &first;
   std::string running_sha = to_hex(first.info.config_sha256);
-  std::string refused_sha;  // content last refused by a watched reload (not retried until it changes)
+  std::string
+      refused_sha;  // content last refused by a watched reload (not retried until it changes)
   summary = RunSummary{};
   g_reload = 0;
   while (true) {
@@ -269,12 +272,15 @@ int run_pipeline(Pipeline& first, Metrics& metrics, const RunOptions& opts, RunS
   return summary.ok ? kExitOk : kExitFailure;
 }
 
-bool interrupted() { return g_signals > 0; }
+bool interrupted() {
+  return g_signals > 0;
+}
 
 int cmd_lint(int argc, char** argv) {
-  Args args("assay lint PIPELINE.yaml",
-            "Validates a pipeline file (keys, types, operators, connectors, referenced registries)\n"
-            "without running it. Exit 0 if valid, 2 with file:line:column messages if not.");
+  Args args(
+      "assay lint PIPELINE.yaml",
+      "Validates a pipeline file (keys, types, operators, connectors, referenced registries)\n"
+      "without running it. Exit 0 if valid, 2 with file:line:column messages if not.");
   args.positional("PIPELINE.yaml", "the pipeline file");
   if (int rc = handle_parse(args, argc, argv); rc >= 0) return rc;
   const std::string path = args.get("PIPELINE.yaml");

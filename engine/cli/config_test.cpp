@@ -54,8 +54,10 @@ class ScopedEnv {
   }
   ~ScopedEnv() {
     for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
-      if (it->second) ::setenv(it->first.c_str(), it->second->c_str(), 1);
-      else ::unsetenv(it->first.c_str());
+      if (it->second)
+        ::setenv(it->first.c_str(), it->second->c_str(), 1);
+      else
+        ::unsetenv(it->first.c_str());
     }
   }
 
@@ -85,16 +87,21 @@ std::map<std::string, TestKey> parse_keys(const ConfigNode& keys) {
     const ConfigNode k = keys.get(name);
     const std::string alg = k.get("alg").as_string();
     sim::Alg a;
-    if (alg == "ed25519") a = sim::Alg::kEd25519;
-    else if (alg == "ecdsa-p256") a = sim::Alg::kEcdsaP256;
-    else if (alg == "hmac") a = sim::Alg::kHmac;
-    else k.get("alg").fail("unknown alg '" + alg + "' (ed25519, ecdsa-p256, hmac)");
+    if (alg == "ed25519")
+      a = sim::Alg::kEd25519;
+    else if (alg == "ecdsa-p256")
+      a = sim::Alg::kEcdsaP256;
+    else if (alg == "hmac")
+      a = sim::Alg::kHmac;
+    else
+      k.get("alg").fail("unknown alg '" + alg + "' (ed25519, ecdsa-p256, hmac)");
     std::array<uint8_t, 32> seed{};
     if (k.has("seed")) {
       seed = hex32(k.get("seed"), k.get("seed").as_string());
     } else if (k.has("secret_file")) {
       std::string text = read_text_file(k.get("secret_file"), k.get("secret_file").as_path());
-      while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+      while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+        text.pop_back();
       seed = hex32(k.get("secret_file"), text);
     } else {
       k.fail("a test key needs `seed` (64 hex digits) or `secret_file`");
@@ -125,11 +132,16 @@ int64_t parse_time(const ConfigNode& n) {
     }
     const std::string unit = rest.substr(used);
     double scale = 0;
-    if (unit == "ms") scale = 1e6;
-    else if (unit == "s") scale = 1e9;
-    else if (unit == "m") scale = 60e9;
-    else if (unit == "h") scale = 3600e9;
-    else if (unit == "d") scale = 86400e9;
+    if (unit == "ms")
+      scale = 1e6;
+    else if (unit == "s")
+      scale = 1e9;
+    else if (unit == "m")
+      scale = 60e9;
+    else if (unit == "h")
+      scale = 3600e9;
+    else if (unit == "d")
+      scale = 86400e9;
     if ((sign != '+' && sign != '-') || scale == 0)
       n.fail("expected now, now+DURATION or now-DURATION with unit ms, s, m, h or d");
     const auto delta = static_cast<int64_t>(v * scale);
@@ -152,8 +164,10 @@ flatbuffers::Offset<wire::Reading> build_reading(flatbuffers::FlatBufferBuilder&
   wire::ReadingKind kind = wire::ReadingKind::Measurement;
   if (r.has("kind")) {
     const std::string k = r.get("kind").as_string();
-    if (k == "reference_check") kind = wire::ReadingKind::ReferenceCheck;
-    else if (k != "measurement") r.get("kind").fail("expected measurement or reference_check");
+    if (k == "reference_check")
+      kind = wire::ReadingKind::ReferenceCheck;
+    else if (k != "measurement")
+      r.get("kind").fail("expected measurement or reference_check");
   }
   wire::ReadingBuilder rb(fbb);
   rb.add_sensor_id(id);

@@ -1,11 +1,10 @@
 // `assay test`: pipeline config tests (issue 7).
-#include "engine/cli/config_test.hpp"
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "engine/cli/config_test.hpp"
 #include "engine/config.hpp"
 
 namespace assay::engine::cli {

@@ -27,8 +27,8 @@ void write_atomically(const fs::path& p, const std::string& text) {
 
 TEST(KafkaHotReload, ChangedConfigIsReloadedInvalidOneRefusedNothingLost) {
   ASSAY_REQUIRE_BROKER();
-  const Fleet fleet = simulated_fleet("reload", {"--records", "3000", "--sensors", "40", "--seed",
-                                                 "5", "--alg-mix", "hmac=1"});
+  const Fleet fleet = simulated_fleet(
+      "reload", {"--records", "3000", "--sensors", "40", "--seed", "5", "--alg-mix", "hmac=1"});
   const auto frames = read_frames(fleet.records());
   ASSERT_GT(frames.size(), 30u);
   const size_t third = frames.size() / 3;
@@ -65,8 +65,8 @@ TEST(KafkaHotReload, ChangedConfigIsReloadedInvalidOneRefusedNothingLost) {
   ASSERT_TRUE(run.started());
   prod.produce(frames, 0, third);
   ASSERT_TRUE(prod.flush());
-  ASSERT_TRUE(wait_until([&] { return outputs() >= static_cast<int64_t>(readings(0, third)); },
-                         120s))
+  ASSERT_TRUE(
+      wait_until([&] { return outputs() >= static_cast<int64_t>(readings(0, third)); }, 120s))
       << run.err();
   EXPECT_EQ(series(metrics(), "assay_config_reloads_total{result=\"success\"}"), 0);
 
@@ -81,8 +81,8 @@ TEST(KafkaHotReload, ChangedConfigIsReloadedInvalidOneRefusedNothingLost) {
   EXPECT_NE(metrics().find("pipeline=\"reload-v2\"} 1"), std::string::npos);
   prod.produce(frames, third, third);
   ASSERT_TRUE(prod.flush());
-  ASSERT_TRUE(wait_until(
-      [&] { return outputs() >= static_cast<int64_t>(readings(0, 2 * third)); }, 120s))
+  ASSERT_TRUE(
+      wait_until([&] { return outputs() >= static_cast<int64_t>(readings(0, 2 * third)); }, 120s))
       << run.err();
 
   // 2. An invalid file is refused with its location; the running pipeline keeps going.
@@ -135,7 +135,8 @@ TEST(KafkaHotReload, ChangedConfigIsReloadedInvalidOneRefusedNothingLost) {
   EXPECT_EQ(a.unknown, 0u);
   std::map<std::string, uint64_t> by_pipeline;
   for (const auto* msgs : {&trusted, &rejected})
-    for (const Message& m : *msgs) ++by_pipeline[m.headers.count("assay-pipeline") ? m.headers.at("assay-pipeline") : ""];
+    for (const Message& m : *msgs)
+      ++by_pipeline[m.headers.count("assay-pipeline") ? m.headers.at("assay-pipeline") : ""];
   EXPECT_GE(by_pipeline["reload-v1"], readings(0, third));
   EXPECT_GE(by_pipeline["reload-v2"], readings(third, frames.size()));
   EXPECT_EQ(by_pipeline.size(), 2u);
