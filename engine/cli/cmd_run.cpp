@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "connectors/builtin.hpp"
+#include "engine/audit_log.hpp"
+#include "engine/bytes.hpp"
 #include "engine/cli/args.hpp"
 #include "engine/cli/commands.hpp"
 #include "engine/cli/run_common.hpp"
@@ -14,6 +16,7 @@
 #include "engine/log.hpp"
 #include "engine/runner.hpp"
 #include "engine/time.hpp"
+#include "engine/version.hpp"
 #include "operators/builtin.hpp"
 
 namespace assay::engine::cli {
@@ -82,9 +85,46 @@ void write_summary_json(const std::string& path, const RunSummary& s) {
   o << "}}\n";
 }
 
+// Audit log: engine.start and config.load before the run; false if they cannot be written.
+bool audit_start(const Pipeline& p) {
+  AuditLog* audit = p.info.audit.get();
+  if (audit == nullptr) return true;
+  std::string err;
+  if (!audit->open(&err)) {
+    std::fprintf(stderr, "error: %s\n", err.c_str());
+    return false;
+  }
+  std::string stages;
+  for (const auto& s : p.stage_names) stages += (stages.empty() ? "" : ",") + s;
+  const bool ok =
+      audit->record("engine.start", {{"version", kVersion},
+                                     {"build", kBuildId},
+                                     {"binary_sha256", binary_sha256_hex()},
+                                     {"pid", std::to_string(getpid())}}) &&
+      audit->record("config.load", {{"file", p.file},
+                                    {"config_sha256", to_hex(p.info.config_sha256)},
+                                    {"stages", stages}});
+  if (!ok) std::fprintf(stderr, "error: audit log %s: cannot write\n", audit->file().c_str());
+  return ok;
+}
+
+void audit_stop(const Pipeline& p, const RunSummary& s, const std::string& reason) {
+  AuditLog* audit = p.info.audit.get();
+  if (audit == nullptr) return;
+  audit->record("engine.stop", {{"ok", s.ok ? "true" : "false"},
+                                {"reason", reason},
+                                {"frames_in", std::to_string(s.frames_in)},
+                                {"readings_in", std::to_string(s.rows_in)},
+                                {"trusted", std::to_string(s.trusted)},
+                                {"rejected", std::to_string(s.rejected)},
+                                {"alerts", std::to_string(s.alerts)}});
+  audit->close();
+}
+
 }  // namespace
 
 int run_pipeline(Pipeline& p, Metrics& metrics, const RunOptions& opts, RunSummary& summary) {
+  if (!audit_start(p)) return kExitFailure;
   Runner runner(p, metrics);
   if (opts.on_start) opts.on_start(runner);
   std::unique_ptr<HttpServer> http;
@@ -94,6 +134,7 @@ int run_pipeline(Pipeline& p, Metrics& metrics, const RunOptions& opts, RunSumma
     std::string err;
     if (!http->start(&err)) {
       std::fprintf(stderr, "error: metrics.listen: %s\n", err.c_str());
+      audit_stop(p, summary, "metrics.listen: " + err);
       return kExitUsage;
     }
     log_info("http", "serving /metrics /healthz /readyz",
@@ -141,6 +182,7 @@ int run_pipeline(Pipeline& p, Metrics& metrics, const RunOptions& opts, RunSumma
   std::fputs(summary_table(p, summary).c_str(), stdout);
   std::fflush(stdout);
   if (!opts.summary_json.empty()) write_summary_json(opts.summary_json, summary);
+  audit_stop(p, summary, !summary.ok ? summary.error : interrupted() ? "signal" : "input ended");
   return summary.ok ? kExitOk : kExitFailure;
 }
 
