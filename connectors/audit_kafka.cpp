@@ -12,7 +12,9 @@ KafkaAuditPublisher::KafkaAuditPublisher(KafkaClientSettings client, std::string
       pipeline_(std::move(pipeline)),
       failures_metric_(failures_metric) {}
 
-KafkaAuditPublisher::~KafkaAuditPublisher() { stop(); }
+KafkaAuditPublisher::~KafkaAuditPublisher() {
+  stop();
+}
 
 void KafkaAuditPublisher::fail(uint64_t n, uint64_t seq, const std::string& why) {
   failures_.fetch_add(n);
@@ -68,11 +70,11 @@ void KafkaAuditPublisher::publish(std::span<const uint8_t> record, std::string_v
                                   uint64_t seq) {
   if (rk_ == nullptr) return fail(1, seq, "publisher not started");
   for (int attempt = 0;; ++attempt) {
-    const rd_kafka_resp_err_t err = rd_kafka_producev(
-        rk_, RD_KAFKA_V_RKT(rkt_), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_VALUE(const_cast<uint8_t*>(record.data()), record.size()),
-        RD_KAFKA_V_KEY(key.data(), key.size()),
-        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(seq)), RD_KAFKA_V_END);
+    const rd_kafka_resp_err_t err =
+        rd_kafka_producev(rk_, RD_KAFKA_V_RKT(rkt_), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_VALUE(const_cast<uint8_t*>(record.data()), record.size()),
+                          RD_KAFKA_V_KEY(key.data(), key.size()),
+                          RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(seq)), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || attempt >= 50)
       return fail(1, seq, rd_kafka_err2str(err));
@@ -103,9 +105,11 @@ void KafkaAuditPublisher::stop() {
 std::unique_ptr<engine::AuditPublisher> KafkaAuditPublisher::from_config(
     const engine::ConfigNode& kafka, const std::string& topic, engine::BuildContext& ctx) {
   KafkaClientSettings client = parse_kafka_settings(kafka);
-  auto* failures = &ctx.metrics.counters("assay_audit_failures_total", "Audit events not written or delivered")
-                        .Add({{"pipeline", ctx.pipeline.name}, {"target", "kafka"}});
-  return std::make_unique<KafkaAuditPublisher>(std::move(client), topic, ctx.pipeline.name, failures);
+  auto* failures =
+      &ctx.metrics.counters("assay_audit_failures_total", "Audit events not written or delivered")
+           .Add({{"pipeline", ctx.pipeline.name}, {"target", "kafka"}});
+  return std::make_unique<KafkaAuditPublisher>(std::move(client), topic, ctx.pipeline.name,
+                                               failures);
 }
 
 }  // namespace assay::connectors

@@ -38,8 +38,8 @@ class KafkaAuditPublisher final : public engine::AuditPublisher {
 
   /// Factory for Registries::audit_publisher: `kafka: {brokers, properties, ...}`.
   static std::unique_ptr<engine::AuditPublisher> from_config(const engine::ConfigNode& kafka,
-                                                            const std::string& topic,
-                                                            engine::BuildContext& ctx);
+                                                             const std::string& topic,
+                                                             engine::BuildContext& ctx);
 
  private:
   static void delivery_cb(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque);

@@ -100,7 +100,9 @@ std::array<uint8_t, 32> audit_record_hash(std::span<const uint8_t> prev_hash,
   return out;
 }
 
-std::string binary_sha256_hex() { return file_sha256_hex("/proc/self/exe"); }
+std::string binary_sha256_hex() {
+  return file_sha256_hex("/proc/self/exe");
+}
 
 std::string file_sha256_hex(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -131,7 +133,9 @@ AuditLog::AuditLog(AuditOptions options, std::shared_ptr<const EngineKey> key,
   }
 }
 
-AuditLog::~AuditLog() { close(); }
+AuditLog::~AuditLog() {
+  close();
+}
 
 bool AuditLog::restore_locked(std::string* error, std::string* previous_key_id) {
   std::ifstream in(options_.file, std::ios::binary);
@@ -146,10 +150,12 @@ bool AuditLog::restore_locked(std::string* error, std::string* previous_key_id) 
       *error = "truncated frame header at byte " + std::to_string(pos);
       return false;
     }
-    for (int i = 0; i < 4; ++i) len |= static_cast<uint32_t>(static_cast<uint8_t>(data[pos + i])) << (8 * i);
+    for (int i = 0; i < 4; ++i)
+      len |= static_cast<uint32_t>(static_cast<uint8_t>(data[pos + i])) << (8 * i);
     if (data.size() - pos - 4 < len) {
       *error = "truncated frame at byte " + std::to_string(pos) + " (declares " +
-               std::to_string(len) + " bytes, " + std::to_string(data.size() - pos - 4) + " present)";
+               std::to_string(len) + " bytes, " + std::to_string(data.size() - pos - 4) +
+               " present)";
       return false;
     }
     last = pos + 4;
@@ -176,7 +182,8 @@ bool AuditLog::restore_locked(std::string* error, std::string* previous_key_id) 
     return false;
   }
   if (e->seq() != count - 1) {
-    *error = where + " has seq " + std::to_string(e->seq()) + ", expected " + std::to_string(count - 1);
+    *error =
+        where + " has seq " + std::to_string(e->seq()) + ", expected " + std::to_string(count - 1);
     return false;
   }
   const auto canonical = audit_canonical_bytes(*e);
@@ -211,7 +218,8 @@ bool AuditLog::open(std::string* error) {
   if (!restore_locked(&why, &previous_key_id)) {
     *error = "audit log " + options_.file + ": " + why +
              "; refusing to continue the chain (check it with `assay verify-audit`)";
-    log_error("audit", "corrupt audit log tail; not starting", {{"file", options_.file}, {"error", why}});
+    log_error("audit", "corrupt audit log tail; not starting",
+              {{"file", options_.file}, {"error", why}});
     return false;
   }
   if (log_id_.empty()) log_id_ = random_log_id();
@@ -247,7 +255,8 @@ void AuditLog::fail_locked(const std::string& what) {
   ++file_failures_;
   if (failures_metric_ != nullptr) failures_metric_->Increment();
   if (!failed_)
-    log_error("audit", "audit log write failed; no further events are written to keep the chain whole",
+    log_error("audit",
+              "audit log write failed; no further events are written to keep the chain whole",
               {{"file", options_.file}, {"error", what}});
   failed_ = true;
 }
@@ -293,8 +302,7 @@ bool AuditLog::append_locked(int64_t time_ns, std::string_view type, const Audit
   const uint32_t n = fbb.GetSize();
   for (int i = 0; i < 4; ++i) frame[i] = static_cast<uint8_t>(n >> (8 * i));
   std::memcpy(frame.data() + 4, fbb.GetBufferPointer(), n);
-  if (!write_all(fd_, frame.data(), frame.size()) ||
-      (options_.fsync && ::fdatasync(fd_) != 0)) {
+  if (!write_all(fd_, frame.data(), frame.size()) || (options_.fsync && ::fdatasync(fd_) != 0)) {
     fail_locked(std::string("write: ") + std::strerror(errno));
     return false;
   }
@@ -343,7 +351,8 @@ void AuditLog::close() {
   if (publisher_) {
     if (!publisher_->flush(10000))
       log_error("audit", "audit events not confirmed by the publisher",
-                {{"target", publisher_->describe()}, {"failures", std::to_string(publisher_->failures())}});
+                {{"target", publisher_->describe()},
+                 {"failures", std::to_string(publisher_->failures())}});
     publisher_->stop();
   }
 }

@@ -15,12 +15,12 @@ namespace assay::engine {
 
 /// One problem found in an audit log.
 struct AuditFinding {
-  size_t position = 0;      ///< index of the record in the input (0-based)
-  bool has_seq = false;     ///< false if the record did not decode
-  uint64_t seq = 0;         ///< seq the record claims
-  std::string code;         ///< "malformed", "hash_mismatch", "bad_signature", "seq_gap",
-                            ///< "seq_out_of_order", "chain_break", "chain_start_missing"
-  std::string message;      ///< human-readable, names the place
+  size_t position = 0;   ///< index of the record in the input (0-based)
+  bool has_seq = false;  ///< false if the record did not decode
+  uint64_t seq = 0;      ///< seq the record claims
+  std::string code;      ///< "malformed", "hash_mismatch", "bad_signature", "seq_gap",
+                         ///< "seq_out_of_order", "chain_break", "chain_start_missing"
+  std::string message;   ///< human-readable, names the place
 };
 
 /// One chain (log id) seen in the input.

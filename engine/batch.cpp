@@ -48,7 +48,8 @@ std::span<const PrivacyEdit> Batch::privacy_of_frame(uint32_t f) const {
 std::string_view Batch::row_key(uint32_t r) const {
   for (const PrivacyEdit& e : privacy_of_frame(row_frame[r]))
     if (e.row == r && e.attr == UINT32_MAX) return {e.pseudonym.data(), e.pseudonym.size()};
-  return row_reading[r] != nullptr ? row_reading[r]->sensor_id()->string_view() : std::string_view();
+  return row_reading[r] != nullptr ? row_reading[r]->sensor_id()->string_view()
+                                   : std::string_view();
 }
 
 void Batch::compact_selection() {

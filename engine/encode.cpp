@@ -47,7 +47,8 @@ void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx) {
   const auto bytes = b.frame_bytes(f);
   // Privacy rules applied: the released reading replaces the raw signed bytes.
   const auto edits = b.privacy_of_frame(f);
-  const ReleasedParts released = edits.empty() ? ReleasedParts{} : encode_released(fbb, b, r, edits);
+  const ReleasedParts released =
+      edits.empty() ? ReleasedParts{} : encode_released(fbb, b, r, edits);
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> signed_bytes = 0;
   if (edits.empty()) {
     fbb.ForceVectorAlignment(bytes.size(), 1, 8);

@@ -56,7 +56,8 @@ struct Pipeline {
 /// Loads and validates a pipeline file. Throws ConfigError. `audit`: an already open audit
 /// log to use instead of building the one the file configures (a hot reload keeps one chain).
 std::unique_ptr<Pipeline> load_pipeline(const std::string& path, const Registries& registries,
-                                        Metrics& metrics, std::shared_ptr<AuditLog> audit = nullptr);
+                                        Metrics& metrics,
+                                        std::shared_ptr<AuditLog> audit = nullptr);
 /// Same, from a parsed root node (tests); `config_bytes` is hashed into config_sha256.
 std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::string& config_bytes,
                                          const Registries& registries, Metrics& metrics,

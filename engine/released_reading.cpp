@@ -17,7 +17,9 @@ const PrivacyEdit* edit_of(std::span<const PrivacyEdit> edits, uint32_t r, uint3
   return nullptr;
 }
 
-std::string_view pseudonym(const PrivacyEdit& e) { return {e.pseudonym.data(), e.pseudonym.size()}; }
+std::string_view pseudonym(const PrivacyEdit& e) {
+  return {e.pseudonym.data(), e.pseudonym.size()};
+}
 
 }  // namespace
 
@@ -37,12 +39,14 @@ ReleasedParts encode_released(flatbuffers::FlatBufferBuilder& fbb, const Batch& 
   out.rules = fbb.CreateVector(name_offsets);
 
   const PrivacyEdit* sid = edit_of(edits, r, UINT32_MAX);
-  const auto sensor = fbb.CreateString(sid != nullptr ? pseudonym(*sid) : rd->sensor_id()->string_view());
+  const auto sensor =
+      fbb.CreateString(sid != nullptr ? pseudonym(*sid) : rd->sensor_id()->string_view());
   const auto quantity = rd->quantity() != nullptr ? fbb.CreateString(rd->quantity()) : 0;
   const auto unit = rd->unit() != nullptr ? fbb.CreateString(rd->unit()) : 0;
-  const auto firmware = rd->firmware_sha256() != nullptr
-                            ? fbb.CreateVector(rd->firmware_sha256()->data(), rd->firmware_sha256()->size())
-                            : 0;
+  const auto firmware =
+      rd->firmware_sha256() != nullptr
+          ? fbb.CreateVector(rd->firmware_sha256()->data(), rd->firmware_sha256()->size())
+          : 0;
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<wire::Attribute>>> attrs = 0;
   if (const auto* in = rd->attributes()) {
     std::vector<flatbuffers::Offset<wire::Attribute>> kept;
@@ -51,7 +55,7 @@ ReleasedParts encode_released(flatbuffers::FlatBufferBuilder& fbb, const Batch& 
       const PrivacyEdit* e = edit_of(edits, r, i);
       if (e != nullptr && e->drop) continue;
       const auto k = a->key() != nullptr ? fbb.CreateString(a->key()) : 0;
-      const auto v = e != nullptr ? fbb.CreateString(pseudonym(*e))
+      const auto v = e != nullptr            ? fbb.CreateString(pseudonym(*e))
                      : a->value() != nullptr ? fbb.CreateString(a->value())
                                              : 0;
       kept.push_back(wire::CreateAttribute(fbb, k, v));

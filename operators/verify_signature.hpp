@@ -68,7 +68,8 @@ class VerifySignature final : public engine::Operator {
  private:
   void watch_loop();
   /// Records a registry event in the audit log (counts, file SHA-256, `extra`).
-  void audit(std::string_view type, const std::string& source, engine::AuditDetails extra = {}) const;
+  void audit(std::string_view type, const std::string& source,
+             engine::AuditDetails extra = {}) const;
   void publish();
   bool within_budget(connectors::KeyHealth& health, int64_t now_mono_ns) const;
   const VerifySignatureConfig config_;

@@ -96,14 +96,13 @@ bool audit_start(const Pipeline& p) {
   }
   std::string stages;
   for (const auto& s : p.stage_names) stages += (stages.empty() ? "" : ",") + s;
-  const bool ok =
-      audit->record("engine.start", {{"version", kVersion},
-                                     {"build", kBuildId},
-                                     {"binary_sha256", binary_sha256_hex()},
-                                     {"pid", std::to_string(getpid())}}) &&
-      audit->record("config.load", {{"file", p.file},
-                                    {"config_sha256", to_hex(p.info.config_sha256)},
-                                    {"stages", stages}});
+  const bool ok = audit->record("engine.start", {{"version", kVersion},
+                                                 {"build", kBuildId},
+                                                 {"binary_sha256", binary_sha256_hex()},
+                                                 {"pid", std::to_string(getpid())}}) &&
+                  audit->record("config.load", {{"file", p.file},
+                                                {"config_sha256", to_hex(p.info.config_sha256)},
+                                                {"stages", stages}});
   if (!ok) std::fprintf(stderr, "error: audit log %s: cannot write\n", audit->file().c_str());
   return ok;
 }

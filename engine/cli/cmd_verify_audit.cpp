@@ -51,12 +51,13 @@ bool parse_public_key(const std::string& arg, std::array<uint8_t, 32>& out, std:
 }  // namespace
 
 int cmd_verify_audit(int argc, char** argv) {
-  Args args("assay verify-audit FILE --public-key K [--public-key K2 ...] [--quiet]",
-            "Verifies an Assay audit log file (frames of AuditEvent records): every event decodes,\n"
-            "matches its record_hash, is signed by a pinned engine key, and the events of each log\n"
-            "run seq 0, 1, 2, ... each linked to the previous one's hash. Names the position, byte\n"
-            "offset and seq of every broken place. Exit 0 if the log verifies, 1 if not, 2 on a\n"
-            "usage error. (Also reachable as `assay verify-stream --audit FILE --public-key K`.)");
+  Args args(
+      "assay verify-audit FILE --public-key K [--public-key K2 ...] [--quiet]",
+      "Verifies an Assay audit log file (frames of AuditEvent records): every event decodes,\n"
+      "matches its record_hash, is signed by a pinned engine key, and the events of each log\n"
+      "run seq 0, 1, 2, ... each linked to the previous one's hash. Names the position, byte\n"
+      "offset and seq of every broken place. Exit 0 if the log verifies, 1 if not, 2 on a\n"
+      "usage error. (Also reachable as `assay verify-stream --audit FILE --public-key K`.)");
   args.positional("FILE", "audit log file")
       .multi("public-key", "pinned engine public key: 64 hex chars, or a .pub PEM / hex file")
       .flag("quiet", "print only findings and the verdict, not one line per event");
@@ -70,7 +71,8 @@ int cmd_verify_audit(int argc, char** argv) {
     }
   }
   if (keys.empty()) {
-    std::fprintf(stderr, "error: --public-key is required (the engine key the log must be signed with)\n");
+    std::fprintf(stderr,
+                 "error: --public-key is required (the engine key the log must be signed with)\n");
     return kExitUsage;
   }
   const std::string path = args.get("FILE");
@@ -89,10 +91,12 @@ int cmd_verify_audit(int argc, char** argv) {
   for (size_t pos = 0; pos < data.size();) {
     uint32_t len = 0;
     if (data.size() - pos >= 4)
-      for (int i = 0; i < 4; ++i) len |= static_cast<uint32_t>(static_cast<uint8_t>(data[pos + i])) << (8 * i);
+      for (int i = 0; i < 4; ++i)
+        len |= static_cast<uint32_t>(static_cast<uint8_t>(data[pos + i])) << (8 * i);
     if (data.size() - pos < 4 || data.size() - pos - 4 < len) {
-      framing_error = "position " + std::to_string(records.size()) + " (byte " + std::to_string(pos) +
-                      "): truncated or garbled frame (" + std::to_string(data.size() - pos) +
+      framing_error = "position " + std::to_string(records.size()) + " (byte " +
+                      std::to_string(pos) + "): truncated or garbled frame (" +
+                      std::to_string(data.size() - pos) +
                       " bytes left); nothing after it can be read";
       break;
     }
@@ -112,10 +116,11 @@ int cmd_verify_audit(int argc, char** argv) {
   if (!framing_error.empty()) std::printf("FAIL framing: %s\n", framing_error.c_str());
   for (const AuditChainSummary& c : rep.chains)
     std::printf("log %s: %llu events, last seq %llu, head %s\n", c.log_id.c_str(),
-                static_cast<unsigned long long>(c.events), static_cast<unsigned long long>(c.last_seq),
-                to_hex(c.head).c_str());
+                static_cast<unsigned long long>(c.events),
+                static_cast<unsigned long long>(c.last_seq), to_hex(c.head).c_str());
   const bool ok = rep.ok && framing_error.empty() && !records.empty();
-  if (records.empty() && framing_error.empty()) std::printf("FAIL: %s holds no events\n", path.c_str());
+  if (records.empty() && framing_error.empty())
+    std::printf("FAIL: %s holds no events\n", path.c_str());
   std::printf("%s: %s (%zu events, %zu findings)\n", ok ? "ok" : "FAILED", path.c_str(),
               records.size(), rep.findings.size() + (framing_error.empty() ? 0 : 1));
   return ok ? kExitOk : kExitFailure;

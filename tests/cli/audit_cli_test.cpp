@@ -49,11 +49,12 @@ TEST(AuditCli, RunWritesAVerifiableLogThatContinuesAcrossRuns) {
   ASSERT_EQ(sh(cd + kAssay + " keygen --alg ed25519 --out other").code, 0);
   Result r = sh(cd + kAssay + " simulate --out fleet.asy --sensors 4 --records 200");
   ASSERT_EQ(r.code, 0) << r.out;
-  std::ofstream(d / "p.yaml") << "name: audited\ninput: {type: file, path: fleet.asy}\n"
-                                 "operators:\n  - type: verify_signature\n    registry: sensors.yaml\n"
-                                 "routes:\n  trusted: {type: file, path: t.asy}\n"
-                                 "  rejected: {type: jsonl, path: r.jsonl}\n"
-                                 "audit:\n  file: audit.log\n  key: engine.key\n  key_id: engine-test\n";
+  std::ofstream(d / "p.yaml")
+      << "name: audited\ninput: {type: file, path: fleet.asy}\n"
+         "operators:\n  - type: verify_signature\n    registry: sensors.yaml\n"
+         "routes:\n  trusted: {type: file, path: t.asy}\n"
+         "  rejected: {type: jsonl, path: r.jsonl}\n"
+         "audit:\n  file: audit.log\n  key: engine.key\n  key_id: engine-test\n";
   // lint builds the pipeline (and loads the key) but writes no audit event.
   r = sh(cd + kAssay + " lint p.yaml");
   ASSERT_EQ(r.code, 0) << r.out;

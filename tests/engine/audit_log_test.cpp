@@ -236,7 +236,8 @@ TEST(AuditLog, DeletedReorderedInsertedAndForgedEventsAreNamed) {
   EXPECT_EQ(rep.findings[0].code, "seq_gap");
   EXPECT_EQ(rep.findings[0].position, 4u);
   EXPECT_EQ(rep.findings[0].seq, 5u);
-  EXPECT_NE(rep.findings[0].message.find("events 4..4 are missing"), std::string::npos) << dump(rep);
+  EXPECT_NE(rep.findings[0].message.find("events 4..4 are missing"), std::string::npos)
+      << dump(rep);
 
   auto swapped = good;
   std::swap(swapped[2], swapped[3]);
@@ -406,9 +407,10 @@ TEST(AuditLog, ConcurrentRecordsFormOneContiguousChain) {
 TEST(AuditLog, PipelineAuditSectionIsParsedAndValidated) {
   TempDir d;
   // An Ed25519 PKCS#8 key (RFC 8410 section 10.3 example).
-  std::ofstream(d.path / "engine.key") << "-----BEGIN PRIVATE KEY-----\n"
-                                          "MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n"
-                                          "-----END PRIVATE KEY-----\n";
+  std::ofstream(d.path / "engine.key")
+      << "-----BEGIN PRIVATE KEY-----\n"
+         "MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n"
+         "-----END PRIVATE KEY-----\n";
   Registries reg;
   connectors::register_builtin_connectors(reg);
   Metrics metrics;
@@ -441,8 +443,10 @@ TEST(AuditLog, PipelineAuditSectionIsParsedAndValidated) {
   refused("audit:\n  file: audit.log\n", 7, 3, "audit.key");
   refused("audit:\n  file: audit.log\n  key: engine.key\n  topic: assay.audit\n", 9, 10,
           "audit.topic");
-  refused("audit:\n  file: audit.log\n  key: engine.key\n  topic: t\n  kafka: {brokers: embedded, acks: 1}\n",
-          10, 30, "audit.kafka.acks");
+  refused(
+      "audit:\n  file: audit.log\n  key: engine.key\n  topic: t\n  kafka: {brokers: embedded, "
+      "acks: 1}\n",
+      10, 30, "audit.kafka.acks");
   // A reload passes the running log: the same object is used, the section is not rebuilt.
   auto reloaded = build_pipeline(
       ConfigNode::load_string(base + "audit: {file: other.log, key: engine.key}\n", name), base,

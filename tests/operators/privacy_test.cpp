@@ -32,7 +32,8 @@ namespace fs = std::filesystem;
 using Attrs = std::vector<std::pair<std::string, std::string>>;
 
 const std::string kSecretHex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-const std::string kOtherSecretHex = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+const std::string kOtherSecretHex =
+    "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
 
 // Records what the pipeline writes to a route, with the Kafka key it would use.
 class CaptureSink final : public engine::Sink {
@@ -90,8 +91,8 @@ struct Fixture {
     sensor_key = engine::EngineKey::from_seed(seed, "k1");
     std::ofstream(dir / "sensors.yaml")
         << "sensors:\n  - sensor_id: \"" << sensor << "\"\n    keys:\n      - key_id: k1\n"
-        << "        alg: Ed25519\n        public_key: \"" << engine::to_hex(sensor_key->public_key())
-        << "\"\n";
+        << "        alg: Ed25519\n        public_key: \""
+        << engine::to_hex(sensor_key->public_key()) << "\"\n";
     std::ofstream(dir / "privacy.secret") << kSecretHex << "\n";
     std::ofstream(dir / "other.secret") << kOtherSecretHex << "\n";
   }
@@ -105,7 +106,8 @@ struct Fixture {
   std::vector<uint8_t> signed_batch(uint64_t seq, const std::vector<Attrs>& attrs) const {
     flatbuffers::FlatBufferBuilder body;
     std::vector<flatbuffers::Offset<wire::Reading>> rs;
-    for (size_t i = 0; i < attrs.size(); ++i) rs.push_back(reading(body, sensor, seq + i, attrs[i]));
+    for (size_t i = 0; i < attrs.size(); ++i)
+      rs.push_back(reading(body, sensor, seq + i, attrs[i]));
     wire::FinishReadingBatchBuffer(body, wire::CreateReadingBatch(body, body.CreateVector(rs)));
     return envelope<wire::SignedBatchBuilder>(bytes_of(body), true);
   }
@@ -145,7 +147,8 @@ Output run(const Fixture& fx, const std::string& rules,
   reg.sources["memory"] = [&](const engine::ConfigNode&, engine::BuildContext&) {
     return std::make_unique<connectors::MemorySource>(frames);
   };
-  reg.sinks["capture"] = [&](const engine::ConfigNode&, engine::Route route, engine::BuildContext&) {
+  reg.sinks["capture"] = [&](const engine::ConfigNode&, engine::Route route,
+                             engine::BuildContext&) {
     auto s = std::make_unique<CaptureSink>();
     if (route == engine::Route::kTrusted) trusted = s.get();
     return s;
@@ -156,8 +159,8 @@ Output run(const Fixture& fx, const std::string& rules,
       "    registry: sensors.yaml\n    reload_interval_ms: 0\n  - type: privacy\n    rules:\n" +
       rules;
   engine::Metrics metrics;
-  auto p = engine::build_pipeline(engine::ConfigNode::load_string(text, (fx.dir / "p.yaml").string()),
-                                  text, reg, metrics);
+  auto p = engine::build_pipeline(
+      engine::ConfigNode::load_string(text, (fx.dir / "p.yaml").string()), text, reg, metrics);
   engine::Runner runner(*p, metrics);
   Output out;
   out.summary = runner.run();
@@ -227,7 +230,8 @@ TEST(Privacy, DropsAndPseudonymisesAndWithholdsSignedBytes) {
   const auto* t1 = by_seq[1];
   EXPECT_EQ(t1->signed_bytes(), nullptr);
   ASSERT_NE(t1->signed_bytes_sha256(), nullptr);
-  const auto digest = engine::sha256(std::string_view(reinterpret_cast<const char*>(frames[0].data()), frames[0].size()));
+  const auto digest = engine::sha256(
+      std::string_view(reinterpret_cast<const char*>(frames[0].data()), frames[0].size()));
   EXPECT_TRUE(std::equal(digest.begin(), digest.end(), t1->signed_bytes_sha256()->begin()));
   EXPECT_EQ(rules_of(t1), (std::vector<std::string>{"hash-operator", "drop-location"}));
   ASSERT_NE(t1->reading(), nullptr);
@@ -336,8 +340,10 @@ TEST(Privacy, BadRulesAreRefusedWithLocation) {
       EXPECT_EQ(std::string(e.what()).find("00112233"), std::string::npos) << e.what();
     }
   };
-  refused("      - {name: a, field: attributes.x, action: pseudonymise, key: privacy.secret, salt: 1}\n",
-          4, 83, "operators[0].rules[0].salt", "unknown key");
+  refused(
+      "      - {name: a, field: attributes.x, action: pseudonymise, key: privacy.secret, salt: "
+      "1}\n",
+      4, 83, "operators[0].rules[0].salt", "unknown key");
   refused("      - {name: a, field: operator_id, action: drop}\n", 4, 26,
           "operators[0].rules[0].field", "unknown field 'operator_id'");
   refused("      - {name: a, field: sensor_id, action: drop}\n", 4, 45,
@@ -348,9 +354,10 @@ TEST(Privacy, BadRulesAreRefusedWithLocation) {
           "operators[0].rules[0]", "exactly one of `key`");
   refused("      - {name: a, field: attributes.x, action: drop, key: privacy.secret}\n", 4, 59,
           "operators[0].rules[0].key", "a drop rule takes no key");
-  refused("      - {name: a, field: attributes.x, action: drop}\n"
-          "      - {name: a, field: attributes.y, action: drop}\n",
-          5, 16, "operators[0].rules[1].name", "duplicate rule name");
+  refused(
+      "      - {name: a, field: attributes.x, action: drop}\n"
+      "      - {name: a, field: attributes.y, action: drop}\n",
+      5, 16, "operators[0].rules[1].name", "duplicate rule name");
   refused("      - {name: a, field: attributes.x, action: pseudonymise, key: missing.secret}\n", 4,
           67, "operators[0].rules[0].key", "cannot read the key file");
   std::ofstream(fx.dir / "short.secret") << "0011223344556677\n";
