@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "connectors/audit_kafka.hpp"
 #include "connectors/builtin.hpp"
 #include "connectors/framing.hpp"
 #include "engine/audit_verify.hpp"
@@ -452,6 +453,42 @@ TEST(AuditLog, PipelineAuditSectionIsParsedAndValidated) {
       ConfigNode::load_string(base + "audit: {file: other.log, key: engine.key}\n", name), base,
       reg, metrics, p->info.audit);
   EXPECT_EQ(reloaded->info.audit, p->info.audit);
+}
+
+TEST(AuditLog, KafkaCopyIsConfirmedOrCountedAsFailed) {
+  TempDir d;
+  const auto key = key_of(1);
+  connectors::KafkaClientSettings ok_client;
+  ok_client.brokers = "embedded";  // librdkafka's in-process mock cluster
+  {
+    auto pub = std::make_unique<connectors::KafkaAuditPublisher>(ok_client, "assay.audit",
+                                                                  "plant-1", nullptr);
+    auto* raw = pub.get();
+    AuditLog log(options(d.path / "a.log"), key, std::move(pub));
+    std::string err;
+    ASSERT_TRUE(log.open(&err)) << err;
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(log.record("engine.start", {}));
+    log.close();
+    EXPECT_EQ(raw->delivered(), 3u);
+    EXPECT_EQ(log.failures(), 0u);
+  }
+  // An unreachable broker: the file still gets every event; the Kafka copy is counted failed.
+  connectors::KafkaClientSettings bad_client;
+  bad_client.brokers = "127.0.0.1:1";
+  bad_client.properties["message.timeout.ms"] = "300";
+  auto pub = std::make_unique<connectors::KafkaAuditPublisher>(bad_client, "assay.audit",
+                                                                "plant-1", nullptr);
+  auto* raw = pub.get();
+  AuditLog log(options(d.path / "b.log"), key, std::move(pub));
+  std::string err;
+  ASSERT_TRUE(log.open(&err)) << err;
+  ASSERT_TRUE(log.record("engine.start", {}));
+  ASSERT_TRUE(log.record("engine.stop", {}));
+  log.close();
+  EXPECT_EQ(raw->delivered(), 0u);
+  EXPECT_EQ(log.failures(), 2u);
+  EXPECT_EQ(log.events_written(), 2u);
+  EXPECT_TRUE(verify(read_all(d.path / "b.log"), {key}).ok);
 }
 
 }  // namespace
