@@ -14,6 +14,7 @@
 #include <random>
 
 #include "connectors/memory.hpp"
+#include "connectors/record_json.hpp"
 #include "engine/bytes.hpp"
 #include "engine/pipeline.hpp"
 #include "engine/runner.hpp"
@@ -264,10 +265,25 @@ TEST(Privacy, DropsAndPseudonymisesAndWithholdsSignedBytes) {
   EXPECT_EQ(attrs_of(by_seq[5]->reading()), (Attrs{{"line", "3"}, {"operator_id", bob}}));
   EXPECT_EQ(rules_of(by_seq[5]), (std::vector<std::string>{"hash-operator"}));
 
-  // No raw value anywhere in the output bytes.
+  // No raw value anywhere in the output bytes, nor in their JSON (jsonl sinks, inspect).
   for (const auto& rec : out.trusted) {
-    for (const std::string raw : {"op-4711-alice", "op-0815-bob", "hall-7-seat-3"})
+    std::string json;
+    ASSERT_TRUE(connectors::record_to_json(rec, json));
+    for (const std::string raw : {"op-4711-alice", "op-0815-bob", "hall-7-seat-3"}) {
       EXPECT_FALSE(contains(rec, raw)) << raw;
+      EXPECT_EQ(json.find(raw), std::string::npos) << json;
+    }
+    if (decode(rec)->seq() == 1) {
+      EXPECT_NE(json.find("\"attributes\":[{\"key\":\"operator_id\",\"value\":\"" + alice + "\"}]"),
+                std::string::npos)
+          << json;
+      EXPECT_NE(json.find("\"privacy_rules\":[\"hash-operator\",\"drop-location\"]"),
+                std::string::npos)
+          << json;
+      EXPECT_NE(json.find("\"signed_bytes_sha256\":\"" + engine::to_hex(digest) + "\""),
+                std::string::npos)
+          << json;
+    }
   }
   // The same key gives the same pseudonyms in another run; another key gives others.
   const Output again = run(fx, kRules, frames);
