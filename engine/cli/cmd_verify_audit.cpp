@@ -12,6 +12,8 @@
 #include "engine/bytes.hpp"
 #include "engine/cli/args.hpp"
 #include "engine/cli/commands.hpp"
+#include "engine/time.hpp"
+#include "schemas/audit_event_generated.h"
 
 namespace assay::engine::cli {
 
@@ -46,6 +48,21 @@ bool parse_public_key(const std::string& arg, std::array<uint8_t, 32>& out, std:
   EVP_PKEY_free(pkey);
   if (!ok) error = "--public-key '" + arg + "': not an Ed25519 public key (hex or PEM)";
   return ok;
+}
+
+// "engine.start seq=0 time=... key=value ..." for an event the verifier could decode.
+std::string describe(const std::vector<uint8_t>& record) {
+  const auto* e = wire::GetAuditEvent(record.data());
+  std::string s = e->type()->str() + " seq=" + std::to_string(e->seq()) +
+                  " time=" + format_rfc3339(e->time_ns());
+  if (e->details() == nullptr) return s;
+  for (const auto* d : *e->details()) {
+    const std::string v = d->value() != nullptr ? d->value()->str() : std::string();
+    const bool quote = v.empty() || v.find_first_of(" \"=") != std::string::npos;
+    s += " " + (d->key() != nullptr ? d->key()->str() : std::string()) + "=" +
+         (quote ? "\"" + v + "\"" : v);
+  }
+  return s;
 }
 
 }  // namespace
@@ -109,7 +126,7 @@ int cmd_verify_audit(int argc, char** argv) {
   if (!args.has("quiet")) {
     for (size_t i = 0; i < records.size(); ++i)
       std::printf("position %zu (byte %zu): %s\n", i, at[i],
-                  rep.types[i].empty() ? "(undecodable)" : rep.types[i].c_str());
+                  rep.types[i].empty() ? "(undecodable)" : describe(records[i]).c_str());
   }
   for (const AuditFinding& f : rep.findings)
     std::printf("FAIL %s: %s [byte %zu]\n", f.code.c_str(), f.message.c_str(), at[f.position]);
