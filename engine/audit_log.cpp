@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -222,11 +223,20 @@ bool AuditLog::open(std::string* error) {
               {{"file", options_.file}, {"error", why}});
     return false;
   }
-  if (log_id_.empty()) log_id_ = random_log_id();
+  const bool created = log_id_.empty();
+  if (created) log_id_ = random_log_id();
   fd_ = ::open(options_.file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (fd_ < 0) {
     *error = "audit log " + options_.file + ": cannot open for writing: " + std::strerror(errno);
     return false;
+  }
+  if (created && options_.fsync) {  // make the new file's directory entry durable too
+    const std::string dir = std::filesystem::path(options_.file).parent_path().string();
+    const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
   }
   if (publisher_ && !publisher_->start(error)) {
     ::close(fd_);
