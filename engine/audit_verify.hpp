@@ -25,18 +25,18 @@ struct AuditFinding {
 
 /// One chain (log id) seen in the input.
 struct AuditChainSummary {
-  std::string log_id;
-  uint64_t events = 0;
-  uint64_t last_seq = 0;
+  std::string log_id;              ///< the chain's id
+  uint64_t events = 0;             ///< events seen with this id
+  uint64_t last_seq = 0;           ///< seq of the last of them
   std::array<uint8_t, 32> head{};  ///< record_hash of the last event
 };
 
 /// Result of verify_audit_log.
 struct AuditVerifyReport {
-  bool ok = true;
-  size_t records = 0;
-  std::vector<AuditFinding> findings;
-  std::vector<AuditChainSummary> chains;
+  bool ok = true;                         ///< no findings
+  size_t records = 0;                     ///< records examined
+  std::vector<AuditFinding> findings;     ///< in record order
+  std::vector<AuditChainSummary> chains;  ///< one per log id, in order of appearance
   /// Event type of each record by position ("" where it did not decode).
   std::vector<std::string> types;
 };

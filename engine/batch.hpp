@@ -60,8 +60,8 @@ struct AlertEvent {
 /// What a privacy rule did to one field of one row (operators/privacy.hpp). Rows without an
 /// edit have none; the encoder builds the released Reading from the edits.
 struct PrivacyEdit {
-  uint32_t frame = 0;
-  uint32_t row = 0;
+  uint32_t frame = 0;          ///< frame of the row
+  uint32_t row = 0;            ///< row the edit applies to
   uint32_t attr = UINT32_MAX;  ///< index in Reading.attributes; UINT32_MAX = sensor_id
   bool drop = false;           ///< true: field removed; false: value replaced by pseudonym
   std::string_view rule;       ///< rule name (owned by the operator, which outlives the batch)
