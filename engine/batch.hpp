@@ -66,6 +66,8 @@ struct PrivacyEdit {
   bool drop = false;           ///< true: field removed; false: value replaced by pseudonym
   std::string_view rule;       ///< rule name (owned by the operator, which outlives the batch)
   std::array<char, 64> pseudonym{};  ///< hex HMAC-SHA256 (if !drop)
+  /// SHA-256 of the frame's bytes (computed once per frame; the same in each of its edits).
+  std::array<uint8_t, 32> frame_sha256{};
 };
 
 /// Destination of an output record.

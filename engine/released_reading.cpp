@@ -4,7 +4,6 @@
 #include <string>
 #include <vector>
 
-#include "engine/bytes.hpp"
 #include "schemas/reading_generated.h"
 
 namespace assay::engine {
@@ -27,10 +26,7 @@ ReleasedParts encode_released(flatbuffers::FlatBufferBuilder& fbb, const Batch& 
                               std::span<const PrivacyEdit> edits) {
   const wire::Reading* rd = b.row_reading[r];
   ReleasedParts out;
-  const auto bytes = b.frame_bytes(b.row_frame[r]);
-  const auto digest =
-      sha256(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-  out.signed_bytes_sha256 = fbb.CreateVector(digest);
+  out.signed_bytes_sha256 = fbb.CreateVector(edits.front().frame_sha256.data(), 32);
   std::vector<std::string_view> names;
   for (const PrivacyEdit& e : edits)
     if (std::find(names.begin(), names.end(), e.rule) == names.end()) names.push_back(e.rule);

@@ -68,7 +68,20 @@ void Privacy::process(engine::Batch& b, engine::OperatorState*, engine::Operator
   // reading of a SignedBatch must not carry the batch's raw bytes when a sibling reading,
   // even a rejected one, holds a value a rule covers.
   const size_t before = b.privacy.size();
+  size_t frame_start = before;  // first edit of the current frame
+  auto finish_frame = [&] {
+    if (frame_start == b.privacy.size()) return;
+    const auto bytes = b.frame_bytes(b.privacy[frame_start].frame);
+    const auto digest =
+        engine::sha256(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    for (size_t i = frame_start; i < b.privacy.size(); ++i)
+      std::copy(digest.begin(), digest.end(), b.privacy[i].frame_sha256.begin());
+  };
   for (uint32_t r = 0; r < b.row_count(); ++r) {
+    if (r > 0 && b.row_frame[r] != b.row_frame[r - 1]) {
+      finish_frame();
+      frame_start = b.privacy.size();
+    }
     const wire::Reading* rd = b.row_reading[r];
     if (rd == nullptr) continue;
     const size_t row_start = b.privacy.size();
@@ -95,6 +108,7 @@ void Privacy::process(engine::Batch& b, engine::OperatorState*, engine::Operator
       }
     }
   }
+  finish_frame();
   // Keep the side table ordered by frame, then row (another privacy stage may run earlier).
   if (before > 0 && b.privacy.size() > before)
     std::stable_sort(b.privacy.begin(), b.privacy.end(),

@@ -252,7 +252,12 @@ TEST(Privacy, DropsAndPseudonymisesAndWithholdsSignedBytes) {
   EXPECT_EQ(t2->signed_bytes_sha256(), nullptr);
 
   // seq 3 and 4 share a SignedBatch: neither carries its raw bytes; both name the rule.
+  const auto batch_digest = engine::sha256(
+      std::string_view(reinterpret_cast<const char*>(frames[2].data()), frames[2].size()));
   for (uint64_t s : {3u, 4u}) {
+    ASSERT_NE(by_seq[s]->signed_bytes_sha256(), nullptr);
+    EXPECT_TRUE(std::equal(batch_digest.begin(), batch_digest.end(),
+                           by_seq[s]->signed_bytes_sha256()->begin()));
     EXPECT_EQ(by_seq[s]->signed_bytes(), nullptr) << s;
     EXPECT_EQ(rules_of(by_seq[s]), (std::vector<std::string>{"hash-operator"})) << s;
     ASSERT_NE(by_seq[s]->reading(), nullptr);
