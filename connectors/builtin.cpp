@@ -1,5 +1,6 @@
 #include "connectors/builtin.hpp"
 
+#include "connectors/audit_kafka.hpp"
 #include "connectors/file_sink.hpp"
 #include "connectors/file_source.hpp"
 #include "connectors/kafka_sink.hpp"
@@ -13,6 +14,7 @@ void register_builtin_connectors(engine::Registries& r) {
   r.sinks["jsonl"] = &FileSink::from_config;
   r.sources["kafka"] = &KafkaSource::from_config;
   r.sinks["kafka"] = &KafkaSink::from_config;
+  r.audit_publisher = &KafkaAuditPublisher::from_config;
 }
 
 }  // namespace assay::connectors

@@ -206,6 +206,17 @@ void write_reading(std::string& o, const w::Reading* r) {
   field_bytes(o, "firmware_sha256", r->firmware_sha256());
   field_enum(o, "kind", r->kind(), w::EnumNameReadingKind(r->kind()));
   field_double(o, "reference_value", r->reference_value());
+  if (const auto* attrs = r->attributes()) {  // only when present (privacy.md)
+    key(o, "attributes");
+    o.push_back('[');
+    for (flatbuffers::uoffset_t i = 0; i < attrs->size(); ++i) {
+      o.append(i != 0 ? ",{" : "{");
+      field_str(o, "key", attrs->Get(i)->key());
+      field_str(o, "value", attrs->Get(i)->value());
+      o.push_back('}');
+    }
+    o.push_back(']');
+  }
   o.push_back('}');
 }
 
@@ -283,6 +294,18 @@ void write_trusted(std::string& o, const w::TrustedReading* t, int depth) {
   field_double(o, "coverage_factor", t->coverage_factor());
   key(o, "provenance");
   write_provenance(o, t->provenance());
+  if (t->reading() != nullptr) {  // privacy rules applied (docs/privacy.md)
+    key(o, "reading");
+    write_reading(o, t->reading());
+    key(o, "privacy_rules");
+    o.push_back('[');
+    for (flatbuffers::uoffset_t i = 0; t->privacy_rules() && i < t->privacy_rules()->size(); ++i) {
+      if (i != 0) o.push_back(',');
+      append_json_string(o, t->privacy_rules()->Get(i)->string_view());
+    }
+    o.push_back(']');
+    field_bytes(o, "signed_bytes_sha256", t->signed_bytes_sha256());
+  }
   o.push_back('}');
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "schemas/reading_generated.h"
+
 namespace assay::engine {
 
 std::string_view route_name(Route r) {
@@ -34,6 +36,22 @@ uint32_t Batch::add_row(uint32_t f, uint32_t i, const wire::Reading* reading) {
   return r;
 }
 
+std::span<const PrivacyEdit> Batch::privacy_of_frame(uint32_t f) const {
+  if (privacy.empty()) return {};
+  auto lo = std::lower_bound(privacy.begin(), privacy.end(), f,
+                             [](const PrivacyEdit& e, uint32_t v) { return e.frame < v; });
+  auto hi = std::upper_bound(lo, privacy.end(), f,
+                             [](uint32_t v, const PrivacyEdit& e) { return v < e.frame; });
+  return {lo, hi};
+}
+
+std::string_view Batch::row_key(uint32_t r) const {
+  for (const PrivacyEdit& e : privacy_of_frame(row_frame[r]))
+    if (e.row == r && e.attr == UINT32_MAX) return {e.pseudonym.data(), e.pseudonym.size()};
+  return row_reading[r] != nullptr ? row_reading[r]->sensor_id()->string_view()
+                                   : std::string_view();
+}
+
 void Batch::compact_selection() {
   sel.erase(std::remove_if(sel.begin(), sel.end(),
                            [this](uint32_t r) { return row_reject[r] != RejectCode::kNone; }),
@@ -61,6 +79,7 @@ void Batch::clear() {
   row_reject.clear();
   row_reject_stage.clear();
   sel.clear();
+  privacy.clear();
   alerts.clear();
   out_arena.clear();
   outputs.clear();

@@ -3,6 +3,7 @@
 /// them as rows with verdict columns, and a selection vector of the rows still in play.
 /// Operators filter by shrinking the selection vector; payload bytes are never copied.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -54,6 +55,19 @@ struct AlertEvent {
   uint64_t trigger_seq = 0;
   int64_t trigger_time_ns = 0;
   uint32_t frame = 0;  ///< frame that triggered it (for source position and offset tracking)
+};
+
+/// What a privacy rule did to one field of one row (operators/privacy.hpp). Rows without an
+/// edit have none; the encoder builds the released Reading from the edits.
+struct PrivacyEdit {
+  uint32_t frame = 0;          ///< frame of the row
+  uint32_t row = 0;            ///< row the edit applies to
+  uint32_t attr = UINT32_MAX;  ///< index in Reading.attributes; UINT32_MAX = sensor_id
+  bool drop = false;           ///< true: field removed; false: value replaced by pseudonym
+  std::string_view rule;       ///< rule name (owned by the operator, which outlives the batch)
+  std::array<char, 64> pseudonym{};  ///< hex HMAC-SHA256 (if !drop)
+  /// SHA-256 of the frame's bytes (computed once per frame; the same in each of its edits).
+  std::array<uint8_t, 32> frame_sha256{};
 };
 
 /// Destination of an output record.
@@ -112,6 +126,8 @@ class Batch {
   std::vector<uint8_t> row_reject_stage;           ///< stage index that rejected (0 = decode)
   /// Selection vector: indices of rows still in play, ascending.
   std::vector<uint32_t> sel;
+  /// Privacy side table (set by `privacy`): edits ordered by frame, then row.
+  std::vector<PrivacyEdit> privacy;
 
   // ---- side outputs ------------------------------------------------------------------
   std::vector<AlertEvent> alerts;
@@ -130,6 +146,10 @@ class Batch {
   }
   /// Number of rows.
   size_t row_count() const { return row_frame.size(); }
+  /// Privacy edits of every row of frame `f` (empty if no rule applied to it).
+  std::span<const PrivacyEdit> privacy_of_frame(uint32_t f) const;
+  /// Key of a row's output (its sensor id, or the sensor id's pseudonym); empty if none.
+  std::string_view row_key(uint32_t row) const;
 
   /// Appends a row for frame `f`, reading index `i`, with neutral verdicts.
   uint32_t add_row(uint32_t f, uint32_t i, const wire::Reading* reading);

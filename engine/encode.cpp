@@ -1,5 +1,6 @@
 #include "engine/encode.hpp"
 
+#include "engine/released_reading.hpp"
 #include "engine/version.hpp"
 #include "schemas/alert_generated.h"
 #include "schemas/reading_generated.h"
@@ -44,9 +45,16 @@ void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx) {
   const uint32_t f = b.row_frame[r];
   const wire::Reading* rd = b.row_reading[r];
   const auto bytes = b.frame_bytes(f);
-  fbb.ForceVectorAlignment(bytes.size(), 1, 8);
-  const auto signed_bytes = fbb.CreateVector(bytes.data(), bytes.size());
-  const auto sensor = fbb.CreateString(rd->sensor_id());
+  // Privacy rules applied: the released reading replaces the raw signed bytes.
+  const auto edits = b.privacy_of_frame(f);
+  const ReleasedParts released =
+      edits.empty() ? ReleasedParts{} : encode_released(fbb, b, r, edits);
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> signed_bytes = 0;
+  if (edits.empty()) {
+    fbb.ForceVectorAlignment(bytes.size(), 1, 8);
+    signed_bytes = fbb.CreateVector(bytes.data(), bytes.size());
+  }
+  const auto sensor = fbb.CreateString(b.row_key(r));
   const auto topic = fbb.CreateString(b.topic);
   const auto pname = fbb.CreateString(ctx.pipeline.name);
   const auto sha = fbb.CreateVector(ctx.pipeline.config_sha256);
@@ -70,7 +78,7 @@ void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx) {
   const auto prov = pb.Finish();
   const bool calibrated = b.row_calibration[r] != 0;
   wire::TrustedReadingBuilder tb(fbb);
-  tb.add_signed_bytes(signed_bytes);
+  if (edits.empty()) tb.add_signed_bytes(signed_bytes);
   tb.add_reading_index(b.row_index[r]);
   tb.add_sensor_id(sensor);
   tb.add_seq(rd->seq());
@@ -83,6 +91,11 @@ void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx) {
   tb.add_expanded_uncertainty(calibrated ? b.row_expanded_unc[r] : 2.0 * rd->std_uncertainty());
   tb.add_coverage_factor(calibrated ? b.row_coverage[r] : 2.0);
   tb.add_provenance(prov);
+  if (!edits.empty()) {
+    tb.add_reading(released.reading);
+    tb.add_privacy_rules(released.rules);
+    tb.add_signed_bytes_sha256(released.signed_bytes_sha256);
+  }
   wire::FinishTrustedReadingBuffer(fbb, tb.Finish());
   emit(b, fbb, Route::kTrusted, f, r, RejectCode::kNone);
 }

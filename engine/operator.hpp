@@ -19,6 +19,8 @@
 
 namespace assay::engine {
 
+class AuditLog;
+
 /// Per-partition mutable state of an operator (e.g. per-sensor statistics).
 class OperatorState {
  public:
@@ -36,6 +38,8 @@ struct PipelineInfo {
   std::string name;
   std::vector<uint8_t> config_sha256;  ///< SHA-256 of the configuration file bytes
   std::string instance_id;
+  /// The audit log (`audit:` section; engine/audit_log.hpp), null when none is configured.
+  std::shared_ptr<AuditLog> audit;
 };
 
 /// What an operator gets on each call.

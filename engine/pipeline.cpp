@@ -18,6 +18,37 @@ std::string default_instance_id() {
   return std::string(host) + "-" + std::to_string(getpid());
 }
 
+// `audit: {file, key, key_id, topic, kafka, fsync}`.
+std::shared_ptr<AuditLog> build_audit(const ConfigNode& a, const PipelineInfo& info,
+                                      const Registries& reg, BuildContext& ctx) {
+  AuditOptions opts;
+  opts.file = a.get("file").as_path();
+  opts.pipeline_name = info.name;
+  opts.instance_id = info.instance_id;
+  opts.fsync = a.get_bool("fsync", true);
+  const ConfigNode key = a.get("key");
+  std::shared_ptr<const EngineKey> engine_key;
+  try {
+    engine_key = EngineKey::load(key.as_path(), a.get_string("key_id", ""));
+  } catch (const ConfigError& e) {
+    key.fail(e.message());
+  }
+  std::unique_ptr<AuditPublisher> publisher;
+  const auto topic = a.maybe("topic");
+  const auto kafka = a.maybe("kafka");
+  if (topic.has_value() != kafka.has_value())
+    (topic ? *topic : *kafka).fail("audit.topic and audit.kafka go together");
+  if (topic) {
+    if (!reg.audit_publisher) topic->fail("no audit publisher is available in this build");
+    if (topic->as_string().empty()) topic->fail("must name the audit topic");
+    publisher = reg.audit_publisher(*kafka, topic->as_string(), ctx);
+    kafka->finish();
+  }
+  a.finish();
+  return std::make_shared<AuditLog>(std::move(opts), std::move(engine_key), std::move(publisher),
+                                    &ctx.metrics);
+}
+
 std::string known_names(const auto& map) {
   std::string s;
   for (const auto& [k, v] : map) s += (s.empty() ? "" : ", ") + k;
@@ -27,7 +58,8 @@ std::string known_names(const auto& map) {
 }  // namespace
 
 std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::string& config_bytes,
-                                         const Registries& reg, Metrics& metrics) {
+                                         const Registries& reg, Metrics& metrics,
+                                         std::shared_ptr<AuditLog> audit) {
   if (!root.is_map()) root.fail("a pipeline file must be a map with keys name, input, routes, operators");
   auto p = std::make_unique<Pipeline>();
   p->file = root.file();
@@ -50,6 +82,10 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
   }
 
   BuildContext ctx{p->info, metrics, p->engine};
+  if (auto a = root.maybe("audit"); a && !audit)
+    p->info.audit = build_audit(*a, p->info, reg, ctx);
+  else
+    p->info.audit = std::move(audit);
 
   const ConfigNode input = root.get("input");
   {
@@ -112,14 +148,14 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
 }
 
 std::unique_ptr<Pipeline> load_pipeline(const std::string& path, const Registries& registries,
-                                        Metrics& metrics) {
+                                        Metrics& metrics, std::shared_ptr<AuditLog> audit) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path, 0, 0, "", "cannot open file");
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string text = ss.str();
   ConfigNode root = ConfigNode::load_string(text, path);
-  return build_pipeline(root, text, registries, metrics);
+  return build_pipeline(root, text, registries, metrics, std::move(audit));
 }
 
 }  // namespace assay::engine

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/audit_log.hpp"
 #include "engine/io.hpp"
 #include "engine/operator.hpp"
 
@@ -23,11 +24,17 @@ using SourceFactory =
 using SinkFactory =
     std::function<std::unique_ptr<Sink>(const ConfigNode& config, Route route, BuildContext& ctx)>;
 
+/// Builds the Kafka publisher of the audit log from `audit.kafka` and `audit.topic`.
+using AuditPublisherFactory = std::function<std::unique_ptr<AuditPublisher>(
+    const ConfigNode& kafka, const std::string& topic, BuildContext& ctx)>;
+
 /// Factories for operators, sources and sinks by type name.
 struct Registries {
   OperatorRegistry operators;
   std::map<std::string, SourceFactory, std::less<>> sources;
   std::map<std::string, SinkFactory, std::less<>> sinks;
+  /// Publisher for `audit.topic` (empty: an audit topic is refused).
+  AuditPublisherFactory audit_publisher;
 };
 
 /// A configured, not yet running pipeline.
@@ -46,11 +53,14 @@ struct Pipeline {
   std::string file;
 };
 
-/// Loads and validates a pipeline file. Throws ConfigError.
+/// Loads and validates a pipeline file. Throws ConfigError. `audit`: an already open audit
+/// log to use instead of building the one the file configures (a hot reload keeps one chain).
 std::unique_ptr<Pipeline> load_pipeline(const std::string& path, const Registries& registries,
-                                        Metrics& metrics);
+                                        Metrics& metrics,
+                                        std::shared_ptr<AuditLog> audit = nullptr);
 /// Same, from a parsed root node (tests); `config_bytes` is hashed into config_sha256.
 std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::string& config_bytes,
-                                         const Registries& registries, Metrics& metrics);
+                                         const Registries& registries, Metrics& metrics,
+                                         std::shared_ptr<AuditLog> audit = nullptr);
 
 }  // namespace assay::engine

@@ -333,8 +333,7 @@ RunSummary Runner::run() {
           meta.pipeline = p.info.name;
           meta.reason = o.reason;
           if (o.row != UINT32_MAX) {
-            if (b->row_reading[o.row] != nullptr)
-              meta.key = b->row_reading[o.row]->sensor_id()->string_view();
+            meta.key = b->row_key(o.row);  // the pseudonym if a privacy rule replaced it
             verdict_summary(*b, o.row, verdict);
             meta.verdict = verdict;
           } else {

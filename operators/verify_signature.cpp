@@ -28,8 +28,8 @@ int64_t file_mtime_ns(const std::string& path) {
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
 }
 
-std::shared_ptr<const connectors::IdentityRegistry> load_logged(const std::string& path) {
-  connectors::RegistryLoadReport report;
+std::shared_ptr<const connectors::IdentityRegistry> load_logged(
+    const std::string& path, connectors::RegistryLoadReport& report) {
   auto reg = connectors::load_identity_registry(path, report);
   for (const std::string& r : report.refused)
     engine::log_error("identity_registry", "entry refused", {{"detail", r}});
@@ -82,7 +82,8 @@ Envelope envelope_of(const Batch& b, uint32_t f) {
 VerifySignature::VerifySignature(VerifySignatureConfig config) : config_(std::move(config)) {
   if (!config_.registry_path.empty()) {
     mtime_ns_ = file_mtime_ns(config_.registry_path);
-    file_registry_ = load_logged(config_.registry_path);
+    connectors::RegistryLoadReport report;
+    file_registry_ = load_logged(config_.registry_path, report);
   } else {
     file_registry_ = std::make_shared<connectors::IdentityRegistry>();
   }
@@ -104,10 +105,27 @@ bool VerifySignature::ready() const { return !follower_ || follower_->caught_up(
 
 VerifySignature::~VerifySignature() { stop(); }
 
+void VerifySignature::audit(std::string_view type, const std::string& source,
+                            engine::AuditDetails extra) const {
+  if (!config_.audit) return;
+  const auto reg = registry_.load();
+  engine::AuditDetails d{{"source", source},
+                         {"sensors", std::to_string(reg->sensor_count())},
+                         {"keys", std::to_string(reg->key_count())}};
+  if (source == config_.registry_path)
+    d.emplace_back("registry_sha256", engine::file_sha256_hex(config_.registry_path));
+  for (auto& kv : extra) d.push_back(std::move(kv));
+  config_.audit->record(type, std::move(d));
+}
+
 bool VerifySignature::start(std::string* error) {
+  if (!config_.registry_path.empty()) audit("registry.identity_loaded", config_.registry_path);
   if (!config_.registry_topic.empty() && !follower_) {
     follower_ = std::make_unique<connectors::RegistryTopicFollower>(
-        config_.registry_kafka, config_.registry_topic, [this] { publish(); });
+        config_.registry_kafka, config_.registry_topic, [this] {
+          publish();
+          audit("registry.identity_changed", "kafka:" + config_.registry_topic);
+        });
     if (!follower_->start(error)) {
       follower_.reset();
       return false;
@@ -143,10 +161,14 @@ void VerifySignature::watch_loop() {
     if (m == 0 || m == mtime_ns_) continue;
     mtime_ns_ = m;
     try {
-      set_registry(load_logged(config_.registry_path));
+      connectors::RegistryLoadReport report;
+      set_registry(load_logged(config_.registry_path, report));
+      audit("registry.identity_changed", config_.registry_path,
+            {{"refused", std::to_string(report.refused.size())}});
     } catch (const engine::ConfigError& e) {
       engine::log_error("identity_registry", "reload refused; keeping the previous registry",
                         {{"error", e.what()}});
+      audit("registry.identity_reload_failed", config_.registry_path, {{"error", e.what()}});
     }
   }
 }
@@ -321,8 +343,9 @@ void VerifySignature::process(Batch& b, engine::OperatorState*, engine::Operator
 }
 
 std::unique_ptr<engine::Operator> VerifySignature::from_config(const engine::ConfigNode& c,
-                                                               engine::BuildContext&) {
+                                                               engine::BuildContext& ctx) {
   VerifySignatureConfig cfg;
+  cfg.audit = ctx.pipeline.audit;
   if (auto r = c.maybe("registry")) cfg.registry_path = r->as_path();
   if (auto rt = c.maybe("registry_topic")) {
     cfg.registry_kafka = connectors::parse_kafka_settings(*rt);

@@ -15,6 +15,7 @@
 #include "connectors/identity_registry.hpp"
 #include "connectors/registry_topic.hpp"
 #include "crypto/cpu.hpp"
+#include "engine/audit_log.hpp"
 #include "engine/operator.hpp"
 
 namespace assay::operators {
@@ -35,6 +36,8 @@ struct VerifySignatureConfig {
   double suspect_key_rate = 100;
   /// Burst of such verifications allowed at once.
   double suspect_key_burst = 50;
+  /// Audit log that records registry loads and changes (null = none).
+  std::shared_ptr<engine::AuditLog> audit;
 };
 
 /// The verify_signature operator (stateless: runs on batches in parallel).
@@ -64,6 +67,9 @@ class VerifySignature final : public engine::Operator {
 
  private:
   void watch_loop();
+  /// Records a registry event in the audit log (counts, file SHA-256, `extra`).
+  void audit(std::string_view type, const std::string& source,
+             engine::AuditDetails extra = {}) const;
   void publish();
   bool within_budget(connectors::KeyHealth& health, int64_t now_mono_ns) const;
   const VerifySignatureConfig config_;

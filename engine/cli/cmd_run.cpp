@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "connectors/builtin.hpp"
+#include "engine/audit_log.hpp"
 #include "engine/bytes.hpp"
 #include "engine/cli/args.hpp"
 #include "engine/cli/commands.hpp"
@@ -16,6 +17,7 @@
 #include "engine/log.hpp"
 #include "engine/runner.hpp"
 #include "engine/time.hpp"
+#include "engine/version.hpp"
 #include "operators/builtin.hpp"
 
 namespace assay::engine::cli {
@@ -89,6 +91,43 @@ void write_summary_json(const std::string& path, const RunSummary& s) {
   o << "}}\n";
 }
 
+// Audit log: engine.start (not for a reload) and config.load before a pipeline runs; false if
+// they cannot be written.
+bool audit_start(const Pipeline& p, bool reload) {
+  AuditLog* audit = p.info.audit.get();
+  if (audit == nullptr) return true;
+  std::string err;
+  if (!audit->open(&err)) {
+    std::fprintf(stderr, "error: %s\n", err.c_str());
+    return false;
+  }
+  std::string stages;
+  for (const auto& s : p.stage_names) stages += (stages.empty() ? "" : ",") + s;
+  const bool ok = (reload || audit->record("engine.start", {{"version", kVersion},
+                                                            {"build", kBuildId},
+                                                            {"binary_sha256", binary_sha256_hex()},
+                                                            {"pid", std::to_string(getpid())}})) &&
+                  audit->record("config.load", {{"file", p.file},
+                                                {"config_sha256", to_hex(p.info.config_sha256)},
+                                                {"stages", stages},
+                                                {"reason", reload ? "reload" : "start"}});
+  if (!ok) std::fprintf(stderr, "error: audit log %s: cannot write\n", audit->file().c_str());
+  return ok;
+}
+
+void audit_stop(const Pipeline& p, const RunSummary& s, const std::string& reason) {
+  AuditLog* audit = p.info.audit.get();
+  if (audit == nullptr) return;
+  audit->record("engine.stop", {{"ok", s.ok ? "true" : "false"},
+                                {"reason", reason},
+                                {"frames_in", std::to_string(s.frames_in)},
+                                {"readings_in", std::to_string(s.rows_in)},
+                                {"trusted", std::to_string(s.trusted)},
+                                {"rejected", std::to_string(s.rejected)},
+                                {"alerts", std::to_string(s.alerts)}});
+  audit->close();
+}
+
 }  // namespace
 
 namespace {
@@ -105,18 +144,10 @@ void add_summary(RunSummary& total, const RunSummary& s) {
   total.seconds += s.seconds;
 }
 
-// SHA-256 (hex) of a file's content; empty if it cannot be read (e.g. mid-swap).
-std::string file_sha256_hex(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return to_hex(sha256(ss.str()));
-}
-
 }  // namespace
 
 int run_pipeline(Pipeline& first, Metrics& metrics, const RunOptions& opts, RunSummary& summary) {
+  if (!audit_start(first, false)) return kExitFailure;
   std::atomic<Runner*> current{nullptr};
   std::unique_ptr<HttpServer> http;
   if (!first.metrics_listen.empty()) {
@@ -130,6 +161,7 @@ int run_pipeline(Pipeline& first, Metrics& metrics, const RunOptions& opts, RunS
     std::string err;
     if (!http->start(&err)) {
       std::fprintf(stderr, "error: metrics.listen: %s\n", err.c_str());
+      audit_stop(first, summary, "metrics.listen: " + err);
       return kExitUsage;
     }
     log_info("http", "serving /metrics /healthz /readyz",
@@ -229,6 +261,10 @@ int run_pipeline(Pipeline& first, Metrics& metrics, const RunOptions& opts, RunS
       } catch (const ConfigError& e) {
         refused_sha = file_sha256_hex(opts.config_path);
         config_probe.reload_failed();
+        if (AuditLog* audit = p->info.audit.get()) {
+          const auto sha = from_hex(refused_sha);
+          audit->record_config_reload(false, sha ? *sha : std::vector<uint8_t>{}, e.what());
+        }
         log_error("config", "reload refused; the running pipeline stays",
                   {{"trigger", trigger}, {"error", e.what()}, {"config_sha256", refused_sha}});
         if (opts.on_reload) opts.on_reload(false, refused_sha, e.what());
@@ -257,8 +293,17 @@ int run_pipeline(Pipeline& first, Metrics& metrics, const RunOptions& opts, RunS
     }
     running_sha = to_hex(next->info.config_sha256);
     refused_sha.clear();
+    if (AuditLog* audit = p->info.audit.get()) {
+      audit->record_config_reload(true, next->info.config_sha256);
+      audit->close();
+    }
     owned = std::move(next);
     p = owned.get();
+    if (!audit_start(*p, true)) {
+      summary.ok = false;
+      summary.error = "the reloaded pipeline's audit log cannot be written";
+      break;
+    }
     config_probe.loaded(p->info.name, running_sha, true);
     log_info("config", "reloaded", {{"pipeline", p->info.name}, {"config_sha256", running_sha}});
     if (opts.on_reload) opts.on_reload(true, running_sha, {});
@@ -269,6 +314,7 @@ int run_pipeline(Pipeline& first, Metrics& metrics, const RunOptions& opts, RunS
   std::fputs(summary_table(*p, summary).c_str(), stdout);
   std::fflush(stdout);
   if (!opts.summary_json.empty()) write_summary_json(opts.summary_json, summary);
+  audit_stop(*p, summary, !summary.ok ? summary.error : interrupted() ? "signal" : "input ended");
   return summary.ok ? kExitOk : kExitFailure;
 }
 

@@ -16,5 +16,7 @@ int cmd_simulate(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
 /// `assay inspect FILE`: decodes any Assay record file to JSON lines.
 int cmd_inspect(int argc, char** argv);
+/// `assay verify-audit FILE --public-key K`: verifies a hash-chained, signed audit log.
+int cmd_verify_audit(int argc, char** argv);
 
 }  // namespace assay::engine::cli

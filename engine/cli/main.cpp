@@ -23,6 +23,8 @@ constexpr Command kCommands[] = {
     {"simulate", assay::engine::cli::cmd_simulate, "simulate a fleet of signed sensors"},
     {"keygen", assay::engine::cli::cmd_keygen, "create signing keys and HMAC secrets"},
     {"inspect", assay::engine::cli::cmd_inspect, "decode an Assay record file to JSON lines"},
+    {"verify-audit", assay::engine::cli::cmd_verify_audit,
+     "verify an audit log's chain and signatures"},
 };
 
 void usage(std::FILE* out) {

@@ -53,7 +53,14 @@ TEST(KafkaHotReload, ChangedConfigIsReloadedInvalidOneRefusedNothingLost) {
   create_topic(spec.trusted, 1);
   create_topic(spec.rejected, 1);
   const fs::path file = dir / "pipeline.yaml";
-  write_text(file, pipeline_yaml(spec));
+  // The audit log (WELMEC 7.2 event log) records every load and reload, signed by the engine key.
+  ASSERT_EQ(
+      run_to_end({assay_bin(), "keygen", "--alg", "ed25519", "--out", (dir / "engine").string()},
+                 dir, "keygen", 60s),
+      0);
+  const std::string audit = "audit:\n  file: audit.log\n  key: engine.key\n";
+  auto yaml = [&] { return pipeline_yaml(spec) + audit; };
+  write_text(file, yaml());
 
   Producer prod(spec.input);
   auto outputs = [&] { return sum(end_offsets(spec.trusted)) + sum(end_offsets(spec.rejected)); };
@@ -72,7 +79,7 @@ TEST(KafkaHotReload, ChangedConfigIsReloadedInvalidOneRefusedNothingLost) {
 
   // 1. A changed file is reloaded.
   spec.name = "reload-v2";
-  write_atomically(file, pipeline_yaml(spec));
+  write_atomically(file, yaml());
   ASSERT_TRUE(wait_until(
       [&] { return series(metrics(), "assay_config_reloads_total{result=\"success\"}") == 1; },
       60s))
@@ -86,7 +93,7 @@ TEST(KafkaHotReload, ChangedConfigIsReloadedInvalidOneRefusedNothingLost) {
       << run.err();
 
   // 2. An invalid file is refused with its location; the running pipeline keeps going.
-  write_atomically(file, pipeline_yaml(spec) + "operatorz: []\n");
+  write_atomically(file, yaml() + "operatorz: []\n");
   ASSERT_TRUE(wait_until(
       [&] { return series(metrics(), "assay_config_reloads_total{result=\"failure\"}") == 1; },
       60s))
@@ -112,7 +119,7 @@ TEST(KafkaHotReload, ChangedConfigIsReloadedInvalidOneRefusedNothingLost) {
   EXPECT_TRUE(run.running());
   // ... and with a valid file, SIGHUP reloads even without a change of content.
   spec.name = "reload-v3";
-  write_text(file, pipeline_yaml(spec));  // (the watcher may see it first: either way, a reload)
+  write_text(file, yaml());  // (the watcher may see it first: either way, a reload)
   run.signal(SIGHUP);
   ASSERT_TRUE(wait_until(
       [&] { return series(metrics(), "assay_config_reloads_total{result=\"success\"}") == 2; },
@@ -140,6 +147,27 @@ TEST(KafkaHotReload, ChangedConfigIsReloadedInvalidOneRefusedNothingLost) {
   EXPECT_GE(by_pipeline["reload-v1"], readings(0, third));
   EXPECT_GE(by_pipeline["reload-v2"], readings(third, frames.size()));
   EXPECT_EQ(by_pipeline.size(), 2u);
+  // The audit log verifies and tells the story: start, load, reload, two refused reloads,
+  // reload, stop.
+  ASSERT_EQ(run_to_end({assay_bin(), "verify-audit", (dir / "audit.log").string(), "--public-key",
+                        (dir / "engine.pub").string()},
+                       dir, "verify-audit", 60s),
+            0)
+      << read_text(dir / "verify-audit.out") << read_text(dir / "verify-audit.err");
+  const std::string events = read_text(dir / "verify-audit.out");
+  std::vector<std::string> types;
+  for (const char* t :
+       {"engine.start", "config.load", "config.reload_failed", "config.reload", "engine.stop"}) {
+    size_t n = 0;
+    for (size_t at = events.find(std::string(t) + " "); at != std::string::npos;
+         at = events.find(std::string(t) + " ", at + 1))
+      ++n;
+    types.push_back(std::string(t) + "=" + std::to_string(n));
+  }
+  EXPECT_EQ(types,
+            (std::vector<std::string>{"engine.start=1", "config.load=3", "config.reload_failed=2",
+                                      "config.reload=2", "engine.stop=1"}))
+      << events;
   const std::string summary = read_text(dir / "summary.json");
   EXPECT_GE(json_int(summary, "readings_in"), static_cast<int64_t>(readings(0, frames.size())));
 }
