@@ -542,6 +542,12 @@ void CalibrationStore::stop() {
 
 void CalibrationStore::watch_loop() {
   int64_t waited = 0;
+  int64_t seen_t, seen_c;  // mtimes of the last attempt (a broken file is not retried)
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    seen_t = trust_mtime_ns_;
+    seen_c = certs_mtime_ns_;
+  }
   while (!stop_.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     waited += 20;
@@ -549,12 +555,10 @@ void CalibrationStore::watch_loop() {
     waited = 0;
     const int64_t tm = file_mtime_ns(config_.trust_path);
     const int64_t cm = config_.certificates_path.empty() ? 0 : file_mtime_ns(config_.certificates_path);
-    bool changed;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      changed = (tm != 0 && tm != trust_mtime_ns_) || (cm != 0 && cm != certs_mtime_ns_);
-    }
-    if (changed) reload_files();
+    if ((tm == 0 || tm == seen_t) && (cm == 0 || cm == seen_c)) continue;
+    seen_t = tm;
+    seen_c = cm;
+    reload_files();
   }
 }
 
