@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "../operators/calibration_util.hpp"
+#include "connectors/kafka_common.hpp"
 #include "engine/time.hpp"
 
 namespace assay::connectors {
@@ -289,6 +290,97 @@ TEST(InternPool, ViewsAreStableAndShared) {
   EXPECT_EQ(pool.intern(std::string("cert-1")).data(), a.data());
   EXPECT_EQ(a, "cert-1");
   EXPECT_EQ(pool.size(), 10001u);
+}
+
+}  // namespace
+}  // namespace assay::connectors
+
+// ---- the certificates topic, on librdkafka's in-process mock cluster --------------------
+
+namespace assay::connectors {
+namespace {
+
+void produce(const std::string& topic, const std::string& key, const std::optional<std::string>& value) {
+  const std::string bootstrap = EmbeddedKafka::instance().bootstrap();
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
+  rd_kafka_t* p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  ASSERT_NE(p, nullptr) << err;
+  void* payload = value ? const_cast<char*>(value->data()) : nullptr;
+  const size_t len = value ? value->size() : 0;
+  const rd_kafka_resp_err_t e = rd_kafka_producev(
+      p, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
+      RD_KAFKA_V_KEY(key.data(), key.size()),
+      RD_KAFKA_V_VALUE(payload, len),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  ASSERT_EQ(e, RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_EQ(rd_kafka_flush(p, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_destroy(p);
+}
+
+// One certificate as a topic message value (the item of to_yaml's list, unindented).
+std::string message_value(const CalibrationCertificate& c) {
+  std::string y = to_yaml({c});
+  y = y.substr(y.find("- ") + 2);
+  std::string out;
+  size_t pos = 0;
+  while (pos < y.size()) {
+    size_t end = y.find('\n', pos);
+    std::string line = y.substr(pos, end - pos);
+    if (line.rfind("    ", 0) == 0) line = line.substr(4);
+    out += line + "\n";
+    pos = end + 1;
+  }
+  return out;
+}
+
+TEST(CalibrationStore, FollowsACertificatesTopicWithTombstonesAndRefusals) {
+  Dir d;
+  const auto lab = testing::make_lab("lab-1");
+  testing::write_text(d.path / "labs.yaml", testing::labs_yaml({lab}));
+  auto fromfile = testing::make_cert("f1", "s1", kT0, kT0 + kDay);
+  testing::sign_cert(fromfile, lab);
+  testing::write_text(d.path / "certs.yaml", to_yaml({fromfile}));
+  const std::string topic = "certs-" + std::to_string(getpid()) + "-" + std::to_string(std::random_device{}());
+  EmbeddedKafka::instance().create_topic(topic, 1);
+  auto t1 = testing::make_cert("t1", "s2", kT0, kT0 + kDay);
+  testing::sign_cert(t1, lab);
+  produce(topic, "t1", message_value(t1));
+  CalibrationStoreConfig cfg;
+  cfg.certificates_path = (d.path / "certs.yaml").string();
+  cfg.trust_path = (d.path / "labs.yaml").string();
+  cfg.topic_kafka.brokers = "embedded";
+  cfg.topic = topic;
+  cfg.reload_interval_ms = 0;
+  CalibrationStore store(cfg);
+  std::string err;
+  ASSERT_TRUE(store.start(&err)) << err;
+  auto wait_for = [&](auto pred) {
+    for (int i = 0; i < 1000 && !pred(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return pred();
+  };
+  ASSERT_TRUE(wait_for([&] { return store.ready(); }));
+  // Ready implies the topic's content at start is applied.
+  EXPECT_EQ(store.snapshot()->lookup("s2", kT0).status, CertStatus::kValid);
+  EXPECT_EQ(store.snapshot()->lookup("s1", kT0).status, CertStatus::kValid);
+  // Live: a tombstone removes the file's certificate; a forged one is refused with an alert.
+  produce(topic, "f1", std::nullopt);
+  ASSERT_TRUE(wait_for([&] { return store.snapshot()->lookup("s1", kT0).status == CertStatus::kNoCertificate; }));
+  auto forged = testing::make_cert("t2", "s3", kT0, kT0 + kDay);
+  testing::sign_cert(forged, lab);
+  forged.mpe_in_service.absolute = 100;  // widened after signing
+  produce(topic, "t2", message_value(forged));
+  produce(topic, "wrong-key", message_value(t1));
+  ASSERT_TRUE(wait_for([&] { return store.refused_total() == 2; }));
+  auto refused = store.take_refusals();
+  ASSERT_EQ(refused.size(), 2u);
+  EXPECT_EQ(refused[0].reason, CertRefusal::kBadSignature);
+  EXPECT_NE(refused[0].message.find("kafka:" + topic + "/0@"), std::string::npos) << refused[0].message;
+  EXPECT_EQ(refused[1].reason, CertRefusal::kInvalid);
+  EXPECT_NE(refused[1].message.find("message key differs"), std::string::npos);
+  EXPECT_EQ(store.snapshot()->lookup("s3", kT0).status, CertStatus::kNoCertificate);
+  store.stop();
 }
 
 }  // namespace
