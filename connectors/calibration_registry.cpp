@@ -67,7 +67,8 @@ RefusedCertificate refusal(CertRefusal why, const CalibrationCertificate& c, std
 std::optional<RefusedCertificate> precheck(const CalibrationCertificate& c, const TrustList& trust,
                                            const std::string& where, const LabKey** key_out) {
   if (c.signature.empty())
-    return refusal(CertRefusal::kUnsigned, c, where + ": certificate '" + c.certificate_id + "' is unsigned");
+    return refusal(CertRefusal::kUnsigned, c,
+                   where + ": certificate '" + c.certificate_id + "' is unsigned");
   if (c.signature_alg != "Ed25519")
     return refusal(CertRefusal::kUntrustedLab, c,
                    where + ": signature_alg '" + c.signature_alg + "' is not supported (Ed25519)");
@@ -80,10 +81,12 @@ std::optional<RefusedCertificate> precheck(const CalibrationCertificate& c, cons
                    where + ": lab key '" + c.lab_key_id + "' belongs to lab '" + k->lab_id +
                        "', not to '" + c.lab_id + "'");
   if (k->revoked)
-    return refusal(CertRefusal::kUntrustedLab, c, where + ": lab key '" + c.lab_key_id + "' is revoked");
-  if (c.issue_date_ns < k->valid_from_ns || c.issue_date_ns > k->valid_until_ns)
     return refusal(CertRefusal::kUntrustedLab, c,
-                   where + ": issue_date is outside the validity of lab key '" + c.lab_key_id + "'");
+                   where + ": lab key '" + c.lab_key_id + "' is revoked");
+  if (c.issue_date_ns < k->valid_from_ns || c.issue_date_ns > k->valid_until_ns)
+    return refusal(
+        CertRefusal::kUntrustedLab, c,
+        where + ": issue_date is outside the validity of lab key '" + c.lab_key_id + "'");
   if (c.signature.size() != 64)
     return refusal(CertRefusal::kBadSignature, c, where + ": signature must be 64 bytes");
   *key_out = k;
@@ -149,7 +152,8 @@ std::shared_ptr<const TrustList> load_trust_list(const std::string& path,
         pk.fail("not a valid Ed25519 public key (non-canonical, small order or with torsion)");
       if (auto n = e.maybe("valid_from")) k.valid_from_ns = parse_time(*n);
       if (auto n = e.maybe("valid_until")) k.valid_until_ns = parse_time(*n);
-      if (k.valid_until_ns < k.valid_from_ns) e.get("valid_until").fail("valid_until is before valid_from");
+      if (k.valid_until_ns < k.valid_from_ns)
+        e.get("valid_until").fail("valid_until is before valid_from");
       k.revoked = e.get_bool("revoked", false);
       e.finish();
       if (trust->find(k.key_id) != nullptr) e.get("key_id").fail("duplicate key_id");
@@ -165,10 +169,14 @@ std::shared_ptr<const TrustList> load_trust_list(const std::string& path,
 
 std::string_view cert_refusal_name(CertRefusal r) {
   switch (r) {
-    case CertRefusal::kInvalid: return "invalid";
-    case CertRefusal::kUnsigned: return "unsigned";
-    case CertRefusal::kBadSignature: return "bad_signature";
-    case CertRefusal::kUntrustedLab: return "untrusted_lab";
+    case CertRefusal::kInvalid:
+      return "invalid";
+    case CertRefusal::kUnsigned:
+      return "unsigned";
+    case CertRefusal::kBadSignature:
+      return "bad_signature";
+    case CertRefusal::kUntrustedLab:
+      return "untrusted_lab";
   }
   return "unknown";
 }
@@ -182,7 +190,8 @@ CalibrationCertificate parse_certificate(const ConfigNode& n) {
   c.valid_from_ns = parse_time(n.get("valid_from"));
   c.valid_until_ns = parse_time(n.get("valid_until"));
   c.issue_date_ns = n.has("issue_date") ? parse_time(n.get("issue_date")) : c.valid_from_ns;
-  if (c.valid_until_ns < c.valid_from_ns) n.get("valid_until").fail("valid_until is before valid_from");
+  if (c.valid_until_ns < c.valid_from_ns)
+    n.get("valid_until").fail("valid_until is before valid_from");
   c.quantity = required_string(n, "quantity");
   c.unit = required_string(n, "unit");
   if (auto cn = n.maybe("correction")) {
@@ -222,7 +231,8 @@ CalibrationCertificate parse_certificate(const ConfigNode& n) {
 }
 
 std::optional<RefusedCertificate> check_signature(const CalibrationCertificate& c,
-                                                  const TrustList& trust, const std::string& where) {
+                                                  const TrustList& trust,
+                                                  const std::string& where) {
   const LabKey* k = nullptr;
   if (auto r = precheck(c, trust, where, &k)) return r;
   const std::string canon = canonical_bytes(c);
@@ -340,10 +350,9 @@ void CalibrationRegistry::put(std::shared_ptr<const CalibrationCertificate> cert
   if (stable_id.empty()) stable_id = cert->certificate_id;
   by_id_.insert_or_assign(cert->certificate_id, cert->sensor_id);
   auto& v = by_sensor_[cert->sensor_id];
-  auto pos = std::upper_bound(v.begin(), v.end(), cert->valid_from_ns,
-                              [](int64_t t, const RegisteredCertificate& e) {
-                                return t < e.cert->valid_from_ns;
-                              });
+  auto pos = std::upper_bound(
+      v.begin(), v.end(), cert->valid_from_ns,
+      [](int64_t t, const RegisteredCertificate& e) { return t < e.cert->valid_from_ns; });
   v.insert(pos, RegisteredCertificate{std::move(cert), stable_id});
 }
 
@@ -385,7 +394,9 @@ CalibrationStore::CalibrationStore(CalibrationStoreConfig config) : config_(std:
   load_files();  // throws: a store that cannot read its files at start is a config error
 }
 
-CalibrationStore::~CalibrationStore() { stop(); }
+CalibrationStore::~CalibrationStore() {
+  stop();
+}
 
 bool CalibrationStore::reload_files() {
   try {
@@ -400,7 +411,8 @@ bool CalibrationStore::reload_files() {
 
 void CalibrationStore::load_files() {
   const int64_t trust_m = file_mtime_ns(config_.trust_path);
-  const int64_t certs_m = config_.certificates_path.empty() ? 0 : file_mtime_ns(config_.certificates_path);
+  const int64_t certs_m =
+      config_.certificates_path.empty() ? 0 : file_mtime_ns(config_.certificates_path);
   std::vector<std::string> trust_refused;
   std::shared_ptr<const TrustList> trust = load_trust_list(config_.trust_path, trust_refused);
   for (const auto& r : trust_refused)
@@ -499,9 +511,9 @@ void CalibrationStore::on_topic_message(std::string_view key, std::optional<std:
     o.refused = RefusedCertificate{CertRefusal::kInvalid, std::string(key), "", e.what()};
   }
   if (o.cert && o.cert->certificate_id != key) {
-    o.refused = RefusedCertificate{CertRefusal::kInvalid, std::string(key), o.cert->sensor_id,
-                                   where + ": message key differs from certificate_id '" +
-                                       o.cert->certificate_id + "'"};
+    o.refused = RefusedCertificate{
+        CertRefusal::kInvalid, std::string(key), o.cert->sensor_id,
+        where + ": message key differs from certificate_id '" + o.cert->certificate_id + "'"};
     o.cert.reset();
   }
   if (o.refused) {
@@ -554,7 +566,8 @@ void CalibrationStore::watch_loop() {
     if (waited < config_.reload_interval_ms) continue;
     waited = 0;
     const int64_t tm = file_mtime_ns(config_.trust_path);
-    const int64_t cm = config_.certificates_path.empty() ? 0 : file_mtime_ns(config_.certificates_path);
+    const int64_t cm =
+        config_.certificates_path.empty() ? 0 : file_mtime_ns(config_.certificates_path);
     if ((tm == 0 || tm == seen_t) && (cm == 0 || cm == seen_c)) continue;
     seen_t = tm;
     seen_c = cm;

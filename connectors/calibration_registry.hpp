@@ -66,10 +66,10 @@ std::shared_ptr<const TrustList> load_trust_list(const std::string& path,
 
 /// Why a certificate was refused.
 enum class CertRefusal : uint8_t {
-  kInvalid = 0,    ///< missing field or a value that makes no sense (see the file comment)
-  kUnsigned,       ///< no signature
-  kBadSignature,   ///< the signature does not verify over canonical_bytes()
-  kUntrustedLab,   ///< lab key not in the trust list, revoked, of another lab, or out of window
+  kInvalid = 0,   ///< missing field or a value that makes no sense (see the file comment)
+  kUnsigned,      ///< no signature
+  kBadSignature,  ///< the signature does not verify over canonical_bytes()
+  kUntrustedLab,  ///< lab key not in the trust list, revoked, of another lab, or out of window
 };
 
 /// "invalid", "unsigned", "bad_signature", "untrusted_lab".
@@ -103,10 +103,10 @@ CertificateOutcome load_certificate(const engine::ConfigNode& node, const TrustL
 
 /// Which certificate applies at a time, or why none does.
 enum class CertStatus : uint8_t {
-  kValid = 0,       ///< `cert` is valid at the time
-  kNoCertificate,   ///< the sensor has no certificate at all (`cert` null)
-  kExpired,         ///< the latest certificate before the time has expired (`cert` = it)
-  kNotYetValid,     ///< every certificate starts after the time (`cert` = the earliest)
+  kValid = 0,      ///< `cert` is valid at the time
+  kNoCertificate,  ///< the sensor has no certificate at all (`cert` null)
+  kExpired,        ///< the latest certificate before the time has expired (`cert` = it)
+  kNotYetValid,    ///< every certificate starts after the time (`cert` = the earliest)
 };
 
 /// Result of CalibrationRegistry::lookup.
@@ -178,8 +178,8 @@ struct CalibrationStoreConfig {
   std::string certificates_path;  ///< may be empty when a topic is configured
   std::string trust_path;         ///< required
   KafkaClientSettings topic_kafka;
-  std::string topic;              ///< compacted certificates topic; empty = none
-  int64_t reload_interval_ms = 2000;  ///< poll the files (0 = never)
+  std::string topic;                    ///< compacted certificates topic; empty = none
+  int64_t reload_interval_ms = 2000;    ///< poll the files (0 = never)
   size_t max_pending_refusals = 10000;  ///< refusals queued for alerts beyond this are dropped
 };
 

@@ -14,7 +14,9 @@ CompactedTopicFollower::CompactedTopicFollower(KafkaClientSettings client, std::
       on_message_(std::move(on_message)),
       on_change_(std::move(on_change)) {}
 
-CompactedTopicFollower::~CompactedTopicFollower() { stop(); }
+CompactedTopicFollower::~CompactedTopicFollower() {
+  stop();
+}
 
 bool CompactedTopicFollower::start(std::string* error) {
   const std::string brokers = resolve_brokers(client_, {topic_});
@@ -37,9 +39,14 @@ bool CompactedTopicFollower::start(std::string* error) {
   }
   int partitions = 0;
   switch (check_topic(rk_, topic_, 10000, &partitions)) {
-    case TopicCheck::kExists: break;
-    case TopicCheck::kMissing: *error = "topic '" + topic_ + "' does not exist"; return false;
-    case TopicCheck::kUnreachable: *error = "topic '" + topic_ + "': broker unreachable"; return false;
+    case TopicCheck::kExists:
+      break;
+    case TopicCheck::kMissing:
+      *error = "topic '" + topic_ + "' does not exist";
+      return false;
+    case TopicCheck::kUnreachable:
+      *error = "topic '" + topic_ + "': broker unreachable";
+      return false;
   }
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
   for (int p = 0; p < partitions; ++p) {
@@ -90,7 +97,8 @@ void CompactedTopicFollower::loop() {
     }
     if (!caught_up_.load() && !start_high_.empty()) {
       rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
-      for (const auto& [p, hi] : start_high_) rd_kafka_topic_partition_list_add(list, topic_.c_str(), p);
+      for (const auto& [p, hi] : start_high_)
+        rd_kafka_topic_partition_list_add(list, topic_.c_str(), p);
       rd_kafka_position(rk_, list);
       for (int i = 0; i < list->cnt; ++i)
         if (list->elems[i].offset >= start_high_[list->elems[i].partition])

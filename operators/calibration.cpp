@@ -18,31 +18,40 @@ using wire::CalibrationVerdict;
 
 namespace {
 
-constexpr std::string_view kVerdictNames[kCalibrationVerdictCount] = {
-    "not_checked",
-    "in_tolerance",
-    "out_of_tolerance",
-    "no_certificate",
-    "certificate_expired",
-    "certificate_not_yet_valid",
-    "outside_measuring_range",
-    "quantity_mismatch",
-    "unit_mismatch",
-    "firmware_not_approved",
-    "indeterminate"};
+constexpr std::string_view kVerdictNames[kCalibrationVerdictCount] = {"not_checked",
+                                                                      "in_tolerance",
+                                                                      "out_of_tolerance",
+                                                                      "no_certificate",
+                                                                      "certificate_expired",
+                                                                      "certificate_not_yet_valid",
+                                                                      "outside_measuring_range",
+                                                                      "quantity_mismatch",
+                                                                      "unit_mismatch",
+                                                                      "firmware_not_approved",
+                                                                      "indeterminate"};
 
 RejectCode code_of(CalibrationVerdict v) {
   switch (v) {
-    case CalibrationVerdict::OutOfTolerance: return RejectCode::kCalOutOfTolerance;
-    case CalibrationVerdict::NoCertificate: return RejectCode::kCalNoCertificate;
-    case CalibrationVerdict::CertificateExpired: return RejectCode::kCalExpired;
-    case CalibrationVerdict::CertificateNotYetValid: return RejectCode::kCalNotYetValid;
-    case CalibrationVerdict::OutsideMeasuringRange: return RejectCode::kCalOutsideRange;
-    case CalibrationVerdict::QuantityMismatch: return RejectCode::kCalQuantityMismatch;
-    case CalibrationVerdict::UnitMismatch: return RejectCode::kCalUnitMismatch;
-    case CalibrationVerdict::FirmwareNotApproved: return RejectCode::kCalFirmwareNotApproved;
-    case CalibrationVerdict::Indeterminate: return RejectCode::kCalIndeterminate;
-    default: return RejectCode::kNone;
+    case CalibrationVerdict::OutOfTolerance:
+      return RejectCode::kCalOutOfTolerance;
+    case CalibrationVerdict::NoCertificate:
+      return RejectCode::kCalNoCertificate;
+    case CalibrationVerdict::CertificateExpired:
+      return RejectCode::kCalExpired;
+    case CalibrationVerdict::CertificateNotYetValid:
+      return RejectCode::kCalNotYetValid;
+    case CalibrationVerdict::OutsideMeasuringRange:
+      return RejectCode::kCalOutsideRange;
+    case CalibrationVerdict::QuantityMismatch:
+      return RejectCode::kCalQuantityMismatch;
+    case CalibrationVerdict::UnitMismatch:
+      return RejectCode::kCalUnitMismatch;
+    case CalibrationVerdict::FirmwareNotApproved:
+      return RejectCode::kCalFirmwareNotApproved;
+    case CalibrationVerdict::Indeterminate:
+      return RejectCode::kCalIndeterminate;
+    default:
+      return RejectCode::kNone;
   }
 }
 
@@ -113,17 +122,22 @@ CalibrationResult evaluate_calibration(const wire::Reading& rd,
   if (u < 0) return verdict(CalibrationVerdict::Indeterminate);
   // 2. The instrument itself: firmware approved by the identity registry.
   const std::string_view sensor = str(rd.sensor_id());
-  const connectors::SensorInfo* info = identity != nullptr ? identity->find_sensor(sensor) : nullptr;
+  const connectors::SensorInfo* info =
+      identity != nullptr ? identity->find_sensor(sensor) : nullptr;
   if (info != nullptr && !info->approved_firmware.empty() && !firmware_approved(rd, *info))
     return verdict(CalibrationVerdict::FirmwareNotApproved);
   // 3. A certificate valid at the reading's time.
   const connectors::CertLookup found = certs.lookup(sensor, rd.time_ns());
   out.certificate_id = found.stable_id;
   switch (found.status) {
-    case CertStatus::kValid: break;
-    case CertStatus::kNoCertificate: return verdict(CalibrationVerdict::NoCertificate);
-    case CertStatus::kExpired: return verdict(CalibrationVerdict::CertificateExpired);
-    case CertStatus::kNotYetValid: return verdict(CalibrationVerdict::CertificateNotYetValid);
+    case CertStatus::kValid:
+      break;
+    case CertStatus::kNoCertificate:
+      return verdict(CalibrationVerdict::NoCertificate);
+    case CertStatus::kExpired:
+      return verdict(CalibrationVerdict::CertificateExpired);
+    case CertStatus::kNotYetValid:
+      return verdict(CalibrationVerdict::CertificateNotYetValid);
   }
   const connectors::CalibrationCertificate& c = *found.cert;
   // 4. Same measurand: the reading's quantity/unit (or, if it states none, the registry's).
@@ -133,7 +147,8 @@ CalibrationResult evaluate_calibration(const wire::Reading& rd,
     if (un.empty()) un = info->unit;
     if (!info->quantity.empty() && info->quantity != c.quantity)
       return verdict(CalibrationVerdict::QuantityMismatch);
-    if (!info->unit.empty() && info->unit != c.unit) return verdict(CalibrationVerdict::UnitMismatch);
+    if (!info->unit.empty() && info->unit != c.unit)
+      return verdict(CalibrationVerdict::UnitMismatch);
   }
   if (!q.empty() && q != c.quantity) return verdict(CalibrationVerdict::QuantityMismatch);
   if (!un.empty() && un != c.unit) return verdict(CalibrationVerdict::UnitMismatch);
@@ -164,8 +179,8 @@ CalibrationResult evaluate_calibration(const wire::Reading& rd,
   out.mpe = mpe_at(c.mpe_in_service, at);
   // 6. Inside the calibrated measuring range (and the registry's range, if it states one).
   if (y < c.range_min || y > c.range_max) return verdict(CalibrationVerdict::OutsideMeasuringRange);
-  if (info != nullptr && ((info->range_min && y < *info->range_min) ||
-                          (info->range_max && y > *info->range_max)))
+  if (info != nullptr &&
+      ((info->range_min && y < *info->range_min) || (info->range_max && y > *info->range_max)))
     return verdict(CalibrationVerdict::OutsideMeasuringRange);
   // 7. Conformity. A certificate whose conformity statement is "fail" says the instrument
   // does not conform: every reading under it is out of tolerance.
@@ -176,7 +191,8 @@ CalibrationResult evaluate_calibration(const wire::Reading& rd,
   if (!reference) {
     // No reference, no error to compare: the instrument is fit for the tolerance if the
     // expanded uncertainty of its corrected reading does not exceed the MPE.
-    return verdict(big_u <= mpe ? CalibrationVerdict::InTolerance : CalibrationVerdict::OutOfTolerance);
+    return verdict(big_u <= mpe ? CalibrationVerdict::InTolerance
+                                : CalibrationVerdict::OutOfTolerance);
   }
   const double e = std::fabs(y - ref);
   if (rule == DecisionRule::kSimple)
@@ -194,7 +210,9 @@ Calibration::Calibration(CalibrationConfig config) : config_(std::move(config)) 
   }
 }
 
-Calibration::~Calibration() { stop(); }
+Calibration::~Calibration() {
+  stop();
+}
 
 bool Calibration::start(std::string* error) {
   if (!store_->start(error)) return false;

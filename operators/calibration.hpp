@@ -35,8 +35,9 @@ std::string_view calibration_verdict_name(wire::CalibrationVerdict v);
 
 /// Decision rule for in/out of tolerance.
 enum class DecisionRule : uint8_t {
-  kGuarded = 0,  ///< ISO 14253-1 / ILAC-G8: |e| + U <= MPE in, |e| - U > MPE out, else indeterminate
-  kSimple,       ///< |e| <= MPE in, else out (the uncertainty is only reported)
+  kGuarded =
+      0,    ///< ISO 14253-1 / ILAC-G8: |e| + U <= MPE in, |e| - U > MPE out, else indeterminate
+  kSimple,  ///< |e| <= MPE in, else out (the uncertainty is only reported)
 };
 
 /// Configuration of `calibration`.
@@ -54,10 +55,10 @@ struct CalibrationConfig {
 struct CalibrationResult {
   wire::CalibrationVerdict verdict = wire::CalibrationVerdict::NotChecked;
   engine::RejectCode code = engine::RejectCode::kNone;  ///< code if this verdict rejects
-  double corrected = 0;   ///< corrected value (the raw value where no certificate applies)
-  double expanded = 0;    ///< expanded uncertainty U of the corrected value
-  double coverage = 2;    ///< coverage factor k of U
-  double mpe = 0;         ///< in-service MPE at the value (0 = no certificate applies)
+  double corrected = 0;  ///< corrected value (the raw value where no certificate applies)
+  double expanded = 0;   ///< expanded uncertainty U of the corrected value
+  double coverage = 2;   ///< coverage factor k of U
+  double mpe = 0;        ///< in-service MPE at the value (0 = no certificate applies)
   std::string_view certificate_id;  ///< stable view (empty if none)
 };
 

@@ -77,7 +77,13 @@ TEST(CalibrationRegistry, RefusesEachBadCertificateOneByOneWithALocatedReason) {
   };
   auto none = [](CalibrationCertificate&) {};
   add("good", none, &lab);
-  add("unsigned", [&](CalibrationCertificate& c) { c.lab_id = lab.lab_id; c.lab_key_id = lab.key_id; }, nullptr);
+  add(
+      "unsigned",
+      [&](CalibrationCertificate& c) {
+        c.lab_id = lab.lab_id;
+        c.lab_key_id = lab.key_id;
+      },
+      nullptr);
   add("tampered", none, &lab);
   certs.back().correction.offset = 0.5;  // changed after signing
   add("forged", none, &lab);
@@ -85,13 +91,22 @@ TEST(CalibrationRegistry, RefusesEachBadCertificateOneByOneWithALocatedReason) {
   add("untrusted", none, &stranger);
   add("wronglab", none, &other);
   certs.back().lab_id = "lab-1";  // claims lab-1 with lab-2's key (signature covers lab_id)
-  add("negative-u", [](CalibrationCertificate& c) { c.expanded_uncertainty = -0.1; }, &lab);
-  add("nan-u", [](CalibrationCertificate& c) { c.expanded_uncertainty = std::nan(""); }, &lab);
-  add("inf-gain", [](CalibrationCertificate& c) { c.correction.gain = INFINITY; }, &lab);
-  add("k-zero", [](CalibrationCertificate& c) { c.coverage_factor = 0; }, &lab);
-  add("until-before-from", [](CalibrationCertificate& c) { c.valid_until_ns = c.valid_from_ns - 1; }, &lab);
-  add("range-inverted", [](CalibrationCertificate& c) { std::swap(c.range_min, c.range_max); }, &lab);
-  add("negative-mpe", [](CalibrationCertificate& c) { c.mpe_in_service.absolute = -1; }, &lab);
+  add(
+      "negative-u", [](CalibrationCertificate& c) { c.expanded_uncertainty = -0.1; }, &lab);
+  add(
+      "nan-u", [](CalibrationCertificate& c) { c.expanded_uncertainty = std::nan(""); }, &lab);
+  add(
+      "inf-gain", [](CalibrationCertificate& c) { c.correction.gain = INFINITY; }, &lab);
+  add(
+      "k-zero", [](CalibrationCertificate& c) { c.coverage_factor = 0; }, &lab);
+  add(
+      "until-before-from",
+      [](CalibrationCertificate& c) { c.valid_until_ns = c.valid_from_ns - 1; }, &lab);
+  add(
+      "range-inverted", [](CalibrationCertificate& c) { std::swap(c.range_min, c.range_max); },
+      &lab);
+  add(
+      "negative-mpe", [](CalibrationCertificate& c) { c.mpe_in_service.absolute = -1; }, &lab);
   add("missing-unit", none, &lab);
   add("good2", none, &lab);
   std::string yaml = to_yaml(certs);
@@ -182,7 +197,8 @@ TEST(CalibrationRegistry, RevokedOrOutOfWindowLabKeyIsUntrusted) {
 TEST(CalibrationRegistry, HistorySelectsTheCertificateValidAtTheReadingsTime) {
   CalibrationRegistry reg;
   auto put = [&](const std::string& id, int64_t from, int64_t until) {
-    reg.put(std::make_shared<const CalibrationCertificate>(testing::make_cert(id, "s1", from, until)));
+    reg.put(
+        std::make_shared<const CalibrationCertificate>(testing::make_cert(id, "s1", from, until)));
   };
   // 2023: [T0, T0+100d]; 2024: [T0+100d+1, T0+200d]; overlapping recalibration [T0+150d, T0+300d].
   put("c2", kT0 + 100 * kDay + 1, kT0 + 200 * kDay);
@@ -191,16 +207,17 @@ TEST(CalibrationRegistry, HistorySelectsTheCertificateValidAtTheReadingsTime) {
   auto at = [&](int64_t t) { return reg.lookup("s1", t); };
   EXPECT_EQ(at(kT0 - 1).status, CertStatus::kNotYetValid);
   EXPECT_EQ(at(kT0 - 1).cert->certificate_id, "c1");
-  EXPECT_EQ(at(kT0).cert->certificate_id, "c1");                    // boundary: inclusive
-  EXPECT_EQ(at(kT0 + 100 * kDay).cert->certificate_id, "c1");       // boundary: inclusive
+  EXPECT_EQ(at(kT0).cert->certificate_id, "c1");               // boundary: inclusive
+  EXPECT_EQ(at(kT0 + 100 * kDay).cert->certificate_id, "c1");  // boundary: inclusive
   EXPECT_EQ(at(kT0 + 100 * kDay + 1).cert->certificate_id, "c2");
-  EXPECT_EQ(at(kT0 + 160 * kDay).cert->certificate_id, "c3");       // newest calibration wins
+  EXPECT_EQ(at(kT0 + 160 * kDay).cert->certificate_id, "c3");  // newest calibration wins
   EXPECT_EQ(at(kT0 + 250 * kDay).cert->certificate_id, "c3");
   EXPECT_EQ(at(kT0 + 300 * kDay + 1).status, CertStatus::kExpired);
   EXPECT_EQ(at(kT0 + 300 * kDay + 1).cert->certificate_id, "c3");  // the one that expired last
   // A gap between two certificates is "expired" (the earlier one ran out).
   CalibrationRegistry gap;
-  gap.put(std::make_shared<const CalibrationCertificate>(testing::make_cert("g1", "s", kT0, kT0 + kDay)));
+  gap.put(std::make_shared<const CalibrationCertificate>(
+      testing::make_cert("g1", "s", kT0, kT0 + kDay)));
   gap.put(std::make_shared<const CalibrationCertificate>(
       testing::make_cert("g2", "s", kT0 + 3 * kDay, kT0 + 4 * kDay)));
   EXPECT_EQ(gap.lookup("s", kT0 + 2 * kDay).status, CertStatus::kExpired);
@@ -236,7 +253,8 @@ TEST(CalibrationStore, ReloadsTheFileLiveKeepsThePreviousOnABrokenFileAndQueuesR
   std::string err;
   ASSERT_TRUE(store.start(&err)) << err;
   auto wait_for = [&](auto pred) {
-    for (int i = 0; i < 500 && !pred(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 500 && !pred(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     return pred();
   };
   // A new certificate for s2 and an unsigned one appear: s2 becomes known, the bad one is
@@ -248,7 +266,8 @@ TEST(CalibrationStore, ReloadsTheFileLiveKeepsThePreviousOnABrokenFileAndQueuesR
   bad.lab_key_id = lab.key_id;
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a distinct mtime
   testing::write_text(d.path / "certs.yaml", to_yaml({a, b, bad}));
-  ASSERT_TRUE(wait_for([&] { return store.snapshot()->lookup("s2", kT0).status == CertStatus::kValid; }));
+  ASSERT_TRUE(
+      wait_for([&] { return store.snapshot()->lookup("s2", kT0).status == CertStatus::kValid; }));
   ASSERT_TRUE(wait_for([&] { return store.has_refusals(); }));
   auto refused = store.take_refusals();
   ASSERT_EQ(refused.size(), 1u);
@@ -300,7 +319,8 @@ TEST(InternPool, ViewsAreStableAndShared) {
 namespace assay::connectors {
 namespace {
 
-void produce(const std::string& topic, const std::string& key, const std::optional<std::string>& value) {
+void produce(const std::string& topic, const std::string& key,
+             const std::optional<std::string>& value) {
   const std::string bootstrap = EmbeddedKafka::instance().bootstrap();
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -309,11 +329,10 @@ void produce(const std::string& topic, const std::string& key, const std::option
   ASSERT_NE(p, nullptr) << err;
   void* payload = value ? const_cast<char*>(value->data()) : nullptr;
   const size_t len = value ? value->size() : 0;
-  const rd_kafka_resp_err_t e = rd_kafka_producev(
-      p, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
-      RD_KAFKA_V_KEY(key.data(), key.size()),
-      RD_KAFKA_V_VALUE(payload, len),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  const rd_kafka_resp_err_t e =
+      rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
+                        RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(payload, len),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
   ASSERT_EQ(e, RD_KAFKA_RESP_ERR_NO_ERROR);
   ASSERT_EQ(rd_kafka_flush(p, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
   rd_kafka_destroy(p);
@@ -342,7 +361,8 @@ TEST(CalibrationStore, FollowsACertificatesTopicWithTombstonesAndRefusals) {
   auto fromfile = testing::make_cert("f1", "s1", kT0, kT0 + kDay);
   testing::sign_cert(fromfile, lab);
   testing::write_text(d.path / "certs.yaml", to_yaml({fromfile}));
-  const std::string topic = "certs-" + std::to_string(getpid()) + "-" + std::to_string(std::random_device{}());
+  const std::string topic =
+      "certs-" + std::to_string(getpid()) + "-" + std::to_string(std::random_device{}());
   EmbeddedKafka::instance().create_topic(topic, 1);
   auto t1 = testing::make_cert("t1", "s2", kT0, kT0 + kDay);
   testing::sign_cert(t1, lab);
@@ -357,7 +377,8 @@ TEST(CalibrationStore, FollowsACertificatesTopicWithTombstonesAndRefusals) {
   std::string err;
   ASSERT_TRUE(store.start(&err)) << err;
   auto wait_for = [&](auto pred) {
-    for (int i = 0; i < 1000 && !pred(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < 1000 && !pred(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     return pred();
   };
   ASSERT_TRUE(wait_for([&] { return store.ready(); }));
@@ -366,7 +387,8 @@ TEST(CalibrationStore, FollowsACertificatesTopicWithTombstonesAndRefusals) {
   EXPECT_EQ(store.snapshot()->lookup("s1", kT0).status, CertStatus::kValid);
   // Live: a tombstone removes the file's certificate; a forged one is refused with an alert.
   produce(topic, "f1", std::nullopt);
-  ASSERT_TRUE(wait_for([&] { return store.snapshot()->lookup("s1", kT0).status == CertStatus::kNoCertificate; }));
+  ASSERT_TRUE(wait_for(
+      [&] { return store.snapshot()->lookup("s1", kT0).status == CertStatus::kNoCertificate; }));
   auto forged = testing::make_cert("t2", "s3", kT0, kT0 + kDay);
   testing::sign_cert(forged, lab);
   forged.mpe_in_service.absolute = 100;  // widened after signing
@@ -376,7 +398,8 @@ TEST(CalibrationStore, FollowsACertificatesTopicWithTombstonesAndRefusals) {
   auto refused = store.take_refusals();
   ASSERT_EQ(refused.size(), 2u);
   EXPECT_EQ(refused[0].reason, CertRefusal::kBadSignature);
-  EXPECT_NE(refused[0].message.find("kafka:" + topic + "/0@"), std::string::npos) << refused[0].message;
+  EXPECT_NE(refused[0].message.find("kafka:" + topic + "/0@"), std::string::npos)
+      << refused[0].message;
   EXPECT_EQ(refused[1].reason, CertRefusal::kInvalid);
   EXPECT_NE(refused[1].message.find("message key differs"), std::string::npos);
   EXPECT_EQ(store.snapshot()->lookup("s3", kT0).status, CertStatus::kNoCertificate);

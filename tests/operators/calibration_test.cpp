@@ -132,10 +132,10 @@ TEST(Calibration, GuardBandBoundariesOfAReferenceCheck) {
     V guarded, simple;
   };
   const Case cases[] = {
-      {0.0, V::InTolerance, V::InTolerance},      {0.75, V::InTolerance, V::InTolerance},
-      {-0.75, V::InTolerance, V::InTolerance},    {0.875, V::Indeterminate, V::InTolerance},
-      {1.0, V::Indeterminate, V::InTolerance},    {-1.125, V::Indeterminate, V::OutOfTolerance},
-      {1.25, V::Indeterminate, V::OutOfTolerance}, {1.375, V::OutOfTolerance, V::OutOfTolerance},
+      {0.0, V::InTolerance, V::InTolerance},          {0.75, V::InTolerance, V::InTolerance},
+      {-0.75, V::InTolerance, V::InTolerance},        {0.875, V::Indeterminate, V::InTolerance},
+      {1.0, V::Indeterminate, V::InTolerance},        {-1.125, V::Indeterminate, V::OutOfTolerance},
+      {1.25, V::Indeterminate, V::OutOfTolerance},    {1.375, V::OutOfTolerance, V::OutOfTolerance},
       {-1.375, V::OutOfTolerance, V::OutOfTolerance},
   };
   for (const Case& k : cases) {
@@ -416,8 +416,8 @@ TEST(Calibration, RejectListIsConfigurableAndKeptRowsCarryTheirVerdict) {
   ASSERT_EQ(o.trusted.size(), 1u);
   const auto* tr = wire::GetTrustedReading(o.trusted[0].data());
   EXPECT_EQ(tr->calibration_verdict(), V::NoCertificate);
-  EXPECT_DOUBLE_EQ(tr->corrected_value(), 20);            // raw value: nothing to correct with
-  EXPECT_NEAR(tr->expanded_uncertainty(), 0.2, 1e-15);    // 2 u of the reading
+  EXPECT_DOUBLE_EQ(tr->corrected_value(), 20);          // raw value: nothing to correct with
+  EXPECT_NEAR(tr->expanded_uncertainty(), 0.2, 1e-15);  // 2 u of the reading
   ASSERT_EQ(o.rejected.size(), 1u);
   EXPECT_EQ(wire::GetRejectedRecord(o.rejected[0].data())->reason()->str(),
             "calibration.outside_measuring_range");
@@ -442,7 +442,8 @@ TEST(Calibration, CertificateIdsOnRowsOutliveTheSnapshotThatHeldThem) {
   f.write({testing::make_cert("second", "s1", kT0 - kDay, kT0 + kDay)});
   ASSERT_TRUE(op.store().reload_files());
   EXPECT_EQ(op.store().snapshot()->lookup("s1", kT0).cert->certificate_id, "second");
-  EXPECT_EQ(b.row_cert_id[0], "first-certificate-id-long-enough-to-be-on-the-heap");  // ASan-checked
+  EXPECT_EQ(b.row_cert_id[0],
+            "first-certificate-id-long-enough-to-be-on-the-heap");  // ASan-checked
   EXPECT_DOUBLE_EQ(b.row_mpe[0], 1.0);
 }
 
@@ -526,7 +527,8 @@ TEST(Calibration, SimulatedFleetEveryExpiredCalibrationCaughtFewFalsePositives) 
     std::string line;
     while (std::getline(in, line)) {
       const json_mini::Value v = json_mini::parse(line);
-      labels[{v["record"].integer(), static_cast<uint32_t>(v["reading"].integer())}] = v["fault"].str();
+      labels[{v["record"].integer(), static_cast<uint32_t>(v["reading"].integer())}] =
+          v["fault"].str();
     }
   }
   CalibrationConfig cfg;

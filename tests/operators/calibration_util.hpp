@@ -53,8 +53,9 @@ inline void sign_cert(connectors::CalibrationCertificate& c, const TestLab& lab)
 
 // A temperature certificate: identity correction, U = 0.2 (k = 2), MPE in service 1.0,
 // initial 0.5, range -40..150, valid [from, until].
-inline connectors::CalibrationCertificate make_cert(const std::string& id, const std::string& sensor,
-                                                    int64_t from, int64_t until) {
+inline connectors::CalibrationCertificate make_cert(const std::string& id,
+                                                    const std::string& sensor, int64_t from,
+                                                    int64_t until) {
   connectors::CalibrationCertificate c;
   c.certificate_id = id;
   c.sensor_id = sensor;
@@ -84,9 +85,9 @@ inline void write_text(const std::filesystem::path& p, const std::string& text) 
 }
 
 inline std::filesystem::path temp_dir(const std::string& tag) {
-  auto d = std::filesystem::temp_directory_path() /
-           ("assay-" + tag + "-" + std::to_string(getpid()) + "-" +
-            std::to_string(std::random_device{}()));
+  auto d =
+      std::filesystem::temp_directory_path() / ("assay-" + tag + "-" + std::to_string(getpid()) +
+                                                "-" + std::to_string(std::random_device{}()));
   std::filesystem::create_directories(d);
   return d;
 }
