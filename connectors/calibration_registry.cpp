@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 
 #include "crypto/ed25519.hpp"
 #include "engine/bytes.hpp"
@@ -317,57 +318,130 @@ bool newer(const CalibrationCertificate& a, const CalibrationCertificate& b) {
 }
 }  // namespace
 
-CertLookup CalibrationRegistry::lookup(std::string_view sensor_id, int64_t t) const {
-  auto it = by_sensor_.find(sensor_id);
-  if (it == by_sensor_.end() || it->second.empty()) return {};
-  const RegisteredCertificate* valid = nullptr;
-  const RegisteredCertificate* expired = nullptr;  // latest valid_until before t
-  const RegisteredCertificate* future = nullptr;   // earliest valid_from after t
-  for (const RegisteredCertificate& e : it->second) {
-    const CalibrationCertificate& c = *e.cert;
-    if (t < c.valid_from_ns) {
-      if (future == nullptr || c.valid_from_ns < future->cert->valid_from_ns) future = &e;
-    } else if (t > c.valid_until_ns) {
-      if (expired == nullptr || c.valid_until_ns > expired->cert->valid_until_ns) expired = &e;
-    } else if (valid == nullptr || newer(c, *valid->cert)) {
-      valid = &e;
+CertLookup CalibrationRegistry::select(const HotCertificate* first, size_t n, int64_t t) {
+  const HotCertificate* valid = nullptr;
+  const HotCertificate* expired = nullptr;  // latest valid_until before t
+  const HotCertificate* future = nullptr;   // earliest valid_from after t
+  for (const HotCertificate* h = first; h != first + n; ++h) {
+    if (t < h->valid_from_ns) {
+      if (future == nullptr || h->valid_from_ns < future->valid_from_ns) future = h;
+    } else if (t > h->valid_until_ns) {
+      if (expired == nullptr || h->valid_until_ns > expired->valid_until_ns) expired = h;
+    } else if (valid == nullptr || newer(*h->cert, *valid->cert)) {
+      valid = h;
     }
   }
-  if (valid != nullptr) return {CertStatus::kValid, valid->cert.get(), valid->stable_id};
-  if (expired != nullptr) return {CertStatus::kExpired, expired->cert.get(), expired->stable_id};
-  return {CertStatus::kNotYetValid, future->cert.get(), future->stable_id};
+  const HotCertificate* h = valid != nullptr ? valid : expired != nullptr ? expired : future;
+  const CertStatus st = valid != nullptr     ? CertStatus::kValid
+                        : expired != nullptr ? CertStatus::kExpired
+                                             : CertStatus::kNotYetValid;
+  return {st, h->cert, h, h->stable_id};
 }
 
-const std::vector<RegisteredCertificate>* CalibrationRegistry::certificates(
-    std::string_view sensor_id) const {
-  auto it = by_sensor_.find(sensor_id);
-  return it == by_sensor_.end() ? nullptr : &it->second;
+CertLookup CalibrationRegistry::lookup(std::string_view sensor_id, int64_t t) const {
+  return lookup(sensor_id, hash_of(sensor_id), t);
+}
+
+CertLookup CalibrationRegistry::lookup(std::string_view sensor_id, uint64_t h, int64_t t) const {
+  if (!finalized_) {
+    auto it = by_sensor_.find(sensor_id);
+    if (it == by_sensor_.end() || it->second.hot.empty()) return {};
+    return select(it->second.hot.data(), it->second.hot.size(), t);
+  }
+  if (slots_.empty()) return {};
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    const Slot& s = slots_[i];
+    if (s.count == 0) return {};
+    if (s.hash != h) continue;
+    const bool eq = s.key_len == kLongKey
+                        ? flat_[s.first].cert->sensor_id == sensor_id
+                        : std::string_view(s.key, s.key_len) == sensor_id;
+    if (eq) return select(&flat_[s.first], s.count, t);
+  }
+}
+
+std::string_view CalibrationRegistry::intern(const std::string& s) {
+  return *strings_.insert(s).first;
 }
 
 void CalibrationRegistry::put(std::shared_ptr<const CalibrationCertificate> cert,
                               std::string_view stable_id) {
   erase(cert->certificate_id);
-  if (stable_id.empty()) stable_id = cert->certificate_id;
-  by_id_.insert_or_assign(cert->certificate_id, cert->sensor_id);
-  auto& v = by_sensor_[cert->sensor_id];
-  auto pos = std::upper_bound(
-      v.begin(), v.end(), cert->valid_from_ns,
-      [](int64_t t, const RegisteredCertificate& e) { return t < e.cert->valid_from_ns; });
-  v.insert(pos, RegisteredCertificate{std::move(cert), stable_id});
+  finalized_ = false;
+  const CalibrationCertificate& c = *cert;
+  HotCertificate h;
+  h.valid_from_ns = c.valid_from_ns;
+  h.valid_until_ns = c.valid_until_ns;
+  h.quantity = intern(c.quantity);
+  h.unit = intern(c.unit);
+  h.offset = c.correction.offset;
+  h.gain = c.correction.gain;
+  h.poly = c.correction.poly.data();
+  h.poly_size = static_cast<uint32_t>(c.correction.poly.size());
+  h.conformity_fail = c.conformity == "fail";
+  h.expanded_uncertainty = c.expanded_uncertainty;
+  h.coverage_factor = c.coverage_factor;
+  h.range_min = c.range_min;
+  h.range_max = c.range_max;
+  h.mpe_initial = c.mpe_initial;
+  h.mpe_in_service = c.mpe_in_service;
+  h.stable_id = stable_id.empty() ? std::string_view(c.certificate_id) : stable_id;
+  h.cert = &c;
+  by_id_.insert_or_assign(c.certificate_id, c.sensor_id);
+  PerSensor& v = by_sensor_[c.sensor_id];
+  size_t pos = 0;
+  while (pos < v.owners.size() && v.owners[pos]->valid_from_ns <= c.valid_from_ns) ++pos;
+  v.owners.insert(v.owners.begin() + static_cast<std::ptrdiff_t>(pos), std::move(cert));
+  v.hot.insert(v.hot.begin() + static_cast<std::ptrdiff_t>(pos), h);
 }
 
 bool CalibrationRegistry::erase(std::string_view certificate_id) {
   auto it = by_id_.find(certificate_id);
   if (it == by_id_.end()) return false;
+  finalized_ = false;
   auto s = by_sensor_.find(it->second);
   if (s != by_sensor_.end()) {
-    std::erase_if(s->second, [&](const RegisteredCertificate& e) {
-      return e.cert->certificate_id == certificate_id;
-    });
-    if (s->second.empty()) by_sensor_.erase(s);
+    PerSensor& v = s->second;
+    for (size_t i = 0; i < v.owners.size(); ++i) {
+      if (v.owners[i]->certificate_id != certificate_id) continue;
+      v.owners.erase(v.owners.begin() + static_cast<std::ptrdiff_t>(i));
+      v.hot.erase(v.hot.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+    if (v.owners.empty()) by_sensor_.erase(s);
   }
   by_id_.erase(it);
   return true;
+}
+
+void CalibrationRegistry::finalize() {
+  flat_.clear();
+  slots_.clear();
+  if (!by_sensor_.empty()) {
+    size_t cap = 16;
+    while (cap < by_sensor_.size() * 2) cap *= 2;
+    slots_.resize(cap);
+    flat_.reserve(by_id_.size());
+    const size_t mask = cap - 1;
+    for (const auto& [sensor, v] : by_sensor_) {
+      const uint64_t h = hash_of(sensor);
+      size_t i = h & mask;
+      while (slots_[i].count != 0) i = (i + 1) & mask;
+      Slot& s = slots_[i];
+      s.hash = h;
+      s.first = static_cast<uint32_t>(flat_.size());
+      s.count = static_cast<uint16_t>(std::min<size_t>(v.hot.size(), UINT16_MAX));
+      if (sensor.size() < sizeof s.key) {
+        s.key_len = static_cast<uint8_t>(sensor.size());
+        std::memcpy(s.key, sensor.data(), sensor.size());
+      } else {
+        s.key_len = kLongKey;
+      }
+      flat_.insert(flat_.end(), v.hot.begin(), v.hot.begin() + s.count);
+    }
+  }
+  finalized_ = true;
 }
 
 // ---- intern pool -----------------------------------------------------------------------
@@ -461,6 +535,7 @@ void CalibrationStore::publish() {
     }
     reg->put(entry.cert, entry.stable_id);
   }
+  reg->finalize();
   registry_.store(std::move(reg));
 }
 

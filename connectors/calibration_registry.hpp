@@ -109,10 +109,35 @@ enum class CertStatus : uint8_t {
   kNotYetValid,    ///< every certificate starts after the time (`cert` = the earliest)
 };
 
+/// The fields of a certificate that a decision reads, packed together (a few cache lines)
+/// so that a lookup in a fleet of 100k sensors touches little memory. Views point into the
+/// certificate (owned by the snapshot) or into the snapshot's own string pool.
+struct alignas(64) HotCertificate {
+  int64_t valid_from_ns = 0;
+  int64_t valid_until_ns = 0;
+  std::string_view quantity;  ///< interned in the snapshot
+  std::string_view unit;      ///< interned in the snapshot
+  double offset = 0;
+  double gain = 1;
+  const double* poly = nullptr;  ///< coefficients of x^2, x^3, ...
+  uint32_t poly_size = 0;
+  bool conformity_fail = false;  ///< the conformity statement is "fail"
+  double expanded_uncertainty = 0;
+  double coverage_factor = 2;
+  double range_min = 0;
+  double range_max = 0;
+  Mpe mpe_initial;
+  Mpe mpe_in_service;
+  std::string_view stable_id;  ///< see CertLookup::stable_id
+  const CalibrationCertificate* cert = nullptr;
+};
+
 /// Result of CalibrationRegistry::lookup.
 struct CertLookup {
   CertStatus status = CertStatus::kNoCertificate;
   const CalibrationCertificate* cert = nullptr;
+  /// Its decision fields (null when `cert` is).
+  const HotCertificate* hot = nullptr;
   /// The certificate id as given to put() (an interned, stable view when the CalibrationStore
   /// built the snapshot; otherwise valid while the snapshot lives).
   std::string_view stable_id;
@@ -124,26 +149,73 @@ struct RegisteredCertificate {
   std::string_view stable_id;
 };
 
-/// An immutable snapshot of the accepted certificates, indexed by sensor.
+/// A snapshot of the accepted certificates, indexed by sensor. Built with put()/erase(),
+/// then finalize() builds a flat, open-addressing index for lookups; once published it is
+/// immutable and lookups are lock-free. (Lookups also work before finalize(), more slowly.)
 class CalibrationRegistry {
  public:
+  CalibrationRegistry() = default;
+  CalibrationRegistry(const CalibrationRegistry&) = delete;
+  CalibrationRegistry& operator=(const CalibrationRegistry&) = delete;
+
   /// The certificate of `sensor_id` valid at `time_ns`. Several valid at once: the one with
   /// the latest valid_from (then the latest issue date, then the largest certificate_id).
   CertLookup lookup(std::string_view sensor_id, int64_t time_ns) const;
-  /// All certificates of a sensor (sorted by valid_from), or nullptr.
-  const std::vector<RegisteredCertificate>* certificates(std::string_view sensor_id) const;
+  /// The same with the sensor id's hash_of() already computed.
+  CertLookup lookup(std::string_view sensor_id, uint64_t hash, int64_t time_ns) const;
+  /// Hash of a sensor id as the index uses it.
+  static uint64_t hash_of(std::string_view sensor_id) {
+    return std::hash<std::string_view>{}(sensor_id);
+  }
+  /// Prefetch stage 1 (finalized snapshots; a no-op otherwise): the index slot of `hash`.
+  void prefetch_slot(uint64_t hash) const {
+    if (finalized_ && !slots_.empty()) __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
+  }
+  /// Prefetch stage 2, after stage 1 had time to complete: the certificates of the sensor in
+  /// that slot (if the slot's hash matches).
+  void prefetch_certificates(uint64_t hash) const {
+    if (!finalized_ || slots_.empty()) return;
+    const Slot& s = slots_[hash & (slots_.size() - 1)];
+    if (s.count != 0 && s.hash == hash) {
+      const char* p = reinterpret_cast<const char*>(&flat_[s.first]);
+      __builtin_prefetch(p);
+      __builtin_prefetch(p + 64);
+      __builtin_prefetch(p + 128);
+    }
+  }
   /// Adds or replaces (same certificate_id) a certificate. `stable_id` must view a string that
   /// outlives the snapshot (empty = view the certificate's own id).
   void put(std::shared_ptr<const CalibrationCertificate> cert, std::string_view stable_id = {});
   /// Removes a certificate by id (a tombstone); false if it was not there.
   bool erase(std::string_view certificate_id);
+  /// Builds the flat lookup index (call once the snapshot is complete, before publishing).
+  void finalize();
   size_t certificate_count() const { return by_id_.size(); }
   size_t sensor_count() const { return by_sensor_.size(); }
 
  private:
-  std::unordered_map<std::string, std::vector<RegisteredCertificate>, StringHash, std::equal_to<>>
-      by_sensor_;
+  struct PerSensor {
+    std::vector<std::shared_ptr<const CalibrationCertificate>> owners;  ///< by valid_from
+    std::vector<HotCertificate> hot;                                    ///< parallel to owners
+  };
+  /// A slot of the flat index: 64 bytes, the sensor id inline when it fits.
+  struct alignas(64) Slot {
+    uint64_t hash = 0;
+    uint32_t first = 0;  ///< into flat_
+    uint16_t count = 0;  ///< 0 = empty slot
+    uint8_t key_len = 0; ///< kLongKey: compare with the certificate's sensor_id
+    char key[49] = {};
+  };
+  static constexpr uint8_t kLongKey = 255;
+  std::string_view intern(const std::string& s);
+  static CertLookup select(const HotCertificate* first, size_t n, int64_t t);
+
+  std::unordered_map<std::string, PerSensor, StringHash, std::equal_to<>> by_sensor_;
   std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> by_id_;  // -> sensor
+  std::unordered_set<std::string> strings_;  ///< quantities and units (node addresses are stable)
+  bool finalized_ = false;
+  std::vector<Slot> slots_;
+  std::vector<HotCertificate> flat_;
 };
 
 /// Outcome of loading a certificates file.

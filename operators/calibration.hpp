@@ -62,6 +62,12 @@ struct CalibrationResult {
   std::string_view certificate_id;  ///< stable view (empty if none)
 };
 
+/// The decision for one reading given the certificate lookup for its sensor and time.
+CalibrationResult decide_calibration(const wire::Reading& reading,
+                                     const connectors::CertLookup& found,
+                                     const connectors::IdentityRegistry* identity,
+                                     DecisionRule rule, bool use_initial_mpe);
+
 /// The decision for one reading (pure; exposed for tests and benchmarks).
 CalibrationResult evaluate_calibration(const wire::Reading& reading,
                                        const connectors::CalibrationRegistry& certificates,

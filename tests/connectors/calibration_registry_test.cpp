@@ -235,6 +235,48 @@ TEST(CalibrationRegistry, HistorySelectsTheCertificateValidAtTheReadingsTime) {
   EXPECT_EQ(at(kT0).status, CertStatus::kNotYetValid);
 }
 
+TEST(CalibrationRegistry, FlatIndexAgreesWithTheMap) {
+  // Two identical registries, one finalized (flat open-addressing index, keys inline or long),
+  // must answer every lookup the same, including unknown sensors.
+  CalibrationRegistry map, flat;
+  std::mt19937_64 rng(7);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3000; ++i) {
+    std::string id = "sensor-" + std::to_string(i);
+    if (i % 3 == 0) id += "-with-a-long-suffix-that-does-not-fit-inline-" + std::to_string(i * 7);
+    ids.push_back(id);
+    const int n = 1 + static_cast<int>(rng() % 3);
+    for (int k = 0; k < n; ++k) {
+      const int64_t from = kT0 + static_cast<int64_t>(rng() % 100) * kDay;
+      const int64_t until = from + static_cast<int64_t>(1 + rng() % 50) * kDay;
+      auto c = std::make_shared<const CalibrationCertificate>(
+          testing::make_cert(id + "#" + std::to_string(k), id, from, until));
+      map.put(c);
+      flat.put(c);
+    }
+  }
+  flat.finalize();
+  for (int q = 0; q < 20000; ++q) {
+    const std::string& id = q % 10 == 0 ? std::string("nobody-") + std::to_string(q)
+                                        : ids[rng() % ids.size()];
+    const int64_t t = kT0 + static_cast<int64_t>(rng() % 200) * kDay;
+    const CertLookup a = map.lookup(id, t), b = flat.lookup(id, t);
+    ASSERT_EQ(a.status, b.status) << id;
+    ASSERT_EQ(a.cert, b.cert) << id;
+    ASSERT_EQ(a.stable_id, b.stable_id) << id;
+    if (a.cert != nullptr) {
+      ASSERT_EQ(b.hot->cert, b.cert);
+      ASSERT_EQ(b.hot->quantity, "temperature");
+      ASSERT_EQ(b.hot->valid_from_ns, b.cert->valid_from_ns);
+    }
+  }
+  // A put after finalize() is seen (the index is dropped until the next finalize()).
+  flat.put(std::make_shared<const CalibrationCertificate>(testing::make_cert("late", "late-sensor", kT0, kT0 + kDay)));
+  EXPECT_EQ(flat.lookup("late-sensor", kT0).status, CertStatus::kValid);
+  flat.finalize();
+  EXPECT_EQ(flat.lookup("late-sensor", kT0).status, CertStatus::kValid);
+}
+
 TEST(CalibrationStore, ReloadsTheFileLiveKeepsThePreviousOnABrokenFileAndQueuesRefusals) {
   Dir d;
   const auto lab = testing::make_lab("lab-1");
