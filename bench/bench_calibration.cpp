@@ -43,7 +43,9 @@ struct World {
   std::vector<const wire::Reading*> readings;
 };
 
-std::string sensor_id(uint32_t i) { return "urn:assay:bench:sensor:" + std::to_string(i); }
+std::string sensor_id(uint32_t i) {
+  return "urn:assay:bench:sensor:" + std::to_string(i);
+}
 
 World& world() {
   static World w = [] {
@@ -162,8 +164,7 @@ void BM_CalibrationEvaluate(benchmark::State& state) {
   size_t next = 0, n = 0;
   for (auto _ : state) {
     for (int i = 0; i < 1024; ++i) {
-      const auto r = operators::evaluate_calibration(*w.readings[next],
-                                                     *snap, nullptr,
+      const auto r = operators::evaluate_calibration(*w.readings[next], *snap, nullptr,
                                                      operators::DecisionRule::kGuarded, false);
       benchmark::DoNotOptimize(r);
       next = (next + 1) % w.readings.size();

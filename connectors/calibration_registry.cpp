@@ -354,9 +354,8 @@ CertLookup CalibrationRegistry::lookup(std::string_view sensor_id, uint64_t h, i
     const Slot& s = slots_[i];
     if (s.count == 0) return {};
     if (s.hash != h) continue;
-    const bool eq = s.key_len == kLongKey
-                        ? flat_[s.first].cert->sensor_id == sensor_id
-                        : std::string_view(s.key, s.key_len) == sensor_id;
+    const bool eq = s.key_len == kLongKey ? flat_[s.first].cert->sensor_id == sensor_id
+                                          : std::string_view(s.key, s.key_len) == sensor_id;
     if (eq) return select(&flat_[s.first], s.count, t);
   }
 }

@@ -201,9 +201,9 @@ class CalibrationRegistry {
   /// A slot of the flat index: 64 bytes, the sensor id inline when it fits.
   struct alignas(64) Slot {
     uint64_t hash = 0;
-    uint32_t first = 0;  ///< into flat_
-    uint16_t count = 0;  ///< 0 = empty slot
-    uint8_t key_len = 0; ///< kLongKey: compare with the certificate's sensor_id
+    uint32_t first = 0;   ///< into flat_
+    uint16_t count = 0;   ///< 0 = empty slot
+    uint8_t key_len = 0;  ///< kLongKey: compare with the certificate's sensor_id
     char key[49] = {};
   };
   static constexpr uint8_t kLongKey = 255;

@@ -290,9 +290,9 @@ void Calibration::process(engine::Batch& b, engine::OperatorState*,
     const uint32_t r = b.sel[i];
     const wire::Reading* rd = b.row_reading[r];
     if (rd == nullptr) continue;
-    const CalibrationResult res = decide_calibration(
-        *rd, certs->lookup(str(rd->sensor_id()), hashes[i], rd->time_ns()), identity.get(),
-        config_.rule, config_.use_initial_mpe);
+    const CalibrationResult res =
+        decide_calibration(*rd, certs->lookup(str(rd->sensor_id()), hashes[i], rd->time_ns()),
+                           identity.get(), config_.rule, config_.use_initial_mpe);
     b.row_calibration[r] = static_cast<uint8_t>(res.verdict);
     b.row_corrected[r] = res.corrected;
     b.row_expanded_unc[r] = res.expanded;

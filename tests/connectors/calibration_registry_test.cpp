@@ -63,6 +63,38 @@ TEST(CalibrationRegistry, LoadsSignedCertificatesAndLooksThemUp) {
   EXPECT_EQ(reg.lookup("s3", kT0).cert, nullptr);
 }
 
+TEST(CalibrationRegistry, LoadsJson) {
+  Dir d;
+  const auto lab = testing::make_lab("lab-1");
+  auto c = testing::make_cert("json-1", "s1", kT0 - kDay, kT0 + kDay);
+  c.correction = {0.125, 1.5, {0.25}};
+  testing::sign_cert(c, lab);
+  const std::string json =
+      R"({"certificates": [{"certificate_id": "json-1", "sensor_id": "s1", "lab_id": "lab-1",
+      "issue_date": ")" +
+      engine::format_rfc3339(c.issue_date_ns) + R"(",
+      "valid_from": ")" +
+      engine::format_rfc3339(c.valid_from_ns) + R"(",
+      "valid_until": ")" +
+      engine::format_rfc3339(c.valid_until_ns) + R"(",
+      "quantity": "temperature", "unit": "Cel",
+      "correction": {"offset": 0.125, "gain": 1.5, "poly": [0.25]},
+      "expanded_uncertainty": 0.2, "coverage_factor": 2,
+      "mpe": {"initial": {"absolute": 0.5, "relative": 0}, "in_service": {"absolute": 1.0, "relative": 0}},
+      "measuring_range": {"min": -40, "max": 150}, "conformity": "pass",
+      "lab_key_id": "lab-1-k1", "signature_alg": "Ed25519",
+      "signature": ")" +
+      engine::to_hex(c.signature) + R"("}]})";
+  testing::write_text(d.path / "labs.yaml", testing::labs_yaml({lab}));
+  testing::write_text(d.path / "certs.json", json);
+  std::vector<std::string> tr;
+  auto trust = load_trust_list((d.path / "labs.yaml").string(), tr);
+  CertificatesLoadReport report;
+  auto certs = load_certificates_file((d.path / "certs.json").string(), *trust, report);
+  ASSERT_EQ(certs.size(), 1u) << (report.refused.empty() ? "" : report.refused[0].message);
+  EXPECT_EQ(canonical_bytes(certs[0]), canonical_bytes(c));
+}
+
 TEST(CalibrationRegistry, RefusesEachBadCertificateOneByOneWithALocatedReason) {
   Dir d;
   const auto lab = testing::make_lab("lab-1");
@@ -257,8 +289,8 @@ TEST(CalibrationRegistry, FlatIndexAgreesWithTheMap) {
   }
   flat.finalize();
   for (int q = 0; q < 20000; ++q) {
-    const std::string& id = q % 10 == 0 ? std::string("nobody-") + std::to_string(q)
-                                        : ids[rng() % ids.size()];
+    const std::string& id =
+        q % 10 == 0 ? std::string("nobody-") + std::to_string(q) : ids[rng() % ids.size()];
     const int64_t t = kT0 + static_cast<int64_t>(rng() % 200) * kDay;
     const CertLookup a = map.lookup(id, t), b = flat.lookup(id, t);
     ASSERT_EQ(a.status, b.status) << id;
@@ -271,7 +303,8 @@ TEST(CalibrationRegistry, FlatIndexAgreesWithTheMap) {
     }
   }
   // A put after finalize() is seen (the index is dropped until the next finalize()).
-  flat.put(std::make_shared<const CalibrationCertificate>(testing::make_cert("late", "late-sensor", kT0, kT0 + kDay)));
+  flat.put(std::make_shared<const CalibrationCertificate>(
+      testing::make_cert("late", "late-sensor", kT0, kT0 + kDay)));
   EXPECT_EQ(flat.lookup("late-sensor", kT0).status, CertStatus::kValid);
   flat.finalize();
   EXPECT_EQ(flat.lookup("late-sensor", kT0).status, CertStatus::kValid);
