@@ -14,8 +14,11 @@
 
 #include "../crypto/json_mini.hpp"
 #include "calibration_util.hpp"
+#include "connectors/builtin.hpp"
 #include "connectors/memory.hpp"
+#include "engine/pipeline.hpp"
 #include "engine/runner.hpp"
+#include "operators/builtin.hpp"
 #include "schemas/alert_generated.h"
 #include "schemas/rejected_record_generated.h"
 #include "schemas/trusted_reading_generated.h"
@@ -502,6 +505,28 @@ TEST(Calibration, FromConfig) {
   } catch (const engine::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("p.yaml:"), std::string::npos) << e.what();
   }
+}
+
+TEST(Calibration, RegisteredAsABuiltinAndBuiltFromAPipelineFile) {
+  Files f;
+  f.write({testing::make_cert("c", "s1", kT0 - kDay, kT0 + kDay)});
+  testing::write_text(f.dir / "in.asy", "");
+  engine::Registries reg;
+  register_builtin_operators(reg.operators);
+  connectors::register_builtin_connectors(reg);
+  const std::string yaml =
+      "name: cal\ninput: {type: file, path: " + (f.dir / "in.asy").string() +
+      "}\noperators:\n  - type: calibration\n    certificates: " + f.certs() +
+      "\n    trust: " + f.labs() +
+      "\n    reject: [no_certificate]\nroutes:\n  trusted: {type: file, path: " +
+      (f.dir / "t.asy").string() +
+      "}\n  rejected: {type: file, path: " + (f.dir / "r.asy").string() + "}\n";
+  engine::Metrics metrics;
+  auto p =
+      engine::build_pipeline(engine::ConfigNode::load_string(yaml, "cal.yaml"), yaml, reg, metrics);
+  ASSERT_EQ(p->operators.size(), 1u);
+  EXPECT_EQ(p->operators[0]->type(), "calibration");
+  EXPECT_FALSE(p->operators[0]->stateful());
 }
 
 // ---- a simulated fleet ----------------------------------------------------------------
