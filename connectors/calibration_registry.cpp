@@ -258,6 +258,7 @@ CertificateOutcome load_certificate(const ConfigNode& node, const TrustList& tru
 std::vector<CalibrationCertificate> load_certificates_file(const std::string& path,
                                                            const TrustList& trust,
                                                            CertificatesLoadReport& report) {
+  const int64_t t0 = engine::monotonic_ns();
   const ConfigNode root = ConfigNode::load_file(path);
   const ConfigNode list = root.get("certificates");
   root.finish();
@@ -281,6 +282,7 @@ std::vector<CalibrationCertificate> load_certificates_file(const std::string& pa
       report.refused.push_back(invalid(item, e));
     }
   }
+  const int64_t t1 = engine::monotonic_ns();
   std::vector<std::string> canon(parsed.size());
   std::vector<crypto::Ed25519Job> jobs(parsed.size());
   std::vector<uint8_t> ok(parsed.size(), 0);
@@ -304,6 +306,8 @@ std::vector<CalibrationCertificate> load_certificates_file(const std::string& pa
     }
   }
   report.loaded = out.size();
+  report.parse_seconds = static_cast<double>(t1 - t0) * 1e-9;
+  report.verify_seconds = static_cast<double>(engine::monotonic_ns() - t1) * 1e-9;
   return out;
 }
 
@@ -376,8 +380,10 @@ void CalibrationRegistry::put(std::shared_ptr<const CalibrationCertificate> cert
   h.unit = intern(c.unit);
   h.offset = c.correction.offset;
   h.gain = c.correction.gain;
-  h.poly = c.correction.poly.data();
+  h.poly_far = c.correction.poly.data();
   h.poly_size = static_cast<uint32_t>(c.correction.poly.size());
+  for (uint32_t i = 0; i < h.poly_size && i < HotCertificate::kInlinePoly; ++i)
+    h.poly_inline[i] = c.correction.poly[i];
   h.conformity_fail = c.conformity == "fail";
   h.expanded_uncertainty = c.expanded_uncertainty;
   h.coverage_factor = c.coverage_factor;
@@ -512,7 +518,9 @@ void CalibrationStore::load_files() {
                    {{"path", config_.certificates_path},
                     {"trust", config_.trust_path},
                     {"certificates", std::to_string(report.loaded)},
-                    {"refused", std::to_string(report.refused.size())}});
+                    {"refused", std::to_string(report.refused.size())},
+                    {"parse_s", std::to_string(report.parse_seconds)},
+                    {"verify_s", std::to_string(report.verify_seconds)}});
   publish();
 }
 

@@ -119,8 +119,14 @@ struct alignas(64) HotCertificate {
   std::string_view unit;      ///< interned in the snapshot
   double offset = 0;
   double gain = 1;
-  const double* poly = nullptr;  ///< coefficients of x^2, x^3, ...
+  /// Coefficients of x^2, x^3, ...: inline when there are at most kInlinePoly (the common
+  /// case; no pointer chase into the certificate), else in the certificate.
+  const double* poly_far = nullptr;
+  static constexpr uint32_t kInlinePoly = 3;
+  double poly_inline[kInlinePoly] = {};
   uint32_t poly_size = 0;
+  /// The coefficients, wherever they are.
+  const double* poly() const { return poly_size <= kInlinePoly ? poly_inline : poly_far; }
   bool conformity_fail = false;  ///< the conformity statement is "fail"
   double expanded_uncertainty = 0;
   double coverage_factor = 2;
@@ -221,6 +227,8 @@ class CalibrationRegistry {
 /// Outcome of loading a certificates file.
 struct CertificatesLoadReport {
   size_t loaded = 0;
+  double parse_seconds = 0;   ///< reading and parsing the file
+  double verify_seconds = 0;  ///< checking the signatures
   std::vector<RefusedCertificate> refused;
 };
 

@@ -163,8 +163,9 @@ CalibrationResult decide_calibration(const wire::Reading& rd, const connectors::
   double y = c.offset + c.gain * x;
   double dydx = c.gain;
   double xp = x;  // x^(i+1)
+  const double* poly = c.poly();
   for (uint32_t i = 0; i < c.poly_size; ++i) {
-    const double a = c.poly[i];
+    const double a = poly[i];
     dydx += static_cast<double>(i + 2) * a * xp;
     xp *= x;
     y += a * xp;

@@ -97,6 +97,16 @@ TEST(Calibration, CorrectionAndUncertaintyMatchHandComputedValues) {
   EXPECT_DOUBLE_EQ(r3.coverage, 3);
   EXPECT_NEAR(r3.mpe, 1.5, 1e-12);
   EXPECT_EQ(r3.verdict, V::InTolerance);
+
+  // More coefficients than are kept inline (x^5): y = x + 0.001 x^5 at x = 2 -> 2.032;
+  // dy/dx = 1 + 0.005 x^4 = 1.08; u_c = sqrt((1.08*0.05)^2 + 0.1^2); U = 2 u_c.
+  auto c5 = testing::make_cert("quintic", "p5", kT0 - kDay, kT0 + kDay);
+  c5.correction = {0, 1, {0, 0, 0, 0.001}};
+  f.put(c5);
+  s.sensor = "p5";
+  const CalibrationResult r5 = f.eval(s);
+  EXPECT_NEAR(r5.corrected, 2.032, 1e-12);
+  EXPECT_NEAR(r5.expanded, 2 * std::sqrt(0.054 * 0.054 + 0.01), 1e-12);
 }
 
 TEST(Calibration, MeasurementIsInToleranceIffItsExpandedUncertaintyFitsTheMpe) {
