@@ -342,6 +342,9 @@ CertLookup CalibrationRegistry::select(const HotCertificate* first, size_t n, in
   return {st, h->cert, h, h->stable_id};
 }
 
+const CalibrationRegistry::Slot CalibrationRegistry::kEmptySlot{};
+const HotCertificate CalibrationRegistry::kNoCertificate{};
+
 CertLookup CalibrationRegistry::lookup(std::string_view sensor_id, int64_t t) const {
   return lookup(sensor_id, hash_of(sensor_id), t);
 }
@@ -372,6 +375,9 @@ void CalibrationRegistry::put(std::shared_ptr<const CalibrationCertificate> cert
                               std::string_view stable_id) {
   erase(cert->certificate_id);
   finalized_ = false;
+  slot_base_ = &kEmptySlot;
+  slot_mask_ = 0;
+  flat_base_ = &kNoCertificate;
   const CalibrationCertificate& c = *cert;
   HotCertificate h;
   h.valid_from_ns = c.valid_from_ns;
@@ -405,6 +411,9 @@ bool CalibrationRegistry::erase(std::string_view certificate_id) {
   auto it = by_id_.find(certificate_id);
   if (it == by_id_.end()) return false;
   finalized_ = false;
+  slot_base_ = &kEmptySlot;
+  slot_mask_ = 0;
+  flat_base_ = &kNoCertificate;
   auto s = by_sensor_.find(it->second);
   if (s != by_sensor_.end()) {
     PerSensor& v = s->second;
@@ -421,6 +430,9 @@ bool CalibrationRegistry::erase(std::string_view certificate_id) {
 }
 
 void CalibrationRegistry::finalize() {
+  slot_base_ = &kEmptySlot;
+  slot_mask_ = 0;
+  flat_base_ = &kNoCertificate;
   flat_.clear();
   slots_.clear();
   if (!by_sensor_.empty()) {
@@ -445,6 +457,11 @@ void CalibrationRegistry::finalize() {
       }
       flat_.insert(flat_.end(), v.hot.begin(), v.hot.begin() + s.count);
     }
+  }
+  if (!slots_.empty()) {
+    slot_base_ = slots_.data();
+    slot_mask_ = slots_.size() - 1;
+    flat_base_ = flat_.data();
   }
   finalized_ = true;
 }

@@ -173,21 +173,17 @@ class CalibrationRegistry {
   static uint64_t hash_of(std::string_view sensor_id) {
     return std::hash<std::string_view>{}(sensor_id);
   }
-  /// Prefetch stage 1 (finalized snapshots; a no-op otherwise): the index slot of `hash`.
-  void prefetch_slot(uint64_t hash) const {
-    if (finalized_ && !slots_.empty()) __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
-  }
-  /// Prefetch stage 2, after stage 1 had time to complete: the certificates of the sensor in
-  /// that slot (if the slot's hash matches).
+  /// Prefetch stage 1: the index slot of `hash` (harmless on an unfinalized snapshot).
+  /// Unconditional on purpose: GCC drops a __builtin_prefetch inside an `if`.
+  void prefetch_slot(uint64_t hash) const { __builtin_prefetch(slot_base_ + (hash & slot_mask_)); }
+  /// Prefetch stage 2, once stage 1 had time to complete: the certificates of the sensor in
+  /// that slot (a wasted prefetch if the slot holds another sensor).
   void prefetch_certificates(uint64_t hash) const {
-    if (!finalized_ || slots_.empty()) return;
-    const Slot& s = slots_[hash & (slots_.size() - 1)];
-    if (s.count != 0 && s.hash == hash) {
-      const char* p = reinterpret_cast<const char*>(&flat_[s.first]);
-      __builtin_prefetch(p);
-      __builtin_prefetch(p + 64);
-      __builtin_prefetch(p + 128);
-    }
+    const Slot& s = slot_base_[hash & slot_mask_];
+    const char* p = reinterpret_cast<const char*>(flat_base_ + s.first);
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + 64);
+    __builtin_prefetch(p + 128);
   }
   /// Adds or replaces (same certificate_id) a certificate. `stable_id` must view a string that
   /// outlives the snapshot (empty = view the certificate's own id).
@@ -222,6 +218,11 @@ class CalibrationRegistry {
   bool finalized_ = false;
   std::vector<Slot> slots_;
   std::vector<HotCertificate> flat_;
+  static const Slot kEmptySlot;
+  static const HotCertificate kNoCertificate;
+  const Slot* slot_base_ = &kEmptySlot;  ///< slots_.data(), or kEmptySlot (prefetch targets)
+  size_t slot_mask_ = 0;
+  const HotCertificate* flat_base_ = &kNoCertificate;
 };
 
 /// Outcome of loading a certificates file.
