@@ -542,6 +542,7 @@ void CalibrationStore::load_files() {
 }
 
 void CalibrationStore::publish() {
+  const int64_t t0 = engine::monotonic_ns();
   std::lock_guard<std::mutex> lock(mu_);
   auto reg = std::make_shared<CalibrationRegistry>();
   for (const auto& e : file_certs_) reg->put(e.cert, e.stable_id);
@@ -560,7 +561,12 @@ void CalibrationStore::publish() {
     reg->put(entry.cert, entry.stable_id);
   }
   reg->finalize();
+  const size_t n = reg->certificate_count();
   registry_.store(std::move(reg));
+  engine::log(
+      engine::LogLevel::kDebug, "calibration_registry", "published",
+      {{"certificates", std::to_string(n)},
+       {"seconds", std::to_string(static_cast<double>(engine::monotonic_ns() - t0) * 1e-9)}});
 }
 
 void CalibrationStore::refuse(RefusedCertificate r) {
