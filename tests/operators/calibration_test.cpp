@@ -9,7 +9,9 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <iostream>
 #include <map>
+#include <random>
 #include <thread>
 
 #include "../crypto/json_mini.hpp"
@@ -299,6 +301,40 @@ TEST(Calibration, NonFiniteReadingsAreIndeterminateWithValueNotFinite) {
   EXPECT_EQ(r.verdict, V::Indeterminate);
   EXPECT_EQ(r.code, engine::RejectCode::kValueNotFinite);
   EXPECT_TRUE(std::isfinite(r.corrected));
+}
+
+TEST(Calibration, GuardedFalseAlarmRateOfReferenceChecksMatchesTheNormalTail) {
+  // The simulator's calibration model (docs/calibration.md): reading noise u, U_cal = u with
+  // k = 2, MPE 6u. In-control reference checks (e ~ N(0, u)) are indeterminate when
+  // |e| > 6u - 2*sqrt(1.25)u = 3.764u: p = 2(1 - Phi(3.764)) = 1.67e-4; out of tolerance when
+  // |e| > 8.236u: p ~ 2e-16.
+  Fixture f;
+  const double u = 0.1;
+  auto c = testing::make_cert("sim", "ref", kT0 - kDay, kT0 + kDay);
+  c.expanded_uncertainty = u;
+  c.coverage_factor = 2;
+  c.mpe_in_service = {6 * u, 0};
+  f.put(c);
+  std::mt19937_64 rng(12345);
+  std::normal_distribution<double> noise(0, u);
+  ReadingSpec s;
+  s.sensor = "ref";
+  s.u = u;
+  s.reference = true;
+  s.reference_value = 25;
+  const int n = 400000;
+  int indeterminate = 0, out = 0;
+  for (int i = 0; i < n; ++i) {
+    s.value = 25 + noise(rng);
+    const V v = f.eval(s).verdict;
+    indeterminate += v == V::Indeterminate;
+    out += v == V::OutOfTolerance;
+  }
+  // Expected 66.8 (binomial sd 8.2): a window of about +-4 sd.
+  std::cout << "indeterminate " << indeterminate << " of " << n << ", out " << out << "\n";
+  EXPECT_GE(indeterminate, 35);
+  EXPECT_LE(indeterminate, 100);
+  EXPECT_EQ(out, 0);
 }
 
 // ---- the operator in a pipeline -------------------------------------------------------
