@@ -563,6 +563,7 @@ void CalibrationStore::publish() {
   reg->finalize();
   const size_t n = reg->certificate_count();
   registry_.store(std::move(reg));
+  if (config_.on_published) config_.on_published(n);
   engine::log(
       engine::LogLevel::kDebug, "calibration_registry", "published",
       {{"certificates", std::to_string(n)},
@@ -571,6 +572,7 @@ void CalibrationStore::publish() {
 
 void CalibrationStore::refuse(RefusedCertificate r) {
   refused_total_.fetch_add(1);
+  if (config_.on_refused) config_.on_refused(r);
   engine::log_error("calibration_registry", "certificate refused",
                     {{"reason", std::string(cert_refusal_name(r.reason))},
                      {"certificate_id", r.certificate_id},

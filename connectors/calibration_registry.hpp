@@ -262,6 +262,10 @@ struct CalibrationStoreConfig {
   std::string topic;                    ///< compacted certificates topic; empty = none
   int64_t reload_interval_ms = 2000;    ///< poll the files (0 = never)
   size_t max_pending_refusals = 10000;  ///< refusals queued for alerts beyond this are dropped
+  /// Called for every refusal (from the thread that loaded it), e.g. to count it in metrics.
+  std::function<void(const RefusedCertificate&)> on_refused;
+  /// Called after every publish with the number of certificates in the new snapshot.
+  std::function<void(size_t)> on_published;
 };
 
 /// The live calibration registry: loads the trust list and the certificates file, follows

@@ -305,8 +305,25 @@ void Calibration::process(engine::Batch& b, engine::OperatorState*,
 }
 
 std::unique_ptr<engine::Operator> Calibration::from_config(const engine::ConfigNode& c,
-                                                           engine::BuildContext&) {
+                                                           engine::BuildContext& ctx) {
   CalibrationConfig cfg;
+  // Metrics: refused certificates by reason, certificates in the current snapshot.
+  auto& refused = ctx.metrics.counters("assay_calibration_certificates_refused_total",
+                                       "Calibration certificates refused, by reason");
+  std::array<prometheus::Counter*, 4> by_reason{};
+  for (size_t i = 0; i < by_reason.size(); ++i) {
+    by_reason[i] = &refused.Add({{"pipeline", ctx.pipeline.name},
+                                 {"reason", std::string(connectors::cert_refusal_name(
+                                                static_cast<connectors::CertRefusal>(i)))}});
+  }
+  prometheus::Gauge* loaded = &ctx.metrics
+                                   .gauges("assay_calibration_certificates",
+                                           "Calibration certificates in the current snapshot")
+                                   .Add({{"pipeline", ctx.pipeline.name}});
+  cfg.store.on_refused = [by_reason](const connectors::RefusedCertificate& r) {
+    by_reason[static_cast<size_t>(r.reason)]->Increment();
+  };
+  cfg.store.on_published = [loaded](size_t n) { loaded->Set(static_cast<double>(n)); };
   if (auto n = c.maybe("certificates")) cfg.store.certificates_path = n->as_path();
   cfg.store.trust_path = c.get("trust").as_path();
   if (auto n = c.maybe("registry")) cfg.identity_registry_path = n->as_path();

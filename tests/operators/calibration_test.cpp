@@ -575,6 +575,29 @@ TEST(Calibration, RegisteredAsABuiltinAndBuiltFromAPipelineFile) {
   EXPECT_FALSE(p->operators[0]->stateful());
 }
 
+TEST(Calibration, RefusalsAndLoadedCertificatesAreMetrics) {
+  Files f;
+  auto bad = testing::make_cert("bad", "s2", kT0 - kDay, kT0 + kDay);
+  bad.lab_id = f.lab.lab_id;
+  bad.lab_key_id = f.lab.key_id;  // unsigned
+  f.write({testing::make_cert("c", "s1", kT0 - kDay, kT0 + kDay), bad});
+  engine::PipelineInfo info{"p", {}, "i"};
+  engine::Metrics metrics;
+  engine::EngineOptions eo;
+  engine::BuildContext bc{info, metrics, eo};
+  const std::string y = "type: calibration\ncertificates: " + f.certs() + "\ntrust: " + f.labs() +
+                        "\nreload_interval_ms: 0\n";
+  auto op = Calibration::from_config(engine::ConfigNode::load_string(y, "p.yaml"), bc);
+  const std::string text = metrics.serialize();
+  EXPECT_NE(
+      text.find(
+          "assay_calibration_certificates_refused_total{pipeline=\"p\",reason=\"unsigned\"} 1"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find("assay_calibration_certificates{pipeline=\"p\"} 1"), std::string::npos)
+      << text;
+}
+
 // ---- a simulated fleet ----------------------------------------------------------------
 
 TEST(Calibration, SimulatedFleetEveryExpiredCalibrationCaughtFewFalsePositives) {
