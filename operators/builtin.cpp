@@ -1,6 +1,7 @@
 #include "operators/builtin.hpp"
 
 #include "operators/privacy.hpp"
+#include "operators/calibration.hpp"
 #include "operators/verify_signature.hpp"
 
 namespace assay::operators {
@@ -8,6 +9,7 @@ namespace assay::operators {
 void register_builtin_operators(engine::OperatorRegistry& r) {
   r.add("verify_signature", &VerifySignature::from_config);
   r.add("privacy", &Privacy::from_config);
+  r.add("calibration", &Calibration::from_config);
 }
 
 }  // namespace assay::operators

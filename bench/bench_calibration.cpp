@@ -1,0 +1,187 @@
+// Readings/s through operator `calibration` alone on one core, 100k sensors, one signed
+// certificate each (loaded and signature-checked from a file at set-up, like production):
+//  - BM_Calibration/guarded: Calibration::process on batches of 1024 rows, readings spread
+//    over all sensors (the certificate lookup misses the caches as it would in a real fleet),
+//    with a ReferenceCheck every 50th reading; includes the column writes and rejections.
+//  - BM_CalibrationEvaluate: evaluate_calibration alone (the decision without the batch).
+// Run: build/bench/assay_bench_calibration --benchmark_min_time=2
+#include <benchmark/benchmark.h>
+#include <tbb/parallel_for.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "connectors/calibration_certificate.hpp"
+#include "crypto/ed25519.hpp"
+#include "engine/bytes.hpp"
+#include "engine/log.hpp"
+#include "operators/calibration.hpp"
+#include "schemas/reading_generated.h"
+
+namespace {
+
+using namespace assay;
+namespace fs = std::filesystem;
+
+// 100k by default; ASSAY_BENCH_SENSORS overrides (e.g. 1000 to see the cache-resident cost).
+const uint32_t kSensors = [] {
+  const char* e = std::getenv("ASSAY_BENCH_SENSORS");
+  return e != nullptr ? static_cast<uint32_t>(std::stoul(e)) : 100000u;
+}();
+constexpr int64_t kT0 = 1'700'000'000'000'000'000;
+constexpr int64_t kDay = 86'400'000'000'000;
+
+struct World {
+  fs::path dir;
+  std::unique_ptr<operators::Calibration> op;
+  // One reading per sensor, shuffled, packed 8-byte aligned in one arena like a Batch's.
+  std::vector<uint64_t> arena;
+  std::vector<const wire::Reading*> readings;
+};
+
+std::string sensor_id(uint32_t i) {
+  return "urn:assay:bench:sensor:" + std::to_string(i);
+}
+
+World& world() {
+  static World w = [] {
+    World w;
+    w.dir = fs::temp_directory_path() / ("assay-bench-cal-" + std::to_string(getpid()));
+    fs::create_directories(w.dir);
+    uint8_t pub[32], priv[32];
+    crypto::ed25519_keypair(pub, priv);
+    std::vector<connectors::CalibrationCertificate> certs(kSensors);
+    tbb::parallel_for(uint32_t{0}, kSensors, [&](uint32_t i) {
+      auto& c = certs[i];
+      c.certificate_id = "urn:assay:bench:cert:" + std::to_string(i);
+      c.sensor_id = sensor_id(i);
+      c.lab_id = "lab-1";
+      c.lab_key_id = "lab-1-k1";
+      c.issue_date_ns = c.valid_from_ns = kT0 - 100 * kDay;
+      c.valid_until_ns = kT0 + 100 * kDay;
+      c.quantity = "temperature";
+      c.unit = "Cel";
+      c.correction = {0.01 * (i % 7), 1.0 + 1e-4 * (i % 5), {i % 3 == 0 ? 1e-5 : 0.0}};
+      c.expanded_uncertainty = 0.1;
+      c.mpe_initial = {0.5, 0.001};
+      c.mpe_in_service = {1.0, 0.002};
+      c.range_min = -40;
+      c.range_max = 150;
+      c.conformity = "pass";
+      const std::string canon = connectors::canonical_bytes(c);
+      c.signature.resize(64);
+      crypto::ed25519_sign(priv, reinterpret_cast<const uint8_t*>(canon.data()), canon.size(),
+                           c.signature.data());
+    });
+    std::ofstream(w.dir / "certs.yaml") << connectors::to_yaml(certs);
+    std::ofstream(w.dir / "labs.yaml")
+        << "labs:\n  - lab_id: lab-1\n    key_id: lab-1-k1\n    alg: Ed25519\n    public_key: \""
+        << engine::to_hex(std::span<const uint8_t>(pub, 32)) << "\"\n";
+    operators::CalibrationConfig cfg;
+    cfg.store.certificates_path = (w.dir / "certs.yaml").string();
+    cfg.store.trust_path = (w.dir / "labs.yaml").string();
+    cfg.store.reload_interval_ms = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    w.op = std::make_unique<operators::Calibration>(cfg);
+    std::fprintf(stderr, "loaded and verified %u certificates in %.2f s\n", kSensors,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    fs::remove_all(w.dir);
+    if (w.op->store().snapshot()->certificate_count() != kSensors) std::abort();
+    std::mt19937_64 rng(3);
+    std::vector<uint32_t> order(kSensors);
+    for (uint32_t i = 0; i < kSensors; ++i) order[i] = i;
+    std::shuffle(order.begin(), order.end(), rng);
+    std::normal_distribution<double> noise(0, 0.05);
+    std::vector<std::vector<uint8_t>> bufs;
+    for (uint32_t k = 0; k < kSensors; ++k) {
+      const uint32_t i = order[k];
+      flatbuffers::FlatBufferBuilder fbb;
+      auto id = fbb.CreateString(sensor_id(i));
+      auto q = fbb.CreateString("temperature");
+      auto u = fbb.CreateString("Cel");
+      wire::ReadingBuilder rb(fbb);
+      rb.add_sensor_id(id);
+      rb.add_seq(k + 1);
+      rb.add_time_ns(kT0 + k);
+      rb.add_quantity(q);
+      rb.add_unit(u);
+      rb.add_value(25 + noise(rng));
+      rb.add_std_uncertainty(0.05);
+      if (k % 50 == 0) {
+        rb.add_kind(wire::ReadingKind::ReferenceCheck);
+        rb.add_reference_value(25);
+      }
+      wire::FinishReadingBuffer(fbb, rb.Finish());
+      bufs.emplace_back(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+    }
+    size_t words = 0;
+    for (const auto& b : bufs) words += (b.size() + 7) / 8;
+    w.arena.resize(words);
+    size_t at = 0;
+    for (const auto& b : bufs) {
+      std::memcpy(w.arena.data() + at, b.data(), b.size());
+      w.readings.push_back(wire::GetReading(w.arena.data() + at));
+      at += (b.size() + 7) / 8;
+    }
+    return w;
+  }();
+  return w;
+}
+
+void BM_Calibration(benchmark::State& state) {
+  World& w = world();  // logs the load (certificates, parse_s, verify_s)
+  engine::set_log_level(engine::LogLevel::kError);
+  constexpr uint32_t kRows = 1024;
+  engine::Batch b;
+  engine::PipelineInfo info{"bench", {}, "bench-1"};
+  engine::Metrics metrics;
+  engine::OperatorProbe probe(metrics, "bench", "calibration");
+  engine::OperatorContext ctx{info, probe, 1, kT0, 0};
+  size_t next = 0, rows = 0, rejected = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    b.clear();
+    for (uint32_t r = 0; r < kRows; ++r) {
+      b.frames.push_back(engine::Frame{});
+      b.add_row(r, 0, w.readings[next]);
+      next = (next + 1) % w.readings.size();
+    }
+    state.ResumeTiming();
+    w.op->process(b, nullptr, ctx);
+    rows += kRows;
+    for (uint32_t r = 0; r < kRows; ++r) rejected += b.row_reject[r] != engine::RejectCode::kNone;
+  }
+  state.counters["readings_per_s"] =
+      benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsRate);
+  state.counters["rejected_frac"] = static_cast<double>(rejected) / static_cast<double>(rows);
+}
+BENCHMARK(BM_Calibration)->Unit(benchmark::kMicrosecond);
+
+void BM_CalibrationEvaluate(benchmark::State& state) {
+  World& w = world();  // logs the load (certificates, parse_s, verify_s)
+  engine::set_log_level(engine::LogLevel::kError);
+  const auto snap = w.op->store().snapshot();
+  size_t next = 0, n = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < 1024; ++i) {
+      const auto r = operators::evaluate_calibration(*w.readings[next], *snap, nullptr,
+                                                     operators::DecisionRule::kGuarded, false);
+      benchmark::DoNotOptimize(r);
+      next = (next + 1) % w.readings.size();
+    }
+    n += 1024;
+  }
+  state.counters["readings_per_s"] =
+      benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_CalibrationEvaluate)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,375 @@
+#include "operators/calibration.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "engine/log.hpp"
+#include "schemas/reading_generated.h"
+
+namespace assay::operators {
+
+using connectors::CertStatus;
+using engine::RejectCode;
+using wire::CalibrationVerdict;
+
+namespace {
+
+constexpr std::string_view kVerdictNames[kCalibrationVerdictCount] = {"not_checked",
+                                                                      "in_tolerance",
+                                                                      "out_of_tolerance",
+                                                                      "no_certificate",
+                                                                      "certificate_expired",
+                                                                      "certificate_not_yet_valid",
+                                                                      "outside_measuring_range",
+                                                                      "quantity_mismatch",
+                                                                      "unit_mismatch",
+                                                                      "firmware_not_approved",
+                                                                      "indeterminate"};
+
+RejectCode code_of(CalibrationVerdict v) {
+  switch (v) {
+    case CalibrationVerdict::OutOfTolerance:
+      return RejectCode::kCalOutOfTolerance;
+    case CalibrationVerdict::NoCertificate:
+      return RejectCode::kCalNoCertificate;
+    case CalibrationVerdict::CertificateExpired:
+      return RejectCode::kCalExpired;
+    case CalibrationVerdict::CertificateNotYetValid:
+      return RejectCode::kCalNotYetValid;
+    case CalibrationVerdict::OutsideMeasuringRange:
+      return RejectCode::kCalOutsideRange;
+    case CalibrationVerdict::QuantityMismatch:
+      return RejectCode::kCalQuantityMismatch;
+    case CalibrationVerdict::UnitMismatch:
+      return RejectCode::kCalUnitMismatch;
+    case CalibrationVerdict::FirmwareNotApproved:
+      return RejectCode::kCalFirmwareNotApproved;
+    case CalibrationVerdict::Indeterminate:
+      return RejectCode::kCalIndeterminate;
+    default:
+      return RejectCode::kNone;
+  }
+}
+
+int64_t file_mtime_ns(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+std::shared_ptr<const connectors::IdentityRegistry> load_identity(const std::string& path) {
+  connectors::RegistryLoadReport report;
+  auto reg = connectors::load_identity_registry(path, report);
+  for (const std::string& r : report.refused)
+    engine::log_error("identity_registry", "entry refused", {{"detail", r}});
+  return reg;
+}
+
+double mpe_at(const connectors::Mpe& m, double value) {
+  return m.absolute + m.relative * std::fabs(value);
+}
+
+bool firmware_approved(const wire::Reading& rd, const connectors::SensorInfo& info) {
+  const auto* fw = rd.firmware_sha256();
+  if (fw == nullptr || fw->size() != 32) return false;
+  for (const auto& h : info.approved_firmware)
+    if (std::memcmp(h.data(), fw->data(), 32) == 0) return true;
+  return false;
+}
+
+std::string_view str(const flatbuffers::String* s) {
+  return s == nullptr ? std::string_view() : s->string_view();
+}
+
+}  // namespace
+
+std::string_view calibration_verdict_name(CalibrationVerdict v) {
+  const auto i = static_cast<size_t>(v);
+  return i < kCalibrationVerdictCount ? kVerdictNames[i] : std::string_view("unknown");
+}
+
+CalibrationConfig::CalibrationConfig() {
+  reject.fill(true);
+  reject[static_cast<size_t>(CalibrationVerdict::NotChecked)] = false;
+  reject[static_cast<size_t>(CalibrationVerdict::InTolerance)] = false;
+}
+
+CalibrationResult evaluate_calibration(const wire::Reading& rd,
+                                       const connectors::CalibrationRegistry& certs,
+                                       const connectors::IdentityRegistry* identity,
+                                       DecisionRule rule, bool use_initial_mpe) {
+  return decide_calibration(rd, certs.lookup(str(rd.sensor_id()), rd.time_ns()), identity, rule,
+                            use_initial_mpe);
+}
+
+CalibrationResult decide_calibration(const wire::Reading& rd, const connectors::CertLookup& found,
+                                     const connectors::IdentityRegistry* identity,
+                                     DecisionRule rule, bool use_initial_mpe) {
+  CalibrationResult out;
+  const double x = rd.value();
+  const double u = rd.std_uncertainty();
+  const bool reference = rd.kind() == wire::ReadingKind::ReferenceCheck;
+  const double ref = rd.reference_value();
+  out.corrected = x;
+  out.expanded = 2 * u;
+  auto verdict = [&](CalibrationVerdict v, RejectCode code = RejectCode::kNone) {
+    out.verdict = v;
+    out.code = code == RejectCode::kNone ? code_of(v) : code;
+    return out;
+  };
+  // 1. Numbers that allow no decision at all.
+  if (!std::isfinite(x) || !std::isfinite(u) || (reference && !std::isfinite(ref))) {
+    out.expanded = 0;
+    return verdict(CalibrationVerdict::Indeterminate, RejectCode::kValueNotFinite);
+  }
+  if (u < 0) return verdict(CalibrationVerdict::Indeterminate);
+  // 2. The instrument itself: firmware approved by the identity registry.
+  const std::string_view sensor = str(rd.sensor_id());
+  const connectors::SensorInfo* info =
+      identity != nullptr ? identity->find_sensor(sensor) : nullptr;
+  if (info != nullptr && !info->approved_firmware.empty() && !firmware_approved(rd, *info))
+    return verdict(CalibrationVerdict::FirmwareNotApproved);
+  // 3. A certificate valid at the reading's time.
+  out.certificate_id = found.stable_id;
+  switch (found.status) {
+    case CertStatus::kValid:
+      break;
+    case CertStatus::kNoCertificate:
+      return verdict(CalibrationVerdict::NoCertificate);
+    case CertStatus::kExpired:
+      return verdict(CalibrationVerdict::CertificateExpired);
+    case CertStatus::kNotYetValid:
+      return verdict(CalibrationVerdict::CertificateNotYetValid);
+  }
+  const connectors::HotCertificate& c = *found.hot;
+  // 4. Same measurand: the reading's quantity/unit (or, if it states none, the registry's).
+  std::string_view q = str(rd.quantity()), un = str(rd.unit());
+  if (info != nullptr) {
+    if (q.empty()) q = info->quantity;
+    if (un.empty()) un = info->unit;
+    if (!info->quantity.empty() && info->quantity != c.quantity)
+      return verdict(CalibrationVerdict::QuantityMismatch);
+    if (!info->unit.empty() && info->unit != c.unit)
+      return verdict(CalibrationVerdict::UnitMismatch);
+  }
+  if (!q.empty() && q != c.quantity) return verdict(CalibrationVerdict::QuantityMismatch);
+  if (!un.empty() && un != c.unit) return verdict(CalibrationVerdict::UnitMismatch);
+  // 5. Correction y = offset + gain x + sum poly[i] x^(i+2), its sensitivity dy/dx, and the
+  // combined uncertainty u_c = sqrt((dy/dx * u)^2 + (U_cert / k_cert)^2); U = k_cert * u_c.
+  double y = c.offset + c.gain * x;
+  double dydx = c.gain;
+  double xp = x;  // x^(i+1)
+  const double* poly = c.poly();
+  for (uint32_t i = 0; i < c.poly_size; ++i) {
+    const double a = poly[i];
+    dydx += static_cast<double>(i + 2) * a * xp;
+    xp *= x;
+    y += a * xp;
+  }
+  const double u_cert = c.expanded_uncertainty / c.coverage_factor;
+  const double u_c = std::hypot(dydx * u, u_cert);
+  const double big_u = c.coverage_factor * u_c;
+  if (!std::isfinite(y) || !std::isfinite(big_u)) {
+    out.expanded = 0;
+    return verdict(CalibrationVerdict::Indeterminate, RejectCode::kValueNotFinite);
+  }
+  out.corrected = y;
+  out.expanded = big_u;
+  out.coverage = c.coverage_factor;
+  // The MPE applies at the value of the measurand: the reference standard's known value for a
+  // reference check, the corrected value otherwise.
+  const double at = reference ? ref : y;
+  out.mpe = mpe_at(c.mpe_in_service, at);
+  // 6. Inside the calibrated measuring range (and the registry's range, if it states one).
+  if (y < c.range_min || y > c.range_max) return verdict(CalibrationVerdict::OutsideMeasuringRange);
+  if (info != nullptr &&
+      ((info->range_min && y < *info->range_min) || (info->range_max && y > *info->range_max)))
+    return verdict(CalibrationVerdict::OutsideMeasuringRange);
+  // 7. Conformity. A certificate whose conformity statement is "fail" says the instrument
+  // does not conform: every reading under it is out of tolerance.
+  if (c.conformity_fail) return verdict(CalibrationVerdict::OutOfTolerance);
+  const connectors::Mpe& m = use_initial_mpe ? c.mpe_initial : c.mpe_in_service;
+  if (m.absolute == 0 && m.relative == 0) return verdict(CalibrationVerdict::Indeterminate);
+  const double mpe = mpe_at(m, at);
+  if (!reference) {
+    // No reference, no error to compare: the instrument is fit for the tolerance if the
+    // expanded uncertainty of its corrected reading does not exceed the MPE.
+    return verdict(big_u <= mpe ? CalibrationVerdict::InTolerance
+                                : CalibrationVerdict::OutOfTolerance);
+  }
+  const double e = std::fabs(y - ref);
+  if (rule == DecisionRule::kSimple)
+    return verdict(e <= mpe ? CalibrationVerdict::InTolerance : CalibrationVerdict::OutOfTolerance);
+  if (e + big_u <= mpe) return verdict(CalibrationVerdict::InTolerance);
+  if (e - big_u > mpe) return verdict(CalibrationVerdict::OutOfTolerance);
+  return verdict(CalibrationVerdict::Indeterminate);
+}
+
+Calibration::Calibration(CalibrationConfig config) : config_(std::move(config)) {
+  store_ = std::make_unique<connectors::CalibrationStore>(config_.store);
+  if (!config_.identity_registry_path.empty()) {
+    identity_mtime_ns_ = file_mtime_ns(config_.identity_registry_path);
+    identity_.store(load_identity(config_.identity_registry_path));
+  }
+}
+
+Calibration::~Calibration() {
+  stop();
+}
+
+bool Calibration::start(std::string* error) {
+  if (!store_->start(error)) return false;
+  if (config_.store.reload_interval_ms > 0 && !config_.identity_registry_path.empty() &&
+      !watcher_.joinable())
+    watcher_ = std::thread([this] { watch_identity(); });
+  return true;
+}
+
+void Calibration::stop() {
+  stop_.store(true);
+  if (watcher_.joinable()) watcher_.join();
+  store_->stop();
+}
+
+void Calibration::watch_identity() {
+  int64_t waited = 0;
+  while (!stop_.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    waited += 20;
+    if (waited < config_.store.reload_interval_ms) continue;
+    waited = 0;
+    const int64_t m = file_mtime_ns(config_.identity_registry_path);
+    if (m == 0 || m == identity_mtime_ns_) continue;
+    identity_mtime_ns_ = m;
+    try {
+      identity_.store(load_identity(config_.identity_registry_path));
+    } catch (const engine::ConfigError& e) {
+      engine::log_error("identity_registry", "reload refused; keeping the previous registry",
+                        {{"error", e.what()}});
+    }
+  }
+}
+
+void Calibration::process(engine::Batch& b, engine::OperatorState*,
+                          engine::OperatorContext& ctx) const {
+  // Certificates refused since the last batch become alerts on this one (anchored to its
+  // first frame, so the offset tracker accounts them like any output of that frame).
+  if (store_->has_refusals() && !b.frames.empty()) {
+    for (auto& r : store_->take_refusals()) {
+      engine::AlertEvent a;
+      a.sensor_id = std::move(r.sensor_id);
+      a.kind = "calibration.certificate_refused";
+      a.level = 1;  // Warning
+      a.message = std::string(connectors::cert_refusal_name(r.reason)) + ": certificate '" +
+                  r.certificate_id + "': " + r.message;
+      a.trigger_time_ns = ctx.now_ns;
+      a.frame = 0;
+      b.alerts.push_back(std::move(a));
+    }
+  }
+  const auto certs = store_->snapshot();
+  const auto identity = identity_.load();
+  // Software-pipelined lookups: in a fleet of 100k sensors every lookup misses the caches, so
+  // the index slot of row i+16 and the certificates of row i+8 are prefetched while row i is
+  // decided.
+  constexpr size_t kSlotAhead = 16, kCertAhead = 8;
+  const size_t n = b.sel.size();
+  thread_local std::vector<uint64_t> hashes;
+  hashes.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const wire::Reading* rd = b.row_reading[b.sel[i]];
+    hashes[i] = rd == nullptr ? 0 : connectors::CalibrationRegistry::hash_of(str(rd->sensor_id()));
+  }
+  for (size_t i = 0; i < std::min(n, kSlotAhead); ++i) certs->prefetch_slot(hashes[i]);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kSlotAhead < n) certs->prefetch_slot(hashes[i + kSlotAhead]);
+    if (i + kCertAhead < n) certs->prefetch_certificates(hashes[i + kCertAhead]);
+    const uint32_t r = b.sel[i];
+    const wire::Reading* rd = b.row_reading[r];
+    if (rd == nullptr) continue;
+    const CalibrationResult res =
+        decide_calibration(*rd, certs->lookup(str(rd->sensor_id()), hashes[i], rd->time_ns()),
+                           identity.get(), config_.rule, config_.use_initial_mpe);
+    b.row_calibration[r] = static_cast<uint8_t>(res.verdict);
+    b.row_corrected[r] = res.corrected;
+    b.row_expanded_unc[r] = res.expanded;
+    b.row_coverage[r] = res.coverage;
+    b.row_mpe[r] = res.mpe;
+    b.row_cert_id[r] = res.certificate_id;
+    if (config_.reject[static_cast<size_t>(res.verdict)]) b.reject_row(r, res.code, ctx.stage);
+  }
+}
+
+std::unique_ptr<engine::Operator> Calibration::from_config(const engine::ConfigNode& c,
+                                                           engine::BuildContext& ctx) {
+  CalibrationConfig cfg;
+  // Metrics: refused certificates by reason, certificates in the current snapshot.
+  auto& refused = ctx.metrics.counters("assay_calibration_certificates_refused_total",
+                                       "Calibration certificates refused, by reason");
+  std::array<prometheus::Counter*, 4> by_reason{};
+  for (size_t i = 0; i < by_reason.size(); ++i) {
+    by_reason[i] = &refused.Add({{"pipeline", ctx.pipeline.name},
+                                 {"reason", std::string(connectors::cert_refusal_name(
+                                                static_cast<connectors::CertRefusal>(i)))}});
+  }
+  prometheus::Gauge* loaded = &ctx.metrics
+                                   .gauges("assay_calibration_certificates",
+                                           "Calibration certificates in the current snapshot")
+                                   .Add({{"pipeline", ctx.pipeline.name}});
+  cfg.store.on_refused = [by_reason](const connectors::RefusedCertificate& r) {
+    by_reason[static_cast<size_t>(r.reason)]->Increment();
+  };
+  cfg.store.on_published = [loaded](size_t n) { loaded->Set(static_cast<double>(n)); };
+  if (auto n = c.maybe("certificates")) cfg.store.certificates_path = n->as_path();
+  cfg.store.trust_path = c.get("trust").as_path();
+  if (auto n = c.maybe("registry")) cfg.identity_registry_path = n->as_path();
+  if (auto t = c.maybe("certificates_topic")) {
+    cfg.store.topic_kafka = connectors::parse_kafka_settings(*t);
+    cfg.store.topic = t->get("topic").as_string();
+    t->finish();
+  }
+  if (cfg.store.certificates_path.empty() && cfg.store.topic.empty())
+    c.fail("calibration needs `certificates` (a file), `certificates_topic`, or both");
+  cfg.store.reload_interval_ms = c.get_int("reload_interval_ms", 2000, 0, 86400000);
+  if (auto n = c.maybe("decision_rule")) {
+    const std::string s = n->as_string();
+    if (s == "guarded") {
+      cfg.rule = DecisionRule::kGuarded;
+    } else if (s == "simple") {
+      cfg.rule = DecisionRule::kSimple;
+    } else {
+      n->fail("unknown decision_rule '" + s + "' (guarded, simple)");
+    }
+  }
+  if (auto n = c.maybe("use_mpe")) {
+    const std::string s = n->as_string();
+    if (s != "in_service" && s != "initial") n->fail("use_mpe must be in_service or initial");
+    cfg.use_initial_mpe = s == "initial";
+  }
+  if (auto n = c.maybe("reject")) {
+    cfg.reject.fill(false);
+    for (const engine::ConfigNode& item : n->items()) {
+      const std::string s = item.as_string();
+      size_t i = 1;
+      while (i < kCalibrationVerdictCount && kVerdictNames[i] != s) ++i;
+      if (i == kCalibrationVerdictCount)
+        item.fail("unknown verdict '" + s +
+                  "' (in_tolerance, out_of_tolerance, no_certificate, certificate_expired, "
+                  "certificate_not_yet_valid, outside_measuring_range, quantity_mismatch, "
+                  "unit_mismatch, firmware_not_approved, indeterminate)");
+      cfg.reject[i] = true;
+    }
+  }
+  try {
+    return std::make_unique<Calibration>(std::move(cfg));
+  } catch (const engine::ConfigError& e) {
+    c.fail(std::string("cannot load the calibration configuration: ") + e.what());
+  }
+  return nullptr;
+}
+
+}  // namespace assay::operators

@@ -1,0 +1,110 @@
+#pragma once
+/// \file Operator `calibration` (PAS 7040 (a), (b)): for every selected reading, finds the
+/// sensor's calibration certificate valid at the reading's time, applies its correction,
+/// combines the reading's standard uncertainty with the certificate's (GUM, root sum of
+/// squares) into an expanded uncertainty, and decides a verdict: in tolerance, out of
+/// tolerance (decision rule with the expanded uncertainty as guard band), no certificate,
+/// certificate expired / not yet valid, outside the measuring range, quantity or unit
+/// mismatch, firmware not approved, indeterminate. Which verdicts reject the reading is
+/// configurable. Stateless. See docs/calibration.md.
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "connectors/calibration_registry.hpp"
+#include "connectors/identity_registry.hpp"
+#include "engine/operator.hpp"
+#include "schemas/common_generated.h"
+
+namespace assay::wire {
+struct Reading;
+}
+
+namespace assay::operators {
+
+/// Number of CalibrationVerdict values (NotChecked .. Indeterminate).
+inline constexpr size_t kCalibrationVerdictCount = 11;
+
+/// "in_tolerance", "out_of_tolerance", "no_certificate", "certificate_expired",
+/// "certificate_not_yet_valid", "outside_measuring_range", "quantity_mismatch",
+/// "unit_mismatch", "firmware_not_approved", "indeterminate" ("not_checked" for 0).
+std::string_view calibration_verdict_name(wire::CalibrationVerdict v);
+
+/// Decision rule for in/out of tolerance.
+enum class DecisionRule : uint8_t {
+  kGuarded =
+      0,    ///< ISO 14253-1 / ILAC-G8: |e| + U <= MPE in, |e| - U > MPE out, else indeterminate
+  kSimple,  ///< |e| <= MPE in, else out (the uncertainty is only reported)
+};
+
+/// Configuration of `calibration`.
+struct CalibrationConfig {
+  connectors::CalibrationStoreConfig store;
+  std::string identity_registry_path;  ///< optional: approved firmware, quantity/unit, range
+  DecisionRule rule = DecisionRule::kGuarded;
+  bool use_initial_mpe = false;  ///< decide against the initial-verification MPE
+  /// reject[v]: a row with verdict v is rejected (default: every verdict but InTolerance).
+  std::array<bool, kCalibrationVerdictCount> reject{};
+  CalibrationConfig();
+};
+
+/// What the operator decides for one reading.
+struct CalibrationResult {
+  wire::CalibrationVerdict verdict = wire::CalibrationVerdict::NotChecked;
+  engine::RejectCode code = engine::RejectCode::kNone;  ///< code if this verdict rejects
+  double corrected = 0;  ///< corrected value (the raw value where no certificate applies)
+  double expanded = 0;   ///< expanded uncertainty U of the corrected value
+  double coverage = 2;   ///< coverage factor k of U
+  double mpe = 0;        ///< in-service MPE at the value (0 = no certificate applies)
+  std::string_view certificate_id;  ///< stable view (empty if none)
+};
+
+/// The decision for one reading given the certificate lookup for its sensor and time.
+CalibrationResult decide_calibration(const wire::Reading& reading,
+                                     const connectors::CertLookup& found,
+                                     const connectors::IdentityRegistry* identity,
+                                     DecisionRule rule, bool use_initial_mpe);
+
+/// The decision for one reading (pure; exposed for tests and benchmarks).
+CalibrationResult evaluate_calibration(const wire::Reading& reading,
+                                       const connectors::CalibrationRegistry& certificates,
+                                       const connectors::IdentityRegistry* identity,
+                                       DecisionRule rule, bool use_initial_mpe);
+
+/// The calibration operator.
+class Calibration final : public engine::Operator {
+ public:
+  /// Loads the trust list, certificates and identity registry; throws engine::ConfigError if
+  /// one of them cannot be read at all.
+  explicit Calibration(CalibrationConfig config);
+  ~Calibration() override;
+
+  std::string_view type() const override { return "calibration"; }
+  void process(engine::Batch& batch, engine::OperatorState* state,
+               engine::OperatorContext& ctx) const override;
+  bool start(std::string* error) override;
+  void stop() override;
+  /// Not ready until the certificates topic's initial content is applied.
+  bool ready() const override { return store_->ready(); }
+
+  /// The live certificate store.
+  connectors::CalibrationStore& store() const { return *store_; }
+
+  /// Builds from YAML (see docs/calibration.md).
+  static std::unique_ptr<engine::Operator> from_config(const engine::ConfigNode& config,
+                                                       engine::BuildContext& ctx);
+
+ private:
+  void watch_identity();
+  const CalibrationConfig config_;
+  std::unique_ptr<connectors::CalibrationStore> store_;
+  std::atomic<std::shared_ptr<const connectors::IdentityRegistry>> identity_;
+  int64_t identity_mtime_ns_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread watcher_;
+};
+
+}  // namespace assay::operators
