@@ -1,11 +1,15 @@
 #include "operators/builtin.hpp"
 
+#include "operators/anomaly.hpp"
+#include "operators/drift.hpp"
 #include "operators/verify_signature.hpp"
 
 namespace assay::operators {
 
 void register_builtin_operators(engine::OperatorRegistry& r) {
   r.add("verify_signature", &VerifySignature::from_config);
+  r.add("anomaly", &Anomaly::from_config);
+  r.add("drift", &Drift::from_config);
 }
 
 }  // namespace assay::operators

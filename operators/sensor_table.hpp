@@ -1,0 +1,156 @@
+#pragma once
+/// \file A compact per-sensor state table for stateful operators (drift, anomaly): an
+/// open-addressing hash index (linear probing, 8-byte slots: 32-bit hash tag + 32-bit entry
+/// number) over values stored densely in fixed chunks of 4096 entries, and the sensor ids
+/// interned once in 64 KiB key chunks. No per-entry heap allocation and no std::string per
+/// sensor: at 1M sensors the overhead is about 17 bytes of index + 4 bytes of key reference
+/// + the id's length + 1 per sensor (see docs/drift-anomaly.md for the measured numbers).
+/// Not thread-safe: a table belongs to one partition's OperatorState.
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+namespace assay::operators {
+
+/// Seeded 64-bit hash of a sensor id (multiply-xorshift over 8-byte words). The seed is
+/// random per process so that chosen ids cannot be aimed at one probe sequence in advance.
+uint64_t sensor_id_hash(std::string_view id);
+
+/// Interned sensor ids in 64 KiB chunks. A reference is chunk << 16 | offset; an id longer
+/// than kLongKey gets a chunk of its own (offset 0).
+class KeyArena {
+ public:
+  static constexpr size_t kChunk = 64 * 1024;
+  static constexpr size_t kLongKey = 16 * 1024;
+  static constexpr uint32_t kNone = UINT32_MAX;
+  /// Stores `id`; kNone if the arena is full (65535 chunks).
+  uint32_t add(std::string_view id);
+  /// The id stored at `ref`.
+  std::string_view get(uint32_t ref) const {
+    const Chunk& c = chunks_[ref >> 16];
+    const uint8_t* p = c.data.get() + (ref & 0xFFFF);
+    uint32_t len = p[0];
+    size_t hdr = 1;
+    if (len == 0xFF) {
+      std::memcpy(&len, p + 1, 4);
+      hdr = 5;
+    }
+    return {reinterpret_cast<const char*>(p + hdr), len};
+  }
+  /// Heap bytes held.
+  size_t memory_bytes() const {
+    size_t n = chunks_.capacity() * sizeof(Chunk);
+    for (const Chunk& c : chunks_) n += c.size;
+    return n;
+  }
+  void clear() {
+    chunks_.clear();
+    used_ = kChunk;
+  }
+
+ private:
+  struct Chunk {
+    std::unique_ptr<uint8_t[]> data;
+    size_t size = 0;
+  };
+  std::vector<Chunk> chunks_;
+  size_t used_ = kChunk;  ///< bytes used in the last regular chunk
+  bool last_is_long_ = false;
+};
+
+/// Sensor id -> T. T must be default-constructible and trivially copyable.
+template <typename T>
+class SensorTable {
+ public:
+  static constexpr size_t kChunkEntries = 4096;
+
+  /// The value for `id`, or nullptr.
+  T* find(std::string_view id) {
+    if (size_ == 0) return nullptr;
+    const uint64_t h = sensor_id_hash(id);
+    const uint64_t tag = h >> 32;
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const uint64_t s = slots_[i];
+      if (s == 0) return nullptr;
+      if ((s >> 32) == tag) {
+        const uint32_t e = static_cast<uint32_t>(s) - 1;
+        if (keys_.get(key_ref(e)) == id) return &value(e);
+      }
+    }
+  }
+  /// The value for `id`, inserted value-initialised if absent; nullptr only if the table is
+  /// full (2^32 - 2 entries or the key arena is exhausted). `inserted` tells which.
+  T* find_or_insert(std::string_view id, bool* inserted = nullptr) {
+    if (inserted) *inserted = false;
+    if (T* v = find(id)) return v;
+    if (size_ >= UINT32_MAX - 2) return nullptr;
+    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+    const uint32_t ref = keys_.add(id);
+    if (ref == KeyArena::kNone) return nullptr;
+    const uint32_t e = static_cast<uint32_t>(size_);
+    if (e % kChunkEntries == 0) chunks_.push_back(std::make_unique<Chunk>());
+    key_ref(e) = ref;
+    value(e) = T{};
+    ++size_;
+    place(sensor_id_hash(id), e);
+    if (inserted) *inserted = true;
+    return &value(e);
+  }
+  /// Number of sensors.
+  size_t size() const { return size_; }
+  /// Heap bytes held by the index, the values and the interned ids.
+  size_t memory_bytes() const {
+    return slots_.capacity() * sizeof(uint64_t) + chunks_.capacity() * sizeof(void*) +
+           chunks_.size() * sizeof(Chunk) + keys_.memory_bytes();
+  }
+  /// Calls f(id, value) for every entry in insertion order.
+  template <typename F>
+  void for_each(F&& f) const {
+    for (size_t e = 0; e < size_; ++e)
+      f(keys_.get(chunks_[e / kChunkEntries]->keys[e % kChunkEntries]),
+        chunks_[e / kChunkEntries]->values[e % kChunkEntries]);
+  }
+  /// Exchanges the contents with `other`.
+  void swap(SensorTable& other) noexcept {
+    std::swap(slots_, other.slots_);
+    std::swap(mask_, other.mask_);
+    std::swap(size_, other.size_);
+    std::swap(chunks_, other.chunks_);
+    std::swap(keys_, other.keys_);
+  }
+
+ private:
+  struct Chunk {
+    std::array<uint32_t, kChunkEntries> keys{};
+    std::array<T, kChunkEntries> values{};
+  };
+  uint32_t& key_ref(uint32_t e) { return chunks_[e / kChunkEntries]->keys[e % kChunkEntries]; }
+  T& value(uint32_t e) { return chunks_[e / kChunkEntries]->values[e % kChunkEntries]; }
+  void place(uint64_t h, uint32_t e) {
+    size_t i = h & mask_;
+    while (slots_[i] != 0) i = (i + 1) & mask_;
+    slots_[i] = (h >> 32) << 32 | (uint64_t{e} + 1);
+  }
+  void grow() {
+    const size_t cap = slots_.empty() ? 64 : slots_.size() * 2;
+    std::vector<uint64_t>().swap(slots_);
+    slots_.assign(cap, 0);
+    mask_ = cap - 1;
+    for (size_t e = 0; e < size_; ++e)
+      place(sensor_id_hash(keys_.get(key_ref(static_cast<uint32_t>(e)))),
+            static_cast<uint32_t>(e));
+  }
+
+  std::vector<uint64_t> slots_;
+  size_t mask_ = 0;
+  size_t size_ = 0;
+  std::vector<std::unique_ptr<Chunk>> chunks_;
+  KeyArena keys_;
+};
+
+}  // namespace assay::operators
