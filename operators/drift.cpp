@@ -181,11 +181,19 @@ void Drift::process(engine::Batch& b, engine::OperatorState* state,
         me.alarm = worst_before == Level::kAlarm ? 1 : 0;
       }
       if (n >= c.group_min_others && n > 0) {
-        const double med = median_small(vals, n);
-        // Variance of the median of the others: exact for 1 and 2 values, else the large-
-        // sample value pi/2 * mean variance / n.
-        const double var_med = n <= 2 ? var_sum / static_cast<double>(n * n)
-                                      : std::numbers::pi / 2 * var_sum / static_cast<double>(n * n);
+        // Reference: the median of the others (n >= 3); of two others the one nearer to x
+        // (the median of two, their mean, would carry half of a faulty member's error to
+        // the healthy ones); a single other as it is. Its variance: one member's (n <= 2),
+        // else the large-sample variance of a median, pi/2 * mean variance / n.
+        double med = vals[0];
+        if (n == 2) {
+          med = std::fabs(x - vals[0]) <= std::fabs(x - vals[1]) ? vals[0] : vals[1];
+        } else if (n >= 3) {
+          med = median_small(vals, n);
+        }
+        const double nd = static_cast<double>(n);
+        const double var_med =
+            n <= 2 ? var_sum / nd : std::numbers::pi / 2 * var_sum / (nd * nd);
         const double e = x - med;
         const double tol =
             c.group_tolerance_mpe ? mpe : std::sqrt(expanded * expanded + u2_sum);
@@ -380,6 +388,7 @@ std::unique_ptr<engine::Operator> Drift::from_config(const engine::ConfigNode& c
       if (!known) item.fail("unknown anomaly flag '" + skip.back() + "'");
     }
   }
+  cfg.skip_mask = 0;
   for (const auto& s : skip)
     for (const auto& [name, f] : kFlagNames)
       if (name == s) cfg.skip_mask |= static_cast<uint32_t>(f);

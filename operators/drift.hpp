@@ -60,8 +60,10 @@ struct DriftConfig {
   uint32_t group_min_others = 2;   ///< other members needed for a comparison
   uint32_t group_persistence = 3;  ///< consecutive exceedances for an alarm (warning at one less)
   bool group_tolerance_mpe = false;  ///< tolerance = MPE of the member instead of the RSS of U
-  /// wire::AnomalyFlag bits of rows that do not feed the statistics (spike, stuck, ...).
-  uint32_t skip_mask = 0;
+  /// wire::AnomalyFlag bits of rows that do not feed the statistics: by default every flag
+  /// except gap.
+  uint32_t skip_mask = static_cast<uint32_t>(wire::AnomalyFlag::ANY) &
+                       ~static_cast<uint32_t>(wire::AnomalyFlag::Gap);
   bool reject_on_alarm = false;  ///< reject rows of sensors in alarm (drift.alarm)
 };
 
