@@ -171,8 +171,9 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
     const auto& [lo, hi] = ranges_[a->range];
     const bool outside = x < lo || x > hi;  // false for NaN bounds
     if (outside) flags |= bit(AnomalyFlag::OutsidePhysicalRange);
-    // Spike and stuck, on measurements within range (reference checks measure a standard).
-    if (!reference && !outside) {
+    // Stuck: identical consecutive values (of any kind: a reference check that repeats the
+    // previous measurement is as stuck as a measurement).
+    if (!outside) {
       if (a->has_value == 0) {
         a->anchor = x;
         a->has_value = 1;
@@ -182,26 +183,33 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
         if (a->stuck_run >= c.stuck_count) flags |= bit(AnomalyFlag::Stuck);
       }
       a->last_value = x;
+    }
+    // Spike: Hampel filter over the previous measurements (reference checks measure a
+    // standard, not the process: they neither enter nor are judged by the window).
+    if (!reference && !outside) {
       const auto dx = static_cast<float>(x - a->anchor);
-      if (a->win_count >= w) {
+      // Judged once the window holds 3 values (the first readings of a sensor cannot be).
+      const int held = a->win_count;
+      if (held >= 3) {
         std::array<float, kMaxSpikeWindow> v;
-        std::copy_n(a->window.begin(), w, v.begin());
-        const float med = median_of(v.data(), w);
-        for (int i = 0; i < w; ++i) v[i] = std::fabs(a->window[i] - med);
-        const double mad = median_of(v.data(), w);
+        std::copy_n(a->window.begin(), held, v.begin());
+        const float med = median_of(v.data(), held);
+        for (int i = 0; i < held; ++i) v[i] = std::fabs(a->window[i] - med);
+        const double mad = median_of(v.data(), held);
         const double scale = std::max(1.4826 * mad, c.spike_min_sigma * u);
         if (scale > 0 && std::fabs(dx - med) > c.spike_threshold * scale)
           flags |= bit(AnomalyFlag::Spike);
-      } else {
-        ++a->win_count;
       }
+      if (a->win_count < w) ++a->win_count;
       a->window[a->win_pos] = std::isfinite(dx) ? dx : 0.0f;
       a->win_pos = static_cast<uint8_t>((a->win_pos + 1) % w);
     }
-    if (finish(false, RejectCode::kNone)) continue;
+    // The sequence advances for every reading that passed the sequence check, rejected for
+    // another reason or not: its seq was used, and a later copy of it is a replay.
     a->last_seq = seq;
     a->has_seq = 1;
     a->pending_run = 0;
+    finish(false, RejectCode::kNone);
   }
 }
 

@@ -95,6 +95,45 @@ size_t Drift::shared_memory_bytes() const {
   return n;
 }
 
+void Drift::Member::add(double v, int64_t t) {
+  if (count > 0 && t <= time_ns[head]) return;
+  head = static_cast<uint8_t>((head + 1) % kRing);
+  value[head] = v;
+  time_ns[head] = t;
+  if (count < kRing) ++count;
+}
+
+bool Drift::Member::at(int64_t t, int64_t max_age, double* v, double* var_factor) const {
+  if (count < 2) return false;
+  auto idx = [&](int back) { return (head + kRing - back) % kRing; };
+  const int64_t newest = time_ns[head];
+  const int64_t span = newest - time_ns[idx(count - 1)];
+  if (span <= 0 || span / (count - 1) > max_age) return false;
+  // Least-squares line through the values held (times in seconds relative to the newest);
+  // used from the oldest value to two mean intervals past the newest.
+  const double tq = static_cast<double>(sat_sub(t, newest)) * 1e-9;
+  const double mean_dt = static_cast<double>(span) * 1e-9 / (count - 1);
+  if (tq < -static_cast<double>(span) * 1e-9 || tq > 2 * mean_dt) return false;
+  double tb = 0, yb = 0;
+  std::array<double, kRing> ts{};
+  for (int k = 0; k < count; ++k) {
+    ts[k] = static_cast<double>(time_ns[idx(k)] - newest) * 1e-9;
+    tb += ts[k];
+    yb += value[idx(k)] - value[head];
+  }
+  tb /= count;
+  yb /= count;
+  double sxx = 0, sxy = 0;
+  for (int k = 0; k < count; ++k) {
+    sxx += (ts[k] - tb) * (ts[k] - tb);
+    sxy += (ts[k] - tb) * (value[idx(k)] - value[head] - yb);
+  }
+  if (!(sxx > 0)) return false;
+  *v = value[head] + yb + sxy / sxx * (tq - tb);
+  *var_factor = 1.0 / count + (tq - tb) * (tq - tb) / sxx;
+  return true;
+}
+
 std::unique_ptr<engine::OperatorState> Drift::make_state(engine::Partition) const {
   return std::make_unique<DriftState>();
 }
@@ -165,35 +204,39 @@ void Drift::process(engine::Batch& b, engine::OperatorState* state,
         for (uint32_t o : groups_[member_group_[m]]) {
           if (o == m || n == kMaxOthers) continue;
           const Member& om = members_[o];
-          if (om.valid == 0 || om.alarm != 0) continue;
-          const int64_t age = sat_sub(om.time_ns, rd->time_ns());
-          if (age > c.group_max_age_ns || age < -c.group_max_age_ns) continue;
-          vals[n++] = om.value;
-          var_sum += static_cast<double>(om.sigma) * om.sigma;
+          double v = 0, factor = 1;
+          if (om.alarm != 0 || !om.at(rd->time_ns(), c.group_max_age_ns, &v, &factor)) continue;
+          vals[n++] = v;
+          var_sum += factor * om.sigma * om.sigma;
           u2_sum += static_cast<double>(om.expanded) * om.expanded;
         }
         Member& me = members_[m];
-        me.value = x;
-        me.time_ns = rd->time_ns();
+        me.add(x, rd->time_ns());
         me.sigma = static_cast<float>(sigma);
         me.expanded = static_cast<float>(expanded);
-        me.valid = 1;
         me.alarm = worst_before == Level::kAlarm ? 1 : 0;
       }
       if (n >= c.group_min_others && n > 0) {
-        // Reference: the median of the others (n >= 3); of two others the one nearer to x
-        // (the median of two, their mean, would carry half of a faulty member's error to
-        // the healthy ones); a single other as it is. Its variance: one member's (n <= 2),
-        // else the large-sample variance of a median, pi/2 * mean variance / n.
+        // Reference: the median of the others (n >= 3). Of two others their mean while they
+        // agree (|a - b| <= 3 sigma_(a-b)); when they disagree one of them is off, and the
+        // one nearer to x is used (the mean would pass half of a faulty member's error on to
+        // the healthy ones). A single other as it is. Variance: exact for the mean of two,
+        // one member's for a single value, else the large-sample variance of a median,
+        // pi/2 * mean variance / n.
         double med = vals[0];
+        const double nd = static_cast<double>(n);
+        double var_med = var_sum / nd;
         if (n == 2) {
-          med = std::fabs(x - vals[0]) <= std::fabs(x - vals[1]) ? vals[0] : vals[1];
+          if (std::fabs(vals[0] - vals[1]) <= 3 * std::sqrt(var_sum)) {
+            med = 0.5 * (vals[0] + vals[1]);
+            var_med = var_sum / 4;
+          } else {
+            med = std::fabs(x - vals[0]) <= std::fabs(x - vals[1]) ? vals[0] : vals[1];
+          }
         } else if (n >= 3) {
           med = median_small(vals, n);
+          var_med = std::numbers::pi / 2 * var_sum / (nd * nd);
         }
-        const double nd = static_cast<double>(n);
-        const double var_med =
-            n <= 2 ? var_sum / nd : std::numbers::pi / 2 * var_sum / (nd * nd);
         const double e = x - med;
         const double tol =
             c.group_tolerance_mpe ? mpe : std::sqrt(expanded * expanded + u2_sum);
@@ -209,6 +252,7 @@ void Drift::process(engine::Batch& b, engine::OperatorState* state,
       }
     }
     if (have_z) {
+      ++st.observations;
       if (c.use_cusum) {
         const size_t k = static_cast<size_t>(Detector::kCusum);
         stat[k] = d->cusum.update(z, c.cusum);
@@ -363,7 +407,7 @@ std::unique_ptr<engine::Operator> Drift::from_config(const engine::ConfigNode& c
   }
   if (auto n = c.maybe("page_hinkley")) {
     cfg.page_hinkley.delta = positive(*n, "delta", 0.5, true);
-    cfg.page_hinkley.lambda = positive(*n, "lambda", 8, false);
+    cfg.page_hinkley.lambda = positive(*n, "lambda", 5, false);
     cfg.page_hinkley.warning = positive(*n, "warning", cfg.page_hinkley.lambda / 2, false);
     cfg.use_page_hinkley = n->get_bool("enabled", true);
     n->finish();

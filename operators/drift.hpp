@@ -10,6 +10,7 @@
 /// the raw value, the reading's std_uncertainty and configured defaults. See
 /// docs/drift-anomaly.md.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -56,7 +57,8 @@ struct DriftConfig {
   EwmaParams ewma;
   PageHinkleyParams page_hinkley;
   bool use_cusum = true, use_ewma = true, use_page_hinkley = true;
-  int64_t group_max_age_ns = 10'000'000'000;  ///< other members' values older than this are ignored
+  /// Longest mean interval between a member's values that is used for comparisons.
+  int64_t group_max_age_ns = 10'000'000'000;
   uint32_t group_min_others = 2;   ///< other members needed for a comparison
   uint32_t group_persistence = 3;  ///< consecutive exceedances for an alarm (warning at one less)
   bool group_tolerance_mpe = false;  ///< tolerance = MPE of the member instead of the RSS of U
@@ -88,6 +90,8 @@ struct DriftSensor {
 /// Per-partition state of `drift`.
 class DriftState final : public engine::OperatorState {
  public:
+  /// Error observations (z values) fed to the sequential detectors so far (not persisted).
+  uint64_t observations = 0;
   std::vector<uint8_t> snapshot() const override;
   bool restore(std::span<const uint8_t> bytes) override;
   size_t memory_bytes() const override { return table.memory_bytes(); }
@@ -117,13 +121,22 @@ class Drift final : public engine::Operator {
                                                        engine::BuildContext& ctx);
 
  private:
+  /// A group member's recent values (a ring of the last kRing, increasing times).
+  static constexpr int kRing = 8;
   struct Member {
-    double value = 0;
-    int64_t time_ns = 0;
+    std::array<double, kRing> value{};
+    std::array<int64_t, kRing> time_ns{};
     float sigma = 0;
     float expanded = 0;
-    uint8_t valid = 0;
+    uint8_t count = 0, head = 0;  ///< values held; index of the newest
     uint8_t alarm = 0;
+    /// Adds a value (ignored unless newer than the newest).
+    void add(double v, int64_t t);
+    /// The member's value at time t from the least-squares line through the values held,
+    /// for t from the oldest value to two mean intervals past the newest; false otherwise or
+    /// if the mean interval is longer than max_age. *var_factor = the variance of the
+    /// estimate in units of sigma^2 (1/n + (t - mean t)^2 / Sxx).
+    bool at(int64_t t, int64_t max_age, double* v, double* var_factor) const;
   };
   void add_member(const std::string& group, const std::string& sensor_id);
   int32_t member_of(std::string_view sensor_id) const;

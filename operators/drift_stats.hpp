@@ -75,8 +75,8 @@ struct Ewma {
 /// Page-Hinkley parameters (sigma units).
 struct PageHinkleyParams {
   double delta = 0.5;    ///< magnitude of change tolerated
-  double lambda = 8;     ///< alarm threshold
-  double warning = 4;    ///< warning threshold
+  double lambda = 5;     ///< alarm threshold
+  double warning = 2.5;  ///< warning threshold
 };
 
 /// Two-sided Page-Hinkley test against the running mean of the sequence:
