@@ -49,9 +49,16 @@ int64_t sat_sub(int64_t a, int64_t b) {
   return r;
 }
 
-// Median of n <= kMaxSpikeWindow values (sorted copy).
+// Median of n <= kMaxSpikeWindow values (sorts v in place: branchless odd-even
+// transposition sort, n passes of compare-exchange).
 float median_of(float* v, int n) {
-  std::sort(v, v + n);
+  for (int pass = 0; pass < n; ++pass)
+    for (int i = pass & 1; i + 1 < n; i += 2) {
+      const float a = std::min(v[i], v[i + 1]);
+      const float b = std::max(v[i], v[i + 1]);
+      v[i] = a;
+      v[i + 1] = b;
+    }
   return (n % 2) != 0 ? v[n / 2] : 0.5f * (v[n / 2 - 1] + v[n / 2]);
 }
 
@@ -93,11 +100,25 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
   const auto emission = static_cast<int64_t>(emission_ns);
   const auto tolerance = static_cast<int64_t>((c.burst - 1) * emission_ns);
   const int w = c.spike_window;
-  for (uint32_t r : b.sel) {
+  thread_local std::vector<uint64_t> hashes;
+  hash_rows(
+      b.sel,
+      [&](uint32_t r, std::string_view& id) {
+        const wire::Reading* rd = b.row_reading[r];
+        if (rd == nullptr || rd->sensor_id() == nullptr) return false;
+        id = rd->sensor_id()->string_view();
+        return true;
+      },
+      hashes);
+  const size_t rows = b.sel.size();
+  for (size_t j = 0; j < rows; ++j) {
+    if (j + kPrefetchSlot < rows) st.table.prefetch_slot(hashes[j + kPrefetchSlot]);
+    if (j + kPrefetchEntry < rows) st.table.prefetch_entry(hashes[j + kPrefetchEntry]);
+    const uint32_t r = b.sel[j];
     const wire::Reading* rd = b.row_reading[r];
     if (rd == nullptr || b.row_reject[r] != RejectCode::kNone || rd->sensor_id() == nullptr)
       continue;
-    AnomalySensor* a = st.table.find_or_insert(rd->sensor_id()->string_view());
+    AnomalySensor* a = st.table.find_or_insert(rd->sensor_id()->string_view(), hashes[j]);
     if (a == nullptr) continue;  // table full: the sensor is not tracked
     uint32_t flags = 0;
     auto finish = [&](bool force_reject, RejectCode force_code) {

@@ -142,23 +142,34 @@ void Drift::process(engine::Batch& b, engine::OperatorState* state,
                     engine::OperatorContext& ctx) const {
   auto& st = static_cast<DriftState&>(*state);
   const DriftConfig& c = config_;
-  for (uint32_t r : b.sel) {
+  thread_local std::vector<uint64_t> hashes;
+  hash_rows(
+      b.sel,
+      [&](uint32_t r, std::string_view& id) {
+        const wire::Reading* rd = b.row_reading[r];
+        if (rd == nullptr || rd->sensor_id() == nullptr) return false;
+        id = rd->sensor_id()->string_view();
+        return true;
+      },
+      hashes);
+  const size_t rows = b.sel.size();
+  for (size_t j = 0; j < rows; ++j) {
+    if (j + kPrefetchSlot < rows) st.table.prefetch_slot(hashes[j + kPrefetchSlot]);
+    if (j + kPrefetchEntry < rows) st.table.prefetch_entry(hashes[j + kPrefetchEntry]);
+    const uint32_t r = b.sel[j];
     const wire::Reading* rd = b.row_reading[r];
     if (rd == nullptr || b.row_reject[r] != RejectCode::kNone || rd->sensor_id() == nullptr)
       continue;
     const std::string_view sid = rd->sensor_id()->string_view();
     const bool reference = rd->kind() == wire::ReadingKind::ReferenceCheck;
-    DriftSensor* d = st.table.find(sid);
-    if (d == nullptr) {
-      const int32_t m = member_of(sid);
-      if (!reference && m < 0) continue;  // no error source for this sensor: NotChecked
-      d = st.table.find_or_insert(sid);
-      if (d == nullptr) continue;  // table full
-      d->member = m;
+    // One lookup per row: every sensor gets an entry, which caches its group membership.
+    DriftSensor* d = st.table.find_or_insert(sid, hashes[j]);
+    if (d == nullptr) continue;  // table full
+    if (d->member == -2) d->member = member_of(sid);
+    if (d->levels == 0) {
+      if (!reference && d->member < 0) continue;  // no error source (yet): NotChecked
       for (size_t k = 0; k < static_cast<size_t>(Detector::kCount); ++k)
         d->set_level(static_cast<Detector>(k), Level::kOk);
-    } else if (d->member == -2) {
-      d->member = member_of(sid);
     }
     // Value, sigma, expanded uncertainty and MPE (from `calibration` where it ran).
     const bool cal = b.row_calibration[r] != 0 && b.row_expanded_unc[r] > 0 &&

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -69,10 +70,26 @@ class SensorTable {
  public:
   static constexpr size_t kChunkEntries = 4096;
 
+  /// Prefetches the index slot of hash `h` (call some rows ahead of the lookup).
+  void prefetch_slot(uint64_t h) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[h & mask_]);
+  }
+  /// Prefetches the value and id of hash `h` if its home slot holds it (after prefetch_slot).
+  void prefetch_entry(uint64_t h) const {
+    if (slots_.empty()) return;
+    const uint64_t s = slots_[h & mask_];
+    if (s == 0 || (s >> 32) != (h >> 32)) return;
+    const uint32_t e = static_cast<uint32_t>(s) - 1;
+    const T* v = &chunks_[e / kChunkEntries]->values[e % kChunkEntries];
+    __builtin_prefetch(v);
+    if constexpr (sizeof(T) > 64) __builtin_prefetch(reinterpret_cast<const char*>(v) + sizeof(T) - 1);
+    __builtin_prefetch(keys_.get(chunks_[e / kChunkEntries]->keys[e % kChunkEntries]).data());
+  }
   /// The value for `id`, or nullptr.
-  T* find(std::string_view id) {
+  T* find(std::string_view id) { return find(id, sensor_id_hash(id)); }
+  /// The value for `id` whose sensor_id_hash is `h`, or nullptr.
+  T* find(std::string_view id, uint64_t h) {
     if (size_ == 0) return nullptr;
-    const uint64_t h = sensor_id_hash(id);
     const uint64_t tag = h >> 32;
     for (size_t i = h & mask_;; i = (i + 1) & mask_) {
       const uint64_t s = slots_[i];
@@ -86,8 +103,12 @@ class SensorTable {
   /// The value for `id`, inserted value-initialised if absent; nullptr only if the table is
   /// full (2^32 - 2 entries or the key arena is exhausted). `inserted` tells which.
   T* find_or_insert(std::string_view id, bool* inserted = nullptr) {
+    return find_or_insert(id, sensor_id_hash(id), inserted);
+  }
+  /// find_or_insert with the id's sensor_id_hash `h` computed by the caller.
+  T* find_or_insert(std::string_view id, uint64_t h, bool* inserted = nullptr) {
     if (inserted) *inserted = false;
-    if (T* v = find(id)) return v;
+    if (T* v = find(id, h)) return v;
     if (size_ >= UINT32_MAX - 2) return nullptr;
     if ((size_ + 1) * 4 > slots_.size() * 3) grow();
     const uint32_t ref = keys_.add(id);
@@ -97,7 +118,7 @@ class SensorTable {
     key_ref(e) = ref;
     value(e) = T{};
     ++size_;
-    place(sensor_id_hash(id), e);
+    place(h, e);
     if (inserted) *inserted = true;
     return &value(e);
   }
@@ -152,5 +173,20 @@ class SensorTable {
   std::vector<std::unique_ptr<Chunk>> chunks_;
   KeyArena keys_;
 };
+
+/// Hashes of the sensor ids of `rows` (nullptr id = 0) for prefetching lookups ahead.
+template <typename IdOf>
+void hash_rows(std::span<const uint32_t> rows, IdOf id_of, std::vector<uint64_t>& out) {
+  out.resize(rows.size());
+  for (size_t j = 0; j < rows.size(); ++j) {
+    const std::string_view* id = nullptr;
+    std::string_view v;
+    if (id_of(rows[j], v)) id = &v;
+    out[j] = id ? sensor_id_hash(*id) : 0;
+  }
+}
+
+/// Lookahead distances for SensorTable prefetching (rows ahead of the one processed).
+inline constexpr size_t kPrefetchSlot = 16, kPrefetchEntry = 8;
 
 }  // namespace assay::operators
