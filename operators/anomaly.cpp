@@ -114,6 +114,7 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
   for (size_t j = 0; j < rows; ++j) {
     if (j + kPrefetchSlot < rows) st.table.prefetch_slot(hashes[j + kPrefetchSlot]);
     if (j + kPrefetchEntry < rows) st.table.prefetch_entry(hashes[j + kPrefetchEntry]);
+    if (j + kPrefetchKey < rows) st.table.prefetch_key(hashes[j + kPrefetchKey]);
     const uint32_t r = b.sel[j];
     const wire::Reading* rd = b.row_reading[r];
     if (rd == nullptr || b.row_reject[r] != RejectCode::kNone || rd->sensor_id() == nullptr)

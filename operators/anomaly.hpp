@@ -38,7 +38,7 @@ struct AnomalyConfig {
   uint32_t resync = 3;
   int64_t clock_skew_tolerance_ns = 300'000'000'000;  ///< |sensor time - ingest time| (5 min)
   int64_t future_tolerance_ns = 60'000'000'000;       ///< sensor time ahead of ingest (1 min)
-  int spike_window = 7;           ///< Hampel window (previous readings), odd, 3..9
+  int spike_window = 7;           ///< Hampel window (previous measurements), 3..9
   double spike_threshold = 3.5;   ///< |x - median| > t * scale
   /// Scale floor: scale = max(1.4826 * MAD, spike_min_sigma * std_uncertainty).
   double spike_min_sigma = 1.0;

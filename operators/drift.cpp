@@ -70,6 +70,25 @@ Drift::Drift(DriftConfig config) : config_(std::move(config)) {
   for (const auto& [name, ids] : config_.groups)
     for (const auto& id : ids) add_member(name, id);
   members_.resize(member_group_.size());
+  size_t cap = 16;
+  while (cap < 2 * member_of_.size()) cap *= 2;
+  member_hashes_.assign(cap, 0);
+  for (const auto& [id, m] : member_of_) {
+    const uint64_t h = sensor_id_hash(id) | 1;
+    size_t i = h & (cap - 1);
+    while (member_hashes_[i] != 0) i = (i + 1) & (cap - 1);
+    member_hashes_[i] = h;
+  }
+}
+
+bool Drift::maybe_member(uint64_t h) const {
+  if (member_of_.empty()) return false;
+  h |= 1;
+  const size_t mask = member_hashes_.size() - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    if (member_hashes_[i] == h) return true;
+    if (member_hashes_[i] == 0) return false;
+  }
 }
 
 void Drift::add_member(const std::string& group, const std::string& sensor_id) {
@@ -156,14 +175,22 @@ void Drift::process(engine::Batch& b, engine::OperatorState* state,
   for (size_t j = 0; j < rows; ++j) {
     if (j + kPrefetchSlot < rows) st.table.prefetch_slot(hashes[j + kPrefetchSlot]);
     if (j + kPrefetchEntry < rows) st.table.prefetch_entry(hashes[j + kPrefetchEntry]);
+    if (j + kPrefetchKey < rows) st.table.prefetch_key(hashes[j + kPrefetchKey]);
     const uint32_t r = b.sel[j];
     const wire::Reading* rd = b.row_reading[r];
     if (rd == nullptr || b.row_reject[r] != RejectCode::kNone || rd->sensor_id() == nullptr)
       continue;
     const std::string_view sid = rd->sensor_id()->string_view();
     const bool reference = rd->kind() == wire::ReadingKind::ReferenceCheck;
-    // One lookup per row: every sensor gets an entry, which caches its group membership.
-    DriftSensor* d = st.table.find_or_insert(sid, hashes[j]);
+    // Sensors that are not group members and rows that are not reference checks, with no
+    // state yet, are skipped after one probe of the (cache-resident) member hash set.
+    DriftSensor* d = nullptr;
+    if (!reference && !maybe_member(hashes[j])) {
+      d = st.table.find(sid, hashes[j]);  // a sensor that did reference checks earlier
+      if (d == nullptr) continue;
+    } else {
+      d = st.table.find_or_insert(sid, hashes[j]);
+    }
     if (d == nullptr) continue;  // table full
     if (d->member == -2) d->member = member_of(sid);
     if (d->levels == 0) {

@@ -141,7 +141,12 @@ class Drift final : public engine::Operator {
   void add_member(const std::string& group, const std::string& sensor_id);
   int32_t member_of(std::string_view sensor_id) const;
 
+  /// True if `h` (sensor_id_hash) may be a group member's (a set of the members' hashes that
+  /// fits in cache: rows of other sensors skip the state table unless they are reference checks).
+  bool maybe_member(uint64_t h) const;
+
   const DriftConfig config_;
+  std::vector<uint64_t> member_hashes_;  ///< open addressing, 0 = empty
   std::unordered_map<std::string, int32_t, connectors::StringHash, std::equal_to<>> member_of_;
   std::unordered_map<std::string, uint32_t> group_of_name_;
   std::vector<uint32_t> member_group_;          ///< member -> group

@@ -1,7 +1,8 @@
 #pragma once
 /// \file A compact per-sensor state table for stateful operators (drift, anomaly): an
 /// open-addressing hash index (linear probing, 8-byte slots: 32-bit hash tag + 32-bit entry
-/// number) over values stored densely in fixed chunks of 4096 entries, and the sensor ids
+/// number) over values (each with its id reference) stored densely in fixed chunks of 4096
+/// entries, and the sensor ids
 /// interned once in 64 KiB key chunks. No per-entry heap allocation and no std::string per
 /// sensor: at 1M sensors the overhead is about 17 bytes of index + 4 bytes of key reference
 /// + the id's length + 1 per sensor (see docs/drift-anomaly.md for the measured numbers).
@@ -31,6 +32,10 @@ class KeyArena {
   static constexpr uint32_t kNone = UINT32_MAX;
   /// Stores `id`; kNone if the arena is full (65535 chunks).
   uint32_t add(std::string_view id);
+  /// Address of the stored id (for prefetching; nothing is read).
+  const uint8_t* ptr(uint32_t ref) const {
+    return chunks_[ref >> 16].data.get() + (ref & 0xFFFF);
+  }
   /// The id stored at `ref`.
   std::string_view get(uint32_t ref) const {
     const Chunk& c = chunks_[ref >> 16];
@@ -74,16 +79,17 @@ class SensorTable {
   void prefetch_slot(uint64_t h) const {
     if (!slots_.empty()) __builtin_prefetch(&slots_[h & mask_]);
   }
-  /// Prefetches the value and id of hash `h` if its home slot holds it (after prefetch_slot).
+  /// Prefetches the entry (value and id reference) of hash `h` if its home slot holds it
+  /// (after prefetch_slot).
   void prefetch_entry(uint64_t h) const {
-    if (slots_.empty()) return;
-    const uint64_t s = slots_[h & mask_];
-    if (s == 0 || (s >> 32) != (h >> 32)) return;
-    const uint32_t e = static_cast<uint32_t>(s) - 1;
-    const T* v = &chunks_[e / kChunkEntries]->values[e % kChunkEntries];
-    __builtin_prefetch(v);
-    if constexpr (sizeof(T) > 64) __builtin_prefetch(reinterpret_cast<const char*>(v) + sizeof(T) - 1);
-    __builtin_prefetch(keys_.get(chunks_[e / kChunkEntries]->keys[e % kChunkEntries]).data());
+    if (const Entry* en = home_entry(h)) {
+      __builtin_prefetch(en);
+      if constexpr (sizeof(Entry) > 64) __builtin_prefetch(reinterpret_cast<const char*>(en) + sizeof(Entry) - 1);
+    }
+  }
+  /// Prefetches the interned id of hash `h`'s home entry (after prefetch_entry).
+  void prefetch_key(uint64_t h) const {
+    if (const Entry* en = home_entry(h)) __builtin_prefetch(keys_.ptr(en->key));
   }
   /// The value for `id`, or nullptr.
   T* find(std::string_view id) { return find(id, sensor_id_hash(id)); }
@@ -132,9 +138,10 @@ class SensorTable {
   /// Calls f(id, value) for every entry in insertion order.
   template <typename F>
   void for_each(F&& f) const {
-    for (size_t e = 0; e < size_; ++e)
-      f(keys_.get(chunks_[e / kChunkEntries]->keys[e % kChunkEntries]),
-        chunks_[e / kChunkEntries]->values[e % kChunkEntries]);
+    for (size_t e = 0; e < size_; ++e) {
+      const Entry& en = chunks_[e / kChunkEntries]->entries[e % kChunkEntries];
+      f(keys_.get(en.key), en.value);
+    }
   }
   /// Exchanges the contents with `other`.
   void swap(SensorTable& other) noexcept {
@@ -146,12 +153,22 @@ class SensorTable {
   }
 
  private:
-  struct Chunk {
-    std::array<uint32_t, kChunkEntries> keys{};
-    std::array<T, kChunkEntries> values{};
+  struct Entry {
+    T value;
+    uint32_t key;  ///< KeyArena reference of the id
   };
-  uint32_t& key_ref(uint32_t e) { return chunks_[e / kChunkEntries]->keys[e % kChunkEntries]; }
-  T& value(uint32_t e) { return chunks_[e / kChunkEntries]->values[e % kChunkEntries]; }
+  struct Chunk {
+    std::array<Entry, kChunkEntries> entries{};
+  };
+  const Entry* home_entry(uint64_t h) const {
+    if (slots_.empty()) return nullptr;
+    const uint64_t s = slots_[h & mask_];
+    if (s == 0 || (s >> 32) != (h >> 32)) return nullptr;
+    const uint32_t e = static_cast<uint32_t>(s) - 1;
+    return &chunks_[e / kChunkEntries]->entries[e % kChunkEntries];
+  }
+  uint32_t& key_ref(uint32_t e) { return chunks_[e / kChunkEntries]->entries[e % kChunkEntries].key; }
+  T& value(uint32_t e) { return chunks_[e / kChunkEntries]->entries[e % kChunkEntries].value; }
   void place(uint64_t h, uint32_t e) {
     size_t i = h & mask_;
     while (slots_[i] != 0) i = (i + 1) & mask_;
@@ -187,6 +204,6 @@ void hash_rows(std::span<const uint32_t> rows, IdOf id_of, std::vector<uint64_t>
 }
 
 /// Lookahead distances for SensorTable prefetching (rows ahead of the one processed).
-inline constexpr size_t kPrefetchSlot = 16, kPrefetchEntry = 8;
+inline constexpr size_t kPrefetchSlot = 24, kPrefetchEntry = 16, kPrefetchKey = 8;
 
 }  // namespace assay::operators
