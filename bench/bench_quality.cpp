@@ -166,7 +166,10 @@ void BM_QualityOperators(benchmark::State& state) {
 }
 // Args: sensors, shuffled (0: stream order = table insertion order; 1: random order, as when
 // many partitions' sensors interleave).
-BENCHMARK(BM_QualityOperators)->Args({100'000, 0})->Args({100'000, 1})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_QualityOperators)
+    ->Args({100'000, 0})
+    ->Args({100'000, 1})
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -14,7 +14,9 @@ namespace {
 using engine::RejectCode;
 using wire::AnomalyFlag;
 
-constexpr uint32_t bit(AnomalyFlag f) { return static_cast<uint32_t>(f); }
+constexpr uint32_t bit(AnomalyFlag f) {
+  return static_cast<uint32_t>(f);
+}
 
 constexpr char kMagic[4] = {'A', 'A', 'N', 'M'};
 constexpr uint16_t kVersion = 1;
@@ -169,8 +171,7 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
       }
       if (seq - a->last_seq > c.max_gap) {
         flags |= bit(AnomalyFlag::Gap);
-        a->pending_run =
-            (a->pending_run > 0 && seq == a->pending_seq + 1) ? a->pending_run + 1 : 1;
+        a->pending_run = (a->pending_run > 0 && seq == a->pending_seq + 1) ? a->pending_run + 1 : 1;
         a->pending_seq = seq;
         if (a->pending_run < c.resync) {
           finish(true, RejectCode::kAnomalyGap);
@@ -201,7 +202,8 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
         a->has_value = 1;
         a->stuck_run = 1;
       } else {
-        a->stuck_run = x == a->last_value ? static_cast<uint16_t>(std::min<int>(a->stuck_run + 1, 65535)) : 1;
+        a->stuck_run =
+            x == a->last_value ? static_cast<uint16_t>(std::min<int>(a->stuck_run + 1, 65535)) : 1;
         if (a->stuck_run >= c.stuck_count) flags |= bit(AnomalyFlag::Stuck);
       }
       a->last_value = x;

@@ -38,13 +38,13 @@ struct AnomalyConfig {
   uint32_t resync = 3;
   int64_t clock_skew_tolerance_ns = 300'000'000'000;  ///< |sensor time - ingest time| (5 min)
   int64_t future_tolerance_ns = 60'000'000'000;       ///< sensor time ahead of ingest (1 min)
-  int spike_window = 7;           ///< Hampel window (previous measurements), 3..9
-  double spike_threshold = 3.5;   ///< |x - median| > t * scale
+  int spike_window = 7;          ///< Hampel window (previous measurements), 3..9
+  double spike_threshold = 3.5;  ///< |x - median| > t * scale
   /// Scale floor: scale = max(1.4826 * MAD, spike_min_sigma * std_uncertainty).
   double spike_min_sigma = 1.0;
-  uint32_t stuck_count = 10;      ///< N identical consecutive values
-  double rate = 100;              ///< readings/s per sensor (0 = no rate limit)
-  double burst = 200;             ///< bucket size (readings)
+  uint32_t stuck_count = 10;  ///< N identical consecutive values
+  double rate = 100;          ///< readings/s per sensor (0 = no rate limit)
+  double burst = 200;         ///< bucket size (readings)
   /// wire::AnomalyFlag bits that reject the row.
   uint32_t reject_mask = 0;
 };
@@ -60,9 +60,9 @@ struct AnomalySensor {
   uint32_t range = UINT32_MAX;  ///< index into the range table; UINT32_MAX = not looked up
   uint16_t stuck_run = 0;
   uint8_t win_count = 0, win_pos = 0;
-  uint8_t pending_run = 0;   ///< consecutive readings confirming pending_seq
-  uint8_t has_seq = 0;       ///< 1 once a seq was accepted
-  uint8_t has_value = 0;     ///< 1 once a measurement value was seen
+  uint8_t pending_run = 0;  ///< consecutive readings confirming pending_seq
+  uint8_t has_seq = 0;      ///< 1 once a seq was accepted
+  uint8_t has_value = 0;    ///< 1 once a measurement value was seen
 };
 
 /// Per-partition state of `anomaly`.

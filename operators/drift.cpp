@@ -34,7 +34,9 @@ constexpr std::pair<std::string_view, wire::AnomalyFlag> kFlagNames[] = {
 };
 
 // Alert level (wire::AlertLevel) of a drift level: ok -> Info, warning -> Warning, alarm -> Alarm.
-uint8_t alert_level(Level l) { return l == Level::kAlarm ? 2 : l == Level::kWarning ? 1 : 0; }
+uint8_t alert_level(Level l) {
+  return l == Level::kAlarm ? 2 : l == Level::kWarning ? 1 : 0;
+}
 
 // a - b without overflow (saturating).
 int64_t sat_sub(int64_t a, int64_t b) {
@@ -50,7 +52,9 @@ double median_small(std::array<double, kMaxOthers>& v, size_t n) {
 
 }  // namespace
 
-std::string_view detector_kind(Detector d) { return kKinds[static_cast<size_t>(d)]; }
+std::string_view detector_kind(Detector d) {
+  return kKinds[static_cast<size_t>(d)];
+}
 
 Drift::Drift(DriftConfig config) : config_(std::move(config)) {
   if (!config_.registry_path.empty()) {
@@ -220,7 +224,8 @@ void Drift::process(engine::Batch& b, engine::OperatorState* state,
     std::array<Level, static_cast<size_t>(Detector::kCount)> before{}, after{};
     std::array<double, static_cast<size_t>(Detector::kCount)> stat{};
     std::array<bool, static_cast<size_t>(Detector::kCount)> evaluated{};
-    for (size_t k = 0; k < before.size(); ++k) before[k] = after[k] = d->level(static_cast<Detector>(k));
+    for (size_t k = 0; k < before.size(); ++k)
+      before[k] = after[k] = d->level(static_cast<Detector>(k));
     const Level worst_before = *std::max_element(before.begin(), before.end());
     double z = 0;
     bool have_z = false;
@@ -276,13 +281,12 @@ void Drift::process(engine::Batch& b, engine::OperatorState* state,
           var_med = std::numbers::pi / 2 * var_sum / (nd * nd);
         }
         const double e = x - med;
-        const double tol =
-            c.group_tolerance_mpe ? mpe : std::sqrt(expanded * expanded + u2_sum);
+        const double tol = c.group_tolerance_mpe ? mpe : std::sqrt(expanded * expanded + u2_sum);
         const size_t k = static_cast<size_t>(Detector::kRedundancy);
         d->red_run = std::fabs(e) > tol ? static_cast<uint8_t>(std::min(d->red_run + 1, 255)) : 0;
-        after[k] = d->red_run >= c.group_persistence       ? Level::kAlarm
+        after[k] = d->red_run >= c.group_persistence                          ? Level::kAlarm
                    : d->red_run + 1u >= c.group_persistence && d->red_run > 0 ? Level::kWarning
-                                                                       : Level::kOk;
+                                                                              : Level::kOk;
         stat[k] = e / tol;
         evaluated[k] = true;
         z = e / std::sqrt(sigma * sigma + var_med);
@@ -312,7 +316,8 @@ void Drift::process(engine::Batch& b, engine::OperatorState* state,
     }
     // Output: the highest level; the statistic of the highest evaluated detector.
     Level worst = Level::kOk;
-    double worst_stat = d->cusum.hi >= d->cusum.lo ? d->cusum.hi : -static_cast<double>(d->cusum.lo);
+    double worst_stat =
+        d->cusum.hi >= d->cusum.lo ? d->cusum.hi : -static_cast<double>(d->cusum.lo);
     Level worst_eval = Level::kNotChecked;
     for (size_t k = 0; k < after.size(); ++k) {
       worst = std::max(worst, after[k]);
@@ -455,12 +460,14 @@ std::unique_ptr<engine::Operator> Drift::from_config(const engine::ConfigNode& c
     cfg.group_min_others = static_cast<uint32_t>(n->get_int("min_others", 2, 1, 15));
     cfg.group_persistence = static_cast<uint32_t>(n->get_int("persistence", 3, 1, 255));
     const std::string tol = n->get_string("tolerance", "uncertainty");
-    if (tol != "uncertainty" && tol != "mpe") n->get("tolerance").fail("must be uncertainty or mpe");
+    if (tol != "uncertainty" && tol != "mpe")
+      n->get("tolerance").fail("must be uncertainty or mpe");
     cfg.group_tolerance_mpe = tol == "mpe";
     n->finish();
   }
-  std::vector<std::string> skip = {"replay", "spike", "stuck", "outside_physical_range",
-                                    "clock_skew", "future_timestamp", "rate_limited"};
+  std::vector<std::string> skip = {
+      "replay",           "spike",       "stuck", "outside_physical_range", "clock_skew",
+      "future_timestamp", "rate_limited"};
   if (auto sk = c.maybe("skip_flags")) {
     skip.clear();
     for (const auto& item : sk->items()) {

@@ -59,8 +59,8 @@ struct DriftConfig {
   bool use_cusum = true, use_ewma = true, use_page_hinkley = true;
   /// Longest mean interval between a member's values that is used for comparisons.
   int64_t group_max_age_ns = 10'000'000'000;
-  uint32_t group_min_others = 2;   ///< other members needed for a comparison
-  uint32_t group_persistence = 3;  ///< consecutive exceedances for an alarm (warning at one less)
+  uint32_t group_min_others = 2;     ///< other members needed for a comparison
+  uint32_t group_persistence = 3;    ///< consecutive exceedances for an alarm (warning at one less)
   bool group_tolerance_mpe = false;  ///< tolerance = MPE of the member instead of the RSS of U
   /// wire::AnomalyFlag bits of rows that do not feed the statistics: by default every flag
   /// except gap.
@@ -74,9 +74,9 @@ struct DriftSensor {
   Cusum cusum;
   Ewma ewma;
   PageHinkley ph;
-  int32_t member = -2;      ///< redundancy member index; -1 = none, -2 = not looked up
-  uint16_t levels = 0;      ///< 2 bits per Detector (wire::DriftLevel)
-  uint8_t red_run = 0;      ///< consecutive group-tolerance exceedances
+  int32_t member = -2;  ///< redundancy member index; -1 = none, -2 = not looked up
+  uint16_t levels = 0;  ///< 2 bits per Detector (wire::DriftLevel)
+  uint8_t red_run = 0;  ///< consecutive group-tolerance exceedances
   uint8_t reserved = 0;
   Level level(Detector d) const {
     return static_cast<Level>((levels >> (2 * static_cast<int>(d))) & 3);
@@ -149,10 +149,10 @@ class Drift final : public engine::Operator {
   std::vector<uint64_t> member_hashes_;  ///< open addressing, 0 = empty
   std::unordered_map<std::string, int32_t, connectors::StringHash, std::equal_to<>> member_of_;
   std::unordered_map<std::string, uint32_t> group_of_name_;
-  std::vector<uint32_t> member_group_;          ///< member -> group
-  std::vector<std::vector<uint32_t>> groups_;   ///< group -> members
+  std::vector<uint32_t> member_group_;         ///< member -> group
+  std::vector<std::vector<uint32_t>> groups_;  ///< group -> members
   mutable std::mutex group_mu_;
-  mutable std::vector<Member> members_;         ///< guarded by group_mu_
+  mutable std::vector<Member> members_;  ///< guarded by group_mu_
 };
 
 }  // namespace assay::operators

@@ -41,10 +41,10 @@ struct Cusum {
 
 /// EWMA parameters.
 struct EwmaParams {
-  double lambda = 0.2;   ///< smoothing constant, 0 < lambda <= 1
-  double L = 3;          ///< alarm when |Z| > L * sigma_Z
-  double warning = 2;    ///< warning when |Z| > warning * sigma_Z
-  bool exact = true;     ///< time-varying sigma_Z (true) or the asymptotic one (false)
+  double lambda = 0.2;  ///< smoothing constant, 0 < lambda <= 1
+  double L = 3;         ///< alarm when |Z| > L * sigma_Z
+  double warning = 2;   ///< warning when |Z| > warning * sigma_Z
+  bool exact = true;    ///< time-varying sigma_Z (true) or the asymptotic one (false)
 };
 
 /// EWMA Z_t = lambda z_t + (1 - lambda) Z_{t-1}, Z_0 = 0, with

@@ -33,9 +33,7 @@ class KeyArena {
   /// Stores `id`; kNone if the arena is full (65535 chunks).
   uint32_t add(std::string_view id);
   /// Address of the stored id (for prefetching; nothing is read).
-  const uint8_t* ptr(uint32_t ref) const {
-    return chunks_[ref >> 16].data.get() + (ref & 0xFFFF);
-  }
+  const uint8_t* ptr(uint32_t ref) const { return chunks_[ref >> 16].data.get() + (ref & 0xFFFF); }
   /// The id stored at `ref`.
   std::string_view get(uint32_t ref) const {
     const Chunk& c = chunks_[ref >> 16];
@@ -84,7 +82,8 @@ class SensorTable {
   void prefetch_entry(uint64_t h) const {
     if (const Entry* en = home_entry(h)) {
       __builtin_prefetch(en);
-      if constexpr (sizeof(Entry) > 64) __builtin_prefetch(reinterpret_cast<const char*>(en) + sizeof(Entry) - 1);
+      if constexpr (sizeof(Entry) > 64)
+        __builtin_prefetch(reinterpret_cast<const char*>(en) + sizeof(Entry) - 1);
     }
   }
   /// Prefetches the interned id of hash `h`'s home entry (after prefetch_entry).
@@ -167,7 +166,9 @@ class SensorTable {
     const uint32_t e = static_cast<uint32_t>(s) - 1;
     return &chunks_[e / kChunkEntries]->entries[e % kChunkEntries];
   }
-  uint32_t& key_ref(uint32_t e) { return chunks_[e / kChunkEntries]->entries[e % kChunkEntries].key; }
+  uint32_t& key_ref(uint32_t e) {
+    return chunks_[e / kChunkEntries]->entries[e % kChunkEntries].key;
+  }
   T& value(uint32_t e) { return chunks_[e / kChunkEntries]->entries[e % kChunkEntries].value; }
   void place(uint64_t h, uint32_t e) {
     size_t i = h & mask_;
@@ -180,8 +181,7 @@ class SensorTable {
     slots_.assign(cap, 0);
     mask_ = cap - 1;
     for (size_t e = 0; e < size_; ++e)
-      place(sensor_id_hash(keys_.get(key_ref(static_cast<uint32_t>(e)))),
-            static_cast<uint32_t>(e));
+      place(sensor_id_hash(keys_.get(key_ref(static_cast<uint32_t>(e)))), static_cast<uint32_t>(e));
   }
 
   std::vector<uint64_t> slots_;

@@ -62,8 +62,8 @@ class SnapshotWriter {
 class SnapshotReader {
  public:
   /// Checks size, checksum and magic/version; false if they do not match.
-  bool open(std::span<const uint8_t> bytes, const char magic[4], uint16_t version,
-            uint16_t* param, uint64_t* count) {
+  bool open(std::span<const uint8_t> bytes, const char magic[4], uint16_t version, uint16_t* param,
+            uint64_t* count) {
     if (bytes.size() < 4 + 2 + 2 + 8 + 8) return false;
     const auto body = bytes.first(bytes.size() - 8);
     uint64_t stored;

@@ -25,7 +25,9 @@ using wire::AnomalyFlag;
 constexpr int64_t kT0 = 1'700'000'000'000'000'000;
 constexpr int64_t kSec = 1'000'000'000;
 
-uint32_t bit(AnomalyFlag f) { return static_cast<uint32_t>(f); }
+uint32_t bit(AnomalyFlag f) {
+  return static_cast<uint32_t>(f);
+}
 
 AnomalyConfig defaults() {
   AnomalyConfig c;
@@ -35,7 +37,8 @@ AnomalyConfig defaults() {
 }
 
 struct Fixture {
-  explicit Fixture(AnomalyConfig c = defaults()) : op(std::move(c)), st(op.make_state(engine::Partition(0))) {}
+  explicit Fixture(AnomalyConfig c = defaults())
+      : op(std::move(c)), st(op.make_state(engine::Partition(0))) {}
   // Runs one reading per batch; returns the row's flags, reject code in *code.
   // Ingest (monotonic) time advances by 0.1 s per reading: within the default rate limit.
   uint32_t one(const R& r, RejectCode* code = nullptr, int64_t now = kT0) {
@@ -131,11 +134,13 @@ TEST(Anomaly, ClockSkewAndFutureTimestamp) {
 }
 
 TEST(Anomaly, PhysicalRangeFromRegistryAndDefault) {
-  const auto dir = std::filesystem::temp_directory_path() / ("assay-anom-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("assay-anom-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto path = (dir / "sensors.yaml").string();
-  std::ofstream(path) << "sensors:\n"
-                         "  - sensor_id: t1\n    measuring_range: {min: -40, max: 150}\n    keys: []\n";
+  std::ofstream(path)
+      << "sensors:\n"
+         "  - sensor_id: t1\n    measuring_range: {min: -40, max: 150}\n    keys: []\n";
   AnomalyConfig c = defaults();
   c.registry_path = path;
   c.default_min = 0;
@@ -156,7 +161,8 @@ TEST(Anomaly, HampelSpikeAndStuckRun) {
   std::normal_distribution<double> n(0, 0.1);
   uint64_t seq = 1;
   int spikes = 0;
-  for (int i = 0; i < 2000; ++i) spikes += (f.one(at(seq++, 20 + n(g))) & bit(AnomalyFlag::Spike)) != 0;
+  for (int i = 0; i < 2000; ++i)
+    spikes += (f.one(at(seq++, 20 + n(g))) & bit(AnomalyFlag::Spike)) != 0;
   EXPECT_LT(spikes, 10);  // false positives on Gaussian noise: < 0.5 %
   EXPECT_EQ(f.one(at(seq++, 22.0)), bit(AnomalyFlag::Spike));  // 20 sigma
   EXPECT_EQ(f.one(at(seq++, 20.0)) & bit(AnomalyFlag::Spike), 0u);
@@ -182,7 +188,8 @@ TEST(Anomaly, NonFiniteValuesAreRejectedAndNeverEnterTheStatistics) {
   f.one(r, &code);
   EXPECT_EQ(code, RejectCode::kValueNotFinite);
   // The window and sequence are intact: a normal value is clean, a spike is still a spike.
-  EXPECT_EQ(f.one(at(seq++, 20.01), &code), bit(AnomalyFlag::Gap));  // the NaN rows' seqs were skipped
+  EXPECT_EQ(f.one(at(seq++, 20.01), &code),
+            bit(AnomalyFlag::Gap));  // the NaN rows' seqs were skipped
   EXPECT_EQ(code, RejectCode::kNone);
   EXPECT_EQ(f.one(at(seq++, 25.0)) & bit(AnomalyFlag::Spike), bit(AnomalyFlag::Spike));
 }
@@ -269,16 +276,19 @@ TEST(Anomaly, ConfigDefaultsAndErrors) {
   EXPECT_EQ(c.reject_mask, bit(AnomalyFlag::Replay) | bit(AnomalyFlag::Spike));
   EXPECT_EQ(c.spike_window, 5);
   EXPECT_EQ(c.rate, 0);
-  auto def = Anomaly::from_config(engine::ConfigNode::load_string("type: anomaly\n", "b.yaml"), ctx);
+  auto def =
+      Anomaly::from_config(engine::ConfigNode::load_string("type: anomaly\n", "b.yaml"), ctx);
   EXPECT_EQ(static_cast<Anomaly&>(*def).config().reject_mask,
             bit(AnomalyFlag::Replay) | bit(AnomalyFlag::FutureTimestamp) |
                 bit(AnomalyFlag::RateLimited) | bit(AnomalyFlag::OutsidePhysicalRange));
-  EXPECT_THROW(Anomaly::from_config(
-                   engine::ConfigNode::load_string("type: anomaly\nreject: [bogus]\n", "c.yaml"), ctx),
-               engine::ConfigError);
-  EXPECT_THROW(Anomaly::from_config(
-                   engine::ConfigNode::load_string("type: anomaly\nspike: {window: 11}\n", "d.yaml"), ctx),
-               engine::ConfigError);
+  EXPECT_THROW(
+      Anomaly::from_config(
+          engine::ConfigNode::load_string("type: anomaly\nreject: [bogus]\n", "c.yaml"), ctx),
+      engine::ConfigError);
+  EXPECT_THROW(
+      Anomaly::from_config(
+          engine::ConfigNode::load_string("type: anomaly\nspike: {window: 11}\n", "d.yaml"), ctx),
+      engine::ConfigError);
 }
 
 }  // namespace

@@ -118,7 +118,8 @@ void expect_close(const char* what, double shift, Arl got, double textbook) {
 TEST(DetectionQuality, CusumArlMatchesTheTextbook) {
   // Montgomery, Introduction to Statistical Quality Control (6th ed.), Table 9.3: ARL of the
   // two-sided tabular CUSUM with k = 1/2, h = 5.
-  const std::map<double, double> textbook = {{0, 465}, {0.5, 38.0}, {1, 10.4}, {2, 4.01}, {3, 2.57}};
+  const std::map<double, double> textbook = {
+      {0, 465}, {0.5, 38.0}, {1, 10.4}, {2, 4.01}, {3, 2.57}};
   CusumRun run{CusumParams{}};
   std::printf("CUSUM k=0.5 h=5   shift  ARL(MC)  s.e.   textbook\n");
   for (const auto& [shift, tb] : textbook) {
@@ -136,7 +137,8 @@ TEST(DetectionQuality, EwmaArlMatchesTheTextbook) {
   std::printf("EWMA l=0.2 L=2.962 asymptotic  shift  ARL(MC)  s.e.  textbook\n");
   for (const auto& [shift, tb] : textbook) {
     const Arl a = monte_carlo(asym, shift, shift == 0 ? 6000 : 20000, 202);
-    std::printf("                               %4.1f  %7.2f  %5.2f  %6.1f\n", shift, a.mean, a.se, tb);
+    std::printf("                               %4.1f  %7.2f  %5.2f  %6.1f\n", shift, a.mean, a.se,
+                tb);
     // Published values are given to 2-3 significant digits: allow the last digit's rounding.
     EXPECT_NEAR(a.mean, tb, 4 * a.se + 0.02 * tb + (tb < 5 ? 0.05 : 0)) << "ewma shift " << shift;
   }
@@ -145,8 +147,10 @@ TEST(DetectionQuality, EwmaArlMatchesTheTextbook) {
   std::printf("EWMA l=0.2 L=3 (defaults)      shift  exact   asymptotic\n");
   double prev_exact = 1e9;
   for (double shift : {0.0, 0.5, 1.0, 2.0, 3.0}) {
-    const Arl e = monte_carlo(EwmaRun{EwmaParams{0.2, 3, 2, true}}, shift, shift == 0 ? 4000 : 10000, 303);
-    const Arl s = monte_carlo(EwmaRun{EwmaParams{0.2, 3, 2, false}}, shift, shift == 0 ? 4000 : 10000, 303);
+    const Arl e =
+        monte_carlo(EwmaRun{EwmaParams{0.2, 3, 2, true}}, shift, shift == 0 ? 4000 : 10000, 303);
+    const Arl s =
+        monte_carlo(EwmaRun{EwmaParams{0.2, 3, 2, false}}, shift, shift == 0 ? 4000 : 10000, 303);
     std::printf("                               %4.1f  %7.2f  %7.2f\n", shift, e.mean, s.mean);
     EXPECT_LT(e.mean, prev_exact);
     EXPECT_LE(e.mean, s.mean + 4 * (e.se + s.se));
@@ -167,8 +171,10 @@ TEST(DetectionQuality, CusumArlLongRunProfile) {
     const int runs = shift == 0 ? 300 : 4000;
     const Arl c = monte_carlo(CusumRun{CusumParams{0.5, 8, 4}}, shift, runs, 505);
     const Arl e = monte_carlo(EwmaRun{EwmaParams{0.2, 3.5, 2.5, true}}, shift, runs, 505);
-    const Arl p = monte_carlo(PhRun{PageHinkleyParams{0.5, 8, 4}}, shift, runs, 505, shift == 0 ? 0 : 100);
-    std::printf("                           %4.1f  %9.1f  %15.1f  %11.1f\n", shift, c.mean, e.mean, p.mean);
+    const Arl p =
+        monte_carlo(PhRun{PageHinkleyParams{0.5, 8, 4}}, shift, runs, 505, shift == 0 ? 0 : 100);
+    std::printf("                           %4.1f  %9.1f  %15.1f  %11.1f\n", shift, c.mean, e.mean,
+                p.mean);
     EXPECT_LT(c.mean, prev);
     prev = c.mean;
     if (shift == 0) {
@@ -224,16 +230,16 @@ std::unique_ptr<Fleet> simulate() {
   c.records = 200'000;  // 1000 readings per sensor
   c.seed = 17;
   c.start_time_ns = 1'772'323'200'000'000'000;  // 2026-03-01T00:00:00Z
-  c.alg_mix = {0, 0, 1};  // HMAC: signatures are not what is measured here
+  c.alg_mix = {0, 0, 1};                        // HMAC: signatures are not what is measured here
   c.registry_path = (f->dir / "sensors.yaml").string();
   c.certs_path = (f->dir / "certs.yaml").string();
   c.labs_path = (f->dir / "labs.yaml").string();
   c.labels_path = (f->dir / "labels.jsonl").string();
   c.drift_observable = true;
   std::string err;
-  for (const char* spec : {"forged=0", "tampered=0", "unknown_key=0", "expired_calibration=0",
-                           "replay=0.005", "spike=0.005", "stuck=0.01", "clock_skew=0.005",
-                           "drift=0.05"})
+  for (const char* spec :
+       {"forged=0", "tampered=0", "unknown_key=0", "expired_calibration=0", "replay=0.005",
+        "spike=0.005", "stuck=0.01", "clock_skew=0.005", "drift=0.05"})
     EXPECT_TRUE(sim::parse_fault(spec, c.faults, err)) << err;
   sim::MemoryFrameSink sink;
   sim::SimSummary summary;
@@ -323,7 +329,8 @@ Outcome run_pipeline(const Fleet& f, bool calibrated, DriftConfig dc = {}) {
     for (uint32_t r = 0; r < b.row_count(); ++r) {
       const wire::Reading* rd = b.row_reading[r];
       if (rd == nullptr) continue;
-      Verdict v{rd->sensor_id()->str(), rd->seq(), b.row_anomaly[r], b.row_reject[r], b.row_drift[r]};
+      Verdict v{rd->sensor_id()->str(), rd->seq(), b.row_anomaly[r], b.row_reject[r],
+                b.row_drift[r]};
       out.rows[{b.frames[b.row_frame[r]].source_offset.value(), b.row_index[r]}] = v;
     }
     out.alerts.insert(out.alerts.end(), b.alerts.begin(), b.alerts.end());
@@ -344,7 +351,9 @@ class SimQuality : public ::testing::Test {
 };
 Fleet* SimQuality::fleet_ = nullptr;
 
-uint32_t bit(AnomalyFlag f) { return static_cast<uint32_t>(f); }
+uint32_t bit(AnomalyFlag f) {
+  return static_cast<uint32_t>(f);
+}
 
 TEST_F(SimQuality, EveryGrossFaultIsCaughtAndCleanDataRarelyFlagged) {
   const Fleet& f = *fleet_;
@@ -359,11 +368,13 @@ TEST_F(SimQuality, EveryGrossFaultIsCaughtAndCleanDataRarelyFlagged) {
     const Verdict& v = o.rows.at(key);
     if (label == "none") {
       ++clean;
-      for (const auto& [name, fl] : {std::pair{"replay", AnomalyFlag::Replay}, {"gap", AnomalyFlag::Gap},
+      for (const auto& [name, fl] : {std::pair{"replay", AnomalyFlag::Replay},
+                                     {"gap", AnomalyFlag::Gap},
                                      {"clock_skew", AnomalyFlag::ClockSkew},
                                      {"future_timestamp", AnomalyFlag::FutureTimestamp},
                                      {"outside_physical_range", AnomalyFlag::OutsidePhysicalRange},
-                                     {"spike", AnomalyFlag::Spike}, {"stuck", AnomalyFlag::Stuck},
+                                     {"spike", AnomalyFlag::Spike},
+                                     {"stuck", AnomalyFlag::Stuck},
                                      {"rate_limited", AnomalyFlag::RateLimited}})
         if ((v.flags & bit(fl)) != 0) ++clean_flags[name];
       if (v.reject != engine::RejectCode::kNone) ++clean_flags["rejected"];
@@ -372,7 +383,9 @@ TEST_F(SimQuality, EveryGrossFaultIsCaughtAndCleanDataRarelyFlagged) {
     // A spike in a sensor's first 3 readings has no history to be judged against.
     auto& [c, t] = caught[label == "spike" && v.seq <= 3 ? "spike (seq<=3)" : label];
     ++t;
-    if (label == "replay") c += (v.flags & bit(AnomalyFlag::Replay)) != 0 && v.reject == engine::RejectCode::kAnomalyReplay;
+    if (label == "replay")
+      c += (v.flags & bit(AnomalyFlag::Replay)) != 0 &&
+           v.reject == engine::RejectCode::kAnomalyReplay;
     if (label == "spike") {
       c += (v.flags & bit(AnomalyFlag::Spike)) != 0;
       if ((v.flags & bit(AnomalyFlag::Spike)) == 0)
@@ -392,7 +405,8 @@ TEST_F(SimQuality, EveryGrossFaultIsCaughtAndCleanDataRarelyFlagged) {
     for (size_t i = 0; i < list.size();) {
       size_t j = i;
       bool hit = false;
-      while (j < list.size() && list[j].first == list[i].first + (j - i)) hit = hit || list[j++].second;
+      while (j < list.size() && list[j].first == list[i].first + (j - i))
+        hit = hit || list[j++].second;
       if (j - i >= 10) {
         ++runs;
         runs_caught += hit;
@@ -451,7 +465,8 @@ TEST_F(SimQuality, InjectedDriftIsDetectedWithItsDelayReported) {
       }
     std::map<std::string, std::map<std::string, uint64_t>> first_alarm;  // sensor -> kind -> seq
     for (const auto& a : o.alerts)
-      if (a.level == static_cast<uint8_t>(wire::AlertLevel::Alarm) && !first_alarm[a.sensor_id].count(a.kind))
+      if (a.level == static_cast<uint8_t>(wire::AlertLevel::Alarm) &&
+          !first_alarm[a.sensor_id].count(a.kind))
         first_alarm[a.sensor_id][a.kind] = a.trigger_seq;
     std::printf("drift (%s): %zu drifting sensors, %llu error observations\n", cs.name,
                 drift_start.size(), static_cast<unsigned long long>(o.observations));
@@ -467,7 +482,9 @@ TEST_F(SimQuality, InjectedDriftIsDetectedWithItsDelayReported) {
         }
       std::printf("  %s drift from seq %llu: first alarm %s\n", s.c_str(),
                   static_cast<unsigned long long>(start),
-                  first == UINT64_MAX ? "none" : (std::to_string(first - start) + " readings later (" + by + ")").c_str());
+                  first == UINT64_MAX
+                      ? "none"
+                      : (std::to_string(first - start) + " readings later (" + by + ")").c_str());
       if (first != UINT64_MAX) {
         ++detected;
         delays.push_back(static_cast<double>(first - start));

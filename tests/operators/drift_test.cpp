@@ -45,7 +45,8 @@ R meas(const std::string& s, uint64_t seq, double v, double u = 0.1) {
 }
 
 struct Fixture {
-  explicit Fixture(DriftConfig c = {}) : op(std::move(c)), st(op.make_state(engine::Partition(0))) {}
+  explicit Fixture(DriftConfig c = {})
+      : op(std::move(c)), st(op.make_state(engine::Partition(0))) {}
   engine::Batch& run(const std::vector<R>& rs) {
     auto& b = rows.batch(rs);
     rows.run(op, *st, b);
@@ -195,7 +196,8 @@ TEST(Drift, SnapshotRoundTripAndCorruptionRefused) {
   std::normal_distribution<double> n(0, 0.1);
   for (uint64_t seq = 1; seq <= 40; ++seq) {
     std::vector<R> rs;
-    for (int s = 0; s < 30; ++s) rs.push_back(ref("sensor-" + std::to_string(s), seq, 0.05 * s / 30 + n(g)));
+    for (int s = 0; s < 30; ++s)
+      rs.push_back(ref("sensor-" + std::to_string(s), seq, 0.05 * s / 30 + n(g)));
     f.run(rs);
   }
   const auto snap = f.st->snapshot();
@@ -249,9 +251,10 @@ TEST(Drift, ConfigParsing) {
   EXPECT_FALSE(d.config().use_page_hinkley);
   EXPECT_EQ(d.config().skip_mask, static_cast<uint32_t>(wire::AnomalyFlag::Spike));
   EXPECT_TRUE(d.config().reject_on_alarm);
-  for (const char* bad : {"type: drift\ncusum: {h: -1}\n", "type: drift\newma: {lambda: 1.5}\n",
-                          "type: drift\nsigma: guess\n", "type: drift\nskip_flags: [nope]\n",
-                          "type: drift\ncusum: {hh: 1}\n", "type: drift\nregistry: /nonexistent.yaml\n"})
+  for (const char* bad :
+       {"type: drift\ncusum: {h: -1}\n", "type: drift\newma: {lambda: 1.5}\n",
+        "type: drift\nsigma: guess\n", "type: drift\nskip_flags: [nope]\n",
+        "type: drift\ncusum: {hh: 1}\n", "type: drift\nregistry: /nonexistent.yaml\n"})
     EXPECT_THROW(Drift::from_config(engine::ConfigNode::load_string(bad, "e.yaml"), ctx),
                  engine::ConfigError)
         << bad;

@@ -27,9 +27,8 @@ namespace {
 namespace fs = std::filesystem;
 
 TEST(QualityPipeline, SimulatorThroughVerifyAnomalyDriftFromYaml) {
-  const fs::path dir = fs::temp_directory_path() /
-                       ("assay-qp-" + std::to_string(getpid()) + "-" +
-                        std::to_string(std::random_device{}()));
+  const fs::path dir = fs::temp_directory_path() / ("assay-qp-" + std::to_string(getpid()) + "-" +
+                                                    std::to_string(std::random_device{}()));
   fs::create_directories(dir);
   sim::SimConfig c;
   c.sensors = 60;
@@ -54,30 +53,45 @@ TEST(QualityPipeline, SimulatorThroughVerifyAnomalyDriftFromYaml) {
     std::string line;
     while (std::getline(in, line)) {
       const json_mini::Value v = json_mini::parse(line);
-      labels[{v["record"].integer(), static_cast<uint32_t>(v["reading"].integer())}] = v["fault"].str();
+      labels[{v["record"].integer(), static_cast<uint32_t>(v["reading"].integer())}] =
+          v["fault"].str();
     }
   }
   const std::string yaml =
       "name: quality\n"
-      "input: {type: file, path: " + (dir / "in.asy").string() + "}\n"
+      "input: {type: file, path: " +
+      (dir / "in.asy").string() +
+      "}\n"
       "operators:\n"
-      "  - {type: verify_signature, registry: " + c.registry_path + ", reload_interval_ms: 0}\n"
+      "  - {type: verify_signature, registry: " +
+      c.registry_path +
+      ", reload_interval_ms: 0}\n"
       // The file is read as fast as the engine goes (a backlog): no ingest-time rate limit.
-      "  - {type: anomaly, registry: " + c.registry_path + ", rate_limit: {rate: 0}}\n"
+      "  - {type: anomaly, registry: " +
+      c.registry_path +
+      ", rate_limit: {rate: 0}}\n"
       "  - type: drift\n"
-      "    registry: " + c.registry_path + "\n"
+      "    registry: " +
+      c.registry_path +
+      "\n"
       "    cusum: {h: 8}\n"
       "routes:\n"
-      "  trusted: {type: file, path: " + (dir / "trusted.asy").string() + "}\n"
-      "  rejected: {type: file, path: " + (dir / "rejected.asy").string() + "}\n"
-      "  alerts: {type: file, path: " + (dir / "alerts.asy").string() + "}\n"
+      "  trusted: {type: file, path: " +
+      (dir / "trusted.asy").string() +
+      "}\n"
+      "  rejected: {type: file, path: " +
+      (dir / "rejected.asy").string() +
+      "}\n"
+      "  alerts: {type: file, path: " +
+      (dir / "alerts.asy").string() +
+      "}\n"
       "engine: {batch_size: 256, max_in_flight: 4}\n";
   engine::Metrics metrics;
   engine::Registries reg;
   register_builtin_operators(reg.operators);
   connectors::register_builtin_connectors(reg);
-  auto p = engine::build_pipeline(engine::ConfigNode::load_string(yaml, "quality.yaml"), yaml,
-                                  reg, metrics);
+  auto p = engine::build_pipeline(engine::ConfigNode::load_string(yaml, "quality.yaml"), yaml, reg,
+                                  metrics);
   engine::Runner runner(*p, metrics);
   const engine::RunSummary s = runner.run();
   ASSERT_TRUE(s.ok) << s.error;

@@ -43,10 +43,11 @@ TEST(StateMemory, OneMillionSensorsWithin256BytesEach) {
   EXPECT_EQ(anomaly.table.find(""), nullptr);
   const double a_per = static_cast<double>(anomaly.memory_bytes()) / kSensors;
   const double d_per = static_cast<double>(drift.memory_bytes()) / kSensors;
-  std::printf("state memory at %u sensors (ids of %zu bytes): anomaly %.1f B/sensor (value %zu), "
-              "drift %.1f B/sensor (value %zu), total %.1f B/sensor\n",
-              kSensors, sensor_name(0).size(), a_per, sizeof(AnomalySensor), d_per,
-              sizeof(DriftSensor), a_per + d_per);
+  std::printf(
+      "state memory at %u sensors (ids of %zu bytes): anomaly %.1f B/sensor (value %zu), "
+      "drift %.1f B/sensor (value %zu), total %.1f B/sensor\n",
+      kSensors, sensor_name(0).size(), a_per, sizeof(AnomalySensor), d_per, sizeof(DriftSensor),
+      a_per + d_per);
   EXPECT_LE(a_per + d_per, 256.0);
   // memory_bytes() accounts at least the values and the ids.
   EXPECT_GE(a_per, sizeof(AnomalySensor) + sensor_name(0).size());
