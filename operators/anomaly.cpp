@@ -98,9 +98,10 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
                       engine::OperatorContext& ctx) const {
   auto& st = static_cast<AnomalyState&>(*state);
   const AnomalyConfig& c = config_;
+  // rate >= 0.001 and burst <= 1e9 (config): emission <= 1e12 ns, tolerance <= 1e21 -> clamped.
   const double emission_ns = c.rate > 0 ? 1e9 / c.rate : 0;
   const auto emission = static_cast<int64_t>(emission_ns);
-  const auto tolerance = static_cast<int64_t>((c.burst - 1) * emission_ns);
+  const auto tolerance = static_cast<int64_t>(std::min((c.burst - 1) * emission_ns, 4e18));
   const int w = c.spike_window;
   thread_local std::vector<uint64_t> hashes;
   hash_rows(
@@ -150,7 +151,7 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
           continue;
         }
       } else {
-        a->tat_ns = tat + emission;
+        a->tat_ns = tat > INT64_MAX - emission ? INT64_MAX : tat + emission;
       }
     }
     const double x = rd->value();
@@ -323,8 +324,9 @@ std::unique_ptr<engine::Operator> Anomaly::from_config(const engine::ConfigNode&
   if (auto rl = c.maybe("rate_limit")) {
     cfg.rate = rl->get_double("rate", 100);
     cfg.burst = rl->get_double("burst", 200);
-    if (!(cfg.rate >= 0 && cfg.rate <= 1e9) || !(cfg.burst >= 1 && cfg.burst <= 1e9))
-      rl->fail("rate must be in [0, 1e9] (0 = off) and burst in [1, 1e9]");
+    if (!(cfg.rate == 0 || (cfg.rate >= 1e-3 && cfg.rate <= 1e9)) ||
+        !(cfg.burst >= 1 && cfg.burst <= 1e9))
+      rl->fail("rate must be 0 (off) or in [0.001, 1e9], burst in [1, 1e9]");
     rl->finish();
   }
   std::vector<std::string_view> reject = {"replay", "future_timestamp", "rate_limited",

@@ -196,10 +196,8 @@ template <typename IdOf>
 void hash_rows(std::span<const uint32_t> rows, IdOf id_of, std::vector<uint64_t>& out) {
   out.resize(rows.size());
   for (size_t j = 0; j < rows.size(); ++j) {
-    const std::string_view* id = nullptr;
-    std::string_view v;
-    if (id_of(rows[j], v)) id = &v;
-    out[j] = id ? sensor_id_hash(*id) : 0;
+    std::string_view id;
+    out[j] = id_of(rows[j], id) ? sensor_id_hash(id) : 0;
   }
 }
 
