@@ -1,7 +1,9 @@
 #include "operators/builtin.hpp"
 
-#include "operators/privacy.hpp"
+#include "operators/anomaly.hpp"
 #include "operators/calibration.hpp"
+#include "operators/drift.hpp"
+#include "operators/privacy.hpp"
 #include "operators/verify_signature.hpp"
 
 namespace assay::operators {
@@ -10,6 +12,8 @@ void register_builtin_operators(engine::OperatorRegistry& r) {
   r.add("verify_signature", &VerifySignature::from_config);
   r.add("privacy", &Privacy::from_config);
   r.add("calibration", &Calibration::from_config);
+  r.add("anomaly", &Anomaly::from_config);
+  r.add("drift", &Drift::from_config);
 }
 
 }  // namespace assay::operators

@@ -350,6 +350,26 @@ bool Simulation::make_fleet(std::string& error) {
     error = "key generation failed";
     return false;
   }
+  if (c_.drift_observable) {
+    // Observable sensors first, at most one per redundancy group (so that the other members
+    // of a group stay a healthy majority).
+    std::vector<uint32_t> picked, rest;
+    std::vector<std::string> groups_used;
+    for (uint32_t i : order) {
+      const Sensor& s = sensors_[i];
+      const bool in_used_group =
+          !s.group.empty() &&
+          std::find(groups_used.begin(), groups_used.end(), s.group) != groups_used.end();
+      if ((s.reference_checker || !s.group.empty()) && !in_used_group && picked.size() < n_drift) {
+        picked.push_back(i);
+        if (!s.group.empty()) groups_used.push_back(s.group);
+      } else {
+        rest.push_back(i);
+      }
+    }
+    order = std::move(picked);
+    order.insert(order.end(), rest.begin(), rest.end());
+  }
   for (uint32_t j = 0; j < n_drift; ++j) {
     Sensor& s = sensors_[order[j]];
     s.sensor_fault = Fault::kDrift;

@@ -80,6 +80,10 @@ struct SimConfig {
   std::string labels_path;    ///< labels JSON lines ("" = not written)
   std::string keys_dir;       ///< HMAC secret files ("" = "keys" beside the registry)
   unsigned threads = 0;       ///< signing threads (0 = TBB default)
+  /// Pick the drifting sensors among those whose drift can be observed (reference checkers
+  /// and redundancy-group members, at most one per group) first. Default false: the
+  /// historical choice.
+  bool drift_observable = false;
   /// Called once the registry, certificates, labs and secrets are written, before the first
   /// record (e.g. to start a pipeline that needs the registry).
   std::function<void()> on_side_files_written;

@@ -1,0 +1,493 @@
+#include "operators/drift.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <numbers>
+
+#include "operators/state_codec.hpp"
+#include "schemas/common_generated.h"
+#include "schemas/reading_generated.h"
+
+namespace assay::operators {
+
+namespace {
+
+using engine::RejectCode;
+
+constexpr char kMagic[4] = {'A', 'D', 'R', 'F'};
+constexpr uint16_t kVersion = 1;
+constexpr size_t kMaxOthers = 15;  // members compared at most (the first ones of a group)
+
+constexpr std::string_view kKinds[] = {"drift.cusum", "drift.ewma", "drift.page_hinkley",
+                                       "drift.reference_check", "drift.redundancy"};
+
+constexpr std::pair<std::string_view, wire::AnomalyFlag> kFlagNames[] = {
+    {"replay", wire::AnomalyFlag::Replay},
+    {"gap", wire::AnomalyFlag::Gap},
+    {"clock_skew", wire::AnomalyFlag::ClockSkew},
+    {"future_timestamp", wire::AnomalyFlag::FutureTimestamp},
+    {"outside_physical_range", wire::AnomalyFlag::OutsidePhysicalRange},
+    {"spike", wire::AnomalyFlag::Spike},
+    {"stuck", wire::AnomalyFlag::Stuck},
+    {"rate_limited", wire::AnomalyFlag::RateLimited},
+};
+
+// Alert level (wire::AlertLevel) of a drift level: ok -> Info, warning -> Warning, alarm -> Alarm.
+uint8_t alert_level(Level l) {
+  return l == Level::kAlarm ? 2 : l == Level::kWarning ? 1 : 0;
+}
+
+// a - b without overflow (saturating).
+int64_t sat_sub(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) return a < b ? INT64_MIN : INT64_MAX;
+  return r;
+}
+
+double median_small(std::array<double, kMaxOthers>& v, size_t n) {
+  std::sort(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n));
+  return (n % 2) != 0 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+}  // namespace
+
+std::string_view detector_kind(Detector d) {
+  return kKinds[static_cast<size_t>(d)];
+}
+
+Drift::Drift(DriftConfig config) : config_(std::move(config)) {
+  if (!config_.registry_path.empty()) {
+    // Only sensor_id and redundancy_group are read; keys are not loaded here.
+    const engine::ConfigNode root = engine::ConfigNode::load_file(config_.registry_path);
+    if (auto sensors = root.maybe("sensors")) {
+      for (const auto& s : sensors->items()) {
+        auto id = s.maybe("sensor_id");
+        auto g = s.maybe("redundancy_group");
+        if (id && g && !g->is_null()) {
+          const std::string group = g->as_string();
+          if (!group.empty()) add_member(group, id->as_string());
+        }
+      }
+    }
+  }
+  for (const auto& [name, ids] : config_.groups)
+    for (const auto& id : ids) add_member(name, id);
+  members_.resize(member_group_.size());
+  size_t cap = 16;
+  while (cap < 2 * member_of_.size()) cap *= 2;
+  member_hashes_.assign(cap, 0);
+  for (const auto& [id, m] : member_of_) {
+    const uint64_t h = sensor_id_hash(id) | 1;
+    size_t i = h & (cap - 1);
+    while (member_hashes_[i] != 0) i = (i + 1) & (cap - 1);
+    member_hashes_[i] = h;
+  }
+}
+
+bool Drift::maybe_member(uint64_t h) const {
+  if (member_of_.empty()) return false;
+  h |= 1;
+  const size_t mask = member_hashes_.size() - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    if (member_hashes_[i] == h) return true;
+    if (member_hashes_[i] == 0) return false;
+  }
+}
+
+void Drift::add_member(const std::string& group, const std::string& sensor_id) {
+  if (member_of_.count(sensor_id) != 0) return;  // first declaration wins
+  auto [it, fresh] = group_of_name_.emplace(group, static_cast<uint32_t>(groups_.size()));
+  if (fresh) groups_.emplace_back();
+  const auto m = static_cast<int32_t>(member_group_.size());
+  member_of_.emplace(sensor_id, m);
+  member_group_.push_back(it->second);
+  groups_[it->second].push_back(static_cast<uint32_t>(m));
+}
+
+int32_t Drift::member_of(std::string_view sensor_id) const {
+  if (member_of_.empty()) return -1;
+  auto it = member_of_.find(sensor_id);
+  return it == member_of_.end() ? -1 : it->second;
+}
+
+size_t Drift::shared_memory_bytes() const {
+  size_t n = members_.capacity() * sizeof(Member) + member_group_.capacity() * sizeof(uint32_t);
+  for (const auto& g : groups_) n += g.capacity() * sizeof(uint32_t) + sizeof(g);
+  for (const auto& [id, m] : member_of_) n += id.capacity() + 48;
+  return n;
+}
+
+void Drift::Member::add(double v, int64_t t) {
+  if (count > 0 && t <= time_ns[head]) return;
+  head = static_cast<uint8_t>((head + 1) % kRing);
+  value[head] = v;
+  time_ns[head] = t;
+  if (count < kRing) ++count;
+}
+
+bool Drift::Member::at(int64_t t, int64_t max_age, double* v, double* var_factor) const {
+  if (count < 2) return false;
+  auto idx = [&](int back) { return (head + kRing - back) % kRing; };
+  const int64_t newest = time_ns[head];
+  const int64_t span = newest - time_ns[idx(count - 1)];
+  if (span <= 0 || span / (count - 1) > max_age) return false;
+  // Least-squares line through the values held (times in seconds relative to the newest);
+  // used from the oldest value to two mean intervals past the newest.
+  const double tq = static_cast<double>(sat_sub(t, newest)) * 1e-9;
+  const double mean_dt = static_cast<double>(span) * 1e-9 / (count - 1);
+  if (tq < -static_cast<double>(span) * 1e-9 || tq > 2 * mean_dt) return false;
+  double tb = 0, yb = 0;
+  std::array<double, kRing> ts{};
+  for (int k = 0; k < count; ++k) {
+    ts[k] = static_cast<double>(time_ns[idx(k)] - newest) * 1e-9;
+    tb += ts[k];
+    yb += value[idx(k)] - value[head];
+  }
+  tb /= count;
+  yb /= count;
+  double sxx = 0, sxy = 0;
+  for (int k = 0; k < count; ++k) {
+    sxx += (ts[k] - tb) * (ts[k] - tb);
+    sxy += (ts[k] - tb) * (value[idx(k)] - value[head] - yb);
+  }
+  if (!(sxx > 0)) return false;
+  *v = value[head] + yb + sxy / sxx * (tq - tb);
+  *var_factor = 1.0 / count + (tq - tb) * (tq - tb) / sxx;
+  return true;
+}
+
+std::unique_ptr<engine::OperatorState> Drift::make_state(engine::Partition) const {
+  return std::make_unique<DriftState>();
+}
+
+void Drift::process(engine::Batch& b, engine::OperatorState* state,
+                    engine::OperatorContext& ctx) const {
+  auto& st = static_cast<DriftState&>(*state);
+  const DriftConfig& c = config_;
+  thread_local std::vector<uint64_t> hashes;
+  hash_rows(
+      b.sel,
+      [&](uint32_t r, std::string_view& id) {
+        const wire::Reading* rd = b.row_reading[r];
+        if (rd == nullptr || rd->sensor_id() == nullptr) return false;
+        id = rd->sensor_id()->string_view();
+        return true;
+      },
+      hashes);
+  const size_t rows = b.sel.size();
+  for (size_t j = 0; j < rows; ++j) {
+    if (j + kPrefetchSlot < rows) st.table.prefetch_slot(hashes[j + kPrefetchSlot]);
+    if (j + kPrefetchEntry < rows) st.table.prefetch_entry(hashes[j + kPrefetchEntry]);
+    if (j + kPrefetchKey < rows) st.table.prefetch_key(hashes[j + kPrefetchKey]);
+    const uint32_t r = b.sel[j];
+    const wire::Reading* rd = b.row_reading[r];
+    if (rd == nullptr || b.row_reject[r] != RejectCode::kNone || rd->sensor_id() == nullptr)
+      continue;
+    const std::string_view sid = rd->sensor_id()->string_view();
+    const bool reference = rd->kind() == wire::ReadingKind::ReferenceCheck;
+    // Sensors that are not group members and rows that are not reference checks, with no
+    // state yet, are skipped after one probe of the (cache-resident) member hash set.
+    DriftSensor* d = nullptr;
+    if (!reference && !maybe_member(hashes[j])) {
+      d = st.table.find(sid, hashes[j]);  // a sensor that did reference checks earlier
+      if (d == nullptr) continue;
+    } else {
+      d = st.table.find_or_insert(sid, hashes[j]);
+    }
+    if (d == nullptr) continue;  // table full
+    if (d->member == -2) d->member = member_of(sid);
+    if (d->levels == 0) {
+      if (!reference && d->member < 0) continue;  // no error source (yet): NotChecked
+      for (size_t k = 0; k < static_cast<size_t>(Detector::kCount); ++k)
+        d->set_level(static_cast<Detector>(k), Level::kOk);
+    }
+    // Value, sigma, expanded uncertainty and MPE (from `calibration` where it ran).
+    const bool cal = b.row_calibration[r] != 0 && b.row_expanded_unc[r] > 0 &&
+                     std::isfinite(b.row_expanded_unc[r]);
+    const double x = cal ? b.row_corrected[r] : rd->value();
+    const double u = rd->std_uncertainty();
+    if (!std::isfinite(x) || !std::isfinite(u) ||
+        (reference && !std::isfinite(rd->reference_value()))) {
+      b.reject_row(r, RejectCode::kValueNotFinite, ctx.stage);
+      continue;
+    }
+    double sigma = u > 0 ? u : c.default_sigma;
+    if (cal && c.sigma_combined && b.row_coverage[r] > 0)
+      sigma = b.row_expanded_unc[r] / b.row_coverage[r];
+    const double expanded = cal ? b.row_expanded_unc[r] : c.coverage_factor * sigma;
+    const double mpe = b.row_mpe[r] > 0 && std::isfinite(b.row_mpe[r]) ? b.row_mpe[r]
+                       : c.mpe > 0                                     ? c.mpe
+                                                                       : c.mpe_sigmas * sigma;
+    const bool skip = (b.row_anomaly[r] & c.skip_mask) != 0 || !(sigma > 0) || !(mpe > 0);
+
+    std::array<Level, static_cast<size_t>(Detector::kCount)> before{}, after{};
+    std::array<double, static_cast<size_t>(Detector::kCount)> stat{};
+    std::array<bool, static_cast<size_t>(Detector::kCount)> evaluated{};
+    for (size_t k = 0; k < before.size(); ++k)
+      before[k] = after[k] = d->level(static_cast<Detector>(k));
+    const Level worst_before = *std::max_element(before.begin(), before.end());
+    double z = 0;
+    bool have_z = false;
+    if (!skip && reference) {
+      const double e = x - rd->reference_value();
+      const size_t k = static_cast<size_t>(Detector::kReferenceCheck);
+      after[k] = level_of(std::fabs(e), c.warning_fraction * mpe, mpe);
+      stat[k] = e / mpe;
+      evaluated[k] = true;
+      z = e / sigma;
+      have_z = true;
+    } else if (!skip && d->member >= 0) {
+      const auto m = static_cast<uint32_t>(d->member);
+      std::array<double, kMaxOthers> vals{};
+      double var_sum = 0, u2_sum = 0;
+      size_t n = 0;
+      {
+        std::lock_guard<std::mutex> lock(group_mu_);
+        for (uint32_t o : groups_[member_group_[m]]) {
+          if (o == m || n == kMaxOthers) continue;
+          const Member& om = members_[o];
+          double v = 0, factor = 1;
+          if (om.alarm != 0 || !om.at(rd->time_ns(), c.group_max_age_ns, &v, &factor)) continue;
+          vals[n++] = v;
+          var_sum += factor * om.sigma * om.sigma;
+          u2_sum += static_cast<double>(om.expanded) * om.expanded;
+        }
+        Member& me = members_[m];
+        me.add(x, rd->time_ns());
+        me.sigma = static_cast<float>(sigma);
+        me.expanded = static_cast<float>(expanded);
+        me.alarm = worst_before == Level::kAlarm ? 1 : 0;
+      }
+      if (n >= c.group_min_others && n > 0) {
+        // Reference: the median of the others (n >= 3). Of two others their mean while they
+        // agree (|a - b| <= 3 sigma_(a-b)); when they disagree one of them is off, and the
+        // one nearer to x is used (the mean would pass half of a faulty member's error on to
+        // the healthy ones). A single other as it is. Variance: exact for the mean of two,
+        // one member's for a single value, else the large-sample variance of a median,
+        // pi/2 * mean variance / n.
+        double med = vals[0];
+        const double nd = static_cast<double>(n);
+        double var_med = var_sum / nd;
+        if (n == 2) {
+          if (std::fabs(vals[0] - vals[1]) <= 3 * std::sqrt(var_sum)) {
+            med = 0.5 * (vals[0] + vals[1]);
+            var_med = var_sum / 4;
+          } else {
+            med = std::fabs(x - vals[0]) <= std::fabs(x - vals[1]) ? vals[0] : vals[1];
+          }
+        } else if (n >= 3) {
+          med = median_small(vals, n);
+          var_med = std::numbers::pi / 2 * var_sum / (nd * nd);
+        }
+        const double e = x - med;
+        const double tol = c.group_tolerance_mpe ? mpe : std::sqrt(expanded * expanded + u2_sum);
+        const size_t k = static_cast<size_t>(Detector::kRedundancy);
+        d->red_run = std::fabs(e) > tol ? static_cast<uint8_t>(std::min(d->red_run + 1, 255)) : 0;
+        after[k] = d->red_run >= c.group_persistence                          ? Level::kAlarm
+                   : d->red_run + 1u >= c.group_persistence && d->red_run > 0 ? Level::kWarning
+                                                                              : Level::kOk;
+        stat[k] = e / tol;
+        evaluated[k] = true;
+        z = e / std::sqrt(sigma * sigma + var_med);
+        have_z = true;
+      }
+    }
+    if (have_z) {
+      ++st.observations;
+      if (c.use_cusum) {
+        const size_t k = static_cast<size_t>(Detector::kCusum);
+        stat[k] = d->cusum.update(z, c.cusum);
+        after[k] = d->cusum.level(c.cusum);
+        evaluated[k] = true;
+      }
+      if (c.use_ewma) {
+        const size_t k = static_cast<size_t>(Detector::kEwma);
+        stat[k] = d->ewma.update(z, c.ewma);
+        after[k] = d->ewma.level(c.ewma);
+        evaluated[k] = true;
+      }
+      if (c.use_page_hinkley) {
+        const size_t k = static_cast<size_t>(Detector::kPageHinkley);
+        stat[k] = d->ph.update(z, c.page_hinkley);
+        after[k] = d->ph.level(c.page_hinkley);
+        evaluated[k] = true;
+      }
+    }
+    // Output: the highest level; the statistic of the highest evaluated detector.
+    Level worst = Level::kOk;
+    double worst_stat =
+        d->cusum.hi >= d->cusum.lo ? d->cusum.hi : -static_cast<double>(d->cusum.lo);
+    Level worst_eval = Level::kNotChecked;
+    for (size_t k = 0; k < after.size(); ++k) {
+      worst = std::max(worst, after[k]);
+      if (evaluated[k] && after[k] > worst_eval) {
+        worst_eval = after[k];
+        worst_stat = stat[k];
+      }
+      if (after[k] == before[k]) continue;
+      d->set_level(static_cast<Detector>(k), after[k]);
+      engine::AlertEvent a;
+      a.sensor_id = std::string(sid);
+      a.kind = std::string(kKinds[k]);
+      a.level = alert_level(after[k]);
+      a.previous_level = alert_level(before[k]);
+      a.statistic = stat[k];
+      a.message = std::string(kKinds[k]) + " " +
+                  (after[k] == Level::kAlarm     ? "alarm"
+                   : after[k] == Level::kWarning ? "warning"
+                                                 : "ok") +
+                  " (was " +
+                  (before[k] == Level::kAlarm     ? "alarm"
+                   : before[k] == Level::kWarning ? "warning"
+                                                  : "ok") +
+                  ")";
+      a.trigger_seq = rd->seq();
+      a.trigger_time_ns = rd->time_ns();
+      a.frame = b.row_frame[r];
+      b.alerts.push_back(std::move(a));
+    }
+    b.row_drift[r] = static_cast<uint8_t>(worst);
+    b.row_drift_stat[r] = worst_stat;
+    if (c.reject_on_alarm && worst == Level::kAlarm)
+      b.reject_row(r, RejectCode::kDriftAlarm, ctx.stage);
+  }
+}
+
+std::vector<uint8_t> DriftState::snapshot() const {
+  SnapshotWriter w(kMagic, kVersion, 0, table.size());
+  table.for_each([&](std::string_view id, const DriftSensor& d) {
+    w.put_string(id);
+    w.put(d.cusum.hi);
+    w.put(d.cusum.lo);
+    w.put(d.ewma.z);
+    w.put(d.ewma.n);
+    w.put(d.ph.n);
+    w.put(d.ph.mean);
+    w.put(d.ph.up);
+    w.put(d.ph.down);
+    w.put(d.levels);
+    w.put(d.red_run);
+  });
+  return w.finish();
+}
+
+bool DriftState::restore(std::span<const uint8_t> bytes) {
+  SnapshotReader rd;
+  uint16_t param = 0;
+  uint64_t count = 0;
+  if (!rd.open(bytes, kMagic, kVersion, &param, &count)) return false;
+  constexpr size_t kMinEntry = 4 + 1 + 4 * 8 + 2 + 1;
+  if (param != 0 || count > rd.remaining() / kMinEntry) return false;
+  SensorTable<DriftSensor> t;
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string_view id;
+    DriftSensor d;
+    if (!rd.get_string(id, 1u << 20) || id.empty()) return false;
+    if (!rd.get_finite(d.cusum.hi) || !rd.get_finite(d.cusum.lo) || !rd.get_finite(d.ewma.z) ||
+        !rd.get(d.ewma.n) || !rd.get(d.ph.n) || !rd.get_finite(d.ph.mean) ||
+        !rd.get_finite(d.ph.up) || !rd.get_finite(d.ph.down) || !rd.get(d.levels) ||
+        !rd.get(d.red_run))
+      return false;
+    if (d.cusum.hi < 0 || d.cusum.lo < 0 || d.ph.up < 0 || d.ph.down < 0) return false;
+    if (d.levels >= (1u << (2 * static_cast<int>(Detector::kCount)))) return false;
+    d.member = -2;  // group membership comes from the current configuration
+    bool inserted = false;
+    DriftSensor* slot = t.find_or_insert(id, &inserted);
+    if (slot == nullptr || !inserted) return false;
+    *slot = d;
+  }
+  if (!rd.at_end()) return false;
+  table.swap(t);
+  return true;
+}
+
+std::unique_ptr<engine::Operator> Drift::from_config(const engine::ConfigNode& c,
+                                                     engine::BuildContext&) {
+  DriftConfig cfg;
+  if (auto r = c.maybe("registry")) cfg.registry_path = r->as_path();
+  if (auto g = c.maybe("groups")) {
+    if (!g->is_map()) g->fail("groups must be a map: name -> [sensor ids]");
+    for (const std::string& name : g->keys()) {
+      std::vector<std::string> ids;
+      for (const auto& item : g->get(name).items()) ids.push_back(item.as_string());
+      cfg.groups.emplace_back(name, std::move(ids));
+    }
+  }
+  const std::string sigma = c.get_string("sigma", "combined");
+  if (sigma != "combined" && sigma != "reading") c.get("sigma").fail("must be combined or reading");
+  cfg.sigma_combined = sigma == "combined";
+  auto positive = [&](const engine::ConfigNode& n, const char* key, double def, bool zero_ok) {
+    const double v = n.get_double(key, def);
+    if (!std::isfinite(v) || v < 0 || (!zero_ok && v == 0))
+      n.get(key).fail(zero_ok ? "must be >= 0" : "must be > 0");
+    return v;
+  };
+  cfg.default_sigma = positive(c, "default_sigma", 0, true);
+  cfg.mpe = positive(c, "mpe", 0, true);
+  cfg.mpe_sigmas = positive(c, "mpe_sigmas", 5, false);
+  cfg.coverage_factor = positive(c, "coverage_factor", 2, false);
+  cfg.warning_fraction = positive(c, "warning_fraction", 0.8, false);
+  if (cfg.warning_fraction > 1) c.get("warning_fraction").fail("must be in (0, 1]");
+  if (auto n = c.maybe("cusum")) {
+    cfg.cusum.k = positive(*n, "k", 0.5, true);
+    cfg.cusum.h = positive(*n, "h", 5, false);
+    cfg.cusum.warning = positive(*n, "warning", cfg.cusum.h / 2, false);
+    cfg.use_cusum = n->get_bool("enabled", true);
+    n->finish();
+  }
+  if (auto n = c.maybe("ewma")) {
+    cfg.ewma.lambda = positive(*n, "lambda", 0.2, false);
+    if (cfg.ewma.lambda > 1) n->get("lambda").fail("must be in (0, 1]");
+    cfg.ewma.L = positive(*n, "L", 3, false);
+    cfg.ewma.warning = positive(*n, "warning", 2, false);
+    const std::string limits = n->get_string("limits", "exact");
+    if (limits != "exact" && limits != "asymptotic")
+      n->get("limits").fail("must be exact or asymptotic");
+    cfg.ewma.exact = limits == "exact";
+    cfg.use_ewma = n->get_bool("enabled", true);
+    n->finish();
+  }
+  if (auto n = c.maybe("page_hinkley")) {
+    cfg.page_hinkley.delta = positive(*n, "delta", 0.5, true);
+    cfg.page_hinkley.lambda = positive(*n, "lambda", 5, false);
+    cfg.page_hinkley.warning = positive(*n, "warning", cfg.page_hinkley.lambda / 2, false);
+    cfg.use_page_hinkley = n->get_bool("enabled", true);
+    n->finish();
+  }
+  if (auto n = c.maybe("redundancy")) {
+    cfg.group_max_age_ns = n->get_int("max_age_ms", 10'000, 1, 86'400'000) * 1'000'000;
+    cfg.group_min_others = static_cast<uint32_t>(n->get_int("min_others", 2, 1, 15));
+    cfg.group_persistence = static_cast<uint32_t>(n->get_int("persistence", 3, 1, 255));
+    const std::string tol = n->get_string("tolerance", "uncertainty");
+    if (tol != "uncertainty" && tol != "mpe")
+      n->get("tolerance").fail("must be uncertainty or mpe");
+    cfg.group_tolerance_mpe = tol == "mpe";
+    n->finish();
+  }
+  std::vector<std::string> skip = {
+      "replay",           "spike",       "stuck", "outside_physical_range", "clock_skew",
+      "future_timestamp", "rate_limited"};
+  if (auto sk = c.maybe("skip_flags")) {
+    skip.clear();
+    for (const auto& item : sk->items()) {
+      skip.push_back(item.as_string());
+      bool known = false;
+      for (const auto& [name, f] : kFlagNames) known = known || name == skip.back();
+      if (!known) item.fail("unknown anomaly flag '" + skip.back() + "'");
+    }
+  }
+  cfg.skip_mask = 0;
+  for (const auto& s : skip)
+    for (const auto& [name, f] : kFlagNames)
+      if (name == s) cfg.skip_mask |= static_cast<uint32_t>(f);
+  cfg.reject_on_alarm = c.get_bool("reject_on_alarm", false);
+  try {
+    return std::make_unique<Drift>(cfg);
+  } catch (const engine::ConfigError& e) {
+    c.get("registry").fail(std::string("cannot load the identity registry: ") + e.what());
+  }
+  return nullptr;
+}
+
+}  // namespace assay::operators
