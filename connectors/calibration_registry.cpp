@@ -267,9 +267,12 @@ std::vector<CalibrationCertificate> load_certificates_file(const std::string& pa
   std::vector<CalibrationCertificate> parsed;
   std::vector<std::string> where;
   std::vector<const LabKey*> keys;
+  std::unordered_set<std::string> ids;
   for (const ConfigNode& item : list.items()) {
     try {
       CalibrationCertificate c = parse_certificate(item);
+      if (!ids.insert(c.certificate_id).second)
+        item.get("certificate_id").fail("duplicate certificate_id (the first one is kept)");
       const LabKey* k = nullptr;
       if (auto r = precheck(c, trust, location(item), &k)) {
         report.refused.push_back(std::move(*r));
