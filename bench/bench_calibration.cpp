@@ -3,6 +3,8 @@
 //  - BM_Calibration/guarded: Calibration::process on batches of 1024 rows, readings spread
 //    over all sensors (the certificate lookup misses the caches as it would in a real fleet),
 //    with a ReferenceCheck every 50th reading; includes the column writes and rejections.
+//    /registry:1 adds the identity registry (approved firmware, quantity/unit, range): one
+//    more lookup per reading.
 //  - BM_CalibrationEvaluate: evaluate_calibration alone (the decision without the batch).
 // Run: build/bench/assay_bench_calibration --benchmark_min_time=2
 #include <benchmark/benchmark.h>
@@ -40,6 +42,12 @@ constexpr int64_t kDay = 86'400'000'000'000;
 struct World {
   fs::path dir;
   std::unique_ptr<operators::Calibration> op;
+  std::unique_ptr<operators::Calibration> op_registry;  // same, plus the identity registry
+  World() = default;
+  World(World&&) = default;
+  ~World() {
+    if (!dir.empty()) fs::remove_all(dir);
+  }
   // One reading per sensor, shuffled, packed 8-byte aligned in one arena like a Batch's.
   std::vector<uint64_t> arena;
   std::vector<const wire::Reading*> readings;
@@ -83,6 +91,17 @@ World& world() {
     std::ofstream(w.dir / "labs.yaml")
         << "labs:\n  - lab_id: lab-1\n    key_id: lab-1-k1\n    alg: Ed25519\n    public_key: \""
         << engine::to_hex(std::span<const uint8_t>(pub, 32)) << "\"\n";
+    {
+      std::string y = "sensors:\n";
+      for (uint32_t i = 0; i < kSensors; ++i) {
+        y += "  - sensor_id: " + sensor_id(i) +
+             "\n    quantity: temperature\n    unit: Cel\n    measuring_range: {min: -40, max: "
+             "150}\n"
+             "    approved_firmware: [\"" +
+             std::string(64, 'a') + "\", \"" + std::string(64, 'b') + "\"]\n";
+      }
+      std::ofstream(w.dir / "sensors.yaml") << y;
+    }
     operators::CalibrationConfig cfg;
     cfg.store.certificates_path = (w.dir / "certs.yaml").string();
     cfg.store.trust_path = (w.dir / "labs.yaml").string();
@@ -91,7 +110,6 @@ World& world() {
     w.op = std::make_unique<operators::Calibration>(cfg);
     std::fprintf(stderr, "loaded and verified %u certificates in %.2f s\n", kSensors,
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    fs::remove_all(w.dir);
     if (w.op->store().snapshot()->certificate_count() != kSensors) std::abort();
     std::mt19937_64 rng(3);
     std::vector<uint32_t> order(kSensors);
@@ -105,6 +123,8 @@ World& world() {
       auto id = fbb.CreateString(sensor_id(i));
       auto q = fbb.CreateString("temperature");
       auto u = fbb.CreateString("Cel");
+      const std::vector<uint8_t> bb(32, 0xbb);
+      auto fw = fbb.CreateVector(bb);
       wire::ReadingBuilder rb(fbb);
       rb.add_sensor_id(id);
       rb.add_seq(k + 1);
@@ -113,6 +133,7 @@ World& world() {
       rb.add_unit(u);
       rb.add_value(25 + noise(rng));
       rb.add_std_uncertainty(0.05);
+      rb.add_firmware_sha256(fw);
       if (k % 50 == 0) {
         rb.add_kind(wire::ReadingKind::ReferenceCheck);
         rb.add_reference_value(25);
@@ -134,8 +155,21 @@ World& world() {
   return w;
 }
 
+operators::Calibration& with_registry(World& w) {
+  if (!w.op_registry) {
+    operators::CalibrationConfig cfg;
+    cfg.store.certificates_path = (w.dir / "certs.yaml").string();
+    cfg.store.trust_path = (w.dir / "labs.yaml").string();
+    cfg.identity_registry_path = (w.dir / "sensors.yaml").string();
+    cfg.store.reload_interval_ms = 0;
+    w.op_registry = std::make_unique<operators::Calibration>(cfg);
+  }
+  return *w.op_registry;
+}
+
 void BM_Calibration(benchmark::State& state) {
   World& w = world();  // logs the load (certificates, parse_s, verify_s)
+  operators::Calibration& op = state.range(0) != 0 ? with_registry(w) : *w.op;
   engine::set_log_level(engine::LogLevel::kError);
   constexpr uint32_t kRows = 1024;
   engine::Batch b;
@@ -153,7 +187,7 @@ void BM_Calibration(benchmark::State& state) {
       next = (next + 1) % w.readings.size();
     }
     state.ResumeTiming();
-    w.op->process(b, nullptr, ctx);
+    op.process(b, nullptr, ctx);
     rows += kRows;
     for (uint32_t r = 0; r < kRows; ++r) rejected += b.row_reject[r] != engine::RejectCode::kNone;
   }
@@ -161,7 +195,8 @@ void BM_Calibration(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsRate);
   state.counters["rejected_frac"] = static_cast<double>(rejected) / static_cast<double>(rows);
 }
-BENCHMARK(BM_Calibration)->Unit(benchmark::kMicrosecond);
+// Arg 0: certificates only; 1: with the identity registry (firmware, quantity/unit, range).
+BENCHMARK(BM_Calibration)->Arg(0)->Arg(1)->ArgName("registry")->Unit(benchmark::kMicrosecond);
 
 void BM_CalibrationEvaluate(benchmark::State& state) {
   World& w = world();  // logs the load (certificates, parse_s, verify_s)

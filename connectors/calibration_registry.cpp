@@ -267,9 +267,12 @@ std::vector<CalibrationCertificate> load_certificates_file(const std::string& pa
   std::vector<CalibrationCertificate> parsed;
   std::vector<std::string> where;
   std::vector<const LabKey*> keys;
+  std::unordered_set<std::string> ids;
   for (const ConfigNode& item : list.items()) {
     try {
       CalibrationCertificate c = parse_certificate(item);
+      if (!ids.insert(c.certificate_id).second)
+        item.get("certificate_id").fail("duplicate certificate_id (the first one is kept)");
       const LabKey* k = nullptr;
       if (auto r = precheck(c, trust, location(item), &k)) {
         report.refused.push_back(std::move(*r));
@@ -429,6 +432,30 @@ bool CalibrationRegistry::erase(std::string_view certificate_id) {
   return true;
 }
 
+void CalibrationRegistry::attach_identity(std::shared_ptr<const IdentityRegistry> identity) {
+  identity_ = std::move(identity);
+  finalized_ = false;
+  slot_base_ = &kEmptySlot;
+  slot_mask_ = 0;
+  flat_base_ = &kNoCertificate;
+}
+
+void CalibrationRegistry::attach(HotCertificate& h, const SensorInfo* info) {
+  h.identity_attached = true;
+  h.identity_known = info != nullptr;
+  h.info = info;
+  if (info == nullptr) return;
+  h.id_quantity = info->quantity.empty() ? std::string_view() : intern(info->quantity);
+  h.id_unit = info->unit.empty() ? std::string_view() : intern(info->unit);
+  h.id_has_min = info->range_min.has_value();
+  h.id_has_max = info->range_max.has_value();
+  h.id_range_min = info->range_min.value_or(0);
+  h.id_range_max = info->range_max.value_or(0);
+  h.fw_count = static_cast<uint32_t>(info->approved_firmware.size());
+  for (uint32_t i = 0; i < h.fw_count && i < HotCertificate::kInlineFirmware; ++i)
+    h.fw_inline[i] = info->approved_firmware[i];
+}
+
 void CalibrationRegistry::finalize() {
   slot_base_ = &kEmptySlot;
   slot_mask_ = 0;
@@ -455,7 +482,12 @@ void CalibrationRegistry::finalize() {
       } else {
         s.key_len = kLongKey;
       }
+      const size_t at = flat_.size();
       flat_.insert(flat_.end(), v.hot.begin(), v.hot.begin() + s.count);
+      if (identity_) {
+        const SensorInfo* info = identity_->find_sensor(sensor);
+        for (size_t k = at; k < flat_.size(); ++k) attach(flat_[k], info);
+      }
     }
   }
   if (!slots_.empty()) {
@@ -487,6 +519,7 @@ size_t InternPool::size() const {
 
 CalibrationStore::CalibrationStore(CalibrationStoreConfig config) : config_(std::move(config)) {
   registry_.store(std::make_shared<CalibrationRegistry>());
+  if (!config_.identity_path.empty()) load_identity();  // throws, like load_files()
   load_files();  // throws: a store that cannot read its files at start is a config error
 }
 
@@ -560,6 +593,7 @@ void CalibrationStore::publish() {
     }
     reg->put(entry.cert, entry.stable_id);
   }
+  reg->attach_identity(identity_);
   reg->finalize();
   const size_t n = reg->certificate_count();
   registry_.store(std::move(reg));
@@ -659,19 +693,44 @@ void CalibrationStore::stop() {
   if (follower_) follower_->stop();
 }
 
+void CalibrationStore::load_identity() {
+  const int64_t m = file_mtime_ns(config_.identity_path);
+  RegistryLoadReport report;
+  auto reg = load_identity_registry(config_.identity_path, report);
+  for (const std::string& r : report.refused)
+    engine::log_error("identity_registry", "entry refused", {{"detail", r}});
+  std::lock_guard<std::mutex> lock(mu_);
+  identity_ = std::move(reg);
+  identity_mtime_ns_ = m;
+}
+
 void CalibrationStore::watch_loop() {
   int64_t waited = 0;
-  int64_t seen_t, seen_c;  // mtimes of the last attempt (a broken file is not retried)
+  int64_t seen_t, seen_c, seen_i;  // mtimes of the last attempt (a broken file is not retried)
   {
     std::lock_guard<std::mutex> lock(mu_);
     seen_t = trust_mtime_ns_;
     seen_c = certs_mtime_ns_;
+    seen_i = identity_mtime_ns_;
   }
   while (!stop_.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     waited += 20;
     if (waited < config_.reload_interval_ms) continue;
     waited = 0;
+    if (!config_.identity_path.empty()) {
+      const int64_t im = file_mtime_ns(config_.identity_path);
+      if (im != 0 && im != seen_i) {
+        seen_i = im;
+        try {
+          load_identity();
+          publish();
+        } catch (const ConfigError& e) {
+          engine::log_error("identity_registry", "reload refused; keeping the previous registry",
+                            {{"error", e.what()}});
+        }
+      }
+    }
     const int64_t tm = file_mtime_ns(config_.trust_path);
     const int64_t cm =
         config_.certificates_path.empty() ? 0 : file_mtime_ns(config_.certificates_path);

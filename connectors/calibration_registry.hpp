@@ -136,6 +136,21 @@ struct alignas(64) HotCertificate {
   Mpe mpe_in_service;
   std::string_view stable_id;  ///< see CertLookup::stable_id
   const CalibrationCertificate* cert = nullptr;
+  // What the identity registry says about the sensor, copied in by finalize() when a registry
+  // is attached (so that a decision needs no second lookup).
+  bool identity_attached = false;  ///< the identity registry was consulted for this sensor
+  bool identity_known = false;     ///< ... and knows the sensor
+  bool id_has_min = false;         ///< the registry states a range minimum
+  bool id_has_max = false;         ///< ... and maximum
+  uint32_t fw_count = 0;           ///< approved firmware hashes (0 = no firmware check)
+  std::string_view id_quantity;    ///< the registry's quantity (interned; empty = not stated)
+  std::string_view id_unit;        ///< the registry's unit (interned; empty = not stated)
+  double id_range_min = 0;
+  double id_range_max = 0;
+  static constexpr uint32_t kInlineFirmware = 2;
+  /// The first approved firmware hashes (all of them are in `info`).
+  std::array<std::array<uint8_t, 32>, kInlineFirmware> fw_inline{};
+  const SensorInfo* info = nullptr;  ///< owned by the attached identity snapshot
 };
 
 /// Result of CalibrationRegistry::lookup.
@@ -181,15 +196,23 @@ class CalibrationRegistry {
   void prefetch_certificates(uint64_t hash) const {
     const Slot& s = slot_base_[hash & slot_mask_];
     const char* p = reinterpret_cast<const char*>(flat_base_ + s.first);
+    static_assert(sizeof(HotCertificate) == 320, "prefetch every line of a HotCertificate");
     __builtin_prefetch(p);
     __builtin_prefetch(p + 64);
     __builtin_prefetch(p + 128);
+    __builtin_prefetch(p + 192);
+    __builtin_prefetch(p + 256);
   }
   /// Adds or replaces (same certificate_id) a certificate. `stable_id` must view a string that
   /// outlives the snapshot (empty = view the certificate's own id).
   void put(std::shared_ptr<const CalibrationCertificate> cert, std::string_view stable_id = {});
   /// Removes a certificate by id (a tombstone); false if it was not there.
   bool erase(std::string_view certificate_id);
+  /// Attaches an identity registry snapshot (kept alive by this snapshot); finalize() copies
+  /// what it says about each sensor into the sensor's certificates.
+  void attach_identity(std::shared_ptr<const IdentityRegistry> identity);
+  /// The attached identity registry (null if none).
+  const IdentityRegistry* identity() const { return identity_.get(); }
   /// Builds the flat lookup index (call once the snapshot is complete, before publishing).
   void finalize();
   size_t certificate_count() const { return by_id_.size(); }
@@ -210,11 +233,13 @@ class CalibrationRegistry {
   };
   static constexpr uint8_t kLongKey = 255;
   std::string_view intern(const std::string& s);
+  void attach(HotCertificate& h, const SensorInfo* info);
   static CertLookup select(const HotCertificate* first, size_t n, int64_t t);
 
   std::unordered_map<std::string, PerSensor, StringHash, std::equal_to<>> by_sensor_;
   std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> by_id_;  // -> sensor
   std::unordered_set<std::string> strings_;  ///< quantities and units (node addresses are stable)
+  std::shared_ptr<const IdentityRegistry> identity_;
   bool finalized_ = false;
   std::vector<Slot> slots_;
   std::vector<HotCertificate> flat_;
@@ -260,6 +285,7 @@ struct CalibrationStoreConfig {
   std::string trust_path;         ///< required
   KafkaClientSettings topic_kafka;
   std::string topic;                    ///< compacted certificates topic; empty = none
+  std::string identity_path;            ///< identity registry (optional; attached to snapshots)
   int64_t reload_interval_ms = 2000;    ///< poll the files (0 = never)
   size_t max_pending_refusals = 10000;  ///< refusals queued for alerts beyond this are dropped
   /// Called for every refusal (from the thread that loaded it), e.g. to count it in metrics.
@@ -268,8 +294,9 @@ struct CalibrationStoreConfig {
   std::function<void(size_t)> on_published;
 };
 
-/// The live calibration registry: loads the trust list and the certificates file, follows
-/// the file (polling its mtime) and the topic, and publishes a merged snapshot atomically.
+/// The live calibration registry: loads the trust list, the certificates file and (optional)
+/// the identity registry, follows the files (polling their mtimes) and the topic, and
+/// publishes a merged snapshot (identity attached) atomically.
 /// Refusals are logged, counted and queued for take_refusals() (the operator turns them into
 /// Alert records on the next batch).
 class CalibrationStore {
@@ -305,7 +332,8 @@ class CalibrationStore {
 
  private:
   void watch_loop();
-  void load_files();  // throws engine::ConfigError
+  void load_files();     // throws engine::ConfigError
+  void load_identity();  // throws engine::ConfigError
   void publish();
   void refuse(RefusedCertificate r);
   void on_topic_message(std::string_view key, std::optional<std::string_view> value,
@@ -325,7 +353,8 @@ class CalibrationStore {
   };
   /// Topic overlay by certificate_id (overrides the file's certificate with the same id).
   std::map<std::string, OverlayEntry, std::less<>> overlay_;
-  int64_t certs_mtime_ns_ = 0, trust_mtime_ns_ = 0;
+  int64_t certs_mtime_ns_ = 0, trust_mtime_ns_ = 0, identity_mtime_ns_ = 0;
+  std::shared_ptr<const IdentityRegistry> identity_;
   std::unique_ptr<CompactedTopicFollower> follower_;
   std::atomic<bool> stop_{false};
   std::thread watcher_;

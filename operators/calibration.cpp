@@ -1,9 +1,6 @@
 #include "operators/calibration.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -55,31 +52,61 @@ RejectCode code_of(CalibrationVerdict v) {
   }
 }
 
-int64_t file_mtime_ns(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return 0;
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-}
-
-std::shared_ptr<const connectors::IdentityRegistry> load_identity(const std::string& path) {
-  connectors::RegistryLoadReport report;
-  auto reg = connectors::load_identity_registry(path, report);
-  for (const std::string& r : report.refused)
-    engine::log_error("identity_registry", "entry refused", {{"detail", r}});
-  return reg;
-}
-
 double mpe_at(const connectors::Mpe& m, double value) {
   return m.absolute + m.relative * std::fabs(value);
 }
 
-bool firmware_approved(const wire::Reading& rd, const connectors::SensorInfo& info) {
-  const auto* fw = rd.firmware_sha256();
-  if (fw == nullptr || fw->size() != 32) return false;
-  for (const auto& h : info.approved_firmware)
-    if (std::memcmp(h.data(), fw->data(), 32) == 0) return true;
-  return false;
-}
+// What the identity registry says about a sensor, from a HotCertificate or a SensorInfo.
+struct Identity {
+  bool known = false;
+  std::string_view quantity, unit;
+  bool has_min = false, has_max = false;
+  double range_min = 0, range_max = 0;
+  uint32_t fw_count = 0;
+  const std::array<uint8_t, 32>* fw_inline = nullptr;  // first min(fw_count, n_inline) hashes
+  uint32_t n_inline = 0;
+  const connectors::SensorInfo* info = nullptr;  // all hashes
+
+  static Identity of(const connectors::HotCertificate& h) {
+    Identity id;
+    id.known = h.identity_known;
+    id.quantity = h.id_quantity;
+    id.unit = h.id_unit;
+    id.has_min = h.id_has_min;
+    id.has_max = h.id_has_max;
+    id.range_min = h.id_range_min;
+    id.range_max = h.id_range_max;
+    id.fw_count = h.fw_count;
+    id.fw_inline = h.fw_inline.data();
+    id.n_inline = std::min(h.fw_count, connectors::HotCertificate::kInlineFirmware);
+    id.info = h.info;
+    return id;
+  }
+  static Identity of(const connectors::SensorInfo* info) {
+    Identity id;
+    if (info == nullptr) return id;
+    id.known = true;
+    id.quantity = info->quantity;
+    id.unit = info->unit;
+    id.has_min = info->range_min.has_value();
+    id.has_max = info->range_max.has_value();
+    id.range_min = info->range_min.value_or(0);
+    id.range_max = info->range_max.value_or(0);
+    id.fw_count = static_cast<uint32_t>(info->approved_firmware.size());
+    id.info = info;
+    return id;
+  }
+  bool firmware_approved(const wire::Reading& rd) const {
+    const auto* fw = rd.firmware_sha256();
+    if (fw == nullptr || fw->size() != 32) return false;
+    for (uint32_t i = 0; i < n_inline; ++i)
+      if (std::memcmp(fw_inline[i].data(), fw->data(), 32) == 0) return true;
+    if (fw_count <= n_inline) return false;
+    for (const auto& h : info->approved_firmware)
+      if (std::memcmp(h.data(), fw->data(), 32) == 0) return true;
+    return false;
+  }
+};
 
 std::string_view str(const flatbuffers::String* s) {
   return s == nullptr ? std::string_view() : s->string_view();
@@ -127,11 +154,15 @@ CalibrationResult decide_calibration(const wire::Reading& rd, const connectors::
     return verdict(CalibrationVerdict::Indeterminate, RejectCode::kValueNotFinite);
   }
   if (u < 0) return verdict(CalibrationVerdict::Indeterminate);
-  // 2. The instrument itself: firmware approved by the identity registry.
-  const std::string_view sensor = str(rd.sensor_id());
-  const connectors::SensorInfo* info =
-      identity != nullptr ? identity->find_sensor(sensor) : nullptr;
-  if (info != nullptr && !info->approved_firmware.empty() && !firmware_approved(rd, *info))
+  // 2. The instrument itself: firmware approved by the identity registry. What the registry
+  // says comes with the certificate when the snapshot has it attached (no second lookup).
+  Identity id;
+  if (found.hot != nullptr && found.hot->identity_attached) {
+    id = Identity::of(*found.hot);
+  } else if (identity != nullptr) {
+    id = Identity::of(identity->find_sensor(str(rd.sensor_id())));
+  }
+  if (id.fw_count != 0 && !id.firmware_approved(rd))
     return verdict(CalibrationVerdict::FirmwareNotApproved);
   // 3. A certificate valid at the reading's time.
   out.certificate_id = found.stable_id;
@@ -148,13 +179,12 @@ CalibrationResult decide_calibration(const wire::Reading& rd, const connectors::
   const connectors::HotCertificate& c = *found.hot;
   // 4. Same measurand: the reading's quantity/unit (or, if it states none, the registry's).
   std::string_view q = str(rd.quantity()), un = str(rd.unit());
-  if (info != nullptr) {
-    if (q.empty()) q = info->quantity;
-    if (un.empty()) un = info->unit;
-    if (!info->quantity.empty() && info->quantity != c.quantity)
+  if (id.known) {
+    if (q.empty()) q = id.quantity;
+    if (un.empty()) un = id.unit;
+    if (!id.quantity.empty() && id.quantity != c.quantity)
       return verdict(CalibrationVerdict::QuantityMismatch);
-    if (!info->unit.empty() && info->unit != c.unit)
-      return verdict(CalibrationVerdict::UnitMismatch);
+    if (!id.unit.empty() && id.unit != c.unit) return verdict(CalibrationVerdict::UnitMismatch);
   }
   if (!q.empty() && q != c.quantity) return verdict(CalibrationVerdict::QuantityMismatch);
   if (!un.empty() && un != c.unit) return verdict(CalibrationVerdict::UnitMismatch);
@@ -186,8 +216,7 @@ CalibrationResult decide_calibration(const wire::Reading& rd, const connectors::
   out.mpe = mpe_at(c.mpe_in_service, at);
   // 6. Inside the calibrated measuring range (and the registry's range, if it states one).
   if (y < c.range_min || y > c.range_max) return verdict(CalibrationVerdict::OutsideMeasuringRange);
-  if (info != nullptr &&
-      ((info->range_min && y < *info->range_min) || (info->range_max && y > *info->range_max)))
+  if ((id.has_min && y < id.range_min) || (id.has_max && y > id.range_max))
     return verdict(CalibrationVerdict::OutsideMeasuringRange);
   // 7. Conformity. A certificate whose conformity statement is "fail" says the instrument
   // does not conform: every reading under it is out of tolerance.
@@ -210,11 +239,9 @@ CalibrationResult decide_calibration(const wire::Reading& rd, const connectors::
 }
 
 Calibration::Calibration(CalibrationConfig config) : config_(std::move(config)) {
-  store_ = std::make_unique<connectors::CalibrationStore>(config_.store);
-  if (!config_.identity_registry_path.empty()) {
-    identity_mtime_ns_ = file_mtime_ns(config_.identity_registry_path);
-    identity_.store(load_identity(config_.identity_registry_path));
-  }
+  connectors::CalibrationStoreConfig sc = config_.store;
+  if (sc.identity_path.empty()) sc.identity_path = config_.identity_registry_path;
+  store_ = std::make_unique<connectors::CalibrationStore>(std::move(sc));
 }
 
 Calibration::~Calibration() {
@@ -222,36 +249,11 @@ Calibration::~Calibration() {
 }
 
 bool Calibration::start(std::string* error) {
-  if (!store_->start(error)) return false;
-  if (config_.store.reload_interval_ms > 0 && !config_.identity_registry_path.empty() &&
-      !watcher_.joinable())
-    watcher_ = std::thread([this] { watch_identity(); });
-  return true;
+  return store_->start(error);
 }
 
 void Calibration::stop() {
-  stop_.store(true);
-  if (watcher_.joinable()) watcher_.join();
   store_->stop();
-}
-
-void Calibration::watch_identity() {
-  int64_t waited = 0;
-  while (!stop_.load()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    waited += 20;
-    if (waited < config_.store.reload_interval_ms) continue;
-    waited = 0;
-    const int64_t m = file_mtime_ns(config_.identity_registry_path);
-    if (m == 0 || m == identity_mtime_ns_) continue;
-    identity_mtime_ns_ = m;
-    try {
-      identity_.store(load_identity(config_.identity_registry_path));
-    } catch (const engine::ConfigError& e) {
-      engine::log_error("identity_registry", "reload refused; keeping the previous registry",
-                        {{"error", e.what()}});
-    }
-  }
 }
 
 void Calibration::process(engine::Batch& b, engine::OperatorState*,
@@ -272,7 +274,7 @@ void Calibration::process(engine::Batch& b, engine::OperatorState*,
     }
   }
   const auto certs = store_->snapshot();
-  const auto identity = identity_.load();
+  const connectors::IdentityRegistry* identity = certs->identity();
   // Software-pipelined lookups: in a fleet of 100k sensors every lookup misses the caches, so
   // the index slot of row i+16 and the certificates of row i+8 are prefetched while row i is
   // decided.
@@ -293,7 +295,7 @@ void Calibration::process(engine::Batch& b, engine::OperatorState*,
     if (rd == nullptr) continue;
     const CalibrationResult res =
         decide_calibration(*rd, certs->lookup(str(rd->sensor_id()), hashes[i], rd->time_ns()),
-                           identity.get(), config_.rule, config_.use_initial_mpe);
+                           identity, config_.rule, config_.use_initial_mpe);
     b.row_calibration[r] = static_cast<uint8_t>(res.verdict);
     b.row_corrected[r] = res.corrected;
     b.row_expanded_unc[r] = res.expanded;

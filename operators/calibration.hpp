@@ -9,10 +9,8 @@
 /// configurable. Stateless. See docs/calibration.md.
 
 #include <array>
-#include <atomic>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "connectors/calibration_registry.hpp"
 #include "connectors/identity_registry.hpp"
@@ -98,13 +96,8 @@ class Calibration final : public engine::Operator {
                                                        engine::BuildContext& ctx);
 
  private:
-  void watch_identity();
   const CalibrationConfig config_;
   std::unique_ptr<connectors::CalibrationStore> store_;
-  std::atomic<std::shared_ptr<const connectors::IdentityRegistry>> identity_;
-  int64_t identity_mtime_ns_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread watcher_;
 };
 
 }  // namespace assay::operators

@@ -141,6 +141,8 @@ TEST(CalibrationRegistry, RefusesEachBadCertificateOneByOneWithALocatedReason) {
       "negative-mpe", [](CalibrationCertificate& c) { c.mpe_in_service.absolute = -1; }, &lab);
   add("missing-unit", none, &lab);
   add("good2", none, &lab);
+  add("good", none, &lab);  // a second certificate with the same id
+  certs.back().sensor_id = "s-dup";
   std::string yaml = to_yaml(certs);
   yaml = drop_field(yaml, "missing-unit", "unit");
   testing::write_text(d.path / "labs.yaml", testing::labs_yaml({lab, other}));
@@ -155,7 +157,12 @@ TEST(CalibrationRegistry, RefusesEachBadCertificateOneByOneWithALocatedReason) {
   EXPECT_EQ(report.loaded, 2u);
   std::map<std::string, RefusedCertificate> by_id;
   for (const auto& r : report.refused) by_id[r.certificate_id] = r;
-  ASSERT_EQ(by_id.size(), certs.size() - 2);
+  ASSERT_EQ(report.refused.size(), certs.size() - 2);
+  ASSERT_EQ(by_id.size(), certs.size() - 2);  // loaded: good, good2; refused: the rest
+  EXPECT_EQ(by_id["good"].reason, CertRefusal::kInvalid);
+  EXPECT_NE(by_id["good"].message.find("duplicate certificate_id"), std::string::npos);
+  EXPECT_EQ(by_id["good"].sensor_id, "s-dup");
+  by_id.erase("good");
   const std::map<std::string, std::pair<CertRefusal, std::string>> expect = {
       {"unsigned", {CertRefusal::kUnsigned, "unsigned"}},
       {"tampered", {CertRefusal::kBadSignature, "does not verify"}},

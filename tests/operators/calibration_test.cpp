@@ -40,21 +40,34 @@ using V = wire::CalibrationVerdict;
 
 struct Fixture {
   CalibrationRegistry certs;
+  std::vector<std::shared_ptr<const CalibrationCertificate>> all;
   connectors::IdentityRegistry identity;
   std::vector<uint8_t> buf;
 
-  Fixture() {
-    auto c = testing::make_cert("c1", "s1", kT0 - 10 * kDay, kT0 + 10 * kDay);
-    certs.put(std::make_shared<const CalibrationCertificate>(c));
-  }
+  Fixture() { put(testing::make_cert("c1", "s1", kT0 - 10 * kDay, kT0 + 10 * kDay)); }
   void put(const CalibrationCertificate& c) {
-    certs.put(std::make_shared<const CalibrationCertificate>(c));
+    all.push_back(std::make_shared<const CalibrationCertificate>(c));
+    certs.put(all.back());
   }
+  // With the identity registry passed alongside (looked up per reading) and, checked to give
+  // the same result, attached to a finalized snapshot (copied into the certificates).
   CalibrationResult eval(const ReadingSpec& s, DecisionRule rule = DecisionRule::kGuarded,
                          bool initial = false, bool with_identity = false) {
     buf = testing::build_reading(s);
-    return evaluate_calibration(*wire::GetReading(buf.data()), certs,
-                                with_identity ? &identity : nullptr, rule, initial);
+    const wire::Reading& rd = *wire::GetReading(buf.data());
+    const CalibrationResult r =
+        evaluate_calibration(rd, certs, with_identity ? &identity : nullptr, rule, initial);
+    if (with_identity) {
+      CalibrationRegistry attached;
+      for (const auto& c : all) attached.put(c);
+      attached.attach_identity(std::make_shared<const connectors::IdentityRegistry>(identity));
+      attached.finalize();
+      const CalibrationResult a = evaluate_calibration(rd, attached, nullptr, rule, initial);
+      EXPECT_EQ(a.verdict, r.verdict);
+      EXPECT_EQ(a.code, r.code);
+      EXPECT_EQ(a.corrected, r.corrected);
+    }
+    return r;
   }
 };
 
@@ -254,6 +267,21 @@ TEST(Calibration, IdentityRegistryFirmwareQuantityAndRange) {
   EXPECT_EQ(r.code, engine::RejectCode::kCalFirmwareNotApproved);
   s.firmware.clear();  // no firmware stated where the registry approves some: not approved
   EXPECT_EQ(f.eval(s, DecisionRule::kGuarded, false, true).verdict, V::FirmwareNotApproved);
+  // More approved hashes than are kept inline: the third one still counts.
+  std::array<uint8_t, 32> fw2{}, fw3{};
+  fw2.fill(2);
+  fw3.fill(3);
+  info.approved_firmware = {fw2, fw, fw3};
+  f.identity.put(info, {});
+  s.firmware.assign(fw3.begin(), fw3.end());
+  EXPECT_EQ(f.eval(s, DecisionRule::kGuarded, false, true).verdict, V::InTolerance);
+  s.firmware[5] = 9;
+  EXPECT_EQ(f.eval(s, DecisionRule::kGuarded, false, true).verdict, V::FirmwareNotApproved);
+  // A sensor unknown to the registry skips the identity checks.
+  ReadingSpec other = s;
+  other.sensor = "s-unregistered";
+  f.put(testing::make_cert("c-unreg", "s-unregistered", kT0 - kDay, kT0 + kDay));
+  EXPECT_EQ(f.eval(other, DecisionRule::kGuarded, false, true).verdict, V::InTolerance);
   s.firmware.assign(fw.begin(), fw.end());
   // The registry's narrower range applies too.
   s.value = 120;
@@ -514,6 +542,34 @@ TEST(Calibration, LiveReloadOfCertificatesChangesVerdicts) {
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   f.write({testing::make_cert("old", "s1", kT0 - 2 * kDay, kT0 - kDay),
            testing::make_cert("new", "s1", kT0 - kDay, kT0 + kDay)});
+  for (int i = 0; i < 500 && verdict() != V::InTolerance; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(verdict(), V::InTolerance);
+  op.stop();
+}
+
+TEST(Calibration, IdentityRegistryReloadsLive) {
+  Files f;
+  f.write({testing::make_cert("c", "s1", kT0 - kDay, kT0 + kDay)});
+  const fs::path ident = f.dir / "sensors.yaml";
+  const std::string approved =
+      "sensors:\n  - sensor_id: s1\n    approved_firmware: [\"" + std::string(64, 'a') + "\"]\n";
+  testing::write_text(ident, approved);
+  auto cfg = config_for(f);
+  cfg.identity_registry_path = ident.string();
+  cfg.store.reload_interval_ms = 20;
+  Calibration op(cfg);
+  std::string err;
+  ASSERT_TRUE(op.start(&err)) << err;
+  const auto buf = testing::build_reading(ReadingSpec{});  // states no firmware
+  const auto* rd = wire::GetReading(buf.data());
+  auto verdict = [&] {
+    const auto snap = op.store().snapshot();
+    return evaluate_calibration(*rd, *snap, nullptr, DecisionRule::kGuarded, false).verdict;
+  };
+  EXPECT_EQ(verdict(), V::FirmwareNotApproved);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  testing::write_text(ident, "sensors:\n  - sensor_id: s1\n");  // no firmware list: no check
   for (int i = 0; i < 500 && verdict() != V::InTolerance; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(verdict(), V::InTolerance);
