@@ -71,8 +71,11 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
       route = Route::kRejected;
     else if (name == "alerts")
       route = Route::kAlerts;
+    else if (name == "attestations")
+      route = Route::kAttestations;
     else
-      routes.get(name).fail("unknown route '" + name + "' (routes are trusted, rejected, alerts)");
+      routes.get(name).fail("unknown route '" + name +
+                            "' (routes are trusted, rejected, alerts, attestations)");
     const ConfigNode rc = routes.get(name);
     const ConfigNode type = rc.get("type");
     const std::string t = type.as_string();
@@ -107,6 +110,17 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
     }
   }
   if (p->stage_names.size() > 250) root.get("operators").fail("too many operators (max 250)");
+  bool seals = false;
+  for (const auto& op : p->operators) seals = seals || op->seals();
+  if (seals && !p->sinks[static_cast<size_t>(Route::kAttestations)])
+    routes.fail("route 'attestations' is required with the provenance operator (checkpoints)");
+  if (!seals && p->sinks[static_cast<size_t>(Route::kAttestations)])
+    routes.get("attestations").fail("route 'attestations' needs the provenance operator");
+  if (seals) {  // chains are per output partition: a Kafka trusted topic must follow the source
+    const ConfigNode tr = routes.get("trusted");
+    if (tr.get("type").as_string() == "kafka" && tr.get_string("partition", "") != "source")
+      tr.fail("with the provenance operator, a Kafka trusted route needs 'partition: source'");
+  }
   root.finish();
   return p;
 }

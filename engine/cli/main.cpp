@@ -21,12 +21,15 @@ constexpr Command kCommands[] = {
     {"simulate", assay::engine::cli::cmd_simulate, "simulate a fleet of signed sensors"},
     {"keygen", assay::engine::cli::cmd_keygen, "create signing keys and HMAC secrets"},
     {"inspect", assay::engine::cli::cmd_inspect, "decode an Assay record file to JSON lines"},
+    {"verify-stream", assay::engine::cli::cmd_verify_stream, "verify a trusted stream's chains and checkpoints"},
+    {"prove", assay::engine::cli::cmd_prove, "inclusion proof for one trusted record"},
+    {"pubkey", assay::engine::cli::cmd_pubkey, "print an engine key's public key to pin"},
 };
 
 void usage(std::FILE* out) {
   std::fprintf(out, "usage: assay COMMAND [ARGS]   (assay COMMAND --help for details)\n\ncommands:\n");
-  for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
-  std::fprintf(out, "  %-10s %s\n", "version", "print the engine version");
+  for (const auto& c : kCommands) std::fprintf(out, "  %-13s %s\n", c.name, c.summary);
+  std::fprintf(out, "  %-13s %s\n", "version", "print the engine version");
 }
 
 }  // namespace
