@@ -116,10 +116,13 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
     routes.fail("route 'attestations' is required with the provenance operator (checkpoints)");
   if (!seals && p->sinks[static_cast<size_t>(Route::kAttestations)])
     routes.get("attestations").fail("route 'attestations' needs the provenance operator");
-  if (seals) {  // chains are per output partition: a Kafka trusted topic must follow the source
-    const ConfigNode tr = routes.get("trusted");
-    if (tr.get("type").as_string() == "kafka" && tr.get_string("partition", "") != "source")
-      tr.fail("with the provenance operator, a Kafka trusted route needs 'partition: source'");
+  if (seals) {  // chains are per output partition: Kafka routes must follow the source
+    for (const char* name : {"trusted", "attestations"}) {
+      const ConfigNode rc = routes.get(name);
+      if (rc.get("type").as_string() == "kafka" && rc.get_string("partition", "") != "source")
+        rc.fail(std::string("with the provenance operator, a Kafka ") + name +
+                " route needs 'partition: source'");
+    }
   }
   root.finish();
   return p;

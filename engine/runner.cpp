@@ -154,6 +154,14 @@ Runner::~Runner() = default;
 std::map<int32_t, Offset> Runner::revoke(std::span<const Partition> partitions) {
   std::lock_guard<std::mutex> lock(own_mu_);
   std::map<int32_t, Offset> out;
+  if (!impl_->sealers.empty()) {
+    // Chains move with the partition: the next owner continues from what the outputs hold,
+    // so everything written for them must be delivered before they are handed over.
+    for (Route r : {Route::kTrusted, Route::kAttestations})
+      if (Sink* s = pipeline_.sinks[static_cast<size_t>(r)].get(); s && !s->flush(30000))
+        impl_->fail("route " + std::string(route_name(r)) +
+                    ": flush before handing over partitions failed: " + s->error());
+  }
   for (Partition p : partitions) {
     ++epochs_[p.value()];
     for (auto& states : impl_->seal_states) states.erase(p.value());  // re-read on reassignment
