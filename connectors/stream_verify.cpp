@@ -155,8 +155,9 @@ VerifyReport verify_stream(const std::vector<StoredRecord>& trusted,
     e.idx = engine::u64_at(r.bytes, f.chain_index);
     e.stored = engine::hash_at(r.bytes, f.record_hash);
     e.prev = engine::hash_at(r.bytes, f.prev_hash);
-    e.leaf = engine::merkle_leaf(h, r.bytes);
-    if (engine::record_hash(h, r.bytes, f) != e.stored)
+    const Hash32 actual = engine::record_hash(h, r.bytes, f);
+    e.leaf = engine::merkle_leaf(h, actual);  // leaves are the recomputed record hashes
+    if (actual != e.stored)
       rp.add("record_altered", "trusted", &r, c,
              "record_hash does not match the record (chain_index " + std::to_string(e.idx) + ")");
     Chain& ch = chains[c];
@@ -402,7 +403,7 @@ bool make_inclusion_proof(const std::vector<StoredRecord>& trusted,
       const int64_t i = static_cast<int64_t>(engine::u64_at(r.bytes, g.chain_index));
       if (prov->source_partition() != chain || i < ci.first || i > ci.last) continue;
       if (&r == target) leaf_index = leaves.size();
-      leaves.push_back(engine::merkle_leaf(h, r.bytes));
+      leaves.push_back(engine::merkle_leaf(h, engine::record_hash(h, r.bytes, g)));
     }
     out->partition = partition;
     out->offset = offset;
@@ -433,7 +434,8 @@ std::vector<std::string> verify_inclusion_proof(const InclusionProof& p,
     return why;
   }
   engine::Sha256 h;
-  if (engine::record_hash(h, p.record, f) != engine::hash_at(p.record, f.record_hash))
+  const Hash32 actual = engine::record_hash(h, p.record, f);
+  if (actual != engine::hash_at(p.record, f.record_hash))
     why.push_back("record_hash does not match the record");
   const auto* prov = wire::GetTrustedReading(p.record.data())->provenance();
   const uint64_t idx = engine::u64_at(p.record, f.chain_index);
@@ -442,7 +444,7 @@ std::vector<std::string> verify_inclusion_proof(const InclusionProof& p,
     why.push_back("record position (chain " + std::to_string(prov->source_partition()) +
                   ", chain_index " + std::to_string(idx) + ") does not match leaf " +
                   std::to_string(p.leaf_index) + " of the checkpoint range");
-  if (!engine::merkle_verify_inclusion(engine::merkle_leaf(h, p.record), p.leaf_index, p.tree_size,
+  if (!engine::merkle_verify_inclusion(engine::merkle_leaf(h, actual), p.leaf_index, p.tree_size,
                                        p.audit_path, ci.merkle_root))
     why.push_back("audit path does not lead to the signed Merkle root");
   return why;

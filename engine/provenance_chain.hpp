@@ -54,8 +54,9 @@ Hash32 hash_at(std::span<const uint8_t> record, size_t offset);
 /// Reads the little-endian uint64 at `offset` of `record`.
 uint64_t u64_at(std::span<const uint8_t> record, size_t offset);
 
-/// RFC 9162 leaf hash: SHA-256(0x00 || record).
-Hash32 merkle_leaf(Sha256& h, std::span<const uint8_t> record);
+/// RFC 9162 leaf hash: SHA-256(0x00 || entry). Checkpoint trees have one entry per record:
+/// its 32-byte record_hash (docs/provenance.md).
+Hash32 merkle_leaf(Sha256& h, std::span<const uint8_t> entry);
 /// RFC 9162 interior node: SHA-256(0x01 || left || right).
 Hash32 merkle_node(Sha256& h, const Hash32& left, const Hash32& right);
 /// RFC 9162 Merkle Tree Hash over leaf hashes (SHA-256 of nothing for an empty list).

@@ -124,7 +124,13 @@ bool Provenance::resume(engine::Partition part, ProvenanceState& st, engine::Ope
         st.range_first = l.index;
         st.range_prev = prev;
       }
-      st.leaves.push_back(engine::merkle_leaf(h, l.bytes));
+      const Hash32 rh = engine::hash_at(l.bytes, l.f.record_hash);
+      if (engine::record_hash(h, l.bytes, l.f) != rh) {
+        *error = "a record of the " + chain + " after its last checkpoint (chain_index " +
+                 std::to_string(l.index) + ") does not match its record_hash";
+        return false;
+      }
+      st.leaves.push_back(engine::merkle_leaf(h, rh));
     }
     st.range_start_mono = ctx.now_mono_ns;
   }
@@ -188,7 +194,7 @@ bool Provenance::seal(engine::Batch& b, engine::OperatorState* state, engine::Op
       rec[f.chain_index + static_cast<size_t>(k)] = static_cast<uint8_t>(st.next_index >> (8 * k));
     st.head = engine::record_hash(h, rec, f);
     std::memcpy(rec.data() + f.record_hash, st.head.data(), 32);
-    st.leaves.push_back(engine::merkle_leaf(h, rec));
+    st.leaves.push_back(engine::merkle_leaf(h, st.head));  // the entry is the record's hash
     ++st.next_index;
     if (st.leaves.size() >= config_.every_records) checkpoint(b, o.frame, st, ctx);
   }

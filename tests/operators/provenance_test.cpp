@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <set>
 
@@ -12,6 +13,7 @@
 #include "connectors/builtin.hpp"
 #include "connectors/framing.hpp"
 #include "connectors/stream_verify.hpp"
+#include "engine/bytes.hpp"
 #include "engine/runner.hpp"
 #include "engine/signing_key.hpp"
 #include "operators/builtin.hpp"
@@ -162,6 +164,60 @@ TEST(Provenance, ChainsEveryTrustedRecordAndSignsCheckpoints) {
   EXPECT_EQ(last.last, static_cast<int64_t>(t.size()) - 1);
   EXPECT_EQ(last.chain_head, prev);
   EXPECT_EQ(last.topic, "file:" + (tmp.path / "trusted.asy").string());
+  // The first checkpoint's root, recomputed independently: RFC 9162 over SHA-256(0x00 ||
+  // record_hash) of records 0..99, with OpenSSL's one-shot SHA-256 (engine/bytes.hpp).
+  auto sha = [](const std::string& bytes) {
+    const auto d = engine::sha256(bytes);
+    Hash32 out;
+    std::copy(d.begin(), d.end(), out.begin());
+    return out;
+  };
+  std::vector<Hash32> level;
+  for (size_t i = 0; i < 100; ++i) {
+    engine::ChainFields f;
+    ASSERT_TRUE(engine::find_chain_fields(t[i].bytes, &f));
+    level.push_back(
+        sha(std::string(1, '\0') +
+            std::string(reinterpret_cast<const char*>(t[i].bytes.data()) + f.record_hash, 32)));
+  }
+  // 100 leaves: MTH = node(MTH(0..63), MTH(64..99)); MTH(64..99) = node(MTH(64..95), MTH(96..99)).
+  std::function<Hash32(size_t, size_t)> mth = [&](size_t lo, size_t n) -> Hash32 {
+    if (n == 1) return level[lo];
+    size_t k = 1;
+    while (k * 2 < n) k *= 2;
+    const Hash32 l = mth(lo, k), r = mth(lo + k, n - k);
+    return sha(std::string(1, '\1') + std::string(l.begin(), l.end()) +
+               std::string(r.begin(), r.end()));
+  };
+  engine::CheckpointInfo first;
+  ASSERT_TRUE(engine::decode_checkpoint(a.front().bytes, &first, &err)) << err;
+  EXPECT_EQ(first.first, 0);
+  EXPECT_EQ(first.last, 99);
+  EXPECT_EQ(first.merkle_root, mth(0, 100));
+  // The canonical signing bytes, built by hand from docs/provenance.md.
+  std::string canon = "assay-checkpoint-v1";
+  auto le = [&](uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) canon.push_back(static_cast<char>(v >> (8 * i)));
+  };
+  auto str = [&](const std::string& x) {
+    le(x.size(), 4);
+    canon += x;
+  };
+  str(first.topic);
+  le(0, 4);
+  le(0, 8);
+  le(99, 8);
+  le(100, 8);
+  for (const Hash32* hsh : {&first.merkle_root, &first.chain_head, &first.prev_chain_head})
+    canon.append(hsh->begin(), hsh->end());
+  str(first.key_id);
+  str("prov");
+  str(first.instance);
+  le(static_cast<uint64_t>(first.time_ns), 8);
+  const std::vector<uint8_t> cb(canon.begin(), canon.end());
+  EXPECT_EQ(cb, engine::checkpoint_signing_bytes(first));
+  EXPECT_TRUE(engine::verify_engine_signature(public_key(tmp.path), cb, first.signature));
+  EXPECT_EQ(first.prev_chain_head, Hash32{});
   const auto r = verify(tmp.path, t, a);
   EXPECT_TRUE(r.ok()) << dump(r);
   EXPECT_EQ(r.records, t.size());
