@@ -441,6 +441,27 @@ TEST(Provenance, ConfigNeedsAttestationsAndKey) {
   bad_key.replace(bad_key.find("engine.pem"), 10, "nope.pem");
   root = engine::ConfigNode::load_string(bad_key, "p.yaml");
   EXPECT_THROW(engine::build_pipeline(root, bad_key, reg, metrics), engine::ConfigError);
+  // attestations without the operator; a Kafka trusted route without `partition: source`.
+  const std::string only_att = y.substr(0, y.find("operators:")) + "engine: {batch_size: 8}\n";
+  root = engine::ConfigNode::load_string(only_att, "p.yaml");
+  try {
+    engine::build_pipeline(root, only_att, reg, metrics);
+    ADD_FAILURE() << "attestations without provenance accepted";
+  } catch (const engine::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("needs the provenance operator"), std::string::npos)
+        << e.what();
+  }
+  std::string kafka = y;
+  const auto tr = kafka.find("  trusted:");
+  kafka.replace(tr, kafka.find('\n', tr) - tr,
+                "  trusted: {type: kafka, brokers: 127.0.0.1:1, topic: t}");
+  root = engine::ConfigNode::load_string(kafka, "p.yaml");
+  try {
+    engine::build_pipeline(root, kafka, reg, metrics);
+    ADD_FAILURE() << "Kafka trusted route without partition: source accepted";
+  } catch (const engine::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("partition: source"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Merkle, Rfc9162RootsAndInclusionProofs) {
