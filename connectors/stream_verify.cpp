@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdio>
 #include <map>
+#include <set>
 
 #include "connectors/framing.hpp"
 #include "engine/bytes.hpp"
@@ -165,9 +166,26 @@ VerifyReport verify_stream(const std::vector<StoredRecord>& trusted,
     ch.entries.push_back(e);
   }
 
+  // Which chains each stored partition holds: where a stored partition holds exactly its own
+  // chain (Kafka with `partition: source`, a file of one chain), offsets equal chain indices.
+  std::map<int32_t, std::set<int32_t>> held;
+  for (const auto& [c, ch] : chains)
+    for (const Entry& e : ch.entries) held[e.rec->partition].insert(c);
+
   // Continuity of every chain in stored order.
   for (auto& [c, ch] : chains) {
     const auto& E = ch.entries;
+    bool offsets = true;
+    for (const Entry& e : E) offsets = offsets && e.rec->partition == c && held[c].size() == 1;
+    int64_t shift = 0;  // offset - chain_index of the previous record
+    for (size_t j = 0; offsets && j < E.size(); ++j) {
+      const int64_t d = E[j].rec->offset - static_cast<int64_t>(E[j].idx);
+      if (d != shift)
+        rp.add("offset_mismatch", "trusted", E[j].rec, c,
+               "chain_index " + std::to_string(E[j].idx) + " stored at offset " +
+                   std::to_string(E[j].rec->offset));
+      shift = d;
+    }
     for (size_t j = 0; j < E.size(); ++j) {
       if (j == 0) {
         if (E[0].idx != 0 || E[0].prev != Hash32{})

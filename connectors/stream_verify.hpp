@@ -27,8 +27,8 @@ struct StoredRecord {
 /// One thing that is wrong, at a place.
 struct Finding {
   /// Stable kind: malformed, record_altered, chain_break, chain_start, missing, duplicate,
-  /// inserted, checkpoint_malformed, checkpoint_signature, checkpoint_range, merkle_mismatch,
-  /// checkpoint_head, checkpoint_orphan, unattested.
+  /// inserted, offset_mismatch, checkpoint_malformed, checkpoint_signature, checkpoint_range,
+  /// merkle_mismatch, checkpoint_head, checkpoint_orphan, unattested.
   std::string kind;
   std::string stream;     ///< "trusted" or "attestations"
   int32_t partition = 0;  ///< stored partition of the record named

@@ -260,6 +260,7 @@ TEST_F(Tamper, DeletedRecordIsNamed) {
   EXPECT_FALSE(r.ok());
   EXPECT_TRUE(has(r, "chain_break", 250)) << dump(r);
   EXPECT_TRUE(has(r, "missing", 250)) << dump(r);
+  EXPECT_TRUE(has(r, "offset_mismatch", 250)) << dump(r);  // offsets shift from here on
   EXPECT_EQ(offsets_named(r, "trusted"), std::set<int64_t>{250}) << dump(r);
 }
 
@@ -270,7 +271,11 @@ TEST_F(Tamper, SwappedRecordsAreNamed) {
   EXPECT_FALSE(r.ok());
   EXPECT_TRUE(has(r, "chain_break", 600)) << dump(r);
   EXPECT_TRUE(has(r, "chain_break", 601)) << dump(r);
+  EXPECT_TRUE(has(r, "offset_mismatch", 600)) << dump(r);
+  EXPECT_TRUE(has(r, "offset_mismatch", 601)) << dump(r);
   EXPECT_TRUE(has(r, "merkle_mismatch", 6)) << dump(r);
+  // Named: the two swapped records and the first one after them (its link back is broken).
+  EXPECT_EQ(offsets_named(r, "trusted"), (std::set<int64_t>{600, 601, 602})) << dump(r);
 }
 
 TEST_F(Tamper, InsertedForgeryIsNamed) {
