@@ -182,7 +182,10 @@ void BM_VerifyStream(benchmark::State& state) {
   opt.public_key = engine_key()->public_key();
   for (auto _ : state) {
     const auto rep = connectors::verify_stream(ts, as, opt);
-    if (!rep.ok()) state.SkipWithError("stream does not verify");
+    if (!rep.ok()) {
+      state.SkipWithError(("stream does not verify: " + rep.findings[0].json()).c_str());
+      break;
+    }
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * ts.size()));
   state.counters["checkpoints"] = static_cast<double>(as.size());

@@ -171,6 +171,12 @@ bool KafkaSink::read_back(engine::Partition partition, size_t max_records,
     *error = "reading back topic '" + config_.topic + "' needs 'partition: source'";
     return false;
   }
+  if (partitions_ > 0 && partition.value() >= partitions_) {
+    *error = "topic '" + config_.topic + "' has " + std::to_string(partitions_) +
+             " partitions, none for source partition " + std::to_string(partition.value()) +
+             " (partition: source needs at least as many partitions as the input topic)";
+    return false;
+  }
   if (rk_ != nullptr && rd_kafka_flush(rk_, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     *error = "records still in flight to topic '" + config_.topic + "'";
     return false;

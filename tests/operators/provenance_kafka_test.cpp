@@ -2,16 +2,19 @@
 // output partition (`partition: source`), read back after a restart through the Kafka sink,
 // verified end to end by reading every partition back.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <tuple>
 
 #include "../engine/records.hpp"
 #include "connectors/builtin.hpp"
 #include "connectors/kafka_readback.hpp"
 #include "connectors/stream_verify.hpp"
+#include "engine/bytes.hpp"
 #include "engine/runner.hpp"
 #include "engine/signing_key.hpp"
 #include "operators/builtin.hpp"
@@ -103,6 +106,19 @@ class ProvenanceKafka : public ::testing::Test {
   sim::KafkaFrameSink input;
 };
 
+const std::string kAssay = ASSAY_BINARY_DIR "/engine/cli/assay";
+
+std::pair<int, std::string> sh(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return {-1, out};
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
 std::string dump(const connectors::VerifyReport& r) {
   std::string s;
   for (const auto& f : r.findings) s += f.json() + "\n";
@@ -127,6 +143,22 @@ TEST_F(ProvenanceKafka, ChainsPerOutputPartitionContinueAfterARestart) {
   r = verify(&n);
   EXPECT_EQ(n, 500u);
   EXPECT_TRUE(r.ok()) << dump(r);
+
+  // The same through the CLI, reading the topics over TCP from the embedded cluster.
+  const std::string brokers = connectors::EmbeddedKafka::instance().bootstrap();
+  const std::string hex =
+      engine::to_hex(engine::EngineKey::load((dir / "engine.pem").string())->public_key());
+  const std::string streams =
+      " --brokers " + brokers + " --topic out-" + tag + " --attestations-topic att-" + tag;
+  auto [code, out] = sh(kAssay + " verify-stream" + streams + " --public-key " + hex);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("500 records in"), std::string::npos) << out;
+  std::tie(code, out) = sh(kAssay + " prove" + streams + " --partition 1 --offset 7");
+  ASSERT_EQ(code, 0) << out;
+  std::ofstream(dir / "proof.json") << out;
+  std::tie(code, out) = sh(kAssay + " verify-stream --proof " + (dir / "proof.json").string() +
+                           " --public-key " + hex);
+  EXPECT_EQ(code, 0) << out;
 }
 
 }  // namespace
