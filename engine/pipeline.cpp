@@ -119,9 +119,13 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
   if (seals) {  // chains are per output partition: Kafka routes must follow the source
     for (const char* name : {"trusted", "attestations"}) {
       const ConfigNode rc = routes.get(name);
-      if (rc.get("type").as_string() == "kafka" && rc.get_string("partition", "") != "source")
+      const std::string type = rc.get("type").as_string();
+      if (type == "kafka" && rc.get_string("partition", "") != "source")
         rc.fail(std::string("with the provenance operator, a Kafka ") + name +
                 " route needs 'partition: source'");
+      if (type == "jsonl")  // chains continue from what the route holds: it must be readable
+        rc.fail(std::string("with the provenance operator, the ") + name +
+                " route must be type file or kafka, not jsonl");
     }
   }
   root.finish();
