@@ -92,6 +92,31 @@ struct Runner::Impl {
   std::string error;
   std::array<std::atomic<uint64_t>, static_cast<size_t>(RejectCode::kCount_)> by_reason{};
 
+  // Runs finish() of the sealing states of partition `only` (every partition if negative)
+  // and writes what they produce (final checkpoints, not tracked as input progress). The
+  // caller holds Runner::own_mu_.
+  void close_seals(Pipeline& p, int32_t only) {
+    for (size_t i : sealers) {
+      for (auto& [part, state] : seal_states[i]) {
+        if (only >= 0 && part != only) continue;
+        Batch fin;
+        fin.partition = Partition(part);
+        OperatorContext ctx{p.info, *probes[i], static_cast<uint8_t>(i + 1), now_ns(),
+                            monotonic_ns(), &reader};
+        p.operators[i]->finish(fin, state.get(), ctx);
+        for (const OutputRecord& o : fin.outputs) {
+          Sink* sink = p.sinks[static_cast<size_t>(o.route)].get();
+          OutputMeta meta;
+          meta.pipeline = p.info.name;
+          meta.partition = part;
+          meta.verdict = "checkpoint";
+          if (sink != nullptr &&
+              !sink->write({fin.out_arena.data() + o.offset, o.size}, meta, kUntrackedToken))
+            fail("route " + std::string(route_name(o.route)) + ": " + sink->error());
+        }
+      }
+    }
+  }
   void fail(const std::string& e) {
     std::lock_guard<std::mutex> lock(error_mu);
     if (error.empty()) error = e;
@@ -155,8 +180,9 @@ std::map<int32_t, Offset> Runner::revoke(std::span<const Partition> partitions) 
   std::lock_guard<std::mutex> lock(own_mu_);
   std::map<int32_t, Offset> out;
   if (!impl_->sealers.empty()) {
-    // Chains move with the partition: the next owner continues from what the outputs hold,
-    // so everything written for them must be delivered before they are handed over.
+    // Chains move with the partition: close their open ranges (a checkpoint over what was
+    // written), and deliver everything before the next owner reads the outputs back.
+    for (Partition p : partitions) impl_->close_seals(pipeline_, p.value());
     for (Route r : {Route::kTrusted, Route::kAttestations})
       if (Sink* s = pipeline_.sinks[static_cast<size_t>(r)].get(); s && !s->flush(30000))
         impl_->fail("route " + std::string(route_name(r)) +
@@ -440,25 +466,7 @@ RunSummary Runner::run() {
   // Sealing operators close their open ranges (final checkpoints) after a clean drain.
   if (im.error.empty() && !tracker_.failed()) {
     std::lock_guard<std::mutex> lock(own_mu_);
-    for (size_t i : im.sealers) {
-      for (auto& [part, state] : im.seal_states[i]) {
-        Batch fin;
-        fin.partition = Partition(part);
-        OperatorContext ctx{p.info, *im.probes[i], static_cast<uint8_t>(i + 1), now_ns(),
-                            monotonic_ns(), &im.reader};
-        p.operators[i]->finish(fin, state.get(), ctx);
-        for (const OutputRecord& o : fin.outputs) {
-          Sink* sink = p.sinks[static_cast<size_t>(o.route)].get();
-          OutputMeta meta;
-          meta.pipeline = p.info.name;
-          meta.partition = part;
-          meta.verdict = "checkpoint";
-          if (sink != nullptr &&
-              !sink->write({fin.out_arena.data() + o.offset, o.size}, meta, kUntrackedToken))
-            im.fail("route " + std::string(route_name(o.route)) + ": " + sink->error());
-        }
-      }
-    }
+    im.close_seals(p, -1);
   }
   for (size_t r = 0; r < kRouteCount; ++r) {
     if (p.sinks[r] && !p.sinks[r]->flush(30000))

@@ -10,19 +10,48 @@ namespace {
 
 using engine::Hash32;
 
-// A trusted record read back from the output, with its chain fields.
-struct Linked {
-  std::span<const uint8_t> bytes;
-  engine::ChainFields f;
-  uint64_t index = 0;
-};
-
 engine::Sha256& hasher() {
   thread_local engine::Sha256 h;
   return h;
 }
 
 }  // namespace
+
+using Linked = Provenance::Linked;
+
+bool Provenance::read_chain(engine::Partition part, size_t max_records,
+                            engine::OperatorContext& ctx, std::vector<std::vector<uint8_t>>* recs,
+                            std::vector<Linked>* mine, std::string* error) const {
+  const std::string chain = "chain of partition " + std::to_string(part.value());
+  recs->clear();
+  mine->clear();
+  if (!ctx.outputs->read_back(engine::Route::kTrusted, part, max_records, recs, error)) {
+    *error = "cannot read back the trusted route to continue the " + chain + ": " + *error;
+    return false;
+  }
+  for (const auto& r : *recs) {
+    flatbuffers::Verifier v(r.data(), r.size());
+    if (!wire::VerifyTrustedReadingBuffer(v)) {
+      *error =
+          "the trusted route holds a record that is not a valid TrustedReading; refusing "
+          "to continue the " +
+          chain;
+      return false;
+    }
+    const auto* prov = wire::GetTrustedReading(r.data())->provenance();
+    if (prov == nullptr || prov->source_partition() != part.value()) continue;
+    Linked l{r, {}, 0};
+    if (!engine::find_chain_fields(r, &l.f, false)) {
+      *error = "the last trusted records of partition " + std::to_string(part.value()) +
+               " have no hash chain (written without the provenance operator?); refusing to "
+               "start a new chain after them";
+      return false;
+    }
+    l.index = engine::u64_at(r, l.f.chain_index);
+    mine->push_back(l);
+  }
+  return true;
+}
 
 bool Provenance::resume(engine::Partition part, ProvenanceState& st, engine::OperatorContext& ctx,
                         std::string* error) const {
@@ -44,33 +73,11 @@ bool Provenance::resume(engine::Partition part, ProvenanceState& st, engine::Ope
     }
     if (info.partition == part.value()) last_ck = std::move(info);
   }
+  // This chain's last records, oldest first: the last one first; more only if records were
+  // written after the last checkpoint (below).
   std::vector<std::vector<uint8_t>> recs;
-  if (!ctx.outputs->read_back(engine::Route::kTrusted, part, config_.every_records, &recs, error)) {
-    *error = "cannot read back the trusted route to continue the " + chain + ": " + *error;
-    return false;
-  }
-  std::vector<Linked> mine;  // this chain's records, oldest first
-  for (const auto& r : recs) {
-    flatbuffers::Verifier v(r.data(), r.size());
-    if (!wire::VerifyTrustedReadingBuffer(v)) {
-      *error =
-          "the trusted route holds a record that is not a valid TrustedReading; refusing "
-          "to continue the " +
-          chain;
-      return false;
-    }
-    const auto* prov = wire::GetTrustedReading(r.data())->provenance();
-    if (prov == nullptr || prov->source_partition() != part.value()) continue;
-    Linked l{r, {}, 0};
-    if (!engine::find_chain_fields(r, &l.f, false)) {
-      *error = "the last trusted records of partition " + std::to_string(part.value()) +
-               " have no hash chain (written without the provenance operator?); refusing to "
-               "start a new chain after them";
-      return false;
-    }
-    l.index = engine::u64_at(r, l.f.chain_index);
-    mine.push_back(l);
-  }
+  std::vector<Linked> mine;
+  if (!read_chain(part, 1, ctx, &recs, &mine, error)) return false;
   if (mine.empty()) {
     if (last_ck) {
       *error = "the attestations route has checkpoints for the " + chain +
@@ -101,6 +108,13 @@ bool Provenance::resume(engine::Partition part, ProvenanceState& st, engine::Ope
   st.range_prev = head;
   // Records written after the last checkpoint (a crash) re-enter the open range.
   const uint64_t missing = last.index - static_cast<uint64_t>(covered);
+  if (missing > 0 && mine.size() < missing) {
+    if (!read_chain(part, missing, ctx, &recs, &mine, error)) return false;
+    if (mine.empty() || engine::hash_at(mine.back().bytes, mine.back().f.record_hash) != head) {
+      *error = "the trusted route changed while the " + chain + " was read back";
+      return false;
+    }
+  }
   if (missing > 0) {
     if (mine.size() < missing) {
       *error = "cannot re-read the " + std::to_string(missing) + " records of the " + chain +

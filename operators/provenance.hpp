@@ -56,9 +56,20 @@ class Provenance final : public engine::Operator {
   static std::unique_ptr<engine::Operator> from_config(const engine::ConfigNode& config,
                                                        engine::BuildContext& ctx);
 
+  /// A trusted record read back from the output, with its chain fields.
+  struct Linked {
+    std::span<const uint8_t> bytes;
+    engine::ChainFields f;
+    uint64_t index = 0;
+  };
+
  private:
   bool resume(engine::Partition partition, ProvenanceState& st, engine::OperatorContext& ctx,
               std::string* error) const;
+  // The chain's records among the trusted route's last `max_records` (oldest first).
+  bool read_chain(engine::Partition partition, size_t max_records, engine::OperatorContext& ctx,
+                  std::vector<std::vector<uint8_t>>* recs, std::vector<Linked>* mine,
+                  std::string* error) const;
   void checkpoint(engine::Batch& batch, uint32_t frame, ProvenanceState& st,
                   engine::OperatorContext& ctx) const;
 
