@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 
 namespace assay::connectors {
 namespace {
@@ -29,55 +30,68 @@ rd_kafka_t* make_reader(const KafkaClientSettings& settings, const std::string& 
   return rk;
 }
 
-bool read_partition(rd_kafka_t* rk, const std::string& topic, int32_t partition, size_t max_records,
-                    std::vector<StoredRecord>* out, std::string* error, int timeout_ms) {
-  int64_t lo = 0, hi = 0;
-  rd_kafka_resp_err_t err =
-      rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &lo, &hi, timeout_ms);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    *error = "cannot query the offsets of " + topic + "/" + std::to_string(partition) + ": " +
-             rd_kafka_err2str(err);
-    return false;
+// Reads the given partitions together (one assignment) up to their high watermarks at the
+// time of the call; appends them partition by partition, in offset order.
+bool read_partitions(rd_kafka_t* rk, const std::string& topic, const std::vector<int32_t>& parts,
+                     size_t max_records, std::vector<StoredRecord>* out, std::string* error,
+                     int timeout_ms) {
+  std::map<int32_t, int64_t> high;  // partitions still to read -> high watermark
+  std::map<int32_t, std::vector<StoredRecord>> got;
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
+  for (int32_t p : parts) {
+    int64_t lo = 0, hi = 0;
+    const rd_kafka_resp_err_t err =
+        rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &lo, &hi, timeout_ms);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_topic_partition_list_destroy(list);
+      *error = "cannot query the offsets of " + topic + "/" + std::to_string(p) + ": " +
+               rd_kafka_err2str(err);
+      return false;
+    }
+    int64_t start = lo;
+    if (max_records > 0 && hi - static_cast<int64_t>(max_records) > lo)
+      start = hi - static_cast<int64_t>(max_records);
+    if (start >= hi) continue;
+    high[p] = hi;
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = start;
   }
-  int64_t start = lo;
-  if (max_records > 0 && hi - static_cast<int64_t>(max_records) > lo)
-    start = hi - static_cast<int64_t>(max_records);
-  if (start >= hi) return true;
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset = start;
-  err = rd_kafka_assign(rk, list);
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (!high.empty()) err = rd_kafka_assign(rk, list);
   rd_kafka_topic_partition_list_destroy(list);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    *error = std::string("cannot assign the partition: ") + rd_kafka_err2str(err);
+    *error = std::string("cannot assign the partitions: ") + rd_kafka_err2str(err);
     return false;
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  bool done = false, ok = true;
-  while (!done) {
+  bool ok = true;
+  while (ok && !high.empty()) {
     if (std::chrono::steady_clock::now() > deadline) {
-      *error = "timed out reading " + topic + "/" + std::to_string(partition);
+      *error = "timed out reading " + topic;
       ok = false;
       break;
     }
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 200);
     if (m == nullptr) continue;
+    auto it = high.find(m->partition);
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      done = m->offset >= hi;
+      if (it != high.end() && m->offset >= it->second) high.erase(it);
     } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      *error =
-          "reading " + topic + "/" + std::to_string(partition) + ": " + rd_kafka_message_errstr(m);
+      *error = "reading " + topic + "/" + std::to_string(m->partition) + ": " +
+               rd_kafka_message_errstr(m);
       ok = false;
-      done = true;
-    } else {
-      if (m->offset < hi) {
+    } else if (it != high.end()) {
+      if (m->offset < it->second) {
         const auto* p = static_cast<const uint8_t*>(m->payload);
-        out->push_back(StoredRecord{partition, m->offset, {p, p + m->len}});
+        got[m->partition].push_back(StoredRecord{m->partition, m->offset, {p, p + m->len}});
       }
-      done = m->offset >= hi - 1;
+      if (m->offset >= it->second - 1) high.erase(it);
     }
     rd_kafka_message_destroy(m);
   }
   rd_kafka_assign(rk, nullptr);
+  for (auto& [p, recs] : got)
+    for (auto& r : recs) out->push_back(std::move(r));
   return ok;
 }
 
@@ -103,7 +117,7 @@ bool read_kafka_partition(const KafkaClientSettings& settings, const std::string
                           std::string* error, int timeout_ms) {
   rd_kafka_t* rk = make_reader(settings, topic, error);
   if (rk == nullptr) return false;
-  const bool ok = read_partition(rk, topic, partition, max_records, out, error, timeout_ms);
+  const bool ok = read_partitions(rk, topic, {partition}, max_records, out, error, timeout_ms);
   rd_kafka_destroy(rk);
   return ok;
 }
@@ -118,7 +132,9 @@ bool read_kafka_topic(const KafkaClientSettings& settings, const std::string& to
   if (!ok)
     *error = c == TopicCheck::kMissing ? "topic '" + topic + "' does not exist"
                                        : "cannot reach the Kafka cluster";
-  for (int p = 0; ok && p < n; ++p) ok = read_partition(rk, topic, p, 0, out, error, 60000);
+  std::vector<int32_t> parts;
+  for (int p = 0; p < n; ++p) parts.push_back(p);
+  if (ok) ok = read_partitions(rk, topic, parts, 0, out, error, 120000);
   rd_kafka_destroy(rk);
   return ok;
 }

@@ -117,6 +117,10 @@ struct Runner::Impl {
       }
     }
   }
+  bool healthy() {
+    std::lock_guard<std::mutex> lock(error_mu);
+    return error.empty();
+  }
   void fail(const std::string& e) {
     std::lock_guard<std::mutex> lock(error_mu);
     if (error.empty()) error = e;
@@ -182,7 +186,9 @@ std::map<int32_t, Offset> Runner::revoke(std::span<const Partition> partitions) 
   if (!impl_->sealers.empty()) {
     // Chains move with the partition: close their open ranges (a checkpoint over what was
     // written), and deliver everything before the next owner reads the outputs back.
-    for (Partition p : partitions) impl_->close_seals(pipeline_, p.value());
+    // (Not after a failure: a checkpoint must never cover records that were not written.)
+    if (impl_->healthy() && !tracker_.failed())
+      for (Partition p : partitions) impl_->close_seals(pipeline_, p.value());
     for (Route r : {Route::kTrusted, Route::kAttestations})
       if (Sink* s = pipeline_.sinks[static_cast<size_t>(r)].get(); s && !s->flush(30000))
         impl_->fail("route " + std::string(route_name(r)) +

@@ -55,7 +55,7 @@ class ProvenanceKafka : public ::testing::Test {
         "name: provk\n"
         "input: " +
         k + "topic: in-" + tag + ", group_id: g-" + tag +
-        ", idle_timeout_ms: 3000, properties: {session.timeout.ms: 6000, heartbeat.interval.ms: "
+        ", idle_timeout_ms: 1500, properties: {session.timeout.ms: 6000, heartbeat.interval.ms: "
         "500}}\n"
         "routes:\n"
         "  trusted: " +
