@@ -17,7 +17,9 @@ enum class FileFormat { kFramed, kJsonLines };
 /// Writes one route to one file.
 class FileSink final : public engine::Sink {
  public:
-  FileSink(std::string path, FileFormat format, bool fsync);
+  /// `append`: keep what the file holds and write after it (framed files must end on a
+  /// frame boundary); otherwise the file is truncated.
+  FileSink(std::string path, FileFormat format, bool fsync, bool append = false);
   bool start(std::string* error) override;
   bool write(std::span<const uint8_t> record, const engine::OutputMeta& meta,
              uint64_t token) override;
@@ -25,8 +27,11 @@ class FileSink final : public engine::Sink {
   void stop() override;
   std::string error() const override { return writer_.error(); }
   std::string describe() const override;
+  /// Every record the (framed) file holds, whatever `partition`: one file holds them all.
+  bool read_back(engine::Partition partition, size_t max_records,
+                 std::vector<std::vector<uint8_t>>* out, std::string* error) override;
 
-  /// Builds from `{type: file|jsonl, path: P, fsync: false}`.
+  /// Builds from `{type: file|jsonl, path: P, fsync: false, append: false}`.
   static std::unique_ptr<engine::Sink> from_config(const engine::ConfigNode& config,
                                                    engine::Route route, engine::BuildContext& ctx);
 
@@ -34,6 +39,7 @@ class FileSink final : public engine::Sink {
   std::string path_;
   FileFormat format_;
   bool fsync_;
+  bool append_;
   FrameWriter writer_;
   std::string line_;
 };

@@ -27,13 +27,13 @@ void append_frame(std::vector<uint8_t>& out, std::span<const uint8_t> bytes) {
 
 FrameWriter::~FrameWriter() { close(); }
 
-bool FrameWriter::open(const std::string& path) {
+bool FrameWriter::open(const std::string& path, bool append) {
   close();
   if (path == "-") {
     f_ = stdout;
     owned_ = false;
   } else {
-    f_ = std::fopen(path.c_str(), "wb");
+    f_ = std::fopen(path.c_str(), append ? "ab" : "wb");
     owned_ = true;
     if (f_ == nullptr) {
       error_ = "cannot open " + path + ": " + std::strerror(errno);

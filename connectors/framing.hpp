@@ -22,8 +22,9 @@ class FrameWriter {
   FrameWriter& operator=(const FrameWriter&) = delete;
   ~FrameWriter();
 
-  /// Opens (truncates) `path`; "-" is stdout. Returns false and sets error() on failure.
-  bool open(const std::string& path);
+  /// Opens (truncates, or appends to when `append`) `path`; "-" is stdout. Returns false and
+  /// sets error() on failure.
+  bool open(const std::string& path, bool append = false);
   /// Writes one frame. Returns false on an I/O error.
   bool write(std::span<const uint8_t> bytes);
   /// Writes raw bytes without a frame header (for JSON-lines files).

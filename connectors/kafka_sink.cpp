@@ -1,5 +1,6 @@
 #include "connectors/kafka_sink.hpp"
 
+#include "connectors/kafka_readback.hpp"
 #include "engine/log.hpp"
 
 namespace assay::connectors {
@@ -78,7 +79,7 @@ bool KafkaSink::start(std::string* error) {
     return false;
   }
   rkt_ = rd_kafka_topic_new(rk_, config_.topic.c_str(), nullptr);
-  switch (check_topic(rk_, config_.topic, 5000, nullptr)) {
+  switch (check_topic(rk_, config_.topic, 5000, &partitions_)) {
     case TopicCheck::kExists: break;
     case TopicCheck::kMissing:
       *error = "topic '" + config_.topic + "' does not exist";
@@ -101,6 +102,17 @@ bool KafkaSink::ready() const {
 bool KafkaSink::write(std::span<const uint8_t> record, const engine::OutputMeta& meta,
                       uint64_t token) {
   if (failed_.load()) return false;
+  int32_t partition = RD_KAFKA_PARTITION_UA;
+  if (config_.partition_by_source) {
+    partition = meta.partition;
+    if (partition < 0 || (partitions_ > 0 && partition >= partitions_)) {
+      set_error("partition: source: topic '" + config_.topic + "' has " +
+                std::to_string(partitions_) + " partitions, no partition " +
+                std::to_string(partition) +
+                " (it needs at least as many partitions as the input topic)");
+      return false;
+    }
+  }
   const std::string_view reason = engine::reject_code_name(meta.reason);
   for (;;) {
     // Headers cost an allocation each on the serial sink stage, so only what the topic does
@@ -114,7 +126,8 @@ bool KafkaSink::write(std::span<const uint8_t> record, const engine::OutputMeta&
     if (meta.reason != engine::RejectCode::kNone)
       rd_kafka_header_add(h, "assay-reason", -1, reason.data(), static_cast<ssize_t>(reason.size()));
     const rd_kafka_resp_err_t err = rd_kafka_producev(
-        rk_, RD_KAFKA_V_RKT(rkt_), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        rk_, RD_KAFKA_V_RKT(rkt_), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_VALUE(const_cast<uint8_t*>(record.data()), record.size()),
         RD_KAFKA_V_KEY(meta.key.data(), meta.key.size()), RD_KAFKA_V_HEADERS(h),
         RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(token)), RD_KAFKA_V_END);
@@ -152,12 +165,40 @@ void KafkaSink::stop() {
   rk_ = nullptr;
 }
 
+bool KafkaSink::read_back(engine::Partition partition, size_t max_records,
+                          std::vector<std::vector<uint8_t>>* out, std::string* error) {
+  if (!config_.partition_by_source) {
+    *error = "reading back topic '" + config_.topic + "' needs 'partition: source'";
+    return false;
+  }
+  if (partitions_ > 0 && partition.value() >= partitions_) {
+    *error = "topic '" + config_.topic + "' has " + std::to_string(partitions_) +
+             " partitions, none for source partition " + std::to_string(partition.value()) +
+             " (partition: source needs at least as many partitions as the input topic)";
+    return false;
+  }
+  if (rk_ != nullptr && rd_kafka_flush(rk_, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    *error = "records still in flight to topic '" + config_.topic + "'";
+    return false;
+  }
+  std::vector<StoredRecord> recs;
+  if (!read_kafka_partition(config_.client, config_.topic, partition.value(), max_records, &recs,
+                            error))
+    return false;
+  for (auto& r : recs) out->push_back(std::move(r.bytes));
+  return true;
+}
+
 std::unique_ptr<engine::Sink> KafkaSink::from_config(const engine::ConfigNode& c, engine::Route route,
                                                      engine::BuildContext& ctx) {
   KafkaSinkConfig cfg;
   cfg.client = parse_kafka_settings(c);
   cfg.topic = c.get("topic").as_string();
   if (cfg.topic.empty()) c.get("topic").fail("must name the output topic");
+  if (auto p = c.maybe("partition")) {
+    if (p->as_string() != "source") p->fail("the only partitioning option is 'source'");
+    cfg.partition_by_source = true;
+  }
   return std::make_unique<KafkaSink>(std::move(cfg), route, ctx.pipeline.name);
 }
 

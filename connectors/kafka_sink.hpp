@@ -19,6 +19,9 @@ namespace assay::connectors {
 struct KafkaSinkConfig {
   KafkaClientSettings client;
   std::string topic;
+  /// `partition: source`: write each record to the partition number of its source partition
+  /// (chains per output partition, docs/provenance.md) instead of partitioning by key.
+  bool partition_by_source = false;
 };
 
 /// Produces one route to one topic.
@@ -36,8 +39,13 @@ class KafkaSink final : public engine::Sink {
   void stop() override;
   std::string error() const override;
   std::string describe() const override { return "kafka:" + config_.topic; }
+  /// The last `max_records` records of output partition `partition` (after flushing what this
+  /// sink still has in flight); needs `partition: source`.
+  bool read_back(engine::Partition partition, size_t max_records,
+                 std::vector<std::vector<uint8_t>>* out, std::string* error) override;
 
-  /// Builds from `{type: kafka, brokers, topic, properties, embedded_partitions}`.
+  /// Builds from `{type: kafka, brokers, topic, partition: source, properties,
+  /// embedded_partitions}`.
   /// Throughput defaults (linger.ms=5, batch.size=1000000, compression.type=lz4,
   /// enable.idempotence=true, acks=all) can be overridden in `properties`.
   static std::unique_ptr<engine::Sink> from_config(const engine::ConfigNode& config,
@@ -54,6 +62,7 @@ class KafkaSink final : public engine::Sink {
   rd_kafka_t* rk_ = nullptr;
   rd_kafka_topic_t* rkt_ = nullptr;
   size_t max_queue_ = 100000;
+  int partitions_ = 0;  ///< partitions of the topic at start (0 = unknown)
   mutable std::mutex err_mu_;
   std::string error_;
   std::atomic<bool> failed_{false};

@@ -51,4 +51,15 @@ size_t MemorySink::count() const {
   return count_;
 }
 
+bool MemorySink::read_back(engine::Partition, size_t, std::vector<std::vector<uint8_t>>* out,
+                           std::string* error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!keep_ && count_ > 0) {
+    *error = "a counting memory sink cannot read back";
+    return false;
+  }
+  out->insert(out->end(), records_.begin(), records_.end());
+  return true;
+}
+
 }  // namespace assay::connectors

@@ -37,6 +37,9 @@ class MemorySink final : public engine::Sink {
              uint64_t token) override;
   bool flush(int) override { return true; }
   std::string describe() const override { return "memory"; }
+  /// Everything written so far (all partitions); a counting sink can only say "nothing yet".
+  bool read_back(engine::Partition partition, size_t max_records,
+                 std::vector<std::vector<uint8_t>>* out, std::string* error) override;
 
   /// Records written so far (copies).
   std::vector<std::vector<uint8_t>> records() const;

@@ -11,6 +11,7 @@ std::string_view route_name(Route r) {
     case Route::kTrusted: return "trusted";
     case Route::kRejected: return "rejected";
     case Route::kAlerts: return "alerts";
+    case Route::kAttestations: return "attestations";
   }
   return "unknown";
 }

@@ -71,10 +71,10 @@ struct PrivacyEdit {
 };
 
 /// Destination of an output record.
-enum class Route : uint8_t { kTrusted = 0, kRejected = 1, kAlerts = 2 };
+enum class Route : uint8_t { kTrusted = 0, kRejected = 1, kAlerts = 2, kAttestations = 3 };
 /// Number of routes.
-inline constexpr size_t kRouteCount = 3;
-/// "trusted", "rejected", "alerts".
+inline constexpr size_t kRouteCount = 4;
+/// "trusted", "rejected", "alerts", "attestations".
 std::string_view route_name(Route r);
 
 /// An encoded output record (view into Batch::out_arena).

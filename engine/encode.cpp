@@ -63,6 +63,9 @@ void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx) {
   const auto instance = fbb.CreateString(ctx.pipeline.instance_id);
   const auto key = key_id_of(fbb, b, f);
   const auto cert = b.row_cert_id[r].empty() ? 0 : fbb.CreateString(b.row_cert_id[r]);
+  static constexpr uint8_t kZeroHash[32] = {};
+  const auto prev_hash = ctx.chain_fields ? fbb.CreateVector(kZeroHash, 32) : 0;
+  const auto rec_hash = ctx.chain_fields ? fbb.CreateVector(kZeroHash, 32) : 0;
   wire::ProvenanceBuilder pb(fbb);
   pb.add_source_topic(topic);
   pb.add_source_partition(b.partition.value());
@@ -75,6 +78,13 @@ void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx) {
   pb.add_processing_time_ns(ctx.now_ns);
   if (!key.IsNull()) pb.add_key_id(key);
   if (!cert.IsNull()) pb.add_calibration_certificate_id(cert);
+  if (ctx.chain_fields) {  // patched in place by the provenance operator's seal()
+    pb.add_prev_record_hash(prev_hash);
+    pb.add_record_hash(rec_hash);
+    fbb.ForceDefaults(true);
+    pb.add_chain_index(0);
+    fbb.ForceDefaults(false);
+  }
   const auto prov = pb.Finish();
   const bool calibrated = b.row_calibration[r] != 0;
   wire::TrustedReadingBuilder tb(fbb);

@@ -16,6 +16,9 @@ struct EncodeContext {
   /// Stage names by stage index (0 = "decode"), for RejectedRecord.stage.
   const std::vector<std::string>& stage_names;
   int64_t now_ns = 0;
+  /// Reserve the chain fields of TrustedReading provenance (prev_record_hash, record_hash:
+  /// 32 zero bytes each; chain_index stored as 0) for a sealing operator to patch in place.
+  bool chain_fields = false;
 };
 
 /// Encodes every row and alert of `batch` into Batch::outputs (views into Batch::out_arena).

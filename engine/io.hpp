@@ -72,6 +72,7 @@ struct OutputMeta {
   RejectCode reason = RejectCode::kNone;
   std::string_view verdict;        ///< short verdict summary, e.g. "signature=Valid"
   std::string_view pipeline;       ///< pipeline name
+  int32_t partition = -1;          ///< source partition of the record (-1 = unknown)
 };
 
 /// Where records of one route go.
@@ -93,6 +94,13 @@ class Sink {
   virtual void stop() {}
   virtual std::string error() const { return {}; }
   virtual std::string describe() const = 0;
+  /// Reads back records this sink already holds (restarts; see OutputReader::read_back).
+  /// Default: cannot.
+  virtual bool read_back(Partition /*partition*/, size_t /*max_records*/,
+                         std::vector<std::vector<uint8_t>>* /*out*/, std::string* error) {
+    *error = "sink " + describe() + " cannot read back what it wrote";
+    return false;
+  }
   /// Installs the acknowledgement callback (before start()).
   void set_ack(AckFn fn) { ack_ = std::move(fn); }
 

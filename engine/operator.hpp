@@ -42,6 +42,21 @@ struct PipelineInfo {
   std::shared_ptr<AuditLog> audit;
 };
 
+/// Read access to what the pipeline's sinks already hold, for operators that continue
+/// per-partition chains across restarts (implemented by the Runner).
+class OutputReader {
+ public:
+  virtual ~OutputReader() = default;
+  /// Appends to `out` (oldest first) records already written to `route` that may belong to
+  /// `partition`: at least its last `max_records` when it has that many; may hold more, and
+  /// records of other partitions (a file sink holds every partition in one file). False
+  /// with a message if the sink cannot read back.
+  virtual bool read_back(Route route, Partition partition, size_t max_records,
+                         std::vector<std::vector<uint8_t>>* out, std::string* error) const = 0;
+  /// The sink's description of `route` ("file:out.asy", "kafka:topic"), empty if absent.
+  virtual std::string describe(Route route) const = 0;
+};
+
 /// What an operator gets on each call.
 struct OperatorContext {
   const PipelineInfo& pipeline;
@@ -49,6 +64,8 @@ struct OperatorContext {
   uint8_t stage = 0;  ///< this operator's stage index (for Batch::reject_row)
   int64_t now_ns = 0; ///< wall-clock time at the start of the batch (UTC ns)
   int64_t now_mono_ns = 0; ///< monotonic time at the start of the batch (for rates)
+  /// The sinks' history; set only for seal() and finish().
+  const OutputReader* outputs = nullptr;
 };
 
 /// A pipeline operator.
@@ -68,6 +85,21 @@ class Operator {
   /// Processes the selected rows of `batch`: sets verdict columns, rejects rows
   /// (Batch::reject_row), raises alerts. Per-record failures are values, never exceptions.
   virtual void process(Batch& batch, OperatorState* state, OperatorContext& ctx) const = 0;
+  /// True if the operator seals encoded outputs (seal()/finish()). Its per-partition state for
+  /// sealing is created with make_state() and kept apart from process() state.
+  virtual bool seals() const { return false; }
+  /// Runs in the serial output stage, in input order per partition, after encoding and
+  /// before the outputs are written: may patch Batch::out_arena in place and append outputs
+  /// (e.g. checkpoints). False with a message is fatal: the batch is not written and the
+  /// pipeline stops (e.g. a chain that cannot be continued).
+  virtual bool seal(Batch& /*batch*/, OperatorState* /*state*/, OperatorContext& /*ctx*/,
+                    std::string* /*error*/) const {
+    return true;
+  }
+  /// Called for every sealing state when the pipeline stops after a clean drain: may append
+  /// final outputs to `batch` (whose partition is set; it has no frames).
+  virtual void finish(Batch& /*batch*/, OperatorState* /*state*/,
+                      OperatorContext& /*ctx*/) const {}
   /// Called once when the pipeline starts (e.g. to start registry watchers); may fail with a
   /// message (the pipeline then does not start).
   virtual bool start(std::string* /*error*/) { return true; }

@@ -107,8 +107,11 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
       route = Route::kRejected;
     else if (name == "alerts")
       route = Route::kAlerts;
+    else if (name == "attestations")
+      route = Route::kAttestations;
     else
-      routes.get(name).fail("unknown route '" + name + "' (routes are trusted, rejected, alerts)");
+      routes.get(name).fail("unknown route '" + name +
+                            "' (routes are trusted, rejected, alerts, attestations)");
     const ConfigNode rc = routes.get(name);
     const ConfigNode type = rc.get("type");
     const std::string t = type.as_string();
@@ -143,6 +146,24 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
     }
   }
   if (p->stage_names.size() > 250) root.get("operators").fail("too many operators (max 250)");
+  bool seals = false;
+  for (const auto& op : p->operators) seals = seals || op->seals();
+  if (seals && !p->sinks[static_cast<size_t>(Route::kAttestations)])
+    routes.fail("route 'attestations' is required with the provenance operator (checkpoints)");
+  if (!seals && p->sinks[static_cast<size_t>(Route::kAttestations)])
+    routes.get("attestations").fail("route 'attestations' needs the provenance operator");
+  if (seals) {  // chains are per output partition: Kafka routes must follow the source
+    for (const char* name : {"trusted", "attestations"}) {
+      const ConfigNode rc = routes.get(name);
+      const std::string type = rc.get("type").as_string();
+      if (type == "kafka" && rc.get_string("partition", "") != "source")
+        rc.fail(std::string("with the provenance operator, a Kafka ") + name +
+                " route needs 'partition: source'");
+      if (type == "jsonl")  // chains continue from what the route holds: it must be readable
+        rc.fail(std::string("with the provenance operator, the ") + name +
+                " route must be type file or kafka, not jsonl");
+    }
+  }
   root.finish();
   return p;
 }

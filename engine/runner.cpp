@@ -47,6 +47,28 @@ struct StageGroup {
 
 }  // namespace
 
+// The sinks' history for sealing operators (OutputReader).
+struct SinkReader final : OutputReader {
+  Pipeline* p = nullptr;
+  bool read_back(Route route, Partition partition, size_t max_records,
+                 std::vector<std::vector<uint8_t>>* out, std::string* error) const override {
+    Sink* s = p->sinks[static_cast<size_t>(route)].get();
+    if (s == nullptr) {
+      *error = "route " + std::string(route_name(route)) + " is not configured";
+      return false;
+    }
+    return s->read_back(partition, max_records, out, error);
+  }
+  std::string describe(Route route) const override {
+    const Sink* s = p->sinks[static_cast<size_t>(route)].get();
+    return s != nullptr ? s->describe() : std::string();
+  }
+};
+
+// Output token of records not derived from an input frame (final checkpoints): acks of it
+// are ignored by the OffsetTracker.
+constexpr uint64_t kUntrackedToken = ~uint64_t{0};
+
 struct Runner::Impl {
   std::vector<std::unique_ptr<OperatorProbe>> probes;  // per operator
   std::unique_ptr<ConnectorProbe> source_probe;
@@ -55,6 +77,10 @@ struct Runner::Impl {
   // Per stateful operator: per-partition states. Touched only by that operator's serial stage.
   std::vector<std::map<int32_t, std::unique_ptr<OperatorState>>> states;
   std::vector<StageGroup> groups;
+  // Operators that seal outputs, and their per-partition sealing states (guarded by own_mu_).
+  std::vector<size_t> sealers;
+  std::vector<std::map<int32_t, std::unique_ptr<OperatorState>>> seal_states;
+  SinkReader reader;
   std::mutex pool_mu;
   std::vector<std::unique_ptr<Batch>> pool;
   std::array<prometheus::Counter*, kRouteCount> route_counters{};
@@ -66,6 +92,35 @@ struct Runner::Impl {
   std::string error;
   std::array<std::atomic<uint64_t>, static_cast<size_t>(RejectCode::kCount_)> by_reason{};
 
+  // Runs finish() of the sealing states of partition `only` (every partition if negative)
+  // and writes what they produce (final checkpoints, not tracked as input progress). The
+  // caller holds Runner::own_mu_.
+  void close_seals(Pipeline& p, int32_t only) {
+    for (size_t i : sealers) {
+      for (auto& [part, state] : seal_states[i]) {
+        if (only >= 0 && part != only) continue;
+        Batch fin;
+        fin.partition = Partition(part);
+        OperatorContext ctx{p.info, *probes[i], static_cast<uint8_t>(i + 1), now_ns(),
+                            monotonic_ns(), &reader};
+        p.operators[i]->finish(fin, state.get(), ctx);
+        for (const OutputRecord& o : fin.outputs) {
+          Sink* sink = p.sinks[static_cast<size_t>(o.route)].get();
+          OutputMeta meta;
+          meta.pipeline = p.info.name;
+          meta.partition = part;
+          meta.verdict = "checkpoint";
+          if (sink != nullptr &&
+              !sink->write({fin.out_arena.data() + o.offset, o.size}, meta, kUntrackedToken))
+            fail("route " + std::string(route_name(o.route)) + ": " + sink->error());
+        }
+      }
+    }
+  }
+  bool healthy() {
+    std::lock_guard<std::mutex> lock(error_mu);
+    return error.empty();
+  }
   void fail(const std::string& e) {
     std::lock_guard<std::mutex> lock(error_mu);
     if (error.empty()) error = e;
@@ -93,6 +148,10 @@ Runner::Runner(Pipeline& pipeline, Metrics& metrics)
     impl_->probes.push_back(
         std::make_unique<OperatorProbe>(metrics_, pname, pipeline_.stage_names[i + 1]));
   impl_->states.resize(pipeline_.operators.size());
+  impl_->seal_states.resize(pipeline_.operators.size());
+  impl_->reader.p = &pipeline_;
+  for (size_t i = 0; i < pipeline_.operators.size(); ++i)
+    if (pipeline_.operators[i]->seals()) impl_->sealers.push_back(i);
   impl_->source_probe =
       std::make_unique<ConnectorProbe>(metrics_, pname, pipeline_.source->describe(), "source");
   for (size_t r = 0; r < kRouteCount; ++r)
@@ -124,8 +183,20 @@ Runner::~Runner() = default;
 std::map<int32_t, Offset> Runner::revoke(std::span<const Partition> partitions) {
   std::lock_guard<std::mutex> lock(own_mu_);
   std::map<int32_t, Offset> out;
+  if (!impl_->sealers.empty()) {
+    // Chains move with the partition: close their open ranges (a checkpoint over what was
+    // written), and deliver everything before the next owner reads the outputs back.
+    // (Not after a failure: a checkpoint must never cover records that were not written.)
+    if (impl_->healthy() && !tracker_.failed())
+      for (Partition p : partitions) impl_->close_seals(pipeline_, p.value());
+    for (Route r : {Route::kTrusted, Route::kAttestations})
+      if (Sink* s = pipeline_.sinks[static_cast<size_t>(r)].get(); s && !s->flush(30000))
+        impl_->fail("route " + std::string(route_name(r)) +
+                    ": flush before handing over partitions failed: " + s->error());
+  }
   for (Partition p : partitions) {
     ++epochs_[p.value()];
+    for (auto& states : impl_->seal_states) states.erase(p.value());  // re-read on reassignment
     if (auto c = tracker_.committable(p)) out[p.value()] = *c;
     tracker_.drop_partition(p);
   }
@@ -293,7 +364,8 @@ RunSummary Runner::run() {
   middle = middle & tbb::make_filter<Batch*, Batch*>(
                         tbb::filter_mode::parallel, [&](Batch* b) -> Batch* {
                           const int64_t s = monotonic_ns();
-                          EncodeContext ectx{p.info, p.stage_names, now_ns()};
+                          EncodeContext ectx{p.info, p.stage_names, now_ns(),
+                                             !im.sealers.empty()};
                           encode_batch(*b, ectx);
                           im.output_probe->batch(b->row_count(), b->outputs.size(),
                                                  (monotonic_ns() - s) * 1e-9);
@@ -311,6 +383,21 @@ RunSummary Runner::run() {
           im.in_flight->Set(--im.batches_in_flight);
           im.give(std::move(owned));
           return;
+        }
+        for (size_t i : im.sealers) {  // hash chains etc.: serial, in input order
+          auto& slot = im.seal_states[i][b->partition.value()];
+          if (!slot) slot = p.operators[i]->make_state(b->partition);
+          OperatorContext ctx{p.info, *im.probes[i], static_cast<uint8_t>(i + 1), now_ns(),
+                              monotonic_ns(), &im.reader};
+          std::string seal_error;
+          if (!p.operators[i]->seal(*b, slot.get(), ctx, &seal_error)) {
+            own_lock.unlock();
+            im.fail(std::string(p.operators[i]->type()) + ": " + seal_error);
+            stop_.store(true);
+            im.in_flight->Set(--im.batches_in_flight);
+            im.give(std::move(owned));
+            return;
+          }
         }
         const size_t nframes = b->frames.size();
         std::vector<uint32_t> per_frame(nframes, 0);
@@ -332,12 +419,13 @@ RunSummary Runner::run() {
           OutputMeta meta;
           meta.pipeline = p.info.name;
           meta.reason = o.reason;
+          meta.partition = b->partition.value();
           if (o.row != UINT32_MAX) {
             meta.key = b->row_key(o.row);  // the pseudonym if a privacy rule replaced it
             verdict_summary(*b, o.row, verdict);
             meta.verdict = verdict;
           } else {
-            meta.verdict = "alert";
+            meta.verdict = o.route == Route::kAttestations ? "checkpoint" : "alert";
           }
           if (!sink->write({b->out_arena.data() + o.offset, o.size}, meta, tokens[o.frame])) {
             im.sink_probes[static_cast<size_t>(o.route)]->error();
@@ -380,6 +468,11 @@ RunSummary Runner::run() {
   }
 
   // ---- drain ------------------------------------------------------------------------------
+  // Sealing operators close their open ranges (final checkpoints) after a clean drain.
+  if (im.error.empty() && !tracker_.failed()) {
+    std::lock_guard<std::mutex> lock(own_mu_);
+    im.close_seals(p, -1);
+  }
   for (size_t r = 0; r < kRouteCount; ++r) {
     if (p.sinks[r] && !p.sinks[r]->flush(30000))
       im.fail("route " + std::string(route_name(static_cast<Route>(r))) +

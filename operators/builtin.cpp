@@ -4,6 +4,7 @@
 #include "operators/calibration.hpp"
 #include "operators/drift.hpp"
 #include "operators/privacy.hpp"
+#include "operators/provenance.hpp"
 #include "operators/verify_signature.hpp"
 
 namespace assay::operators {
@@ -14,6 +15,7 @@ void register_builtin_operators(engine::OperatorRegistry& r) {
   r.add("calibration", &Calibration::from_config);
   r.add("anomaly", &Anomaly::from_config);
   r.add("drift", &Drift::from_config);
+  r.add("provenance", &Provenance::from_config);
 }
 
 }  // namespace assay::operators

@@ -18,5 +18,11 @@ int cmd_demo(int argc, char** argv);
 int cmd_inspect(int argc, char** argv);
 /// `assay verify-audit FILE --public-key K`: verifies a hash-chained, signed audit log.
 int cmd_verify_audit(int argc, char** argv);
+/// `assay verify-stream`: verifies a trusted stream against its signed checkpoints.
+int cmd_verify_stream(int argc, char** argv);
+/// `assay prove`: an RFC 9162 inclusion proof for one trusted record.
+int cmd_prove(int argc, char** argv);
+/// `assay pubkey KEYFILE`: the public key and key id of an engine signing key.
+int cmd_pubkey(int argc, char** argv);
 
 }  // namespace assay::engine::cli

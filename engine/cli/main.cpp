@@ -25,12 +25,17 @@ constexpr Command kCommands[] = {
     {"inspect", assay::engine::cli::cmd_inspect, "decode an Assay record file to JSON lines"},
     {"verify-audit", assay::engine::cli::cmd_verify_audit,
      "verify an audit log's chain and signatures"},
+    {"verify-stream", assay::engine::cli::cmd_verify_stream,
+     "verify a trusted stream's chains and checkpoints"},
+    {"prove", assay::engine::cli::cmd_prove, "inclusion proof for one trusted record"},
+    {"pubkey", assay::engine::cli::cmd_pubkey, "print an engine key's public key to pin"},
 };
 
 void usage(std::FILE* out) {
-  std::fprintf(out, "usage: assay COMMAND [ARGS]   (assay COMMAND --help for details)\n\ncommands:\n");
-  for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
-  std::fprintf(out, "  %-10s %s\n", "version", "print the engine version");
+  std::fprintf(out,
+               "usage: assay COMMAND [ARGS]   (assay COMMAND --help for details)\n\ncommands:\n");
+  for (const auto& c : kCommands) std::fprintf(out, "  %-13s %s\n", c.name, c.summary);
+  std::fprintf(out, "  %-13s %s\n", "version", "print the engine version");
 }
 
 }  // namespace
@@ -41,7 +46,8 @@ int main(int argc, char** argv) {
     return assay::engine::cli::kExitUsage;
   }
   const char* cmd = argv[1];
-  if (std::strcmp(cmd, "--help") == 0 || std::strcmp(cmd, "-h") == 0 || std::strcmp(cmd, "help") == 0) {
+  if (std::strcmp(cmd, "--help") == 0 || std::strcmp(cmd, "-h") == 0 ||
+      std::strcmp(cmd, "help") == 0) {
     usage(stdout);
     return 0;
   }

@@ -1,0 +1,197 @@
+// Provenance overhead: the full Runner (TBB pipeline, offset tracking, memory sinks) with and
+// without the provenance operator (hash chain + Merkle leaves + signed checkpoints with the
+// defaults every_records 10000 / every_ms 1000), side by side in one run; and the consumer's
+// verify_stream throughput (records/s) over a stream the pipeline wrote.
+// Run with --benchmark_enable_random_interleaving=true --benchmark_repetitions=N on a shared
+// machine and compare medians.
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+
+#include "connectors/memory.hpp"
+#include "connectors/stream_verify.hpp"
+#include "engine/log.hpp"
+#include "engine/runner.hpp"
+#include "operators/provenance.hpp"
+#include "operators/verify_signature.hpp"
+#include "schemas/reading_generated.h"
+#include "schemas/signed_reading_generated.h"
+#include "sim/frame_sink.hpp"
+#include "sim/simulator.hpp"
+
+namespace {
+
+using namespace assay;
+
+std::vector<std::vector<uint8_t>> make_records(size_t n) {
+  std::vector<std::vector<uint8_t>> out;
+  std::mt19937_64 rng(1);
+  for (size_t i = 0; i < n; ++i) {
+    flatbuffers::FlatBufferBuilder rb;
+    auto id = rb.CreateString("urn:assay:bench:sensor:" + std::to_string(i % 1000));
+    auto q = rb.CreateString("temperature");
+    auto u = rb.CreateString("Cel");
+    std::vector<uint8_t> fw(32, 7);
+    auto fwv = rb.CreateVector(fw);
+    wire::ReadingBuilder r(rb);
+    r.add_sensor_id(id);
+    r.add_seq(i);
+    r.add_time_ns(1'700'000'000'000'000'000 + static_cast<int64_t>(i));
+    r.add_quantity(q);
+    r.add_unit(u);
+    r.add_value(20.0 + (rng() % 1000) / 100.0);
+    r.add_std_uncertainty(0.05);
+    r.add_firmware_sha256(fwv);
+    wire::FinishReadingBuffer(rb, r.Finish());
+    flatbuffers::FlatBufferBuilder sb;
+    sb.ForceVectorAlignment(rb.GetSize(), 1, 8);
+    auto body = sb.CreateVector(rb.GetBufferPointer(), rb.GetSize());
+    auto key = sb.CreateString("k" + std::to_string(i % 1000));
+    auto sig = sb.CreateVector(std::vector<uint8_t>(64, 3));
+    wire::FinishSignedReadingBuffer(
+        sb, wire::CreateSignedReading(sb, body, key, wire::SignatureAlg::Ed25519, sig));
+    out.emplace_back(sb.GetBufferPointer(), sb.GetBufferPointer() + sb.GetSize());
+  }
+  return out;
+}
+
+std::shared_ptr<const engine::EngineKey> engine_key() {
+  const uint8_t seed[32] = {42};
+  return engine::EngineKey::from_seed(seed, "bench");
+}
+
+// A simulated Ed25519 fleet (one signature per reading) and its identity registry.
+struct Fleet {
+  std::filesystem::path dir;
+  std::vector<std::vector<uint8_t>> frames;
+};
+
+const Fleet& fleet() {
+  static Fleet f = [] {
+    Fleet x;
+    x.dir =
+        std::filesystem::temp_directory_path() / ("assay-bench-prov-" + std::to_string(getpid()));
+    std::filesystem::create_directories(x.dir);
+    sim::SimConfig c;
+    c.sensors = 1000;
+    c.records = 100000;
+    c.seed = 5;
+    c.batch_fraction = 0;
+    c.registry_path = (x.dir / "sensors.yaml").string();
+    std::string err;
+    sim::parse_alg_mix("ed25519=1", c.alg_mix, err);
+    for (const char* fault :
+         {"forged=0", "tampered=0", "unknown_key=0", "replay=0", "clock_skew=0"})
+      sim::parse_fault(fault, c.faults, err);
+    sim::MemoryFrameSink sink;
+    sim::SimSummary s;
+    if (!sim::run_simulation(c, sink, s, err)) std::abort();
+    x.frames = std::move(sink.frames);
+    return x;
+  }();
+  return f;
+}
+
+// Runs the pipeline once; returns the summary. `keep` keeps the outputs in the sinks;
+// `registry` adds verify_signature with that identity registry first.
+engine::RunSummary run_once(const std::vector<std::vector<uint8_t>>& records, size_t repeat,
+                            bool provenance, int threads, bool keep, const std::string& registry,
+                            std::vector<std::vector<uint8_t>>* trusted = nullptr,
+                            std::vector<std::vector<uint8_t>>* atts = nullptr) {
+  engine::Metrics metrics;
+  engine::Pipeline p;
+  p.info = {"bench", std::vector<uint8_t>(32, 0), "bench-1"};
+  p.engine.threads = threads;
+  p.engine.batch_size = 1024;
+  p.source = std::make_unique<connectors::MemorySource>(records, repeat);
+  p.sinks[0] = std::make_unique<connectors::MemorySink>(keep);
+  p.sinks[1] = std::make_unique<connectors::MemorySink>(keep);
+  p.stage_names = {"decode"};
+  if (!registry.empty()) {
+    operators::VerifySignatureConfig vc;
+    vc.registry_path = registry;
+    vc.reload_interval_ms = 0;
+    p.operators.push_back(std::make_unique<operators::VerifySignature>(vc));
+    p.stage_names.push_back("verify_signature");
+  }
+  if (provenance) {
+    p.sinks[3] = std::make_unique<connectors::MemorySink>(true);
+    operators::ProvenanceConfig cfg;
+    cfg.key = engine_key();
+    p.operators.push_back(std::make_unique<operators::Provenance>(cfg));
+    p.stage_names.push_back("provenance");
+  }
+  engine::Runner runner(p, metrics);
+  const auto s = runner.run();
+  if (trusted != nullptr) *trusted = static_cast<connectors::MemorySink&>(*p.sinks[0]).records();
+  if (atts != nullptr && provenance)
+    *atts = static_cast<connectors::MemorySink&>(*p.sinks[3]).records();
+  return s;
+}
+
+// range(0): 0 = without, 1 = with provenance; range(1): engine threads.
+void BM_Runner(benchmark::State& state) {
+  static const auto records = make_records(4096);
+  const size_t repeat = 100;
+  const bool prov = state.range(0) != 0;
+  for (auto _ : state) {
+    const auto s = run_once(records, repeat, prov, static_cast<int>(state.range(1)), false, "");
+    if (!s.ok || s.trusted != records.size() * repeat) state.SkipWithError("wrong accounting");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * records.size() * repeat));
+  state.SetLabel(prov ? "with provenance" : "without provenance");
+}
+BENCHMARK(BM_Runner)
+    ->ArgsProduct({{0, 1}, {1, 2}})
+    ->ArgNames({"provenance", "threads"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// The full pipeline: verify_signature (Ed25519, one signature per reading) with and without
+// provenance. range(0): provenance off/on; range(1): engine threads.
+void BM_FullPipeline(benchmark::State& state) {
+  engine::set_log_level(engine::LogLevel::kError);
+  const Fleet& f = fleet();
+  const bool prov = state.range(0) != 0;
+  const std::string registry = (f.dir / "sensors.yaml").string();
+  for (auto _ : state) {
+    const auto s = run_once(f.frames, 1, prov, static_cast<int>(state.range(1)), false, registry);
+    if (!s.ok || s.trusted != f.frames.size()) state.SkipWithError("wrong accounting");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * f.frames.size()));
+  state.SetLabel(prov ? "with provenance" : "without provenance");
+}
+BENCHMARK(BM_FullPipeline)
+    ->ArgsProduct({{0, 1}, {1, 2}})
+    ->ArgNames({"provenance", "threads"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// Consumer side: verify_stream over 409,600 records and their checkpoints (in memory).
+void BM_VerifyStream(benchmark::State& state) {
+  static const auto records = make_records(4096);
+  std::vector<std::vector<uint8_t>> t, a;
+  const auto s = run_once(records, 100, true, 2, true, "", &t, &a);
+  if (!s.ok) state.SkipWithError(s.error.c_str());
+  std::vector<connectors::StoredRecord> ts, as;
+  for (size_t i = 0; i < t.size(); ++i) ts.push_back({0, static_cast<int64_t>(i), std::move(t[i])});
+  for (size_t i = 0; i < a.size(); ++i) as.push_back({0, static_cast<int64_t>(i), std::move(a[i])});
+  connectors::VerifyOptions opt;
+  opt.public_key = engine_key()->public_key();
+  for (auto _ : state) {
+    const auto rep = connectors::verify_stream(ts, as, opt);
+    if (!rep.ok()) {
+      state.SkipWithError(("stream does not verify: " + rep.findings[0].json()).c_str());
+      break;
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * ts.size()));
+  state.counters["checkpoints"] = static_cast<double>(as.size());
+}
+BENCHMARK(BM_VerifyStream)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,142 @@
+#include "connectors/kafka_readback.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+
+namespace assay::connectors {
+namespace {
+
+rd_kafka_t* make_reader(const KafkaClientSettings& settings, const std::string& topic,
+                        std::string* error) {
+  const std::string brokers = resolve_brokers(settings, {topic});
+  rd_kafka_conf_t* conf = make_kafka_conf(
+      settings,
+      {{"bootstrap.servers", brokers},
+       {"group.id", "assay-readback-" + std::to_string(getpid())},  // assign() only: never joins
+       {"enable.auto.commit", "false"},
+       {"enable.partition.eof", "true"},
+       {"auto.offset.reset", "earliest"},
+       {"client.id", "assay-readback"}},
+      error);
+  if (conf == nullptr) return nullptr;
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    *error = std::string("cannot create Kafka reader: ") + err;
+  }
+  return rk;
+}
+
+// Reads the given partitions together (one assignment) up to their high watermarks at the
+// time of the call; appends them partition by partition, in offset order.
+bool read_partitions(rd_kafka_t* rk, const std::string& topic, const std::vector<int32_t>& parts,
+                     size_t max_records, std::vector<StoredRecord>* out, std::string* error,
+                     int timeout_ms) {
+  std::map<int32_t, int64_t> high;  // partitions still to read -> high watermark
+  std::map<int32_t, std::vector<StoredRecord>> got;
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
+  for (int32_t p : parts) {
+    int64_t lo = 0, hi = 0;
+    const rd_kafka_resp_err_t err =
+        rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &lo, &hi, timeout_ms);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_topic_partition_list_destroy(list);
+      *error = "cannot query the offsets of " + topic + "/" + std::to_string(p) + ": " +
+               rd_kafka_err2str(err);
+      return false;
+    }
+    int64_t start = lo;
+    if (max_records > 0 && hi - static_cast<int64_t>(max_records) > lo)
+      start = hi - static_cast<int64_t>(max_records);
+    if (start >= hi) continue;
+    high[p] = hi;
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = start;
+  }
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (!high.empty()) err = rd_kafka_assign(rk, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    *error = std::string("cannot assign the partitions: ") + rd_kafka_err2str(err);
+    return false;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  bool ok = true;
+  while (ok && !high.empty()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      *error = "timed out reading " + topic;
+      ok = false;
+      break;
+    }
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 200);
+    if (m == nullptr) continue;
+    auto it = high.find(m->partition);
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (it != high.end() && m->offset >= it->second) high.erase(it);
+    } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      *error = "reading " + topic + "/" + std::to_string(m->partition) + ": " +
+               rd_kafka_message_errstr(m);
+      ok = false;
+    } else if (it != high.end()) {
+      if (m->offset < it->second) {
+        const auto* p = static_cast<const uint8_t*>(m->payload);
+        got[m->partition].push_back(StoredRecord{m->partition, m->offset, {p, p + m->len}});
+      }
+      if (m->offset >= it->second - 1) high.erase(it);
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_assign(rk, nullptr);
+  for (auto& [p, recs] : got)
+    for (auto& r : recs) out->push_back(std::move(r));
+  return ok;
+}
+
+}  // namespace
+
+int kafka_partition_count(const KafkaClientSettings& settings, const std::string& topic,
+                          std::string* error) {
+  rd_kafka_t* rk = make_reader(settings, topic, error);
+  if (rk == nullptr) return 0;
+  int n = 0;
+  const TopicCheck c = check_topic(rk, topic, 10000, &n);
+  rd_kafka_destroy(rk);
+  if (c != TopicCheck::kExists) {
+    *error = c == TopicCheck::kMissing ? "topic '" + topic + "' does not exist"
+                                       : "cannot reach the Kafka cluster";
+    return 0;
+  }
+  return n;
+}
+
+bool read_kafka_partition(const KafkaClientSettings& settings, const std::string& topic,
+                          int32_t partition, size_t max_records, std::vector<StoredRecord>* out,
+                          std::string* error, int timeout_ms) {
+  rd_kafka_t* rk = make_reader(settings, topic, error);
+  if (rk == nullptr) return false;
+  const bool ok = read_partitions(rk, topic, {partition}, max_records, out, error, timeout_ms);
+  rd_kafka_destroy(rk);
+  return ok;
+}
+
+bool read_kafka_topic(const KafkaClientSettings& settings, const std::string& topic,
+                      std::vector<StoredRecord>* out, std::string* error) {
+  rd_kafka_t* rk = make_reader(settings, topic, error);
+  if (rk == nullptr) return false;
+  int n = 0;
+  const TopicCheck c = check_topic(rk, topic, 10000, &n);
+  bool ok = c == TopicCheck::kExists;
+  if (!ok)
+    *error = c == TopicCheck::kMissing ? "topic '" + topic + "' does not exist"
+                                       : "cannot reach the Kafka cluster";
+  std::vector<int32_t> parts;
+  for (int p = 0; p < n; ++p) parts.push_back(p);
+  if (ok) ok = read_partitions(rk, topic, parts, 0, out, error, 120000);
+  rd_kafka_destroy(rk);
+  return ok;
+}
+
+}  // namespace assay::connectors

@@ -1,0 +1,31 @@
+#pragma once
+/// \file Reading back what a Kafka topic holds, without a consumer group: one partition's
+/// tail (chains continued after a restart, connectors/kafka_sink.*) or every partition from
+/// the beginning to the end (`assay verify-stream --brokers`). Bounded waits; never commits.
+
+#include <string>
+#include <vector>
+
+#include "connectors/kafka_common.hpp"
+#include "connectors/stream_verify.hpp"
+
+namespace assay::connectors {
+
+/// Appends the last `max_records` records of topic/partition (all when 0), oldest first,
+/// up to the high watermark at the time of the call. False with a message on an error or
+/// if the partition cannot be read within `timeout_ms`.
+bool read_kafka_partition(const KafkaClientSettings& settings, const std::string& topic,
+                          int32_t partition, size_t max_records, std::vector<StoredRecord>* out,
+                          std::string* error, int timeout_ms = 30000);
+
+/// Appends every record of every partition of `topic` (partition by partition, in offset
+/// order) up to the high watermarks at the time of the call.
+bool read_kafka_topic(const KafkaClientSettings& settings, const std::string& topic,
+                      std::vector<StoredRecord>* out, std::string* error);
+
+/// The number of partitions of `topic`; 0 with a message if it does not exist or the
+/// cluster cannot be reached.
+int kafka_partition_count(const KafkaClientSettings& settings, const std::string& topic,
+                          std::string* error);
+
+}  // namespace assay::connectors
