@@ -157,7 +157,7 @@ VerifyReport verify_stream(const std::vector<StoredRecord>& trusted,
     e.stored = engine::hash_at(r.bytes, f.record_hash);
     e.prev = engine::hash_at(r.bytes, f.prev_hash);
     const Hash32 actual = engine::record_hash(h, r.bytes, f);
-    e.leaf = engine::merkle_leaf(h, actual);  // leaves are the recomputed record hashes
+    e.leaf = engine::merkle_leaf(h, r.bytes);  // leaves are the records as stored
     if (actual != e.stored)
       rp.add("record_altered", "trusted", &r, c,
              "record_hash does not match the record (chain_index " + std::to_string(e.idx) + ")");
@@ -421,7 +421,7 @@ bool make_inclusion_proof(const std::vector<StoredRecord>& trusted,
       const int64_t i = static_cast<int64_t>(engine::u64_at(r.bytes, g.chain_index));
       if (prov->source_partition() != chain || i < ci.first || i > ci.last) continue;
       if (&r == target) leaf_index = leaves.size();
-      leaves.push_back(engine::merkle_leaf(h, engine::record_hash(h, r.bytes, g)));
+      leaves.push_back(engine::merkle_leaf(h, r.bytes));
     }
     out->partition = partition;
     out->offset = offset;
@@ -462,7 +462,7 @@ std::vector<std::string> verify_inclusion_proof(const InclusionProof& p,
     why.push_back("record position (chain " + std::to_string(prov->source_partition()) +
                   ", chain_index " + std::to_string(idx) + ") does not match leaf " +
                   std::to_string(p.leaf_index) + " of the checkpoint range");
-  if (!engine::merkle_verify_inclusion(engine::merkle_leaf(h, actual), p.leaf_index, p.tree_size,
+  if (!engine::merkle_verify_inclusion(engine::merkle_leaf(h, p.record), p.leaf_index, p.tree_size,
                                        p.audit_path, ci.merkle_root))
     why.push_back("audit path does not lead to the signed Merkle root");
   return why;

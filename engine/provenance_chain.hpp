@@ -55,7 +55,7 @@ Hash32 hash_at(std::span<const uint8_t> record, size_t offset);
 uint64_t u64_at(std::span<const uint8_t> record, size_t offset);
 
 /// RFC 9162 leaf hash: SHA-256(0x00 || entry). Checkpoint trees have one entry per record:
-/// its 32-byte record_hash (docs/provenance.md).
+/// the record's bytes exactly as written, record_hash included (docs/provenance.md).
 Hash32 merkle_leaf(Sha256& h, std::span<const uint8_t> entry);
 /// RFC 9162 interior node: SHA-256(0x01 || left || right).
 Hash32 merkle_node(Sha256& h, const Hash32& left, const Hash32& right);

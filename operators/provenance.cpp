@@ -144,7 +144,7 @@ bool Provenance::resume(engine::Partition part, ProvenanceState& st, engine::Ope
                  std::to_string(l.index) + ") does not match its record_hash";
         return false;
       }
-      st.leaves.push_back(engine::merkle_leaf(h, rh));
+      st.leaves.push_back(engine::merkle_leaf(h, l.bytes));
     }
     st.range_start_mono = ctx.now_mono_ns;
   }
@@ -208,7 +208,7 @@ bool Provenance::seal(engine::Batch& b, engine::OperatorState* state, engine::Op
       rec[f.chain_index + static_cast<size_t>(k)] = static_cast<uint8_t>(st.next_index >> (8 * k));
     st.head = engine::record_hash(h, rec, f);
     std::memcpy(rec.data() + f.record_hash, st.head.data(), 32);
-    st.leaves.push_back(engine::merkle_leaf(h, st.head));  // the entry is the record's hash
+    st.leaves.push_back(engine::merkle_leaf(h, rec));  // the entry is the record as written
     ++st.next_index;
     if (st.leaves.size() >= config_.every_records) checkpoint(b, o.frame, st, ctx);
   }

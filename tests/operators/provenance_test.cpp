@@ -174,11 +174,10 @@ TEST(Provenance, ChainsEveryTrustedRecordAndSignsCheckpoints) {
   };
   std::vector<Hash32> level;
   for (size_t i = 0; i < 100; ++i) {
-    engine::ChainFields f;
-    ASSERT_TRUE(engine::find_chain_fields(t[i].bytes, &f));
-    level.push_back(
-        sha(std::string(1, '\0') +
-            std::string(reinterpret_cast<const char*>(t[i].bytes.data()) + f.record_hash, 32)));
+    // leaf = SHA-256(0x00 || record), the record exactly as written (RFC 9162, issue 6).
+    level.push_back(sha(std::string(1, '\0') +
+                        std::string(reinterpret_cast<const char*>(t[i].bytes.data()),
+                                    t[i].bytes.size())));
   }
   // 100 leaves: MTH = node(MTH(0..63), MTH(64..99)); MTH(64..99) = node(MTH(64..95), MTH(96..99)).
   std::function<Hash32(size_t, size_t)> mth = [&](size_t lo, size_t n) -> Hash32 {
