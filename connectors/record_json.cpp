@@ -268,6 +268,7 @@ void write_provenance(std::string& o, const w::Provenance* p) {
   field_bytes(o, "prev_record_hash", p->prev_record_hash());
   field_bytes(o, "record_hash", p->record_hash());
   field_str(o, "engine_build", p->engine_build());
+  field_u64(o, "chain_index", p->chain_index());
   o.push_back('}');
 }
 
@@ -420,6 +421,7 @@ void write_checkpoint(std::string& o, const w::Checkpoint* c) {
   field_str(o, "pipeline_name", c->pipeline_name());
   field_str(o, "instance_id", c->instance_id());
   field_time(o, "time_ns", c->time_ns());
+  field_bytes(o, "prev_chain_head", c->prev_chain_head());
   o.push_back('}');
 }
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -151,6 +152,15 @@ int64_t parse_time(const ConfigNode& n) {
   n.fail("expected an RFC 3339 time (2026-03-01T00:00:00Z) or now[+-]DURATION");
 }
 
+// A number for a reading field; `.nan`, `.inf` and `-.inf` are allowed (to test bad input).
+double reading_number(const ConfigNode& n) {
+  const std::string t = n.is_scalar() ? n.yaml().Scalar() : std::string();
+  if (t == ".nan" || t == ".NaN" || t == "nan") return std::numeric_limits<double>::quiet_NaN();
+  if (t == ".inf" || t == "+.inf" || t == "inf") return std::numeric_limits<double>::infinity();
+  if (t == "-.inf" || t == "-inf") return -std::numeric_limits<double>::infinity();
+  return n.as_double();
+}
+
 flatbuffers::Offset<wire::Reading> build_reading(flatbuffers::FlatBufferBuilder& fbb,
                                                  const ConfigNode& r) {
   const auto id = fbb.CreateString(r.get("sensor_id").as_string());
@@ -175,11 +185,11 @@ flatbuffers::Offset<wire::Reading> build_reading(flatbuffers::FlatBufferBuilder&
   rb.add_time_ns(r.has("time") ? parse_time(r.get("time")) : now_ns());
   if (!q.IsNull()) rb.add_quantity(q);
   if (!u.IsNull()) rb.add_unit(u);
-  rb.add_value(r.get("value").as_double());
-  rb.add_std_uncertainty(r.get_double("std_uncertainty", 0));
+  rb.add_value(reading_number(r.get("value")));
+  rb.add_std_uncertainty(r.has("std_uncertainty") ? reading_number(r.get("std_uncertainty")) : 0);
   if (!fw.IsNull()) rb.add_firmware_sha256(fw);
   rb.add_kind(kind);
-  if (r.has("reference_value")) rb.add_reference_value(r.get("reference_value").as_double());
+  if (r.has("reference_value")) rb.add_reference_value(reading_number(r.get("reference_value")));
   r.finish();
   return rb.Finish();
 }
