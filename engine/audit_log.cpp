@@ -225,6 +225,10 @@ bool AuditLog::open(std::string* error) {
   }
   const bool created = log_id_.empty();
   if (created) log_id_ = random_log_id();
+  if (const auto dir = std::filesystem::path(options_.file).parent_path(); !dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);  // as for every output file
+  }
   fd_ = ::open(options_.file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
   if (fd_ < 0) {
     *error = "audit log " + options_.file + ": cannot open for writing: " + std::strerror(errno);

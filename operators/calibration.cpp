@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "engine/audit_log.hpp"
 #include "engine/log.hpp"
 #include "schemas/reading_generated.h"
 
@@ -322,11 +323,26 @@ std::unique_ptr<engine::Operator> Calibration::from_config(const engine::ConfigN
                                    .gauges("assay_calibration_certificates",
                                            "Calibration certificates in the current snapshot")
                                    .Add({{"pipeline", ctx.pipeline.name}});
-  cfg.store.on_refused = [by_reason](const connectors::RefusedCertificate& r) {
-    by_reason[static_cast<size_t>(r.reason)]->Increment();
-  };
-  cfg.store.on_published = [loaded](size_t n) { loaded->Set(static_cast<double>(n)); };
   if (auto n = c.maybe("certificates")) cfg.store.certificates_path = n->as_path();
+  // Audit log (WELMEC 7.2): every published change of the certificates, every refusal.
+  std::shared_ptr<engine::AuditLog> audit = ctx.pipeline.audit;
+  const std::string certs_path = cfg.store.certificates_path;
+  cfg.store.on_refused = [by_reason, audit](const connectors::RefusedCertificate& r) {
+    by_reason[static_cast<size_t>(r.reason)]->Increment();
+    if (audit)
+      audit->record("registry.calibration_certificate_refused",
+                    {{"certificate_id", r.certificate_id},
+                     {"reason", std::string(connectors::cert_refusal_name(r.reason))}});
+  };
+  cfg.store.on_published = [loaded, audit, certs_path](size_t n) {
+    loaded->Set(static_cast<double>(n));
+    if (audit)
+      audit->record("registry.calibration_changed",
+                    {{"certificates", std::to_string(n)},
+                     {"certificates_file", certs_path},
+                     {"certificates_sha256",
+                      certs_path.empty() ? std::string() : engine::file_sha256_hex(certs_path)}});
+  };
   cfg.store.trust_path = c.get("trust").as_path();
   if (auto n = c.maybe("registry")) cfg.identity_registry_path = n->as_path();
   if (auto t = c.maybe("certificates_topic")) {
