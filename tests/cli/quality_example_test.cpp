@@ -13,33 +13,17 @@
 #include <sstream>
 #include <string>
 
+#include "tests/cli/cli_util.hpp"
+
 namespace {
 
+using namespace assay;
+
 namespace fs = std::filesystem;
-const std::string kAssay = ASSAY_BINARY_DIR "/engine/cli/assay";
-
-struct Result {
-  int code;
-  std::string out;  // stdout + stderr
-};
-
-Result sh(const std::string& cmd) {
-  Result r{-1, {}};
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-size_t count(const std::string& hay, const std::string& needle) {
-  size_t n = 0;
-  for (size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) ++n;
-  return n;
-}
+using clitest::kAssay;
+using clitest::Result;
+using clitest::sh;
+using clitest::count;
 
 int64_t json_int(const std::string& json, const std::string& key) {
   const auto p = json.find("\"" + key + "\":");

@@ -9,31 +9,20 @@
 #include <fstream>
 #include <random>
 
+#include "tests/cli/cli_util.hpp"
+
 namespace {
 
+using namespace assay;
+
 namespace fs = std::filesystem;
-const std::string kAssay = ASSAY_BINARY_DIR "/engine/cli/assay";
-
-struct Result {
-  int code;
-  std::string out;  // stdout + stderr
-};
-
-Result sh(const std::string& cmd) {
-  Result r{-1, {}};
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using clitest::kAssay;
+using clitest::Result;
+using clitest::sh;
 
 fs::path temp_dir() {
-  fs::path d = fs::temp_directory_path() /
-               ("assay-cli-" + std::to_string(getpid()) + "-" + std::to_string(std::random_device{}()));
+  fs::path d = fs::temp_directory_path() / ("assay-cli-" + std::to_string(getpid()) + "-" +
+                                            std::to_string(std::random_device{}()));
   fs::create_directories(d);
   return d;
 }
@@ -58,15 +47,18 @@ TEST(Cli, LintNamesFileLineColumnAndKey) {
                       "operators:\n  - type: verify_signature\n    registry: missing.yaml\n";
   Result r = sh(kAssay + " lint " + p.string());
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.out.find(p.string() + ":8:15: key 'operators[0].registry'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(p.string() + ":8:15: key 'operators[0].registry'"), std::string::npos)
+      << r.out;
   // The same file with a good registry but a wrong type: the wrong type is named.
   std::ofstream(d / "reg.yaml") << "sensors: []\n";
-  std::ofstream(p) << "name: x\ninput: {type: file, path: in.asy}\nroutes:\n"
-                      "  trusted: {type: file, path: t}\n  rejected: {type: jsonl, path: r}\n"
-                      "operators:\n  - type: verify_signature\n    registry: reg.yaml\n    chunk: many\n";
+  std::ofstream(p)
+      << "name: x\ninput: {type: file, path: in.asy}\nroutes:\n"
+         "  trusted: {type: file, path: t}\n  rejected: {type: jsonl, path: r}\n"
+         "operators:\n  - type: verify_signature\n    registry: reg.yaml\n    chunk: many\n";
   r = sh(kAssay + " lint " + p.string());
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.out.find(":9:12: key 'operators[0].chunk': expected an integer"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(":9:12: key 'operators[0].chunk': expected an integer"), std::string::npos)
+      << r.out;
   // Nothing was started: no output files were created.
   EXPECT_FALSE(fs::exists(d / "t"));
   r = sh(kAssay + " run " + p.string() + " --no-progress");
@@ -83,9 +75,11 @@ TEST(Cli, LintNamesFileLineColumnAndKey) {
 
 TEST(Cli, SimulateThenRunAccountsForEveryRecordWithGarbageMixedIn) {
   const fs::path d = temp_dir();
-  Result r = sh(kAssay + " simulate --out " + (d / "fleet.asy").string() + " --sensors 30 --records 3000 " +
-                "--registry-out " + (d / "sensors.yaml").string() + " --certs-out " + (d / "c.yaml").string() +
-                " --labs-out " + (d / "l.yaml").string() + " --labels-out " + (d / "labels.jsonl").string());
+  Result r =
+      sh(kAssay + " simulate --out " + (d / "fleet.asy").string() +
+         " --sensors 30 --records 3000 " + "--registry-out " + (d / "sensors.yaml").string() +
+         " --certs-out " + (d / "c.yaml").string() + " --labs-out " + (d / "l.yaml").string() +
+         " --labels-out " + (d / "labels.jsonl").string());
   ASSERT_EQ(r.code, 0) << r.out;
   // Append garbage frames and a truncated one.
   {
@@ -116,25 +110,31 @@ TEST(Cli, SimulateThenRunAccountsForEveryRecordWithGarbageMixedIn) {
   std::string line;
   int wire = 0;
   while (std::getline(rj, line))
-    if (line.find("\"reason\":\"wire.") != std::string::npos || line.find("\"reason\":\"frame.") != std::string::npos) ++wire;
+    if (line.find("\"reason\":\"wire.") != std::string::npos ||
+        line.find("\"reason\":\"frame.") != std::string::npos)
+      ++wire;
   EXPECT_EQ(wire, 26);
   fs::remove_all(d);
 }
 
 TEST(Cli, SigtermDrainsGracefullyAndAccountsForWhatWasRead) {
   const fs::path d = temp_dir();
-  Result r = sh(kAssay + " simulate --out " + (d / "fleet.asy").string() + " --sensors 50 --records 60000 " +
-                "--registry-out " + (d / "sensors.yaml").string() + " --certs-out " + (d / "c.yaml").string() +
-                " --labs-out " + (d / "l.yaml").string() + " --labels-out " + (d / "labels.jsonl").string());
+  Result r =
+      sh(kAssay + " simulate --out " + (d / "fleet.asy").string() +
+         " --sensors 50 --records 60000 " + "--registry-out " + (d / "sensors.yaml").string() +
+         " --certs-out " + (d / "c.yaml").string() + " --labs-out " + (d / "l.yaml").string() +
+         " --labels-out " + (d / "labels.jsonl").string());
   ASSERT_EQ(r.code, 0) << r.out;
   // A verifying pipeline with small batches so the run lasts long enough to be interrupted.
-  std::ofstream(d / "p.yaml") << "name: drain\ninput: {type: file, path: fleet.asy}\n"
-                                 "operators: [{type: verify_signature, registry: sensors.yaml, backend: openssl}]\n"
-                                 "routes:\n  trusted: {type: file, path: t.asy}\n"
-                                 "  rejected: {type: file, path: r.asy}\n"
-                                 "engine: {batch_size: 16, max_in_flight: 2, threads: 1}\n";
-  const std::string cmd = kAssay + " run " + (d / "p.yaml").string() + " --no-progress --summary-json " +
-                          (d / "s.json").string() + " > " + (d / "out.txt").string() + " 2>&1 & pid=$!; " +
+  std::ofstream(d / "p.yaml")
+      << "name: drain\ninput: {type: file, path: fleet.asy}\n"
+         "operators: [{type: verify_signature, registry: sensors.yaml, backend: openssl}]\n"
+         "routes:\n  trusted: {type: file, path: t.asy}\n"
+         "  rejected: {type: file, path: r.asy}\n"
+         "engine: {batch_size: 16, max_in_flight: 2, threads: 1}\n";
+  const std::string cmd = kAssay + " run " + (d / "p.yaml").string() +
+                          " --no-progress --summary-json " + (d / "s.json").string() + " > " +
+                          (d / "out.txt").string() + " 2>&1 & pid=$!; " +
                           "sleep 1; kill -TERM $pid; wait $pid; echo exit=$?";
   r = sh(cmd);
   EXPECT_NE(r.out.find("exit=0"), std::string::npos) << r.out;

@@ -13,28 +13,16 @@
 #include "../engine/records.hpp"
 #include "connectors/framing.hpp"
 #include "schemas/trusted_reading_generated.h"
+#include "tests/cli/cli_util.hpp"
 
 namespace {
 
+using namespace assay;
+
 namespace fs = std::filesystem;
-const std::string kAssay = ASSAY_BINARY_DIR "/engine/cli/assay";
-
-struct Result {
-  int code;
-  std::string out;  // stdout + stderr
-};
-
-Result sh(const std::string& cmd) {
-  Result r{-1, {}};
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using clitest::kAssay;
+using clitest::Result;
+using clitest::sh;
 
 class VerifyStreamCli : public ::testing::Test {
  protected:
