@@ -1,5 +1,7 @@
 #include "connectors/file_sink.hpp"
 
+#include <filesystem>
+
 #include "connectors/record_json.hpp"
 
 namespace assay::connectors {
@@ -26,6 +28,12 @@ bool FileSink::start(std::string* error) {
         return false;
       }
     }
+  }
+  // A route's output directory is created as needed (like the demo's out/).
+  if (path_ != "-") {
+    const auto dir = std::filesystem::path(path_).parent_path();
+    std::error_code ec;
+    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
   }
   if (!writer_.open(path_, append_)) {
     *error = writer_.error();

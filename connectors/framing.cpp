@@ -5,7 +5,6 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 
 namespace assay::connectors {
 
@@ -34,10 +33,6 @@ bool FrameWriter::open(const std::string& path, bool append) {
     f_ = stdout;
     owned_ = false;
   } else {
-    // Output directories are created as needed (like the demo's out/).
-    const auto dir = std::filesystem::path(path).parent_path();
-    std::error_code ec;
-    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
     f_ = std::fopen(path.c_str(), append ? "ab" : "wb");
     owned_ = true;
     if (f_ == nullptr) {
