@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "crypto/sha256_many.hpp"
 #include "schemas/checkpoint_generated.h"
 #include "schemas/trusted_reading_generated.h"
 
@@ -137,13 +138,53 @@ Hash32 merkle_node(Sha256& h, const Hash32& left, const Hash32& right) {
   return h.final();
 }
 
+void merkle_leaves(std::span<const std::span<const uint8_t>> entries, std::span<Hash32> out) {
+  // Each message is 0x00 || entry, contiguous in one scratch buffer.
+  thread_local std::vector<uint8_t> scratch;
+  thread_local std::vector<std::span<const uint8_t>> msgs;
+  size_t total = 0;
+  for (const auto& e : entries) total += 1 + e.size();
+  scratch.resize(total);
+  msgs.clear();
+  size_t at = 0;
+  for (const auto& e : entries) {
+    scratch[at] = 0x00;
+    if (!e.empty()) std::memcpy(scratch.data() + at + 1, e.data(), e.size());
+    msgs.emplace_back(scratch.data() + at, 1 + e.size());
+    at += 1 + e.size();
+  }
+  crypto::sha256_many(msgs, out);
+}
+
 Hash32 merkle_root(std::span<const Hash32> leaves) {
   Sha256 h;
   if (leaves.empty()) {
     h.init();
     return h.final();
   }
-  return mth(h, leaves);
+  if (leaves.size() < 16) return mth(h, leaves);
+  // Level by level, pairing left to right and carrying an odd last node up unchanged: the same
+  // tree as RFC 9162's recursive split at the largest power of two, with each level's nodes
+  // hashed together (multi-buffer SHA-256).
+  std::vector<Hash32> level(leaves.begin(), leaves.end()), next;
+  std::vector<std::array<uint8_t, 65>> bufs;
+  std::vector<std::span<const uint8_t>> msgs;
+  while (level.size() > 1) {
+    const size_t pairs = level.size() / 2;
+    bufs.resize(pairs);
+    msgs.clear();
+    for (size_t i = 0; i < pairs; ++i) {
+      bufs[i][0] = 0x01;
+      std::memcpy(bufs[i].data() + 1, level[2 * i].data(), 32);
+      std::memcpy(bufs[i].data() + 33, level[2 * i + 1].data(), 32);
+      msgs.emplace_back(bufs[i].data(), bufs[i].size());
+    }
+    next.resize(pairs);
+    crypto::sha256_many(msgs, next);
+    if (level.size() % 2 == 1) next.push_back(level.back());
+    level.swap(next);
+  }
+  return level[0];
 }
 
 std::vector<Hash32> merkle_audit_path(std::span<const Hash32> leaves, size_t index) {

@@ -57,6 +57,9 @@ uint64_t u64_at(std::span<const uint8_t> record, size_t offset);
 /// RFC 9162 leaf hash: SHA-256(0x00 || entry). Checkpoint trees have one entry per record:
 /// the record's bytes exactly as written, record_hash included (docs/provenance.md).
 Hash32 merkle_leaf(Sha256& h, std::span<const uint8_t> entry);
+/// merkle_leaf() of many entries at once (multi-buffer SHA-256): out[i] = leaf of entries[i].
+/// Requires out.size() == entries.size().
+void merkle_leaves(std::span<const std::span<const uint8_t>> entries, std::span<Hash32> out);
 /// RFC 9162 interior node: SHA-256(0x01 || left || right).
 Hash32 merkle_node(Sha256& h, const Hash32& left, const Hash32& right);
 /// RFC 9162 Merkle Tree Hash over leaf hashes (SHA-256 of nothing for an empty list).

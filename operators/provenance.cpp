@@ -192,6 +192,17 @@ bool Provenance::seal(engine::Batch& b, engine::OperatorState* state, engine::Op
     st.resumed = true;
   }
   auto& h = hasher();
+  // 1. The chain, in order: each record's hash needs the previous one.
+  struct Sealed {
+    uint32_t output;
+    uint64_t index;
+    engine::Hash32 head;
+  };
+  thread_local std::vector<Sealed> sealed;
+  thread_local std::vector<std::span<const uint8_t>> records;
+  thread_local std::vector<engine::Hash32> leaves;
+  sealed.clear();
+  records.clear();
   const size_t n = b.outputs.size();  // checkpoints appended below are not chained
   for (size_t i = 0; i < n; ++i) {
     const engine::OutputRecord o = b.outputs[i];
@@ -202,16 +213,32 @@ bool Provenance::seal(engine::Batch& b, engine::OperatorState* state, engine::Op
       *error = "a trusted record has no chain fields (encoder not reserving them)";
       return false;
     }
-    if (st.leaves.empty()) st.range_start_mono = ctx.now_mono_ns;
     std::memcpy(rec.data() + f.prev_hash, st.head.data(), 32);
     for (int k = 0; k < 8; ++k)
       rec[f.chain_index + static_cast<size_t>(k)] = static_cast<uint8_t>(st.next_index >> (8 * k));
     st.head = engine::record_hash(h, rec, f);
     std::memcpy(rec.data() + f.record_hash, st.head.data(), 32);
-    st.leaves.push_back(engine::merkle_leaf(h, rec));  // the entry is the record as written
+    sealed.push_back({static_cast<uint32_t>(i), st.next_index, st.head});
+    records.push_back(rec);
     ++st.next_index;
-    if (st.leaves.size() >= config_.every_records) checkpoint(b, o.frame, st, ctx);
   }
+  // 2. The Merkle leaves of the records as written, all at once (independent of each other).
+  leaves.resize(records.size());
+  engine::merkle_leaves(records, leaves);
+  // 3. Ranges and checkpoints, in order (a checkpoint's head and range end at its last record).
+  const engine::Hash32 head = st.head;
+  const uint64_t next_index = st.next_index;
+  for (size_t j = 0; j < sealed.size(); ++j) {
+    if (st.leaves.empty()) st.range_start_mono = ctx.now_mono_ns;
+    st.leaves.push_back(leaves[j]);
+    if (st.leaves.size() >= config_.every_records) {
+      st.head = sealed[j].head;
+      st.next_index = sealed[j].index + 1;
+      checkpoint(b, b.outputs[sealed[j].output].frame, st, ctx);
+    }
+  }
+  st.head = head;
+  st.next_index = next_index;
   if (!st.leaves.empty() && !b.frames.empty() &&
       ctx.now_mono_ns - st.range_start_mono >= config_.every_ms * 1'000'000)
     checkpoint(b, static_cast<uint32_t>(b.frames.size() - 1), st, ctx);
