@@ -10,6 +10,7 @@
 
 #include "crypto/ed25519.hpp"
 #include "engine/bytes.hpp"
+#include "engine/files.hpp"
 #include "engine/log.hpp"
 #include "engine/time.hpp"
 
@@ -20,11 +21,7 @@ using engine::ConfigNode;
 
 namespace {
 
-int64_t file_mtime_ns(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return 0;
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-}
+using engine::file_mtime_ns;
 
 int64_t parse_time(const ConfigNode& n) {
   auto t = engine::parse_rfc3339(n.as_string());

@@ -2,9 +2,8 @@
 /// \file Follows a compacted Kafka topic from the beginning and hands every message to a
 /// callback: key, value (nullopt = tombstone) and where it came from
 /// ("kafka:topic/partition@offset"). `caught_up()` turns true once everything that was in the
-/// topic at start has been handed over; later messages follow live. The same pattern as
-/// RegistryTopicFollower, with the message handling left to the owner (the calibration
-/// certificate topic uses it).
+/// topic at start has been handed over; later messages follow live. The message handling is
+/// the owner's (the identity registry topic and the calibration certificate topic use it).
 
 #include <librdkafka/rdkafka.h>
 

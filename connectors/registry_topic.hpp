@@ -5,16 +5,15 @@
 /// beginning on start; `caught_up()` turns true once everything that was in the topic at
 /// start is applied. Later messages are applied live.
 
-#include <librdkafka/rdkafka.h>
-
 #include <atomic>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
+#include <string_view>
 
+#include "connectors/compacted_topic.hpp"
 #include "connectors/identity_registry.hpp"
 #include "connectors/kafka_common.hpp"
 
@@ -26,16 +25,15 @@ class RegistryTopicFollower {
   /// `on_change` is called (from the follower's thread) after entries were applied.
   RegistryTopicFollower(KafkaClientSettings client, std::string topic,
                         std::function<void()> on_change);
-  ~RegistryTopicFollower();
   RegistryTopicFollower(const RegistryTopicFollower&) = delete;
   RegistryTopicFollower& operator=(const RegistryTopicFollower&) = delete;
 
   /// Connects, assigns every partition from the beginning and starts following.
-  bool start(std::string* error);
+  bool start(std::string* error) { return follower_.start(error); }
   /// Stops following (idempotent).
-  void stop();
+  void stop() { follower_.stop(); }
   /// True once the topic's content at start time has been applied.
-  bool caught_up() const { return caught_up_.load(); }
+  bool caught_up() const { return follower_.caught_up(); }
   /// Applies the overlay (entries and tombstones) on top of `registry`.
   void apply_to(IdentityRegistry& registry) const;
   /// Messages applied so far (refused ones excluded).
@@ -44,20 +42,12 @@ class RegistryTopicFollower {
   uint64_t refused() const { return refused_.load(); }
 
  private:
-  void loop();
-  void apply(const rd_kafka_message_t* m);
+  void apply(std::string_view key, std::optional<std::string_view> value, const std::string& where);
 
-  const KafkaClientSettings client_;
-  const std::string topic_;
-  const std::function<void()> on_change_;
-  rd_kafka_t* rk_ = nullptr;
-  std::map<int32_t, int64_t> start_high_;  ///< high watermarks when we started
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::atomic<bool> caught_up_{false};
   std::atomic<uint64_t> applied_{0}, refused_{0};
   mutable std::mutex mu_;
   std::map<std::string, std::optional<SensorEntry>> overlay_;
+  CompactedTopicFollower follower_;  ///< last: its thread stops before the overlay goes
 };
 
 }  // namespace assay::connectors

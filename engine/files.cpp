@@ -41,4 +41,10 @@ bool write_file(const std::string& path, std::string_view content, mode_t mode, 
   return true;
 }
 
+int64_t file_mtime_ns(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
 }  // namespace assay::engine

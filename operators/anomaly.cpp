@@ -104,20 +104,10 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
   const auto tolerance = static_cast<int64_t>(std::min((c.burst - 1) * emission_ns, 4e18));
   const int w = c.spike_window;
   thread_local std::vector<uint64_t> hashes;
-  hash_rows(
-      b.sel,
-      [&](uint32_t r, std::string_view& id) {
-        const wire::Reading* rd = b.row_reading[r];
-        if (rd == nullptr || rd->sensor_id() == nullptr) return false;
-        id = rd->sensor_id()->string_view();
-        return true;
-      },
-      hashes);
+  hash_selected_sensors(b, hashes);
   const size_t rows = b.sel.size();
   for (size_t j = 0; j < rows; ++j) {
-    if (j + kPrefetchSlot < rows) st.table.prefetch_slot(hashes[j + kPrefetchSlot]);
-    if (j + kPrefetchEntry < rows) st.table.prefetch_entry(hashes[j + kPrefetchEntry]);
-    if (j + kPrefetchKey < rows) st.table.prefetch_key(hashes[j + kPrefetchKey]);
+    prefetch_ahead(st.table, hashes, j);
     const uint32_t r = b.sel[j];
     const wire::Reading* rd = b.row_reading[r];
     if (rd == nullptr || b.row_reject[r] != RejectCode::kNone || rd->sensor_id() == nullptr)

@@ -17,6 +17,9 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/batch.hpp"
+#include "schemas/reading_generated.h"
+
 namespace assay::operators {
 
 /// Seeded 64-bit hash of a sensor id (multiply-xorshift over 8-byte words). The seed is
@@ -191,17 +194,28 @@ class SensorTable {
   KeyArena keys_;
 };
 
-/// Hashes of the sensor ids of `rows` (nullptr id = 0) for prefetching lookups ahead.
-template <typename IdOf>
-void hash_rows(std::span<const uint32_t> rows, IdOf id_of, std::vector<uint64_t>& out) {
-  out.resize(rows.size());
-  for (size_t j = 0; j < rows.size(); ++j) {
-    std::string_view id;
-    out[j] = id_of(rows[j], id) ? sensor_id_hash(id) : 0;
+/// Hashes of the sensor ids of the batch's selected rows, in selection order (0 for a row
+/// without a reading), for prefetching lookups ahead.
+inline void hash_selected_sensors(const engine::Batch& b, std::vector<uint64_t>& out) {
+  out.resize(b.sel.size());
+  for (size_t j = 0; j < b.sel.size(); ++j) {
+    const wire::Reading* rd = b.row_reading[b.sel[j]];
+    out[j] = rd != nullptr && rd->sensor_id() != nullptr
+                 ? sensor_id_hash(rd->sensor_id()->string_view())
+                 : 0;
   }
 }
 
 /// Lookahead distances for SensorTable prefetching (rows ahead of the one processed).
 inline constexpr size_t kPrefetchSlot = 24, kPrefetchEntry = 16, kPrefetchKey = 8;
+
+/// Prefetches what the lookups of the rows kPrefetch* ahead of row `j` will touch.
+template <typename T>
+void prefetch_ahead(const SensorTable<T>& table, std::span<const uint64_t> hashes, size_t j) {
+  const size_t rows = hashes.size();
+  if (j + kPrefetchSlot < rows) table.prefetch_slot(hashes[j + kPrefetchSlot]);
+  if (j + kPrefetchEntry < rows) table.prefetch_entry(hashes[j + kPrefetchEntry]);
+  if (j + kPrefetchKey < rows) table.prefetch_key(hashes[j + kPrefetchKey]);
+}
 
 }  // namespace assay::operators

@@ -8,6 +8,7 @@
 #include "crypto/ecdsa_p256.hpp"
 #include "crypto/ed25519.hpp"
 #include "crypto/hmac_sha256.hpp"
+#include "engine/files.hpp"
 #include "engine/log.hpp"
 #include "schemas/reading_generated.h"
 #include "schemas/signed_batch_generated.h"
@@ -22,11 +23,7 @@ using wire::SignatureVerdict;
 
 namespace {
 
-int64_t file_mtime_ns(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return 0;
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-}
+using engine::file_mtime_ns;
 
 std::shared_ptr<const connectors::IdentityRegistry> load_logged(
     const std::string& path, connectors::RegistryLoadReport& report) {
@@ -43,16 +40,26 @@ std::shared_ptr<const connectors::IdentityRegistry> load_logged(
 
 RejectCode code_of(SignatureVerdict v) {
   switch (v) {
-    case SignatureVerdict::BadSignature: return RejectCode::kSignatureBad;
-    case SignatureVerdict::UnknownSensor: return RejectCode::kUnknownSensor;
-    case SignatureVerdict::UnknownKey: return RejectCode::kUnknownKey;
-    case SignatureVerdict::KeyRevoked: return RejectCode::kKeyRevoked;
-    case SignatureVerdict::KeyNotValidAtTime: return RejectCode::kKeyNotValidAtTime;
-    case SignatureVerdict::AlgorithmNotAllowed: return RejectCode::kAlgorithmNotAllowed;
-    case SignatureVerdict::Malformed: return RejectCode::kSignatureMalformed;
-    case SignatureVerdict::Unsigned: return RejectCode::kUnsigned;
-    case SignatureVerdict::Throttled: return RejectCode::kSignatureThrottled;
-    default: return RejectCode::kNone;
+    case SignatureVerdict::BadSignature:
+      return RejectCode::kSignatureBad;
+    case SignatureVerdict::UnknownSensor:
+      return RejectCode::kUnknownSensor;
+    case SignatureVerdict::UnknownKey:
+      return RejectCode::kUnknownKey;
+    case SignatureVerdict::KeyRevoked:
+      return RejectCode::kKeyRevoked;
+    case SignatureVerdict::KeyNotValidAtTime:
+      return RejectCode::kKeyNotValidAtTime;
+    case SignatureVerdict::AlgorithmNotAllowed:
+      return RejectCode::kAlgorithmNotAllowed;
+    case SignatureVerdict::Malformed:
+      return RejectCode::kSignatureMalformed;
+    case SignatureVerdict::Unsigned:
+      return RejectCode::kUnsigned;
+    case SignatureVerdict::Throttled:
+      return RejectCode::kSignatureThrottled;
+    default:
+      return RejectCode::kNone;
   }
 }
 
@@ -101,9 +108,13 @@ void VerifySignature::publish() {
   registry_.store(std::move(merged));
 }
 
-bool VerifySignature::ready() const { return !follower_ || follower_->caught_up(); }
+bool VerifySignature::ready() const {
+  return !follower_ || follower_->caught_up();
+}
 
-VerifySignature::~VerifySignature() { stop(); }
+VerifySignature::~VerifySignature() {
+  stop();
+}
 
 void VerifySignature::audit(std::string_view type, const std::string& source,
                             engine::AuditDetails extra) const {
@@ -176,16 +187,19 @@ void VerifySignature::watch_loop() {
 bool VerifySignature::within_budget(connectors::KeyHealth& h, int64_t now) const {
   if (config_.suspect_key_rate <= 0) return true;
   const int64_t step = static_cast<int64_t>(1e9 / config_.suspect_key_rate);
-  const int64_t burst = static_cast<int64_t>(config_.suspect_key_burst * 1e9 / config_.suspect_key_rate);
+  const int64_t burst =
+      static_cast<int64_t>(config_.suspect_key_burst * 1e9 / config_.suspect_key_rate);
   int64_t tat = h.budget_tat_ns.load(std::memory_order_relaxed);
   for (;;) {
     const int64_t base = std::max(tat, now);
     if (base - now > burst) return false;
-    if (h.budget_tat_ns.compare_exchange_weak(tat, base + step, std::memory_order_relaxed)) return true;
+    if (h.budget_tat_ns.compare_exchange_weak(tat, base + step, std::memory_order_relaxed))
+      return true;
   }
 }
 
-void VerifySignature::process(Batch& b, engine::OperatorState*, engine::OperatorContext& ctx) const {
+void VerifySignature::process(Batch& b, engine::OperatorState*,
+                              engine::OperatorContext& ctx) const {
   const auto reg = registry_.load();
   // One verdict per frame; rows of a frame share it. Frames are visited once, in row order.
   const uint32_t nframes = static_cast<uint32_t>(b.frames.size());
@@ -262,7 +276,8 @@ void VerifySignature::process(Batch& b, engine::OperatorState*, engine::Operator
     switch (key->alg) {
       case wire::SignatureAlg::Ed25519:
         if (suspect) {
-          ed_suspect.push_back({key->ed25519.data(), env.signature->data(), body.data(), body.size()});
+          ed_suspect.push_back(
+              {key->ed25519.data(), env.signature->data(), body.data(), body.size()});
           ed_suspect_f.push_back(f);
           ed_suspect_key.push_back(key);
         } else {
@@ -272,14 +287,14 @@ void VerifySignature::process(Batch& b, engine::OperatorState*, engine::Operator
         }
         break;
       case wire::SignatureAlg::EcdsaP256Sha256:
-        ec.push_back({&*key->ecdsa, env.signature->data(), env.signature->size(), body.data(),
-                      body.size()});
+        ec.push_back(
+            {&*key->ecdsa, env.signature->data(), env.signature->size(), body.data(), body.size()});
         ec_f.push_back(f);
         ec_key.push_back(key);
         break;
       case wire::SignatureAlg::HmacSha256:
-        hm.push_back({&*key->hmac, env.signature->data(), env.signature->size(), body.data(),
-                      body.size()});
+        hm.push_back(
+            {&*key->hmac, env.signature->data(), env.signature->size(), body.data(), body.size()});
         hm_f.push_back(f);
         hm_key.push_back(key);
         break;
@@ -316,7 +331,8 @@ void VerifySignature::process(Batch& b, engine::OperatorState*, engine::Operator
   apply(ed_f, ed_ok);
   apply(ed_suspect_f, ed_suspect_ok);
   // Strikes: a bad signature makes the key suspect; good ones slowly clear it.
-  auto strike = [](const std::vector<const connectors::SensorKey*>& keys, const std::vector<uint8_t>& ok) {
+  auto strike = [](const std::vector<const connectors::SensorKey*>& keys,
+                   const std::vector<uint8_t>& ok) {
     for (size_t i = 0; i < keys.size(); ++i) {
       std::atomic<int32_t>& s = keys[i]->health->strikes;
       int32_t v = s.load(std::memory_order_relaxed);

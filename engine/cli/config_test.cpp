@@ -274,18 +274,13 @@ std::string show(const YAML::Node& n) {
   return e.c_str();
 }
 
-// Child of `actual` at a dotted path ("provenance.key_id").
-YAML::Node child_at(const YAML::Node& actual, const std::string& path) {
-  YAML::Node cur = YAML::Clone(actual);
-  size_t start = 0;
-  while (true) {
-    const size_t dot = path.find('.', start);
-    const std::string part = path.substr(start, dot == std::string::npos ? dot : dot - start);
-    if (!cur.IsMap() || !cur[part]) return YAML::Node();
-    cur = cur[part];
-    if (dot == std::string::npos) return cur;
-    start = dot + 1;
-  }
+// Child of `actual` at a dotted path ("provenance.key_id"); an undefined node if absent.
+YAML::Node child_at(const YAML::Node& actual, std::string_view path) {
+  const size_t dot = path.find('.');
+  const std::string part(path.substr(0, dot));
+  if (!actual.IsMap() || !actual[part]) return YAML::Node();
+  const YAML::Node child = actual[part];
+  return dot == std::string_view::npos ? child : child_at(child, path.substr(dot + 1));
 }
 
 void match(const YAML::Node& expected, const YAML::Node& actual, const std::string& where,
