@@ -1,7 +1,8 @@
 #pragma once
-/// \file SHA-256 of many independent messages at once with intel-ipsec-mb's multi-buffer code
-/// (AVX-512, AVX2 or SSE/SHA-NI lanes, chosen at run time). Used where many digests are
-/// needed together (Merkle leaves and tree levels); a digest is exactly OpenSSL's SHA-256.
+/// \file SHA-256 of several independent messages at once with intel-ipsec-mb's multi-buffer
+/// code (AVX-512, AVX2 or SSE/SHA-NI lanes, chosen at run time): many at once (Merkle tree
+/// levels) or two at once (a hash chain's next record with the previous record's Merkle leaf).
+/// A digest is exactly OpenSSL's SHA-256.
 
 #include <array>
 #include <cstdint>
@@ -14,5 +15,17 @@ namespace assay::crypto {
 /// Falls back to OpenSSL one message at a time if the library cannot be used.
 void sha256_many(std::span<const std::span<const uint8_t>> messages,
                  std::span<std::array<uint8_t, 32>> digests);
+
+/// True if sha256_two() hashes its two messages in one interleaved pass (intel-ipsec-mb's
+/// two-lane SHA-NI code, where the CPU has SHA extensions), so that a pair costs about what one
+/// message costs alone. Where false, sha256_two() is still correct but no faster than two
+/// separate digests.
+bool sha256_two_interleaved();
+
+/// da = SHA-256(a) and db = SHA-256(b), computed together (for two independent digests that
+/// become ready at the same time, such as the next record of a hash chain and the Merkle leaf
+/// of the previous one). Thread-safe: one manager per thread. Falls back to OpenSSL.
+void sha256_two(std::span<const uint8_t> a, std::span<const uint8_t> b,
+                std::array<uint8_t, 32>& da, std::array<uint8_t, 32>& db);
 
 }  // namespace assay::crypto

@@ -1,5 +1,6 @@
 #include "engine/encode.hpp"
 
+#include "engine/provenance_chain.hpp"
 #include "engine/released_reading.hpp"
 #include "engine/version.hpp"
 #include "schemas/alert_generated.h"
@@ -19,9 +20,9 @@ flatbuffers::FlatBufferBuilder& builder() {
 }
 
 void emit(Batch& b, flatbuffers::FlatBufferBuilder& fbb, Route route, uint32_t frame, uint32_t row,
-          RejectCode reason) {
+          RejectCode reason, size_t headroom = 0) {
   // Keep every output 8-byte aligned in the arena so consumers can read it in place.
-  const size_t start = (b.out_arena.size() + 7) & ~size_t{7};
+  const size_t start = ((b.out_arena.size() + 7) & ~size_t{7}) + headroom;
   b.out_arena.resize(start + fbb.GetSize());
   std::memcpy(b.out_arena.data() + start, fbb.GetBufferPointer(), fbb.GetSize());
   b.outputs.push_back(OutputRecord{route, frame, static_cast<uint32_t>(start),
@@ -107,7 +108,8 @@ void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx) {
     tb.add_signed_bytes_sha256(released.signed_bytes_sha256);
   }
   wire::FinishTrustedReadingBuffer(fbb, tb.Finish());
-  emit(b, fbb, Route::kTrusted, f, r, RejectCode::kNone);
+  emit(b, fbb, Route::kTrusted, f, r, RejectCode::kNone,
+       ctx.chain_fields ? kChainHeadroom : 0);
 }
 
 void encode_rejected(Batch& b, uint32_t r, const EncodeContext& ctx) {
@@ -175,7 +177,7 @@ void encode_batch(Batch& b, const EncodeContext& ctx) {
   b.outputs.clear();
   b.out_arena.clear();
   b.outputs.reserve(b.row_count() + b.alerts.size());
-  b.out_arena.reserve(b.arena.size() * 2 + b.row_count() * 256);
+  b.out_arena.reserve(b.arena.size() * 2 + b.row_count() * (256 + kChainHeadroom));
   for (uint32_t r = 0; r < b.row_count(); ++r) {
     if (b.row_reject[r] == RejectCode::kNone)
       encode_trusted(b, r, ctx);

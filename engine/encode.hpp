@@ -17,7 +17,8 @@ struct EncodeContext {
   const std::vector<std::string>& stage_names;
   int64_t now_ns = 0;
   /// Reserve the chain fields of TrustedReading provenance (prev_record_hash, record_hash:
-  /// 32 zero bytes each; chain_index stored as 0) for a sealing operator to patch in place.
+  /// 32 zero bytes each; chain_index stored as 0) for a sealing operator to patch in place,
+  /// and leave kChainHeadroom free bytes before each TrustedReading (engine/provenance_chain).
   bool chain_fields = false;
 };
 

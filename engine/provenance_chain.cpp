@@ -16,6 +16,13 @@ const EVP_MD* sha256_md() {
   return md;
 }
 
+Hash32 sha256(std::span<const uint8_t> msg) {
+  Hash32 out{};
+  unsigned int len = 0;
+  EVP_Digest(msg.data(), msg.size(), out.data(), &len, sha256_md(), nullptr);
+  return out;
+}
+
 void put_u32(std::vector<uint8_t>& out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }
@@ -138,22 +145,54 @@ Hash32 merkle_node(Sha256& h, const Hash32& left, const Hash32& right) {
   return h.final();
 }
 
-void merkle_leaves(std::span<const std::span<const uint8_t>> entries, std::span<Hash32> out) {
-  // Each message is 0x00 || entry, contiguous in one scratch buffer.
-  thread_local std::vector<uint8_t> scratch;
-  thread_local std::vector<std::span<const uint8_t>> msgs;
-  size_t total = 0;
-  for (const auto& e : entries) total += 1 + e.size();
-  scratch.resize(total);
-  msgs.clear();
-  size_t at = 0;
-  for (const auto& e : entries) {
-    scratch[at] = 0x00;
-    if (!e.empty()) std::memcpy(scratch.data() + at + 1, e.data(), e.size());
-    msgs.emplace_back(scratch.data() + at, 1 + e.size());
-    at += 1 + e.size();
+void link_records(std::span<const ChainSlot> slots, Hash32& head, uint64_t& next_index,
+                  std::span<Hash32> heads, std::span<Hash32> leaves, LinkMode mode) {
+  const size_t n = slots.size();
+  if (n == 0) return;
+  if (mode == LinkMode::kAuto)
+    mode = crypto::sha256_two_interleaved() ? LinkMode::kPaired : LinkMode::kSeparate;
+  // prev || record (record_hash zero), laid out in the headroom: the chain hash's input.
+  auto chain_input = [&](size_t i) {
+    const ChainSlot& s = slots[i];
+    uint8_t* rec = s.record.data();
+    std::memcpy(rec + s.f.prev_hash, head.data(), 32);
+    for (int k = 0; k < 8; ++k)
+      rec[s.f.chain_index + static_cast<size_t>(k)] = static_cast<uint8_t>(next_index >> (8 * k));
+    std::memset(rec + s.f.record_hash, 0, 32);
+    std::memcpy(rec - kChainHeadroom, head.data(), 32);
+    return std::span<const uint8_t>(rec - kChainHeadroom, s.record.size() + kChainHeadroom);
+  };
+  auto linked = [&](size_t i, const Hash32& h) {
+    std::memcpy(slots[i].record.data() + slots[i].f.record_hash, h.data(), 32);
+    heads[i] = h;
+    head = h;
+    ++next_index;
+  };
+  // 0x00 || record as written, once record_hash is in place: the leaf's input.
+  auto leaf_input = [&](size_t i) {
+    uint8_t* rec = slots[i].record.data();
+    rec[-1] = 0x00;
+    return std::span<const uint8_t>(rec - 1, slots[i].record.size() + 1);
+  };
+  if (mode == LinkMode::kSeparate) {
+    thread_local std::vector<std::span<const uint8_t>> msgs;
+    msgs.clear();
+    for (size_t i = 0; i < n; ++i) {
+      linked(i, sha256(chain_input(i)));
+      msgs.push_back(leaf_input(i));
+    }
+    crypto::sha256_many(msgs, leaves.subspan(0, n));
+    return;
   }
-  crypto::sha256_many(msgs, out);
+  // Record i's chain hash needs record i-1's; record i-1's leaf needs its record_hash written.
+  // Both are ready at the same time, and independent: hash them together.
+  linked(0, sha256(chain_input(0)));
+  for (size_t i = 1; i < n; ++i) {
+    Hash32 h{};
+    crypto::sha256_two(chain_input(i), leaf_input(i - 1), h, leaves[i - 1]);
+    linked(i, h);
+  }
+  leaves[n - 1] = sha256(leaf_input(n - 1));
 }
 
 Hash32 merkle_root(std::span<const Hash32> leaves) {

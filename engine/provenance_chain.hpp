@@ -54,12 +54,36 @@ Hash32 hash_at(std::span<const uint8_t> record, size_t offset);
 /// Reads the little-endian uint64 at `offset` of `record`.
 uint64_t u64_at(std::span<const uint8_t> record, size_t offset);
 
+/// Writable bytes the encoder leaves free before each record it hands to link_records(): the
+/// hash inputs prev || record and 0x00 || record are laid out there without copying the record.
+inline constexpr size_t kChainHeadroom = 32;
+
+/// One record to link: its bytes (with kChainHeadroom writable bytes before them, and the
+/// record_hash field still zero) and where its chain fields are.
+struct ChainSlot {
+  std::span<uint8_t> record;
+  ChainFields f;
+};
+
+/// How link_records() schedules its hashes; every mode gives the same bytes.
+enum class LinkMode {
+  kAuto,      ///< kPaired where sha256_two() is interleaved (SHA-NI), otherwise kSeparate
+  kPaired,    ///< record i's chain hash together with record i-1's leaf (two-lane SHA-256)
+  kSeparate,  ///< every chain hash (OpenSSL), then all leaves at once (multi-buffer)
+};
+
+/// Links `slots`, in order, to the chain whose last record_hash is `head` (zero for a new
+/// chain) and whose next chain_index is `next_index`: writes each record's prev_record_hash,
+/// chain_index and record_hash in place, sets heads[i] to record i's record_hash and leaves[i]
+/// to its Merkle leaf (of the record as written), and advances `head` and `next_index`.
+/// Requires heads.size() == leaves.size() == slots.size().
+void link_records(std::span<const ChainSlot> slots, Hash32& head, uint64_t& next_index,
+                  std::span<Hash32> heads, std::span<Hash32> leaves,
+                  LinkMode mode = LinkMode::kAuto);
+
 /// RFC 9162 leaf hash: SHA-256(0x00 || entry). Checkpoint trees have one entry per record:
 /// the record's bytes exactly as written, record_hash included (docs/provenance.md).
 Hash32 merkle_leaf(Sha256& h, std::span<const uint8_t> entry);
-/// merkle_leaf() of many entries at once (multi-buffer SHA-256): out[i] = leaf of entries[i].
-/// Requires out.size() == entries.size().
-void merkle_leaves(std::span<const std::span<const uint8_t>> entries, std::span<Hash32> out);
 /// RFC 9162 interior node: SHA-256(0x01 || left || right).
 Hash32 merkle_node(Sha256& h, const Hash32& left, const Hash32& right);
 /// RFC 9162 Merkle Tree Hash over leaf hashes (SHA-256 of nothing for an empty list).

@@ -191,48 +191,41 @@ bool Provenance::seal(engine::Batch& b, engine::OperatorState* state, engine::Op
     if (!resume(b.partition, st, ctx, error)) return false;
     st.resumed = true;
   }
-  auto& h = hasher();
-  // 1. The chain, in order: each record's hash needs the previous one.
+  // 1. The chain, in order, and the Merkle leaves of the records as written.
   struct Sealed {
     uint32_t output;
     uint64_t index;
-    engine::Hash32 head;
   };
   thread_local std::vector<Sealed> sealed;
-  thread_local std::vector<std::span<const uint8_t>> records;
-  thread_local std::vector<engine::Hash32> leaves;
+  thread_local std::vector<engine::ChainSlot> slots;
+  thread_local std::vector<engine::Hash32> heads, leaves;
   sealed.clear();
-  records.clear();
+  slots.clear();
   const size_t n = b.outputs.size();  // checkpoints appended below are not chained
+  uint64_t index = st.next_index;
   for (size_t i = 0; i < n; ++i) {
     const engine::OutputRecord o = b.outputs[i];
     if (o.route != engine::Route::kTrusted) continue;
-    const std::span<uint8_t> rec(b.out_arena.data() + o.offset, o.size);
-    engine::ChainFields f;
-    if (!engine::find_chain_fields(rec, &f, false)) {
-      *error = "a trusted record has no chain fields (encoder not reserving them)";
+    engine::ChainSlot slot{{b.out_arena.data() + o.offset, o.size}, {}};
+    if (o.offset < engine::kChainHeadroom ||
+        !engine::find_chain_fields(slot.record, &slot.f, false)) {
+      *error = "a trusted record has no chain fields or headroom (encoder not reserving them)";
       return false;
     }
-    std::memcpy(rec.data() + f.prev_hash, st.head.data(), 32);
-    for (int k = 0; k < 8; ++k)
-      rec[f.chain_index + static_cast<size_t>(k)] = static_cast<uint8_t>(st.next_index >> (8 * k));
-    st.head = engine::record_hash(h, rec, f);
-    std::memcpy(rec.data() + f.record_hash, st.head.data(), 32);
-    sealed.push_back({static_cast<uint32_t>(i), st.next_index, st.head});
-    records.push_back(rec);
-    ++st.next_index;
+    sealed.push_back({static_cast<uint32_t>(i), index++});
+    slots.push_back(slot);
   }
-  // 2. The Merkle leaves of the records as written, all at once (independent of each other).
-  leaves.resize(records.size());
-  engine::merkle_leaves(records, leaves);
-  // 3. Ranges and checkpoints, in order (a checkpoint's head and range end at its last record).
+  heads.resize(slots.size());
+  leaves.resize(slots.size());
+  engine::link_records(slots, st.head, st.next_index, heads, leaves);
+  // 2. Ranges and checkpoints, in order (a checkpoint's head and range end at its last record).
   const engine::Hash32 head = st.head;
   const uint64_t next_index = st.next_index;
   for (size_t j = 0; j < sealed.size(); ++j) {
     if (st.leaves.empty()) st.range_start_mono = ctx.now_mono_ns;
     st.leaves.push_back(leaves[j]);
     if (st.leaves.size() >= config_.every_records) {
-      st.head = sealed[j].head;
+      st.head = heads[j];
       st.next_index = sealed[j].index + 1;
       checkpoint(b, b.outputs[sealed[j].output].frame, st, ctx);
     }

@@ -492,5 +492,82 @@ TEST(Merkle, Rfc9162RootsAndInclusionProofs) {
   }
 }
 
+// link_records() lays out prev || record and 0x00 || record in the headroom before each
+// record. Both schedules (chain hash paired with the previous leaf on two SHA-256 lanes, and
+// chain first, leaves after) must give the reference bytes: record_hash() and merkle_leaf()
+// over each record as written, one at a time with OpenSSL.
+TEST(Provenance, LinkRecordsMatchesTheReferenceInEveryMode) {
+  for (size_t n : {0, 1, 2, 3, 17, 200}) {
+    // An arena of TrustedReadings of varying sizes, each with kChainHeadroom bytes before it.
+    std::vector<uint8_t> arena;
+    std::vector<std::pair<size_t, size_t>> at;  // offset, size
+    std::mt19937 rng(static_cast<unsigned>(n));
+    for (size_t i = 0; i < n; ++i) {
+      flatbuffers::FlatBufferBuilder fbb;
+      const std::vector<uint8_t> zero(32, 0);
+      const auto body = fbb.CreateVector(std::vector<uint8_t>(20 + rng() % 700, 0x5a));
+      const auto sensor = fbb.CreateString("sensor-" + std::to_string(i));
+      const auto prev = fbb.CreateVector(zero);
+      const auto rh = fbb.CreateVector(zero);
+      wire::ProvenanceBuilder pb(fbb);
+      pb.add_prev_record_hash(prev);
+      pb.add_record_hash(rh);
+      fbb.ForceDefaults(true);
+      pb.add_chain_index(0);
+      fbb.ForceDefaults(false);
+      const auto prov = pb.Finish();
+      wire::TrustedReadingBuilder tb(fbb);
+      tb.add_signed_bytes(body);
+      tb.add_sensor_id(sensor);
+      tb.add_provenance(prov);
+      wire::FinishTrustedReadingBuffer(fbb, tb.Finish());
+      const size_t off = ((arena.size() + 7) & ~size_t{7}) + engine::kChainHeadroom;
+      arena.resize(off + fbb.GetSize(), 0xee);
+      std::memcpy(arena.data() + off, fbb.GetBufferPointer(), fbb.GetSize());
+      at.emplace_back(off, fbb.GetSize());
+    }
+    Hash32 start{};
+    start[0] = 0x42;  // continuing a chain
+    std::vector<std::vector<uint8_t>> written;
+    std::vector<std::vector<Hash32>> all_leaves;
+    for (auto mode : {engine::LinkMode::kPaired, engine::LinkMode::kSeparate,
+                      engine::LinkMode::kAuto}) {
+      std::vector<uint8_t> a = arena;
+      std::vector<engine::ChainSlot> slots;
+      for (const auto& [off, size] : at) {
+        engine::ChainSlot s{{a.data() + off, size}, {}};
+        ASSERT_TRUE(engine::find_chain_fields(s.record, &s.f));
+        slots.push_back(s);
+      }
+      Hash32 head = start;
+      uint64_t next = 7;
+      std::vector<Hash32> heads(n), leaves(n);
+      engine::link_records(slots, head, next, heads, leaves, mode);
+      EXPECT_EQ(next, 7 + n);
+      engine::Sha256 h;
+      Hash32 prev = start;
+      for (size_t i = 0; i < n; ++i) {
+        const std::span<const uint8_t> rec(a.data() + at[i].first, at[i].second);
+        EXPECT_EQ(engine::hash_at(rec, slots[i].f.prev_hash), prev) << i;
+        EXPECT_EQ(engine::u64_at(rec, slots[i].f.chain_index), 7 + i) << i;
+        EXPECT_EQ(engine::hash_at(rec, slots[i].f.record_hash), heads[i]) << i;
+        EXPECT_EQ(engine::record_hash(h, rec, slots[i].f), heads[i]) << i;
+        EXPECT_EQ(engine::merkle_leaf(h, rec), leaves[i]) << i;
+        prev = heads[i];
+      }
+      EXPECT_EQ(head, prev);
+      std::vector<uint8_t> records;
+      for (const auto& [off, size] : at)
+        records.insert(records.end(), a.begin() + static_cast<std::ptrdiff_t>(off),
+                       a.begin() + static_cast<std::ptrdiff_t>(off + size));
+      written.push_back(std::move(records));
+      all_leaves.push_back(std::move(leaves));
+    }
+    EXPECT_EQ(written[0], written[1]) << n;
+    EXPECT_EQ(written[0], written[2]) << n;
+    EXPECT_EQ(all_leaves[0], all_leaves[1]) << n;
+  }
+}
+
 }  // namespace
 }  // namespace assay::operators
