@@ -1,7 +1,9 @@
 // Provenance overhead: the full Runner (TBB pipeline, offset tracking, memory sinks) with and
 // without the provenance operator (hash chain + Merkle leaves + signed checkpoints with the
-// defaults every_records 10000 / every_ms 1000), side by side in one run; and the consumer's
-// verify_stream throughput (records/s) over a stream the pipeline wrote.
+// defaults every_records 10000 / every_ms 1000), side by side in one run, on three pipelines:
+// decode + encode only (BM_Runner), verify_signature (BM_FullPipeline) and the whole chain of
+// examples/quality.yaml, verify_signature + calibration + anomaly + drift (BM_QualityPipeline);
+// and the consumer's verify_stream throughput (records/s) over a stream the pipeline wrote.
 // Run with --benchmark_enable_random_interleaving=true --benchmark_repetitions=N on a shared
 // machine and compare medians.
 #include <benchmark/benchmark.h>
@@ -13,8 +15,12 @@
 #include "bench/bench_records.hpp"
 #include "connectors/memory.hpp"
 #include "connectors/stream_verify.hpp"
+#include "engine/config.hpp"
 #include "engine/log.hpp"
 #include "engine/runner.hpp"
+#include "operators/anomaly.hpp"
+#include "operators/calibration.hpp"
+#include "operators/drift.hpp"
 #include "operators/provenance.hpp"
 #include "operators/verify_signature.hpp"
 #include "schemas/reading_generated.h"
@@ -33,7 +39,8 @@ std::shared_ptr<const engine::EngineKey> engine_key() {
   return engine::EngineKey::from_seed(seed, "bench");
 }
 
-// A simulated Ed25519 fleet (one signature per reading) and its identity registry.
+// A simulated Ed25519 fleet (one signature per reading, no faults) with its identity registry,
+// calibration certificates and labs' trust list.
 struct Fleet {
   std::filesystem::path dir;
   std::vector<std::vector<uint8_t>> frames;
@@ -51,11 +58,12 @@ const Fleet& fleet() {
     c.seed = 5;
     c.batch_fraction = 0;
     c.registry_path = (x.dir / "sensors.yaml").string();
+    c.certs_path = (x.dir / "certificates.yaml").string();
+    c.labs_path = (x.dir / "labs.yaml").string();
     std::string err;
     sim::parse_alg_mix("ed25519=1", c.alg_mix, err);
-    for (const char* fault :
-         {"forged=0", "tampered=0", "unknown_key=0", "replay=0", "clock_skew=0"})
-      sim::parse_fault(fault, c.faults, err);
+    c.faults = {};
+    c.faults.rate.fill(0.0);
     sim::MemoryFrameSink sink;
     sim::SimSummary s;
     if (!sim::run_simulation(c, sink, s, err)) std::abort();
@@ -65,40 +73,75 @@ const Fleet& fleet() {
   return f;
 }
 
-// Runs the pipeline once; returns the summary. `keep` keeps the outputs in the sinks;
-// `registry` adds verify_signature with that identity registry first.
+// Which operators run before provenance.
+enum class Chain { kEmpty, kVerify, kQuality };
+
+// The operators of examples/quality.yaml over the bench fleet.
+void add_quality_operators(engine::Pipeline& p, engine::Metrics& metrics) {
+  const std::string dir = fleet().dir.string();
+  const std::string yaml = "- certificates: " + dir + "/certificates.yaml\n" + "  trust: " + dir +
+                           "/labs.yaml\n" + "  registry: " + dir + "/sensors.yaml\n" +
+                           "  reject: [no_certificate, certificate_expired, "
+                           "certificate_not_yet_valid, outside_measuring_range, "
+                           "quantity_mismatch, unit_mismatch, firmware_not_approved]\n" +
+                           "- registry: " + dir + "/sensors.yaml\n" +
+                           "  rate_limit: {rate: 0}\n"
+                           "  clock_skew_tolerance_ms: 31536000000\n"
+                           "- registry: " +
+                           dir + "/sensors.yaml\n";
+  const auto ops = engine::ConfigNode::load_string(yaml, "bench-quality.yaml").items();
+  engine::BuildContext ctx{p.info, metrics, p.engine};
+  p.operators.push_back(operators::Calibration::from_config(ops[0], ctx));
+  p.operators.push_back(operators::Anomaly::from_config(ops[1], ctx));
+  p.operators.push_back(operators::Drift::from_config(ops[2], ctx));
+  p.stage_names.insert(p.stage_names.end(), {"calibration", "anomaly", "drift"});
+}
+
+// Runs the pipeline once; returns the summary. `keep` keeps the outputs in the sinks. With
+// `timing`, only the run itself is timed: building the pipeline (registries, certificates)
+// and tearing it down are not throughput.
 engine::RunSummary run_once(const std::vector<std::vector<uint8_t>>& records, size_t repeat,
-                            bool provenance, int threads, bool keep, const std::string& registry,
+                            bool provenance, int threads, bool keep, Chain chain,
+                            benchmark::State* timing = nullptr,
                             std::vector<std::vector<uint8_t>>* trusted = nullptr,
                             std::vector<std::vector<uint8_t>>* atts = nullptr) {
-  engine::Metrics metrics;
-  engine::Pipeline p;
-  p.info = {"bench", std::vector<uint8_t>(32, 0), "bench-1"};
-  p.engine.threads = threads;
-  p.engine.batch_size = 1024;
-  p.source = std::make_unique<connectors::MemorySource>(records, repeat);
-  p.sinks[0] = std::make_unique<connectors::MemorySink>(keep);
-  p.sinks[1] = std::make_unique<connectors::MemorySink>(keep);
-  p.stage_names = {"decode"};
-  if (!registry.empty()) {
-    operators::VerifySignatureConfig vc;
-    vc.registry_path = registry;
-    vc.reload_interval_ms = 0;
-    p.operators.push_back(std::make_unique<operators::VerifySignature>(vc));
-    p.stage_names.push_back("verify_signature");
+  if (timing != nullptr) timing->PauseTiming();
+  engine::RunSummary s;
+  {
+    engine::Metrics metrics;
+    engine::Pipeline p;
+    p.info = {"bench", std::vector<uint8_t>(32, 0), "bench-1"};
+    p.engine.threads = threads;
+    p.engine.batch_size = 1024;
+    p.source = std::make_unique<connectors::MemorySource>(records, repeat);
+    p.sinks[0] = std::make_unique<connectors::MemorySink>(keep);
+    p.sinks[1] = std::make_unique<connectors::MemorySink>(keep);
+    p.sinks[2] = std::make_unique<connectors::MemorySink>(false);
+    p.stage_names = {"decode"};
+    if (chain != Chain::kEmpty) {
+      operators::VerifySignatureConfig vc;
+      vc.registry_path = (fleet().dir / "sensors.yaml").string();
+      vc.reload_interval_ms = 0;
+      p.operators.push_back(std::make_unique<operators::VerifySignature>(vc));
+      p.stage_names.push_back("verify_signature");
+    }
+    if (chain == Chain::kQuality) add_quality_operators(p, metrics);
+    if (provenance) {
+      p.sinks[3] = std::make_unique<connectors::MemorySink>(true);
+      operators::ProvenanceConfig cfg;
+      cfg.key = engine_key();
+      p.operators.push_back(std::make_unique<operators::Provenance>(cfg));
+      p.stage_names.push_back("provenance");
+    }
+    engine::Runner runner(p, metrics);
+    if (timing != nullptr) timing->ResumeTiming();
+    s = runner.run();
+    if (timing != nullptr) timing->PauseTiming();
+    if (trusted != nullptr) *trusted = static_cast<connectors::MemorySink&>(*p.sinks[0]).records();
+    if (atts != nullptr && provenance)
+      *atts = static_cast<connectors::MemorySink&>(*p.sinks[3]).records();
   }
-  if (provenance) {
-    p.sinks[3] = std::make_unique<connectors::MemorySink>(true);
-    operators::ProvenanceConfig cfg;
-    cfg.key = engine_key();
-    p.operators.push_back(std::make_unique<operators::Provenance>(cfg));
-    p.stage_names.push_back("provenance");
-  }
-  engine::Runner runner(p, metrics);
-  const auto s = runner.run();
-  if (trusted != nullptr) *trusted = static_cast<connectors::MemorySink&>(*p.sinks[0]).records();
-  if (atts != nullptr && provenance)
-    *atts = static_cast<connectors::MemorySink&>(*p.sinks[3]).records();
+  if (timing != nullptr) timing->ResumeTiming();
   return s;
 }
 
@@ -108,7 +151,8 @@ void BM_Runner(benchmark::State& state) {
   const size_t repeat = 100;
   const bool prov = state.range(0) != 0;
   for (auto _ : state) {
-    const auto s = run_once(records, repeat, prov, static_cast<int>(state.range(1)), false, "");
+    const auto s = run_once(records, repeat, prov, static_cast<int>(state.range(1)), false,
+                            Chain::kEmpty, &state);
     if (!s.ok || s.trusted != records.size() * repeat) state.SkipWithError("wrong accounting");
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * records.size() * repeat));
@@ -120,21 +164,36 @@ BENCHMARK(BM_Runner)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
-// The full pipeline: verify_signature (Ed25519, one signature per reading) with and without
-// provenance. range(0): provenance off/on; range(1): engine threads.
-void BM_FullPipeline(benchmark::State& state) {
+// A pipeline over the simulated fleet, with and without provenance.
+void run_fleet(benchmark::State& state, Chain chain) {
   engine::set_log_level(engine::LogLevel::kError);
   const Fleet& f = fleet();
   const bool prov = state.range(0) != 0;
-  const std::string registry = (f.dir / "sensors.yaml").string();
   for (auto _ : state) {
-    const auto s = run_once(f.frames, 1, prov, static_cast<int>(state.range(1)), false, registry);
+    const auto s =
+        run_once(f.frames, 1, prov, static_cast<int>(state.range(1)), false, chain, &state);
     if (!s.ok || s.trusted != f.frames.size()) state.SkipWithError("wrong accounting");
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * f.frames.size()));
   state.SetLabel(prov ? "with provenance" : "without provenance");
 }
+
+// The full pipeline: verify_signature (Ed25519, one signature per reading) with and without
+// provenance. range(0): provenance off/on; range(1): engine threads.
+void BM_FullPipeline(benchmark::State& state) {
+  run_fleet(state, Chain::kVerify);
+}
 BENCHMARK(BM_FullPipeline)
+    ->ArgsProduct({{0, 1}, {1, 2}})
+    ->ArgNames({"provenance", "threads"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// The whole chain of examples/quality.yaml: verify_signature, calibration, anomaly, drift.
+void BM_QualityPipeline(benchmark::State& state) {
+  run_fleet(state, Chain::kQuality);
+}
+BENCHMARK(BM_QualityPipeline)
     ->ArgsProduct({{0, 1}, {1, 2}})
     ->ArgNames({"provenance", "threads"})
     ->Unit(benchmark::kMillisecond)
@@ -144,7 +203,7 @@ BENCHMARK(BM_FullPipeline)
 void BM_VerifyStream(benchmark::State& state) {
   static const auto records = make_records(4096);
   std::vector<std::vector<uint8_t>> t, a;
-  const auto s = run_once(records, 100, true, 2, true, "", &t, &a);
+  const auto s = run_once(records, 100, true, 2, true, Chain::kEmpty, nullptr, &t, &a);
   if (!s.ok) state.SkipWithError(s.error.c_str());
   std::vector<connectors::StoredRecord> ts, as;
   for (size_t i = 0; i < t.size(); ++i) ts.push_back({0, static_cast<int64_t>(i), std::move(t[i])});

@@ -11,9 +11,9 @@
 #include "engine/decode.hpp"
 #include "engine/encode.hpp"
 #include "engine/log.hpp"
+#include "engine/time.hpp"
 #include "schemas/common_generated.h"
 #include "schemas/reading_generated.h"
-#include "engine/time.hpp"
 
 namespace assay::engine {
 
@@ -26,7 +26,8 @@ void verdict_summary(const Batch& b, uint32_t r, std::string& out) {
   out += wire::EnumNameSignatureVerdict(static_cast<wire::SignatureVerdict>(b.row_signature[r]));
   if (b.row_calibration[r] != 0) {
     out += ";calibration=";
-    out += wire::EnumNameCalibrationVerdict(static_cast<wire::CalibrationVerdict>(b.row_calibration[r]));
+    out += wire::EnumNameCalibrationVerdict(
+        static_cast<wire::CalibrationVerdict>(b.row_calibration[r]));
   }
   if (b.row_drift[r] != 0) {
     out += ";drift=";
@@ -101,8 +102,8 @@ struct Runner::Impl {
         if (only >= 0 && part != only) continue;
         Batch fin;
         fin.partition = Partition(part);
-        OperatorContext ctx{p.info, *probes[i], static_cast<uint8_t>(i + 1), now_ns(),
-                            monotonic_ns(), &reader};
+        OperatorContext ctx{p.info,   *probes[i],     static_cast<uint8_t>(i + 1),
+                            now_ns(), monotonic_ns(), &reader};
         p.operators[i]->finish(fin, state.get(), ctx);
         for (const OutputRecord& o : fin.outputs) {
           Sink* sink = p.sinks[static_cast<size_t>(o.route)].get();
@@ -156,8 +157,9 @@ Runner::Runner(Pipeline& pipeline, Metrics& metrics)
       std::make_unique<ConnectorProbe>(metrics_, pname, pipeline_.source->describe(), "source");
   for (size_t r = 0; r < kRouteCount; ++r)
     if (pipeline_.sinks[r])
-      impl_->sink_probes[r] = std::make_unique<ConnectorProbe>(
-          metrics_, pname, pipeline_.sinks[r]->describe(), std::string(route_name(static_cast<Route>(r))));
+      impl_->sink_probes[r] =
+          std::make_unique<ConnectorProbe>(metrics_, pname, pipeline_.sinks[r]->describe(),
+                                           std::string(route_name(static_cast<Route>(r))));
   for (size_t i = 0; i < pipeline_.operators.size(); ++i) {
     const bool st = pipeline_.operators[i]->stateful();
     if (impl_->groups.empty() || impl_->groups.back().stateful || st)
@@ -166,13 +168,15 @@ Runner::Runner(Pipeline& pipeline, Metrics& metrics)
   }
   auto& routes = metrics_.counters("assay_route_records_total", "Output records written, by route");
   for (size_t r = 0; r < kRouteCount; ++r)
-    impl_->route_counters[r] =
-        &routes.Add({{"pipeline", pname}, {"route", std::string(route_name(static_cast<Route>(r)))}});
-  impl_->frames_counter = &metrics_.counters("assay_input_frames_total", "Input records (frames) read")
-                               .Add({{"pipeline", pname}});
+    impl_->route_counters[r] = &routes.Add(
+        {{"pipeline", pname}, {"route", std::string(route_name(static_cast<Route>(r)))}});
+  impl_->frames_counter =
+      &metrics_.counters("assay_input_frames_total", "Input records (frames) read")
+           .Add({{"pipeline", pname}});
   impl_->rows_counter =
-      &metrics_.counters("assay_input_readings_total",
-                         "Readings decoded from input records (plus undecodable records)")
+      &metrics_
+           .counters("assay_input_readings_total",
+                     "Readings decoded from input records (plus undecodable records)")
            .Add({{"pipeline", pname}});
   impl_->in_flight = &metrics_.gauges("assay_batches_in_flight", "Batches inside the pipeline")
                           .Add({{"pipeline", pname}});
@@ -195,7 +199,10 @@ std::map<int32_t, Offset> Runner::revoke(std::span<const Partition> partitions) 
                     ": flush before handing over partitions failed: " + s->error());
   }
   for (Partition p : partitions) {
-    ++epochs_[p.value()];
+    {
+      std::lock_guard<std::mutex> epoch_lock(epoch_mu_);
+      ++epochs_[p.value()];
+    }
     for (auto& states : impl_->seal_states) states.erase(p.value());  // re-read on reassignment
     if (auto c = tracker_.committable(p)) out[p.value()] = *c;
     tracker_.drop_partition(p);
@@ -253,11 +260,18 @@ RunSummary Runner::run() {
   // ---- filters --------------------------------------------------------------------------
   uint64_t next_seq = 0;
   // Hands the source the committable position of every partition that moved (caller holds
-  // own_mu_). Delivery reports usually arrive after their batch left the sink stage, so this
-  // also runs while the source is idle and after the drain: otherwise the last records of a
-  // partition would stay uncommitted until more input came for it (or forever at shutdown).
+  // own_mu_; epochs_ is read under epoch_mu_). Delivery reports usually arrive after their batch
+  // left the sink stage, so this also runs while the source is idle and after the drain: otherwise
+  // the last records of a partition would stay uncommitted until more input came for it (or forever
+  // at shutdown).
   auto acknowledge_done = [&] {
-    for (const auto& [part, epoch] : epochs_)
+    thread_local std::vector<int32_t> parts;
+    parts.clear();
+    {
+      std::lock_guard<std::mutex> epoch_lock(epoch_mu_);
+      for (const auto& [part, epoch] : epochs_) parts.push_back(part);
+    }
+    for (int32_t part : parts)
       if (auto off = tracker_.take_committable(Partition(part)))
         p.source->acknowledge(Partition(part), *off);
   };
@@ -287,7 +301,7 @@ RunSummary Runner::run() {
           if (st == SourceStatus::kBatch && !batch->frames.empty()) {
             batch->sequence = next_seq++;
             {
-              std::lock_guard<std::mutex> lock(own_mu_);
+              std::lock_guard<std::mutex> lock(epoch_mu_);
               batch->epoch = epochs_[batch->partition.value()];
             }
             batch->created_ns = monotonic_ns();
@@ -341,7 +355,8 @@ RunSummary Runner::run() {
       if (!slot) slot = p.operators[i]->make_state(b.partition);
       state = slot.get();
     }
-    OperatorContext ctx{p.info, *im.probes[i], static_cast<uint8_t>(i + 1), now_ns(), monotonic_ns()};
+    OperatorContext ctx{p.info, *im.probes[i], static_cast<uint8_t>(i + 1), now_ns(),
+                        monotonic_ns()};
     p.operators[i]->process(b, state, ctx);
     std::array<uint32_t, static_cast<size_t>(RejectCode::kCount_)> counts{};
     for (uint32_t r : before)
@@ -354,29 +369,33 @@ RunSummary Runner::run() {
 
   tbb::filter<Batch*, Batch*> middle = decode_filter;
   for (const StageGroup& g : im.groups) {
-    middle = middle & tbb::make_filter<Batch*, Batch*>(
-                          g.stateful ? tbb::filter_mode::serial_in_order : tbb::filter_mode::parallel,
-                          [&, ops = g.ops](Batch* b) -> Batch* {
-                            for (size_t i : ops) run_op(i, *b);
-                            return b;
-                          });
+    middle =
+        middle & tbb::make_filter<Batch*, Batch*>(
+                     g.stateful ? tbb::filter_mode::serial_in_order : tbb::filter_mode::parallel,
+                     [&, ops = g.ops](Batch* b) -> Batch* {
+                       for (size_t i : ops) run_op(i, *b);
+                       return b;
+                     });
   }
-  middle = middle & tbb::make_filter<Batch*, Batch*>(
-                        tbb::filter_mode::parallel, [&](Batch* b) -> Batch* {
-                          const int64_t s = monotonic_ns();
-                          EncodeContext ectx{p.info, p.stage_names, now_ns(),
-                                             !im.sealers.empty()};
-                          encode_batch(*b, ectx);
-                          im.output_probe->batch(b->row_count(), b->outputs.size(),
-                                                 (monotonic_ns() - s) * 1e-9);
-                          return b;
-                        });
+  middle = middle &
+           tbb::make_filter<Batch*, Batch*>(tbb::filter_mode::parallel, [&](Batch* b) -> Batch* {
+             const int64_t s = monotonic_ns();
+             EncodeContext ectx{p.info, p.stage_names, now_ns(), !im.sealers.empty()};
+             encode_batch(*b, ectx);
+             im.output_probe->batch(b->row_count(), b->outputs.size(), (monotonic_ns() - s) * 1e-9);
+             return b;
+           });
 
   auto sink_filter =
       tbb::make_filter<Batch*, void>(tbb::filter_mode::serial_in_order, [&](Batch* b) {
         std::unique_ptr<Batch> owned(b);
         std::unique_lock<std::mutex> own_lock(own_mu_);
-        if (b->epoch != epochs_[b->partition.value()]) {
+        uint64_t epoch = 0;
+        {
+          std::lock_guard<std::mutex> epoch_lock(epoch_mu_);
+          epoch = epochs_[b->partition.value()];
+        }
+        if (b->epoch != epoch) {
           // The partition was revoked while this batch was in flight: drop it unwritten.
           own_lock.unlock();
           stats_.dropped_revoked.fetch_add(1, std::memory_order_relaxed);
@@ -387,8 +406,8 @@ RunSummary Runner::run() {
         for (size_t i : im.sealers) {  // hash chains etc.: serial, in input order
           auto& slot = im.seal_states[i][b->partition.value()];
           if (!slot) slot = p.operators[i]->make_state(b->partition);
-          OperatorContext ctx{p.info, *im.probes[i], static_cast<uint8_t>(i + 1), now_ns(),
-                              monotonic_ns(), &im.reader};
+          OperatorContext ctx{p.info,   *im.probes[i],  static_cast<uint8_t>(i + 1),
+                              now_ns(), monotonic_ns(), &im.reader};
           std::string seal_error;
           if (!p.operators[i]->seal(*b, slot.get(), ctx, &seal_error)) {
             own_lock.unlock();
@@ -460,8 +479,7 @@ RunSummary Runner::run() {
       });
 
   {
-    tbb::task_arena arena(p.engine.threads > 0 ? p.engine.threads
-                                               : tbb::task_arena::automatic);
+    tbb::task_arena arena(p.engine.threads > 0 ? p.engine.threads : tbb::task_arena::automatic);
     arena.execute([&] {
       tbb::parallel_pipeline(p.engine.max_in_flight, source_filter & middle & sink_filter);
     });

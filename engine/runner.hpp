@@ -6,8 +6,8 @@
 
 #include <atomic>
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "engine/metrics.hpp"
@@ -71,8 +71,13 @@ class Runner final : public SourceHost {
   RunStats stats_;
   OffsetTracker tracker_;
   std::atomic<bool> stop_{false};
-  /// Guards partition ownership epochs against the sink stage (see SourceHost::revoke).
+  /// Serialises partition hand-over (SourceHost::revoke) with the sink stage: sealing and
+  /// writing a batch, and closing a partition's chains, never interleave.
   std::mutex own_mu_;
+  /// Guards epochs_ alone, held only for a lookup, so that the source stage can stamp a new
+  /// batch while the sink stage holds own_mu_. Changed only with own_mu_ held too (lock
+  /// order: own_mu_, then epoch_mu_).
+  std::mutex epoch_mu_;
   std::map<int32_t, uint64_t> epochs_;
   std::atomic<bool> running_{false};
 };
