@@ -29,16 +29,42 @@ void emit(Batch& b, flatbuffers::FlatBufferBuilder& fbb, Route route, uint32_t f
                                    static_cast<uint32_t>(fbb.GetSize()), row, reason});
 }
 
-flatbuffers::Offset<flatbuffers::String> key_id_of(flatbuffers::FlatBufferBuilder& fbb,
-                                                   const Batch& b, uint32_t f) {
+// The key id string of a signed frame (empty for unsigned input).
+std::string_view key_id_of(const Batch& b, uint32_t f) {
   const auto bytes = b.frame_bytes(f);
+  const flatbuffers::String* key = nullptr;
   switch (b.frames[f].kind) {
     case RecordKind::kSignedReading:
-      return fbb.CreateString(wire::GetSignedReading(bytes.data())->key_id());
+      key = wire::GetSignedReading(bytes.data())->key_id();
+      break;
     case RecordKind::kSignedBatch:
-      return fbb.CreateString(wire::GetSignedBatch(bytes.data())->key_id());
-    default: return 0;
+      key = wire::GetSignedBatch(bytes.data())->key_id();
+      break;
+    default:
+      break;
   }
+  return key != nullptr ? key->string_view() : std::string_view();
+}
+
+// `s` where the output already holds it: a FlatBuffers string inside the signed input `bytes`,
+// which the output carries as its signed_bytes vector `vec`, is referred to there rather than
+// written twice (a field may refer to any properly aligned, terminated string inside the
+// buffer; every reader sees the same value). Otherwise a new string.
+flatbuffers::Offset<flatbuffers::String> string_in(
+    flatbuffers::FlatBufferBuilder& fbb, std::span<const uint8_t> bytes,
+    flatbuffers::Offset<flatbuffers::Vector<uint8_t>> vec, std::string_view s) {
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+  const auto addr = reinterpret_cast<uintptr_t>(p);
+  const auto begin = reinterpret_cast<uintptr_t>(bytes.data());
+  if (!vec.IsNull() && addr >= begin + 4 && addr + s.size() < begin + bytes.size()) {
+    const size_t at = static_cast<size_t>(p - bytes.data()) - 4;  // its length prefix
+    // The vector's data is 8-byte aligned in the output (ForceVectorAlignment below), so a
+    // string 4-aligned inside the input is 4-aligned in the output.
+    if (at % 4 == 0 && flatbuffers::ReadScalar<uint32_t>(p - 4) == s.size() && p[s.size()] == 0)
+      // Builder offsets count from the end of the buffer; the data starts 4 bytes after vec.
+      return flatbuffers::Offset<flatbuffers::String>(vec.o - 4 - static_cast<uint32_t>(at));
+  }
+  return fbb.CreateString(s.data(), s.size());
 }
 
 void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx) {
@@ -55,61 +81,63 @@ void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx) {
     fbb.ForceVectorAlignment(bytes.size(), 1, 8);
     signed_bytes = fbb.CreateVector(bytes.data(), bytes.size());
   }
-  const auto sensor = fbb.CreateString(b.row_key(r));
+  const auto sensor = string_in(fbb, bytes, signed_bytes, b.row_key(r));
   const auto topic = fbb.CreateString(b.topic);
   const auto pname = fbb.CreateString(ctx.pipeline.name);
   const auto sha = fbb.CreateVector(ctx.pipeline.config_sha256);
   const auto version = fbb.CreateString(kVersion);
   const auto build = fbb.CreateString(kBuildId);
   const auto instance = fbb.CreateString(ctx.pipeline.instance_id);
-  const auto key = key_id_of(fbb, b, f);
+  const std::string_view key_id = key_id_of(b, f);
+  const auto key = key_id.data() != nullptr ? string_in(fbb, bytes, signed_bytes, key_id)
+                                            : flatbuffers::Offset<flatbuffers::String>();
   const auto cert = b.row_cert_id[r].empty() ? 0 : fbb.CreateString(b.row_cert_id[r]);
   static constexpr uint8_t kZeroHash[32] = {};
   const auto prev_hash = ctx.chain_fields ? fbb.CreateVector(kZeroHash, 32) : 0;
   const auto rec_hash = ctx.chain_fields ? fbb.CreateVector(kZeroHash, 32) : 0;
+  // Fields are added widest first, so that the tables need no alignment padding.
   wire::ProvenanceBuilder pb(fbb);
+  pb.add_source_offset(b.frames[f].source_offset.value());
+  pb.add_processing_time_ns(ctx.now_ns);
+  if (ctx.chain_fields) {  // patched in place by the provenance operator's seal()
+    fbb.ForceDefaults(true);
+    pb.add_chain_index(0);
+    fbb.ForceDefaults(false);
+    pb.add_prev_record_hash(prev_hash);
+    pb.add_record_hash(rec_hash);
+  }
   pb.add_source_topic(topic);
   pb.add_source_partition(b.partition.value());
-  pb.add_source_offset(b.frames[f].source_offset.value());
   pb.add_pipeline_name(pname);
   pb.add_config_sha256(sha);
   pb.add_engine_version(version);
   pb.add_engine_build(build);
   pb.add_instance_id(instance);
-  pb.add_processing_time_ns(ctx.now_ns);
   if (!key.IsNull()) pb.add_key_id(key);
   if (!cert.IsNull()) pb.add_calibration_certificate_id(cert);
-  if (ctx.chain_fields) {  // patched in place by the provenance operator's seal()
-    pb.add_prev_record_hash(prev_hash);
-    pb.add_record_hash(rec_hash);
-    fbb.ForceDefaults(true);
-    pb.add_chain_index(0);
-    fbb.ForceDefaults(false);
-  }
   const auto prov = pb.Finish();
   const bool calibrated = b.row_calibration[r] != 0;
   wire::TrustedReadingBuilder tb(fbb);
-  if (edits.empty()) tb.add_signed_bytes(signed_bytes);
-  tb.add_reading_index(b.row_index[r]);
-  tb.add_sensor_id(sensor);
   tb.add_seq(rd->seq());
-  tb.add_signature_verdict(static_cast<wire::SignatureVerdict>(b.row_signature[r]));
-  tb.add_calibration_verdict(static_cast<wire::CalibrationVerdict>(b.row_calibration[r]));
-  tb.add_drift_level(static_cast<wire::DriftLevel>(b.row_drift[r]));
   tb.add_drift_statistic(b.row_drift_stat[r]);
-  tb.add_anomaly_flags(static_cast<wire::AnomalyFlag>(b.row_anomaly[r]));
   tb.add_corrected_value(calibrated ? b.row_corrected[r] : rd->value());
   tb.add_expanded_uncertainty(calibrated ? b.row_expanded_unc[r] : 2.0 * rd->std_uncertainty());
   tb.add_coverage_factor(calibrated ? b.row_coverage[r] : 2.0);
+  if (edits.empty()) tb.add_signed_bytes(signed_bytes);
+  tb.add_reading_index(b.row_index[r]);
+  tb.add_sensor_id(sensor);
+  tb.add_anomaly_flags(static_cast<wire::AnomalyFlag>(b.row_anomaly[r]));
   tb.add_provenance(prov);
   if (!edits.empty()) {
     tb.add_reading(released.reading);
     tb.add_privacy_rules(released.rules);
     tb.add_signed_bytes_sha256(released.signed_bytes_sha256);
   }
+  tb.add_signature_verdict(static_cast<wire::SignatureVerdict>(b.row_signature[r]));
+  tb.add_calibration_verdict(static_cast<wire::CalibrationVerdict>(b.row_calibration[r]));
+  tb.add_drift_level(static_cast<wire::DriftLevel>(b.row_drift[r]));
   wire::FinishTrustedReadingBuffer(fbb, tb.Finish());
-  emit(b, fbb, Route::kTrusted, f, r, RejectCode::kNone,
-       ctx.chain_fields ? kChainHeadroom : 0);
+  emit(b, fbb, Route::kTrusted, f, r, RejectCode::kNone, ctx.chain_fields ? kChainHeadroom : 0);
 }
 
 void encode_rejected(Batch& b, uint32_t r, const EncodeContext& ctx) {

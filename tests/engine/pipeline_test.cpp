@@ -43,11 +43,18 @@ std::vector<std::vector<uint8_t>> read_frames(const fs::path& p) {
 
 std::string pipeline_yaml(const fs::path& dir, const std::string& extra = "") {
   return "name: test\n"
-         "input: {type: file, path: " + (dir / "in.asy").string() + "}\n"
+         "input: {type: file, path: " +
+         (dir / "in.asy").string() +
+         "}\n"
          "routes:\n"
-         "  trusted: {type: file, path: " + (dir / "trusted.asy").string() + "}\n"
-         "  rejected: {type: file, path: " + (dir / "rejected.asy").string() + "}\n"
-         "engine: {batch_size: 64, max_in_flight: 4}\n" + extra;
+         "  trusted: {type: file, path: " +
+         (dir / "trusted.asy").string() +
+         "}\n"
+         "  rejected: {type: file, path: " +
+         (dir / "rejected.asy").string() +
+         "}\n"
+         "engine: {batch_size: 64, max_in_flight: 4}\n" +
+         extra;
 }
 
 TEST(Pipeline, GarbageMixedInIsRejectedAndEveryRecordIsAccountedFor) {
@@ -75,10 +82,10 @@ TEST(Pipeline, GarbageMixedInIsRejectedAndEveryRecordIsAccountedFor) {
 
   Metrics metrics;
   auto reg = registries();
-  const std::string yaml =
-      pipeline_yaml(tmp.path, "") ;
+  const std::string yaml = pipeline_yaml(tmp.path, "");
   auto root = ConfigNode::load_string(
-      yaml.substr(0, yaml.find("engine:")) + "engine: {batch_size: 64, max_in_flight: 4, max_record_bytes: 4096}\n",
+      yaml.substr(0, yaml.find("engine:")) +
+          "engine: {batch_size: 64, max_in_flight: 4, max_record_bytes: 4096}\n",
       (tmp.path / "p.yaml").string());
   auto p = build_pipeline(root, yaml, reg, metrics);
   Runner runner(*p, metrics);
@@ -130,6 +137,64 @@ TEST(Pipeline, GarbageMixedInIsRejectedAndEveryRecordIsAccountedFor) {
             std::string::npos);
 }
 
+// A TrustedReading refers to the sensor id and key id inside its signed_bytes instead of
+// writing them twice, wherever the input's strings are aligned; the values read back are the
+// input's either way, and every output passes the Verifier.
+TEST(Pipeline, TrustedReadingSharesStringsWithItsSignedBytes) {
+  TempDir tmp;
+  connectors::FrameWriter w;
+  ASSERT_TRUE(w.open((tmp.path / "in.asy").string()));
+  const std::vector<uint8_t> sig(64, 9);
+  for (int i = 0; i < 40; ++i) {
+    const auto body =
+        testing::make_reading("urn:s:" + std::string(static_cast<size_t>(i), 'x'), i, 1.5);
+    // Every other record with its body not 8-aligned in the frame.
+    ASSERT_TRUE(w.write(testing::make_signed(body, "key-" + std::to_string(i), sig,
+                                             wire::SignatureAlg::Ed25519, i % 2 == 0)));
+  }
+  ASSERT_TRUE(w.write(testing::make_reading_batch("urn:batch", 100, 3)));
+  ASSERT_TRUE(w.close());
+  Metrics metrics;
+  auto reg = registries();
+  const std::string yaml = pipeline_yaml(tmp.path);
+  auto p = build_pipeline(ConfigNode::load_string(yaml, (tmp.path / "p.yaml").string()), yaml, reg,
+                          metrics);
+  Runner runner(*p, metrics);
+  const RunSummary s = runner.run();
+  ASSERT_TRUE(s.ok) << s.error;
+  const auto trusted = read_frames(tmp.path / "trusted.asy");
+  ASSERT_EQ(trusted.size(), 43u);
+  size_t shared_sensor = 0, shared_key = 0;
+  for (size_t i = 0; i < trusted.size(); ++i) {
+    const auto& t = trusted[i];
+    flatbuffers::Verifier v(t.data(), t.size());
+    ASSERT_TRUE(wire::VerifyTrustedReadingBuffer(v)) << i;
+    const auto* tr = wire::GetTrustedReading(t.data());
+    const auto* sb = tr->signed_bytes();
+    ASSERT_NE(sb, nullptr);
+    auto inside = [&](const flatbuffers::String* str) {
+      return str->data() > reinterpret_cast<const char*>(sb->data()) &&
+             str->data() + str->size() < reinterpret_cast<const char*>(sb->data()) + sb->size();
+    };
+    if (i < 40) {
+      const auto* sr = wire::GetSignedReading(sb->data());
+      const auto* rd = flatbuffers::GetRoot<wire::Reading>(sr->body()->data());
+      EXPECT_EQ(tr->sensor_id()->str(), rd->sensor_id()->str()) << i;
+      EXPECT_EQ(tr->provenance()->key_id()->str(), "key-" + std::to_string(i));
+      shared_sensor += inside(tr->sensor_id());
+      shared_key += inside(tr->provenance()->key_id());
+    } else {
+      EXPECT_EQ(tr->sensor_id()->str(), "urn:batch");
+      EXPECT_EQ(tr->reading_index(), i - 40);
+      EXPECT_TRUE(inside(tr->sensor_id()));
+      EXPECT_EQ(tr->provenance()->key_id(), nullptr);  // unsigned input
+    }
+  }
+  // The key ids are always 4-aligned in the input; the sensor ids wherever the body is.
+  EXPECT_EQ(shared_key, 40u);
+  EXPECT_GE(shared_sensor, 20u);
+}
+
 TEST(Pipeline, StopRequestDrainsWithoutLosingAccounting) {
   TempDir tmp;
   connectors::FrameWriter w;
@@ -160,7 +225,8 @@ TEST(Pipeline, BadConfigsAreRefusedWithLocationAndKey) {
       {"name: x\ninput: {type: file, path: a}\nroutes:\n  trusted: {type: file, path: t}\n"
        "  rejected: {type: file, path: r}\noperators:\n  - type: verify_signatur\n",
        7, 11, "operators[0].type", "unknown operator 'verify_signatur'"},
-      {"name: x\ninput: {type: kafkaa, path: a}\nroutes: {}\n", 2, 15, "input.type", "unknown input type"},
+      {"name: x\ninput: {type: kafkaa, path: a}\nroutes: {}\n", 2, 15, "input.type",
+       "unknown input type"},
       {"name: x\ninput: {type: file, path: a}\nroutes:\n  trusted: {type: file, path: t}\n", 4, 3,
        "routes", "route 'rejected' is required"},
       {"name: x\ninput: {type: file, path: a}\nroutes:\n  trusted: {type: file, path: t}\n"
@@ -169,7 +235,8 @@ TEST(Pipeline, BadConfigsAreRefusedWithLocationAndKey) {
       {"name: x\ninput: {type: file, path: a}\nroutes:\n  trusted: {type: file, path: t}\n"
        "  rejected: {type: file, path: r}\nengnie: {}\n",
        6, 1, "engnie", "unknown key"},
-      {"name: x\ninput: {type: file, path: a}\nroutes:\n  trusted: {type: file, path: t, colour: red}\n"
+      {"name: x\ninput: {type: file, path: a}\nroutes:\n  trusted: {type: file, path: t, colour: "
+       "red}\n"
        "  rejected: {type: file, path: r}\n",
        4, 34, "routes.trusted.colour", "unknown key"},
   };
