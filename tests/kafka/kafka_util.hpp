@@ -299,7 +299,26 @@ inline rd_kafka_conf_t* base_conf(const std::map<std::string, std::string>& prop
   return c;
 }
 
-/// Creates a topic through the Admin API (waits for the result).
+/// True once the broker's metadata shows `topic` with `partitions` partitions, each with a
+/// leader. The controller confirms CreateTopics before the broker serves the new partitions;
+/// a client that starts in between is told the topic does not exist.
+inline bool topic_ready(rd_kafka_t* rk, const std::string& topic, int partitions) {
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  bool ready = false;
+  if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
+      md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topics[0].partition_cnt == partitions) {
+    ready = true;
+    for (int i = 0; i < md->topics[0].partition_cnt; ++i)
+      ready = ready && md->topics[0].partitions[i].leader >= 0 &&
+              md->topics[0].partitions[i].err == RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
+  if (md != nullptr) rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(rkt);
+  return ready;
+}
+
+/// Creates a topic through the Admin API; returns once the broker serves all its partitions.
 inline void create_topic(const std::string& topic, int partitions) {
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER,
@@ -322,6 +341,13 @@ inline void create_topic(const std::string& topic, int partitions) {
   rd_kafka_event_destroy(ev);
   rd_kafka_queue_destroy(q);
   rd_kafka_NewTopic_destroy(nt);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool ready = topic_ready(rk, topic, partitions);
+  while (!ready && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ready = topic_ready(rk, topic, partitions);
+  }
+  EXPECT_TRUE(ready) << topic << ": created, but the broker does not serve its partitions";
   rd_kafka_destroy(rk);
 }
 
