@@ -58,8 +58,8 @@ uint64_t u64_at(std::span<const uint8_t> record, size_t offset);
 /// hash inputs prev || record and 0x00 || record are laid out there without copying the record.
 inline constexpr size_t kChainHeadroom = 32;
 
-/// One record to link: its bytes (with kChainHeadroom writable bytes before them, and the
-/// record_hash field still zero) and where its chain fields are.
+/// One record to link: its bytes (with kChainHeadroom writable bytes before them) and where
+/// its chain fields are.
 struct ChainSlot {
   std::span<uint8_t> record;
   ChainFields f;

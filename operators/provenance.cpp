@@ -191,18 +191,15 @@ bool Provenance::seal(engine::Batch& b, engine::OperatorState* state, engine::Op
     if (!resume(b.partition, st, ctx, error)) return false;
     st.resumed = true;
   }
-  // 1. The chain, in order, and the Merkle leaves of the records as written.
-  struct Sealed {
-    uint32_t output;
-    uint64_t index;
-  };
-  thread_local std::vector<Sealed> sealed;
+  // 1. The chain, in order, and the Merkle leaves of the records as written. Trusted record j
+  // of this batch is output sealed[j] and gets chain_index first + j.
+  thread_local std::vector<uint32_t> sealed;
   thread_local std::vector<engine::ChainSlot> slots;
   thread_local std::vector<engine::Hash32> heads, leaves;
   sealed.clear();
   slots.clear();
   const size_t n = b.outputs.size();  // checkpoints appended below are not chained
-  uint64_t index = st.next_index;
+  const uint64_t first = st.next_index;
   for (size_t i = 0; i < n; ++i) {
     const engine::OutputRecord o = b.outputs[i];
     if (o.route != engine::Route::kTrusted) continue;
@@ -212,7 +209,7 @@ bool Provenance::seal(engine::Batch& b, engine::OperatorState* state, engine::Op
       *error = "a trusted record has no chain fields or headroom (encoder not reserving them)";
       return false;
     }
-    sealed.push_back({static_cast<uint32_t>(i), index++});
+    sealed.push_back(static_cast<uint32_t>(i));
     slots.push_back(slot);
   }
   heads.resize(slots.size());
@@ -226,8 +223,8 @@ bool Provenance::seal(engine::Batch& b, engine::OperatorState* state, engine::Op
     st.leaves.push_back(leaves[j]);
     if (st.leaves.size() >= config_.every_records) {
       st.head = heads[j];
-      st.next_index = sealed[j].index + 1;
-      checkpoint(b, b.outputs[sealed[j].output].frame, st, ctx);
+      st.next_index = first + j + 1;
+      checkpoint(b, b.outputs[sealed[j]].frame, st, ctx);
     }
   }
   st.head = head;
