@@ -31,12 +31,12 @@ COPY bench bench
 # through BuildKit's cache mount.
 RUN --mount=type=cache,target=/root/.cache/ccache \
     scripts/build.sh release \
- && install -D -m 0755 build/engine/cli/assay /out/usr/local/bin/assay \
+ && install -D -m 0755 build/cli/assay /out/usr/local/bin/assay \
  && strip --strip-debug /out/usr/local/bin/assay \
  && /out/usr/local/bin/assay --help >/dev/null
 
 ########## runtime: Debian 12 slim with the shared libraries the binary links ##########
-# `readelf -d build/engine/cli/assay` (NEEDED) mapped to packages with `dpkg -S`:
+# `readelf -d build/cli/assay` (NEEDED) mapped to packages with `dpkg -S`:
 #   librdkafka.so.1 -> librdkafka1 (pulls libssl3, libsasl2-2, libzstd1, liblz4-1, zlib1g)
 #   libIPSec_MB.so.1 -> libipsec-mb1            libyaml-cpp.so.0.7 -> libyaml-cpp0.7
 #   libtbb.so.12 -> libtbb12                    libprometheus-cpp-core.so.1.0 -> libprometheus-cpp-core1.0

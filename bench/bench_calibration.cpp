@@ -20,7 +20,7 @@
 #include <fstream>
 #include <random>
 
-#include "connectors/calibration_certificate.hpp"
+#include "registries/calibration_certificate.hpp"
 #include "crypto/ed25519.hpp"
 #include "engine/bytes.hpp"
 #include "engine/log.hpp"
@@ -67,7 +67,7 @@ World& world() {
     fs::create_directories(w.dir);
     uint8_t pub[32], priv[32];
     crypto::ed25519_keypair(pub, priv);
-    std::vector<connectors::CalibrationCertificate> certs(kSensors);
+    std::vector<registries::CalibrationCertificate> certs(kSensors);
     tbb::parallel_for(uint32_t{0}, kSensors, [&](uint32_t i) {
       auto& c = certs[i];
       c.certificate_id = "urn:assay:bench:cert:" + std::to_string(i);
@@ -85,12 +85,12 @@ World& world() {
       c.range_min = -40;
       c.range_max = 150;
       c.conformity = "pass";
-      const std::string canon = connectors::canonical_bytes(c);
+      const std::string canon = registries::canonical_bytes(c);
       c.signature.resize(64);
       crypto::ed25519_sign(priv, reinterpret_cast<const uint8_t*>(canon.data()), canon.size(),
                            c.signature.data());
     });
-    std::ofstream(w.dir / "certs.yaml") << connectors::to_yaml(certs);
+    std::ofstream(w.dir / "certs.yaml") << registries::to_yaml(certs);
     std::ofstream(w.dir / "labs.yaml")
         << "labs:\n  - lab_id: lab-1\n    key_id: lab-1-k1\n    alg: Ed25519\n    public_key: \""
         << engine::to_hex(std::span<const uint8_t>(pub, 32)) << "\"\n";

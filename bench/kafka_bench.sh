@@ -11,4 +11,4 @@ if [[ $# -gt 0 && $1 != --* ]]; then build="$1"; shift; fi
 dir="$(mktemp -d "${TMPDIR:-/tmp}/assay-kafka-bench.XXXXXX")"
 trap 'scripts/kafka/broker.sh stop "$dir"; rm -rf "$dir"' EXIT
 scripts/kafka/broker.sh start "$dir"
-ASSAY_KAFKA_DIR="$dir" "$build/bench/assay_bench_kafka" --assay "$build/engine/cli/assay" "$@"
+ASSAY_KAFKA_DIR="$dir" "$build/bench/assay_bench_kafka" --assay "$build/cli/assay" "$@"

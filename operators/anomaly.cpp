@@ -71,8 +71,8 @@ Anomaly::Anomaly(AnomalyConfig config)
       ranges_(std::make_unique<std::pair<double, double>[]>(kMaxRanges)) {
   ranges_[0] = {config_.default_min, config_.default_max};
   if (!config_.registry_path.empty()) {
-    connectors::RegistryLoadReport report;
-    registry_ = connectors::load_identity_registry(config_.registry_path, report);
+    registries::RegistryLoadReport report;
+    registry_ = registries::load_identity_registry(config_.registry_path, report);
   }
 }
 
@@ -81,7 +81,7 @@ std::unique_ptr<engine::OperatorState> Anomaly::make_state(engine::Partition) co
 }
 
 uint32_t Anomaly::range_index(std::string_view sensor_id) const {
-  const connectors::SensorInfo* info = registry_ ? registry_->find_sensor(sensor_id) : nullptr;
+  const registries::SensorInfo* info = registry_ ? registry_->find_sensor(sensor_id) : nullptr;
   if (info == nullptr || (!info->range_min && !info->range_max)) return 0;
   const std::pair<double, double> r{info->range_min.value_or(-HUGE_VAL),
                                     info->range_max.value_or(HUGE_VAL)};

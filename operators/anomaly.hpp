@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "connectors/identity_registry.hpp"
+#include "registries/identity_registry.hpp"
 #include "engine/operator.hpp"
 #include "operators/sensor_table.hpp"
 
@@ -99,7 +99,7 @@ class Anomaly final : public engine::Operator {
   uint32_t range_index(std::string_view sensor_id) const;
   static constexpr uint32_t kMaxRanges = 4096;
   const AnomalyConfig config_;
-  std::shared_ptr<const connectors::IdentityRegistry> registry_;
+  std::shared_ptr<const registries::IdentityRegistry> registry_;
   /// Distinct physical ranges: [0] = the default (NaN = none). Fixed capacity so that an
   /// element never moves: indices handed out under range_mu_ are read without the lock.
   std::unique_ptr<std::pair<double, double>[]> ranges_;

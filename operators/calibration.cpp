@@ -10,7 +10,7 @@
 
 namespace assay::operators {
 
-using connectors::CertStatus;
+using registries::CertStatus;
 using engine::RejectCode;
 using wire::CalibrationVerdict;
 
@@ -53,7 +53,7 @@ RejectCode code_of(CalibrationVerdict v) {
   }
 }
 
-double mpe_at(const connectors::Mpe& m, double value) {
+double mpe_at(const registries::Mpe& m, double value) {
   return m.absolute + m.relative * std::fabs(value);
 }
 
@@ -66,9 +66,9 @@ struct Identity {
   uint32_t fw_count = 0;
   const std::array<uint8_t, 32>* fw_inline = nullptr;  // first min(fw_count, n_inline) hashes
   uint32_t n_inline = 0;
-  const connectors::SensorInfo* info = nullptr;  // all hashes
+  const registries::SensorInfo* info = nullptr;  // all hashes
 
-  static Identity of(const connectors::HotCertificate& h) {
+  static Identity of(const registries::HotCertificate& h) {
     Identity id;
     id.known = h.identity_known;
     id.quantity = h.id_quantity;
@@ -79,11 +79,11 @@ struct Identity {
     id.range_max = h.id_range_max;
     id.fw_count = h.fw_count;
     id.fw_inline = h.fw_inline.data();
-    id.n_inline = std::min(h.fw_count, connectors::HotCertificate::kInlineFirmware);
+    id.n_inline = std::min(h.fw_count, registries::HotCertificate::kInlineFirmware);
     id.info = h.info;
     return id;
   }
-  static Identity of(const connectors::SensorInfo* info) {
+  static Identity of(const registries::SensorInfo* info) {
     Identity id;
     if (info == nullptr) return id;
     id.known = true;
@@ -127,15 +127,15 @@ CalibrationConfig::CalibrationConfig() {
 }
 
 CalibrationResult evaluate_calibration(const wire::Reading& rd,
-                                       const connectors::CalibrationRegistry& certs,
-                                       const connectors::IdentityRegistry* identity,
+                                       const registries::CalibrationRegistry& certs,
+                                       const registries::IdentityRegistry* identity,
                                        DecisionRule rule, bool use_initial_mpe) {
   return decide_calibration(rd, certs.lookup(str(rd.sensor_id()), rd.time_ns()), identity, rule,
                             use_initial_mpe);
 }
 
-CalibrationResult decide_calibration(const wire::Reading& rd, const connectors::CertLookup& found,
-                                     const connectors::IdentityRegistry* identity,
+CalibrationResult decide_calibration(const wire::Reading& rd, const registries::CertLookup& found,
+                                     const registries::IdentityRegistry* identity,
                                      DecisionRule rule, bool use_initial_mpe) {
   CalibrationResult out;
   const double x = rd.value();
@@ -177,7 +177,7 @@ CalibrationResult decide_calibration(const wire::Reading& rd, const connectors::
     case CertStatus::kNotYetValid:
       return verdict(CalibrationVerdict::CertificateNotYetValid);
   }
-  const connectors::HotCertificate& c = *found.hot;
+  const registries::HotCertificate& c = *found.hot;
   // 4. Same measurand: the reading's quantity/unit (or, if it states none, the registry's).
   std::string_view q = str(rd.quantity()), un = str(rd.unit());
   if (id.known) {
@@ -222,7 +222,7 @@ CalibrationResult decide_calibration(const wire::Reading& rd, const connectors::
   // 7. Conformity. A certificate whose conformity statement is "fail" says the instrument
   // does not conform: every reading under it is out of tolerance.
   if (c.conformity_fail) return verdict(CalibrationVerdict::OutOfTolerance);
-  const connectors::Mpe& m = use_initial_mpe ? c.mpe_initial : c.mpe_in_service;
+  const registries::Mpe& m = use_initial_mpe ? c.mpe_initial : c.mpe_in_service;
   if (m.absolute == 0 && m.relative == 0) return verdict(CalibrationVerdict::Indeterminate);
   const double mpe = mpe_at(m, at);
   if (!reference) {
@@ -240,9 +240,9 @@ CalibrationResult decide_calibration(const wire::Reading& rd, const connectors::
 }
 
 Calibration::Calibration(CalibrationConfig config) : config_(std::move(config)) {
-  connectors::CalibrationStoreConfig sc = config_.store;
+  registries::CalibrationStoreConfig sc = config_.store;
   if (sc.identity_path.empty()) sc.identity_path = config_.identity_registry_path;
-  store_ = std::make_unique<connectors::CalibrationStore>(std::move(sc));
+  store_ = std::make_unique<registries::CalibrationStore>(std::move(sc));
 }
 
 Calibration::~Calibration() {
@@ -267,7 +267,7 @@ void Calibration::process(engine::Batch& b, engine::OperatorState*,
       a.sensor_id = std::move(r.sensor_id);
       a.kind = "calibration.certificate_refused";
       a.level = 1;  // Warning
-      a.message = std::string(connectors::cert_refusal_name(r.reason)) + ": certificate '" +
+      a.message = std::string(registries::cert_refusal_name(r.reason)) + ": certificate '" +
                   r.certificate_id + "': " + r.message;
       a.trigger_time_ns = ctx.now_ns;
       a.frame = 0;
@@ -275,7 +275,7 @@ void Calibration::process(engine::Batch& b, engine::OperatorState*,
     }
   }
   const auto certs = store_->snapshot();
-  const connectors::IdentityRegistry* identity = certs->identity();
+  const registries::IdentityRegistry* identity = certs->identity();
   // Software-pipelined lookups: in a fleet of 100k sensors every lookup misses the caches, so
   // the index slot of row i+16 and the certificates of row i+8 are prefetched while row i is
   // decided.
@@ -285,7 +285,7 @@ void Calibration::process(engine::Batch& b, engine::OperatorState*,
   hashes.resize(n);
   for (size_t i = 0; i < n; ++i) {
     const wire::Reading* rd = b.row_reading[b.sel[i]];
-    hashes[i] = rd == nullptr ? 0 : connectors::CalibrationRegistry::hash_of(str(rd->sensor_id()));
+    hashes[i] = rd == nullptr ? 0 : registries::CalibrationRegistry::hash_of(str(rd->sensor_id()));
   }
   for (size_t i = 0; i < std::min(n, kSlotAhead); ++i) certs->prefetch_slot(hashes[i]);
   for (size_t i = 0; i < n; ++i) {
@@ -316,8 +316,8 @@ std::unique_ptr<engine::Operator> Calibration::from_config(const engine::ConfigN
   std::array<prometheus::Counter*, 4> by_reason{};
   for (size_t i = 0; i < by_reason.size(); ++i) {
     by_reason[i] = &refused.Add({{"pipeline", ctx.pipeline.name},
-                                 {"reason", std::string(connectors::cert_refusal_name(
-                                                static_cast<connectors::CertRefusal>(i)))}});
+                                 {"reason", std::string(registries::cert_refusal_name(
+                                                static_cast<registries::CertRefusal>(i)))}});
   }
   prometheus::Gauge* loaded = &ctx.metrics
                                    .gauges("assay_calibration_certificates",
@@ -327,12 +327,12 @@ std::unique_ptr<engine::Operator> Calibration::from_config(const engine::ConfigN
   // Audit log (WELMEC 7.2): every published change of the certificates, every refusal.
   std::shared_ptr<engine::AuditLog> audit = ctx.pipeline.audit;
   const std::string certs_path = cfg.store.certificates_path;
-  cfg.store.on_refused = [by_reason, audit](const connectors::RefusedCertificate& r) {
+  cfg.store.on_refused = [by_reason, audit](const registries::RefusedCertificate& r) {
     by_reason[static_cast<size_t>(r.reason)]->Increment();
     if (audit)
       audit->record("registry.calibration_certificate_refused",
                     {{"certificate_id", r.certificate_id},
-                     {"reason", std::string(connectors::cert_refusal_name(r.reason))}});
+                     {"reason", std::string(registries::cert_refusal_name(r.reason))}});
   };
   cfg.store.on_published = [loaded, audit, certs_path](size_t n) {
     loaded->Set(static_cast<double>(n));

@@ -12,8 +12,8 @@
 #include <memory>
 #include <string>
 
-#include "connectors/calibration_registry.hpp"
-#include "connectors/identity_registry.hpp"
+#include "registries/calibration_registry.hpp"
+#include "registries/identity_registry.hpp"
 #include "engine/operator.hpp"
 #include "schemas/common_generated.h"
 
@@ -40,7 +40,7 @@ enum class DecisionRule : uint8_t {
 
 /// Configuration of `calibration`.
 struct CalibrationConfig {
-  connectors::CalibrationStoreConfig store;
+  registries::CalibrationStoreConfig store;
   std::string identity_registry_path;  ///< optional: approved firmware, quantity/unit, range
   DecisionRule rule = DecisionRule::kGuarded;
   bool use_initial_mpe = false;  ///< decide against the initial-verification MPE
@@ -62,14 +62,14 @@ struct CalibrationResult {
 
 /// The decision for one reading given the certificate lookup for its sensor and time.
 CalibrationResult decide_calibration(const wire::Reading& reading,
-                                     const connectors::CertLookup& found,
-                                     const connectors::IdentityRegistry* identity,
+                                     const registries::CertLookup& found,
+                                     const registries::IdentityRegistry* identity,
                                      DecisionRule rule, bool use_initial_mpe);
 
 /// The decision for one reading (pure; exposed for tests and benchmarks).
 CalibrationResult evaluate_calibration(const wire::Reading& reading,
-                                       const connectors::CalibrationRegistry& certificates,
-                                       const connectors::IdentityRegistry* identity,
+                                       const registries::CalibrationRegistry& certificates,
+                                       const registries::IdentityRegistry* identity,
                                        DecisionRule rule, bool use_initial_mpe);
 
 /// The calibration operator.
@@ -89,7 +89,7 @@ class Calibration final : public engine::Operator {
   bool ready() const override { return store_->ready(); }
 
   /// The live certificate store.
-  connectors::CalibrationStore& store() const { return *store_; }
+  registries::CalibrationStore& store() const { return *store_; }
 
   /// Builds from YAML (see docs/calibration.md).
   static std::unique_ptr<engine::Operator> from_config(const engine::ConfigNode& config,
@@ -97,7 +97,7 @@ class Calibration final : public engine::Operator {
 
  private:
   const CalibrationConfig config_;
-  std::unique_ptr<connectors::CalibrationStore> store_;
+  std::unique_ptr<registries::CalibrationStore> store_;
 };
 
 }  // namespace assay::operators

@@ -18,7 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "connectors/identity_registry.hpp"
+#include "registries/identity_registry.hpp"
 #include "engine/operator.hpp"
 #include "operators/drift_stats.hpp"
 #include "operators/sensor_table.hpp"
@@ -147,7 +147,7 @@ class Drift final : public engine::Operator {
 
   const DriftConfig config_;
   std::vector<uint64_t> member_hashes_;  ///< open addressing, 0 = empty
-  std::unordered_map<std::string, int32_t, connectors::StringHash, std::equal_to<>> member_of_;
+  std::unordered_map<std::string, int32_t, registries::StringHash, std::equal_to<>> member_of_;
   std::unordered_map<std::string, uint32_t> group_of_name_;
   std::vector<uint32_t> member_group_;         ///< member -> group
   std::vector<std::vector<uint32_t>> groups_;  ///< group -> members

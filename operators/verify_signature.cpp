@@ -25,9 +25,9 @@ namespace {
 
 using engine::file_mtime_ns;
 
-std::shared_ptr<const connectors::IdentityRegistry> load_logged(
-    const std::string& path, connectors::RegistryLoadReport& report) {
-  auto reg = connectors::load_identity_registry(path, report);
+std::shared_ptr<const registries::IdentityRegistry> load_logged(
+    const std::string& path, registries::RegistryLoadReport& report) {
+  auto reg = registries::load_identity_registry(path, report);
   for (const std::string& r : report.refused)
     engine::log_error("identity_registry", "entry refused", {{"detail", r}});
   engine::log_info("identity_registry", "loaded",
@@ -89,10 +89,10 @@ Envelope envelope_of(const Batch& b, uint32_t f) {
 VerifySignature::VerifySignature(VerifySignatureConfig config) : config_(std::move(config)) {
   if (!config_.registry_path.empty()) {
     mtime_ns_ = file_mtime_ns(config_.registry_path);
-    connectors::RegistryLoadReport report;
+    registries::RegistryLoadReport report;
     file_registry_ = load_logged(config_.registry_path, report);
   } else {
-    file_registry_ = std::make_shared<connectors::IdentityRegistry>();
+    file_registry_ = std::make_shared<registries::IdentityRegistry>();
   }
   registry_.store(file_registry_);
 }
@@ -103,7 +103,7 @@ void VerifySignature::publish() {
     registry_.store(file_registry_);
     return;
   }
-  auto merged = std::make_shared<connectors::IdentityRegistry>(*file_registry_);
+  auto merged = std::make_shared<registries::IdentityRegistry>(*file_registry_);
   follower_->apply_to(*merged);
   registry_.store(std::move(merged));
 }
@@ -132,7 +132,7 @@ void VerifySignature::audit(std::string_view type, const std::string& source,
 bool VerifySignature::start(std::string* error) {
   if (!config_.registry_path.empty()) audit("registry.identity_loaded", config_.registry_path);
   if (!config_.registry_topic.empty() && !follower_) {
-    follower_ = std::make_unique<connectors::RegistryTopicFollower>(
+    follower_ = std::make_unique<registries::RegistryTopicFollower>(
         config_.registry_kafka, config_.registry_topic, [this] {
           publish();
           audit("registry.identity_changed", "kafka:" + config_.registry_topic);
@@ -153,7 +153,7 @@ void VerifySignature::stop() {
   if (follower_) follower_->stop();
 }
 
-void VerifySignature::set_registry(std::shared_ptr<const connectors::IdentityRegistry> registry) {
+void VerifySignature::set_registry(std::shared_ptr<const registries::IdentityRegistry> registry) {
   {
     std::lock_guard<std::mutex> lock(publish_mu_);
     file_registry_ = std::move(registry);
@@ -172,7 +172,7 @@ void VerifySignature::watch_loop() {
     if (m == 0 || m == mtime_ns_) continue;
     mtime_ns_ = m;
     try {
-      connectors::RegistryLoadReport report;
+      registries::RegistryLoadReport report;
       set_registry(load_logged(config_.registry_path, report));
       audit("registry.identity_changed", config_.registry_path,
             {{"refused", std::to_string(report.refused.size())}});
@@ -184,7 +184,7 @@ void VerifySignature::watch_loop() {
   }
 }
 
-bool VerifySignature::within_budget(connectors::KeyHealth& h, int64_t now) const {
+bool VerifySignature::within_budget(registries::KeyHealth& h, int64_t now) const {
   if (config_.suspect_key_rate <= 0) return true;
   const int64_t step = static_cast<int64_t>(1e9 / config_.suspect_key_rate);
   const int64_t burst =
@@ -207,9 +207,9 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
   std::vector<uint8_t> seen(nframes, 0);
 
   std::vector<crypto::Ed25519Job> ed, ed_suspect;
-  std::vector<const connectors::SensorKey*> ed_key, ed_suspect_key;
+  std::vector<const registries::SensorKey*> ed_key, ed_suspect_key;
   std::vector<uint32_t> ed_suspect_f;
-  std::vector<const connectors::SensorKey*> ec_key, hm_key;
+  std::vector<const registries::SensorKey*> ec_key, hm_key;
   std::vector<crypto::EcdsaP256Job> ec;
   std::vector<crypto::HmacSha256Job> hm;
   std::vector<uint32_t> ed_f, ec_f, hm_f;
@@ -331,7 +331,7 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
   apply(ed_f, ed_ok);
   apply(ed_suspect_f, ed_suspect_ok);
   // Strikes: a bad signature makes the key suspect; good ones slowly clear it.
-  auto strike = [](const std::vector<const connectors::SensorKey*>& keys,
+  auto strike = [](const std::vector<const registries::SensorKey*>& keys,
                    const std::vector<uint8_t>& ok) {
     for (size_t i = 0; i < keys.size(); ++i) {
       std::atomic<int32_t>& s = keys[i]->health->strikes;

@@ -12,8 +12,8 @@
 #include <string>
 #include <thread>
 
-#include "connectors/identity_registry.hpp"
-#include "connectors/registry_topic.hpp"
+#include "registries/identity_registry.hpp"
+#include "registries/registry_topic.hpp"
 #include "crypto/cpu.hpp"
 #include "engine/audit_log.hpp"
 #include "engine/operator.hpp"
@@ -56,9 +56,9 @@ class VerifySignature final : public engine::Operator {
   bool ready() const override;
 
   /// Replaces the file part of the registry (live update) and republishes the merged view.
-  void set_registry(std::shared_ptr<const connectors::IdentityRegistry> registry);
+  void set_registry(std::shared_ptr<const registries::IdentityRegistry> registry);
   /// The current registry snapshot.
-  std::shared_ptr<const connectors::IdentityRegistry> registry() const { return registry_.load(); }
+  std::shared_ptr<const registries::IdentityRegistry> registry() const { return registry_.load(); }
 
   /// Builds from YAML: `{type: verify_signature, registry: PATH, reload_interval_ms, backend,
   /// allow_unsigned, chunk}`.
@@ -71,13 +71,13 @@ class VerifySignature final : public engine::Operator {
   void audit(std::string_view type, const std::string& source,
              engine::AuditDetails extra = {}) const;
   void publish();
-  bool within_budget(connectors::KeyHealth& health, int64_t now_mono_ns) const;
+  bool within_budget(registries::KeyHealth& health, int64_t now_mono_ns) const;
   const VerifySignatureConfig config_;
   /// What the operator verifies against: file entries with the topic overlay applied.
-  std::atomic<std::shared_ptr<const connectors::IdentityRegistry>> registry_;
+  std::atomic<std::shared_ptr<const registries::IdentityRegistry>> registry_;
   std::mutex publish_mu_;
-  std::shared_ptr<const connectors::IdentityRegistry> file_registry_;
-  std::unique_ptr<connectors::RegistryTopicFollower> follower_;
+  std::shared_ptr<const registries::IdentityRegistry> file_registry_;
+  std::unique_ptr<registries::RegistryTopicFollower> follower_;
   std::atomic<bool> stop_{false};
   std::thread watcher_;
   int64_t mtime_ns_ = 0;

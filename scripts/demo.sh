@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/build.sh release
-exec ./build/engine/cli/assay demo "$@"
+exec ./build/cli/assay demo "$@"

@@ -8,7 +8,6 @@ scripts/kafka/fetch.sh --quiet --no-kcat  # Java + the Kafka broker jars for the
 start=$(date +%s)
 scripts/build.sh release
 scripts/build.sh asan
-export ASSAY_TESTVECTORS_DIR="$PWD/../shared/testvectors"
 status=0
 echo "== ctest (release)"
 ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 900 || status=1

@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "connectors/calibration_certificate.hpp"
+#include "registries/calibration_certificate.hpp"
 #include "connectors/framing.hpp"
 #include "connectors/record_json.hpp"
 #include "engine/log.hpp"
@@ -432,20 +432,20 @@ bool Simulation::write_side_files(std::string& error) {
     fw += "]";
     for (const auto& s : sensors_) {
       const auto& q = kQuantities[s.quantity];
-      y += "  - sensor_id: " + connectors::yaml_scalar(s.id) + "\n";
-      y += "    owner: " + connectors::yaml_scalar(s.owner) + "\n";
-      if (!s.group.empty()) y += "    redundancy_group: " + connectors::yaml_scalar(s.group) + "\n";
+      y += "  - sensor_id: " + registries::yaml_scalar(s.id) + "\n";
+      y += "    owner: " + registries::yaml_scalar(s.owner) + "\n";
+      if (!s.group.empty()) y += "    redundancy_group: " + registries::yaml_scalar(s.group) + "\n";
       y += std::string("    quantity: ") + q.quantity + "\n";
       y += std::string("    unit: ") + q.unit + "\n";
-      y += "    measuring_range: {min: " + connectors::yaml_double(q.range_min) +
-           ", max: " + connectors::yaml_double(q.range_max) + "}\n";
+      y += "    measuring_range: {min: " + registries::yaml_double(q.range_min) +
+           ", max: " + registries::yaml_double(q.range_max) + "}\n";
       y += "    approved_firmware: " + fw + "\n";
       y += "    keys:\n";
       for (const auto& k : s.keys) {
-        y += "      - key_id: " + connectors::yaml_scalar(k.key_id) + "\n";
+        y += "      - key_id: " + registries::yaml_scalar(k.key_id) + "\n";
         y += std::string("        alg: ") + std::string(alg_registry_name(s.alg)) + "\n";
         if (s.alg == Alg::kHmac) {
-          y += "        secret_file: " + connectors::yaml_scalar(k.secret_file) + "\n";
+          y += "        secret_file: " + registries::yaml_scalar(k.secret_file) + "\n";
         } else {
           y += "        public_key: \"" + hex(k.key->public_key()) + "\"\n";
         }
@@ -469,12 +469,12 @@ bool Simulation::write_side_files(std::string& error) {
   }
 
   if (!c_.certs_path.empty()) {
-    std::vector<connectors::CalibrationCertificate> certs;
+    std::vector<registries::CalibrationCertificate> certs;
     certs.reserve(sensors_.size());
     for (const auto& s : sensors_) {
       const auto& q = kQuantities[s.quantity];
       const Lab& lab = labs_[s.index % kLabs];
-      connectors::CalibrationCertificate c;
+      registries::CalibrationCertificate c;
       char num[16];
       std::snprintf(num, sizeof num, "%06u", s.index + 1);
       c.certificate_id = "urn:assay:sim:" + std::to_string(c_.seed) + ":cert:" + num;
@@ -511,7 +511,7 @@ bool Simulation::write_side_files(std::string& error) {
       tbb::parallel_for(tbb::blocked_range<size_t>(0, certs.size(), 64), [&](const tbb::blocked_range<size_t>& rg) {
         for (size_t i = rg.begin(); i != rg.end(); ++i) {
           auto& c = certs[i];
-          const std::string canon = connectors::canonical_bytes(c);
+          const std::string canon = registries::canonical_bytes(c);
           if (!labs_[i % kLabs].key->sign({reinterpret_cast<const uint8_t*>(canon.data()), canon.size()}, c.signature))
             signed_ok = false;
         }
@@ -521,7 +521,7 @@ bool Simulation::write_side_files(std::string& error) {
       error = "certificate signing failed";
       return false;
     }
-    if (!write_file(c_.certs_path, connectors::to_yaml(certs), 0644, error)) return false;
+    if (!write_file(c_.certs_path, registries::to_yaml(certs), 0644, error)) return false;
   }
   return true;
 }

@@ -10,7 +10,7 @@
 namespace assay::clitest {
 
 /// The binary under test.
-inline const std::string kAssay = ASSAY_BINARY_DIR "/engine/cli/assay";
+inline const std::string kAssay = ASSAY_BINARY_DIR "/cli/assay";
 
 /// Exit code and output of a shell command.
 struct Result {

@@ -4,10 +4,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "engine/cli/config_test.hpp"
+#include "cli/config_test.hpp"
 #include "engine/config.hpp"
 
-namespace assay::engine::cli {
+namespace assay::cli {
 namespace {
 
 namespace fs = std::filesystem;
@@ -111,7 +111,7 @@ TEST_F(ConfigTestFiles, AMalformedTestFileIsRefusedWithItsLocation) {
   try {
     run_config_test(file);
     FAIL() << "accepted a malformed test file";
-  } catch (const ConfigError& e) {
+  } catch (const engine::ConfigError& e) {
     EXPECT_EQ(e.line(), 9);
     EXPECT_EQ(e.key(), "cases[0].input[0].sing");
   }
@@ -120,8 +120,8 @@ TEST_F(ConfigTestFiles, AMalformedTestFileIsRefusedWithItsLocation) {
     input: [{hex: "00"}]
     expect: {trusted_: []}
 )");
-  EXPECT_THROW(run_config_test(unknown_route), ConfigError);
+  EXPECT_THROW(run_config_test(unknown_route), engine::ConfigError);
 }
 
 }  // namespace
-}  // namespace assay::engine::cli
+}  // namespace assay::cli

@@ -7,7 +7,7 @@
 
 #include "connectors/framing.hpp"
 #include "connectors/record_json.hpp"
-#include "engine/cli/commands.hpp"
+#include "cli/commands.hpp"
 #include "schemas/alert_generated.h"
 #include "schemas/calibration_certificate_generated.h"
 #include "schemas/checkpoint_generated.h"
@@ -301,7 +301,7 @@ TEST(InspectCommand, PrintsOneLinePerFrameAndMarksGarbage) {
     ASSERT_TRUE(w.close());
   }
   std::string out;
-  ASSERT_EQ(assay::test::run_capture(assay::engine::cli::cmd_inspect, {"inspect", file.string()}, out), 0);
+  ASSERT_EQ(assay::test::run_capture(assay::cli::cmd_inspect, {"inspect", file.string()}, out), 0);
   auto lines = assay::test::split_lines(out);
   ASSERT_EQ(lines.size(), sink.frames.size() + 2);
   for (size_t i = 0; i < sink.frames.size(); ++i) {
@@ -316,7 +316,7 @@ TEST(InspectCommand, PrintsOneLinePerFrameAndMarksGarbage) {
       << lines.back();
   EXPECT_TRUE(JsonCheck::valid(lines.back()));
 
-  ASSERT_EQ(assay::test::run_capture(assay::engine::cli::cmd_inspect,
+  ASSERT_EQ(assay::test::run_capture(assay::cli::cmd_inspect,
                                      {"inspect", file.string(), "--skip", "2", "--limit", "3"}, out),
             0);
   lines = assay::test::split_lines(out);
@@ -337,7 +337,7 @@ TEST(InspectCommand, TooLargeFrame) {
     ASSERT_TRUE(w.close());
   }
   std::string out;
-  ASSERT_EQ(assay::test::run_capture(assay::engine::cli::cmd_inspect, {"inspect", file.string()}, out), 0);
+  ASSERT_EQ(assay::test::run_capture(assay::cli::cmd_inspect, {"inspect", file.string()}, out), 0);
   const auto lines = assay::test::split_lines(out);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0].rfind("{\"type\":\"invalid\",\"reason\":\"frame.too_large\"", 0), 0u) << lines[0].substr(0, 200);
@@ -346,11 +346,11 @@ TEST(InspectCommand, TooLargeFrame) {
 
 TEST(InspectCommand, ExitCodes) {
   std::string out;
-  EXPECT_EQ(assay::test::run_capture(assay::engine::cli::cmd_inspect, {"inspect", "--help"}, out), 0);
+  EXPECT_EQ(assay::test::run_capture(assay::cli::cmd_inspect, {"inspect", "--help"}, out), 0);
   EXPECT_NE(out.find("usage: assay inspect"), std::string::npos);
-  EXPECT_EQ(assay::test::run_cmd(assay::engine::cli::cmd_inspect, {"inspect"}), 2);
-  EXPECT_EQ(assay::test::run_cmd(assay::engine::cli::cmd_inspect, {"inspect", "x", "--limit", "-1"}), 2);
-  EXPECT_EQ(assay::test::run_cmd(assay::engine::cli::cmd_inspect, {"inspect", "/nonexistent/file.bin"}), 1);
+  EXPECT_EQ(assay::test::run_cmd(assay::cli::cmd_inspect, {"inspect"}), 2);
+  EXPECT_EQ(assay::test::run_cmd(assay::cli::cmd_inspect, {"inspect", "x", "--limit", "-1"}), 2);
+  EXPECT_EQ(assay::test::run_cmd(assay::cli::cmd_inspect, {"inspect", "/nonexistent/file.bin"}), 1);
 }
 
 }  // namespace

@@ -6,13 +6,13 @@
 #include <sys/stat.h>
 
 #include "connectors/record_json.hpp"
-#include "engine/cli/commands.hpp"
+#include "cli/commands.hpp"
 #include "sim_test_util.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
-using assay::engine::cli::cmd_keygen;
+using assay::cli::cmd_keygen;
 using assay::test::read_file;
 using assay::test::run_capture;
 

@@ -7,10 +7,10 @@
 #include <map>
 #include <set>
 
-#include "connectors/calibration_certificate.hpp"
-#include "connectors/identity_registry.hpp"
+#include "registries/calibration_certificate.hpp"
+#include "registries/identity_registry.hpp"
 #include "connectors/record_json.hpp"
-#include "engine/cli/commands.hpp"
+#include "cli/commands.hpp"
 #include "engine/time.hpp"
 #include "schemas/reading_batch_generated.h"
 #include "schemas/reading_generated.h"
@@ -24,7 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace w = assay::wire;
-using assay::engine::cli::cmd_simulate;
+using assay::cli::cmd_simulate;
 using assay::test::read_file;
 using assay::test::run_cmd;
 
@@ -264,8 +264,8 @@ TEST(SimSimulate, FramesVerifySignaturesAndLabels) {
 TEST(SimSimulate, RegistryLoadsInEngineLoader) {
   const fs::path dir = assay::test::temp_dir("sim-registry");
   ASSERT_EQ(run_cmd(cmd_simulate, sim_args(dir, {"--sensors", "200", "--records", "200"})), 0);
-  assay::connectors::RegistryLoadReport report;
-  auto reg = assay::connectors::load_identity_registry((dir / "sensors.yaml").string(), report);
+  assay::registries::RegistryLoadReport report;
+  auto reg = assay::registries::load_identity_registry((dir / "sensors.yaml").string(), report);
   ASSERT_TRUE(reg);
   for (const auto& r : report.refused) ADD_FAILURE() << r;
   EXPECT_EQ(reg->sensor_count(), 200u);
@@ -294,7 +294,7 @@ TEST(SimSimulate, CertificatesAreSignedByTrustedLabs) {
   const auto certs = YAML::LoadFile((dir / "certificates.yaml").string())["certificates"];
   ASSERT_EQ(certs.size(), 40u);
   for (const auto& n : certs) {
-    assay::connectors::CalibrationCertificate c;
+    assay::registries::CalibrationCertificate c;
     c.certificate_id = n["certificate_id"].as<std::string>();
     c.sensor_id = n["sensor_id"].as<std::string>();
     c.lab_id = n["lab_id"].as<std::string>();
@@ -317,7 +317,7 @@ TEST(SimSimulate, CertificatesAreSignedByTrustedLabs) {
     c.lab_key_id = n["lab_key_id"].as<std::string>();
     c.signature_alg = n["signature_alg"].as<std::string>();
     const auto sig = unhex(n["signature"].as<std::string>());
-    const std::string canon = assay::connectors::canonical_bytes(c);
+    const std::string canon = assay::registries::canonical_bytes(c);
     ASSERT_TRUE(lab_keys.count(c.lab_key_id));
     EXPECT_TRUE(assay::sim::verify_signature(assay::sim::Alg::kEd25519, lab_keys[c.lab_key_id],
                                              {reinterpret_cast<const uint8_t*>(canon.data()), canon.size()}, sig))
@@ -329,14 +329,14 @@ TEST(SimSimulate, CertificatesAreSignedByTrustedLabs) {
 }
 
 TEST(SimSimulate, CanonicalBytesFormat) {
-  assay::connectors::CalibrationCertificate c;
+  assay::registries::CalibrationCertificate c;
   c.certificate_id = "c1";
   c.sensor_id = "s\n1";
   c.lab_id = "lab";
   c.issue_date_ns = 5;
   c.correction.poly = {0.5, 1e-9};
   c.coverage_factor = 2;
-  const std::string s = assay::connectors::canonical_bytes(c);
+  const std::string s = assay::registries::canonical_bytes(c);
   EXPECT_EQ(s.rfind("assay-calibration-certificate-v1\ncertificate_id=c1\nsensor_id=s\\n1\nlab_id=lab\n", 0), 0u);
   EXPECT_NE(s.find("\nissue_date_ns=5\n"), std::string::npos);
   EXPECT_NE(s.find("\ncorrection.poly=0.5,1.0000000000000001e-09\n"), std::string::npos);

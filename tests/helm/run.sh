@@ -9,7 +9,7 @@
 #   - the Grafana dashboard queries only metric names the engine's sources export;
 #   - every tests/helm/bad/*.yaml is refused (values.schema.json or the chart's own checks),
 #     with the text of its `# expect:` first line in the error;
-#   - when an assay binary is built (build/engine/cli/assay), `assay lint` accepts the default
+#   - when an assay binary is built (build/cli/assay), `assay lint` accepts the default
 #     pipeline as the chart renders it.
 # Installs helm first when missing (scripts/helm/install-helm.sh: go install, cached).
 # Prints `N passed, N failed` last; exits non-zero on any failure.
@@ -204,7 +204,7 @@ dashboard_metrics() {
 check "dashboard queries only metrics Assay exports, and all the main ones" dashboard_metrics
 
 echo "== the rendered default pipeline passes assay lint"
-assay="${ASSAY_BIN:-$root/build/engine/cli/assay}"
+assay="${ASSAY_BIN:-$root/build/cli/assay}"
 if [ -x "$assay" ]; then
   pipeline_lints() {
     # The ConfigMap's pipeline.yaml, with /etc/assay moved under a temp dir holding an

@@ -53,7 +53,7 @@ inline constexpr bool kSanitized = true;
 inline constexpr bool kSanitized = false;
 #endif
 
-inline std::string assay_bin() { return ASSAY_BINARY_DIR "/engine/cli/assay"; }
+inline std::string assay_bin() { return ASSAY_BINARY_DIR "/cli/assay"; }
 
 inline std::string read_text(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);

@@ -31,8 +31,8 @@ namespace assay::operators {
 namespace {
 
 namespace fs = std::filesystem;
-using connectors::CalibrationCertificate;
-using connectors::CalibrationRegistry;
+using registries::CalibrationCertificate;
+using registries::CalibrationRegistry;
 using testing::kDay;
 using testing::kT0;
 using testing::ReadingSpec;
@@ -41,7 +41,7 @@ using V = wire::CalibrationVerdict;
 struct Fixture {
   CalibrationRegistry certs;
   std::vector<std::shared_ptr<const CalibrationCertificate>> all;
-  connectors::IdentityRegistry identity;
+  registries::IdentityRegistry identity;
   std::vector<uint8_t> buf;
 
   Fixture() { put(testing::make_cert("c1", "s1", kT0 - 10 * kDay, kT0 + 10 * kDay)); }
@@ -60,7 +60,7 @@ struct Fixture {
     if (with_identity) {
       CalibrationRegistry attached;
       for (const auto& c : all) attached.put(c);
-      attached.attach_identity(std::make_shared<const connectors::IdentityRegistry>(identity));
+      attached.attach_identity(std::make_shared<const registries::IdentityRegistry>(identity));
       attached.finalize();
       const CalibrationResult a = evaluate_calibration(rd, attached, nullptr, rule, initial);
       EXPECT_EQ(a.verdict, r.verdict);
@@ -248,7 +248,7 @@ TEST(Calibration, EveryOtherVerdict) {
 
 TEST(Calibration, IdentityRegistryFirmwareQuantityAndRange) {
   Fixture f;
-  connectors::SensorInfo info;
+  registries::SensorInfo info;
   info.sensor_id = "s1";
   info.quantity = "temperature";
   info.unit = "Cel";
@@ -377,7 +377,7 @@ struct Files {
     for (auto& c : certs)
       if (c.signature.empty() && c.lab_key_id.empty()) testing::sign_cert(c, lab);
     testing::write_text(dir / "labs.yaml", testing::labs_yaml({lab}));
-    testing::write_text(dir / "certs.yaml", connectors::to_yaml(certs));
+    testing::write_text(dir / "certs.yaml", registries::to_yaml(certs));
   }
 };
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "connectors/calibration_certificate.hpp"
+#include "registries/calibration_certificate.hpp"
 #include "crypto/ed25519.hpp"
 #include "engine/bytes.hpp"
 #include "schemas/reading_generated.h"
@@ -42,10 +42,10 @@ inline std::string labs_yaml(const std::vector<TestLab>& labs) {
   return y;
 }
 
-inline void sign_cert(connectors::CalibrationCertificate& c, const TestLab& lab) {
+inline void sign_cert(registries::CalibrationCertificate& c, const TestLab& lab) {
   c.lab_id = lab.lab_id;
   c.lab_key_id = lab.key_id;
-  const std::string canon = connectors::canonical_bytes(c);
+  const std::string canon = registries::canonical_bytes(c);
   c.signature.resize(64);
   crypto::ed25519_sign(lab.priv.data(), reinterpret_cast<const uint8_t*>(canon.data()),
                        canon.size(), c.signature.data());
@@ -53,10 +53,10 @@ inline void sign_cert(connectors::CalibrationCertificate& c, const TestLab& lab)
 
 // A temperature certificate: identity correction, U = 0.2 (k = 2), MPE in service 1.0,
 // initial 0.5, range -40..150, valid [from, until].
-inline connectors::CalibrationCertificate make_cert(const std::string& id,
+inline registries::CalibrationCertificate make_cert(const std::string& id,
                                                     const std::string& sensor, int64_t from,
                                                     int64_t until) {
-  connectors::CalibrationCertificate c;
+  registries::CalibrationCertificate c;
   c.certificate_id = id;
   c.sensor_id = sensor;
   c.issue_date_ns = from;

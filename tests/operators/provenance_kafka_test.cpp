@@ -106,7 +106,7 @@ class ProvenanceKafka : public ::testing::Test {
   sim::KafkaFrameSink input;
 };
 
-const std::string kAssay = ASSAY_BINARY_DIR "/engine/cli/assay";
+const std::string kAssay = ASSAY_BINARY_DIR "/cli/assay";
 
 std::pair<int, std::string> sh(const std::string& cmd) {
   std::string out;

@@ -231,8 +231,8 @@ TEST(VerifySignature, RegistryRefusesBadEntriesButLoadsTheRest) {
   y += "  - sensor_id: urn:bad\n    keys:\n      - key_id: bad-k1\n        alg: Rsa4096\n        public_key: \"00\"\n";
   const fs::path bad = fleet->dir / "bad.yaml";
   std::ofstream(bad) << y;
-  connectors::RegistryLoadReport report;
-  auto reg = connectors::load_identity_registry(bad.string(), report);
+  registries::RegistryLoadReport report;
+  auto reg = registries::load_identity_registry(bad.string(), report);
   ASSERT_EQ(report.refused.size(), 2u);
   EXPECT_NE(report.refused[0].find("bad.yaml:"), std::string::npos) << report.refused[0];
   EXPECT_NE(report.refused[0].find("public_key"), std::string::npos) << report.refused[0];
