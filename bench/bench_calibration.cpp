@@ -105,11 +105,13 @@ World& world() {
       }
       std::ofstream(w.dir / "sensors.yaml") << y;
     }
-    operators::CalibrationConfig cfg;
-    cfg.store.certificates_path = (w.dir / "certs.yaml").string();
-    cfg.store.trust_path = (w.dir / "labs.yaml").string();
-    cfg.store.reload_interval_ms = 0;
+    registries::CalibrationStoreConfig sc;
+    sc.certificates_path = (w.dir / "certs.yaml").string();
+    sc.trust_path = (w.dir / "labs.yaml").string();
+    sc.reload_interval_ms = 0;
     const auto t0 = std::chrono::steady_clock::now();
+    operators::CalibrationConfig cfg;
+    cfg.store = std::make_shared<registries::CalibrationStore>(std::move(sc));
     w.op = std::make_unique<operators::Calibration>(cfg);
     std::fprintf(stderr, "loaded and verified %u certificates in %.2f s\n", kSensors,
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -160,11 +162,13 @@ World& world() {
 
 operators::Calibration& with_registry(World& w) {
   if (!w.op_registry) {
+    registries::CalibrationStoreConfig sc;
+    sc.certificates_path = (w.dir / "certs.yaml").string();
+    sc.trust_path = (w.dir / "labs.yaml").string();
+    sc.identity = registries::IdentityStore::open((w.dir / "sensors.yaml").string());
+    sc.reload_interval_ms = 0;
     operators::CalibrationConfig cfg;
-    cfg.store.certificates_path = (w.dir / "certs.yaml").string();
-    cfg.store.trust_path = (w.dir / "labs.yaml").string();
-    cfg.identity_registry_path = (w.dir / "sensors.yaml").string();
-    cfg.store.reload_interval_ms = 0;
+    cfg.store = std::make_shared<registries::CalibrationStore>(std::move(sc));
     w.op_registry = std::make_unique<operators::Calibration>(cfg);
   }
   return *w.op_registry;

@@ -90,7 +90,9 @@ void add_quality_operators(engine::Pipeline& p, engine::Metrics& metrics) {
                            "- registry: " +
                            dir + "/sensors.yaml\n";
   const auto ops = engine::ConfigNode::load_string(yaml, "bench-quality.yaml").items();
-  engine::BuildContext ctx{p.info, metrics, p.engine};
+  engine::ServiceSet services;
+  std::vector<std::string> warnings;
+  engine::BuildContext ctx{p.info, metrics, p.engine, services, warnings};
   p.operators.push_back(operators::Calibration::from_config(ops[0], ctx));
   p.operators.push_back(operators::Anomaly::from_config(ops[1], ctx));
   p.operators.push_back(operators::Drift::from_config(ops[2], ctx));
@@ -120,8 +122,7 @@ engine::RunSummary run_once(const std::vector<std::vector<uint8_t>>& records, si
     p.stage_names = {"decode"};
     if (chain != Chain::kEmpty) {
       operators::VerifySignatureConfig vc;
-      vc.registry_path = (fleet().dir / "sensors.yaml").string();
-      vc.reload_interval_ms = 0;
+      vc.identity = registries::IdentityStore::open((fleet().dir / "sensors.yaml").string());
       p.operators.push_back(std::make_unique<operators::VerifySignature>(vc));
       p.stage_names.push_back("verify_signature");
     }

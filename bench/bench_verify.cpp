@@ -89,8 +89,7 @@ void run(benchmark::State& state, const std::string& mix, bool flood) {
     p.sinks[0] = std::make_unique<connectors::MemorySink>(false);
     p.sinks[1] = std::make_unique<connectors::MemorySink>(false);
     operators::VerifySignatureConfig cfg;
-    cfg.registry_path = (f.dir / "sensors.yaml").string();
-    cfg.reload_interval_ms = 0;
+    cfg.identity = registries::IdentityStore::open((f.dir / "sensors.yaml").string());
     p.operators.push_back(std::make_unique<operators::VerifySignature>(cfg));
     p.stage_names = {"decode", "verify_signature"};
     engine::Runner runner(p, metrics);

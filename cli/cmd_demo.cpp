@@ -133,7 +133,7 @@ int cmd_demo(int argc, char** argv) {
   opts.progress = !args.has("no-progress");
   opts.on_start = [&paced](const Runner& runner) { paced.follow(&runner.stats()); };
   RunSummary summary;
-  const int rc = run_pipeline(*p, metrics, opts, summary);
+  const int rc = run_pipeline(std::move(p), metrics, opts, summary);
   paced.give_up();
   if (interrupted()) {
     std::fflush(stdout);

@@ -155,7 +155,7 @@ int64_t parse_time(const ConfigNode& n) {
 
 // A number for a reading field; `.nan`, `.inf` and `-.inf` are allowed (to test bad input).
 double reading_number(const ConfigNode& n) {
-  const std::string t = n.is_scalar() ? n.yaml().Scalar() : std::string();
+  const std::string& t = n.scalar();
   if (t == ".nan" || t == ".NaN" || t == "nan") return std::numeric_limits<double>::quiet_NaN();
   if (t == ".inf" || t == "+.inf" || t == "inf") return std::numeric_limits<double>::infinity();
   if (t == "-.inf" || t == "-inf") return -std::numeric_limits<double>::infinity();
@@ -259,72 +259,68 @@ void build_inputs(const ConfigNode& input, const std::map<std::string, TestKey>&
 
 // ---- matching ---------------------------------------------------------------------------
 
-bool as_number(const YAML::Node& n, double& v) {
-  if (!n.IsScalar()) return false;
-  const std::string& s = n.Scalar();
+bool as_number(const ConfigNode& n, double& v) {
+  if (!n.is_scalar()) return false;
+  const std::string& s = n.scalar();
   if (s.empty()) return false;
   char* end = nullptr;
   v = std::strtod(s.c_str(), &end);
   return end != nullptr && *end == '\0';
 }
 
-std::string show(const YAML::Node& n) {
-  if (!n || n.IsNull()) return "null";
-  YAML::Emitter e;
-  e << YAML::Flow << n;
-  return e.c_str();
-}
+std::string show(const std::optional<ConfigNode>& n) { return n ? n->to_flow() : "null"; }
 
-// Child of `actual` at a dotted path ("provenance.key_id"); an undefined node if absent.
-YAML::Node child_at(const YAML::Node& actual, std::string_view path) {
+// Child of `actual` at a dotted path ("provenance.key_id"); nullopt if absent.
+std::optional<ConfigNode> child_at(const std::optional<ConfigNode>& actual, std::string_view path) {
   const size_t dot = path.find('.');
   const std::string part(path.substr(0, dot));
-  if (!actual.IsMap() || !actual[part]) return YAML::Node();
-  const YAML::Node child = actual[part];
-  return dot == std::string_view::npos ? child : child_at(child, path.substr(dot + 1));
+  if (!actual || !actual->is_map()) return std::nullopt;
+  auto child = actual->peek(part);
+  if (!child || dot == std::string_view::npos) return child;
+  return child_at(child, path.substr(dot + 1));
 }
 
-void match(const YAML::Node& expected, const YAML::Node& actual, const std::string& where,
-           std::vector<std::string>& failures) {
-  if (expected.IsMap() && expected["approx"]) {
+void match(const ConfigNode& expected, const std::optional<ConfigNode>& actual,
+           const std::string& where, std::vector<std::string>& failures) {
+  if (expected.is_map() && expected.has("approx")) {
     double want = 0, got = 0, tol = 0;
-    if (!as_number(expected["approx"], want) ||
-        (expected["tolerance"] && !as_number(expected["tolerance"], tol))) {
+    const auto tolerance = expected.maybe("tolerance");
+    if (!as_number(expected.get("approx"), want) || (tolerance && !as_number(*tolerance, tol))) {
       failures.push_back(where + ": `approx`/`tolerance` must be numbers");
       return;
     }
-    if (!as_number(actual, got) || std::fabs(got - want) > tol)
-      failures.push_back(where + ": expected " + show(expected["approx"]) + " +/- " +
-                         show(expected["tolerance"]) + ", got " + show(actual));
+    if (!actual || !as_number(*actual, got) || std::fabs(got - want) > tol)
+      failures.push_back(where + ": expected " + expected.get("approx").to_flow() + " +/- " +
+                         show(tolerance) + ", got " + show(actual));
     return;
   }
-  if (expected.IsMap()) {
-    for (const auto& kv : expected) {
-      const std::string key = kv.first.as<std::string>();
-      match(kv.second, child_at(actual, key), where + "." + key, failures);
-    }
+  if (expected.is_map()) {
+    for (const auto& [key, value] : expected.entries())
+      match(value, child_at(actual, key), where + "." + key, failures);
     return;
   }
-  if (expected.IsSequence()) {
-    if (!actual.IsSequence() || actual.size() != expected.size()) {
-      failures.push_back(where + ": expected " + show(expected) + ", got " + show(actual));
+  if (expected.is_sequence()) {
+    const auto want = expected.items();
+    if (!actual || !actual->is_sequence() || actual->items().size() != want.size()) {
+      failures.push_back(where + ": expected " + expected.to_flow() + ", got " + show(actual));
       return;
     }
-    for (size_t i = 0; i < expected.size(); ++i)
-      match(expected[i], actual[i], where + "[" + std::to_string(i) + "]", failures);
+    const auto got = actual->items();
+    for (size_t i = 0; i < want.size(); ++i)
+      match(want[i], got[i], where + "[" + std::to_string(i) + "]", failures);
     return;
   }
-  if (!expected || expected.IsNull()) {
-    if (actual && !actual.IsNull())
+  if (expected.is_null()) {
+    if (actual && !actual->is_null())
       failures.push_back(where + ": expected null, got " + show(actual));
     return;
   }
-  if (actual && actual.IsScalar() && actual.Scalar() == expected.Scalar()) return;
+  if (actual && actual->is_scalar() && actual->scalar() == expected.scalar()) return;
   double e = 0, a = 0;
-  if (as_number(expected, e) && as_number(actual, a) &&
+  if (actual && as_number(expected, e) && as_number(*actual, a) &&
       std::fabs(e - a) <= 1e-9 * std::max(1.0, std::fabs(e)))
     return;
-  failures.push_back(where + ": expected " + show(expected) + ", got " + show(actual));
+  failures.push_back(where + ": expected " + expected.to_flow() + ", got " + show(actual));
 }
 
 ConfigCaseResult run_case(const ConfigNode& c, const std::string& pipeline_path,
@@ -388,14 +384,14 @@ ConfigCaseResult run_case(const ConfigNode& c, const std::string& pipeline_path,
     std::string json;
     for (size_t i = 0; i < std::min(got.size(), items.size()); ++i) {
       connectors::record_to_json(got[i], json);
-      YAML::Node actual;
+      std::optional<ConfigNode> actual;
       try {
-        actual = YAML::Load(json);
-      } catch (const YAML::Exception& e) {
+        actual = ConfigNode::load_json(json, route + "[" + std::to_string(i) + "]");
+      } catch (const ConfigError&) {
         result.failures.push_back(route + "[" + std::to_string(i) + "]: unreadable output");
         continue;
       }
-      match(items[i].yaml(), actual, route + "[" + std::to_string(i) + "]", result.failures);
+      match(items[i], actual, route + "[" + std::to_string(i) + "]", result.failures);
     }
   }
   c.finish();

@@ -3,6 +3,7 @@
 /// signal handling (SIGINT/SIGTERM drain gracefully), live progress line, summary table.
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "engine/pipeline.hpp"
@@ -32,11 +33,12 @@ struct RunOptions {
 /// The built-in operator and connector factories.
 engine::Registries builtin_registries();
 
-/// Runs `pipeline` to its end (or a signal), prints the summary; returns the exit code. With
+/// Runs `pipeline` under an engine::Supervisor to its end (or a signal: SIGINT/SIGTERM stop
+/// it gracefully, SIGHUP reloads), prints the summary; returns the exit code. With
 /// options.config_path set, a changed or SIGHUP-signalled configuration replaces the running
 /// pipeline after a graceful drain; an invalid one is refused and the old pipeline keeps running.
-int run_pipeline(engine::Pipeline& pipeline, engine::Metrics& metrics, const RunOptions& options,
-                 engine::RunSummary& summary);
+int run_pipeline(std::unique_ptr<engine::Pipeline> pipeline, engine::Metrics& metrics,
+                 const RunOptions& options, engine::RunSummary& summary);
 
 /// True once SIGINT/SIGTERM was received during run_pipeline.
 bool interrupted();

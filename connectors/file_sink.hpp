@@ -27,6 +27,11 @@ class FileSink final : public engine::Sink {
   void stop() override;
   std::string error() const override { return writer_.error(); }
   std::string describe() const override;
+  /// A framed file can be read back (and holds every partition); a JSON-lines file cannot.
+  engine::SinkCapabilities capabilities() const override {
+    return {format_ == FileFormat::kFramed, true, false};
+  }
+  std::vector<std::string> files() const override { return {path_}; }
   /// Every record the (framed) file holds, whatever `partition`: one file holds them all.
   bool read_back(engine::Partition partition, size_t max_records,
                  std::vector<std::vector<uint8_t>>* out, std::string* error) override;

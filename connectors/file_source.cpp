@@ -1,9 +1,24 @@
 #include "connectors/file_source.hpp"
 
+#include <filesystem>
+
 namespace assay::connectors {
 
 FileSource::FileSource(std::string path, uint32_t max_record_bytes)
     : path_(std::move(path)), max_(max_record_bytes), reader_(max_record_bytes) {}
+
+bool FileSource::check(std::string* error) {
+  std::error_code ec;
+  const auto st = std::filesystem::status(path_, ec);
+  const char* why = nullptr;
+  if (ec || !std::filesystem::exists(st))
+    why = "input file does not exist";
+  else if (!std::filesystem::is_regular_file(st))
+    why = "input is not a regular file";
+  if (why == nullptr) return true;
+  *error = (where_.empty() ? path_ : where_) + ": " + why;
+  return false;
+}
 
 bool FileSource::start(std::string* error) {
   if (!reader_.open(path_)) {
@@ -52,7 +67,15 @@ engine::SourceStatus FileSource::next(engine::Batch& b, size_t max_frames) {
 
 std::unique_ptr<engine::Source> FileSource::from_config(const engine::ConfigNode& c,
                                                         engine::BuildContext& ctx) {
-  return std::make_unique<FileSource>(c.get("path").as_path(), ctx.engine.max_record_bytes);
+  // A mistyped input: `lint` warns (a config test or a pipeline whose input is written later
+  // may name a file that does not exist yet), and `run` refuses it in check(), before any
+  // output is touched.
+  const engine::ConfigNode path = c.get("path");
+  auto s = std::make_unique<FileSource>(path.as_path(), ctx.engine.max_record_bytes);
+  s->where_ = path.location() + ": key '" + path.path() + "'";
+  std::string why;
+  if (!s->check(&why)) ctx.warn(path, why.substr(s->where_.size() + 2));
+  return s;
 }
 
 }  // namespace assay::connectors

@@ -17,6 +17,9 @@ class FileSource final : public engine::Source {
   FileSource(std::string path, uint32_t max_record_bytes);
   bool start(std::string* error) override;
   engine::SourceStatus next(engine::Batch& batch, size_t max_frames) override;
+  std::vector<std::string> files() const override { return {path_}; }
+  /// The file exists and is a regular file (error located at `input.path`).
+  bool check(std::string* error) override;
   std::string describe() const override { return "file:" + path_; }
   std::string error() const override { return error_; }
 
@@ -25,6 +28,7 @@ class FileSource final : public engine::Source {
                                                      engine::BuildContext& ctx);
 
  private:
+  std::string where_;  ///< "file:line:column: key 'input.path'" of the config, if built from one
   std::string path_;
   uint32_t max_;
   FrameReader reader_;

@@ -28,11 +28,7 @@ KafkaClientSettings parse_kafka_settings(const engine::ConfigNode& c) {
       const std::string suffix = "_file";
       if (k.size() > suffix.size() && k.compare(k.size() - suffix.size(), suffix.size(), suffix) == 0) {
         // NAME_file: PATH -> NAME = contents of PATH (e.g. a Kubernetes secret).
-        std::ifstream in(v.as_path(), std::ios::binary);
-        if (!in) v.fail("cannot read the file");  // names the key and location, not a value
-        std::stringstream ss;
-        ss << in.rdbuf();
-        std::string val = ss.str();
+        std::string val = v.read_file(1 << 20);  // names the key and location, not a value
         while (!val.empty() && (val.back() == '\n' || val.back() == '\r')) val.pop_back();
         s.properties[k.substr(0, k.size() - suffix.size())] = val;
       } else {

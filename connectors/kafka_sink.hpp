@@ -39,6 +39,10 @@ class KafkaSink final : public engine::Sink {
   void stop() override;
   std::string error() const override;
   std::string describe() const override { return "kafka:" + config_.topic; }
+  /// Reads back and follows the source partition with `partition: source`.
+  engine::SinkCapabilities capabilities() const override {
+    return {config_.partition_by_source, config_.partition_by_source, false};
+  }
   /// The last `max_records` records of output partition `partition` (after flushing what this
   /// sink still has in flight); needs `partition: source`.
   bool read_back(engine::Partition partition, size_t max_records,

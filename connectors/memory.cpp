@@ -8,26 +8,56 @@ MemorySource::MemorySource(std::vector<std::vector<uint8_t>> records, size_t rep
                            std::string name)
     : records_(std::move(records)), repeat_(repeat), name_(std::move(name)) {}
 
+namespace {
+
+void append_frame(engine::Batch& b, const std::vector<uint8_t>& r, int64_t offset) {
+  const size_t start = (b.arena.size() + 7) & ~size_t{7};
+  b.arena.resize(start + r.size());
+  std::memcpy(b.arena.data() + start, r.data(), r.size());
+  engine::Frame f;
+  f.offset = static_cast<uint32_t>(start);
+  f.size = static_cast<uint32_t>(r.size());
+  f.source_offset = engine::Offset(offset);
+  b.frames.push_back(f);
+}
+
+}  // namespace
+
 engine::SourceStatus MemorySource::next(engine::Batch& b, size_t max_frames) {
   if (records_.empty() || round_ >= repeat_) return engine::SourceStatus::kEnd;
   b.topic = name_;
   b.partition = engine::Partition(0);
   while (b.frames.size() < max_frames && round_ < repeat_) {
-    const auto& r = records_[pos_];
-    const size_t start = (b.arena.size() + 7) & ~size_t{7};
-    b.arena.resize(start + r.size());
-    std::memcpy(b.arena.data() + start, r.data(), r.size());
-    engine::Frame f;
-    f.offset = static_cast<uint32_t>(start);
-    f.size = static_cast<uint32_t>(r.size());
-    f.source_offset = engine::Offset(offset_++);
-    b.frames.push_back(f);
+    append_frame(b, records_[pos_], offset_++);
     if (++pos_ == records_.size()) {
       pos_ = 0;
       ++round_;
     }
   }
   return engine::SourceStatus::kBatch;
+}
+
+engine::SourceStatus QueueSource::next(engine::Batch& b, size_t max_frames) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (pos_ == queue_.size()) {
+    queue_.clear();
+    pos_ = 0;
+    return closed_ ? engine::SourceStatus::kEnd : engine::SourceStatus::kIdle;
+  }
+  b.topic = name_;
+  b.partition = engine::Partition(0);
+  while (b.frames.size() < max_frames && pos_ < queue_.size()) append_frame(b, queue_[pos_++], offset_++);
+  return engine::SourceStatus::kBatch;
+}
+
+void QueueSource::push(std::vector<uint8_t> record) {
+  std::lock_guard<std::mutex> lock(mu_);
+  queue_.push_back(std::move(record));
+}
+
+void QueueSource::close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  closed_ = true;
 }
 
 bool MemorySink::write(std::span<const uint8_t> record, const engine::OutputMeta&,

@@ -27,6 +27,28 @@ class MemorySource final : public engine::Source {
   std::string name_;
 };
 
+/// Serves records pushed by another thread (an embedding program, a test), as partition 0,
+/// until close(); says "nothing yet" while the queue is empty.
+class QueueSource final : public engine::Source {
+ public:
+  explicit QueueSource(std::string name = "queue") : name_(std::move(name)) {}
+  bool start(std::string*) override { return true; }
+  engine::SourceStatus next(engine::Batch& batch, size_t max_frames) override;
+  std::string describe() const override { return "queue:" + name_; }
+  /// Appends a record.
+  void push(std::vector<uint8_t> record);
+  /// No more records: the pipeline drains and stops once the queue is empty.
+  void close();
+
+ private:
+  std::mutex mu_;
+  std::vector<std::vector<uint8_t>> queue_;
+  size_t pos_ = 0;
+  bool closed_ = false;
+  int64_t offset_ = 0;
+  std::string name_;
+};
+
 /// Keeps (or only counts) the records written to it.
 class MemorySink final : public engine::Sink {
  public:
@@ -37,6 +59,7 @@ class MemorySink final : public engine::Sink {
              uint64_t token) override;
   bool flush(int) override { return true; }
   std::string describe() const override { return "memory"; }
+  engine::SinkCapabilities capabilities() const override { return {keep_, true, false}; }
   /// Everything written so far (all partitions); a counting sink can only say "nothing yet".
   bool read_back(engine::Partition partition, size_t max_records,
                  std::vector<std::vector<uint8_t>>* out, std::string* error) override;

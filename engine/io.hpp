@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/batch.hpp"
 #include "engine/config.hpp"
@@ -46,6 +47,9 @@ class Source {
   virtual ~Source() = default;
   /// Installs the runner's services (before start()).
   void set_host(SourceHost* host) { host_ = host; }
+  /// Checks, before any output is touched, that the source can start (e.g. its file exists);
+  /// false with a located message if not.
+  virtual bool check(std::string* /*error*/) { return true; }
   /// Opens the source; false with a message if it cannot start.
   virtual bool start(std::string* error) = 0;
   /// Fills `batch` (frames of one partition, at most `max_frames`) or says why not.
@@ -61,6 +65,8 @@ class Source {
   virtual std::string error() const { return {}; }
   /// Human-readable name for logs ("file:fleet.asy").
   virtual std::string describe() const = 0;
+  /// Files this source reads (absolute paths), so that no output can overwrite them.
+  virtual std::vector<std::string> files() const { return {}; }
 
  protected:
   SourceHost* host_ = nullptr;
@@ -73,6 +79,18 @@ struct OutputMeta {
   std::string_view verdict;        ///< short verdict summary, e.g. "signature=Valid"
   std::string_view pipeline;       ///< pipeline name
   int32_t partition = -1;          ///< source partition of the record (-1 = unknown)
+};
+
+/// What a sink can do. The pipeline asks for capabilities (a feature that needs one refuses a
+/// sink without it), never for sink type names.
+struct SinkCapabilities {
+  /// Can read back what it wrote (read_back()): chains continue across restarts.
+  bool read_back = false;
+  /// Writes each record to an output partition named by its source partition (or holds every
+  /// partition in one place), so that per-partition chains stay per partition.
+  bool follows_source_partition = false;
+  /// Can commit its outputs atomically with the input offsets (exactly-once).
+  bool transactional = false;
 };
 
 /// Where records of one route go.
@@ -101,6 +119,10 @@ class Sink {
     *error = "sink " + describe() + " cannot read back what it wrote";
     return false;
   }
+  /// What it can do.
+  virtual SinkCapabilities capabilities() const { return {}; }
+  /// Files this sink writes (absolute paths), for collision checks.
+  virtual std::vector<std::string> files() const { return {}; }
   /// Installs the acknowledgement callback (before start()).
   void set_ack(AckFn fn) { ack_ = std::move(fn); }
 

@@ -15,6 +15,7 @@
 #include "engine/batch.hpp"
 #include "engine/config.hpp"
 #include "engine/metrics.hpp"
+#include "engine/service.hpp"
 #include "engine/types.hpp"
 
 namespace assay::engine {
@@ -120,6 +121,16 @@ struct BuildContext {
   const PipelineInfo& pipeline;
   Metrics& metrics;
   const EngineOptions& engine;
+  /// The pipeline's services (live registries, clients): an operator takes what it needs from
+  /// here instead of owning threads, clients or files.
+  ServiceSet& services;
+  /// Located warnings ("file:line:column: key 'k': message") that `assay lint` prints and
+  /// `assay run` logs; the pipeline still builds.
+  std::vector<std::string>& warnings;
+  /// Adds a warning located at `where`.
+  void warn(const ConfigNode& where, const std::string& message) const {
+    warnings.push_back(where.location() + ": key '" + where.path() + "': " + message);
+  }
 };
 
 /// Builds an operator from its YAML node; throws ConfigError on a bad config.

@@ -4,12 +4,18 @@
 
 #include <unistd.h>
 
+#include <filesystem>
+#include <map>
+
 #include <fstream>
 #include <sstream>
 
 namespace assay::engine {
 
 namespace {
+
+// A pipeline file is a few kilobytes; anything beyond this is a mistake (or /dev/zero).
+constexpr size_t kMaxPipelineFileBytes = 16 << 20;
 
 std::string default_instance_id() {
   if (const char* env = std::getenv("ASSAY_INSTANCE_ID"); env != nullptr && *env != '\0') return env;
@@ -49,6 +55,35 @@ std::shared_ptr<AuditLog> build_audit(const ConfigNode& a, const PipelineInfo& i
                                     &ctx.metrics);
 }
 
+// Two outputs on one file lose records (the later truncates the earlier), and an output on
+// the input file truncates the input: both are refused, after resolving the paths (symbolic
+// links, `..`, relative paths).
+void check_file_collisions(const Pipeline& p, const ConfigNode& input, const ConfigNode& routes) {
+  auto canonical = [](const std::string& f) {
+    std::error_code ec;
+    auto c = std::filesystem::weakly_canonical(std::filesystem::absolute(f), ec);
+    return ec ? f : c.string();
+  };
+  std::map<std::string, std::string> owner;  // canonical file -> who uses it
+  for (const auto& f : p.source->files()) owner.emplace(canonical(f), "the input");
+  if (p.info.audit) owner.emplace(canonical(p.info.audit->file()), "the audit log");
+  for (size_t r = 0; r < kRouteCount; ++r) {
+    if (!p.sinks[r]) continue;
+    const std::string name(route_name(static_cast<Route>(r)));
+    for (const auto& f : p.sinks[r]->files()) {
+      auto [it, fresh] = owner.emplace(canonical(f), "route '" + name + "'");
+      if (!fresh) {
+        const ConfigNode rc = routes.get(name);
+        (rc.peek("path") ? *rc.peek("path") : rc)
+            .fail("writes " + it->first + ", which " + it->second +
+                  (it->second == "the input" ? " reads" : " writes too") +
+                  ": each output needs a file of its own");
+      }
+    }
+  }
+  (void)input;
+}
+
 std::string known_names(const auto& map) {
   std::string s;
   for (const auto& [k, v] : map) s += (s.empty() ? "" : ", ") + k;
@@ -81,11 +116,14 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
     m->finish();
   }
 
-  BuildContext ctx{p->info, metrics, p->engine};
+  BuildContext ctx{p->info, metrics, p->engine, p->services, p->warnings};
   if (auto a = root.maybe("audit"); a && !audit)
     p->info.audit = build_audit(*a, p->info, reg, ctx);
   else
     p->info.audit = std::move(audit);
+
+  for (const auto& [name, factory] : reg.sections)
+    if (auto section = root.maybe(name)) factory(*section, ctx);
 
   const ConfigNode input = root.get("input");
   {
@@ -152,29 +190,29 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
     routes.fail("route 'attestations' is required with the provenance operator (checkpoints)");
   if (!seals && p->sinks[static_cast<size_t>(Route::kAttestations)])
     routes.get("attestations").fail("route 'attestations' needs the provenance operator");
-  if (seals) {  // chains are per output partition: Kafka routes must follow the source
-    for (const char* name : {"trusted", "attestations"}) {
-      const ConfigNode rc = routes.get(name);
-      const std::string type = rc.get("type").as_string();
-      if (type == "kafka" && rc.get_string("partition", "") != "source")
-        rc.fail(std::string("with the provenance operator, a Kafka ") + name +
-                " route needs 'partition: source'");
-      if (type == "jsonl")  // chains continue from what the route holds: it must be readable
-        rc.fail(std::string("with the provenance operator, the ") + name +
-                " route must be type file or kafka, not jsonl");
+  if (seals) {
+    // Chains are per output partition and continue from what the route holds.
+    for (Route r : {Route::kTrusted, Route::kAttestations}) {
+      const ConfigNode rc = routes.get(std::string(route_name(r)));
+      const SinkCapabilities caps = p->sinks[static_cast<size_t>(r)]->capabilities();
+      if (!caps.follows_source_partition)
+        rc.fail("with the provenance operator, this route must keep each source partition's "
+                "records apart (Kafka: `partition: source`)");
+      if (!caps.read_back)
+        rc.fail("with the provenance operator, this route must be able to read back what it "
+                "wrote (a framed file or Kafka; not jsonl)");
     }
   }
+  check_file_collisions(*p, input, routes);
   root.finish();
   return p;
 }
 
 std::unique_ptr<Pipeline> load_pipeline(const std::string& path, const Registries& registries,
                                         Metrics& metrics, std::shared_ptr<AuditLog> audit) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path, 0, 0, "", "cannot open file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
+  std::string text, error;
+  if (!read_regular_file(path, kMaxPipelineFileBytes, text, error))
+    throw ConfigError(path, 0, 0, "", error);
   ConfigNode root = ConfigNode::load_string(text, path);
   return build_pipeline(root, text, registries, metrics, std::move(audit));
 }

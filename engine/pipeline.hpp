@@ -28,6 +28,11 @@ using SinkFactory =
 using AuditPublisherFactory = std::function<std::unique_ptr<AuditPublisher>(
     const ConfigNode& kafka, const std::string& topic, BuildContext& ctx)>;
 
+/// Builds what a top-level section of the pipeline file configures that the engine itself does
+/// not know (e.g. `registries:`), usually services in ctx.services. Runs before the input and
+/// the operators are built.
+using SectionFactory = std::function<void(const ConfigNode& section, BuildContext& ctx)>;
+
 /// Factories for operators, sources and sinks by type name.
 struct Registries {
   OperatorRegistry operators;
@@ -35,6 +40,8 @@ struct Registries {
   std::map<std::string, SinkFactory, std::less<>> sinks;
   /// Publisher for `audit.topic` (empty: an audit topic is refused).
   AuditPublisherFactory audit_publisher;
+  /// Handlers of top-level sections by key (e.g. "registries").
+  std::map<std::string, SectionFactory, std::less<>> sections;
 };
 
 /// A configured, not yet running pipeline.
@@ -51,6 +58,11 @@ struct Pipeline {
   std::vector<std::string> stage_names;
   /// The file it was loaded from.
   std::string file;
+  /// Services shared by the operators (live registries ...): started before the operators,
+  /// stopped after them.
+  ServiceSet services;
+  /// Located warnings found while building (`assay lint` prints them).
+  std::vector<std::string> warnings;
 };
 
 /// Loads and validates a pipeline file. Throws ConfigError. `audit`: an already open audit

@@ -227,6 +227,12 @@ RunSummary Runner::run() {
   std::string err;
 
   // ---- start ----------------------------------------------------------------------------
+  // The input first: a missing input must not cost the outputs (sinks may truncate files).
+  if (!p.source->check(&err)) {
+    summary.ok = false;
+    summary.error = "input: " + err;
+    return summary;
+  }
   p.source->set_host(this);
   for (size_t r = 0; r < kRouteCount; ++r) {
     if (!p.sinks[r]) continue;
@@ -237,14 +243,22 @@ RunSummary Runner::run() {
       return summary;
     }
   }
+  if (!p.services.start_all(&err)) {
+    summary.ok = false;
+    summary.error = err;
+    return summary;
+  }
   for (auto& op : p.operators) {
     if (!op->start(&err)) {
+      p.services.stop_all();
       summary.ok = false;
       summary.error = std::string(op->type()) + ": " + err;
       return summary;
     }
   }
   if (!p.source->start(&err)) {
+    for (auto& op : p.operators) op->stop();
+    p.services.stop_all();
     summary.ok = false;
     summary.error = "input " + p.source->describe() + ": " + err;
     return summary;
@@ -283,7 +297,7 @@ RunSummary Runner::run() {
             return nullptr;
           }
           // Backpressure: admit no new input while an operator or a sink is not ready.
-          bool admit = true;
+          bool admit = p.services.ready();
           for (const auto& op : p.operators) admit = admit && op->ready();
           for (const auto& s : p.sinks) admit = admit && (!s || s->ready());
           if (!admit) {
@@ -510,6 +524,7 @@ RunSummary Runner::run() {
     im.fail(std::to_string(tracker_.pending()) + " input records still unacknowledged at shutdown");
   p.source->stop();
   for (auto& op : p.operators) op->stop();
+  p.services.stop_all();
   for (const auto& s : p.sinks)
     if (s) s->stop();
   running_.store(false);

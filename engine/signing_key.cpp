@@ -49,11 +49,8 @@ std::shared_ptr<const EngineKey> EngineKey::from_seed(std::span<const uint8_t, 3
 }
 
 std::shared_ptr<const EngineKey> EngineKey::load(const std::string& path, std::string key_id) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) refuse(path, "cannot read the file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string pem = ss.str();
+  std::string pem, error;
+  if (!read_regular_file(path, ConfigNode::kMaxSecretFileBytes, pem, error)) refuse(path, error);
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
   EVP_PKEY* pkey =
       bio != nullptr ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;

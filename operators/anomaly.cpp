@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "operators/state_codec.hpp"
+#include "registries/pipeline.hpp"
 #include "schemas/common_generated.h"
 #include "schemas/reading_generated.h"
 
@@ -70,18 +71,15 @@ Anomaly::Anomaly(AnomalyConfig config)
     : config_(std::move(config)),
       ranges_(std::make_unique<std::pair<double, double>[]>(kMaxRanges)) {
   ranges_[0] = {config_.default_min, config_.default_max};
-  if (!config_.registry_path.empty()) {
-    registries::RegistryLoadReport report;
-    registry_ = registries::load_identity_registry(config_.registry_path, report);
-  }
 }
 
 std::unique_ptr<engine::OperatorState> Anomaly::make_state(engine::Partition) const {
   return std::make_unique<AnomalyState>(config_.spike_window);
 }
 
-uint32_t Anomaly::range_index(std::string_view sensor_id) const {
-  const registries::SensorInfo* info = registry_ ? registry_->find_sensor(sensor_id) : nullptr;
+uint32_t Anomaly::range_index(const registries::IdentityRegistry* registry,
+                              std::string_view sensor_id) const {
+  const registries::SensorInfo* info = registry != nullptr ? registry->find_sensor(sensor_id) : nullptr;
   if (info == nullptr || (!info->range_min && !info->range_max)) return 0;
   const std::pair<double, double> r{info->range_min.value_or(-HUGE_VAL),
                                     info->range_max.value_or(HUGE_VAL)};
@@ -98,6 +96,15 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
                       engine::OperatorContext& ctx) const {
   auto& st = static_cast<AnomalyState&>(*state);
   const AnomalyConfig& c = config_;
+  // The registry changed since the ranges were looked up: look them up again.
+  // (Generation first: the snapshot read after it is at least as new.)
+  const uint64_t generation = c.identity ? c.identity->generation() : 0;
+  const std::shared_ptr<const registries::IdentityRegistry> registry =
+      c.identity ? c.identity->current() : nullptr;
+  if (st.identity_generation != generation) {
+    st.identity_generation = generation;
+    st.table.for_each_value([](AnomalySensor& a) { a.range = UINT32_MAX; });
+  }
   // rate >= 0.001 and burst <= 1e9 (config): emission <= 1e12 ns, tolerance <= 1e21 -> clamped.
   const double emission_ns = c.rate > 0 ? 1e9 / c.rate : 0;
   const auto emission = static_cast<int64_t>(emission_ns);
@@ -181,7 +188,7 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
         flags |= bit(AnomalyFlag::ClockSkew);
     }
     // Physical range.
-    if (a->range == UINT32_MAX) a->range = range_index(rd->sensor_id()->string_view());
+    if (a->range == UINT32_MAX) a->range = range_index(registry.get(), rd->sensor_id()->string_view());
     const auto& [lo, hi] = ranges_[a->range];
     const bool outside = x < lo || x > hi;  // false for NaN bounds
     if (outside) flags |= bit(AnomalyFlag::OutsidePhysicalRange);
@@ -284,9 +291,9 @@ bool AnomalyState::restore(std::span<const uint8_t> bytes) {
 }
 
 std::unique_ptr<engine::Operator> Anomaly::from_config(const engine::ConfigNode& c,
-                                                       engine::BuildContext&) {
+                                                       engine::BuildContext& ctx) {
   AnomalyConfig cfg;
-  if (auto r = c.maybe("registry")) cfg.registry_path = r->as_path();
+  cfg.identity = registries::identity_store_for(c, ctx);
   if (auto pr = c.maybe("physical_range")) {
     cfg.default_min = pr->get_double("min", std::nan(""));
     cfg.default_max = pr->get_double("max", std::nan(""));
@@ -338,12 +345,7 @@ std::unique_ptr<engine::Operator> Anomaly::from_config(const engine::ConfigNode&
   for (std::string_view n : reject)
     for (const auto& [name, f] : kFlagNames)
       if (name == n) cfg.reject_mask |= bit(f);
-  try {
-    return std::make_unique<Anomaly>(cfg);
-  } catch (const engine::ConfigError& e) {
-    c.get("registry").fail(std::string("cannot load the identity registry: ") + e.what());
-  }
-  return nullptr;
+  return std::make_unique<Anomaly>(std::move(cfg));
 }
 
 }  // namespace assay::operators

@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "registries/identity_registry.hpp"
+#include "registries/identity_store.hpp"
 #include "engine/operator.hpp"
 #include "operators/sensor_table.hpp"
 
@@ -28,8 +28,8 @@ inline constexpr int kMaxSpikeWindow = 9;
 
 /// Configuration of `anomaly`.
 struct AnomalyConfig {
-  /// Identity registry file for the physical ranges (SensorInfo.range_min/max); may be empty.
-  std::string registry_path;
+  /// The live identity registry for the physical ranges (SensorInfo.range_min/max); may be null.
+  std::shared_ptr<const registries::IdentityStore> identity;
   /// Range for sensors without one in the registry (NaN = none).
   double default_min = std::nan(""), default_max = std::nan("");
   /// A forward jump of seq larger than this is suspect: rejected as anomaly.gap without
@@ -73,6 +73,8 @@ class AnomalyState final : public engine::OperatorState {
   bool restore(std::span<const uint8_t> bytes) override;
   size_t memory_bytes() const override { return table.memory_bytes(); }
   SensorTable<AnomalySensor> table;
+  /// Identity registry generation the cached range indexes were looked up in (not persisted).
+  uint64_t identity_generation = 0;
 
  private:
   int window_;
@@ -81,7 +83,6 @@ class AnomalyState final : public engine::OperatorState {
 /// The anomaly operator (stateful).
 class Anomaly final : public engine::Operator {
  public:
-  /// Loads the registry's ranges; throws engine::ConfigError if the file cannot be read.
   explicit Anomaly(AnomalyConfig config);
   std::string_view type() const override { return "anomaly"; }
   bool stateful() const override { return true; }
@@ -95,11 +96,11 @@ class Anomaly final : public engine::Operator {
                                                        engine::BuildContext& ctx);
 
  private:
-  /// Index of the sensor's physical range in ranges_ (looked up once per sensor and state).
-  uint32_t range_index(std::string_view sensor_id) const;
+  /// Index of the sensor's physical range in ranges_ (looked up once per sensor and state, and
+  /// again after the identity registry changed).
+  uint32_t range_index(const registries::IdentityRegistry* registry, std::string_view sensor_id) const;
   static constexpr uint32_t kMaxRanges = 4096;
   const AnomalyConfig config_;
-  std::shared_ptr<const registries::IdentityRegistry> registry_;
   /// Distinct physical ranges: [0] = the default (NaN = none). Fixed capacity so that an
   /// element never moves: indices handed out under range_mu_ are read without the lock.
   std::unique_ptr<std::pair<double, double>[]> ranges_;

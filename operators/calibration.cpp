@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "engine/audit_log.hpp"
+#include "registries/pipeline.hpp"
 #include "engine/log.hpp"
 #include "schemas/reading_generated.h"
 
@@ -240,29 +241,15 @@ CalibrationResult decide_calibration(const wire::Reading& rd, const registries::
 }
 
 Calibration::Calibration(CalibrationConfig config) : config_(std::move(config)) {
-  registries::CalibrationStoreConfig sc = config_.store;
-  if (sc.identity_path.empty()) sc.identity_path = config_.identity_registry_path;
-  store_ = std::make_unique<registries::CalibrationStore>(std::move(sc));
-}
-
-Calibration::~Calibration() {
-  stop();
-}
-
-bool Calibration::start(std::string* error) {
-  return store_->start(error);
-}
-
-void Calibration::stop() {
-  store_->stop();
+  if (!config_.store) throw std::invalid_argument("calibration needs a calibration registry");
 }
 
 void Calibration::process(engine::Batch& b, engine::OperatorState*,
                           engine::OperatorContext& ctx) const {
   // Certificates refused since the last batch become alerts on this one (anchored to its
   // first frame, so the offset tracker accounts them like any output of that frame).
-  if (store_->has_refusals() && !b.frames.empty()) {
-    for (auto& r : store_->take_refusals()) {
+  if (config_.store->has_refusals() && !b.frames.empty()) {
+    for (auto& r : config_.store->take_refusals()) {
       engine::AlertEvent a;
       a.sensor_id = std::move(r.sensor_id);
       a.kind = "calibration.certificate_refused";
@@ -274,7 +261,7 @@ void Calibration::process(engine::Batch& b, engine::OperatorState*,
       b.alerts.push_back(std::move(a));
     }
   }
-  const auto certs = store_->snapshot();
+  const auto certs = config_.store->snapshot();
   const registries::IdentityRegistry* identity = certs->identity();
   // Software-pipelined lookups: in a fleet of 100k sensors every lookup misses the caches, so
   // the index slot of row i+16 and the certificates of row i+8 are prefetched while row i is
@@ -310,49 +297,10 @@ void Calibration::process(engine::Batch& b, engine::OperatorState*,
 std::unique_ptr<engine::Operator> Calibration::from_config(const engine::ConfigNode& c,
                                                            engine::BuildContext& ctx) {
   CalibrationConfig cfg;
-  // Metrics: refused certificates by reason, certificates in the current snapshot.
-  auto& refused = ctx.metrics.counters("assay_calibration_certificates_refused_total",
-                                       "Calibration certificates refused, by reason");
-  std::array<prometheus::Counter*, 4> by_reason{};
-  for (size_t i = 0; i < by_reason.size(); ++i) {
-    by_reason[i] = &refused.Add({{"pipeline", ctx.pipeline.name},
-                                 {"reason", std::string(registries::cert_refusal_name(
-                                                static_cast<registries::CertRefusal>(i)))}});
-  }
-  prometheus::Gauge* loaded = &ctx.metrics
-                                   .gauges("assay_calibration_certificates",
-                                           "Calibration certificates in the current snapshot")
-                                   .Add({{"pipeline", ctx.pipeline.name}});
-  if (auto n = c.maybe("certificates")) cfg.store.certificates_path = n->as_path();
-  // Audit log (WELMEC 7.2): every published change of the certificates, every refusal.
-  std::shared_ptr<engine::AuditLog> audit = ctx.pipeline.audit;
-  const std::string certs_path = cfg.store.certificates_path;
-  cfg.store.on_refused = [by_reason, audit](const registries::RefusedCertificate& r) {
-    by_reason[static_cast<size_t>(r.reason)]->Increment();
-    if (audit)
-      audit->record("registry.calibration_certificate_refused",
-                    {{"certificate_id", r.certificate_id},
-                     {"reason", std::string(registries::cert_refusal_name(r.reason))}});
-  };
-  cfg.store.on_published = [loaded, audit, certs_path](size_t n) {
-    loaded->Set(static_cast<double>(n));
-    if (audit)
-      audit->record("registry.calibration_changed",
-                    {{"certificates", std::to_string(n)},
-                     {"certificates_file", certs_path},
-                     {"certificates_sha256",
-                      certs_path.empty() ? std::string() : engine::file_sha256_hex(certs_path)}});
-  };
-  cfg.store.trust_path = c.get("trust").as_path();
-  if (auto n = c.maybe("registry")) cfg.identity_registry_path = n->as_path();
-  if (auto t = c.maybe("certificates_topic")) {
-    cfg.store.topic_kafka = connectors::parse_kafka_settings(*t);
-    cfg.store.topic = t->get("topic").as_string();
-    t->finish();
-  }
-  if (cfg.store.certificates_path.empty() && cfg.store.topic.empty())
-    c.fail("calibration needs `certificates` (a file), `certificates_topic`, or both");
-  cfg.store.reload_interval_ms = c.get_int("reload_interval_ms", 2000, 0, 86400000);
+  cfg.store = registries::calibration_store_for(c, ctx);
+  if (!cfg.store)
+    c.fail("calibration needs `certificates` (a file), `certificates_topic`, or both (with "
+           "`trust`), or the pipeline's `registries.calibration`");
   if (auto n = c.maybe("decision_rule")) {
     const std::string s = n->as_string();
     if (s == "guarded") {
@@ -382,12 +330,7 @@ std::unique_ptr<engine::Operator> Calibration::from_config(const engine::ConfigN
       cfg.reject[i] = true;
     }
   }
-  try {
-    return std::make_unique<Calibration>(std::move(cfg));
-  } catch (const engine::ConfigError& e) {
-    c.fail(std::string("cannot load the calibration configuration: ") + e.what());
-  }
-  return nullptr;
+  return std::make_unique<Calibration>(std::move(cfg));
 }
 
 }  // namespace assay::operators

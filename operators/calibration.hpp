@@ -13,6 +13,7 @@
 #include <string>
 
 #include "registries/calibration_registry.hpp"
+#include "registries/identity_store.hpp"
 #include "registries/identity_registry.hpp"
 #include "engine/operator.hpp"
 #include "schemas/common_generated.h"
@@ -40,8 +41,9 @@ enum class DecisionRule : uint8_t {
 
 /// Configuration of `calibration`.
 struct CalibrationConfig {
-  registries::CalibrationStoreConfig store;
-  std::string identity_registry_path;  ///< optional: approved firmware, quantity/unit, range
+  /// The pipeline's live calibration registry (required); its snapshots carry the identity
+  /// registry (approved firmware, quantity/unit, range) when one is attached.
+  std::shared_ptr<registries::CalibrationStore> store;
   DecisionRule rule = DecisionRule::kGuarded;
   bool use_initial_mpe = false;  ///< decide against the initial-verification MPE
   /// reject[v]: a row with verdict v is rejected (default: every verdict but InTolerance).
@@ -75,21 +77,15 @@ CalibrationResult evaluate_calibration(const wire::Reading& reading,
 /// The calibration operator.
 class Calibration final : public engine::Operator {
  public:
-  /// Loads the trust list, certificates and identity registry; throws engine::ConfigError if
-  /// one of them cannot be read at all.
+  /// Throws std::invalid_argument without a store.
   explicit Calibration(CalibrationConfig config);
-  ~Calibration() override;
 
   std::string_view type() const override { return "calibration"; }
   void process(engine::Batch& batch, engine::OperatorState* state,
                engine::OperatorContext& ctx) const override;
-  bool start(std::string* error) override;
-  void stop() override;
-  /// Not ready until the certificates topic's initial content is applied.
-  bool ready() const override { return store_->ready(); }
 
   /// The live certificate store.
-  registries::CalibrationStore& store() const { return *store_; }
+  registries::CalibrationStore& store() const { return *config_.store; }
 
   /// Builds from YAML (see docs/calibration.md).
   static std::unique_ptr<engine::Operator> from_config(const engine::ConfigNode& config,
@@ -97,7 +93,6 @@ class Calibration final : public engine::Operator {
 
  private:
   const CalibrationConfig config_;
-  std::unique_ptr<registries::CalibrationStore> store_;
 };
 
 }  // namespace assay::operators

@@ -6,6 +6,7 @@
 #include <numbers>
 
 #include "operators/state_codec.hpp"
+#include "registries/pipeline.hpp"
 #include "schemas/common_generated.h"
 #include "schemas/reading_generated.h"
 
@@ -56,65 +57,89 @@ std::string_view detector_kind(Detector d) {
   return kKinds[static_cast<size_t>(d)];
 }
 
-Drift::Drift(DriftConfig config) : config_(std::move(config)) {
-  if (!config_.registry_path.empty()) {
-    // Only sensor_id and redundancy_group are read; keys are not loaded here.
-    const engine::ConfigNode root = engine::ConfigNode::load_file(config_.registry_path);
-    if (auto sensors = root.maybe("sensors")) {
-      for (const auto& s : sensors->items()) {
-        auto id = s.maybe("sensor_id");
-        auto g = s.maybe("redundancy_group");
-        if (id && g && !g->is_null()) {
-          const std::string group = g->as_string();
-          if (!group.empty()) add_member(group, id->as_string());
-        }
-      }
-    }
+std::shared_ptr<const GroupTable> GroupTable::build(
+    const registries::IdentityRegistry* registry,
+    const std::vector<std::pair<std::string, std::vector<std::string>>>& inline_groups,
+    uint64_t generation) {
+  auto t = std::make_shared<GroupTable>();
+  t->generation = generation;
+  std::unordered_map<std::string, uint32_t> group_of_name;
+  auto add = [&](const std::string& group, const std::string& sensor_id) {
+    if (group.empty() || t->member_of.count(sensor_id) != 0) return;  // first declaration wins
+    auto [it, fresh] = group_of_name.emplace(group, static_cast<uint32_t>(t->groups.size()));
+    if (fresh) t->groups.emplace_back();
+    const auto m = static_cast<int32_t>(t->member_group.size());
+    t->member_of.emplace(sensor_id, m);
+    t->member_id.push_back(sensor_id);
+    t->member_group.push_back(it->second);
+    t->groups[it->second].push_back(static_cast<uint32_t>(m));
+  };
+  // The registry's groups in sensor-id order (a snapshot's map order is not stable).
+  if (registry != nullptr) {
+    std::vector<std::pair<std::string_view, std::string_view>> members;
+    registry->for_each_sensor([&](const registries::SensorInfo& s) {
+      if (!s.redundancy_group.empty()) members.emplace_back(s.sensor_id, s.redundancy_group);
+    });
+    std::sort(members.begin(), members.end());
+    for (const auto& [id, group] : members) add(std::string(group), std::string(id));
   }
-  for (const auto& [name, ids] : config_.groups)
-    for (const auto& id : ids) add_member(name, id);
-  members_.resize(member_group_.size());
+  for (const auto& [name, ids] : inline_groups)
+    for (const auto& id : ids) add(name, id);
   size_t cap = 16;
-  while (cap < 2 * member_of_.size()) cap *= 2;
-  member_hashes_.assign(cap, 0);
-  for (const auto& [id, m] : member_of_) {
+  while (cap < 2 * t->member_of.size()) cap *= 2;
+  t->member_hashes.assign(cap, 0);
+  for (const auto& [id, m] : t->member_of) {
     const uint64_t h = sensor_id_hash(id) | 1;
     size_t i = h & (cap - 1);
-    while (member_hashes_[i] != 0) i = (i + 1) & (cap - 1);
-    member_hashes_[i] = h;
+    while (t->member_hashes[i] != 0) i = (i + 1) & (cap - 1);
+    t->member_hashes[i] = h;
   }
+  return t;
 }
 
-bool Drift::maybe_member(uint64_t h) const {
-  if (member_of_.empty()) return false;
+bool GroupTable::maybe_member(uint64_t h) const {
+  if (member_of.empty()) return false;
   h |= 1;
-  const size_t mask = member_hashes_.size() - 1;
+  const size_t mask = member_hashes.size() - 1;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
-    if (member_hashes_[i] == h) return true;
-    if (member_hashes_[i] == 0) return false;
+    if (member_hashes[i] == h) return true;
+    if (member_hashes[i] == 0) return false;
   }
 }
 
-void Drift::add_member(const std::string& group, const std::string& sensor_id) {
-  if (member_of_.count(sensor_id) != 0) return;  // first declaration wins
-  auto [it, fresh] = group_of_name_.emplace(group, static_cast<uint32_t>(groups_.size()));
-  if (fresh) groups_.emplace_back();
-  const auto m = static_cast<int32_t>(member_group_.size());
-  member_of_.emplace(sensor_id, m);
-  member_group_.push_back(it->second);
-  groups_[it->second].push_back(static_cast<uint32_t>(m));
+int32_t GroupTable::member(std::string_view sensor_id) const {
+  if (member_of.empty()) return -1;
+  auto it = member_of.find(sensor_id);
+  return it == member_of.end() ? -1 : it->second;
 }
 
-int32_t Drift::member_of(std::string_view sensor_id) const {
-  if (member_of_.empty()) return -1;
-  auto it = member_of_.find(sensor_id);
-  return it == member_of_.end() ? -1 : it->second;
+Drift::Drift(DriftConfig config) : config_(std::move(config)) {
+  const uint64_t gen = config_.identity ? config_.identity->generation() : 0;
+  groups_ = GroupTable::build(config_.identity ? config_.identity->current().get() : nullptr,
+                              config_.groups, gen);
+  members_.resize(groups_->member_group.size());
+}
+
+std::shared_ptr<const GroupTable> Drift::current_groups() const {
+  std::lock_guard<std::mutex> lock(group_mu_);
+  if (!config_.identity || config_.identity->generation() == groups_->generation) return groups_;
+  const uint64_t gen = config_.identity->generation();  // before the snapshot: see anomaly
+  auto next = GroupTable::build(config_.identity->current().get(), config_.groups, gen);
+  // A member keeps its recent values when it stays a member (even of another group).
+  std::vector<Member> moved(next->member_group.size());
+  for (size_t m = 0; m < next->member_id.size(); ++m)
+    if (const int32_t old = groups_->member(next->member_id[m]); old >= 0) moved[m] = members_[old];
+  members_.swap(moved);
+  groups_ = std::move(next);
+  return groups_;
 }
 
 size_t Drift::shared_memory_bytes() const {
-  size_t n = members_.capacity() * sizeof(Member) + member_group_.capacity() * sizeof(uint32_t);
-  for (const auto& g : groups_) n += g.capacity() * sizeof(uint32_t) + sizeof(g);
-  for (const auto& [id, m] : member_of_) n += id.capacity() + 48;
+  const auto t = current_groups();
+  std::lock_guard<std::mutex> lock(group_mu_);
+  size_t n = members_.capacity() * sizeof(Member) + t->member_group.capacity() * sizeof(uint32_t);
+  for (const auto& g : t->groups) n += g.capacity() * sizeof(uint32_t) + sizeof(g);
+  for (const auto& [id, m] : t->member_of) n += 2 * id.capacity() + 48;
   return n;
 }
 
@@ -164,6 +189,11 @@ std::unique_ptr<engine::OperatorState> Drift::make_state(engine::Partition) cons
 void Drift::process(engine::Batch& b, engine::OperatorState* state,
                     engine::OperatorContext& ctx) const {
   auto& st = static_cast<DriftState&>(*state);
+  const std::shared_ptr<const GroupTable> groups = current_groups();
+  if (st.groups_generation != groups->generation) {  // membership changed: look it up again
+    st.groups_generation = groups->generation;
+    st.table.for_each_value([](DriftSensor& d) { d.member = -2; });
+  }
   const DriftConfig& c = config_;
   thread_local std::vector<uint64_t> hashes;
   hash_selected_sensors(b, hashes);
@@ -179,14 +209,14 @@ void Drift::process(engine::Batch& b, engine::OperatorState* state,
     // Sensors that are not group members and rows that are not reference checks, with no
     // state yet, are skipped after one probe of the (cache-resident) member hash set.
     DriftSensor* d = nullptr;
-    if (!reference && !maybe_member(hashes[j])) {
+    if (!reference && !groups->maybe_member(hashes[j])) {
       d = st.table.find(sid, hashes[j]);  // a sensor that did reference checks earlier
       if (d == nullptr) continue;
     } else {
       d = st.table.find_or_insert(sid, hashes[j]);
     }
     if (d == nullptr) continue;  // table full
-    if (d->member == -2) d->member = member_of(sid);
+    if (d->member == -2) d->member = groups->member(sid);
     if (d->levels == 0) {
       if (!reference && d->member < 0) continue;  // no error source (yet): NotChecked
       for (size_t k = 0; k < static_cast<size_t>(Detector::kCount); ++k)
@@ -234,7 +264,7 @@ void Drift::process(engine::Batch& b, engine::OperatorState* state,
       size_t n = 0;
       {
         std::lock_guard<std::mutex> lock(group_mu_);
-        for (uint32_t o : groups_[member_group_[m]]) {
+        for (uint32_t o : groups->groups[groups->member_group[m]]) {
           if (o == m || n == kMaxOthers) continue;
           const Member& om = members_[o];
           double v = 0, factor = 1;
@@ -393,9 +423,9 @@ bool DriftState::restore(std::span<const uint8_t> bytes) {
 }
 
 std::unique_ptr<engine::Operator> Drift::from_config(const engine::ConfigNode& c,
-                                                     engine::BuildContext&) {
+                                                     engine::BuildContext& ctx) {
   DriftConfig cfg;
-  if (auto r = c.maybe("registry")) cfg.registry_path = r->as_path();
+  cfg.identity = registries::identity_store_for(c, ctx);
   if (auto g = c.maybe("groups")) {
     if (!g->is_map()) g->fail("groups must be a map: name -> [sensor ids]");
     for (const std::string& name : g->keys()) {
@@ -472,12 +502,7 @@ std::unique_ptr<engine::Operator> Drift::from_config(const engine::ConfigNode& c
     for (const auto& [name, f] : kFlagNames)
       if (name == s) cfg.skip_mask |= static_cast<uint32_t>(f);
   cfg.reject_on_alarm = c.get_bool("reject_on_alarm", false);
-  try {
-    return std::make_unique<Drift>(cfg);
-  } catch (const engine::ConfigError& e) {
-    c.get("registry").fail(std::string("cannot load the identity registry: ") + e.what());
-  }
-  return nullptr;
+  return std::make_unique<Drift>(std::move(cfg));
 }
 
 }  // namespace assay::operators

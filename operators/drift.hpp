@@ -18,7 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "registries/identity_registry.hpp"
+#include "registries/identity_store.hpp"
 #include "engine/operator.hpp"
 #include "operators/drift_stats.hpp"
 #include "operators/sensor_table.hpp"
@@ -41,8 +41,8 @@ std::string_view detector_kind(Detector d);
 
 /// Configuration of `drift`.
 struct DriftConfig {
-  /// Identity registry file whose `redundancy_group` fields define groups (may be empty).
-  std::string registry_path;
+  /// The live identity registry whose `redundancy_group` fields define groups (may be null).
+  std::shared_ptr<const registries::IdentityStore> identity;
   /// Inline groups: name -> member sensor ids (added to the registry's).
   std::vector<std::pair<std::string, std::vector<std::string>>> groups;
   /// sigma of the error sequence: the combined standard uncertainty U/k from `calibration`
@@ -96,13 +96,35 @@ class DriftState final : public engine::OperatorState {
   bool restore(std::span<const uint8_t> bytes) override;
   size_t memory_bytes() const override { return table.memory_bytes(); }
   SensorTable<DriftSensor> table;
+  /// Group-table generation the cached member indexes belong to (not persisted).
+  uint64_t groups_generation = 0;
 };
 
-/// The drift operator (stateful). The redundancy table (each group member's latest value)
-/// crosses partitions and is owned by the operator under a mutex; see docs/drift-anomaly.md.
+/// Redundancy groups as the identity registry (plus the inline `groups`) defines them at one
+/// registry generation. Immutable once built.
+struct GroupTable {
+  uint64_t generation = 0;                ///< identity registry generation it was built from
+  std::vector<uint64_t> member_hashes;    ///< open addressing, 0 = empty
+  std::unordered_map<std::string, int32_t, registries::StringHash, std::equal_to<>> member_of;
+  std::vector<std::string> member_id;     ///< member -> sensor id
+  std::vector<uint32_t> member_group;     ///< member -> group
+  std::vector<std::vector<uint32_t>> groups;  ///< group -> members
+  /// Builds the table of `registry` (may be null) and the inline groups.
+  static std::shared_ptr<const GroupTable> build(
+      const registries::IdentityRegistry* registry,
+      const std::vector<std::pair<std::string, std::vector<std::string>>>& inline_groups,
+      uint64_t generation);
+  /// True if `h` (sensor_id_hash) may be a member's (a set that fits in cache).
+  bool maybe_member(uint64_t h) const;
+  /// Member index of a sensor, -1 if none.
+  int32_t member(std::string_view sensor_id) const;
+};
+
+/// The drift operator (stateful). Group membership follows the live identity registry; the
+/// redundancy table (each group member's latest values) crosses partitions and is owned by
+/// the operator under a mutex; see docs/drift-anomaly.md.
 class Drift final : public engine::Operator {
  public:
-  /// Builds the group table; throws engine::ConfigError if the registry cannot be read.
   explicit Drift(DriftConfig config);
   std::string_view type() const override { return "drift"; }
   bool stateful() const override { return true; }
@@ -110,9 +132,9 @@ class Drift final : public engine::Operator {
   void process(engine::Batch& batch, engine::OperatorState* state,
                engine::OperatorContext& ctx) const override;
   const DriftConfig& config() const { return config_; }
-  /// Number of redundancy groups and members (for tests).
-  size_t group_count() const { return groups_.size(); }
-  size_t member_count() const { return member_group_.size(); }
+  /// Number of redundancy groups and members now (for tests).
+  size_t group_count() const { return current_groups()->groups.size(); }
+  size_t member_count() const { return current_groups()->member_group.size(); }
   /// Heap bytes of the shared redundancy table (not per partition).
   size_t shared_memory_bytes() const;
 
@@ -138,21 +160,14 @@ class Drift final : public engine::Operator {
     /// estimate in units of sigma^2 (1/n + (t - mean t)^2 / Sxx).
     bool at(int64_t t, int64_t max_age, double* v, double* var_factor) const;
   };
-  void add_member(const std::string& group, const std::string& sensor_id);
-  int32_t member_of(std::string_view sensor_id) const;
-
-  /// True if `h` (sensor_id_hash) may be a group member's (a set of the members' hashes that
-  /// fits in cache: rows of other sensors skip the state table unless they are reference checks).
-  bool maybe_member(uint64_t h) const;
+  /// The group table of the registry's current generation (rebuilt, with the members'
+  /// values carried over by sensor id, when the registry changed).
+  std::shared_ptr<const GroupTable> current_groups() const;
 
   const DriftConfig config_;
-  std::vector<uint64_t> member_hashes_;  ///< open addressing, 0 = empty
-  std::unordered_map<std::string, int32_t, registries::StringHash, std::equal_to<>> member_of_;
-  std::unordered_map<std::string, uint32_t> group_of_name_;
-  std::vector<uint32_t> member_group_;         ///< member -> group
-  std::vector<std::vector<uint32_t>> groups_;  ///< group -> members
   mutable std::mutex group_mu_;
-  mutable std::vector<Member> members_;  ///< guarded by group_mu_
+  mutable std::shared_ptr<const GroupTable> groups_;  ///< guarded by group_mu_
+  mutable std::vector<Member> members_;               ///< by groups_' member index; group_mu_
 };
 
 }  // namespace assay::operators

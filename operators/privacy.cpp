@@ -40,11 +40,7 @@ crypto::HmacSha256Key load_key(const engine::ConfigNode& rule) {
     rule.fail("a pseudonymise rule needs exactly one of `key` (a file) or `key_env`");
   const engine::ConfigNode& where = file ? *file : *env;
   if (file) {
-    std::ifstream in(file->as_path(), std::ios::binary);
-    if (!in) file->fail("cannot read the key file");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    hex = ss.str();
+    hex = file->read_file();
   } else {
     const char* v = std::getenv(env->as_string().c_str());
     if (v == nullptr || *v == '\0') env->fail("environment variable is not set");

@@ -145,6 +145,11 @@ class SensorTable {
       f(keys_.get(en.key), en.value);
     }
   }
+  /// Calls f(value) for every entry, which it may change (not the id).
+  template <typename F>
+  void for_each_value(F&& f) {
+    for (size_t e = 0; e < size_; ++e) f(chunks_[e / kChunkEntries]->entries[e % kChunkEntries].value);
+  }
   /// Exchanges the contents with `other`.
   void swap(SensorTable& other) noexcept {
     std::swap(slots_, other.slots_);

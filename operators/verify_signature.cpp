@@ -1,14 +1,12 @@
 #include "operators/verify_signature.hpp"
 
-#include <sys/stat.h>
 #include <tbb/parallel_for.h>
 
-#include <chrono>
 
 #include "crypto/ecdsa_p256.hpp"
 #include "crypto/ed25519.hpp"
 #include "crypto/hmac_sha256.hpp"
-#include "engine/files.hpp"
+#include "registries/pipeline.hpp"
 #include "engine/log.hpp"
 #include "schemas/reading_generated.h"
 #include "schemas/signed_batch_generated.h"
@@ -22,21 +20,6 @@ using engine::RejectCode;
 using wire::SignatureVerdict;
 
 namespace {
-
-using engine::file_mtime_ns;
-
-std::shared_ptr<const registries::IdentityRegistry> load_logged(
-    const std::string& path, registries::RegistryLoadReport& report) {
-  auto reg = registries::load_identity_registry(path, report);
-  for (const std::string& r : report.refused)
-    engine::log_error("identity_registry", "entry refused", {{"detail", r}});
-  engine::log_info("identity_registry", "loaded",
-                   {{"path", path},
-                    {"sensors", std::to_string(report.sensors)},
-                    {"keys", std::to_string(report.keys)},
-                    {"refused", std::to_string(report.refused.size())}});
-  return reg;
-}
 
 RejectCode code_of(SignatureVerdict v) {
   switch (v) {
@@ -87,101 +70,7 @@ Envelope envelope_of(const Batch& b, uint32_t f) {
 }  // namespace
 
 VerifySignature::VerifySignature(VerifySignatureConfig config) : config_(std::move(config)) {
-  if (!config_.registry_path.empty()) {
-    mtime_ns_ = file_mtime_ns(config_.registry_path);
-    registries::RegistryLoadReport report;
-    file_registry_ = load_logged(config_.registry_path, report);
-  } else {
-    file_registry_ = std::make_shared<registries::IdentityRegistry>();
-  }
-  registry_.store(file_registry_);
-}
-
-void VerifySignature::publish() {
-  std::lock_guard<std::mutex> lock(publish_mu_);
-  if (!follower_) {
-    registry_.store(file_registry_);
-    return;
-  }
-  auto merged = std::make_shared<registries::IdentityRegistry>(*file_registry_);
-  follower_->apply_to(*merged);
-  registry_.store(std::move(merged));
-}
-
-bool VerifySignature::ready() const {
-  return !follower_ || follower_->caught_up();
-}
-
-VerifySignature::~VerifySignature() {
-  stop();
-}
-
-void VerifySignature::audit(std::string_view type, const std::string& source,
-                            engine::AuditDetails extra) const {
-  if (!config_.audit) return;
-  const auto reg = registry_.load();
-  engine::AuditDetails d{{"source", source},
-                         {"sensors", std::to_string(reg->sensor_count())},
-                         {"keys", std::to_string(reg->key_count())}};
-  if (source == config_.registry_path)
-    d.emplace_back("registry_sha256", engine::file_sha256_hex(config_.registry_path));
-  for (auto& kv : extra) d.push_back(std::move(kv));
-  config_.audit->record(type, std::move(d));
-}
-
-bool VerifySignature::start(std::string* error) {
-  if (!config_.registry_path.empty()) audit("registry.identity_loaded", config_.registry_path);
-  if (!config_.registry_topic.empty() && !follower_) {
-    follower_ = std::make_unique<registries::RegistryTopicFollower>(
-        config_.registry_kafka, config_.registry_topic, [this] {
-          publish();
-          audit("registry.identity_changed", "kafka:" + config_.registry_topic);
-        });
-    if (!follower_->start(error)) {
-      follower_.reset();
-      return false;
-    }
-  }
-  if (config_.reload_interval_ms > 0 && !config_.registry_path.empty() && !watcher_.joinable())
-    watcher_ = std::thread([this] { watch_loop(); });
-  return true;
-}
-
-void VerifySignature::stop() {
-  stop_.store(true);
-  if (watcher_.joinable()) watcher_.join();
-  if (follower_) follower_->stop();
-}
-
-void VerifySignature::set_registry(std::shared_ptr<const registries::IdentityRegistry> registry) {
-  {
-    std::lock_guard<std::mutex> lock(publish_mu_);
-    file_registry_ = std::move(registry);
-  }
-  publish();
-}
-
-void VerifySignature::watch_loop() {
-  int64_t waited = 0;
-  while (!stop_.load()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    waited += 50;
-    if (waited < config_.reload_interval_ms) continue;
-    waited = 0;
-    const int64_t m = file_mtime_ns(config_.registry_path);
-    if (m == 0 || m == mtime_ns_) continue;
-    mtime_ns_ = m;
-    try {
-      registries::RegistryLoadReport report;
-      set_registry(load_logged(config_.registry_path, report));
-      audit("registry.identity_changed", config_.registry_path,
-            {{"refused", std::to_string(report.refused.size())}});
-    } catch (const engine::ConfigError& e) {
-      engine::log_error("identity_registry", "reload refused; keeping the previous registry",
-                        {{"error", e.what()}});
-      audit("registry.identity_reload_failed", config_.registry_path, {{"error", e.what()}});
-    }
-  }
+  if (!config_.identity) throw std::invalid_argument("verify_signature needs an identity registry");
 }
 
 bool VerifySignature::within_budget(registries::KeyHealth& h, int64_t now) const {
@@ -200,7 +89,7 @@ bool VerifySignature::within_budget(registries::KeyHealth& h, int64_t now) const
 
 void VerifySignature::process(Batch& b, engine::OperatorState*,
                               engine::OperatorContext& ctx) const {
-  const auto reg = registry_.load();
+  const auto reg = config_.identity->current();
   // One verdict per frame; rows of a frame share it. Frames are visited once, in row order.
   const uint32_t nframes = static_cast<uint32_t>(b.frames.size());
   std::vector<SignatureVerdict> verdict(nframes, SignatureVerdict::NotChecked);
@@ -361,16 +250,10 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
 std::unique_ptr<engine::Operator> VerifySignature::from_config(const engine::ConfigNode& c,
                                                                engine::BuildContext& ctx) {
   VerifySignatureConfig cfg;
-  cfg.audit = ctx.pipeline.audit;
-  if (auto r = c.maybe("registry")) cfg.registry_path = r->as_path();
-  if (auto rt = c.maybe("registry_topic")) {
-    cfg.registry_kafka = connectors::parse_kafka_settings(*rt);
-    cfg.registry_topic = rt->get("topic").as_string();
-    rt->finish();
-  }
-  if (cfg.registry_path.empty() && cfg.registry_topic.empty())
-    c.fail("verify_signature needs `registry` (a file), `registry_topic`, or both");
-  cfg.reload_interval_ms = c.get_int("reload_interval_ms", 2000, 0, 86400000);
+  cfg.identity = registries::identity_store_for(c, ctx);
+  if (!cfg.identity)
+    c.fail("verify_signature needs `registry` (a file), `registry_topic`, or both, or the "
+           "pipeline's `registries.identity`");
   if (auto bn = c.maybe("backend")) {
     if (!crypto::parse_backend(bn->as_string(), cfg.backend))
       bn->fail("unknown backend (auto, openssl, portable, avx2, avx512)");
@@ -383,12 +266,7 @@ std::unique_ptr<engine::Operator> VerifySignature::from_config(const engine::Con
   cfg.suspect_key_burst = c.get_double("suspect_key_burst", 50);
   if (cfg.suspect_key_rate < 0 || cfg.suspect_key_burst < 1)
     c.fail("suspect_key_rate must be >= 0 and suspect_key_burst >= 1");
-  try {
-    return std::make_unique<VerifySignature>(cfg);
-  } catch (const engine::ConfigError& e) {
-    c.get("registry").fail(std::string("cannot load the identity registry: ") + e.what());
-  }
-  return nullptr;
+  return std::make_unique<VerifySignature>(std::move(cfg));
 }
 
 }  // namespace assay::operators

@@ -12,9 +12,8 @@
 #include <string>
 #include <thread>
 
-#include "registries/identity_registry.hpp"
-#include "registries/registry_topic.hpp"
 #include "crypto/cpu.hpp"
+#include "registries/identity_store.hpp"
 #include "engine/audit_log.hpp"
 #include "engine/operator.hpp"
 
@@ -22,11 +21,8 @@ namespace assay::operators {
 
 /// Configuration of verify_signature.
 struct VerifySignatureConfig {
-  std::string registry_path;      ///< identity registry file (YAML or JSON); may be empty with a topic
-  /// Compacted registry topic (entries override the file's); empty topic = none.
-  connectors::KafkaClientSettings registry_kafka;
-  std::string registry_topic;
-  int64_t reload_interval_ms = 2000;  ///< poll the registry file for changes (0 = never)
+  /// The pipeline's live identity registry (required).
+  std::shared_ptr<const registries::IdentityStore> identity;
   crypto::Backend backend = crypto::Backend::kAuto;
   bool allow_unsigned = false;    ///< pass unsigned Reading/ReadingBatch input (verdict Unsigned)
   size_t chunk = 256;             ///< signatures per crypto batch / parallel task
@@ -36,51 +32,32 @@ struct VerifySignatureConfig {
   double suspect_key_rate = 100;
   /// Burst of such verifications allowed at once.
   double suspect_key_burst = 50;
-  /// Audit log that records registry loads and changes (null = none).
-  std::shared_ptr<engine::AuditLog> audit;
 };
 
 /// The verify_signature operator (stateless: runs on batches in parallel).
 class VerifySignature final : public engine::Operator {
  public:
-  /// Loads the registry; throws engine::ConfigError if it cannot be read at all.
+  /// Throws std::invalid_argument without an identity registry.
   explicit VerifySignature(VerifySignatureConfig config);
-  ~VerifySignature() override;
 
   std::string_view type() const override { return "verify_signature"; }
   void process(engine::Batch& batch, engine::OperatorState* state,
                engine::OperatorContext& ctx) const override;
-  bool start(std::string* error) override;
-  void stop() override;
-  /// Not ready until the registry topic's initial content is applied (backpressure).
-  bool ready() const override;
 
-  /// Replaces the file part of the registry (live update) and republishes the merged view.
-  void set_registry(std::shared_ptr<const registries::IdentityRegistry> registry);
   /// The current registry snapshot.
-  std::shared_ptr<const registries::IdentityRegistry> registry() const { return registry_.load(); }
+  std::shared_ptr<const registries::IdentityRegistry> registry() const {
+    return config_.identity->current();
+  }
 
-  /// Builds from YAML: `{type: verify_signature, registry: PATH, reload_interval_ms, backend,
-  /// allow_unsigned, chunk}`.
+  /// Builds from YAML: `{type: verify_signature, registry: PATH, registry_topic: {...},
+  /// reload_interval_ms, backend, allow_unsigned, chunk, suspect_key_rate, suspect_key_burst}`;
+  /// the registry keys may be left out when the pipeline's `registries.identity` is set.
   static std::unique_ptr<engine::Operator> from_config(const engine::ConfigNode& config,
                                                        engine::BuildContext& ctx);
 
  private:
-  void watch_loop();
-  /// Records a registry event in the audit log (counts, file SHA-256, `extra`).
-  void audit(std::string_view type, const std::string& source,
-             engine::AuditDetails extra = {}) const;
-  void publish();
   bool within_budget(registries::KeyHealth& health, int64_t now_mono_ns) const;
   const VerifySignatureConfig config_;
-  /// What the operator verifies against: file entries with the topic overlay applied.
-  std::atomic<std::shared_ptr<const registries::IdentityRegistry>> registry_;
-  std::mutex publish_mu_;
-  std::shared_ptr<const registries::IdentityRegistry> file_registry_;
-  std::unique_ptr<registries::RegistryTopicFollower> follower_;
-  std::atomic<bool> stop_{false};
-  std::thread watcher_;
-  int64_t mtime_ns_ = 0;
 };
 
 }  // namespace assay::operators

@@ -1,4 +1,5 @@
 #include "registries/calibration_registry.hpp"
+#include "registries/identity_store.hpp"
 
 #include <sys/stat.h>
 #include <tbb/parallel_for.h>
@@ -106,12 +107,8 @@ RefusedCertificate invalid(const ConfigNode& n, const ConfigError& e) {
   RefusedCertificate r;
   r.reason = CertRefusal::kInvalid;
   r.message = e.what();
-  if (n.is_map()) {
-    const YAML::Node& y = n.yaml();
-    if (y["certificate_id"] && y["certificate_id"].IsScalar())
-      r.certificate_id = y["certificate_id"].Scalar();
-    if (y["sensor_id"] && y["sensor_id"].IsScalar()) r.sensor_id = y["sensor_id"].Scalar();
-  }
+  if (auto id = n.peek("certificate_id")) r.certificate_id = id->scalar();
+  if (auto sensor = n.peek("sensor_id")) r.sensor_id = sensor->scalar();
   return r;
 }
 
@@ -514,14 +511,30 @@ size_t InternPool::size() const {
 
 // ---- live store ------------------------------------------------------------------------
 
-CalibrationStore::CalibrationStore(CalibrationStoreConfig config) : config_(std::move(config)) {
+CalibrationStore::CalibrationStore(CalibrationStoreConfig config,
+                                   std::shared_ptr<engine::AuditLog> audit)
+    : LiveSource("calibration", config.reload_interval_ms, std::move(audit)),
+      config_(std::move(config)) {
   registry_.store(std::make_shared<CalibrationRegistry>());
-  if (!config_.identity_path.empty()) load_identity();  // throws, like load_files()
   load_files();  // throws: a store that cannot read its files at start is a config error
+  std::vector<std::string> files{config_.trust_path};
+  if (!config_.certificates_path.empty()) files.push_back(config_.certificates_path);
+  watch_files(std::move(files));
+  if (!config_.topic.empty())
+    follow_topic({config_.topic_kafka, config_.topic},
+                 [this](std::string_view k, std::optional<std::string_view> v,
+                        const std::string& w) { on_topic_message(k, v, w); });
 }
 
 CalibrationStore::~CalibrationStore() {
   stop();
+}
+
+std::string CalibrationStore::describe() const {
+  std::string d = "calibration registry";
+  if (!config_.certificates_path.empty()) d += " " + config_.certificates_path;
+  if (!config_.topic.empty()) d += " + topic " + config_.topic;
+  return d + " (trust " + config_.trust_path + ")";
 }
 
 bool CalibrationStore::reload_files() {
@@ -536,9 +549,6 @@ bool CalibrationStore::reload_files() {
 }
 
 void CalibrationStore::load_files() {
-  const int64_t trust_m = file_mtime_ns(config_.trust_path);
-  const int64_t certs_m =
-      config_.certificates_path.empty() ? 0 : file_mtime_ns(config_.certificates_path);
   std::vector<std::string> trust_refused;
   std::shared_ptr<const TrustList> trust = load_trust_list(config_.trust_path, trust_refused);
   for (const auto& r : trust_refused)
@@ -558,8 +568,6 @@ void CalibrationStore::load_files() {
     std::lock_guard<std::mutex> lock(mu_);
     trust_ = std::move(trust);
     file_certs_ = std::move(shared);
-    trust_mtime_ns_ = trust_m;
-    certs_mtime_ns_ = certs_m;
   }
   engine::log_info("calibration_registry", "loaded",
                    {{"path", config_.certificates_path},
@@ -590,10 +598,11 @@ void CalibrationStore::publish() {
     }
     reg->put(entry.cert, entry.stable_id);
   }
-  reg->attach_identity(identity_);
+  if (config_.identity) reg->attach_identity(config_.identity->current());
   reg->finalize();
   const size_t n = reg->certificate_count();
   registry_.store(std::move(reg));
+  published();
   if (config_.on_published) config_.on_published(n);
   engine::log(
       engine::LogLevel::kDebug, "calibration_registry", "published",
@@ -664,78 +673,6 @@ void CalibrationStore::on_topic_message(std::string_view key, std::optional<std:
   entry.cert = std::make_shared<const CalibrationCertificate>(std::move(*o.cert));
   std::lock_guard<std::mutex> lock(mu_);
   overlay_[std::string(key)] = std::move(entry);
-}
-
-bool CalibrationStore::start(std::string* error) {
-  if (!config_.topic.empty() && !follower_) {
-    follower_ = std::make_unique<connectors::CompactedTopicFollower>(
-        config_.topic_kafka, config_.topic,
-        [this](std::string_view k, std::optional<std::string_view> v, const std::string& w) {
-          on_topic_message(k, v, w);
-        },
-        [this] { publish(); });
-    if (!follower_->start(error)) {
-      follower_.reset();
-      return false;
-    }
-  }
-  if (config_.reload_interval_ms > 0 && !watcher_.joinable())
-    watcher_ = std::thread([this] { watch_loop(); });
-  return true;
-}
-
-void CalibrationStore::stop() {
-  stop_.store(true);
-  if (watcher_.joinable()) watcher_.join();
-  if (follower_) follower_->stop();
-}
-
-void CalibrationStore::load_identity() {
-  const int64_t m = file_mtime_ns(config_.identity_path);
-  RegistryLoadReport report;
-  auto reg = load_identity_registry(config_.identity_path, report);
-  for (const std::string& r : report.refused)
-    engine::log_error("identity_registry", "entry refused", {{"detail", r}});
-  std::lock_guard<std::mutex> lock(mu_);
-  identity_ = std::move(reg);
-  identity_mtime_ns_ = m;
-}
-
-void CalibrationStore::watch_loop() {
-  int64_t waited = 0;
-  int64_t seen_t, seen_c, seen_i;  // mtimes of the last attempt (a broken file is not retried)
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    seen_t = trust_mtime_ns_;
-    seen_c = certs_mtime_ns_;
-    seen_i = identity_mtime_ns_;
-  }
-  while (!stop_.load()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    waited += 20;
-    if (waited < config_.reload_interval_ms) continue;
-    waited = 0;
-    if (!config_.identity_path.empty()) {
-      const int64_t im = file_mtime_ns(config_.identity_path);
-      if (im != 0 && im != seen_i) {
-        seen_i = im;
-        try {
-          load_identity();
-          publish();
-        } catch (const ConfigError& e) {
-          engine::log_error("identity_registry", "reload refused; keeping the previous registry",
-                            {{"error", e.what()}});
-        }
-      }
-    }
-    const int64_t tm = file_mtime_ns(config_.trust_path);
-    const int64_t cm =
-        config_.certificates_path.empty() ? 0 : file_mtime_ns(config_.certificates_path);
-    if ((tm == 0 || tm == seen_t) && (cm == 0 || cm == seen_c)) continue;
-    seen_t = tm;
-    seen_c = cm;
-    reload_files();
-  }
 }
 
 }  // namespace assay::registries

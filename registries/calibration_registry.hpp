@@ -9,8 +9,9 @@
 /// uncertainty, coverage factor <= 0, valid_until before valid_from, range_min > range_max,
 /// non-finite numbers) is refused on its own with a located reason; the rest loads.
 ///
-/// A `CalibrationRegistry` is an immutable snapshot; `CalibrationStore` keeps the live one
-/// (file polling + topic) and publishes each new snapshot atomically. See docs/calibration.md.
+/// A `CalibrationRegistry` is an immutable snapshot; `CalibrationStore` (a pipeline service)
+/// keeps the live one (file polling + topic) and publishes each new snapshot atomically. See
+/// docs/calibration.md.
 
 #include <array>
 #include <atomic>
@@ -31,6 +32,7 @@
 #include "registries/calibration_certificate.hpp"
 #include "connectors/compacted_topic.hpp"
 #include "registries/identity_registry.hpp"
+#include "registries/live_source.hpp"
 #include "engine/config.hpp"
 
 namespace assay::registries {
@@ -279,41 +281,39 @@ class InternPool {
   std::unordered_set<std::string_view> index_;
 };
 
+class IdentityStore;
+
 /// Settings of a CalibrationStore.
 struct CalibrationStoreConfig {
   std::string certificates_path;  ///< may be empty when a topic is configured
   std::string trust_path;         ///< required
   connectors::KafkaClientSettings topic_kafka;
   std::string topic;                    ///< compacted certificates topic; empty = none
-  std::string identity_path;            ///< identity registry (optional; attached to snapshots)
+  /// The pipeline's live identity registry (optional): its current snapshot is attached to
+  /// every calibration snapshot, which is published again whenever the identity registry changes.
+  std::shared_ptr<IdentityStore> identity;
   int64_t reload_interval_ms = 2000;    ///< poll the files (0 = never)
   size_t max_pending_refusals = 10000;  ///< refusals queued for alerts beyond this are dropped
   /// Called for every refusal (from the thread that loaded it), e.g. to count it in metrics.
   std::function<void(const RefusedCertificate&)> on_refused;
   /// Called after every publish with the number of certificates in the new snapshot.
   std::function<void(size_t)> on_published;
+  /// The service key: which certificates, trust list and topic.
+  std::string key() const { return "calibration:" + certificates_path + "|" + trust_path + "|" + topic; }
 };
 
-/// The live calibration registry: loads the trust list, the certificates file and (optional)
-/// the identity registry, follows the files (polling their mtimes) and the topic, and
-/// publishes a merged snapshot (identity attached) atomically.
-/// Refusals are logged, counted and queued for take_refusals() (the operator turns them into
-/// Alert records on the next batch).
-class CalibrationStore {
+/// The live calibration registry (a pipeline service): loads the trust list and the
+/// certificates file, follows the files (polling their mtimes) and the topic, and publishes a
+/// merged snapshot (identity attached) atomically. Refusals are logged, counted and queued for
+/// take_refusals() (the operator turns them into Alert records on the next batch).
+class CalibrationStore final : public LiveSource {
  public:
   /// Loads the trust list and the certificates file; throws engine::ConfigError if either
   /// cannot be read at all.
-  explicit CalibrationStore(CalibrationStoreConfig config);
-  ~CalibrationStore();
-  CalibrationStore(const CalibrationStore&) = delete;
-  CalibrationStore& operator=(const CalibrationStore&) = delete;
+  CalibrationStore(CalibrationStoreConfig config, std::shared_ptr<engine::AuditLog> audit = nullptr);
+  ~CalibrationStore() override;
 
-  /// Starts the file watcher and the topic follower.
-  bool start(std::string* error);
-  /// Stops them (idempotent).
-  void stop();
-  /// False until the topic's content at start is applied.
-  bool ready() const { return !follower_ || follower_->caught_up(); }
+  std::string describe() const override;
   /// The current snapshot (never null).
   std::shared_ptr<const CalibrationRegistry> snapshot() const { return registry_.load(); }
   /// Reloads the files now (what the watcher does on a change). False (previous snapshot
@@ -329,12 +329,17 @@ class CalibrationStore {
   uint64_t refusals_dropped() const { return refusals_dropped_.load(); }
   /// Stable view of a certificate id (see InternPool).
   std::string_view intern(std::string_view id) { return ids_.intern(id); }
+  /// Its settings.
+  const CalibrationStoreConfig& config() const { return config_; }
+  /// Publishes again with the identity registry's current snapshot (its change callback).
+  void identity_changed() { publish(); }
+
+ protected:
+  void on_files_changed() override { reload_files(); }
+  void publish() override;
 
  private:
-  void watch_loop();
   void load_files();     // throws engine::ConfigError
-  void load_identity();  // throws engine::ConfigError
-  void publish();
   void refuse(RefusedCertificate r);
   void on_topic_message(std::string_view key, std::optional<std::string_view> value,
                         const std::string& where);
@@ -342,7 +347,7 @@ class CalibrationStore {
   const CalibrationStoreConfig config_;
   InternPool ids_;
   std::atomic<std::shared_ptr<const CalibrationRegistry>> registry_;
-  std::mutex mu_;  // guards trust_, file_certs_, overlay_, mtimes
+  std::mutex mu_;  // guards trust_, file_certs_, overlay_; publishes one at a time
   std::shared_ptr<const TrustList> trust_;
   std::vector<RegisteredCertificate> file_certs_;
   /// A topic message applied: the certificate (null = tombstone) and the lab key it verified with.
@@ -353,11 +358,6 @@ class CalibrationStore {
   };
   /// Topic overlay by certificate_id (overrides the file's certificate with the same id).
   std::map<std::string, OverlayEntry, std::less<>> overlay_;
-  int64_t certs_mtime_ns_ = 0, trust_mtime_ns_ = 0, identity_mtime_ns_ = 0;
-  std::shared_ptr<const IdentityRegistry> identity_;
-  std::unique_ptr<connectors::CompactedTopicFollower> follower_;
-  std::atomic<bool> stop_{false};
-  std::thread watcher_;
   std::mutex refusals_mu_;
   std::vector<RefusedCertificate> refusals_;
   std::atomic<size_t> pending_{0};

@@ -1,6 +1,7 @@
 #include "registries/identity_registry.hpp"
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "crypto/ed25519.hpp"
@@ -49,12 +50,7 @@ int64_t parse_time(const ConfigNode& n) {
 }
 
 std::string read_secret_file(const ConfigNode& n) {
-  const std::string path = n.as_path();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) n.fail("cannot read secret file");  // the path is in the key, never the content
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
+  std::string s = n.read_file();
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   return s;
 }
@@ -83,11 +79,7 @@ SensorKey parse_key(const ConfigNode& kc, const std::string& sensor_id) {
       bytes = *b;
     } else {
       src = kc.get("public_key_file");
-      std::ifstream in(src->as_path(), std::ios::binary);
-      if (!in) src->fail("cannot read public key file");
-      std::stringstream ss;
-      ss << in.rdbuf();
-      const std::string text = ss.str();
+      const std::string text = src->read_file();
       bytes.assign(text.begin(), text.end());
     }
     k.ecdsa = crypto::EcdsaP256PublicKey::parse(bytes);
@@ -168,6 +160,22 @@ std::shared_ptr<const IdentityRegistry> load_identity_registry(const std::string
   auto reg = std::make_shared<IdentityRegistry>();
   const ConfigNode sensors = root.get("sensors");
   root.finish();
+  // Sensor ids and key ids are unique in a registry: a second entry would silently replace the
+  // first (a revoked key made valid again by a later copy), so the whole file is refused and
+  // the previous registry stays (issue 13 item 9).
+  std::map<std::string, std::string, std::less<>> sensor_at, key_at;
+  for (const ConfigNode& sc : sensors.items()) {
+    if (const auto id = sc.peek("sensor_id"); id && id->is_scalar()) {
+      auto [it, fresh] = sensor_at.emplace(id->scalar(), id->location());
+      if (!fresh) id->fail("duplicate sensor_id '" + id->scalar() + "' (first at " + it->second + ")");
+    }
+    if (const auto keys = sc.peek("keys"); keys && keys->is_sequence())
+      for (const ConfigNode& k : keys->items())
+        if (const auto kid = k.peek("key_id"); kid && kid->is_scalar()) {
+          auto [it, fresh] = key_at.emplace(kid->scalar(), kid->location());
+          if (!fresh) kid->fail("duplicate key_id '" + kid->scalar() + "' (first at " + it->second + ")");
+        }
+  }
   for (const ConfigNode& sc : sensors.items()) {
     try {
       SensorEntry e = parse_sensor_entry(sc, report);

@@ -71,6 +71,11 @@ class IdentityRegistry {
   /// The sensor with this id, or nullptr.
   const SensorInfo* find_sensor(std::string_view sensor_id) const;
   size_t sensor_count() const { return sensors_.size(); }
+  /// Calls f(const SensorInfo&) for every sensor (in no particular order).
+  template <class F>
+  void for_each_sensor(F&& f) const {
+    for (const auto& [id, s] : sensors_) f(s);
+  }
   size_t key_count() const { return keys_.size(); }
 
   /// Adds (or replaces) a sensor and its keys; used by loaders.

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "connectors/builtin.hpp"
+#include "registries/pipeline.hpp"
 #include "connectors/framing.hpp"
 #include "engine/runner.hpp"
 #include "operators/builtin.hpp"
@@ -24,6 +25,7 @@ Registries registries() {
   Registries r;
   operators::register_builtin_operators(r.operators);
   connectors::register_builtin_connectors(r);
+  registries::register_sections(r);
   return r;
 }
 

@@ -49,7 +49,6 @@ std::map<std::string, size_t> run_verdicts(operators::VerifySignature& op,
   struct Borrowed final : engine::Operator {
     explicit Borrowed(engine::Operator& o) : op(o) {}
     std::string_view type() const override { return op.type(); }
-    bool ready() const override { return op.ready(); }
     void process(engine::Batch& b, engine::OperatorState* s, engine::OperatorContext& c) const override {
       op.process(b, s, c);
     }
@@ -108,16 +107,20 @@ TEST(RegistryTopic, InitialLoadTombstonesAndRefusals) {
   // A bad entry (key differs from sensor_id) and garbage are refused alone.
   produce_keyed(topic, {{"urn:mismatch", entries[0].second}, {"urn:garbage", "sensors: [ {"}});
 
+  registries::IdentitySource source;
+  source.topic.kafka.brokers = bootstrap();
+  source.topic.topic = topic;
+  source.reload_interval_ms = 0;
+  auto store = std::make_shared<registries::IdentityStore>(source, nullptr);
   operators::VerifySignatureConfig cfg;
-  cfg.registry_kafka.brokers = bootstrap();
-  cfg.registry_topic = topic;
-  cfg.reload_interval_ms = 0;
+  cfg.identity = store;
   operators::VerifySignature op(cfg);
   EXPECT_EQ(op.registry()->sensor_count(), 0u);
-  ASSERT_TRUE(op.start(&err)) << err;
+  ASSERT_TRUE(store->start(&err)) << err;
   const auto deadline = Clock::now() + 60s;
-  while (!op.ready() && Clock::now() < deadline) std::this_thread::sleep_for(50ms);
-  ASSERT_TRUE(op.ready()) << "initial load of the registry topic never completed";
+  while (!store->ready() && Clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(store->ready()) << "initial load of the registry topic never completed";
+  EXPECT_EQ(store->topic_refused(), 2u);
   EXPECT_EQ(op.registry()->sensor_count(), 12u);
 
   std::map<std::string, std::string> by_sensor;
@@ -141,7 +144,7 @@ TEST(RegistryTopic, InitialLoadTombstonesAndRefusals) {
       EXPECT_EQ(v, "trusted") << s;
     }
   }
-  op.stop();
+  store->stop();
 }
 
 }  // namespace

@@ -142,7 +142,7 @@ TEST(Anomaly, PhysicalRangeFromRegistryAndDefault) {
       << "sensors:\n"
          "  - sensor_id: t1\n    measuring_range: {min: -40, max: 150}\n    keys: []\n";
   AnomalyConfig c = defaults();
-  c.registry_path = path;
+  c.identity = registries::IdentityStore::open(path);
   c.default_min = 0;
   c.default_max = 10;
   Fixture f(c);
@@ -266,7 +266,9 @@ TEST(Anomaly, ConfigDefaultsAndErrors) {
   engine::Metrics m;
   engine::PipelineInfo info{"t", {}, "i"};
   engine::EngineOptions eo;
-  engine::BuildContext ctx{info, m, eo};
+  engine::ServiceSet services;
+  std::vector<std::string> warnings;
+  engine::BuildContext ctx{info, m, eo, services, warnings};
   auto node = engine::ConfigNode::load_string(
       "type: anomaly\nreject: [replay, spike]\nspike: {window: 5, threshold: 4}\n"
       "rate_limit: {rate: 0}\n",

@@ -411,11 +411,17 @@ RunOut run_pipeline(std::unique_ptr<engine::Operator> op,
   return o;
 }
 
-CalibrationConfig config_for(const Files& f) {
+CalibrationConfig config_for(const Files& f, int64_t reload_interval_ms = 0,
+                             const std::string& identity = "") {
+  registries::CalibrationStoreConfig sc;
+  sc.certificates_path = f.certs();
+  sc.trust_path = f.labs();
+  sc.reload_interval_ms = reload_interval_ms;
+  if (!identity.empty()) sc.identity = registries::IdentityStore::open(identity, reload_interval_ms);
   CalibrationConfig cfg;
-  cfg.store.certificates_path = f.certs();
-  cfg.store.trust_path = f.labs();
-  cfg.store.reload_interval_ms = 0;
+  cfg.store = std::make_shared<registries::CalibrationStore>(std::move(sc));
+  if (auto id = cfg.store->config().identity)
+    id->subscribe([store = cfg.store] { store->identity_changed(); });
   return cfg;
 }
 
@@ -527,11 +533,10 @@ TEST(Calibration, CertificateIdsOnRowsOutliveTheSnapshotThatHeldThem) {
 TEST(Calibration, LiveReloadOfCertificatesChangesVerdicts) {
   Files f;
   f.write({testing::make_cert("old", "s1", kT0 - 2 * kDay, kT0 - kDay)});  // expired at kT0
-  auto cfg = config_for(f);
-  cfg.store.reload_interval_ms = 20;
+  auto cfg = config_for(f, 20);
   Calibration op(cfg);
   std::string err;
-  ASSERT_TRUE(op.start(&err)) << err;
+  ASSERT_TRUE(op.store().start(&err)) << err;
   const auto buf = testing::build_reading(ReadingSpec{});
   const auto* rd = wire::GetReading(buf.data());
   auto verdict = [&] {
@@ -545,7 +550,7 @@ TEST(Calibration, LiveReloadOfCertificatesChangesVerdicts) {
   for (int i = 0; i < 500 && verdict() != V::InTolerance; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(verdict(), V::InTolerance);
-  op.stop();
+  op.store().stop();
 }
 
 TEST(Calibration, IdentityRegistryReloadsLive) {
@@ -555,12 +560,11 @@ TEST(Calibration, IdentityRegistryReloadsLive) {
   const std::string approved =
       "sensors:\n  - sensor_id: s1\n    approved_firmware: [\"" + std::string(64, 'a') + "\"]\n";
   testing::write_text(ident, approved);
-  auto cfg = config_for(f);
-  cfg.identity_registry_path = ident.string();
-  cfg.store.reload_interval_ms = 20;
+  auto cfg = config_for(f, 20, ident.string());
   Calibration op(cfg);
   std::string err;
-  ASSERT_TRUE(op.start(&err)) << err;
+  ASSERT_TRUE(cfg.store->config().identity->start(&err)) << err;
+  ASSERT_TRUE(op.store().start(&err)) << err;
   const auto buf = testing::build_reading(ReadingSpec{});  // states no firmware
   const auto* rd = wire::GetReading(buf.data());
   auto verdict = [&] {
@@ -573,7 +577,8 @@ TEST(Calibration, IdentityRegistryReloadsLive) {
   for (int i = 0; i < 500 && verdict() != V::InTolerance; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(verdict(), V::InTolerance);
-  op.stop();
+  op.store().stop();
+  cfg.store->config().identity->stop();
 }
 
 TEST(Calibration, FromConfig) {
@@ -582,7 +587,9 @@ TEST(Calibration, FromConfig) {
   engine::PipelineInfo info{"p", {}, "i"};
   engine::Metrics metrics;
   engine::EngineOptions eo;
-  engine::BuildContext bc{info, metrics, eo};
+  engine::ServiceSet services;
+  std::vector<std::string> warnings;
+  engine::BuildContext bc{info, metrics, eo, services, warnings};
   auto build = [&](const std::string& extra) {
     const std::string y = "type: calibration\ncertificates: " + f.certs() + "\ntrust: " + f.labs() +
                           "\nreload_interval_ms: 0\n" + extra;
@@ -640,7 +647,9 @@ TEST(Calibration, RefusalsAndLoadedCertificatesAreMetrics) {
   engine::PipelineInfo info{"p", {}, "i"};
   engine::Metrics metrics;
   engine::EngineOptions eo;
-  engine::BuildContext bc{info, metrics, eo};
+  engine::ServiceSet services;
+  std::vector<std::string> warnings;
+  engine::BuildContext bc{info, metrics, eo, services, warnings};
   const std::string y = "type: calibration\ncertificates: " + f.certs() + "\ntrust: " + f.labs() +
                         "\nreload_interval_ms: 0\n";
   auto op = Calibration::from_config(engine::ConfigNode::load_string(y, "p.yaml"), bc);
@@ -681,11 +690,13 @@ TEST(Calibration, SimulatedFleetEveryExpiredCalibrationCaughtFewFalsePositives) 
           v["fault"].str();
     }
   }
+  registries::CalibrationStoreConfig sc;
+  sc.certificates_path = c.certs_path;
+  sc.trust_path = c.labs_path;
+  sc.identity = registries::IdentityStore::open(c.registry_path);
+  sc.reload_interval_ms = 0;
   CalibrationConfig cfg;
-  cfg.store.certificates_path = c.certs_path;
-  cfg.store.trust_path = c.labs_path;
-  cfg.identity_registry_path = c.registry_path;
-  cfg.store.reload_interval_ms = 0;
+  cfg.store = std::make_shared<registries::CalibrationStore>(std::move(sc));
   auto op = std::make_unique<Calibration>(cfg);
   EXPECT_EQ(op->store().snapshot()->certificate_count(), c.sensors);  // every signature verifies
   EXPECT_EQ(op->store().refused_total(), 0u);

@@ -285,13 +285,14 @@ struct Outcome {
 // batch by batch, with the ingest time of a batch = the median sensor time of its readings.
 Outcome run_pipeline(const Fleet& f, bool calibrated, DriftConfig dc = {}) {
   AnomalyConfig ac;
-  ac.registry_path = (f.dir / "sensors.yaml").string();
+  const auto identity = registries::IdentityStore::open((f.dir / "sensors.yaml").string());
+  ac.identity = identity;
   ac.reject_mask = static_cast<uint32_t>(AnomalyFlag::Replay) |
                    static_cast<uint32_t>(AnomalyFlag::FutureTimestamp) |
                    static_cast<uint32_t>(AnomalyFlag::RateLimited) |
                    static_cast<uint32_t>(AnomalyFlag::OutsidePhysicalRange);
   Anomaly anomaly(ac);
-  dc.registry_path = (f.dir / "sensors.yaml").string();
+  dc.identity = identity;
   Drift drift(dc);
   auto sa = anomaly.make_state(engine::Partition(0));
   auto sd = drift.make_state(engine::Partition(0));

@@ -233,7 +233,9 @@ TEST(Drift, ConfigParsing) {
   engine::Metrics m;
   engine::PipelineInfo info{"t", {}, "i"};
   engine::EngineOptions eo;
-  engine::BuildContext ctx{info, m, eo};
+  engine::ServiceSet services;
+  std::vector<std::string> warnings;
+  engine::BuildContext ctx{info, m, eo, services, warnings};
   auto op = Drift::from_config(
       engine::ConfigNode::load_string(
           "type: drift\ngroups: {g1: [a, b, c], g2: [d, e, f, g]}\ncusum: {k: 0.25, h: 8}\n"

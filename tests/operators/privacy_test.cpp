@@ -347,7 +347,9 @@ TEST(Privacy, BadRulesAreRefusedWithLocation) {
     engine::Metrics metrics;
     engine::PipelineInfo info;
     engine::EngineOptions eo;
-    engine::BuildContext ctx{info, metrics, eo};
+    engine::ServiceSet services;
+  std::vector<std::string> warnings;
+  engine::BuildContext ctx{info, metrics, eo, services, warnings};
     try {
       (*reg.operators.find("privacy"))(op, ctx);
       op.finish();
@@ -380,7 +382,7 @@ TEST(Privacy, BadRulesAreRefusedWithLocation) {
       "      - {name: a, field: attributes.y, action: drop}\n",
       5, 16, "operators[0].rules[1].name", "duplicate rule name");
   refused("      - {name: a, field: attributes.x, action: pseudonymise, key: missing.secret}\n", 4,
-          67, "operators[0].rules[0].key", "cannot read the key file");
+          67, "operators[0].rules[0].key", "cannot open file");
   std::ofstream(fx.dir / "short.secret") << "0011223344556677\n";
   refused("      - {name: a, field: attributes.x, action: pseudonymise, key: short.secret}\n", 4,
           67, "operators[0].rules[0].key", "at least 16 bytes");

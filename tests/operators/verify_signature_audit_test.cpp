@@ -58,11 +58,10 @@ TEST(VerifySignatureAudit, RegistryLoadsChangesAndRefusalsAreRecorded) {
   std::string err;
   ASSERT_TRUE(log->open(&err)) << err;
   VerifySignatureConfig cfg;
-  cfg.registry_path = (dir / "sensors.yaml").string();
-  cfg.reload_interval_ms = 50;
-  cfg.audit = log;
+  auto store = registries::IdentityStore::open((dir / "sensors.yaml").string(), 50, log);
+  cfg.identity = store;
   VerifySignature op(cfg);
-  ASSERT_TRUE(op.start(&err)) << err;
+  ASSERT_TRUE(store->start(&err)) << err;
   auto wait_for = [&](uint64_t n) {
     for (int i = 0; i < 200 && log->next_seq() < n; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -73,7 +72,7 @@ TEST(VerifySignatureAudit, RegistryLoadsChangesAndRefusalsAreRecorded) {
   ASSERT_TRUE(wait_for(2));
   write_registry(dir / "sensors.yaml", "sensors: [ {", 20);  // a broken file is refused
   ASSERT_TRUE(wait_for(3));
-  op.stop();
+  store->stop();
   log->close();
 
   const auto records = connectors::read_frame_file(o.file);

@@ -86,8 +86,8 @@ Outcome run(const Fleet& f, const std::string& backend, const std::string& regis
   p.sinks[0] = std::move(trusted);
   p.sinks[1] = std::move(rejected);
   VerifySignatureConfig cfg;
-  cfg.registry_path = registry_override.empty() ? (f.dir / "sensors.yaml").string() : registry_override;
-  cfg.reload_interval_ms = 0;
+  cfg.identity = registries::IdentityStore::open(
+      registry_override.empty() ? (f.dir / "sensors.yaml").string() : registry_override);
   EXPECT_TRUE(crypto::parse_backend(backend, cfg.backend));
   cfg.chunk = 64;
   cfg.suspect_key_rate = suspect_rate;  // 0: no throttling, verdicts independent of timing
@@ -268,11 +268,11 @@ TEST(VerifySignature, RevokedKeyAndLiveReload) {
   VerifySignatureConfig cfg;
   const fs::path live = fleet->dir / "live.yaml";
   std::ofstream(live) << original;
-  cfg.registry_path = live.string();
-  cfg.reload_interval_ms = 50;
+  auto store = registries::IdentityStore::open(live.string(), 50);
+  cfg.identity = store;
   VerifySignature op(cfg);
   std::string err;
-  ASSERT_TRUE(op.start(&err));
+  ASSERT_TRUE(store->start(&err));
   const auto before = op.registry();
   const size_t k = original.find("key_id: ") + 8;
   std::string first_key = original.substr(k, original.find('\n', k) - k);
@@ -291,7 +291,7 @@ TEST(VerifySignature, RevokedKeyAndLiveReload) {
   std::ofstream(live) << "sensors: [ {sensor_id: x, keys: [ {key_id: ";
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(op.registry(), good);
-  op.stop();
+  store->stop();
 }
 
 }  // namespace
