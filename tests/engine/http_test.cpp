@@ -1,5 +1,3 @@
-#include "engine/http_server.hpp"
-
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -14,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/http_server.hpp"
 #include "engine/metrics.hpp"
 
 namespace assay::engine {
@@ -45,7 +44,8 @@ int connect_to(int port, int timeout_ms = 2000) {
 std::string http_raw(int port, const std::string& request) {
   const int fd = connect_to(port);
   if (fd < 0) return "";
-  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
     close(fd);
     return "";
   }
@@ -58,7 +58,8 @@ std::string http_raw(int port, const std::string& request) {
 }
 
 std::string http_get(int port, const std::string& path) {
-  return http_raw(port, "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+  return http_raw(port,
+                  "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 }
 
 /// True while the server keeps `fd` open (no EOF or reset is pending).
@@ -69,7 +70,7 @@ bool still_open(int fd) {
 }
 
 /// Waits until the server has closed `fd` (EOF or reset); false after `timeout`.
-[[maybe_unused]] bool closed_within(int fd, std::chrono::milliseconds timeout) {
+bool closed_within(int fd, std::chrono::milliseconds timeout) {
   const auto end = Clock::now() + timeout;
   while (Clock::now() < end) {
     pollfd p{fd, POLLIN, 0};
@@ -86,13 +87,15 @@ TEST(HttpServer, ServesMetricsHealthAndReadiness) {
   Metrics m;
   m.counters("assay_test_things_total", "Things").Add({{"pipeline", "p"}}).Increment(3);
   std::atomic<bool> ready{false};
-  HttpServer s("127.0.0.1:0", m, [&] { return ready.load(); }, [] { return true; });
+  HttpServer s(
+      "127.0.0.1:0", m, [&] { return ready.load(); }, [] { return true; });
   std::string err;
   ASSERT_TRUE(s.start(&err)) << err;
   ASSERT_GT(s.port(), 0);
   const std::string metrics = http_get(s.port(), "/metrics");
   EXPECT_NE(metrics.find("200 OK"), std::string::npos);
-  EXPECT_NE(metrics.find("assay_test_things_total{pipeline=\"p\"} 3"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("assay_test_things_total{pipeline=\"p\"} 3"), std::string::npos)
+      << metrics;
   EXPECT_NE(http_get(s.port(), "/healthz").find("200 OK"), std::string::npos);
   EXPECT_NE(http_get(s.port(), "/readyz").find("503"), std::string::npos);
   ready = true;
@@ -122,7 +125,8 @@ TEST(HttpServer, RefusesAnAddressInUseWithTheReason) {
 TEST(HttpServer, AnswersWithinBoundWhileIdleAndSlowClientsHoldConnections) {
   Metrics m;
   m.counters("assay_test_things_total", "Things").Add({{"pipeline", "p"}}).Increment(1);
-  HttpServer s("127.0.0.1:0", m, [] { return true; }, [] { return true; });
+  HttpServer s(
+      "127.0.0.1:0", m, [] { return true; }, [] { return true; });
   std::string err;
   ASSERT_TRUE(s.start(&err)) << err;
   constexpr int kHeld = 32;
@@ -162,7 +166,8 @@ TEST(HttpServer, AnswersWithinBoundWhileIdleAndSlowClientsHoldConnections) {
     for (const char* path : {"/healthz", "/readyz", "/metrics"}) {
       const auto t0 = Clock::now();
       const std::string r = http_get(s.port(), path);
-      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+      const auto ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
       ASSERT_NE(r.find("200 OK"), std::string::npos)
           << path << " round " << round << " unanswered after " << ms << " ms";
       EXPECT_LT(ms, 500) << path << " round " << round;
@@ -180,7 +185,8 @@ TEST(HttpServer, ClientsThatDoNotReadTheirAnswerDoNotBlockOthers) {
   Metrics m;
   auto& family = m.counters("assay_test_series_total", "Many series (a large page)");
   for (int i = 0; i < 20000; ++i) family.Add({{"series", std::to_string(i)}}).Increment(i);
-  HttpServer s("127.0.0.1:0", m, [] { return true; }, [] { return true; });
+  HttpServer s(
+      "127.0.0.1:0", m, [] { return true; }, [] { return true; });
   std::string err;
   ASSERT_TRUE(s.start(&err)) << err;
   std::vector<int> stuck;
@@ -209,7 +215,8 @@ TEST(HttpServer, ClientsThatDoNotReadTheirAnswerDoNotBlockOthers) {
 // Issue 13, item 3: methods other than GET (and HEAD) answer 405 with an Allow header.
 TEST(HttpServer, OtherMethodsAnswer405WithAllow) {
   Metrics m;
-  HttpServer s("127.0.0.1:0", m, [] { return true; }, [] { return true; });
+  HttpServer s(
+      "127.0.0.1:0", m, [] { return true; }, [] { return true; });
   std::string err;
   ASSERT_TRUE(s.start(&err)) << err;
   for (const char* path : {"/metrics", "/healthz", "/readyz"}) {
@@ -217,13 +224,15 @@ TEST(HttpServer, OtherMethodsAnswer405WithAllow) {
       const std::string body = "x=1";
       const std::string r = http_raw(s.port(), std::string(method) + " " + path +
                                                    " HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
-                                                   "Connection: close\r\n\r\n" + body);
+                                                   "Connection: close\r\n\r\n" +
+                                                   body);
       EXPECT_EQ(r.rfind("HTTP/1.1 405 ", 0), 0u) << method << " " << path << ": " << r;
       EXPECT_NE(r.find("\r\nAllow: GET, HEAD\r\n"), std::string::npos) << method << " " << path;
     }
     // HEAD: the GET answer's status and headers, no body.
-    const std::string head = http_raw(s.port(), std::string("HEAD ") + path +
-                                                    " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const std::string head =
+        http_raw(s.port(),
+                 std::string("HEAD ") + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(head.rfind("HTTP/1.1 200 ", 0), 0u) << path << ": " << head;
     const auto end = head.find("\r\n\r\n");
     ASSERT_NE(end, std::string::npos) << head;
@@ -231,16 +240,126 @@ TEST(HttpServer, OtherMethodsAnswer405WithAllow) {
   }
 }
 
+// The limits: an idle or slow-loris connection is closed request_timeout_ms after it connected
+// (not after its last byte); a client that does not take its answer, write_timeout_ms after.
+TEST(HttpServer, ClosesIdleSlowAndNonReadingClientsAtTheirDeadline) {
+  Metrics m;
+  // A page larger than what the kernel buffers for one loopback connection (4 MiB).
+  auto& family = m.counters("assay_test_series_total", "Many series (a large page)");
+  for (int i = 0; i < 150000; ++i) family.Add({{"series", std::to_string(i)}}).Increment(i);
+  const size_t page = m.serialize().size();
+  ASSERT_GT(page, size_t{6} << 20);
+  HttpLimits limits;
+  limits.request_timeout_ms = 300;
+  limits.write_timeout_ms = 300;
+  HttpServer s("127.0.0.1:0", m, nullptr, nullptr, limits);
+  std::string err;
+  ASSERT_TRUE(s.start(&err)) << err;
+  const int idle = connect_to(s.port());
+  const int slow = connect_to(s.port());
+  ASSERT_GE(idle, 0);
+  ASSERT_GE(slow, 0);
+  ASSERT_EQ(send(slow, "GET /healthz HTTP/1.1\r\n", 24, MSG_NOSIGNAL), 24);
+  const int reader = socket(AF_INET, SOCK_STREAM, 0);  // asks for /metrics, never reads
+  int small = 4096;
+  setsockopt(reader, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(s.port()));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(reader, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  const std::string req = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(send(reader, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  std::atomic<bool> stop{false};
+  std::thread loris([&] {  // keeps sending header bytes: activity does not extend the deadline
+    while (!stop.load()) {
+      (void)send(slow, "X", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+  std::this_thread::sleep_for(100ms);
+  EXPECT_TRUE(still_open(idle));
+  EXPECT_TRUE(still_open(slow));
+  EXPECT_TRUE(closed_within(idle, 2s));
+  EXPECT_TRUE(closed_within(slow, 2s));
+  stop = true;
+  loris.join();
+  // The non-reading client: after the deadline the server aborts the connection, which it sees
+  // once it starts reading (long before the whole page).
+  std::this_thread::sleep_for(600ms);
+  std::string got;
+  char buf[4096];
+  ssize_t n;
+  timeval tv{2, 0};
+  setsockopt(reader, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  while ((n = recv(reader, buf, sizeof buf, 0)) > 0) got.append(buf, static_cast<size_t>(n));
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK", 0), 0u);
+  EXPECT_LT(got.size(), page) << "the whole page was delivered to a client that did not read";
+  close(idle);
+  close(slow);
+  close(reader);
+}
+
+// At max_connections, a new connection closes the oldest: a flood of held connections cannot
+// lock probes out.
+TEST(HttpServer, TheOldestConnectionMakesWayWhenFull) {
+  Metrics m;
+  HttpLimits limits;
+  limits.max_connections = 16;
+  HttpServer s("127.0.0.1:0", m, nullptr, nullptr, limits);
+  std::string err;
+  ASSERT_TRUE(s.start(&err)) << err;
+  std::vector<int> held;
+  for (int i = 0; i < 40; ++i) {
+    held.push_back(connect_to(s.port()));
+    ASSERT_GE(held.back(), 0);
+  }
+  for (int round = 0; round < 10; ++round) {
+    const auto t0 = Clock::now();
+    EXPECT_NE(http_get(s.port(), "/healthz").find("200 OK"), std::string::npos) << round;
+    EXPECT_LT(Clock::now() - t0, 500ms) << round;
+  }
+  EXPECT_TRUE(closed_within(held.front(), 1s));  // the first ones made way
+  int open = 0;
+  for (int fd : held) open += still_open(fd) ? 1 : 0;
+  EXPECT_LE(open, 16);
+  EXPECT_GE(open, 5);  // the newest held ones are still there (the probes evicted at most 11)
+  for (int fd : held) close(fd);
+}
+
+TEST(HttpServer, ListenAddressForms) {
+  Metrics m;
+  for (const std::string ok : {"127.0.0.1:0", "localhost:0", "[::1]:0", "0"}) {
+    HttpServer s(ok, m, nullptr, nullptr);
+    std::string err;
+    // [::1] needs IPv6 on loopback; every other form must work.
+    if (!s.start(&err)) {
+      EXPECT_EQ(ok, "[::1]:0") << err;
+      continue;
+    }
+    EXPECT_GT(s.port(), 0) << ok;
+  }
+  for (const std::string bad : {"", "127.0.0.1:", "127.0.0.1:http", "127.0.0.1:70000", "::1:9464",
+                                "[::1", "no-such-host.invalid:0"}) {
+    HttpServer s(bad, m, nullptr, nullptr);
+    std::string err;
+    EXPECT_FALSE(s.start(&err)) << "'" << bad << "'";
+    EXPECT_EQ(err.rfind("cannot listen on " + bad + ": ", 0), 0u) << err;
+  }
+}
+
 TEST(HttpServer, MalformedAndOversizedRequestsAreRefusedAndServingGoesOn) {
   Metrics m;
-  HttpServer s("127.0.0.1:0", m, [] { return true; }, [] { return true; });
+  HttpServer s(
+      "127.0.0.1:0", m, [] { return true; }, [] { return true; });
   std::string err;
   ASSERT_TRUE(s.start(&err)) << err;
   EXPECT_EQ(http_raw(s.port(), "garbage\r\n\r\n").rfind("HTTP/1.1 400 ", 0), 0u);
   EXPECT_EQ(http_raw(s.port(), "GET\r\n\r\n").rfind("HTTP/1.1 400 ", 0), 0u);
   EXPECT_EQ(http_raw(s.port(), "GET /healthz HTTP/9.9\r\n\r\n").rfind("HTTP/1.1 505 ", 0), 0u);
   EXPECT_EQ(http_raw(s.port(), "GET healthz HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 400 ", 0), 0u);
-  EXPECT_EQ(http_raw(s.port(), std::string("GET /healthz\0 HTTP/1.1\r\n\r\n", 26)).rfind("HTTP/1.1 400 ", 0),
+  EXPECT_EQ(http_raw(s.port(), std::string("GET /healthz\0 HTTP/1.1\r\n\r\n", 26))
+                .rfind("HTTP/1.1 400 ", 0),
             0u);
   const std::string huge =
       "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n";
