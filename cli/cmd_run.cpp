@@ -161,7 +161,9 @@ int run_pipeline(Pipeline& first, Metrics& metrics, const RunOptions& opts, RunS
         [] { return true; });
     std::string err;
     if (!http->start(&err)) {
-      std::fprintf(stderr, "error: metrics.listen: %s\n", err.c_str());
+      // A configuration error (exit 2), located like every other: file:line:column: key.
+      const std::string at = first.metrics_listen_at.empty() ? "" : first.metrics_listen_at + ": ";
+      std::fprintf(stderr, "error: %skey 'metrics.listen': %s\n", at.c_str(), err.c_str());
       audit_stop(first, summary, "metrics.listen: " + err);
       return kExitUsage;
     }

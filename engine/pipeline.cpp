@@ -78,6 +78,9 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
   }
   if (auto m = root.maybe("metrics")) {
     p->metrics_listen = m->get_string("listen", "");
+    if (auto l = m->maybe("listen"))
+      p->metrics_listen_at =
+          l->file() + ":" + std::to_string(l->line()) + ":" + std::to_string(l->column());
     m->finish();
   }
 
