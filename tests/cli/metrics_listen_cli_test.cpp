@@ -46,7 +46,8 @@ TEST(CliMetricsListen, AnAddressInUseNamesTheKeyLocationAndTheReason) {
                       "  trusted: {type: file, path: t.asy}\n"
                       "  rejected: {type: jsonl, path: r.jsonl}\n"
                       "metrics:\n"
-                      "  listen: 127.0.0.1:" + port + "\n";
+                      "  listen: 127.0.0.1:" +
+                          port + "\n";
   const Result r = sh(kAssay + " run " + p.string() + " --no-progress --no-reload");
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find(p.string() + ":7:11: key 'metrics.listen': cannot listen on 127.0.0.1:" +
@@ -64,8 +65,9 @@ TEST(CliMetricsListen, AnAddressInUseNamesTheKeyLocationAndTheReason) {
                       "  listen: 127.0.0.1:http\n";
   const Result m = sh(kAssay + " run " + p.string() + " --no-progress --no-reload");
   EXPECT_EQ(m.code, 2) << m.out;
-  EXPECT_NE(m.out.find(p.string() + ":7:11: key 'metrics.listen': cannot listen on 127.0.0.1:http: "),
-            std::string::npos)
+  EXPECT_NE(
+      m.out.find(p.string() + ":7:11: key 'metrics.listen': cannot listen on 127.0.0.1:http: "),
+      std::string::npos)
       << m.out;
   close(s);
   fs::remove_all(d);
