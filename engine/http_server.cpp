@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <string_view>
@@ -285,7 +286,10 @@ void HttpServer::loop() {
     }
     const int wait_ms =
         static_cast<int>(std::clamp<int64_t>((next - now + kMs - 1) / kMs, 0, 1000));
-    if (::poll(fds.data(), fds.size(), wait_ms) < 0 && errno != EINTR) continue;
+    if (::poll(fds.data(), fds.size(), wait_ms) < 0) {
+      if (errno != EINTR) std::this_thread::sleep_for(std::chrono::milliseconds(10));  // ENOMEM
+      continue;
+    }
     if (stopping_.load()) break;
     const int64_t t = monotonic_ns();
 
@@ -364,10 +368,13 @@ void HttpServer::loop() {
     }
     std::erase_if(conns, [](const Conn& c) { return c.fd < 0; });
 
-    // Accept new connections (bounded per round, so serving is never starved); beyond
-    // max_connections, or when the process is out of descriptors, the oldest makes way.
+    // Accept new connections; beyond max_connections, or when the process is out of
+    // descriptors, the oldest makes way. At most half of max_connections per round: serving is
+    // never starved, and a connection accepted in this round is served in the next one before
+    // enough newer ones can arrive to push it out (probes survive a flood).
     if (accepting && (fds[1].revents & POLLIN) != 0) {
-      for (int k = 0; k < 256; ++k) {
+      const size_t per_round = std::max<size_t>(limits_.max_connections / 2, 1);
+      for (size_t k = 0; k < per_round; ++k) {
         const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
           if (errno == EINTR || errno == ECONNABORTED) continue;

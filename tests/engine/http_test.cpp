@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <iostream>
 #include <thread>
 #include <vector>
 
@@ -121,7 +122,7 @@ TEST(HttpServer, RefusesAnAddressInUseWithTheReason) {
 
 // Issue 13, item 3: two idle connections took /healthz, /readyz and /metrics down for 30 s.
 // Here 32 idle and 32 slow-loris connections (a header line every 100 ms, never finished) are
-// held open while every endpoint is asked 20 times: each answer must come within 500 ms.
+// held open while every endpoint is asked 20 times: each answer must come within 1 s.
 TEST(HttpServer, AnswersWithinBoundWhileIdleAndSlowClientsHoldConnections) {
   Metrics m;
   m.counters("assay_test_things_total", "Things").Add({{"pipeline", "p"}}).Increment(1);
@@ -162,17 +163,20 @@ TEST(HttpServer, AnswersWithinBoundWhileIdleAndSlowClientsHoldConnections) {
     }
   } cleanup{stop, loris, idle, slow};
   std::this_thread::sleep_for(200ms);  // the server has seen every held connection
+  double slowest_ms = 0;
   for (int round = 0; round < 20; ++round) {
     for (const char* path : {"/healthz", "/readyz", "/metrics"}) {
       const auto t0 = Clock::now();
       const std::string r = http_get(s.port(), path);
-      const auto ms =
-          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+      const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      slowest_ms = std::max(slowest_ms, ms);
       ASSERT_NE(r.find("200 OK"), std::string::npos)
           << path << " round " << round << " unanswered after " << ms << " ms";
-      EXPECT_LT(ms, 500) << path << " round " << round;
+      EXPECT_LT(ms, 1000) << path << " round " << round;
     }
   }
+  std::cout << "[ http ] 60 answers while " << 2 * kHeld << " connections were held; slowest "
+            << slowest_ms << " ms\n";
   // They were held all along (the answers did not wait for them to time out).
   int open = 0;
   for (int fd : idle) open += still_open(fd) ? 1 : 0;
@@ -203,11 +207,16 @@ TEST(HttpServer, ClientsThatDoNotReadTheirAnswerDoNotBlockOthers) {
     ASSERT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
     stuck.push_back(fd);
   }
-  std::this_thread::sleep_for(300ms);
+  // Their answers are computed (the page is serialised on the server thread: the documented
+  // cost) and only partly taken.
+  for (int fd : stuck) {
+    pollfd p{fd, POLLIN, 0};
+    ASSERT_EQ(poll(&p, 1, 10000), 1);
+  }
   for (int round = 0; round < 10; ++round) {
     const auto t0 = Clock::now();
     EXPECT_NE(http_get(s.port(), "/healthz").find("200 OK"), std::string::npos) << round;
-    EXPECT_LT(Clock::now() - t0, 500ms) << round;
+    EXPECT_LT(Clock::now() - t0, 1000ms) << round;
   }
   for (int fd : stuck) close(fd);
 }
@@ -317,7 +326,7 @@ TEST(HttpServer, TheOldestConnectionMakesWayWhenFull) {
   for (int round = 0; round < 10; ++round) {
     const auto t0 = Clock::now();
     EXPECT_NE(http_get(s.port(), "/healthz").find("200 OK"), std::string::npos) << round;
-    EXPECT_LT(Clock::now() - t0, 500ms) << round;
+    EXPECT_LT(Clock::now() - t0, 1000ms) << round;
   }
   EXPECT_TRUE(closed_within(held.front(), 1s));  // the first ones made way
   int open = 0;
@@ -325,6 +334,52 @@ TEST(HttpServer, TheOldestConnectionMakesWayWhenFull) {
   EXPECT_LE(open, 16);
   EXPECT_GE(open, 5);  // the newest held ones are still there (the probes evicted at most 11)
   for (int fd : held) close(fd);
+}
+
+// A client that keeps opening connections as fast as it can (and holds the last 200) does not
+// lock probes out either: a probe's connection is served before enough newer ones can arrive
+// to push it out.
+TEST(HttpServer, ProbesAreAnsweredDuringAConnectionFlood) {
+  Metrics m;
+  HttpLimits limits;
+  limits.max_connections = 64;
+  HttpServer s("127.0.0.1:0", m, nullptr, nullptr, limits);
+  std::string err;
+  ASSERT_TRUE(s.start(&err)) << err;
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> opened{0};
+  std::thread flood([&] {
+    std::vector<int> ring;
+    while (!stop.load()) {
+      const int fd = connect_to(s.port(), 200);
+      if (fd >= 0) {
+        ring.push_back(fd);
+        ++opened;
+      }
+      if (ring.size() > 200) {
+        close(ring.front());
+        ring.erase(ring.begin());
+      }
+    }
+    for (int fd : ring) close(fd);
+  });
+  struct Join {
+    std::atomic<bool>& stop;
+    std::thread& t;
+    ~Join() {
+      stop = true;
+      t.join();
+    }
+  } join{stop, flood};
+  std::this_thread::sleep_for(200ms);
+  for (int round = 0; round < 20; ++round) {
+    const auto t0 = Clock::now();
+    EXPECT_NE(http_get(s.port(), "/healthz").find("200 OK"), std::string::npos) << round;
+    EXPECT_LT(Clock::now() - t0, 1000ms) << round;
+  }
+  EXPECT_GT(opened.load(), 200u);  // the flood did flood
+  std::cout << "[ http ] 20 probes answered while a client opened " << opened.load()
+            << " connections\n";
 }
 
 TEST(HttpServer, ListenAddressForms) {
