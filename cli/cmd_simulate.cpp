@@ -89,9 +89,9 @@ int cmd_simulate(int argc, char** argv) {
   for (const auto& f : args.all("fault"))
     if (!sim::parse_fault(f, c.faults, error)) return usage_error(error);
   if (args.has("start-time")) {
-    auto t = parse_rfc3339(args.get("start-time"));
-    if (!t) return usage_error("--start-time: not an RFC 3339 time: '" + args.get("start-time") + "'");
-    c.start_time_ns = *t;
+    const ParsedTime t = parse_time(args.get("start-time"), TimeBound::kInstant);
+    if (!t.ns) return usage_error("--start-time: " + t.error);
+    c.start_time_ns = *t.ns;
   }
   c.registry_path = args.get("registry-out");
   c.certs_path = args.get("certs-out");

@@ -146,11 +146,18 @@ int64_t parse_time(const ConfigNode& n) {
       scale = 86400e9;
     if ((sign != '+' && sign != '-') || scale == 0)
       n.fail("expected now, now+DURATION or now-DURATION with unit ms, s, m, h or d");
-    const auto delta = static_cast<int64_t>(v * scale);
-    return sign == '+' ? t + delta : t - delta;
+    // Converted and added only when the result is a representable time (no overflow).
+    const double delta_d = v * scale;
+    int64_t out = 0;
+    if (!(std::fabs(delta_d) < 9.2e18) ||
+        __builtin_add_overflow(t, static_cast<int64_t>(sign == '+' ? delta_d : -delta_d), &out))
+      n.fail("now" + std::string(1, sign) + rest +
+             " is outside 1677-09-21..2262-04-11, the range of times");
+    return out;
   }
-  if (auto t = parse_rfc3339(s)) return *t;
-  n.fail("expected an RFC 3339 time (2026-03-01T00:00:00Z) or now[+-]DURATION");
+  const ParsedTime t = engine::parse_time(s, TimeBound::kInstant);
+  if (!t.ns) n.fail(t.error + " (or now, now+DURATION, now-DURATION)");
+  return *t.ns;
 }
 
 // A number for a reading field; `.nan`, `.inf` and `-.inf` are allowed (to test bad input).

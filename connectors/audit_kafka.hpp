@@ -9,7 +9,6 @@
 #include <atomic>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "connectors/kafka_common.hpp"
 #include "engine/audit_log.hpp"
@@ -49,12 +48,9 @@ class KafkaAuditPublisher final : public engine::AuditPublisher {
   const std::string topic_;
   const std::string pipeline_;
   prometheus::Counter* failures_metric_;
-  rd_kafka_t* rk_ = nullptr;
-  rd_kafka_topic_t* rkt_ = nullptr;
+  KafkaProducer producer_;
   std::atomic<uint64_t> failures_{0};
   std::atomic<uint64_t> delivered_{0};
-  std::thread poller_;
-  std::atomic<bool> stop_poller_{false};
 };
 
 }  // namespace assay::connectors

@@ -114,4 +114,57 @@ TopicCheck check_topic(rd_kafka_t* rk, const std::string& topic, int timeout_ms,
   return out;
 }
 
+bool KafkaProducer::start(const KafkaClientSettings& client, const std::string& topic,
+                          const ProducerOptions& options, std::string* error) {
+  if (rk_ != nullptr) return true;
+  const std::string brokers = resolve_brokers(client, {topic});
+  std::map<std::string, std::string> defaults = options.defaults;
+  defaults["bootstrap.servers"] = brokers;
+  rd_kafka_conf_t* conf = make_kafka_conf(client, defaults, error);
+  if (conf == nullptr) return false;
+  char err[512];
+  // The resolved brokers win over a `bootstrap.servers` in the user's properties.
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
+  rd_kafka_conf_set_opaque(conf, options.opaque);
+  if (options.on_delivery != nullptr) rd_kafka_conf_set_dr_msg_cb(conf, options.on_delivery);
+  if (options.on_error != nullptr) rd_kafka_conf_set_error_cb(conf, options.on_error);
+  rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (rk_ == nullptr) {
+    rd_kafka_conf_destroy(conf);  // rd_kafka_new takes ownership only on success
+    *error = std::string("cannot create Kafka producer: ") + err;
+    return false;
+  }
+  rkt_ = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
+  check_ = TopicCheck::kExists;
+  partitions_ = 0;
+  if (options.topic_check_timeout_ms > 0)
+    check_ = check_topic(rk_, topic, options.topic_check_timeout_ms, &partitions_);
+  if (check_ == TopicCheck::kMissing) {
+    *error = "topic '" + topic + "' does not exist";
+    stop_flush_ms_ = 0;
+    stop();
+    return false;
+  }
+  stop_flush_ms_ = options.stop_flush_ms;
+  stop_poller_.store(false);
+  if (options.poll_interval_ms > 0) {
+    const int interval = options.poll_interval_ms;
+    poller_ = std::thread([this, interval] {
+      while (!stop_poller_.load(std::memory_order_relaxed)) rd_kafka_poll(rk_, interval);
+    });
+  }
+  return true;
+}
+
+void KafkaProducer::stop() {
+  if (rk_ == nullptr) return;
+  if (stop_flush_ms_ > 0) rd_kafka_flush(rk_, stop_flush_ms_);
+  stop_poller_.store(true);
+  if (poller_.joinable()) poller_.join();
+  if (rkt_ != nullptr) rd_kafka_topic_destroy(rkt_);
+  rkt_ = nullptr;
+  rd_kafka_destroy(rk_);
+  rk_ = nullptr;
+}
+
 }  // namespace assay::connectors

@@ -5,9 +5,11 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/config.hpp"
@@ -65,5 +67,64 @@ enum class TopicCheck { kExists, kMissing, kUnreachable };
 /// Asks the cluster for the topic's metadata (bounded by `timeout_ms`); `partitions` is set
 /// when it exists.
 TopicCheck check_topic(rd_kafka_t* rk, const std::string& topic, int timeout_ms, int* partitions);
+
+/// What differs between the producers (sink, audit publisher, simulator): their deliberate
+/// settings, given to the one producer set-up (KafkaProducer::start).
+struct ProducerOptions {
+  /// librdkafka properties of this producer (acks, idempotence, linger, batching, client.id,
+  /// log_level, ...). The user's `properties` override them; `bootstrap.servers` is always the
+  /// resolved brokers.
+  std::map<std::string, std::string> defaults;
+  /// Delivery report callback (null = none); `opaque` is passed to both callbacks.
+  void (*on_delivery)(rd_kafka_t*, const rd_kafka_message_t*, void*) = nullptr;
+  /// Error callback (null = librdkafka's default logging).
+  void (*on_error)(rd_kafka_t*, int, const char*, void*) = nullptr;
+  void* opaque = nullptr;
+  /// Check at start that the topic exists, waiting up to this long (0 = no check). A missing
+  /// topic fails start(); an unreachable cluster does not (see topic_check()).
+  int topic_check_timeout_ms = 5000;
+  /// > 0: a thread of the producer serves delivery reports every this many ms; 0: the caller
+  /// polls (rd_kafka_poll).
+  int poll_interval_ms = 0;
+  /// How long stop() waits for queued records to be delivered (0 = not at all).
+  int stop_flush_ms = 0;
+};
+
+/// One librdkafka producer writing to one topic: the one place where producers are set up
+/// (brokers resolved, configuration with the user's properties, callbacks, topic handle,
+/// topic check, delivery-report poller) and torn down.
+class KafkaProducer {
+ public:
+  KafkaProducer() = default;
+  KafkaProducer(const KafkaProducer&) = delete;
+  KafkaProducer& operator=(const KafkaProducer&) = delete;
+  ~KafkaProducer() { stop(); }
+
+  /// Creates the producer for `topic`; false and `error` (naming a bad property, never its
+  /// value) if it cannot be created or the topic does not exist; then nothing is left open.
+  bool start(const KafkaClientSettings& client, const std::string& topic,
+             const ProducerOptions& options, std::string* error);
+  /// Flushes (ProducerOptions::stop_flush_ms), stops the poller, destroys the handles.
+  /// Idempotent.
+  void stop();
+
+  /// The producer handle (null before start() and after stop()).
+  rd_kafka_t* handle() const { return rk_; }
+  /// The topic handle.
+  rd_kafka_topic_t* topic() const { return rkt_; }
+  /// The result of the topic check at start (kExists when not checked).
+  TopicCheck topic_check() const { return check_; }
+  /// Partitions of the topic at start (0 = unknown).
+  int partitions() const { return partitions_; }
+
+ private:
+  rd_kafka_t* rk_ = nullptr;
+  rd_kafka_topic_t* rkt_ = nullptr;
+  TopicCheck check_ = TopicCheck::kExists;
+  int partitions_ = 0;
+  int stop_flush_ms_ = 0;
+  std::thread poller_;
+  std::atomic<bool> stop_poller_{false};
+};
 
 }  // namespace assay::connectors

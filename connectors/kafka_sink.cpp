@@ -1,5 +1,7 @@
 #include "connectors/kafka_sink.hpp"
 
+#include <cstdlib>
+
 #include "connectors/kafka_readback.hpp"
 #include "engine/log.hpp"
 
@@ -51,52 +53,39 @@ void KafkaSink::error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaq
 }
 
 bool KafkaSink::start(std::string* error) {
-  const std::string brokers = resolve_brokers(config_.client, {config_.topic});
-  rd_kafka_conf_t* conf = make_kafka_conf(config_.client,
-                                          {{"bootstrap.servers", brokers},
-                                           {"enable.idempotence", "true"},
-                                           {"acks", "all"},
-                                           {"linger.ms", "5"},
-                                           {"batch.size", "1000000"},
-                                           {"compression.type", "lz4"},
-                                           {"queue.buffering.max.messages", "100000"},
-                                           {"client.id", "assay-" + pipeline_},
-                                           {"log_level", "4"}},
-                                          error);
-  if (conf == nullptr) return false;
-  char err[512];
-  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
-  size_t sz = sizeof err;
-  if (rd_kafka_conf_get(conf, "queue.buffering.max.messages", err, &sz) == RD_KAFKA_CONF_OK)
-    max_queue_ = static_cast<size_t>(std::strtoull(err, nullptr, 10));
-  rd_kafka_conf_set_opaque(conf, this);
-  rd_kafka_conf_set_dr_msg_cb(conf, &KafkaSink::delivery_cb);
-  rd_kafka_conf_set_error_cb(conf, &KafkaSink::error_cb);
-  rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-  if (rk_ == nullptr) {
-    rd_kafka_conf_destroy(conf);  // rd_kafka_new takes ownership only on success
-    *error = std::string("cannot create Kafka producer: ") + err;
-    return false;
-  }
-  rkt_ = rd_kafka_topic_new(rk_, config_.topic.c_str(), nullptr);
-  switch (check_topic(rk_, config_.topic, 5000, &partitions_)) {
-    case TopicCheck::kExists: break;
-    case TopicCheck::kMissing:
-      *error = "topic '" + config_.topic + "' does not exist";
-      return false;
-    case TopicCheck::kUnreachable:
-      engine::log_warn("kafka_sink", "broker unreachable at start; records are queued until it is back",
-                       {{"topic", config_.topic}});
-      break;
-  }
-  poller_ = std::thread([this] {
-    while (!stop_poller_.load(std::memory_order_relaxed)) rd_kafka_poll(rk_, 20);
-  });
+  ProducerOptions o;
+  // Throughput: idempotent, acks from every in-sync replica, small linger, large batches.
+  o.defaults = {{"enable.idempotence", "true"},
+                {"acks", "all"},
+                {"linger.ms", "5"},
+                {"batch.size", "1000000"},
+                {"compression.type", "lz4"},
+                {"queue.buffering.max.messages", "100000"},
+                {"client.id", "assay-" + pipeline_},
+                {"log_level", "4"}};
+  o.on_delivery = &KafkaSink::delivery_cb;
+  o.on_error = &KafkaSink::error_cb;
+  o.opaque = this;
+  o.topic_check_timeout_ms = 5000;
+  o.poll_interval_ms = 20;  // delivery reports off the pipeline's serial sink stage
+  o.stop_flush_ms = 10000;
+  if (!producer_.start(config_.client, config_.topic, o, error)) return false;
+  char buf[64];
+  size_t sz = sizeof buf;
+  if (rd_kafka_conf_get(rd_kafka_conf(producer_.handle()), "queue.buffering.max.messages", buf,
+                        &sz) == RD_KAFKA_CONF_OK)
+    max_queue_ = static_cast<size_t>(std::strtoull(buf, nullptr, 10));
+  partitions_ = producer_.partitions();
+  if (producer_.topic_check() == TopicCheck::kUnreachable)
+    engine::log_warn("kafka_sink",
+                     "broker unreachable at start; records are queued until it is back",
+                     {{"topic", config_.topic}});
   return true;
 }
 
 bool KafkaSink::ready() const {
-  return rk_ != nullptr && static_cast<size_t>(rd_kafka_outq_len(rk_)) < max_queue_ * 8 / 10;
+  rd_kafka_t* rk = producer_.handle();
+  return rk != nullptr && static_cast<size_t>(rd_kafka_outq_len(rk)) < max_queue_ * 8 / 10;
 }
 
 bool KafkaSink::write(std::span<const uint8_t> record, const engine::OutputMeta& meta,
@@ -114,6 +103,7 @@ bool KafkaSink::write(std::span<const uint8_t> record, const engine::OutputMeta&
     }
   }
   const std::string_view reason = engine::reject_code_name(meta.reason);
+  rd_kafka_t* rk = producer_.handle();
   for (;;) {
     // Headers cost an allocation each on the serial sink stage, so only what the topic does
     // not already say: the pipeline, the verdict summary and, for rejected records, the reason.
@@ -125,16 +115,16 @@ bool KafkaSink::write(std::span<const uint8_t> record, const engine::OutputMeta&
                           static_cast<ssize_t>(meta.verdict.size()));
     if (meta.reason != engine::RejectCode::kNone)
       rd_kafka_header_add(h, "assay-reason", -1, reason.data(), static_cast<ssize_t>(reason.size()));
-    const rd_kafka_resp_err_t err = rd_kafka_producev(
-        rk_, RD_KAFKA_V_RKT(rkt_), RD_KAFKA_V_PARTITION(partition),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_VALUE(const_cast<uint8_t*>(record.data()), record.size()),
-        RD_KAFKA_V_KEY(meta.key.data(), meta.key.size()), RD_KAFKA_V_HEADERS(h),
-        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(token)), RD_KAFKA_V_END);
+    const rd_kafka_resp_err_t err =
+        rd_kafka_producev(rk, RD_KAFKA_V_RKT(producer_.topic()), RD_KAFKA_V_PARTITION(partition),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_VALUE(const_cast<uint8_t*>(record.data()), record.size()),
+                          RD_KAFKA_V_KEY(meta.key.data(), meta.key.size()), RD_KAFKA_V_HEADERS(h),
+                          RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(token)), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return true;  // headers now owned by the message
     rd_kafka_headers_destroy(h);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      rd_kafka_poll(rk_, 10);  // backpressure: serve delivery reports, then retry
+      rd_kafka_poll(rk, 10);  // backpressure: serve delivery reports, then retry
       if (failed_.load()) return false;
       continue;
     }
@@ -144,25 +134,19 @@ bool KafkaSink::write(std::span<const uint8_t> record, const engine::OutputMeta&
 }
 
 bool KafkaSink::flush(int timeout_ms) {
-  if (rk_ == nullptr) return true;
-  const rd_kafka_resp_err_t err = rd_kafka_flush(rk_, timeout_ms);
+  rd_kafka_t* rk = producer_.handle();
+  if (rk == nullptr) return true;
+  const rd_kafka_resp_err_t err = rd_kafka_flush(rk, timeout_ms);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     set_error("flush of topic '" + config_.topic + "' timed out with " +
-              std::to_string(rd_kafka_outq_len(rk_)) + " records unacknowledged");
+              std::to_string(rd_kafka_outq_len(rk)) + " records unacknowledged");
     return false;
   }
   return !failed_.load();
 }
 
 void KafkaSink::stop() {
-  if (rk_ == nullptr) return;
-  rd_kafka_flush(rk_, 10000);
-  stop_poller_.store(true);
-  if (poller_.joinable()) poller_.join();
-  if (rkt_ != nullptr) rd_kafka_topic_destroy(rkt_);
-  rkt_ = nullptr;
-  rd_kafka_destroy(rk_);
-  rk_ = nullptr;
+  producer_.stop();
 }
 
 bool KafkaSink::read_back(engine::Partition partition, size_t max_records,
@@ -177,7 +161,8 @@ bool KafkaSink::read_back(engine::Partition partition, size_t max_records,
              " (partition: source needs at least as many partitions as the input topic)";
     return false;
   }
-  if (rk_ != nullptr && rd_kafka_flush(rk_, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (producer_.handle() != nullptr &&
+      rd_kafka_flush(producer_.handle(), 30000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     *error = "records still in flight to topic '" + config_.topic + "'";
     return false;
   }

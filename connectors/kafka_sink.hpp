@@ -8,7 +8,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "connectors/kafka_common.hpp"
 #include "engine/io.hpp"
@@ -63,16 +62,13 @@ class KafkaSink final : public engine::Sink {
   const KafkaSinkConfig config_;
   const engine::Route route_;
   const std::string pipeline_;
-  rd_kafka_t* rk_ = nullptr;
-  rd_kafka_topic_t* rkt_ = nullptr;
+  /// The producer (its own thread serves delivery reports off the serial sink stage).
+  KafkaProducer producer_;
   size_t max_queue_ = 100000;
   int partitions_ = 0;  ///< partitions of the topic at start (0 = unknown)
   mutable std::mutex err_mu_;
   std::string error_;
   std::atomic<bool> failed_{false};
-  /// Serves delivery reports off the pipeline's serial sink stage.
-  std::thread poller_;
-  std::atomic<bool> stop_poller_{false};
 };
 
 }  // namespace assay::connectors

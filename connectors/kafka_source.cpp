@@ -1,6 +1,9 @@
 #include "connectors/kafka_source.hpp"
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "engine/log.hpp"
 #include "engine/time.hpp"
@@ -115,23 +118,46 @@ void KafkaSource::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition
            {{"topic", config_.topic}, {"partitions", names}});
 }
 
+namespace {
+
+// Room for what a fetch response adds around one record: the record batch header (61 bytes),
+// the record's own header, key and headers, and the response's topic and partition framing.
+constexpr uint64_t kFetchOverhead = 64 * 1024;
+
+}  // namespace
+
+uint64_t min_receive_message_max_bytes(uint32_t max_record_bytes) {
+  return uint64_t{max_record_bytes} + kFetchOverhead + 512;
+}
+
+std::map<std::string, std::string> kafka_fetch_defaults(uint32_t max_record_bytes) {
+  // librdkafka's defaults: max.partition.fetch.bytes 1 MiB, fetch.max.bytes 50 MiB (at most
+  // queued.max.messages.kbytes), queued.max.messages.kbytes 64 MiB (ours; librdkafka's is
+  // 1 GiB). receive.message.max.bytes is left to librdkafka, which raises it to at least
+  // fetch.max.bytes + 512 (100 MB by default), so it always admits what these fetch.
+  const uint64_t per_partition = std::max<uint64_t>(1 << 20, max_record_bytes + kFetchOverhead);
+  const uint64_t per_fetch = std::max<uint64_t>(50 << 20, per_partition);
+  const uint64_t queue_kb = std::max<uint64_t>(65536, 2 * per_partition / 1024);
+  return {{"max.partition.fetch.bytes", std::to_string(per_partition)},
+          {"fetch.max.bytes", std::to_string(per_fetch)},
+          {"queued.max.messages.kbytes", std::to_string(queue_kb)}};
+}
+
 bool KafkaSource::start(std::string* error) {
   const std::string brokers = resolve_brokers(config_.client, {config_.topic});
-  rd_kafka_conf_t* conf = make_kafka_conf(
-      config_.client,
-      {{"bootstrap.servers", brokers},
-       {"group.id", config_.group_id},
-       {"partition.assignment.strategy", "cooperative-sticky"},
-       {"enable.auto.commit", "true"},
-       {"auto.commit.interval.ms", "1000"},
-       {"enable.auto.offset.store", "false"},
-       {"auto.offset.reset", "earliest"},
-       {"enable.partition.eof", "false"},
-       {"fetch.wait.max.ms", "50"},
-       {"queued.max.messages.kbytes", "65536"},
-       {"client.id", "assay-" + pipeline_},
-       {"log_level", "4"}},
-      error);
+  std::map<std::string, std::string> defaults = kafka_fetch_defaults(config_.max_record_bytes);
+  defaults.insert({{"bootstrap.servers", brokers},
+                   {"group.id", config_.group_id},
+                   {"partition.assignment.strategy", "cooperative-sticky"},
+                   {"enable.auto.commit", "true"},
+                   {"auto.commit.interval.ms", "1000"},
+                   {"enable.auto.offset.store", "false"},
+                   {"auto.offset.reset", "earliest"},
+                   {"enable.partition.eof", "false"},
+                   {"fetch.wait.max.ms", "50"},
+                   {"client.id", "assay-" + pipeline_},
+                   {"log_level", "4"}});
+  rd_kafka_conf_t* conf = make_kafka_conf(config_.client, defaults, error);
   if (conf == nullptr) return false;
   // These two are ours: user properties must not break the no-loss commit protocol.
   char err[512];
@@ -285,16 +311,24 @@ engine::SourceStatus KafkaSource::next(engine::Batch& b, size_t max_frames) {
   b.topic = config_.topic;
   b.partition = engine::Partition(best->first);
   auto& q = best->second;
-  while (!q.empty() && b.frames.size() < max_frames) {
+  // Bound the arena as the file source does, so a batch of large records stays reasonable.
+  const size_t max_bytes = std::max<size_t>(size_t{8} << 20, size_t{config_.max_record_bytes} * 2);
+  while (!q.empty() && b.frames.size() < max_frames && b.arena.size() < max_bytes) {
     rd_kafka_message_t* m = q.front();
     q.pop_front();
+    // A record over engine.max_record_bytes keeps only its first max_record_bytes bytes and
+    // is rejected as frame.too_large before decoding (as for file input); its offset is
+    // committed like any other once that rejected output is acknowledged.
+    const bool too_large = m->len > config_.max_record_bytes;
+    const size_t keep = too_large ? config_.max_record_bytes : m->len;
     const size_t start = (b.arena.size() + 7) & ~size_t{7};
-    b.arena.resize(start + m->len);
-    if (m->len > 0) std::memcpy(b.arena.data() + start, m->payload, m->len);
+    b.arena.resize(start + keep);
+    if (keep > 0) std::memcpy(b.arena.data() + start, m->payload, keep);
     engine::Frame f;
     f.offset = static_cast<uint32_t>(start);
-    f.size = static_cast<uint32_t>(m->len);
+    f.size = static_cast<uint32_t>(keep);
     f.source_offset = engine::Offset(m->offset);
+    if (too_large) f.pre_reject = engine::RejectCode::kFrameTooLarge;
     b.frames.push_back(f);
     rd_kafka_message_destroy(m);
   }
@@ -331,6 +365,36 @@ std::unique_ptr<engine::Source> KafkaSource::from_config(const engine::ConfigNod
   cfg.group_id = c.get_string("group_id", "assay-" + ctx.pipeline.name);
   cfg.poll_timeout_ms = static_cast<int>(c.get_int("poll_timeout_ms", 100, 1, 60000));
   cfg.idle_timeout_ms = static_cast<int>(c.get_int("idle_timeout_ms", 0, 0, 86400000));
+  cfg.max_record_bytes = ctx.engine.max_record_bytes;
+  // librdkafka cannot receive a response above receive.message.max.bytes: set lower than a
+  // record of max_record_bytes needs, the input would stall on the first such record.
+  // (librdkafka also refuses one below fetch.max.bytes + 512, but only when the client is
+  // created: checked here too, so that `lint` says so with the location.)
+  auto number = [&](const std::string& name) -> std::optional<uint64_t> {
+    const auto it = cfg.client.properties.find(name);
+    if (it == cfg.client.properties.end()) return std::nullopt;
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(it->second.c_str(), &end, 10);
+    if (end == it->second.c_str() || *end != '\0') return std::nullopt;  // librdkafka says why
+    return v;
+  };
+  if (const auto receive = number("receive.message.max.bytes")) {
+    const uint64_t fetch =
+        number("fetch.max.bytes")
+            .value_or(
+                std::stoull(kafka_fetch_defaults(cfg.max_record_bytes).at("fetch.max.bytes")));
+    const uint64_t need =
+        std::max(min_receive_message_max_bytes(cfg.max_record_bytes), fetch + 512);
+    if (*receive < need) {
+      const engine::ConfigNode props = c.get("properties");
+      (props.has("receive.message.max.bytes") ? props.get("receive.message.max.bytes")
+                                              : props.get("receive.message.max.bytes_file"))
+          .fail("must be at least " + std::to_string(need) +
+                " to receive a record of engine.max_record_bytes (" +
+                std::to_string(cfg.max_record_bytes) + ") and a fetch of fetch.max.bytes (" +
+                std::to_string(fetch) + ") with their framing");
+    }
+  }
   return std::make_unique<KafkaSource>(std::move(cfg), ctx.metrics, ctx.pipeline.name);
 }
 

@@ -25,7 +25,22 @@ struct KafkaSourceConfig {
   int poll_timeout_ms = 100;
   /// Stop (and drain) after this long without a new record (0 = run until stopped).
   int idle_timeout_ms = 0;
+  /// engine.max_record_bytes: a larger record becomes a pre-rejected `frame.too_large` frame
+  /// holding its first max_record_bytes bytes. librdkafka's fetch sizes are derived from it
+  /// (kafka_fetch_defaults).
+  uint32_t max_record_bytes = 1 << 20;
 };
+
+/// librdkafka consumer settings consistent with `max_record_bytes`: a record of that size is
+/// fetched in one request (`max.partition.fetch.bytes`, `fetch.max.bytes`) and fits the local
+/// queue (`queued.max.messages.kbytes`); never below librdkafka's defaults (64 MiB for the
+/// queue). librdkafka raises `receive.message.max.bytes` to fetch.max.bytes + 512 by itself;
+/// a user-set `receive.message.max.bytes` too small for such a record is refused (from_config).
+std::map<std::string, std::string> kafka_fetch_defaults(uint32_t max_record_bytes);
+
+/// The smallest `receive.message.max.bytes` that admits a record of `max_record_bytes` (the
+/// record, its batch and fetch response framing).
+uint64_t min_receive_message_max_bytes(uint32_t max_record_bytes);
 
 /// Consumes one topic in a consumer group.
 class KafkaSource final : public engine::Source {

@@ -1,41 +1,73 @@
 #pragma once
 /// \file HTTP endpoint serving /metrics (Prometheus text format), /healthz and /readyz.
+///
+/// One thread waits on every connection at once (poll) with non-blocking sockets, so no client
+/// — idle, sending its request a byte at a time, or never reading its answer — holds up any
+/// other: each request is answered as soon as its head has arrived. Limits (HttpLimits) bound
+/// what one connection may hold: its request head must arrive within request_timeout_ms of
+/// connecting, its answer must be taken within write_timeout_ms, and when max_connections are
+/// open a new connection closes the oldest. Only GET and HEAD are served (other methods: 405
+/// with `Allow: GET, HEAD`); one request per connection (`Connection: close`). See
+/// docs/operations.md, "Health and metrics".
 
+#include <atomic>
+#include <cstddef>
 #include <functional>
 #include <string>
-
-struct mg_context;
-struct mg_connection;
+#include <thread>
 
 namespace assay::engine {
 
 class Metrics;
 
-/// A small HTTP server (civetweb) on a configured address.
+/// Bounds on what clients may hold (the defaults suit probes and scrapers).
+struct HttpLimits {
+  /// A connection whose whole request head has not arrived this long after connecting is
+  /// closed (idle and slow-loris clients).
+  int request_timeout_ms = 5000;
+  /// A connection that has not taken its whole answer this long after the request is closed.
+  int write_timeout_ms = 10000;
+  /// Connections open at once; a new one beyond this closes the oldest.
+  size_t max_connections = 256;
+  /// Largest request head (request line and headers); a longer one is answered 431.
+  size_t max_request_bytes = 8192;
+};
+
+/// A small HTTP server on a configured address.
 class HttpServer {
  public:
-  /// `listen` is "host:port" (port 0 = any free port). `ready` decides /readyz (200 or 503);
-  /// /healthz answers 200 while the process is alive and its loop makes progress (`healthy`).
+  /// `listen` is "host:port", "[ipv6]:port" or "port" (all IPv4 interfaces); port 0 = any
+  /// free port. `ready` decides /readyz (200 or 503); /healthz answers 200 while the process
+  /// is alive and its loop makes progress (`healthy`). Either may be empty (= always 200). Both
+  /// are called on the server thread and must not block.
   HttpServer(std::string listen, Metrics& metrics, std::function<bool()> ready,
-             std::function<bool()> healthy);
+             std::function<bool()> healthy, HttpLimits limits = {});
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
   ~HttpServer();
 
-  /// Starts serving; false (and `error`) if the address cannot be bound.
+  /// Binds and starts serving; false and `error` ("cannot listen on ADDR: OS reason") if the
+  /// address is malformed, cannot be resolved or cannot be bound.
   bool start(std::string* error);
-  /// Stops serving (idempotent).
+  /// Stops serving and closes every connection (idempotent).
   void stop();
   /// The bound port (after start()).
   int port() const { return port_; }
 
  private:
-  static int handle(::mg_connection* conn, void* self);
-  std::string listen_;
+  struct Response;
+  void loop();
+  Response answer(const std::string& head) const;
+
+  const std::string listen_;
   Metrics& metrics_;
-  std::function<bool()> ready_, healthy_;
-  mg_context* ctx_ = nullptr;
+  const std::function<bool()> ready_, healthy_;
+  const HttpLimits limits_;
+  int listen_fd_ = -1;
+  int wake_fd_ = -1;  ///< eventfd: stop() wakes the loop
   int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
 };
 
 }  // namespace assay::engine

@@ -113,6 +113,7 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
   }
   if (auto m = root.maybe("metrics")) {
     p->metrics_listen = m->get_string("listen", "");
+    if (auto l = m->maybe("listen")) p->metrics_listen_at = l->location();
     m->finish();
   }
 

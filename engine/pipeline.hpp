@@ -50,6 +50,9 @@ struct Pipeline {
   EngineOptions engine;
   /// "host:port" for /metrics, /healthz, /readyz; empty = no HTTP endpoint.
   std::string metrics_listen;
+  /// "file:line:column" of `metrics.listen` (empty when not from a file), for errors found
+  /// when it is bound.
+  std::string metrics_listen_at;
   std::unique_ptr<Source> source;
   /// One sink per route; the alerts sink may be absent (alerts are then counted and logged).
   std::array<std::unique_ptr<Sink>, kRouteCount> sinks;

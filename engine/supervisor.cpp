@@ -106,7 +106,10 @@ SupervisedRun Supervisor::run(std::unique_ptr<Pipeline> first) {
     if (!http->start(&err)) {
       out.summary.ok = false;
       out.config_error = true;
-      out.summary.error = out.reason = "metrics.listen: " + err;
+      // A configuration error (exit 2), located like every other: file:line:column: key.
+      out.summary.error = out.reason =
+          (p->metrics_listen_at.empty() ? std::string() : p->metrics_listen_at + ": ") +
+          "key 'metrics.listen': " + err;
       audit_stop(*p, out.summary, out.reason);
       return out;
     }

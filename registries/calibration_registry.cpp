@@ -24,10 +24,12 @@ namespace {
 
 using engine::file_mtime_ns;
 
-int64_t parse_time(const ConfigNode& n) {
-  auto t = engine::parse_rfc3339(n.as_string());
-  if (!t) n.fail("expected an RFC 3339 time such as 2026-01-01T00:00:00Z");
-  return *t;
+// A time by the one rule of engine::parse_time: a validity bound beyond 1677..2262 is
+// unbounded on that side; anything else that is not a representable RFC 3339 time is refused.
+int64_t parse_time(const ConfigNode& n, engine::TimeBound bound) {
+  const engine::ParsedTime t = engine::parse_time(n.as_string(), bound);
+  if (!t.ns) n.fail(t.error);
+  return *t.ns;
 }
 
 // A number that may be written as .nan/.inf (to_yaml does) so that the refusal says what is
@@ -145,8 +147,10 @@ std::shared_ptr<const TrustList> load_trust_list(const std::string& path,
       std::copy(bytes->begin(), bytes->end(), k.public_key.begin());
       if (!crypto::ed25519_public_key_valid(k.public_key.data()))
         pk.fail("not a valid Ed25519 public key (non-canonical, small order or with torsion)");
-      if (auto n = e.maybe("valid_from")) k.valid_from_ns = parse_time(*n);
-      if (auto n = e.maybe("valid_until")) k.valid_until_ns = parse_time(*n);
+      if (auto n = e.maybe("valid_from"))
+        k.valid_from_ns = parse_time(*n, engine::TimeBound::kFrom);
+      if (auto n = e.maybe("valid_until"))
+        k.valid_until_ns = parse_time(*n, engine::TimeBound::kUntil);
       if (k.valid_until_ns < k.valid_from_ns)
         e.get("valid_until").fail("valid_until is before valid_from");
       k.revoked = e.get_bool("revoked", false);
@@ -182,9 +186,11 @@ CalibrationCertificate parse_certificate(const ConfigNode& n) {
   c.certificate_id = required_string(n, "certificate_id");
   c.sensor_id = required_string(n, "sensor_id");
   c.lab_id = required_string(n, "lab_id");
-  c.valid_from_ns = parse_time(n.get("valid_from"));
-  c.valid_until_ns = parse_time(n.get("valid_until"));
-  c.issue_date_ns = n.has("issue_date") ? parse_time(n.get("issue_date")) : c.valid_from_ns;
+  c.valid_from_ns = parse_time(n.get("valid_from"), engine::TimeBound::kFrom);
+  c.valid_until_ns = parse_time(n.get("valid_until"), engine::TimeBound::kUntil);
+  c.issue_date_ns = n.has("issue_date")
+                        ? parse_time(n.get("issue_date"), engine::TimeBound::kInstant)
+                        : c.valid_from_ns;
   if (c.valid_until_ns < c.valid_from_ns)
     n.get("valid_until").fail("valid_until is before valid_from");
   c.quantity = required_string(n, "quantity");

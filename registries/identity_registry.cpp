@@ -43,10 +43,12 @@ void IdentityRegistry::put(SensorInfo sensor, std::vector<SensorKey> keys) {
 
 namespace {
 
-int64_t parse_time(const ConfigNode& n) {
-  auto t = engine::parse_rfc3339(n.as_string());
-  if (!t) n.fail("expected an RFC 3339 time such as 2026-01-01T00:00:00Z");
-  return *t;
+// A time by the one rule of engine::parse_time: a validity bound beyond 1677..2262 is
+// unbounded on that side; anything else that is not a representable RFC 3339 time is refused.
+int64_t parse_time(const ConfigNode& n, engine::TimeBound bound) {
+  const engine::ParsedTime t = engine::parse_time(n.as_string(), bound);
+  if (!t.ns) n.fail(t.error);
+  return *t.ns;
 }
 
 std::string read_secret_file(const ConfigNode& n) {
@@ -107,8 +109,9 @@ SensorKey parse_key(const ConfigNode& kc, const std::string& sensor_id) {
     algn.fail("unknown alg '" + alg + "' (Ed25519, EcdsaP256Sha256, HmacSha256)");
   }
   if (alg == "EcdsaP256Sha256") k.alg = wire::SignatureAlg::EcdsaP256Sha256;
-  if (auto n = kc.maybe("valid_from")) k.valid_from_ns = parse_time(*n);
-  if (auto n = kc.maybe("valid_until")) k.valid_until_ns = parse_time(*n);
+  if (auto n = kc.maybe("valid_from")) k.valid_from_ns = parse_time(*n, engine::TimeBound::kFrom);
+  if (auto n = kc.maybe("valid_until"))
+    k.valid_until_ns = parse_time(*n, engine::TimeBound::kUntil);
   if (k.valid_until_ns < k.valid_from_ns) kc.get("valid_until").fail("valid_until is before valid_from");
   k.revoked = kc.get_bool("revoked", false);
   kc.finish();

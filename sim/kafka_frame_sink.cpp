@@ -4,12 +4,9 @@
 
 namespace assay::sim {
 
+// Flushes (10 s) while the members the delivery reports touch are still alive.
 KafkaFrameSink::~KafkaFrameSink() {
-  if (rk_ != nullptr) {
-    rd_kafka_flush(rk_, 10000);
-    if (rkt_ != nullptr) rd_kafka_topic_destroy(rkt_);
-    rd_kafka_destroy(rk_);
-  }
+  producer_.stop();
 }
 
 void KafkaFrameSink::delivery_cb(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
@@ -21,42 +18,31 @@ bool KafkaFrameSink::open(const std::string& brokers, const std::string& topic,
   connectors::KafkaClientSettings s;
   s.brokers = brokers;
   s.properties = properties;
-  const std::string bootstrap = connectors::resolve_brokers(s, {topic});
-  rd_kafka_conf_t* conf = connectors::make_kafka_conf(
-      s,
-      {{"bootstrap.servers", bootstrap},
-       {"enable.idempotence", "true"},
-       {"linger.ms", "5"},
-       {"batch.size", "1000000"},
-       {"compression.type", "lz4"},
-       {"log_level", "4"}},
-      &error_);
-  if (conf == nullptr) return false;
-  char err[512];
-  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
-  rd_kafka_conf_set_opaque(conf, this);
-  rd_kafka_conf_set_dr_msg_cb(conf, &KafkaFrameSink::delivery_cb);
-  rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-  if (rk_ == nullptr) {
-    rd_kafka_conf_destroy(conf);  // rd_kafka_new takes ownership only on success
-    error_ = std::string("cannot create Kafka producer: ") + err;
-    return false;
-  }
-  rkt_ = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
-  return true;
+  connectors::ProducerOptions o;
+  o.defaults = {{"enable.idempotence", "true"},
+                {"linger.ms", "5"},
+                {"batch.size", "1000000"},
+                {"compression.type", "lz4"},
+                {"log_level", "4"}};
+  o.on_delivery = &KafkaFrameSink::delivery_cb;
+  o.opaque = this;
+  o.topic_check_timeout_ms = 0;  // as before: no check (the first delivery fails instead)
+  o.poll_interval_ms = 0;        // write() and flush() poll
+  o.stop_flush_ms = 10000;
+  return producer_.start(s, topic, o, &error_);
 }
 
 bool KafkaFrameSink::write(std::span<const uint8_t> frame, std::string_view key) {
   for (;;) {
-    const int rc = rd_kafka_produce(rkt_, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+    const int rc = rd_kafka_produce(producer_.topic(), RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
                                     const_cast<uint8_t*>(frame.data()), frame.size(), key.data(),
                                     key.size(), nullptr);
     if (rc == 0) {
-      rd_kafka_poll(rk_, 0);
+      rd_kafka_poll(producer_.handle(), 0);
       return true;
     }
     if (rd_kafka_last_error() == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      rd_kafka_poll(rk_, 10);
+      rd_kafka_poll(producer_.handle(), 10);
       continue;
     }
     error_ = std::string("produce failed: ") + rd_kafka_err2str(rd_kafka_last_error());
@@ -65,8 +51,9 @@ bool KafkaFrameSink::write(std::span<const uint8_t> frame, std::string_view key)
 }
 
 bool KafkaFrameSink::flush() {
-  if (rk_ == nullptr) return false;
-  while (rd_kafka_outq_len(rk_) > 0) rd_kafka_flush(rk_, 1000);
+  rd_kafka_t* rk = producer_.handle();
+  if (rk == nullptr) return false;
+  while (rd_kafka_outq_len(rk) > 0) rd_kafka_flush(rk, 1000);
   if (failed_.load() > 0) {
     error_ = std::to_string(failed_.load()) + " records were not delivered";
     return false;

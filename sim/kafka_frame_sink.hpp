@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "connectors/kafka_common.hpp"
 #include "sim/frame_sink.hpp"
 
 namespace assay::sim {
@@ -28,8 +29,7 @@ class KafkaFrameSink final : public FrameSink {
 
  private:
   static void delivery_cb(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque);
-  rd_kafka_t* rk_ = nullptr;
-  rd_kafka_topic_t* rkt_ = nullptr;
+  connectors::KafkaProducer producer_;
   std::atomic<uint64_t> failed_{0};
   std::string error_;
 };
