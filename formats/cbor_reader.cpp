@@ -135,9 +135,11 @@ CborStatus CborReader::skip(const CborItem& first, int max_depth, bool* indefini
       return CborStatus::kMalformed;
     }
     --remaining[depth - 1];
-    // Close finished levels before opening the new item's own.
-    while (depth > 0 && remaining[depth - 1] == 0) --depth;
+    const int before = depth;
     if (!open(it)) return CborStatus::kMalformed;
+    if (depth > before) continue;  // a non-empty container: its elements come next
+    // A scalar or an empty container: close every level it completed.
+    while (depth > 0 && remaining[depth - 1] == 0) --depth;
   }
   return CborStatus::kOk;
 }
