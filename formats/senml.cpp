@@ -193,7 +193,7 @@ SenmlError resolve(const SenmlParseOptions& o, SenmlPack& p) {
                        ((r.present & bit(VB)) ? 1 : 0) + ((r.present & bit(VD)) ? 1 : 0);
     if (values > 1) return SenmlError::kMultipleValues;
     if (values == 0 && !(r.present & bit(S))) return SenmlError::kNoValue;
-    if (r.present & (bit(S) | bit(BS))) {
+    if ((r.present & bit(S)) || has_bs) {
       rec.has_sum = true;
       rec.sum = (has_bs ? as_double(bs) : 0.0) + ((r.present & bit(S)) ? as_double(r.s) : 0.0);
       if (!std::isfinite(rec.sum)) return SenmlError::kValueNotFinite;
