@@ -6,15 +6,33 @@ namespace assay::formats {
 namespace {
 
 // libcbor callbacks fill the item passed as context.
-CborItem& item(void* ctx) { return *static_cast<CborItem*>(ctx); }
-void on_uint8(void* c, uint8_t v) { item(c) = {CborType::kUint, v}; }
-void on_uint16(void* c, uint16_t v) { item(c) = {CborType::kUint, v}; }
-void on_uint32(void* c, uint32_t v) { item(c) = {CborType::kUint, v}; }
-void on_uint64(void* c, uint64_t v) { item(c) = {CborType::kUint, v}; }
-void on_neg8(void* c, uint8_t v) { item(c) = {CborType::kNegint, v}; }
-void on_neg16(void* c, uint16_t v) { item(c) = {CborType::kNegint, v}; }
-void on_neg32(void* c, uint32_t v) { item(c) = {CborType::kNegint, v}; }
-void on_neg64(void* c, uint64_t v) { item(c) = {CborType::kNegint, v}; }
+CborItem& item(void* ctx) {
+  return *static_cast<CborItem*>(ctx);
+}
+void on_uint8(void* c, uint8_t v) {
+  item(c) = {CborType::kUint, v};
+}
+void on_uint16(void* c, uint16_t v) {
+  item(c) = {CborType::kUint, v};
+}
+void on_uint32(void* c, uint32_t v) {
+  item(c) = {CborType::kUint, v};
+}
+void on_uint64(void* c, uint64_t v) {
+  item(c) = {CborType::kUint, v};
+}
+void on_neg8(void* c, uint8_t v) {
+  item(c) = {CborType::kNegint, v};
+}
+void on_neg16(void* c, uint16_t v) {
+  item(c) = {CborType::kNegint, v};
+}
+void on_neg32(void* c, uint32_t v) {
+  item(c) = {CborType::kNegint, v};
+}
+void on_neg64(void* c, uint64_t v) {
+  item(c) = {CborType::kNegint, v};
+}
 void on_bytes(void* c, cbor_data d, size_t n) {
   item(c) = {CborType::kBytes};
   item(c).bytes = {d, static_cast<size_t>(n)};
@@ -23,10 +41,18 @@ void on_text(void* c, cbor_data d, size_t n) {
   item(c) = {CborType::kText};
   item(c).bytes = {d, static_cast<size_t>(n)};
 }
-void on_indef(void* c) { item(c) = {CborType::kIndefinite}; }
-void on_array(void* c, size_t n) { item(c) = {CborType::kArray, n}; }
-void on_map(void* c, size_t n) { item(c) = {CborType::kMap, n}; }
-void on_tag(void* c, uint64_t t) { item(c) = {CborType::kTag, t}; }
+void on_indef(void* c) {
+  item(c) = {CborType::kIndefinite};
+}
+void on_array(void* c, size_t n) {
+  item(c) = {CborType::kArray, n};
+}
+void on_map(void* c, size_t n) {
+  item(c) = {CborType::kMap, n};
+}
+void on_tag(void* c, uint64_t t) {
+  item(c) = {CborType::kTag, t};
+}
 void on_float(void* c, float f) {
   item(c) = {CborType::kFloat};
   item(c).f = f;
@@ -35,13 +61,19 @@ void on_double(void* c, double f) {
   item(c) = {CborType::kFloat};
   item(c).f = f;
 }
-void on_undefined(void* c) { item(c) = {CborType::kUndefined}; }
-void on_null(void* c) { item(c) = {CborType::kNull}; }
+void on_undefined(void* c) {
+  item(c) = {CborType::kUndefined};
+}
+void on_null(void* c) {
+  item(c) = {CborType::kNull};
+}
 void on_bool(void* c, bool b) {
   item(c) = {CborType::kBool};
   item(c).b = b;
 }
-void on_break(void* c) { item(c) = {CborType::kBreak}; }
+void on_break(void* c) {
+  item(c) = {CborType::kBreak};
+}
 
 struct cbor_callbacks make_callbacks() {
   struct cbor_callbacks cb = cbor_empty_callbacks;
@@ -108,10 +140,14 @@ CborStatus CborReader::skip(const CborItem& first, int max_depth, bool* indefini
   int depth = 0;
   auto open = [&](const CborItem& it) -> bool {
     uint64_t n = 0;
-    if (it.type == CborType::kArray) n = it.u;
-    else if (it.type == CborType::kMap) n = it.u > UINT64_MAX / 2 ? UINT64_MAX : it.u * 2;
-    else if (it.type == CborType::kTag) n = 1;
-    else return true;  // scalar or string: nothing nested
+    if (it.type == CborType::kArray)
+      n = it.u;
+    else if (it.type == CborType::kMap)
+      n = it.u > UINT64_MAX / 2 ? UINT64_MAX : it.u * 2;
+    else if (it.type == CborType::kTag)
+      n = 1;
+    else
+      return true;  // scalar or string: nothing nested
     if (n == 0) return true;
     if (depth >= max_depth || depth >= kMaxLevels) {
       *too_deep = true;

@@ -37,10 +37,10 @@ enum class CborType : uint8_t {
 /// One decoded head.
 struct CborItem {
   CborType type = CborType::kNull;
-  uint64_t u = 0;                    ///< integer magnitude, count, or tag number
-  double f = 0;                      ///< float value
-  bool b = false;                    ///< bool value
-  std::span<const uint8_t> bytes;    ///< string contents (view into the input)
+  uint64_t u = 0;                  ///< integer magnitude, count, or tag number
+  double f = 0;                    ///< float value
+  bool b = false;                  ///< bool value
+  std::span<const uint8_t> bytes;  ///< string contents (view into the input)
   /// Text contents as a string_view (same bytes as `bytes`).
   std::string_view text() const {
     return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};

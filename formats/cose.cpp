@@ -34,10 +34,13 @@ CoseError skip_value(CborReader& r, const CborItem& first, int max_depth) {
   bool indefinite = false;
   bool too_deep = false;
   switch (r.skip(first, max_depth, &indefinite, &too_deep)) {
-    case CborStatus::kOk: return CoseError::kNone;
+    case CborStatus::kOk:
+      return CoseError::kNone;
     case CborStatus::kEnd:
-    case CborStatus::kTruncated: return CoseError::kTruncated;
-    case CborStatus::kMalformed: break;
+    case CborStatus::kTruncated:
+      return CoseError::kTruncated;
+    case CborStatus::kMalformed:
+      break;
   }
   if (indefinite) return CoseError::kIndefiniteLength;
   if (too_deep) return CoseError::kTooDeep;
@@ -152,51 +155,86 @@ size_t head_size(uint64_t n) {
   return 9;
 }
 
-std::string_view context_of(CoseKind k) { return k == CoseKind::kSign1 ? "Signature1" : "MAC0"; }
+std::string_view context_of(CoseKind k) {
+  return k == CoseKind::kSign1 ? "Signature1" : "MAC0";
+}
 
 }  // namespace
 
 std::string_view cose_error_name(CoseError e) {
   switch (e) {
-    case CoseError::kNone: return "ok";
-    case CoseError::kTooLarge: return "cose.too_large";
-    case CoseError::kTruncated: return "cose.truncated";
-    case CoseError::kMalformed: return "cose.cbor_malformed";
-    case CoseError::kIndefiniteLength: return "cose.indefinite_length";
-    case CoseError::kTooDeep: return "cose.too_deep";
-    case CoseError::kTrailingBytes: return "cose.trailing_bytes";
-    case CoseError::kUntagged: return "cose.untagged";
-    case CoseError::kWrongTag: return "cose.wrong_tag";
-    case CoseError::kNotArray: return "cose.not_array";
-    case CoseError::kWrongArrayLength: return "cose.wrong_array_length";
-    case CoseError::kProtectedNotBstr: return "cose.protected_not_bstr";
-    case CoseError::kProtectedNotMap: return "cose.protected_not_map";
-    case CoseError::kUnprotectedNotMap: return "cose.unprotected_not_map";
-    case CoseError::kPayloadNotBstr: return "cose.payload_not_bstr";
-    case CoseError::kDetachedPayload: return "cose.detached_payload";
-    case CoseError::kSignatureNotBstr: return "cose.signature_not_bstr";
-    case CoseError::kHeaderLabelInvalid: return "cose.header_label_invalid";
-    case CoseError::kDuplicateHeader: return "cose.duplicate_header";
-    case CoseError::kTooManyHeaders: return "cose.too_many_headers";
-    case CoseError::kAlgMissing: return "cose.alg_missing";
-    case CoseError::kAlgNotProtected: return "cose.alg_not_protected";
-    case CoseError::kAlgInvalid: return "cose.alg_invalid";
-    case CoseError::kUnsupportedAlg: return "cose.unsupported_alg";
-    case CoseError::kAlgKindMismatch: return "cose.alg_kind_mismatch";
-    case CoseError::kKidMissing: return "cose.kid_missing";
-    case CoseError::kKidInvalid: return "cose.kid_invalid";
-    case CoseError::kCritUnsupported: return "cose.crit_unsupported";
-    case CoseError::kContentTypeInvalid: return "cose.content_type_invalid";
-    case CoseError::kSignatureLength: return "cose.signature_length";
+    case CoseError::kNone:
+      return "ok";
+    case CoseError::kTooLarge:
+      return "cose.too_large";
+    case CoseError::kTruncated:
+      return "cose.truncated";
+    case CoseError::kMalformed:
+      return "cose.cbor_malformed";
+    case CoseError::kIndefiniteLength:
+      return "cose.indefinite_length";
+    case CoseError::kTooDeep:
+      return "cose.too_deep";
+    case CoseError::kTrailingBytes:
+      return "cose.trailing_bytes";
+    case CoseError::kUntagged:
+      return "cose.untagged";
+    case CoseError::kWrongTag:
+      return "cose.wrong_tag";
+    case CoseError::kNotArray:
+      return "cose.not_array";
+    case CoseError::kWrongArrayLength:
+      return "cose.wrong_array_length";
+    case CoseError::kProtectedNotBstr:
+      return "cose.protected_not_bstr";
+    case CoseError::kProtectedNotMap:
+      return "cose.protected_not_map";
+    case CoseError::kUnprotectedNotMap:
+      return "cose.unprotected_not_map";
+    case CoseError::kPayloadNotBstr:
+      return "cose.payload_not_bstr";
+    case CoseError::kDetachedPayload:
+      return "cose.detached_payload";
+    case CoseError::kSignatureNotBstr:
+      return "cose.signature_not_bstr";
+    case CoseError::kHeaderLabelInvalid:
+      return "cose.header_label_invalid";
+    case CoseError::kDuplicateHeader:
+      return "cose.duplicate_header";
+    case CoseError::kTooManyHeaders:
+      return "cose.too_many_headers";
+    case CoseError::kAlgMissing:
+      return "cose.alg_missing";
+    case CoseError::kAlgNotProtected:
+      return "cose.alg_not_protected";
+    case CoseError::kAlgInvalid:
+      return "cose.alg_invalid";
+    case CoseError::kUnsupportedAlg:
+      return "cose.unsupported_alg";
+    case CoseError::kAlgKindMismatch:
+      return "cose.alg_kind_mismatch";
+    case CoseError::kKidMissing:
+      return "cose.kid_missing";
+    case CoseError::kKidInvalid:
+      return "cose.kid_invalid";
+    case CoseError::kCritUnsupported:
+      return "cose.crit_unsupported";
+    case CoseError::kContentTypeInvalid:
+      return "cose.content_type_invalid";
+    case CoseError::kSignatureLength:
+      return "cose.signature_length";
   }
   return "cose.unknown";
 }
 
 std::string_view cose_algorithm_name(CoseAlgorithm a) {
   switch (a) {
-    case CoseAlgorithm::kES256: return "ES256";
-    case CoseAlgorithm::kEdDSA: return "EdDSA";
-    case CoseAlgorithm::kHmac256: return "HMAC 256/256";
+    case CoseAlgorithm::kES256:
+      return "ES256";
+    case CoseAlgorithm::kEdDSA:
+      return "EdDSA";
+    case CoseAlgorithm::kHmac256:
+      return "HMAC 256/256";
   }
   return "";
 }

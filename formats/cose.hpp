@@ -62,9 +62,9 @@ enum class CoseKind : uint8_t {
 
 /// Algorithms (COSE algorithm identifiers).
 enum class CoseAlgorithm : int8_t {
-  kES256 = -7,      ///< ECDSA P-256 with SHA-256; signature r||s, 64 bytes
-  kEdDSA = -8,      ///< EdDSA (Ed25519 keys in Assay); 64 bytes
-  kHmac256 = 5,     ///< HMAC-SHA256 with a 256-bit tag; 32 bytes
+  kES256 = -7,   ///< ECDSA P-256 with SHA-256; signature r||s, 64 bytes
+  kEdDSA = -8,   ///< EdDSA (Ed25519 keys in Assay); 64 bytes
+  kHmac256 = 5,  ///< HMAC-SHA256 with a 256-bit tag; 32 bytes
 };
 
 /// The COSE name, e.g. "ES256".
@@ -95,8 +95,8 @@ struct CoseMessage {
   std::span<const uint8_t> kid;  ///< key identifier (empty if absent and not required)
   bool kid_protected = false;    ///< kid came from the protected header
   bool has_content_type = false;
-  uint64_t content_format = 0;      ///< content type as a CoAP content format (uint form)
-  std::string_view content_type;    ///< content type as a media type (tstr form)
+  uint64_t content_format = 0;         ///< content type as a CoAP content format (uint form)
+  std::string_view content_type;       ///< content type as a media type (tstr form)
   std::span<const uint8_t> payload;    ///< the payload bstr contents
   std::span<const uint8_t> signature;  ///< COSE_Sign1 signature or COSE_Mac0 tag
 };

@@ -72,7 +72,7 @@ bool read_der_integer(const uint8_t*& p, const uint8_t* end, size_t field_bytes,
   if (static_cast<size_t>(end - p) < len) return false;
   const uint8_t* v = p;
   size_t n = len;
-  if (v[0] & 0x80) return false;                   // negative
+  if (v[0] & 0x80) return false;                              // negative
   if (n > 1 && v[0] == 0x00 && !(v[1] & 0x80)) return false;  // non-minimal
   if (v[0] == 0x00 && n > 1) {
     ++v;

@@ -12,8 +12,10 @@ size_t escape_len(unsigned char c) {
     case '\f':
     case '\n':
     case '\r':
-    case '\t': return 2;
-    default: return c < 0x20 ? 6 : 1;
+    case '\t':
+      return 2;
+    default:
+      return c < 0x20 ? 6 : 1;
   }
 }
 
@@ -31,13 +33,34 @@ void json_escape_into(std::string_view s, char* out) {
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': *out++ = '\\'; *out++ = '"'; break;
-      case '\\': *out++ = '\\'; *out++ = '\\'; break;
-      case '\b': *out++ = '\\'; *out++ = 'b'; break;
-      case '\f': *out++ = '\\'; *out++ = 'f'; break;
-      case '\n': *out++ = '\\'; *out++ = 'n'; break;
-      case '\r': *out++ = '\\'; *out++ = 'r'; break;
-      case '\t': *out++ = '\\'; *out++ = 't'; break;
+      case '"':
+        *out++ = '\\';
+        *out++ = '"';
+        break;
+      case '\\':
+        *out++ = '\\';
+        *out++ = '\\';
+        break;
+      case '\b':
+        *out++ = '\\';
+        *out++ = 'b';
+        break;
+      case '\f':
+        *out++ = '\\';
+        *out++ = 'f';
+        break;
+      case '\n':
+        *out++ = '\\';
+        *out++ = 'n';
+        break;
+      case '\r':
+        *out++ = '\\';
+        *out++ = 'r';
+        break;
+      case '\t':
+        *out++ = '\\';
+        *out++ = 't';
+        break;
       default:
         if (c < 0x20) {
           *out++ = '\\';

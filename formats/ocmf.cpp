@@ -21,8 +21,7 @@ constexpr std::string_view kTopKeys[] = {"FV", "GI", "GS", "GV", "PG", "MV", "MM
                                          "MS", "MF", "IS", "IL", "IF", "IT", "ID",
                                          "TT", "CF", "LC", "CT", "CI", "RD"};
 enum TopKey { FV, GI, GS, GV, PG, MV, MM, MS, MF, IS, IL, IF, IT, ID, TT, CF, LC, CT, CI, RD };
-constexpr std::string_view kReadingKeys[] = {"TM", "TX", "RV", "RI", "RU",
-                                             "RT", "CL", "EF", "ST"};
+constexpr std::string_view kReadingKeys[] = {"TM", "TX", "RV", "RI", "RU", "RT", "CL", "EF", "ST"};
 enum ReadingKey { TM, TX, RV, RI, RU, RT, CL, EF, ST };
 constexpr std::string_view kLcKeys[] = {"LN", "LI", "LR", "LU"};
 enum LcKey { LN, LI, LR, LU };
@@ -49,7 +48,7 @@ struct Frame {
 
 // What the next value in an object belongs to.
 struct Pending {
-  int known = -1;               // index into the frame's key table, or -1
+  int known = -1;                // index into the frame's key table, or -1
   std::string_view unknown_key;  // set when known == -1 and a key was read
 };
 
@@ -182,9 +181,8 @@ class Sax {
     if (r_.extras.size() >= o_.max_extras) return fail(OcmfError::kTooManyFields);
     OcmfExtra e;
     e.section = section;
-    e.reading = section == OcmfSection::kReading
-                    ? static_cast<uint32_t>(r_.readings.size() - 1)
-                    : 0;
+    e.reading =
+        section == OcmfSection::kReading ? static_cast<uint32_t>(r_.readings.size() - 1) : 0;
     e.key = key;
     r_.extras.push_back(e);
     capture_start_ = a_.cursor();
@@ -196,10 +194,14 @@ class Sax {
 
   OcmfSection section_of(Role role) const {
     switch (role) {
-      case Role::kReading: return OcmfSection::kReading;
-      case Role::kLc: return OcmfSection::kLossCompensation;
-      case Role::kSig: return OcmfSection::kSignature;
-      default: return OcmfSection::kPayload;
+      case Role::kReading:
+        return OcmfSection::kReading;
+      case Role::kLc:
+        return OcmfSection::kLossCompensation;
+      case Role::kSig:
+        return OcmfSection::kSignature;
+      default:
+        return OcmfSection::kPayload;
     }
   }
 
@@ -243,8 +245,8 @@ class Sax {
     }
     Frame& f = stack_[depth_++];
     f = Frame{role, is_object};
-    f.key_begin = static_cast<uint32_t>(role == Role::kCapture ? capture_keys_.size()
-                                                               : unknown_keys_.size());
+    f.key_begin =
+        static_cast<uint32_t>(role == Role::kCapture ? capture_keys_.size() : unknown_keys_.size());
     return true;
   }
 
@@ -261,8 +263,10 @@ class Sax {
     } else if (f.role == Role::kTop) {
       top_seen_ = f.seen;
     }
-    if (f.role == Role::kCapture) capture_keys_.resize(f.key_begin);
-    else unknown_keys_.resize(f.key_begin);
+    if (f.role == Role::kCapture)
+      capture_keys_.resize(f.key_begin);
+    else
+      unknown_keys_.resize(f.key_begin);
     --depth_;
     return true;
   }
@@ -281,11 +285,20 @@ class Sax {
     }
     int idx = -1;
     switch (f->role) {
-      case Role::kTop: idx = key_index(kTopKeys, k); break;
-      case Role::kSig: idx = key_index(kSigKeys, k); break;
-      case Role::kReading: idx = key_index(kReadingKeys, k); break;
-      case Role::kLc: idx = key_index(kLcKeys, k); break;
-      default: break;
+      case Role::kTop:
+        idx = key_index(kTopKeys, k);
+        break;
+      case Role::kSig:
+        idx = key_index(kSigKeys, k);
+        break;
+      case Role::kReading:
+        idx = key_index(kReadingKeys, k);
+        break;
+      case Role::kLc:
+        idx = key_index(kLcKeys, k);
+        break;
+      default:
+        break;
     }
     pending_ = {};
     if (idx >= 0) {
@@ -387,11 +400,16 @@ class Sax {
   }
   static bool is_string_field(Role role, int k) {
     switch (role) {
-      case Role::kTop: return k != IS && k != IF && k != LC && k != RD;
-      case Role::kReading: return k != RV && k != CL;
-      case Role::kLc: return k == LN || k == LU;
-      case Role::kSig: return true;
-      default: return false;
+      case Role::kTop:
+        return k != IS && k != IF && k != LC && k != RD;
+      case Role::kReading:
+        return k != RV && k != CL;
+      case Role::kLc:
+        return k == LN || k == LU;
+      case Role::kSig:
+        return true;
+      default:
+        return false;
     }
   }
 
@@ -420,17 +438,30 @@ class Sax {
 
   bool assign_string(Role role, int k, std::string_view s) {
     switch (role) {
-      case Role::kTop: return assign_top(k, s);
-      case Role::kReading: return assign_reading(k, s);
+      case Role::kTop:
+        return assign_top(k, s);
+      case Role::kReading:
+        return assign_reading(k, s);
       case Role::kLc:
         (k == LN ? r_.loss_name : r_.loss_unit) = s;
         return true;
       case Role::kSig:
         switch (k) {
-          case SA: sa_ = s; sa_seen_ = true; break;
-          case SE: se_ = s; se_seen_ = true; break;
-          case SM: sm_ = s; sm_seen_ = true; break;
-          default: r_.signature_text = s; break;
+          case SA:
+            sa_ = s;
+            sa_seen_ = true;
+            break;
+          case SE:
+            se_ = s;
+            se_seen_ = true;
+            break;
+          case SM:
+            sm_ = s;
+            sm_seen_ = true;
+            break;
+          default:
+            r_.signature_text = s;
+            break;
         }
         return true;
       default:
@@ -440,23 +471,56 @@ class Sax {
 
   bool assign_top(int k, std::string_view s) {
     switch (k) {
-      case FV: r_.format_version = s; break;
-      case GI: r_.gateway_id = s; break;
-      case GS: r_.gateway_serial = s; break;
-      case GV: r_.gateway_version = s; break;
-      case PG: pg_ = s; break;
-      case MV: r_.meter_vendor = s; break;
-      case MM: r_.meter_model = s; break;
-      case MS: r_.meter_serial = s; break;
-      case MF: r_.meter_firmware = s; break;
-      case IL: r_.identification_level = s; break;
-      case IT: r_.identification_type = s; break;
-      case ID: r_.identification_data = s; break;
-      case TT: r_.tariff_text = s; break;
-      case CF: r_.charge_controller_firmware = s; break;
-      case CT: r_.charge_point_id_type = s; break;
-      case CI: r_.charge_point_id = s; break;
-      default: return fail(OcmfError::kWrongType);
+      case FV:
+        r_.format_version = s;
+        break;
+      case GI:
+        r_.gateway_id = s;
+        break;
+      case GS:
+        r_.gateway_serial = s;
+        break;
+      case GV:
+        r_.gateway_version = s;
+        break;
+      case PG:
+        pg_ = s;
+        break;
+      case MV:
+        r_.meter_vendor = s;
+        break;
+      case MM:
+        r_.meter_model = s;
+        break;
+      case MS:
+        r_.meter_serial = s;
+        break;
+      case MF:
+        r_.meter_firmware = s;
+        break;
+      case IL:
+        r_.identification_level = s;
+        break;
+      case IT:
+        r_.identification_type = s;
+        break;
+      case ID:
+        r_.identification_data = s;
+        break;
+      case TT:
+        r_.tariff_text = s;
+        break;
+      case CF:
+        r_.charge_controller_firmware = s;
+        break;
+      case CT:
+        r_.charge_point_id_type = s;
+        break;
+      case CI:
+        r_.charge_point_id = s;
+        break;
+      default:
+        return fail(OcmfError::kWrongType);
     }
     return true;
   }
@@ -475,9 +539,15 @@ class Sax {
           return fail(OcmfError::kTxInvalid);
         rd.tx = static_cast<OcmfTx>(s[0]);
         return true;
-      case RI: rd.obis = s; return true;
-      case RU: rd.unit = s; return true;
-      case RT: rd.current_type = s; return true;
+      case RI:
+        rd.obis = s;
+        return true;
+      case RU:
+        rd.unit = s;
+        return true;
+      case RT:
+        rd.current_type = s;
+        return true;
       case EF:
         for (char c : s)
           if (c != 'E' && c != 't') return fail(OcmfError::kErrorFlagsInvalid);
@@ -675,8 +745,8 @@ OcmfError finish_signature(OcmfRecord& r, const Sax& sig, const OcmfParseOptions
   r.base64 = sig.se_seen_ && sig.se_ == "base64";
   if (sig.sm_seen_ && sig.sm_ != "application/x-der") return OcmfError::kUnknownMimeType;
   if (r.signature_text.empty()) return OcmfError::kSignatureMissing;
-  const ptrdiff_t n = r.base64 ? decode_base64(r.signature_text, r.der_)
-                               : decode_hex(r.signature_text, r.der_);
+  const ptrdiff_t n =
+      r.base64 ? decode_base64(r.signature_text, r.der_) : decode_hex(r.signature_text, r.der_);
   if (n <= 0) return OcmfError::kSignatureEncoding;
   r.der_len_ = static_cast<size_t>(n);
   const size_t field = ocmf_algorithm_field_bytes(r.algorithm);
@@ -704,57 +774,102 @@ void clear_record(OcmfRecord& r) {
 
 std::string_view ocmf_error_name(OcmfError e) {
   switch (e) {
-    case OcmfError::kNone: return "ok";
-    case OcmfError::kTooLarge: return "ocmf.too_large";
-    case OcmfError::kNotOcmf: return "ocmf.not_ocmf";
-    case OcmfError::kMissingSection: return "ocmf.missing_section";
-    case OcmfError::kExtraSection: return "ocmf.extra_section";
-    case OcmfError::kPayloadJson: return "ocmf.payload_invalid_json";
-    case OcmfError::kSignatureJson: return "ocmf.signature_invalid_json";
-    case OcmfError::kNotObject: return "ocmf.section_not_object";
-    case OcmfError::kDuplicateKey: return "ocmf.duplicate_key";
-    case OcmfError::kWrongType: return "ocmf.wrong_type";
-    case OcmfError::kNumberOutOfRange: return "ocmf.number_out_of_range";
-    case OcmfError::kTooDeep: return "ocmf.too_deep";
-    case OcmfError::kTooManyReadings: return "ocmf.too_many_readings";
-    case OcmfError::kTooManyFields: return "ocmf.too_many_fields";
-    case OcmfError::kFieldTooLong: return "ocmf.field_too_long";
-    case OcmfError::kUnsupportedVersion: return "ocmf.unsupported_version";
-    case OcmfError::kPaginationInvalid: return "ocmf.pagination_invalid";
-    case OcmfError::kMissingIdentity: return "ocmf.missing_identity";
-    case OcmfError::kNoReadings: return "ocmf.no_readings";
-    case OcmfError::kReadingNotObject: return "ocmf.reading_not_object";
-    case OcmfError::kTimeMissing: return "ocmf.time_missing";
-    case OcmfError::kTimeInvalid: return "ocmf.time_invalid";
-    case OcmfError::kTimeStatusInvalid: return "ocmf.time_status_invalid";
-    case OcmfError::kTxInvalid: return "ocmf.tx_invalid";
-    case OcmfError::kStatusMissing: return "ocmf.status_missing";
-    case OcmfError::kStatusInvalid: return "ocmf.status_invalid";
-    case OcmfError::kUnitMissing: return "ocmf.unit_missing";
-    case OcmfError::kErrorFlagsInvalid: return "ocmf.error_flags_invalid";
-    case OcmfError::kValueInvalid: return "ocmf.value_invalid";
-    case OcmfError::kSignatureMissing: return "ocmf.signature_missing";
-    case OcmfError::kUnknownAlgorithm: return "ocmf.unknown_algorithm";
-    case OcmfError::kLegacyAlgorithm: return "ocmf.legacy_algorithm";
-    case OcmfError::kUnknownEncoding: return "ocmf.unknown_encoding";
-    case OcmfError::kUnknownMimeType: return "ocmf.unknown_mime_type";
-    case OcmfError::kSignatureEncoding: return "ocmf.signature_encoding_invalid";
-    case OcmfError::kSignatureDer: return "ocmf.signature_der_invalid";
-    case OcmfError::kInternalLimit: return "ocmf.internal_limit";
+    case OcmfError::kNone:
+      return "ok";
+    case OcmfError::kTooLarge:
+      return "ocmf.too_large";
+    case OcmfError::kNotOcmf:
+      return "ocmf.not_ocmf";
+    case OcmfError::kMissingSection:
+      return "ocmf.missing_section";
+    case OcmfError::kExtraSection:
+      return "ocmf.extra_section";
+    case OcmfError::kPayloadJson:
+      return "ocmf.payload_invalid_json";
+    case OcmfError::kSignatureJson:
+      return "ocmf.signature_invalid_json";
+    case OcmfError::kNotObject:
+      return "ocmf.section_not_object";
+    case OcmfError::kDuplicateKey:
+      return "ocmf.duplicate_key";
+    case OcmfError::kWrongType:
+      return "ocmf.wrong_type";
+    case OcmfError::kNumberOutOfRange:
+      return "ocmf.number_out_of_range";
+    case OcmfError::kTooDeep:
+      return "ocmf.too_deep";
+    case OcmfError::kTooManyReadings:
+      return "ocmf.too_many_readings";
+    case OcmfError::kTooManyFields:
+      return "ocmf.too_many_fields";
+    case OcmfError::kFieldTooLong:
+      return "ocmf.field_too_long";
+    case OcmfError::kUnsupportedVersion:
+      return "ocmf.unsupported_version";
+    case OcmfError::kPaginationInvalid:
+      return "ocmf.pagination_invalid";
+    case OcmfError::kMissingIdentity:
+      return "ocmf.missing_identity";
+    case OcmfError::kNoReadings:
+      return "ocmf.no_readings";
+    case OcmfError::kReadingNotObject:
+      return "ocmf.reading_not_object";
+    case OcmfError::kTimeMissing:
+      return "ocmf.time_missing";
+    case OcmfError::kTimeInvalid:
+      return "ocmf.time_invalid";
+    case OcmfError::kTimeStatusInvalid:
+      return "ocmf.time_status_invalid";
+    case OcmfError::kTxInvalid:
+      return "ocmf.tx_invalid";
+    case OcmfError::kStatusMissing:
+      return "ocmf.status_missing";
+    case OcmfError::kStatusInvalid:
+      return "ocmf.status_invalid";
+    case OcmfError::kUnitMissing:
+      return "ocmf.unit_missing";
+    case OcmfError::kErrorFlagsInvalid:
+      return "ocmf.error_flags_invalid";
+    case OcmfError::kValueInvalid:
+      return "ocmf.value_invalid";
+    case OcmfError::kSignatureMissing:
+      return "ocmf.signature_missing";
+    case OcmfError::kUnknownAlgorithm:
+      return "ocmf.unknown_algorithm";
+    case OcmfError::kLegacyAlgorithm:
+      return "ocmf.legacy_algorithm";
+    case OcmfError::kUnknownEncoding:
+      return "ocmf.unknown_encoding";
+    case OcmfError::kUnknownMimeType:
+      return "ocmf.unknown_mime_type";
+    case OcmfError::kSignatureEncoding:
+      return "ocmf.signature_encoding_invalid";
+    case OcmfError::kSignatureDer:
+      return "ocmf.signature_der_invalid";
+    case OcmfError::kInternalLimit:
+      return "ocmf.internal_limit";
   }
   return "ocmf.unknown";
 }
 
 std::string_view ocmf_algorithm_name(OcmfAlgorithm a) {
   switch (a) {
-    case OcmfAlgorithm::kSecp192k1Sha256: return "ECDSA-secp192k1-SHA256";
-    case OcmfAlgorithm::kSecp256k1Sha256: return "ECDSA-secp256k1-SHA256";
-    case OcmfAlgorithm::kSecp192r1Sha256: return "ECDSA-secp192r1-SHA256";
-    case OcmfAlgorithm::kSecp256r1Sha256: return "ECDSA-secp256r1-SHA256";
-    case OcmfAlgorithm::kBrainpoolP256r1Sha256: return "ECDSA-brainpool256r1-SHA256";
-    case OcmfAlgorithm::kSecp384r1Sha256: return "ECDSA-secp384r1-SHA256";
-    case OcmfAlgorithm::kBrainpoolP384r1Sha256: return "ECDSA-brainpool384r1-SHA256";
-    case OcmfAlgorithm::kUnknown: break;
+    case OcmfAlgorithm::kSecp192k1Sha256:
+      return "ECDSA-secp192k1-SHA256";
+    case OcmfAlgorithm::kSecp256k1Sha256:
+      return "ECDSA-secp256k1-SHA256";
+    case OcmfAlgorithm::kSecp192r1Sha256:
+      return "ECDSA-secp192r1-SHA256";
+    case OcmfAlgorithm::kSecp256r1Sha256:
+      return "ECDSA-secp256r1-SHA256";
+    case OcmfAlgorithm::kBrainpoolP256r1Sha256:
+      return "ECDSA-brainpool256r1-SHA256";
+    case OcmfAlgorithm::kSecp384r1Sha256:
+      return "ECDSA-secp384r1-SHA256";
+    case OcmfAlgorithm::kBrainpoolP384r1Sha256:
+      return "ECDSA-brainpool384r1-SHA256";
+    case OcmfAlgorithm::kUnknown:
+      break;
   }
   return "";
 }
@@ -762,13 +877,17 @@ std::string_view ocmf_algorithm_name(OcmfAlgorithm a) {
 size_t ocmf_algorithm_field_bytes(OcmfAlgorithm a) {
   switch (a) {
     case OcmfAlgorithm::kSecp192k1Sha256:
-    case OcmfAlgorithm::kSecp192r1Sha256: return 24;
+    case OcmfAlgorithm::kSecp192r1Sha256:
+      return 24;
     case OcmfAlgorithm::kSecp256k1Sha256:
     case OcmfAlgorithm::kSecp256r1Sha256:
-    case OcmfAlgorithm::kBrainpoolP256r1Sha256: return 32;
+    case OcmfAlgorithm::kBrainpoolP256r1Sha256:
+      return 32;
     case OcmfAlgorithm::kSecp384r1Sha256:
-    case OcmfAlgorithm::kBrainpoolP384r1Sha256: return 48;
-    case OcmfAlgorithm::kUnknown: break;
+    case OcmfAlgorithm::kBrainpoolP384r1Sha256:
+      return 48;
+    case OcmfAlgorithm::kUnknown:
+      break;
   }
   return 0;
 }
@@ -779,19 +898,29 @@ bool ocmf_algorithm_is_legacy(OcmfAlgorithm a) {
 
 std::string_view ocmf_algorithm_curve(OcmfAlgorithm a) {
   switch (a) {
-    case OcmfAlgorithm::kSecp192k1Sha256: return "secp192k1";
-    case OcmfAlgorithm::kSecp256k1Sha256: return "secp256k1";
-    case OcmfAlgorithm::kSecp192r1Sha256: return "prime192v1";
-    case OcmfAlgorithm::kSecp256r1Sha256: return "prime256v1";
-    case OcmfAlgorithm::kBrainpoolP256r1Sha256: return "brainpoolP256r1";
-    case OcmfAlgorithm::kSecp384r1Sha256: return "secp384r1";
-    case OcmfAlgorithm::kBrainpoolP384r1Sha256: return "brainpoolP384r1";
-    case OcmfAlgorithm::kUnknown: break;
+    case OcmfAlgorithm::kSecp192k1Sha256:
+      return "secp192k1";
+    case OcmfAlgorithm::kSecp256k1Sha256:
+      return "secp256k1";
+    case OcmfAlgorithm::kSecp192r1Sha256:
+      return "prime192v1";
+    case OcmfAlgorithm::kSecp256r1Sha256:
+      return "prime256v1";
+    case OcmfAlgorithm::kBrainpoolP256r1Sha256:
+      return "brainpoolP256r1";
+    case OcmfAlgorithm::kSecp384r1Sha256:
+      return "secp384r1";
+    case OcmfAlgorithm::kBrainpoolP384r1Sha256:
+      return "brainpoolP384r1";
+    case OcmfAlgorithm::kUnknown:
+      break;
   }
   return "";
 }
 
-bool ocmf_tx_ends(OcmfTx tx) { return ends_transaction(tx); }
+bool ocmf_tx_ends(OcmfTx tx) {
+  return ends_transaction(tx);
+}
 
 OcmfError parse_ocmf(std::span<const uint8_t> input, const OcmfParseOptions& options,
                      OcmfRecord& out) {

@@ -24,42 +24,42 @@ namespace assay::formats {
 /// Why an OCMF record could not be parsed. Stable string forms: ocmf_error_name().
 enum class OcmfError : uint8_t {
   kNone = 0,
-  kTooLarge,              ///< "ocmf.too_large": over OcmfParseOptions::max_record_bytes
-  kNotOcmf,               ///< "ocmf.not_ocmf": does not start with the header "OCMF|"
-  kMissingSection,        ///< "ocmf.missing_section": fewer than three '|'-separated sections
-  kExtraSection,          ///< "ocmf.extra_section": a further '|' (not allowed inside a section)
-  kPayloadJson,           ///< "ocmf.payload_invalid_json": not JSON (syntax, UTF-8, trailing data)
-  kSignatureJson,         ///< "ocmf.signature_invalid_json"
-  kNotObject,             ///< "ocmf.section_not_object": a section is not a JSON object
-  kDuplicateKey,          ///< "ocmf.duplicate_key": a key twice in one object
-  kWrongType,             ///< "ocmf.wrong_type": a known field with the wrong JSON type
-  kNumberOutOfRange,      ///< "ocmf.number_out_of_range": overflows a double, or too long
-  kTooDeep,               ///< "ocmf.too_deep": nesting over the limit
-  kTooManyReadings,       ///< "ocmf.too_many_readings"
-  kTooManyFields,         ///< "ocmf.too_many_fields": unknown fields or array entries over the limit
-  kFieldTooLong,          ///< "ocmf.field_too_long": a string over the limit
-  kUnsupportedVersion,    ///< "ocmf.unsupported_version": FV not "1.<minor>"
-  kPaginationInvalid,     ///< "ocmf.pagination_invalid": PG missing or not T/F + number
-  kMissingIdentity,       ///< "ocmf.missing_identity": none of GS, MS, CI is set
-  kNoReadings,            ///< "ocmf.no_readings": RD missing or empty
-  kReadingNotObject,      ///< "ocmf.reading_not_object"
-  kTimeMissing,           ///< "ocmf.time_missing": first reading without TM
-  kTimeInvalid,           ///< "ocmf.time_invalid": TM not `YYYY-MM-DDThh:mm:ss,fff+hhmm X`
-  kTimeStatusInvalid,     ///< "ocmf.time_status_invalid": sync status not U/I/S/R
-  kTxInvalid,             ///< "ocmf.tx_invalid": TX not one of B C X E L R A P S T
-  kStatusMissing,         ///< "ocmf.status_missing": first reading without ST
-  kStatusInvalid,         ///< "ocmf.status_invalid": ST not one of N G T D R M X I O S E F
-  kUnitMissing,           ///< "ocmf.unit_missing": a reading value without RU
-  kErrorFlagsInvalid,     ///< "ocmf.error_flags_invalid": EF with characters other than E, t
-  kValueInvalid,          ///< "ocmf.value_invalid": a numeric field given as a non-numeric string
-  kSignatureMissing,      ///< "ocmf.signature_missing": SD missing or empty
-  kUnknownAlgorithm,      ///< "ocmf.unknown_algorithm": SA not in the specification's table
-  kLegacyAlgorithm,       ///< "ocmf.legacy_algorithm": secp192r1/secp192k1, not allowed
-  kUnknownEncoding,       ///< "ocmf.unknown_encoding": SE not "hex" or "base64"
-  kUnknownMimeType,       ///< "ocmf.unknown_mime_type": SM not "application/x-der"
-  kSignatureEncoding,     ///< "ocmf.signature_encoding_invalid": SD not strict hex/base64
-  kSignatureDer,          ///< "ocmf.signature_der_invalid": SD not a strict DER ECDSA signature
-  kInternalLimit,         ///< "ocmf.internal_limit": a parser buffer limit (should not happen)
+  kTooLarge,            ///< "ocmf.too_large": over OcmfParseOptions::max_record_bytes
+  kNotOcmf,             ///< "ocmf.not_ocmf": does not start with the header "OCMF|"
+  kMissingSection,      ///< "ocmf.missing_section": fewer than three '|'-separated sections
+  kExtraSection,        ///< "ocmf.extra_section": a further '|' (not allowed inside a section)
+  kPayloadJson,         ///< "ocmf.payload_invalid_json": not JSON (syntax, UTF-8, trailing data)
+  kSignatureJson,       ///< "ocmf.signature_invalid_json"
+  kNotObject,           ///< "ocmf.section_not_object": a section is not a JSON object
+  kDuplicateKey,        ///< "ocmf.duplicate_key": a key twice in one object
+  kWrongType,           ///< "ocmf.wrong_type": a known field with the wrong JSON type
+  kNumberOutOfRange,    ///< "ocmf.number_out_of_range": overflows a double, or too long
+  kTooDeep,             ///< "ocmf.too_deep": nesting over the limit
+  kTooManyReadings,     ///< "ocmf.too_many_readings"
+  kTooManyFields,       ///< "ocmf.too_many_fields": unknown fields or array entries over the limit
+  kFieldTooLong,        ///< "ocmf.field_too_long": a string over the limit
+  kUnsupportedVersion,  ///< "ocmf.unsupported_version": FV not "1.<minor>"
+  kPaginationInvalid,   ///< "ocmf.pagination_invalid": PG missing or not T/F + number
+  kMissingIdentity,     ///< "ocmf.missing_identity": none of GS, MS, CI is set
+  kNoReadings,          ///< "ocmf.no_readings": RD missing or empty
+  kReadingNotObject,    ///< "ocmf.reading_not_object"
+  kTimeMissing,         ///< "ocmf.time_missing": first reading without TM
+  kTimeInvalid,         ///< "ocmf.time_invalid": TM not `YYYY-MM-DDThh:mm:ss,fff+hhmm X`
+  kTimeStatusInvalid,   ///< "ocmf.time_status_invalid": sync status not U/I/S/R
+  kTxInvalid,           ///< "ocmf.tx_invalid": TX not one of B C X E L R A P S T
+  kStatusMissing,       ///< "ocmf.status_missing": first reading without ST
+  kStatusInvalid,       ///< "ocmf.status_invalid": ST not one of N G T D R M X I O S E F
+  kUnitMissing,         ///< "ocmf.unit_missing": a reading value without RU
+  kErrorFlagsInvalid,   ///< "ocmf.error_flags_invalid": EF with characters other than E, t
+  kValueInvalid,        ///< "ocmf.value_invalid": a numeric field given as a non-numeric string
+  kSignatureMissing,    ///< "ocmf.signature_missing": SD missing or empty
+  kUnknownAlgorithm,    ///< "ocmf.unknown_algorithm": SA not in the specification's table
+  kLegacyAlgorithm,     ///< "ocmf.legacy_algorithm": secp192r1/secp192k1, not allowed
+  kUnknownEncoding,     ///< "ocmf.unknown_encoding": SE not "hex" or "base64"
+  kUnknownMimeType,     ///< "ocmf.unknown_mime_type": SM not "application/x-der"
+  kSignatureEncoding,   ///< "ocmf.signature_encoding_invalid": SD not strict hex/base64
+  kSignatureDer,        ///< "ocmf.signature_der_invalid": SD not a strict DER ECDSA signature
+  kInternalLimit,       ///< "ocmf.internal_limit": a parser buffer limit (should not happen)
 };
 
 /// The stable reason code, e.g. "ocmf.pagination_invalid".
@@ -136,23 +136,23 @@ enum OcmfDeviation : uint16_t {
 
 /// One RD entry, with the inherited fields filled in.
 struct OcmfReading {
-  int64_t time_ns = 0;             ///< TM as UTC nanoseconds since the epoch
-  int16_t tz_offset_min = 0;       ///< TM's UTC offset as written, in minutes
+  int64_t time_ns = 0;        ///< TM as UTC nanoseconds since the epoch
+  int16_t tz_offset_min = 0;  ///< TM's UTC offset as written, in minutes
   OcmfTimeStatus time_status = OcmfTimeStatus::kUnknown;
-  std::string_view time_text;      ///< TM as written (with the status letter)
+  std::string_view time_text;  ///< TM as written (with the status letter)
   OcmfTx tx = OcmfTx::kNone;
-  bool has_value = false;          ///< RV present (absent: an error event only)
-  double value = 0;                ///< RV
-  std::string_view value_text;     ///< RV exactly as written (the decimal digits are significant)
-  std::string_view obis;           ///< RI (OBIS code), empty if none
-  std::string_view unit;           ///< RU, e.g. "kWh"
-  std::string_view current_type;   ///< RT ("AC", "DC"), empty if none
-  bool has_cumulated_loss = false; ///< CL present
-  double cumulated_loss = 0;       ///< CL, in RU
+  bool has_value = false;           ///< RV present (absent: an error event only)
+  double value = 0;                 ///< RV
+  std::string_view value_text;      ///< RV exactly as written (the decimal digits are significant)
+  std::string_view obis;            ///< RI (OBIS code), empty if none
+  std::string_view unit;            ///< RU, e.g. "kWh"
+  std::string_view current_type;    ///< RT ("AC", "DC"), empty if none
+  bool has_cumulated_loss = false;  ///< CL present
+  double cumulated_loss = 0;        ///< CL, in RU
   std::string_view cumulated_loss_text;  ///< CL as written
-  std::string_view error_flags;    ///< EF ("", "E", "t", "Et")
-  OcmfMeterStatus status = 0;      ///< ST
-  uint16_t inherited = 0;          ///< OcmfInherited bits
+  std::string_view error_flags;          ///< EF ("", "E", "t", "Et")
+  OcmfMeterStatus status = 0;            ///< ST
+  uint16_t inherited = 0;                ///< OcmfInherited bits
 };
 
 /// Where an unknown field was found.
@@ -162,8 +162,8 @@ enum class OcmfSection : uint8_t { kPayload, kReading, kLossCompensation, kSigna
 /// section, fields of newer minor versions): kept, never dropped.
 struct OcmfExtra {
   OcmfSection section = OcmfSection::kPayload;
-  uint32_t reading = 0;   ///< index in readings (section kReading)
-  std::string_view key;   ///< field name
+  uint32_t reading = 0;  ///< index in readings (section kReading)
+  std::string_view key;  ///< field name
   /// The value: strings as their text, numbers as written, true/false/null, objects and
   /// arrays re-serialised compactly (the exact bytes remain in the signed payload).
   std::string_view value;
@@ -177,8 +177,8 @@ struct OcmfRecord {
   std::span<const uint8_t> signature_section;
 
   // General information and pagination.
-  std::string_view format_version;  ///< FV as written ("" if absent: treated as 1.0)
-  uint8_t version_minor = 0;        ///< minor of FV (major is always 1)
+  std::string_view format_version;   ///< FV as written ("" if absent: treated as 1.0)
+  uint8_t version_minor = 0;         ///< minor of FV (major is always 1)
   std::string_view gateway_id;       ///< GI
   std::string_view gateway_serial;   ///< GS
   std::string_view gateway_version;  ///< GV
@@ -190,21 +190,21 @@ struct OcmfRecord {
   std::string_view meter_serial;    ///< MS
   std::string_view meter_firmware;  ///< MF
   // User assignment (present with a transaction reference).
-  bool has_identification_status = false;  ///< IS present
-  bool identification_status = false;      ///< IS
-  std::string_view identification_level;   ///< IL
+  bool has_identification_status = false;              ///< IS present
+  bool identification_status = false;                  ///< IS
+  std::string_view identification_level;               ///< IL
   std::vector<std::string_view> identification_flags;  ///< IF
-  std::string_view identification_type;    ///< IT
-  std::string_view identification_data;    ///< ID (personal data: see docs/privacy.md)
-  std::string_view tariff_text;            ///< TT
+  std::string_view identification_type;                ///< IT
+  std::string_view identification_data;                ///< ID (personal data: see docs/privacy.md)
+  std::string_view tariff_text;                        ///< TT
   // EVSE metrologic parameters.
   std::string_view charge_controller_firmware;  ///< CF
-  bool has_loss_compensation = false;            ///< LC present
-  std::string_view loss_name;                    ///< LC.LN
-  std::string_view loss_id;                      ///< LC.LI as written
-  double loss_resistance = 0;                    ///< LC.LR
-  std::string_view loss_resistance_text;         ///< LC.LR as written
-  std::string_view loss_unit;                    ///< LC.LU
+  bool has_loss_compensation = false;           ///< LC present
+  std::string_view loss_name;                   ///< LC.LN
+  std::string_view loss_id;                     ///< LC.LI as written
+  double loss_resistance = 0;                   ///< LC.LR
+  std::string_view loss_resistance_text;        ///< LC.LR as written
+  std::string_view loss_unit;                   ///< LC.LU
   // Charge point.
   std::string_view charge_point_id_type;  ///< CT
   std::string_view charge_point_id;       ///< CI
@@ -234,7 +234,7 @@ struct OcmfRecord {
   TextArena arena;                  ///< backing store of the string views
   std::array<uint8_t, 160> der_{};  ///< decoded SD
   size_t der_len_ = 0;
-  std::array<uint8_t, 96> raw_{};   ///< r||s
+  std::array<uint8_t, 96> raw_{};  ///< r||s
   size_t raw_len_ = 0;
 };
 

@@ -23,22 +23,38 @@ void flag(OcmfCheckResult& r, OcmfCheck c, size_t reading) {
 
 std::string_view ocmf_check_name(OcmfCheck c) {
   switch (c) {
-    case OcmfCheck::kOk: return "ok";
-    case OcmfCheck::kPaginationReplay: return "ocmf.pagination_replay";
-    case OcmfCheck::kPaginationGap: return "ocmf.pagination_gap";
-    case OcmfCheck::kTransactionUnterminated: return "ocmf.transaction_unterminated";
-    case OcmfCheck::kTransactionNotOpen: return "ocmf.transaction_not_open";
-    case OcmfCheck::kEndWithoutBegin: return "ocmf.transaction_end_without_begin";
-    case OcmfCheck::kReadingDecreased: return "ocmf.reading_decreased";
-    case OcmfCheck::kTimeDecreased: return "ocmf.time_decreased";
-    case OcmfCheck::kTimeUnsynchronized: return "ocmf.time_unsynchronized";
-    case OcmfCheck::kTimeInformative: return "ocmf.time_informative";
-    case OcmfCheck::kTransactionException: return "ocmf.transaction_exception";
-    case OcmfCheck::kErrorFlags: return "ocmf.error_flags";
-    case OcmfCheck::kMeterStatus: return "ocmf.meter_status";
-    case OcmfCheck::kTooManyRegisters: return "ocmf.too_many_registers";
-    case OcmfCheck::kStateFull: return "ocmf.state_full";
-    case OcmfCheck::kCount_: break;
+    case OcmfCheck::kOk:
+      return "ok";
+    case OcmfCheck::kPaginationReplay:
+      return "ocmf.pagination_replay";
+    case OcmfCheck::kPaginationGap:
+      return "ocmf.pagination_gap";
+    case OcmfCheck::kTransactionUnterminated:
+      return "ocmf.transaction_unterminated";
+    case OcmfCheck::kTransactionNotOpen:
+      return "ocmf.transaction_not_open";
+    case OcmfCheck::kEndWithoutBegin:
+      return "ocmf.transaction_end_without_begin";
+    case OcmfCheck::kReadingDecreased:
+      return "ocmf.reading_decreased";
+    case OcmfCheck::kTimeDecreased:
+      return "ocmf.time_decreased";
+    case OcmfCheck::kTimeUnsynchronized:
+      return "ocmf.time_unsynchronized";
+    case OcmfCheck::kTimeInformative:
+      return "ocmf.time_informative";
+    case OcmfCheck::kTransactionException:
+      return "ocmf.transaction_exception";
+    case OcmfCheck::kErrorFlags:
+      return "ocmf.error_flags";
+    case OcmfCheck::kMeterStatus:
+      return "ocmf.meter_status";
+    case OcmfCheck::kTooManyRegisters:
+      return "ocmf.too_many_registers";
+    case OcmfCheck::kStateFull:
+      return "ocmf.state_full";
+    case OcmfCheck::kCount_:
+      break;
   }
   return "ocmf.unknown";
 }
@@ -80,14 +96,15 @@ OcmfCheckResult OcmfChecker::check(OcmfCheckState& state, const OcmfRecord& rec,
   bool event_ends = false;
   for (size_t i = 0; i < rec.readings.size(); ++i) {
     const OcmfReading& rd = rec.readings[i];
-    const bool new_event = i == 0 || rd.tx != rec.readings[i - 1].tx ||
-                           rd.time_text != rec.readings[i - 1].time_text;
+    const bool new_event =
+        i == 0 || rd.tx != rec.readings[i - 1].tx || rd.time_text != rec.readings[i - 1].time_text;
     if (new_event) {
       if (event_ends) m.open = false;
       event_ends = ocmf_tx_ends(rd.tx);
       if (config_.transactions) {
         switch (rd.tx) {
-          case OcmfTx::kNone: break;
+          case OcmfTx::kNone:
+            break;
           case OcmfTx::kBegin:
             if (m.open) flag(res, OcmfCheck::kTransactionUnterminated, i);
             m.open = true;
@@ -96,8 +113,10 @@ OcmfCheckResult OcmfChecker::check(OcmfCheckState& state, const OcmfRecord& rec,
             m.registers.clear();
             break;
           case OcmfTx::kException:
-            if (!m.open) flag(res, OcmfCheck::kTransactionNotOpen, i);
-            else m.tainted = true;
+            if (!m.open)
+              flag(res, OcmfCheck::kTransactionNotOpen, i);
+            else
+              m.tainted = true;
             break;
           case OcmfTx::kCharging:
           case OcmfTx::kSuspended:

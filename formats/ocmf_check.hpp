@@ -47,15 +47,15 @@ std::string_view ocmf_check_name(OcmfCheck c);
 
 /// Which checks run, and the state limits.
 struct OcmfCheckConfig {
-  bool pagination = true;            ///< replay and gap
-  bool transactions = true;          ///< pairing, exception
-  bool monotonic = true;             ///< reading_decreased, time_decreased
-  bool reject_unsynchronized = true; ///< time status U
-  bool reject_informative = false;   ///< time status I
-  bool error_flags = true;           ///< EF
-  bool meter_status = true;          ///< ST
-  size_t max_meters = 1u << 20;      ///< signers kept in one state
-  size_t max_registers = 16;         ///< OBIS registers tracked per meter
+  bool pagination = true;             ///< replay and gap
+  bool transactions = true;           ///< pairing, exception
+  bool monotonic = true;              ///< reading_decreased, time_decreased
+  bool reject_unsynchronized = true;  ///< time status U
+  bool reject_informative = false;    ///< time status I
+  bool error_flags = true;            ///< EF
+  bool meter_status = true;           ///< ST
+  size_t max_meters = 1u << 20;       ///< signers kept in one state
+  size_t max_registers = 16;          ///< OBIS registers tracked per meter
 };
 
 /// Outcome for one record.

@@ -19,27 +19,45 @@ using json = nlohmann::json;
 // Internal field numbering (bit in Raw::present).
 enum Field : int { BVER, BN, BT, BU, BV, BS, N, U, V, VS, VB, S, T, UT, VD, kFieldCount };
 
-constexpr uint32_t bit(Field f) { return 1u << f; }
+constexpr uint32_t bit(Field f) {
+  return 1u << f;
+}
 
 // CBOR labels (RFC 8428 §6): -1..-6 base fields, 0..8 regular fields.
 int field_of_cbor_label(int64_t label) {
   switch (label) {
-    case -1: return BVER;
-    case -2: return BN;
-    case -3: return BT;
-    case -4: return BU;
-    case -5: return BV;
-    case -6: return BS;
-    case 0: return N;
-    case 1: return U;
-    case 2: return V;
-    case 3: return VS;
-    case 4: return VB;
-    case 5: return S;
-    case 6: return T;
-    case 7: return UT;
-    case 8: return VD;
-    default: return -1;
+    case -1:
+      return BVER;
+    case -2:
+      return BN;
+    case -3:
+      return BT;
+    case -4:
+      return BU;
+    case -5:
+      return BV;
+    case -6:
+      return BS;
+    case 0:
+      return N;
+    case 1:
+      return U;
+    case 2:
+      return V;
+    case 3:
+      return VS;
+    case 4:
+      return VB;
+    case 5:
+      return S;
+    case 6:
+      return T;
+    case 7:
+      return UT;
+    case 8:
+      return VD;
+    default:
+      return -1;
   }
 }
 
@@ -51,29 +69,43 @@ int field_of_json_key(std::string_view k) {
   return -1;
 }
 
-bool is_string_field(int f) { return f == BN || f == BU || f == N || f == U || f == VS; }
+bool is_string_field(int f) {
+  return f == BN || f == BU || f == N || f == U || f == VS;
+}
 bool is_number_field(int f) {
   return f == BT || f == BV || f == BS || f == V || f == S || f == T || f == UT;
 }
 
 std::string_view* string_slot(Raw& r, int f) {
   switch (f) {
-    case BN: return &r.bn;
-    case BU: return &r.bu;
-    case N: return &r.n;
-    case U: return &r.u;
-    default: return &r.vs;
+    case BN:
+      return &r.bn;
+    case BU:
+      return &r.bu;
+    case N:
+      return &r.n;
+    case U:
+      return &r.u;
+    default:
+      return &r.vs;
   }
 }
 Number* number_slot(Raw& r, int f) {
   switch (f) {
-    case BT: return &r.bt;
-    case BV: return &r.bv;
-    case BS: return &r.bs;
-    case V: return &r.v;
-    case S: return &r.s;
-    case T: return &r.t;
-    default: return &r.ut;
+    case BT:
+      return &r.bt;
+    case BV:
+      return &r.bv;
+    case BS:
+      return &r.bs;
+    case V:
+      return &r.v;
+    case S:
+      return &r.s;
+    case T:
+      return &r.t;
+    default:
+      return &r.ut;
   }
 }
 
@@ -98,7 +130,9 @@ Number from_negint(uint64_t u) {
   }
   return n;
 }
-double as_double(const Number& n) { return n.is_int ? static_cast<double>(n.i) : n.d; }
+double as_double(const Number& n) {
+  return n.is_int ? static_cast<double>(n.i) : n.d;
+}
 
 // Seconds (integer or float) to ns; false if not representable.
 bool to_ns(const Number& n, int64_t* out) {
@@ -245,8 +279,10 @@ SenmlError read(CborReader& r, CborItem& it) {
       if (it.type == CborType::kBreak) return SenmlError::kMalformed;
       return SenmlError::kNone;
     case CborStatus::kEnd:
-    case CborStatus::kTruncated: return SenmlError::kTruncated;
-    case CborStatus::kMalformed: break;
+    case CborStatus::kTruncated:
+      return SenmlError::kTruncated;
+    case CborStatus::kMalformed:
+      break;
   }
   return SenmlError::kMalformed;
 }
@@ -254,10 +290,13 @@ SenmlError read(CborReader& r, CborItem& it) {
 SenmlError skip(CborReader& r, const CborItem& first, int max_depth) {
   bool indefinite = false, too_deep = false;
   switch (r.skip(first, max_depth, &indefinite, &too_deep)) {
-    case CborStatus::kOk: return SenmlError::kNone;
+    case CborStatus::kOk:
+      return SenmlError::kNone;
     case CborStatus::kEnd:
-    case CborStatus::kTruncated: return SenmlError::kTruncated;
-    case CborStatus::kMalformed: break;
+    case CborStatus::kTruncated:
+      return SenmlError::kTruncated;
+    case CborStatus::kMalformed:
+      break;
   }
   if (indefinite) return SenmlError::kIndefiniteLength;
   if (too_deep) return SenmlError::kTooDeep;
@@ -416,8 +455,8 @@ class JsonSax {
       if (kind != Kind::kString) return fail(SenmlError::kWrongType);
       const std::span<char> dst = p_.strings.allocate(str_->size());
       if (dst.size() != str_->size()) return fail(SenmlError::kTooLarge);
-      const ptrdiff_t n = decode_base64url(
-          *str_, {reinterpret_cast<uint8_t*>(dst.data()), dst.size()});
+      const ptrdiff_t n =
+          decode_base64url(*str_, {reinterpret_cast<uint8_t*>(dst.data()), dst.size()});
       if (n < 0) return fail(SenmlError::kDataInvalid);
       raw.vd = {reinterpret_cast<const uint8_t*>(dst.data()), static_cast<size_t>(n)};
     } else {  // BVER: a non-negative integer
@@ -448,35 +487,64 @@ class JsonSax {
 
 std::string_view senml_error_name(SenmlError e) {
   switch (e) {
-    case SenmlError::kNone: return "ok";
-    case SenmlError::kTooLarge: return "senml.too_large";
-    case SenmlError::kTruncated: return "senml.truncated";
-    case SenmlError::kMalformed: return "senml.cbor_malformed";
-    case SenmlError::kInvalidJson: return "senml.invalid_json";
-    case SenmlError::kIndefiniteLength: return "senml.indefinite_length";
-    case SenmlError::kTooDeep: return "senml.too_deep";
-    case SenmlError::kTrailingBytes: return "senml.trailing_bytes";
-    case SenmlError::kNotArray: return "senml.not_array";
-    case SenmlError::kEmptyPack: return "senml.empty_pack";
-    case SenmlError::kTooManyRecords: return "senml.too_many_records";
-    case SenmlError::kRecordNotMap: return "senml.record_not_map";
-    case SenmlError::kLabelInvalid: return "senml.label_invalid";
-    case SenmlError::kDuplicateField: return "senml.duplicate_field";
-    case SenmlError::kTooManyFields: return "senml.too_many_fields";
-    case SenmlError::kWrongType: return "senml.wrong_type";
-    case SenmlError::kInvalidUtf8: return "senml.invalid_utf8";
-    case SenmlError::kFieldTooLong: return "senml.field_too_long";
-    case SenmlError::kUnknownMandatoryField: return "senml.unknown_mandatory_field";
-    case SenmlError::kUnsupportedVersion: return "senml.unsupported_version";
-    case SenmlError::kVersionMismatch: return "senml.version_mismatch";
-    case SenmlError::kInvalidName: return "senml.invalid_name";
-    case SenmlError::kNoValue: return "senml.no_value";
-    case SenmlError::kMultipleValues: return "senml.multiple_values";
-    case SenmlError::kNonNumericValue: return "senml.non_numeric_value";
-    case SenmlError::kValueNotFinite: return "senml.value_not_finite";
-    case SenmlError::kRelativeTime: return "senml.relative_time";
-    case SenmlError::kTimeOutOfRange: return "senml.time_out_of_range";
-    case SenmlError::kDataInvalid: return "senml.data_invalid";
+    case SenmlError::kNone:
+      return "ok";
+    case SenmlError::kTooLarge:
+      return "senml.too_large";
+    case SenmlError::kTruncated:
+      return "senml.truncated";
+    case SenmlError::kMalformed:
+      return "senml.cbor_malformed";
+    case SenmlError::kInvalidJson:
+      return "senml.invalid_json";
+    case SenmlError::kIndefiniteLength:
+      return "senml.indefinite_length";
+    case SenmlError::kTooDeep:
+      return "senml.too_deep";
+    case SenmlError::kTrailingBytes:
+      return "senml.trailing_bytes";
+    case SenmlError::kNotArray:
+      return "senml.not_array";
+    case SenmlError::kEmptyPack:
+      return "senml.empty_pack";
+    case SenmlError::kTooManyRecords:
+      return "senml.too_many_records";
+    case SenmlError::kRecordNotMap:
+      return "senml.record_not_map";
+    case SenmlError::kLabelInvalid:
+      return "senml.label_invalid";
+    case SenmlError::kDuplicateField:
+      return "senml.duplicate_field";
+    case SenmlError::kTooManyFields:
+      return "senml.too_many_fields";
+    case SenmlError::kWrongType:
+      return "senml.wrong_type";
+    case SenmlError::kInvalidUtf8:
+      return "senml.invalid_utf8";
+    case SenmlError::kFieldTooLong:
+      return "senml.field_too_long";
+    case SenmlError::kUnknownMandatoryField:
+      return "senml.unknown_mandatory_field";
+    case SenmlError::kUnsupportedVersion:
+      return "senml.unsupported_version";
+    case SenmlError::kVersionMismatch:
+      return "senml.version_mismatch";
+    case SenmlError::kInvalidName:
+      return "senml.invalid_name";
+    case SenmlError::kNoValue:
+      return "senml.no_value";
+    case SenmlError::kMultipleValues:
+      return "senml.multiple_values";
+    case SenmlError::kNonNumericValue:
+      return "senml.non_numeric_value";
+    case SenmlError::kValueNotFinite:
+      return "senml.value_not_finite";
+    case SenmlError::kRelativeTime:
+      return "senml.relative_time";
+    case SenmlError::kTimeOutOfRange:
+      return "senml.time_out_of_range";
+    case SenmlError::kDataInvalid:
+      return "senml.data_invalid";
   }
   return "senml.unknown";
 }

@@ -69,18 +69,18 @@ enum class SenmlValueKind : uint8_t {
 
 /// One resolved record.
 struct SenmlRecord {
-  std::string_view name;     ///< resolved name (bn + n): the sensor id
-  int64_t time_ns = 0;       ///< resolved time (bt + t), UTC ns since the epoch (absolute)
-  std::string_view unit;     ///< u, else bu; empty if neither
+  std::string_view name;  ///< resolved name (bn + n): the sensor id
+  int64_t time_ns = 0;    ///< resolved time (bt + t), UTC ns since the epoch (absolute)
+  std::string_view unit;  ///< u, else bu; empty if neither
   SenmlValueKind kind = SenmlValueKind::kNumber;
-  double value = 0;          ///< see SenmlValueKind
-  bool bool_value = false;   ///< vb
+  double value = 0;                     ///< see SenmlValueKind
+  bool bool_value = false;              ///< vb
   std::string_view string_value;        ///< vs
   std::span<const uint8_t> data_value;  ///< vd (decoded bytes)
-  bool has_sum = false;      ///< s or bs present
-  double sum = 0;            ///< bs + s
-  bool has_update_time = false;  ///< ut present
-  double update_time = 0;        ///< ut, seconds
+  bool has_sum = false;                 ///< s or bs present
+  double sum = 0;                       ///< bs + s
+  bool has_update_time = false;         ///< ut present
+  double update_time = 0;               ///< ut, seconds
 };
 
 /// A parsed pack. Move-only (views into its own arenas).

@@ -13,9 +13,12 @@ constexpr size_t kMaxNameBytes = 4096;
 
 std::string_view senml_check_name(SenmlCheck c) {
   switch (c) {
-    case SenmlCheck::kOk: return "ok";
-    case SenmlCheck::kReplay: return "senml.replay";
-    case SenmlCheck::kStateFull: return "senml.state_full";
+    case SenmlCheck::kOk:
+      return "ok";
+    case SenmlCheck::kReplay:
+      return "senml.replay";
+    case SenmlCheck::kStateFull:
+      return "senml.state_full";
   }
   return "senml.unknown";
 }
@@ -40,8 +43,10 @@ SenmlCheckResult SenmlReplayChecker::check(SenmlReplayState& state, const SenmlP
     const bool group_start = k == 0 || recs[order[k - 1]].name != r.name;
     bool bad = false;
     if (group_start) {
-      if (const int64_t* t = state.last_time(r.name)) bad = r.time_ns <= *t;
-      else ++new_sensors;
+      if (const int64_t* t = state.last_time(r.name))
+        bad = r.time_ns <= *t;
+      else
+        ++new_sensors;
     } else {
       bad = r.time_ns <= recs[order[k - 1]].time_ns;
     }
@@ -52,8 +57,10 @@ SenmlCheckResult SenmlReplayChecker::check(SenmlReplayState& state, const SenmlP
   // Pass 2: commit.
   for (const SenmlRecord& r : recs) {
     auto it = state.last_.find(r.name);
-    if (it == state.last_.end()) state.last_.emplace(std::string(r.name), r.time_ns);
-    else it->second = r.time_ns;
+    if (it == state.last_.end())
+      state.last_.emplace(std::string(r.name), r.time_ns);
+    else
+      it->second = r.time_ns;
   }
   return {};
 }

@@ -3,7 +3,9 @@
 namespace assay::formats {
 namespace {
 
-bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool leap(int y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 // Days from 1970-01-01 to y-m-d (Howard Hinnant's days_from_civil).
 int64_t days_from_civil(int y, int m, int d) {
@@ -17,8 +19,8 @@ int64_t days_from_civil(int y, int m, int d) {
 
 }  // namespace
 
-bool civil_to_unix_ns(int year, int month, int day, int hour, int minute, int second,
-                      int32_t nanos, int tz_offset_min, int64_t* out) {
+bool civil_to_unix_ns(int year, int month, int day, int hour, int minute, int second, int32_t nanos,
+                      int tz_offset_min, int64_t* out) {
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (year < 1970 || year > 2261 || month < 1 || month > 12 || day < 1) return false;
   const int dim = kDays[month - 1] + (month == 2 && leap(year) ? 1 : 0);

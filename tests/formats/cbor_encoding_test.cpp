@@ -114,9 +114,9 @@ TEST(CborReader, SkipRefusesIndefiniteDeepAndTruncated) {
   EXPECT_EQ(run({0x81, 0x81, 0x81, 0x01}, 2, &indef, &deep), CborStatus::kMalformed);
   EXPECT_TRUE(deep);
   // An array claiming 2^64-1 elements ends at the input's end, without allocating.
-  EXPECT_EQ(run({0x9B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x02}, 8, &indef,
-                &deep),
-            CborStatus::kTruncated);
+  EXPECT_EQ(
+      run({0x9B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x02}, 8, &indef, &deep),
+      CborStatus::kTruncated);
   EXPECT_EQ(run({0xBB, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}, 8, &indef, &deep),
             CborStatus::kTruncated);
   EXPECT_EQ(run({0x82, 0x01, 0xFF}, 8, &indef, &deep), CborStatus::kMalformed);  // stray break
@@ -128,9 +128,9 @@ TEST(Utf8, AcceptsWellFormedRefusesTheRest) {
   EXPECT_TRUE(valid_utf8("plain ascii"));
   EXPECT_TRUE(valid_utf8("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80"));  // é € 😀
   EXPECT_TRUE(valid_utf8("\xF4\x8F\xBF\xBF"));                      // U+10FFFF
-  for (const char* bad : {"\x80", "\xC3", "\xC0\xAF", "\xC1\xBF", "\xE0\x80\xAF",
-                          "\xED\xA0\x80", "\xF0\x80\x80\xAF", "\xF4\x90\x80\x80", "\xF5\x80\x80\x80",
-                          "\xE2\x82", "\xC3\x28", "\xFF"})
+  for (const char* bad :
+       {"\x80", "\xC3", "\xC0\xAF", "\xC1\xBF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xF0\x80\x80\xAF",
+        "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xE2\x82", "\xC3\x28", "\xFF"})
     EXPECT_FALSE(valid_utf8(bad)) << test::hex(test::bytes(bad));
 }
 
@@ -154,8 +154,8 @@ TEST(Encoding, Base64AndBase64url) {
   EXPECT_EQ(decode_base64("TQ==", out), 1);
   EXPECT_EQ(decode_base64("+/+/", out), 3);
   EXPECT_EQ(decode_base64("", out), 0);
-  for (const char* bad : {"TQ", "TQ=", "TR==", "TWF=", "T===", "====", "TW E", "TQ==TQ==",
-                          "-_-_", "TWFu\n"})
+  for (const char* bad :
+       {"TQ", "TQ=", "TR==", "TWF=", "T===", "====", "TW E", "TQ==TQ==", "-_-_", "TWFu\n"})
     EXPECT_EQ(decode_base64(bad, out), -1) << bad;
   EXPECT_EQ(decode_base64url("-_-_", out), 3);
   EXPECT_EQ(decode_base64url("TQ", out), 1);
@@ -186,31 +186,74 @@ TEST(Encoding, DerRefusesNonDer) {
   uint8_t out[96];
   const std::string r32(64, '1'), s32(64, '2');
   auto der = [](const std::string& h) { return test::unhex(h); };
-  EXPECT_TRUE(ecdsa_der_to_raw(der("3044" "0220" + r32 + "0220" + s32), 32, out));
-  for (const std::string& bad : {
-           std::string("3045" "0220" + r32 + "0220" + s32 + "00"),    // trailing byte
-           std::string("3043" "0220" + r32 + "0220" + s32),           // wrong outer length
-           std::string("308144" "0220" + r32 + "0220" + s32),         // long form not needed
-           std::string("3080" "0220" + r32 + "0220" + s32 + "0000"),  // indefinite
-           std::string("3145" "0220" + r32 + "0220" + s32),           // SET, not SEQUENCE
-           std::string("3045" "022100" + r32 + "0220" + s32),         // non-minimal (00 7f..)
-           std::string("3044" "0220" "8" + r32.substr(1) + "0220" + s32),  // negative r
-           std::string("3026" "0200" "0220" + s32),                   // empty INTEGER
-           std::string("3044" "0320" + r32 + "0220" + s32),           // BIT STRING
-           std::string("3025" "0201" "01" "0220" + s32 + "00"),       // inner length mismatch
-           std::string("30"),
-           std::string("")}) {
+  EXPECT_TRUE(ecdsa_der_to_raw(der("3044"
+                                   "0220" +
+                                   r32 + "0220" + s32),
+                               32, out));
+  for (const std::string& bad : {std::string("3045"
+                                             "0220" +
+                                             r32 + "0220" + s32 + "00"),  // trailing byte
+                                 std::string("3043"
+                                             "0220" +
+                                             r32 + "0220" + s32),  // wrong outer length
+                                 std::string("308144"
+                                             "0220" +
+                                             r32 + "0220" + s32),  // long form not needed
+                                 std::string("3080"
+                                             "0220" +
+                                             r32 + "0220" + s32 + "0000"),  // indefinite
+                                 std::string("3145"
+                                             "0220" +
+                                             r32 + "0220" + s32),  // SET, not SEQUENCE
+                                 std::string("3045"
+                                             "022100" +
+                                             r32 + "0220" + s32),  // non-minimal (00 7f..)
+                                 std::string("3044"
+                                             "0220"
+                                             "8" +
+                                             r32.substr(1) + "0220" + s32),  // negative r
+                                 std::string("3026"
+                                             "0200"
+                                             "0220" +
+                                             s32),  // empty INTEGER
+                                 std::string("3044"
+                                             "0320" +
+                                             r32 + "0220" + s32),  // BIT STRING
+                                 std::string("3025"
+                                             "0201"
+                                             "01"
+                                             "0220" +
+                                             s32 + "00"),  // inner length mismatch
+                                 std::string("30"), std::string("")}) {
     EXPECT_FALSE(ecdsa_der_to_raw(der(bad), 32, out)) << bad;
     uint8_t p[64];
     EXPECT_FALSE(crypto::ecdsa_der_to_p1363(der(bad), p)) << bad;
   }
   // 33-byte integer (after the sign pad) does not fit 32; fits 48.
-  const std::string big = "3046" "022100" "FF" + r32 + "0220" + s32;
-  EXPECT_FALSE(ecdsa_der_to_raw(der("3045" "0221" "7F" + r32 + "0220" + s32), 32, out));
-  EXPECT_TRUE(ecdsa_der_to_raw(der("3045" "0221" "7F" + r32 + "0220" + s32), 48, out));
+  const std::string big =
+      "3046"
+      "022100"
+      "FF" +
+      r32 + "0220" + s32;
+  EXPECT_FALSE(ecdsa_der_to_raw(der("3045"
+                                    "0221"
+                                    "7F" +
+                                    r32 + "0220" + s32),
+                                32, out));
+  EXPECT_TRUE(ecdsa_der_to_raw(der("3045"
+                                   "0221"
+                                   "7F" +
+                                   r32 + "0220" + s32),
+                               48, out));
   EXPECT_FALSE(ecdsa_der_to_raw(der(big), 32, out));
-  EXPECT_FALSE(ecdsa_der_to_raw(der("3044" "0220" + r32 + "0220" + s32), 48, std::span(out, 64)));
-  EXPECT_FALSE(ecdsa_der_to_raw(der("3044" "0220" + r32 + "0220" + s32), 0, out));
+  EXPECT_FALSE(ecdsa_der_to_raw(der("3044"
+                                    "0220" +
+                                    r32 + "0220" + s32),
+                                48, std::span(out, 64)));
+  EXPECT_FALSE(ecdsa_der_to_raw(der("3044"
+                                    "0220" +
+                                    r32 + "0220" + s32),
+                                0, out));
 }
 
 }  // namespace

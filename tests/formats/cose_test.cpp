@@ -1,11 +1,12 @@
 // COSE_Sign1 / COSE_Mac0: the COSE working group's published examples (To-Be-Signed bytes and
 // signatures checked with OpenSSL), and one test per error path.
+#include "formats/cose.hpp"
+
 #include <gtest/gtest.h>
 
 #include <set>
 
 #include "cbor_builder.hpp"
-#include "formats/cose.hpp"
 #include "formats/encoding.hpp"
 #include "formats_util.hpp"
 
@@ -75,7 +76,8 @@ TEST(CoseExamples, Es256Untagged) {
   const auto tb = tbs(m);
   EXPECT_EQ(tb, unhex(kEs256ToBeSigned));
   std::vector<uint8_t> point = {0x04};
-  for (const auto& c : {b64url(kEs256X), b64url(kEs256Y)}) point.insert(point.end(), c.begin(), c.end());
+  for (const auto& c : {b64url(kEs256X), b64url(kEs256Y)})
+    point.insert(point.end(), c.begin(), c.end());
   EXPECT_TRUE(test::openssl_es256_verify(point, tb, m.signature));
   // The same message tagged gives the same bytes to sign.
   std::vector<uint8_t> tagged = {0xD2};
@@ -121,8 +123,12 @@ TEST(CoseExamples, AlgOnlyUnprotectedIsRefused) {
 
 const std::vector<uint8_t> kSig64(64, 0x5A);
 
-Cbor prot_es256() { return Cbor().map(1).uint(1).neg(-7); }
-Cbor unprot_kid() { return Cbor().map(1).uint(4).bstr("kid-1"); }
+Cbor prot_es256() {
+  return Cbor().map(1).uint(1).neg(-7);
+}
+Cbor unprot_kid() {
+  return Cbor().map(1).uint(4).bstr("kid-1");
+}
 
 // tag(18) [bstr(prot), unprot, payload, sig]
 std::vector<uint8_t> sign1(const Cbor& prot, const Cbor& unprot, const Cbor& payload,
@@ -188,17 +194,17 @@ TEST(CoseErrors, FramingAndCbor) {
   cut.pop_back();
   EXPECT_COSE(cut, CoseError::kTruncated);
   EXPECT_COSE(std::vector<uint8_t>{}, CoseError::kTruncated);
-  EXPECT_COSE((std::vector<uint8_t>{0xD2, 0x84, 0x5B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-                                    0xFF}),
-              CoseError::kTruncated);
+  EXPECT_COSE(
+      (std::vector<uint8_t>{0xD2, 0x84, 0x5B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}),
+      CoseError::kTruncated);
   EXPECT_COSE((std::vector<uint8_t>{0xD2, 0x84, 0x1C}), CoseError::kMalformed);
   EXPECT_COSE((std::vector<uint8_t>{0xD2, 0x84, 0xFF}), CoseError::kMalformed);
   EXPECT_COSE(sign1(prot_es256(), unprot_kid(), Cbor().bstr("p"), Cbor().raw({0xF8, 0x20})),
               CoseError::kMalformed);
   EXPECT_COSE((std::vector<uint8_t>{0xD2, 0x9F}), CoseError::kIndefiniteLength);
-  EXPECT_COSE(sign1(prot_es256(), unprot_kid(), Cbor().raw({0x5F, 0x41, 0x61, 0xFF}),
-                    Cbor().bstr(kSig64)),
-              CoseError::kIndefiniteLength);
+  EXPECT_COSE(
+      sign1(prot_es256(), unprot_kid(), Cbor().raw({0x5F, 0x41, 0x61, 0xFF}), Cbor().bstr(kSig64)),
+      CoseError::kIndefiniteLength);
   EXPECT_COSE(sign1(prot_es256(), Cbor().raw({0xBF, 0xFF}), Cbor().bstr("p"), Cbor().bstr(kSig64)),
               CoseError::kIndefiniteLength);
   EXPECT_COSE(sign1(Cbor().raw({0xBF, 0x01, 0x26, 0xFF}), unprot_kid(), Cbor().bstr("p"),
@@ -264,8 +270,12 @@ TEST(CoseErrors, HeaderLabels) {
   EXPECT_COSE(sign1(prot_es256(), Cbor().map(2).uint(4).bstr("k").f64(1.0).uint(1), p, s),
               CoseError::kHeaderLabelInvalid);
   EXPECT_COSE(sign1(prot_es256(),
-                    Cbor().map(2).uint(4).bstr("k").raw({0x3B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-                                                         0xFF, 0xFF}).uint(1),
+                    Cbor()
+                        .map(2)
+                        .uint(4)
+                        .bstr("k")
+                        .raw({0x3B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF})
+                        .uint(1),
                     p, s),
               CoseError::kHeaderLabelInvalid);
   EXPECT_COSE(sign1(prot_es256(), Cbor().map(2).uint(4).bstr("k").text("\xC3\x28").uint(1), p, s),
@@ -276,8 +286,8 @@ TEST(CoseErrors, HeaderLabels) {
               CoseError::kDuplicateHeader);  // kid in both buckets
   EXPECT_COSE(sign1(prot_es256(), Cbor().map(2).uint(4).bstr("k").uint(1).neg(-7), p, s),
               CoseError::kDuplicateHeader);  // alg in both buckets
-  EXPECT_COSE(sign1(prot_es256(), Cbor().map(3).uint(4).bstr("k").text("a").uint(1).text("a").uint(2),
-                    p, s),
+  EXPECT_COSE(sign1(prot_es256(),
+                    Cbor().map(3).uint(4).bstr("k").text("a").uint(1).text("a").uint(2), p, s),
               CoseError::kDuplicateHeader);
   CoseParseOptions few;
   few.max_header_entries = 2;
@@ -303,8 +313,9 @@ TEST(CoseErrors, HeaderValues) {
               CoseError::kUnsupportedAlg);
   EXPECT_COSE(sign1(Cbor().map(1).uint(1).uint(100000), unprot_kid(), p, s),
               CoseError::kUnsupportedAlg);
-  EXPECT_COSE(sign1(Cbor().map(1).uint(1).uint(5), unprot_kid(), p, Cbor().bstr(std::string(32, 'x'))),
-              CoseError::kAlgKindMismatch);
+  EXPECT_COSE(
+      sign1(Cbor().map(1).uint(1).uint(5), unprot_kid(), p, Cbor().bstr(std::string(32, 'x'))),
+      CoseError::kAlgKindMismatch);
   EXPECT_COSE(sign1(prot_es256(), unprot_kid(), p, s, 17), CoseError::kAlgKindMismatch);
   EXPECT_COSE(sign1(prot_es256(), Cbor().map(0), p, s), CoseError::kKidMissing);
   EXPECT_COSE(sign1(prot_es256(), Cbor().map(1).uint(4).text("kid"), p, s), CoseError::kKidInvalid);
@@ -318,9 +329,9 @@ TEST(CoseErrors, HeaderValues) {
               CoseError::kContentTypeInvalid);
   EXPECT_COSE(sign1(prot_es256(), unprot_kid(), p, Cbor().bstr(std::string(63, 's'))),
               CoseError::kSignatureLength);
-  EXPECT_COSE(sign1(Cbor().map(1).uint(1).uint(5), unprot_kid(), p, Cbor().bstr(std::string(16, 't')),
-                    17),
-              CoseError::kSignatureLength);
+  EXPECT_COSE(
+      sign1(Cbor().map(1).uint(1).uint(5), unprot_kid(), p, Cbor().bstr(std::string(16, 't')), 17),
+      CoseError::kSignatureLength);
 }
 
 TEST(CoseErrors, NamesAreStableAndDistinct) {

@@ -10,8 +10,8 @@
 
 #include <cstdint>
 #include <fstream>
-#include <sstream>
 #include <span>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -45,7 +45,8 @@ inline std::vector<uint8_t> unhex(std::string_view h) {
     throw std::runtime_error("bad hex");
   };
   if (h.size() % 2) throw std::runtime_error("odd hex");
-  for (size_t i = 0; i < h.size(); i += 2) out.push_back(static_cast<uint8_t>(v(h[i]) << 4 | v(h[i + 1])));
+  for (size_t i = 0; i < h.size(); i += 2)
+    out.push_back(static_cast<uint8_t>(v(h[i]) << 4 | v(h[i + 1])));
   return out;
 }
 
@@ -93,9 +94,9 @@ inline std::vector<uint8_t> raw_to_der(std::span<const uint8_t> raw) {
 inline bool openssl_es256_verify(std::span<const uint8_t> point, std::span<const uint8_t> msg,
                                  std::span<const uint8_t> raw_sig) {
   // DER SPKI prefix for an uncompressed P-256 point.
-  static const uint8_t kPrefix[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce,
-                                    0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d,
-                                    0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
+  static const uint8_t kPrefix[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
+                                    0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+                                    0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
   std::vector<uint8_t> spki(std::begin(kPrefix), std::end(kPrefix));
   spki.insert(spki.end(), point.begin(), point.end());
   return openssl_ecdsa_sha256_verify_der(spki, msg, raw_to_der(raw_sig));
@@ -116,8 +117,7 @@ inline bool openssl_ed25519_verify(std::span<const uint8_t> pub, std::span<const
 
 // HMAC-SHA256 with a full 32-byte tag, compared in constant time.
 inline bool openssl_hmac_sha256_verify(std::span<const uint8_t> secret,
-                                       std::span<const uint8_t> msg,
-                                       std::span<const uint8_t> tag) {
+                                       std::span<const uint8_t> msg, std::span<const uint8_t> tag) {
   unsigned char out[32];
   unsigned int len = 0;
   if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), msg.data(), msg.size(),

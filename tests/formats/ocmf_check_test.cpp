@@ -1,11 +1,12 @@
 // OCMF plausibility checks: pagination, transaction pairing, monotonic readings and time, time
 // status, error flags, meter status; per-meter state with snapshot/restore; a real series.
+#include "formats/ocmf_check.hpp"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "formats/ocmf_check.hpp"
 #include "formats_util.hpp"
 
 namespace assay::formats {
@@ -14,8 +15,8 @@ namespace {
 using test::bytes;
 
 struct R {
-  std::string tm;        // time, e.g. "10:00:00"
-  std::string tx;        // "" = no TX
+  std::string tm;  // time, e.g. "10:00:00"
+  std::string tx;  // "" = no TX
   double rv = 0;
   std::string ri = "1-b:1.8.0";
   std::string extra;     // raw JSON members appended to the reading
@@ -51,7 +52,9 @@ class Checker {
   OcmfChecker checker_;
 };
 
-std::string name(const OcmfCheckResult& r) { return std::string(ocmf_check_name(r.first)); }
+std::string name(const OcmfCheckResult& r) {
+  return std::string(ocmf_check_name(r.first));
+}
 
 TEST(OcmfCheck, SeparateRecordsTransaction) {
   Checker c;
@@ -183,10 +186,9 @@ TEST(OcmfCheck, MaskCollectsEveryFinding) {
   EXPECT_EQ(name(c(make("T1", {{"10:00:00", "B", 10}}))), "ok");
   const auto r = c(make("T3", {{"09:00:00", "C", 5, "1-b:1.8.0", R"(,"EF":"t")"}}, "M1", 'S'));
   EXPECT_EQ(name(r), "ocmf.pagination_gap");
-  const uint32_t want = 1u << unsigned(OcmfCheck::kPaginationGap) |
-                        1u << unsigned(OcmfCheck::kErrorFlags) |
-                        1u << unsigned(OcmfCheck::kTimeDecreased) |
-                        1u << unsigned(OcmfCheck::kReadingDecreased);
+  const uint32_t want =
+      1u << unsigned(OcmfCheck::kPaginationGap) | 1u << unsigned(OcmfCheck::kErrorFlags) |
+      1u << unsigned(OcmfCheck::kTimeDecreased) | 1u << unsigned(OcmfCheck::kReadingDecreased);
   EXPECT_EQ(r.mask, want);
 }
 
@@ -210,9 +212,9 @@ TEST(OcmfCheck, SnapshotRestoreContinuesIdentically) {
   Checker b;
   ASSERT_TRUE(b.state.restore(snap));
   EXPECT_EQ(b.state.snapshot(), snap);
-  for (const std::string& rec : {make("T3", {{"10:02:00", "C", 1.5}}),
-                                 make("T4", {{"10:03:00", "E", 3}}),
-                                 make("F9", {{"10:04:00", "", 2}}, "M2")}) {
+  for (const std::string& rec :
+       {make("T3", {{"10:02:00", "C", 1.5}}), make("T4", {{"10:03:00", "E", 3}}),
+        make("F9", {{"10:04:00", "", 2}}, "M2")}) {
     const auto ra = a(rec);
     const auto rb = b(rec);
     EXPECT_EQ(ra.first, rb.first);

@@ -15,7 +15,9 @@ using test::bytes;
 
 // A DER signature with 32-byte r = 0x11.. and s = 0x22.. (the parser never verifies).
 std::string der_hex32() {
-  return "3044" "0220" + std::string(64, '1') + "0220" + std::string(64, '2');
+  return "3044"
+         "0220" +
+         std::string(64, '1') + "0220" + std::string(64, '2');
 }
 
 // The specification's example, extended to every field of the current version.
@@ -51,11 +53,11 @@ OcmfError parse(const std::string& rec, OcmfRecord& out, const OcmfParseOptions&
   return parse_ocmf(bytes(rec), o, out);
 }
 
-#define EXPECT_OCMF_ERROR(rec, code, ...)                                  \
-  do {                                                                     \
-    OcmfRecord r_;                                                         \
-    const OcmfError e_ = parse(rec, r_, ##__VA_ARGS__);                   \
-    EXPECT_EQ(ocmf_error_name(e_), ocmf_error_name(code)) << (rec);        \
+#define EXPECT_OCMF_ERROR(rec, code, ...)                           \
+  do {                                                              \
+    OcmfRecord r_;                                                  \
+    const OcmfError e_ = parse(rec, r_, ##__VA_ARGS__);             \
+    EXPECT_EQ(ocmf_error_name(e_), ocmf_error_name(code)) << (rec); \
   } while (0)
 
 TEST(OcmfParse, MapsEveryField) {
@@ -148,12 +150,11 @@ TEST(OcmfParse, Base64SignatureAndOtherCurves) {
   unsigned char b64[200];
   const int n = EVP_EncodeBlock(b64, der.data(), static_cast<int>(der.size()));
   const std::string sd(reinterpret_cast<char*>(b64), n);
-  for (const char* sa : {"ECDSA-secp384r1-SHA256", "ECDSA-brainpool384r1-SHA256",
-                         "ECDSA-brainpoolP384r1-SHA256"}) {
+  for (const char* sa :
+       {"ECDSA-secp384r1-SHA256", "ECDSA-brainpool384r1-SHA256", "ECDSA-brainpoolP384r1-SHA256"}) {
     OcmfRecord r;
-    const std::string sig =
-        std::string(R"({"SA":")") + sa + R"(","SE":"base64","SM":"application/x-der","SD":")" +
-        sd + "\"}";
+    const std::string sig = std::string(R"({"SA":")") + sa +
+                            R"(","SE":"base64","SM":"application/x-der","SD":")" + sd + "\"}";
     ASSERT_EQ(parse(record(kPayload, sig), r), OcmfError::kNone) << sa;
     EXPECT_TRUE(r.base64);
     EXPECT_EQ(ocmf_algorithm_field_bytes(r.algorithm), 48u);
@@ -161,11 +162,11 @@ TEST(OcmfParse, Base64SignatureAndOtherCurves) {
     EXPECT_EQ(r.signature_raw()[47], 0x33);
     EXPECT_EQ(r.signature_raw()[48], 0x44);
   }
-  for (const char* sa : {"ECDSA-brainpool256r1-SHA256", "ECDSA-brainpoolP256r1-SHA256",
-                         "ECDSA-secp256k1-SHA256"}) {
+  for (const char* sa :
+       {"ECDSA-brainpool256r1-SHA256", "ECDSA-brainpoolP256r1-SHA256", "ECDSA-secp256k1-SHA256"}) {
     OcmfRecord r;
-    ASSERT_EQ(parse(record(kPayload, std::string(R"({"SA":")") + sa + R"(","SD":")" +
-                                         der_hex32() + "\"}"),
+    ASSERT_EQ(parse(record(kPayload,
+                           std::string(R"({"SA":")") + sa + R"(","SD":")" + der_hex32() + "\"}"),
                     r),
               OcmfError::kNone)
         << sa;
@@ -176,7 +177,10 @@ TEST(OcmfParse, Base64SignatureAndOtherCurves) {
 }
 
 TEST(OcmfParse, LegacyCurvesRefusedUnlessAllowed) {
-  const std::string der24 = "302c" "0214" + std::string(40, '5') + "0214" + std::string(40, '6');
+  const std::string der24 =
+      "302c"
+      "0214" +
+      std::string(40, '5') + "0214" + std::string(40, '6');
   for (const char* sa : {"ECDSA-secp192r1-SHA256", "ECDSA-secp192k1-SHA256"}) {
     const std::string rec =
         record(kPayload, std::string(R"({"SA":")") + sa + R"(","SD":")" + der24 + "\"}");
@@ -250,7 +254,8 @@ TEST(OcmfParse, KeepsUnmappedFieldsAsExtras) {
 TEST(OcmfParse, LenientTypesAreFlaggedAndCanBeRefused) {
   // Seen in the field: FV and CT as numbers (TwinCharger), RV as padded strings (DZG).
   const std::string p = payload_with(R"("FV":"1.4")", R"("FV":1.0)");
-  const std::string p2 = R"({"FV":1.0,"GS":"x","PG":"T2","CT":0,"RD":[{"TM":"2021-10-26T10:20:52,000+0200 I","RV":"       9.038","RU":"kWh","ST":"G"}]})";
+  const std::string p2 =
+      R"({"FV":1.0,"GS":"x","PG":"T2","CT":0,"RD":[{"TM":"2021-10-26T10:20:52,000+0200 I","RV":"       9.038","RU":"kWh","ST":"G"}]})";
   OcmfRecord r;
   ASSERT_EQ(parse(record(p2), r), OcmfError::kNone);
   EXPECT_EQ(r.format_version, "1.0");
@@ -268,7 +273,9 @@ TEST(OcmfParse, LenientTypesAreFlaggedAndCanBeRefused) {
 TEST(OcmfParse, SignerIdAndUnits) {
   auto signer = [](const std::string& ids) {
     OcmfRecord r;
-    const std::string p = "{" + ids + R"(,"PG":"T1","RD":[{"TM":"2021-10-26T10:20:52,000+0200 S","RV":1,"RU":"Wh","ST":"G"}]})";
+    const std::string p =
+        "{" + ids +
+        R"(,"PG":"T1","RD":[{"TM":"2021-10-26T10:20:52,000+0200 S","RV":1,"RU":"Wh","ST":"G"}]})";
     EXPECT_EQ(parse(record(p), r), OcmfError::kNone) << p;
     std::string buf;
     return std::string(ocmf_signer_id(r, buf));
@@ -303,7 +310,9 @@ TEST(OcmfParse, RecordReuseLeavesNothingBehind) {
 }
 
 TEST(OcmfParse, PayloadWhitespaceIsKeptInTheSignedBytes) {
-  const std::string p = "\n\t{ \"GS\" : \"x\",\r\n \"PG\":\"T1\", \"RD\" : [ {\"TM\":\"2021-10-26T10:20:52,000+0200 S\",\"ST\":\"G\"} ] }\n";
+  const std::string p =
+      "\n\t{ \"GS\" : \"x\",\r\n \"PG\":\"T1\", \"RD\" : [ {\"TM\":\"2021-10-26T10:20:52,000+0200 "
+      "S\",\"ST\":\"G\"} ] }\n";
   const std::string rec = record(p);
   OcmfRecord r;
   ASSERT_EQ(parse(rec, r), OcmfError::kNone);
@@ -428,10 +437,13 @@ TEST(OcmfErrors, HeaderFields) {
   for (const char* pg : {"X12", "T", "T012", "T-1", "T99999999999999999999", "T1a", "t1"})
     EXPECT_OCMF_ERROR(record(payload_with("\"T12345\"", std::string("\"") + pg + "\"")),
                       OcmfError::kPaginationInvalid);
-  EXPECT_OCMF_ERROR(record(R"({"PG":"T1","RD":[{"TM":"2021-10-26T10:20:52,000+0200 S","ST":"G"}]})"),
-                    OcmfError::kMissingIdentity);
-  EXPECT_OCMF_ERROR(record(R"({"GS":"","MS":"","PG":"T1","RD":[{"TM":"2021-10-26T10:20:52,000+0200 S","ST":"G"}]})"),
-                    OcmfError::kMissingIdentity);
+  EXPECT_OCMF_ERROR(
+      record(R"({"PG":"T1","RD":[{"TM":"2021-10-26T10:20:52,000+0200 S","ST":"G"}]})"),
+      OcmfError::kMissingIdentity);
+  EXPECT_OCMF_ERROR(
+      record(
+          R"({"GS":"","MS":"","PG":"T1","RD":[{"TM":"2021-10-26T10:20:52,000+0200 S","ST":"G"}]})"),
+      OcmfError::kMissingIdentity);
 }
 
 TEST(OcmfErrors, Readings) {
@@ -440,24 +452,27 @@ TEST(OcmfErrors, Readings) {
   EXPECT_OCMF_ERROR(record(R"({"GS":"x","PG":"T1","RD":[1]})"), OcmfError::kReadingNotObject);
   EXPECT_OCMF_ERROR(record(R"({"GS":"x","PG":"T1","RD":[[]]})"), OcmfError::kReadingNotObject);
   EXPECT_OCMF_ERROR(record(R"({"GS":"x","PG":"T1","RD":[{"ST":"G"}]})"), OcmfError::kTimeMissing);
-  EXPECT_OCMF_ERROR(record(R"({"GS":"x","PG":"T1","RD":[{"TM":"2021-10-26T10:20:52,000+0200 S"}]})"),
-                    OcmfError::kStatusMissing);
-  for (const char* tm :
-       {"2018-07-24 13:22:04,000+0200 S", "2018-02-30T13:22:04,000+0200 S",
-        "2018-13-24T13:22:04,000+0200 S", "2018-07-24T24:22:04,000+0200 S",
-        "2018-07-24T13:60:04,000+0200 S", "2018-07-24T13:22:60,000+0200 S",
-        "2018-07-24T13:22:04.000+0200 S", "2018-07-24T13:22:04,00+0200 S",
-        "2018-07-24T13:22:04,000Z S", "2018-07-24T13:22:04,000+1500 S",
-        "2018-07-24T13:22:04,000+0260 S", "2018-07-24T13:22:04,000+0200S",
-        "1969-12-31T23:59:59,000+0000 S", "2262-01-01T00:00:00,000+0000 S",
-        "2O18-07-24T13:22:04,000+0200 S"})
+  EXPECT_OCMF_ERROR(
+      record(R"({"GS":"x","PG":"T1","RD":[{"TM":"2021-10-26T10:20:52,000+0200 S"}]})"),
+      OcmfError::kStatusMissing);
+  for (const char* tm : {"2018-07-24 13:22:04,000+0200 S", "2018-02-30T13:22:04,000+0200 S",
+                         "2018-13-24T13:22:04,000+0200 S", "2018-07-24T24:22:04,000+0200 S",
+                         "2018-07-24T13:60:04,000+0200 S", "2018-07-24T13:22:60,000+0200 S",
+                         "2018-07-24T13:22:04.000+0200 S", "2018-07-24T13:22:04,00+0200 S",
+                         "2018-07-24T13:22:04,000Z S", "2018-07-24T13:22:04,000+1500 S",
+                         "2018-07-24T13:22:04,000+0260 S", "2018-07-24T13:22:04,000+0200S",
+                         "1969-12-31T23:59:59,000+0000 S", "2262-01-01T00:00:00,000+0000 S",
+                         "2O18-07-24T13:22:04,000+0200 S"})
     EXPECT_OCMF_ERROR(record(payload_with("2018-07-24T13:22:04,000+0200 S", tm)),
                       OcmfError::kTimeInvalid);
-  EXPECT_OCMF_ERROR(record(payload_with("2018-07-24T13:22:04,000+0200 S", "2018-07-24T13:22:04,000+0200 X")),
-                    OcmfError::kTimeStatusInvalid);
+  EXPECT_OCMF_ERROR(
+      record(payload_with("2018-07-24T13:22:04,000+0200 S", "2018-07-24T13:22:04,000+0200 X")),
+      OcmfError::kTimeStatusInvalid);
   // Leap day is valid.
   OcmfRecord r;
-  EXPECT_EQ(parse(record(payload_with("2018-07-24T13:22:04,000+0200 S", "2020-02-29T13:22:04,000-0130 U")), r),
+  EXPECT_EQ(parse(record(payload_with("2018-07-24T13:22:04,000+0200 S",
+                                      "2020-02-29T13:22:04,000-0130 U")),
+                  r),
             OcmfError::kNone);
   EXPECT_EQ(r.readings[0].tz_offset_min, -90);
   for (const char* tx : {"Q", "BE", "", "b"})
@@ -466,9 +481,12 @@ TEST(OcmfErrors, Readings) {
   for (const char* st : {"Z", "GG", "", "g"})
     EXPECT_OCMF_ERROR(record(payload_with("\"ST\":\"G\"", std::string("\"ST\":\"") + st + "\"")),
                       OcmfError::kStatusInvalid);
-  EXPECT_OCMF_ERROR(record(R"({"GS":"x","PG":"T1","RD":[{"TM":"2021-10-26T10:20:52,000+0200 S","RV":1,"ST":"G"}]})"),
-                    OcmfError::kUnitMissing);
-  EXPECT_OCMF_ERROR(record(payload_with("\"EF\":\"\"", "\"EF\":\"X\"")), OcmfError::kErrorFlagsInvalid);
+  EXPECT_OCMF_ERROR(
+      record(
+          R"({"GS":"x","PG":"T1","RD":[{"TM":"2021-10-26T10:20:52,000+0200 S","RV":1,"ST":"G"}]})"),
+      OcmfError::kUnitMissing);
+  EXPECT_OCMF_ERROR(record(payload_with("\"EF\":\"\"", "\"EF\":\"X\"")),
+                    OcmfError::kErrorFlagsInvalid);
 }
 
 TEST(OcmfErrors, Signature) {
@@ -477,9 +495,9 @@ TEST(OcmfErrors, Signature) {
   EXPECT_OCMF_ERROR(record(kPayload, R"({"SD":""})"), OcmfError::kSignatureMissing);
   for (const char* sa : {"ECDSA-secp521r1-SHA256", "RSA-SHA256", "ECDSA-secp256r1-SHA512",
                          "ecdsa-secp256r1-sha256", ""})
-    EXPECT_OCMF_ERROR(record(kPayload, std::string(R"({"SA":")") + sa + R"(","SD":")" +
-                                           der_hex32() + "\"}"),
-                      OcmfError::kUnknownAlgorithm);
+    EXPECT_OCMF_ERROR(
+        record(kPayload, std::string(R"({"SA":")") + sa + R"(","SD":")" + der_hex32() + "\"}"),
+        OcmfError::kUnknownAlgorithm);
   EXPECT_OCMF_ERROR(record(kPayload, R"({"SE":"base32","SD":")" + der_hex32() + "\"}"),
                     OcmfError::kUnknownEncoding);
   EXPECT_OCMF_ERROR(record(kPayload, R"({"SM":"application/pkcs7","SD":")" + der_hex32() + "\"}"),
@@ -498,7 +516,10 @@ TEST(OcmfErrors, Signature) {
   EXPECT_OCMF_ERROR(record(kPayload, R"({"SD":")" + der_hex32() + "00\"}"),
                     OcmfError::kSignatureDer);
   // 48-byte integers do not fit a P-256 signature.
-  const std::string der48 = "3064" "0230" + std::string(96, '3') + "0230" + std::string(96, '4');
+  const std::string der48 =
+      "3064"
+      "0230" +
+      std::string(96, '3') + "0230" + std::string(96, '4');
   EXPECT_OCMF_ERROR(record(kPayload, R"({"SD":")" + der48 + "\"}"), OcmfError::kSignatureDer);
 }
 

@@ -84,7 +84,7 @@ TEST(OcmfReal, EveryRecordParsesAndVerifiesAsPublished) {
     EXPECT_EQ(verifies(r, rr.key), rr.expect == "valid");
     // r||s from the parser re-encoded as DER gives the same verdict (the conversion is exact).
     EXPECT_EQ(test::openssl_ecdsa_sha256_verify_der(rr.key, r.payload,
-                                                     test::raw_to_der(r.signature_raw())),
+                                                    test::raw_to_der(r.signature_raw())),
               rr.expect == "valid");
   }
 }

@@ -51,8 +51,8 @@ std::vector<uint8_t> mutate(const std::vector<uint8_t>& seed, std::mt19937_64& r
       }
       default: {  // interesting bytes
         static const uint8_t kInteresting[] = {0x00, 0xFF, 0x7F, 0x80, 0x9F, 0xBF, 0x5F, 0x7F,
-                                               0x1B, 0x5B, 0x9B, 0xD2, 0xF6, '|', '"', '{', '}',
-                                               '[', ']', ',', ':', '\\', '0', 'e'};
+                                               0x1B, 0x5B, 0x9B, 0xD2, 0xF6, '|',  '"',  '{',
+                                               '}',  '[',  ']',  ',',  ':',  '\\', '0',  'e'};
         if (n) m[rng() % n] = kInteresting[rng() % sizeof kInteresting];
       }
     }
@@ -62,8 +62,8 @@ std::vector<uint8_t> mutate(const std::vector<uint8_t>& seed, std::mt19937_64& r
 
 std::vector<std::vector<uint8_t>> ocmf_seeds() {
   std::vector<std::vector<uint8_t>> out;
-  std::istringstream in(test::read_text(std::string(ASSAY_SOURCE_DIR) +
-                                        "/tests/data/ocmf/real_records.jsonl"));
+  std::istringstream in(
+      test::read_text(std::string(ASSAY_SOURCE_DIR) + "/tests/data/ocmf/real_records.jsonl"));
   std::string line;
   while (std::getline(in, line)) {
     const std::string rec = nlohmann::json::parse(line).at("record");
@@ -103,7 +103,16 @@ std::vector<std::vector<uint8_t>> cbor_seeds() {
   const std::vector<uint8_t> sig(64, 7);
   for (int alg : {-7, -8}) {
     Cbor payload;
-    payload.array(2).map(4).neg(-2).text("dev:").neg(-3).uint(1700000000).uint(0).text("t").uint(2).f64(21.5);
+    payload.array(2)
+        .map(4)
+        .neg(-2)
+        .text("dev:")
+        .neg(-3)
+        .uint(1700000000)
+        .uint(0)
+        .text("t")
+        .uint(2)
+        .f64(21.5);
     payload.map(3).uint(0).text("h").uint(6).uint(1).uint(2).uint(40);
     Cbor c;
     c.tag(18).array(4).bstr(Cbor().map(2).uint(1).integer(alg).uint(3).uint(112));
@@ -182,14 +191,16 @@ TEST(Robustness, PathologicalShapes) {
   for (const std::vector<uint8_t>& in :
        {std::vector<uint8_t>{0x9B, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF},
         std::vector<uint8_t>{0x81, 0xBB, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF},
-        std::vector<uint8_t>{0x81, 0xA1, 0x00, 0x7B, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}}) {
+        std::vector<uint8_t>{0x81, 0xA1, 0x00, 0x7B, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                             0xFF}}) {
     EXPECT_NE(parse_senml_cbor(in, {}, p), SenmlError::kNone);
     EXPECT_NE(parse_cose(in, {}, m), CoseError::kNone);
   }
   // Many records, each allowed: the resolution stays linear.
   std::string many = "[";
   for (int i = 0; i < 1024; ++i)
-    many += std::string(i ? "," : "") + R"({"n":"s)" + std::to_string(i) + R"(","t":1700000000,"v":1})";
+    many +=
+        std::string(i ? "," : "") + R"({"n":"s)" + std::to_string(i) + R"(","t":1700000000,"v":1})";
   many += "]";
   EXPECT_EQ(parse_senml_json(test::bytes(many), {}, p), SenmlError::kNone);
   SenmlReplayChecker c;

@@ -1,7 +1,8 @@
 // SenML replay protection: strictly increasing resolved time per sensor, atomic per pack.
+#include "formats/senml_check.hpp"
+
 #include <gtest/gtest.h>
 
-#include "formats/senml_check.hpp"
 #include "formats_util.hpp"
 
 namespace assay::formats {
@@ -18,11 +19,13 @@ SenmlPack pack(const std::string& json) {
 TEST(SenmlReplay, IncreasingTimesPassRepeatsFail) {
   SenmlReplayChecker c;
   SenmlReplayState s;
-  EXPECT_TRUE(c.check(s, pack(R"([{"bn":"d1:","bt":1700000000,"n":"t","v":1},{"n":"h","v":2}])")).ok());
+  EXPECT_TRUE(
+      c.check(s, pack(R"([{"bn":"d1:","bt":1700000000,"n":"t","v":1},{"n":"h","v":2}])")).ok());
   EXPECT_EQ(*s.last_time("d1:t"), 1700000000 * kSec);
   EXPECT_EQ(s.sensor_count(), 2u);
   // The same pack again: a replay.
-  const auto r = c.check(s, pack(R"([{"bn":"d1:","bt":1700000000,"n":"t","v":1},{"n":"h","v":2}])"));
+  const auto r =
+      c.check(s, pack(R"([{"bn":"d1:","bt":1700000000,"n":"t","v":1},{"n":"h","v":2}])"));
   EXPECT_EQ(senml_check_name(r.check), "senml.replay");
   EXPECT_EQ(r.record, 0u);
   // Newer times pass; an equal time is a replay too.
@@ -38,7 +41,8 @@ TEST(SenmlReplay, PackIsAtomic) {
   ASSERT_TRUE(c.check(s, pack(R"([{"n":"a","t":1700000010,"v":1}])")).ok());
   const auto before = s.snapshot();
   // b is new and would pass, a goes back: the whole pack is refused and nothing moves.
-  const auto r = c.check(s, pack(R"([{"n":"b","t":1700000020,"v":1},{"n":"a","t":1700000005,"v":1}])"));
+  const auto r =
+      c.check(s, pack(R"([{"n":"b","t":1700000020,"v":1},{"n":"a","t":1700000005,"v":1}])"));
   EXPECT_EQ(r.check, SenmlCheck::kReplay);
   EXPECT_EQ(r.record, 1u);
   EXPECT_EQ(s.snapshot(), before);
@@ -49,12 +53,21 @@ TEST(SenmlReplay, WithinAPackTimesMustIncreasePerSensor) {
   SenmlReplayChecker c;
   SenmlReplayState s;
   // RFC 8428's example: one sensor, times -5..0 around a base time: increasing, passes.
-  EXPECT_TRUE(c.check(s, pack(R"([{"bn":"x:","bt":1276020076,"n":"c","t":-5,"v":1},{"n":"c","t":-4,"v":1},{"n":"c","t":0,"v":1}])")).ok());
+  EXPECT_TRUE(
+      c.check(
+           s,
+           pack(
+               R"([{"bn":"x:","bt":1276020076,"n":"c","t":-5,"v":1},{"n":"c","t":-4,"v":1},{"n":"c","t":0,"v":1}])"))
+          .ok());
   SenmlReplayState s2;
-  const auto dup = c.check(s2, pack(R"([{"n":"c","t":1700000000,"v":1},{"n":"d","t":1700000000,"v":1},{"n":"c","t":1700000000,"v":2}])"));
+  const auto dup = c.check(
+      s2,
+      pack(
+          R"([{"n":"c","t":1700000000,"v":1},{"n":"d","t":1700000000,"v":1},{"n":"c","t":1700000000,"v":2}])"));
   EXPECT_EQ(dup.check, SenmlCheck::kReplay);
   EXPECT_EQ(dup.record, 2u);
-  const auto back = c.check(s2, pack(R"([{"n":"c","t":1700000002,"v":1},{"n":"c","t":1700000001,"v":1}])"));
+  const auto back =
+      c.check(s2, pack(R"([{"n":"c","t":1700000002,"v":1},{"n":"c","t":1700000001,"v":1}])"));
   EXPECT_EQ(back.record, 1u);
   EXPECT_EQ(s2.sensor_count(), 0u);
 }
@@ -64,7 +77,8 @@ TEST(SenmlReplay, StateLimit) {
   cfg.max_sensors = 2;
   SenmlReplayChecker c(cfg);
   SenmlReplayState s;
-  EXPECT_TRUE(c.check(s, pack(R"([{"n":"a","t":1700000000,"v":1},{"n":"b","t":1700000000,"v":1}])")).ok());
+  EXPECT_TRUE(
+      c.check(s, pack(R"([{"n":"a","t":1700000000,"v":1},{"n":"b","t":1700000000,"v":1}])")).ok());
   EXPECT_EQ(c.check(s, pack(R"([{"n":"c","t":1700000000,"v":1}])")).check, SenmlCheck::kStateFull);
   EXPECT_TRUE(c.check(s, pack(R"([{"n":"a","t":1700000001,"v":1}])")).ok());  // known sensors go on
 }

@@ -1,12 +1,13 @@
 // SenML (RFC 8428) in CBOR and JSON: resolution of base fields, the RFC's examples, and one
 // test per error path in each representation.
+#include "formats/senml.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <set>
 
 #include "cbor_builder.hpp"
-#include "formats/senml.hpp"
 #include "formats_util.hpp"
 
 namespace assay::formats {
@@ -30,11 +31,10 @@ SenmlError json(const std::string& in, SenmlPack& p, const SenmlParseOptions& o 
     EXPECT_EQ(senml_error_name(cbor(in, p_, ##__VA_ARGS__)), senml_error_name(code)) \
         << test::hex(in);                                                            \
   } while (0)
-#define EXPECT_JSON(in, code, ...)                                                   \
-  do {                                                                               \
-    SenmlPack p_;                                                                    \
-    EXPECT_EQ(senml_error_name(json(in, p_, ##__VA_ARGS__)), senml_error_name(code)) \
-        << (in);                                                                     \
+#define EXPECT_JSON(in, code, ...)                                                            \
+  do {                                                                                        \
+    SenmlPack p_;                                                                             \
+    EXPECT_EQ(senml_error_name(json(in, p_, ##__VA_ARGS__)), senml_error_name(code)) << (in); \
   } while (0)
 
 // RFC 8428 §6, the CBOR example (figure 9, diagnostic notation), with bver 10.
@@ -134,7 +134,16 @@ TEST(Senml, ValueKindsSumsAndBases) {
   EXPECT_EQ(r[5].value, 10);
   // The same pack in CBOR gives the same records.
   Cbor c;
-  c.array(6).map(10).neg(-2).text("dev1/").neg(-3).uint(1700000000).neg(-5).uint(10).neg(-6).uint(100);
+  c.array(6)
+      .map(10)
+      .neg(-2)
+      .text("dev1/")
+      .neg(-3)
+      .uint(1700000000)
+      .neg(-5)
+      .uint(10)
+      .neg(-6)
+      .uint(100);
   c.neg(-4).text("W").uint(0).text("a").uint(2).f64(1.5).uint(5).uint(2).uint(7).uint(60);
   c.text("ignored").array(2).uint(1).map(0);  // unknown extension field
   c.map(2).uint(0).text("b").uint(4).boolean(true);
@@ -162,8 +171,9 @@ TEST(Senml, FractionalAndNegativeTimes) {
   SenmlPack p;
   ASSERT_EQ(json(R"([{"n":"x","bt":1700000000.5,"t":-0.25,"v":1}])", p), SenmlError::kNone);
   EXPECT_EQ(p.records[0].time_ns, 1700000000 * kSec + 250'000'000);
-  ASSERT_EQ(cbor(Cbor().array(1).map(3).uint(0).text("x").uint(6).uint(9000000000).uint(2).uint(1).b, p),
-            SenmlError::kNone);
+  ASSERT_EQ(
+      cbor(Cbor().array(1).map(3).uint(0).text("x").uint(6).uint(9000000000).uint(2).uint(1).b, p),
+      SenmlError::kNone);
   EXPECT_EQ(p.records[0].time_ns, 9000000000 * kSec);
 }
 
@@ -187,7 +197,9 @@ Cbor rec(int extra_fields) {
   c.map(2 + extra_fields).uint(0).text("x").uint(6).uint(1700000000);
   return c;
 }
-std::vector<uint8_t> pack1(const Cbor& r) { return Cbor().array(1).append(r).b; }
+std::vector<uint8_t> pack1(const Cbor& r) {
+  return Cbor().array(1).append(r).b;
+}
 
 TEST(SenmlErrors, CborFraming) {
   const auto good = pack1(rec(1).uint(2).uint(1));
@@ -242,9 +254,9 @@ TEST(SenmlErrors, CborFields) {
   EXPECT_CBOR(pack1(Cbor().map(1000)), SenmlError::kTooManyFields);
   EXPECT_CBOR(pack1(rec(1).uint(2).text("1")), SenmlError::kWrongType);  // v as text
   EXPECT_CBOR(pack1(Cbor().map(3).uint(0).uint(5).uint(6).uint(1700000000).uint(2).uint(1)),
-              SenmlError::kWrongType);                                    // n as int
-  EXPECT_CBOR(pack1(rec(1).uint(4).uint(1)), SenmlError::kWrongType);     // vb as int
-  EXPECT_CBOR(pack1(rec(1).uint(8).text("AQID")), SenmlError::kWrongType);  // vd as text
+              SenmlError::kWrongType);                                                 // n as int
+  EXPECT_CBOR(pack1(rec(1).uint(4).uint(1)), SenmlError::kWrongType);                  // vb as int
+  EXPECT_CBOR(pack1(rec(1).uint(8).text("AQID")), SenmlError::kWrongType);             // vd as text
   EXPECT_CBOR(pack1(rec(2).neg(-1).neg(-5).uint(2).uint(1)), SenmlError::kWrongType);  // bver < 0
   EXPECT_CBOR(pack1(rec(2).neg(-1).f64(10).uint(2).uint(1)), SenmlError::kWrongType);
   // A decimal fraction (tag 4): 4([-1, 15]) = 1.5.
@@ -306,8 +318,7 @@ TEST(SenmlErrors, JsonFields) {
   EXPECT_JSON(R"([{"bver":-1,"n":"x","t":1700000000,"v":1}])", SenmlError::kWrongType);
   SenmlParseOptions shorter;
   shorter.max_string_bytes = 3;
-  EXPECT_JSON(R"([{"n":"x","u":"abcd","t":1700000000,"v":1}])", SenmlError::kFieldTooLong,
-              shorter);
+  EXPECT_JSON(R"([{"n":"x","u":"abcd","t":1700000000,"v":1}])", SenmlError::kFieldTooLong, shorter);
   EXPECT_JSON(R"([{"n":"x","t":1700000000,"v":1,"crit_":1}])", SenmlError::kUnknownMandatoryField);
   SenmlParseOptions o;
   o.accept_non_numeric = true;
@@ -322,8 +333,10 @@ TEST(SenmlErrors, Resolution) {
   EXPECT_JSON(R"([{"n":"x","t":1700000000,"v":1},{"bver":9,"n":"y","t":1700000000,"v":1}])",
               SenmlError::kVersionMismatch);
   SenmlPack p;
-  ASSERT_EQ(json(R"([{"bver":9,"n":"x","t":1700000000,"v":1},{"bver":9,"n":"y","t":1700000000,"v":1}])", p),
-            SenmlError::kNone);
+  ASSERT_EQ(
+      json(R"([{"bver":9,"n":"x","t":1700000000,"v":1},{"bver":9,"n":"y","t":1700000000,"v":1}])",
+           p),
+      SenmlError::kNone);
   EXPECT_EQ(p.version, 9u);
   for (const char* n : {"", "-x", "_x", "a b", "a\\u00e9", "x#1", "x?"})
     EXPECT_JSON(std::string(R"([{"n":")") + n + R"(","t":1700000000,"v":1}])",

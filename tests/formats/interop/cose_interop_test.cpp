@@ -30,16 +30,16 @@ bool verify(const Key& k, const CoseMessage& m, std::span<const uint8_t> tbs) {
     ssl = test::openssl_es256_verify(k.bytes, tbs, m.signature);
     const auto key = crypto::EcdsaP256PublicKey::parse(k.bytes);
     EXPECT_TRUE(key.has_value());
-    assay = crypto::ecdsa_p256_verify({&*key, m.signature.data(), m.signature.size(), tbs.data(),
-                                       tbs.size()});
+    assay = crypto::ecdsa_p256_verify(
+        {&*key, m.signature.data(), m.signature.size(), tbs.data(), tbs.size()});
   } else if (k.type == "ed25519" && m.algorithm == CoseAlgorithm::kEdDSA) {
     ssl = test::openssl_ed25519_verify(k.bytes, tbs, m.signature);
     assay = crypto::ed25519_verify({k.bytes.data(), m.signature.data(), tbs.data(), tbs.size()});
   } else if (k.type == "hmac" && m.algorithm == CoseAlgorithm::kHmac256) {
     ssl = test::openssl_hmac_sha256_verify(k.bytes, tbs, m.signature);
     const auto key = crypto::HmacSha256Key::from_secret(k.bytes);
-    assay = crypto::hmac_sha256_verify({&key, m.signature.data(), m.signature.size(), tbs.data(),
-                                        tbs.size()});
+    assay = crypto::hmac_sha256_verify(
+        {&key, m.signature.data(), m.signature.size(), tbs.data(), tbs.size()});
   } else {
     return false;  // the key's algorithm is not the message's
   }
@@ -52,8 +52,9 @@ TEST(CoseInterop, PycoseMessagesReachTheirVerdicts) {
   const auto manifest = nlohmann::json::parse(test::read_text(dir + "/manifest.json"));
   std::map<std::string, Key> keys;
   for (const auto& [name, k] : manifest.at("keys").items())
-    keys[name] = {k.at("type"), test::unhex(k.contains("public_hex") ? k.at("public_hex").get<std::string>()
-                                                                     : k.at("secret_hex").get<std::string>())};
+    keys[name] = {k.at("type"),
+                  test::unhex(k.contains("public_hex") ? k.at("public_hex").get<std::string>()
+                                                       : k.at("secret_hex").get<std::string>())};
   std::map<std::string, std::string> registry;  // kid hex -> key name
   for (const auto& [kid, name] : manifest.at("registry").items()) registry[kid] = name;
 
