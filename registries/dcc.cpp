@@ -674,14 +674,15 @@ Series parse_representation(const xmlNode* r) {
       PointUnc pu;
       const xmlNode* where = nullptr;
       const char* f = single_uncertainty(e, v, pu, &where);
+      std::string form = f != nullptr ? std::string("si:realList/") + f : std::string();
       if (f == nullptr && global != nullptr) {
         f = single_uncertainty(global, v, pu, &where);
         if (f == nullptr) fail(global, "si:listUnivariateUnc states no uncertainty");
+        form = std::string("si:realList/si:listUnivariateUnc/") + f;
       }
       if (f != nullptr) {
-        if (!s.form.empty() && s.form != std::string("si:realList/") + f)
-          fail(e, "mixes uncertainty forms in one list");
-        s.form = std::string("si:realList/") + f;
+        if (!s.form.empty() && s.form != form) fail(e, "mixes uncertainty forms in one list");
+        s.form = form;
         s.unc_node = where;
         any_local = true;
         s.unc.push_back(pu);
