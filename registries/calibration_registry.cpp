@@ -189,7 +189,8 @@ std::shared_ptr<const TrustList> load_trust_list(const std::string& path,
         if (!crypto::ed25519_public_key_valid(k.public_key.data()))
           pk.fail("not a valid Ed25519 public key (non-canonical, small order or with torsion)");
       } else {
-        alg.fail("unknown alg '" + k.alg + "' (Ed25519 for YAML certificates, X509 for DCC labs)");
+        alg.fail("unknown alg '" + k.alg +
+                 "': only Ed25519 (YAML certificates) and X509 (DCC labs) lab keys are supported");
       }
       if (auto n = e.maybe("valid_from")) k.valid_from_ns = parse_time(*n);
       if (auto n = e.maybe("valid_until")) k.valid_until_ns = parse_time(*n);
