@@ -6,6 +6,7 @@
 
 #include "engine/audit_log.hpp"
 #include "engine/log.hpp"
+#include "registries/certificate_sources.hpp"
 #include "schemas/reading_generated.h"
 
 namespace assay::operators {
@@ -332,7 +333,8 @@ std::unique_ptr<engine::Operator> Calibration::from_config(const engine::ConfigN
     if (audit)
       audit->record("registry.calibration_certificate_refused",
                     {{"certificate_id", r.certificate_id},
-                     {"reason", std::string(registries::cert_refusal_name(r.reason))}});
+                     {"reason", std::string(registries::cert_refusal_name(r.reason))},
+                     {"detail", r.message}});
   };
   cfg.store.on_published = [loaded, audit, certs_path](size_t n) {
     loaded->Set(static_cast<double>(n));
@@ -341,7 +343,7 @@ std::unique_ptr<engine::Operator> Calibration::from_config(const engine::ConfigN
                     {{"certificates", std::to_string(n)},
                      {"certificates_file", certs_path},
                      {"certificates_sha256",
-                      certs_path.empty() ? std::string() : engine::file_sha256_hex(certs_path)}});
+                      certs_path.empty() ? std::string() : registries::certificates_sha256_hex(certs_path)}});
   };
   cfg.store.trust_path = c.get("trust").as_path();
   if (auto n = c.maybe("registry")) cfg.identity_registry_path = n->as_path();
