@@ -16,6 +16,7 @@
 #include "engine/log.hpp"
 #include "engine/time.hpp"
 #include "registries/certificate_sources.hpp"
+#include "registries/certificates_yaml.hpp"
 #include "registries/dcc.hpp"
 
 namespace assay::registries {
@@ -306,14 +307,39 @@ std::vector<CalibrationCertificate> load_certificates_file(const std::string& pa
     return load_certificates_dir(path, trust, report, identity);
   if (is_xml_file(path)) return load_dcc_file(path, trust, report, identity);
   const int64_t t0 = engine::monotonic_ns();
-  const ConfigNode root = ConfigNode::load_file(path);
-  const ConfigNode list = root.get("certificates");
-  root.finish();
   // Parse and check against the trust list serially; verify the signatures in parallel
   // batches (a fleet of 100k certificates loads in seconds, not minutes).
   std::vector<CalibrationCertificate> parsed;
   std::vector<std::string> where;
   std::vector<const LabKey*> keys;
+  // The fast reader (libyaml events) where it accepts the file; it declines anything the
+  // ConfigNode path below would refuse or read differently (certificates_yaml.hpp).
+  std::optional<std::vector<LocatedCertificate>> fast;
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (in) {
+      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      fast = parse_certificates_fast(text);
+    }
+  }
+  if (fast) {
+    parsed.reserve(fast->size());
+    for (LocatedCertificate& lc : *fast) {
+      const std::string loc = path + ":" + std::to_string(lc.line) + ":" + std::to_string(lc.column);
+      const LabKey* k = nullptr;
+      if (auto r = precheck(lc.cert, trust, loc, &k)) {
+        report.refused.push_back(std::move(*r));
+        continue;
+      }
+      parsed.push_back(std::move(lc.cert));
+      where.push_back(loc);
+      keys.push_back(k);
+    }
+  }
+  const ConfigNode root = fast ? ConfigNode::load_string("certificates: []\n", path)
+                               : ConfigNode::load_file(path);
+  const ConfigNode list = root.get("certificates");
+  root.finish();
   std::unordered_set<std::string> ids;
   for (const ConfigNode& item : list.items()) {
     try {
