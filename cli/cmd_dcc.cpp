@@ -55,7 +55,7 @@ int inspect(int argc, char** argv) {
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  const auto o = registries::import_dcc(ss.str(), path, *trust, identity.get());
+  const auto o = registries::import_dcc(ss.str(), path, *trust, identity.get(), true);
   if (!o.import) {
     std::printf("REFUSED %s: %s\n",
                 std::string(registries::cert_refusal_name(o.refused->reason)).c_str(),

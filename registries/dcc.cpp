@@ -885,11 +885,17 @@ SignatureCheck verify_signature(xmlDocPtr doc, const xmlNode* root, const TrustL
 
   xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(nullptr);
   if (ctx == nullptr) fail(sig, "xmlsec: cannot create a context", CertRefusal::kBadSignature);
+  // The trust list's key is used as it is, not duplicated (duplicating it copies and
+  // re-decodes its X.509 certificate, which costs more than the verification); verification
+  // only reads it, so threads share it. It is detached before the context is destroyed.
   struct Free {
     xmlSecDSigCtxPtr c;
-    ~Free() { xmlSecDSigCtxDestroy(c); }
+    ~Free() {
+      c->signKey = nullptr;
+      xmlSecDSigCtxDestroy(c);
+    }
   } free_ctx{ctx};
-  ctx->signKey = xmlSecKeyDuplicate(out.key->dcc_key->key);
+  ctx->signKey = out.key->dcc_key->key;
   ctx->flags |= XMLSEC_DSIG_FLAGS_IGNORE_MANIFESTS;
   ctx->enabledReferenceUris = static_cast<xmlSecTransformUriType>(
       xmlSecTransformUriTypeEmpty | xmlSecTransformUriTypeSameDocument);
@@ -978,7 +984,12 @@ void find_tables(const xmlNode* container, std::vector<Table>& out) {
   for (const xmlNode* l : children(container, kDccNs, "list")) find_tables(l, out);
 }
 
+// Whether the import records what it took with XML paths (assay dcc inspect); a registry
+// load does not pay for the paths.
+thread_local bool t_record_taken = false;
+
 void take(DccImport& im, const char* field, std::string value, const xmlNode* n) {
+  if (!t_record_taken) return;
   im.taken.push_back({field, std::move(value), node_path(n), n != nullptr ? xmlGetLineNo(n) : 0});
 }
 
@@ -1359,6 +1370,10 @@ struct DocFree {
 
 }  // namespace
 
+void dcc_init() {
+  init_once();
+}
+
 bool looks_like_xml(std::string_view d) {
   if (d.starts_with("\xEF\xBB\xBF")) d.remove_prefix(3);
   for (char ch : d) {
@@ -1369,8 +1384,9 @@ bool looks_like_xml(std::string_view d) {
 }
 
 DccOutcome import_dcc(std::string_view xml, const std::string& where, const TrustList& trust,
-                      const IdentityRegistry* identity) {
+                      const IdentityRegistry* identity, bool record_taken) {
   init_once();
+  t_record_taken = record_taken;
   DccOutcome out;
   auto refuse = [&](CertRefusal why, long line, const std::string& path, const std::string& msg,
                     std::string id, std::string sensor) {

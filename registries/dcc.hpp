@@ -56,7 +56,7 @@ struct DccImport {
   std::string signature_method;     ///< XMLDSig SignatureMethod algorithm URI
   std::string signer_subject;       ///< subject of the trust-list X.509 certificate that verified
   int64_t signing_time_ns = 0;      ///< XAdES SigningTime (0: the signature states none)
-  std::vector<DccTaken> taken;      ///< the values taken, with their XML paths
+  std::vector<DccTaken> taken;      ///< the values taken, with their XML paths (if recorded)
 };
 
 /// Outcome of importing one DCC: either the import or the refusal (located message:
@@ -69,9 +69,16 @@ struct DccOutcome {
 /// Imports one DCC document. `where` names it in refusals (a file path or
 /// "kafka:topic/partition@offset"). `identity` (optional) supplies the sensor's unit and
 /// quantity: the DCC's values are converted to that unit, and a DCC with no value in a unit
-/// of the same dimension is refused. Never throws for a bad document.
+/// of the same dimension is refused. `record_taken` fills DccImport::taken (the XML path of
+/// every value taken; `assay dcc inspect`). Never throws for a bad document.
 DccOutcome import_dcc(std::string_view xml, const std::string& where, const TrustList& trust,
-                      const IdentityRegistry* identity = nullptr);
+                      const IdentityRegistry* identity = nullptr, bool record_taken = false);
+
+/// Initialises libxml2 and xmlsec for the importer once per process (import_dcc calls it; a
+/// program that also uses xmlsec itself, e.g. to sign test documents, calls it first). It
+/// removes every libxml2 and xmlsec input callback (file, http, ftp) so that nothing a
+/// document references can be opened, and refuses external entities.
+void dcc_init();
 
 /// True if `data` is an XML document rather than YAML/JSON: its first character after an
 /// optional UTF-8 byte order mark and white space is '<'.
