@@ -988,9 +988,10 @@ void find_tables(const xmlNode* container, std::vector<Table>& out) {
 // load does not pay for the paths.
 thread_local bool t_record_taken = false;
 
-void take(DccImport& im, const char* field, std::string value, const xmlNode* n) {
+template <typename Value>
+void take(DccImport& im, const char* field, Value&& value, const xmlNode* n) {
   if (!t_record_taken) return;
-  im.taken.push_back({field, std::move(value), node_path(n), n != nullptr ? xmlGetLineNo(n) : 0});
+  im.taken.push_back({field, value(), node_path(n), n != nullptr ? xmlGetLineNo(n) : 0});
 }
 
 std::string g(double v) {
@@ -1059,7 +1060,7 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
   const xmlNode* uid = need(core, kDccNs, "uniqueIdentifier");
   c.certificate_id = text(uid);
   if (c.certificate_id.empty()) fail(uid, "empty dcc:uniqueIdentifier");
-  take(im, "certificate_id", c.certificate_id, uid);
+  take(im, "certificate_id", [&] { return std::string(c.certificate_id); }, uid);
 
   // The item and its sensor id.
   const xmlNode* items = need(admin, kDccNs, "items");
@@ -1095,7 +1096,7 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
   const xmlNode* idv = need(chosen, kDccNs, "value");
   c.sensor_id = text(idv);
   if (c.sensor_id.empty()) fail(idv, "empty sensor id");
-  take(im, "sensor_id", c.sensor_id, idv);
+  take(im, "sensor_id", [&] { return std::string(c.sensor_id); }, idv);
   const SensorInfo* info = identity != nullptr ? identity->find_sensor(c.sensor_id) : nullptr;
 
   // The lab: the trust-list entry that verified the signature; a stated accreditation code
@@ -1108,7 +1109,7 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
         fail(code, "the DCC's laboratory code '" + text(code) + "' is not lab '" + c.lab_id +
                        "' of signing key '" + c.lab_key_id + "'",
              CertRefusal::kUntrustedLab);
-  take(im, "lab_id", c.lab_id, child(admin, kDccNs, "calibrationLaboratory"));
+  take(im, "lab_id", [&] { return std::string(c.lab_id); }, child(admin, kDccNs, "calibrationLaboratory"));
   const std::string tail = sig.method.substr(sig.method.find('#') + 1);
   c.signature_alg = "XMLDSig-" + tail;
   c.signature = sig.value;
@@ -1116,14 +1117,14 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
   // Dates and validity.
   const xmlNode* end = need(core, kDccNs, "endPerformanceDate");
   c.valid_from_ns = date_ns(end);
-  take(im, "valid_from", engine::format_rfc3339(c.valid_from_ns), end);
+  take(im, "valid_from", [&] { return std::string(engine::format_rfc3339(c.valid_from_ns)); }, end);
   c.issue_date_ns = c.valid_from_ns;
   const xmlNode* issued = end;
   if (const xmlNode* isd = child(core, kDccNs, "issueDate")) {
     c.issue_date_ns = date_ns(isd);
     issued = isd;
   }
-  take(im, "issue_date", engine::format_rfc3339(c.issue_date_ns), issued);
+  take(im, "issue_date", [&] { return std::string(engine::format_rfc3339(c.issue_date_ns)); }, issued);
   const xmlNode* statements = child(admin, kDccNs, "statements");
   const xmlNode* recal = nullptr;
   int conformity = -1;
@@ -1146,10 +1147,10 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
          "(its dcc:date or dcc:period)");
   if (const xmlNode* d = child(recal, kDccNs, "date")) {
     c.valid_until_ns = date_ns(d) + kDayNs - 1;  // through the end of that day
-    take(im, "valid_until", engine::format_rfc3339(c.valid_until_ns), d);
+    take(im, "valid_until", [&] { return std::string(engine::format_rfc3339(c.valid_until_ns)); }, d);
   } else if (const xmlNode* p = child(recal, kDccNs, "period")) {
     c.valid_until_ns = add_duration(p, c.valid_from_ns);
-    take(im, "valid_until", engine::format_rfc3339(c.valid_until_ns), p);
+    take(im, "valid_until", [&] { return std::string(engine::format_rfc3339(c.valid_until_ns)); }, p);
   } else {
     fail(recal, "the basic_recalibration statement has neither dcc:date nor dcc:period");
   }
@@ -1216,11 +1217,11 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
   c.unit = unit.ucum;
   c.quantity = unit.quantity;
   if (info != nullptr && !info->quantity.empty()) c.quantity = info->quantity;
-  take(im, "unit", c.unit, (t.reference != nullptr ? ref_s : meas_s).node);
-  take(im, "quantity", c.quantity, (t.reference != nullptr ? ref_s : meas_s).node);
-  if (t.reference != nullptr) take(im, "table.reference", std::to_string(n) + " points", ref_s.node);
-  if (t.measured != nullptr) take(im, "table.indicated", std::to_string(n) + " points", meas_s.node);
-  if (t.error != nullptr) take(im, "table.error", std::to_string(n) + " points", err_s.node);
+  take(im, "unit", [&] { return std::string(c.unit); }, (t.reference != nullptr ? ref_s : meas_s).node);
+  take(im, "quantity", [&] { return std::string(c.quantity); }, (t.reference != nullptr ? ref_s : meas_s).node);
+  if (t.reference != nullptr) take(im, "table.reference", [&] { return std::string(std::to_string(n) + " points"); }, ref_s.node);
+  if (t.measured != nullptr) take(im, "table.indicated", [&] { return std::string(std::to_string(n) + " points"); }, meas_s.node);
+  if (t.error != nullptr) take(im, "table.error", [&] { return std::string(std::to_string(n) + " points"); }, err_s.node);
 
   // The uncertainty: of the error, else of the indicated values.
   const Series* us = !err_s.unc.empty() ? &err_s : !meas_s.unc.empty() ? &meas_s : nullptr;
@@ -1263,9 +1264,9 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
   }
   if (degree == 0) resid = 0;
   im.fit_residual = resid;
-  take(im, "correction", "offset " + g(c.correction.offset) + ", gain " + g(c.correction.gain) +
+  take(im, "correction", [&] { return std::string("offset " + g(c.correction.offset) + ", gain " + g(c.correction.gain) +
                              (c.correction.poly.empty() ? std::string()
-                                                        : ", x^2 " + g(c.correction.poly[0])),
+                                                        : ", x^2 " + g(c.correction.poly[0]))); },
        t.container);
 
   // The expanded uncertainty: the largest standard uncertainty of the points, combined with
@@ -1281,10 +1282,9 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
   im.coverage_probability = w.coverage_probability;
   if (!std::isfinite(c.expanded_uncertainty))
     fail(us->unc_node, "the expanded uncertainty is not finite");
-  take(im, "expanded_uncertainty", g(c.expanded_uncertainty), us->unc_node);
-  take(im, "coverage_factor", g(c.coverage_factor), us->unc_node);
-  take(im, "coverage_probability",
-       w.coverage_probability != 0 ? g(w.coverage_probability) : "not stated", us->unc_node);
+  take(im, "expanded_uncertainty", [&] { return std::string(g(c.expanded_uncertainty)); }, us->unc_node);
+  take(im, "coverage_factor", [&] { return std::string(g(c.coverage_factor)); }, us->unc_node);
+  take(im, "coverage_probability", [&] { return std::string(w.coverage_probability != 0 ? g(w.coverage_probability) : "not stated"); }, us->unc_node);
 
   // Measuring range: the validity range statement, else the reference values' span.
   if (range_statement != nullptr) {
@@ -1301,11 +1301,11 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
     const Series ls = quantity_values(lo, u2), hs = quantity_values(hi, u2);
     c.range_min = in_unit(ls, unit, false).front();
     c.range_max = in_unit(hs, unit, false).front();
-    take(im, "measuring_range", g(c.range_min) + " .. " + g(c.range_max), range_statement);
+    take(im, "measuring_range", [&] { return std::string(g(c.range_min) + " .. " + g(c.range_max)); }, range_statement);
   } else {
     c.range_min = *std::min_element(r.begin(), r.end());
     c.range_max = *std::max_element(r.begin(), r.end());
-    take(im, "measuring_range", g(c.range_min) + " .. " + g(c.range_max) + " (calibration points)",
+    take(im, "measuring_range", [&] { return std::string(g(c.range_min) + " .. " + g(c.range_max) + " (calibration points)"); },
          t.container);
   }
   if (c.range_min > c.range_max) fail(range_statement, "the range minimum is above its maximum");
@@ -1343,14 +1343,14 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
   }
   if (mpe >= 0) {
     c.mpe_in_service = {mpe, 0};
-    take(im, "mpe", g(mpe) + " (smallest acceptance limit)", mpe_node);
+    take(im, "mpe", [&] { return std::string(g(mpe) + " (smallest acceptance limit)"); }, mpe_node);
   } else {
-    take(im, "mpe", "not stated (verdicts are indeterminate)", nullptr);
+    take(im, "mpe", [&] { return std::string("not stated (verdicts are indeterminate)"); }, nullptr);
   }
   c.mpe_initial = c.mpe_in_service;
   if (conformity >= 0) {
     c.conformity = kConformityNames[conformity];
-    take(im, "conformity", c.conformity, conformity_node);
+    take(im, "conformity", [&] { return std::string(c.conformity); }, conformity_node);
   }
   return im;
 }
@@ -1413,7 +1413,7 @@ DccOutcome import_dcc(std::string_view xml, const std::string& where, const Trus
   ctxt->sax->internalSubset = on_internal_subset;
   // No DTD loading, no entity substitution, no network, no XInclude; errors are reported here,
   // not printed. libxml2's own limits (depth, text node size without XML_PARSE_HUGE) apply.
-  const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
+  const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_COMPACT;
   std::unique_ptr<xmlDoc, DocFree> doc(xmlCtxtReadMemory(
       ctxt, xml.data(), static_cast<int>(xml.size()), nullptr, nullptr, options));
   if (t_doctype_line != 0) {
