@@ -29,8 +29,9 @@ int inspect(int argc, char** argv) {
       .option("registry", "identity registry: the sensor's unit (values are converted to it)");
   if (int rc = handle_parse(args, argc, argv); rc >= 0) return rc;
   if (!args.has("trust")) {
-    std::fprintf(stderr, "error: --trust is required (a DCC is only read once its signature "
-                         "verifies)\n");
+    std::fprintf(stderr,
+                 "error: --trust is required (a DCC is only read once its signature "
+                 "verifies)\n");
     return kExitUsage;
   }
   std::shared_ptr<const registries::TrustList> trust;
@@ -38,7 +39,8 @@ int inspect(int argc, char** argv) {
   try {
     std::vector<std::string> refused;
     trust = registries::load_trust_list(args.get("trust"), refused);
-    for (const auto& r : refused) std::fprintf(stderr, "warning: trust list entry refused: %s\n", r.c_str());
+    for (const auto& r : refused)
+      std::fprintf(stderr, "warning: trust list entry refused: %s\n", r.c_str());
     if (args.has("registry")) {
       registries::RegistryLoadReport rep;
       identity = registries::load_identity_registry(args.get("registry"), rep);
@@ -72,8 +74,7 @@ int inspect(int argc, char** argv) {
                   : "");
   std::printf("\n%-22s %-40s %s\n", "field", "value", "from");
   for (const auto& t : im.taken)
-    std::printf("%-22s %-40s %s:%ld\n", t.field.c_str(), t.value.c_str(), t.xpath.c_str(),
-                t.line);
+    std::printf("%-22s %-40s %s:%ld\n", t.field.c_str(), t.value.c_str(), t.xpath.c_str(), t.line);
   std::printf("\nuncertainty form: %s\ncorrection: %s (largest residual %.6g %s)\n",
               im.uncertainty_form.c_str(), im.correction_method.c_str(), im.fit_residual,
               c.unit.c_str());

@@ -37,9 +37,9 @@ bool certificate_name(std::string_view n) {
 std::vector<std::string> list_dir(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr)
-    throw engine::ConfigError(dir, 0, 0, "",
-                              std::string("cannot list the certificates directory: ") +
-                                  std::strerror(errno));
+    throw engine::ConfigError(
+        dir, 0, 0, "",
+        std::string("cannot list the certificates directory: ") + std::strerror(errno));
   std::vector<std::string> names;
   while (const dirent* e = ::readdir(d)) {
     if (!certificate_name(e->d_name)) continue;

@@ -69,9 +69,9 @@ Node build(Events& in, const yaml_event_t& ev) {
   n.column = static_cast<int>(ev.start_mark.column) + 1;
   switch (ev.type) {
     case YAML_SCALAR_EVENT: {
-      if (ev.data.scalar.anchor != nullptr || (ev.data.scalar.tag != nullptr &&
-                                               !ev.data.scalar.plain_implicit &&
-                                               !ev.data.scalar.quoted_implicit))
+      if (ev.data.scalar.anchor != nullptr ||
+          (ev.data.scalar.tag != nullptr && !ev.data.scalar.plain_implicit &&
+           !ev.data.scalar.quoted_implicit))
         throw Decline{};
       n.kind = Node::kScalar;
       n.plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
@@ -80,7 +80,8 @@ Node build(Events& in, const yaml_event_t& ev) {
       return n;
     }
     case YAML_MAPPING_START_EVENT: {
-      if (ev.data.mapping_start.anchor != nullptr || !ev.data.mapping_start.implicit) throw Decline{};
+      if (ev.data.mapping_start.anchor != nullptr || !ev.data.mapping_start.implicit)
+        throw Decline{};
       n.kind = Node::kMap;
       for (;;) {
         const yaml_event_t& k = in.next();
@@ -110,8 +111,8 @@ Node build(Events& in, const yaml_event_t& ev) {
 // ---- values, accepted exactly where parse_certificate accepts them --------------------
 
 bool null_like(const Node& n) {
-  return n.plain && (n.value.empty() || n.value == "~" || n.value == "null" ||
-                     n.value == "Null" || n.value == "NULL");
+  return n.plain && (n.value.empty() || n.value == "~" || n.value == "null" || n.value == "Null" ||
+                     n.value == "NULL");
 }
 
 const std::string& str(const Node* n) {
@@ -192,7 +193,8 @@ CalibrationCertificate certificate(const Node& n) {
   c.lab_id = nonempty(n.find("lab_id"));
   c.valid_from_ns = time_of(n.find("valid_from"));
   c.valid_until_ns = time_of(n.find("valid_until"));
-  c.issue_date_ns = n.find("issue_date") != nullptr ? time_of(n.find("issue_date")) : c.valid_from_ns;
+  c.issue_date_ns =
+      n.find("issue_date") != nullptr ? time_of(n.find("issue_date")) : c.valid_from_ns;
   if (c.valid_until_ns < c.valid_from_ns) throw Decline{};
   c.quantity = nonempty(n.find("quantity"));
   c.unit = nonempty(n.find("unit"));

@@ -53,13 +53,19 @@ constexpr int64_t kDayNs = 86'400'000'000'000;
 
 std::atomic<uint64_t> g_refused_io{0};
 
-int refuse_match(const char*) { return 1; }
+int refuse_match(const char*) {
+  return 1;
+}
 void* refuse_open(const char*) {
   g_refused_io.fetch_add(1);
   return nullptr;
 }
-int refuse_read(void*, char*, int) { return -1; }
-int refuse_close(void*) { return 0; }
+int refuse_read(void*, char*, int) {
+  return -1;
+}
+int refuse_close(void*) {
+  return 0;
+}
 
 xmlParserInputPtr refuse_entity_loader(const char*, const char*, xmlParserCtxtPtr) {
   g_refused_io.fetch_add(1);
@@ -115,8 +121,7 @@ struct DccFail {
   std::string message;
 };
 
-[[noreturn]] void fail(const xmlNode* n, std::string msg,
-                       CertRefusal why = CertRefusal::kInvalid) {
+[[noreturn]] void fail(const xmlNode* n, std::string msg, CertRefusal why = CertRefusal::kInvalid) {
   throw DccFail{why, n, std::move(msg)};
 }
 
@@ -297,13 +302,20 @@ int64_t add_duration(const xmlNode* n, int64_t t) {
     const int64_t v = std::stoll(s.substr(i, j - i));
     const char u = s[j];
     any = true;
-    if (!in_time && u == 'Y') years = v;
-    else if (!in_time && u == 'M') months = v;
-    else if (!in_time && u == 'D') days = v;
-    else if (in_time && u == 'H') secs += v * 3600;
-    else if (in_time && u == 'M') secs += v * 60;
-    else if (in_time && u == 'S') secs += v;
-    else fail(n, "'" + s + "' is not an xs:duration (whole numbers of Y, M, D, H, M, S)");
+    if (!in_time && u == 'Y')
+      years = v;
+    else if (!in_time && u == 'M')
+      months = v;
+    else if (!in_time && u == 'D')
+      days = v;
+    else if (in_time && u == 'H')
+      secs += v * 3600;
+    else if (in_time && u == 'M')
+      secs += v * 60;
+    else if (in_time && u == 'S')
+      secs += v;
+    else
+      fail(n, "'" + s + "' is not an xs:duration (whole numbers of Y, M, D, H, M, S)");
     i = j + 1;
   }
   if (!any) fail(n, "'" + s + "' is not an xs:duration");
@@ -332,21 +344,20 @@ struct UnitRow {
   double offset;
 };
 
-constexpr const char* kDimNames[] = {"temperature", "length",  "mass",     "time",
-                                     "current",     "pressure", "voltage", "resistance",
-                                     "frequency",   "ratio",    "force",   "power",
-                                     "energy",      "volume",   "amount"};
+constexpr const char* kDimNames[] = {"temperature", "length",  "mass",       "time",      "current",
+                                     "pressure",    "voltage", "resistance", "frequency", "ratio",
+                                     "force",       "power",   "energy",     "volume",    "amount"};
 
 constexpr UnitRow kUnits[] = {
-    {"kelvin", "K", 0, 1, 0},      {"degreecelsius", "Cel", 0, 1, 273.15},
-    {"metre", "m", 1, 1, 0},       {"kilogram", "kg", 2, 1, 0},
-    {"gram", "g", 2, 1e-3, 0},     {"second", "s", 3, 1, 0},
-    {"ampere", "A", 4, 1, 0},      {"pascal", "Pa", 5, 1, 0},
-    {"bar", "bar", 5, 1e5, 0},     {"volt", "V", 6, 1, 0},
-    {"ohm", "Ohm", 7, 1, 0},       {"hertz", "Hz", 8, 1, 0},
-    {"one", "1", 9, 1, 0},         {"percent", "%", 9, 0.01, 0},
-    {"newton", "N", 10, 1, 0},     {"watt", "W", 11, 1, 0},
-    {"joule", "J", 12, 1, 0},      {"litre", "L", 13, 1e-3, 0},
+    {"kelvin", "K", 0, 1, 0},  {"degreecelsius", "Cel", 0, 1, 273.15},
+    {"metre", "m", 1, 1, 0},   {"kilogram", "kg", 2, 1, 0},
+    {"gram", "g", 2, 1e-3, 0}, {"second", "s", 3, 1, 0},
+    {"ampere", "A", 4, 1, 0},  {"pascal", "Pa", 5, 1, 0},
+    {"bar", "bar", 5, 1e5, 0}, {"volt", "V", 6, 1, 0},
+    {"ohm", "Ohm", 7, 1, 0},   {"hertz", "Hz", 8, 1, 0},
+    {"one", "1", 9, 1, 0},     {"percent", "%", 9, 0.01, 0},
+    {"newton", "N", 10, 1, 0}, {"watt", "W", 11, 1, 0},
+    {"joule", "J", 12, 1, 0},  {"litre", "L", 13, 1e-3, 0},
     {"mole", "mol", 14, 1, 0},
 };
 
@@ -535,8 +546,7 @@ std::vector<double> list_of(const xmlNode* n, size_t count) {
   std::vector<double> v = numbers(n);
   if (v.size() == 1 && count > 1) v.assign(count, v[0]);
   if (v.size() != count)
-    fail(n, "has " + std::to_string(v.size()) + " values for " + std::to_string(count) +
-                " points");
+    fail(n, "has " + std::to_string(v.size()) + " values for " + std::to_string(count) + " points");
   return v;
 }
 
@@ -864,9 +874,10 @@ SignatureCheck verify_signature(xmlDocPtr doc, const xmlNode* root, const TrustL
     const bool local_id =
         uri.size() > 1 && uri[0] == '#' && uri.find_first_of("()/ ") == std::string::npos;
     if (!uri.empty() && !local_id)
-      fail(r, "ds:Reference URI '" + uri +
-                  "' is not in this document (only \"\" and \"#id\" are allowed; nothing "
-                  "referenced is ever fetched)",
+      fail(r,
+           "ds:Reference URI '" + uri +
+               "' is not in this document (only \"\" and \"#id\" are allowed; nothing "
+               "referenced is ever fetched)",
            CertRefusal::kBadSignature);
     if (r->parent == si && (uri.empty() || (local_id && uri.substr(1) == root_id))) whole = true;
     if (r->parent == si && local_id && attr(r, "Type") == kXadesSignedProps)
@@ -918,7 +929,8 @@ SignatureCheck verify_signature(xmlDocPtr doc, const xmlNode* root, const TrustL
   t_xmlsec_error.clear();
   const int rc = xmlSecDSigCtxVerify(ctx, const_cast<xmlNode*>(sig));
   if (rc < 0 || ctx->status != xmlSecDSigStatusSucceeded) {
-    std::string why = rc < 0 ? "the signature could not be processed" : "the signature does not verify";
+    std::string why =
+        rc < 0 ? "the signature could not be processed" : "the signature does not verify";
     if (rc >= 0) {
       // Which reference failed, if one did (a changed value fails its digest).
       for (xmlSecSize i = 0; i < xmlSecPtrListGetSize(&ctx->signedInfoReferences); ++i) {
@@ -950,7 +962,7 @@ SignatureCheck verify_signature(xmlDocPtr doc, const xmlNode* root, const TrustL
 // ---- the mapping ----------------------------------------------------------------------
 
 enum Conformity { kPass = 0, kConditionalPass, kNoFail, kNoPass, kConditionalFail, kFail };
-constexpr const char* kConformityNames[] = {"pass",   "conditionalPass",  "noFail",
+constexpr const char* kConformityNames[] = {"pass",   "conditionalPass", "noFail",
                                             "noPass", "conditionalFail", "fail"};
 
 int conformity_of(const xmlNode* n, std::string_view s) {
@@ -971,8 +983,8 @@ void find_tables(const xmlNode* container, std::vector<Table>& out) {
   Table t;
   t.container = container;
   for (const xmlNode* q : children(container, kDccNs, "quantity")) {
-    const xmlNode** slot = has_ref(q, "basic_referenceValue") ? &t.reference
-                           : has_ref(q, "basic_measuredValue") ? &t.measured
+    const xmlNode** slot = has_ref(q, "basic_referenceValue")     ? &t.reference
+                           : has_ref(q, "basic_measuredValue")    ? &t.measured
                            : has_ref(q, "basic_measurementError") ? &t.error
                                                                   : nullptr;
     if (slot == nullptr) continue;
@@ -1060,7 +1072,8 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
   const xmlNode* uid = need(core, kDccNs, "uniqueIdentifier");
   c.certificate_id = text(uid);
   if (c.certificate_id.empty()) fail(uid, "empty dcc:uniqueIdentifier");
-  take(im, "certificate_id", [&] { return std::string(c.certificate_id); }, uid);
+  take(
+      im, "certificate_id", [&] { return std::string(c.certificate_id); }, uid);
 
   // The item and its sensor id.
   const xmlNode* items = need(admin, kDccNs, "items");
@@ -1096,7 +1109,8 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
   const xmlNode* idv = need(chosen, kDccNs, "value");
   c.sensor_id = text(idv);
   if (c.sensor_id.empty()) fail(idv, "empty sensor id");
-  take(im, "sensor_id", [&] { return std::string(c.sensor_id); }, idv);
+  take(
+      im, "sensor_id", [&] { return std::string(c.sensor_id); }, idv);
   const SensorInfo* info = identity != nullptr ? identity->find_sensor(c.sensor_id) : nullptr;
 
   // The lab: the trust-list entry that verified the signature; a stated accreditation code
@@ -1106,10 +1120,13 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
   if (const xmlNode* lab = child(admin, kDccNs, "calibrationLaboratory"))
     if (const xmlNode* code = child(lab, kDccNs, "calibrationLaboratoryCode"))
       if (text(code) != c.lab_id)
-        fail(code, "the DCC's laboratory code '" + text(code) + "' is not lab '" + c.lab_id +
-                       "' of signing key '" + c.lab_key_id + "'",
+        fail(code,
+             "the DCC's laboratory code '" + text(code) + "' is not lab '" + c.lab_id +
+                 "' of signing key '" + c.lab_key_id + "'",
              CertRefusal::kUntrustedLab);
-  take(im, "lab_id", [&] { return std::string(c.lab_id); }, child(admin, kDccNs, "calibrationLaboratory"));
+  take(
+      im, "lab_id", [&] { return std::string(c.lab_id); },
+      child(admin, kDccNs, "calibrationLaboratory"));
   const std::string tail = sig.method.substr(sig.method.find('#') + 1);
   c.signature_alg = "XMLDSig-" + tail;
   c.signature = sig.value;
@@ -1117,14 +1134,17 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
   // Dates and validity.
   const xmlNode* end = need(core, kDccNs, "endPerformanceDate");
   c.valid_from_ns = date_ns(end);
-  take(im, "valid_from", [&] { return std::string(engine::format_rfc3339(c.valid_from_ns)); }, end);
+  take(
+      im, "valid_from", [&] { return std::string(engine::format_rfc3339(c.valid_from_ns)); }, end);
   c.issue_date_ns = c.valid_from_ns;
   const xmlNode* issued = end;
   if (const xmlNode* isd = child(core, kDccNs, "issueDate")) {
     c.issue_date_ns = date_ns(isd);
     issued = isd;
   }
-  take(im, "issue_date", [&] { return std::string(engine::format_rfc3339(c.issue_date_ns)); }, issued);
+  take(
+      im, "issue_date", [&] { return std::string(engine::format_rfc3339(c.issue_date_ns)); },
+      issued);
   const xmlNode* statements = child(admin, kDccNs, "statements");
   const xmlNode* recal = nullptr;
   int conformity = -1;
@@ -1147,10 +1167,14 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
          "(its dcc:date or dcc:period)");
   if (const xmlNode* d = child(recal, kDccNs, "date")) {
     c.valid_until_ns = date_ns(d) + kDayNs - 1;  // through the end of that day
-    take(im, "valid_until", [&] { return std::string(engine::format_rfc3339(c.valid_until_ns)); }, d);
+    take(
+        im, "valid_until", [&] { return std::string(engine::format_rfc3339(c.valid_until_ns)); },
+        d);
   } else if (const xmlNode* p = child(recal, kDccNs, "period")) {
     c.valid_until_ns = add_duration(p, c.valid_from_ns);
-    take(im, "valid_until", [&] { return std::string(engine::format_rfc3339(c.valid_until_ns)); }, p);
+    take(
+        im, "valid_until", [&] { return std::string(engine::format_rfc3339(c.valid_until_ns)); },
+        p);
   } else {
     fail(recal, "the basic_recalibration statement has neither dcc:date nor dcc:period");
   }
@@ -1162,10 +1186,10 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
   const LabKey& k = *sig.key;
   if (signed_at < k.valid_from_ns || signed_at > k.valid_until_ns ||
       signed_at < k.x509_not_before_ns || signed_at > k.x509_not_after_ns)
-    fail(root, std::string(sig.signing_time_ns != 0 ? "signed (XAdES SigningTime) at "
-                                                    : "issued at ") +
-                   engine::format_rfc3339(signed_at) + ", outside the validity of lab key '" +
-                   k.key_id + "' (trust list and X.509 certificate)",
+    fail(root,
+         std::string(sig.signing_time_ns != 0 ? "signed (XAdES SigningTime) at " : "issued at ") +
+             engine::format_rfc3339(signed_at) + ", outside the validity of lab key '" + k.key_id +
+             "' (trust list and X.509 certificate)",
          CertRefusal::kUntrustedLab);
 
   // The calibration table.
@@ -1194,8 +1218,8 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
   if (info != nullptr && !info->unit.empty()) {
     unit = parse_ucum_unit(info->unit);
     if (unit.dimension < 0)
-      fail(t.container, "the sensor's unit '" + info->unit +
-                            "' (identity registry) is not one Assay converts");
+      fail(t.container,
+           "the sensor's unit '" + info->unit + "' (identity registry) is not one Assay converts");
   }
   Series ref_s, meas_s, err_s;
   if (t.reference != nullptr) ref_s = quantity_values(t.reference, unit);
@@ -1217,11 +1241,23 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
   c.unit = unit.ucum;
   c.quantity = unit.quantity;
   if (info != nullptr && !info->quantity.empty()) c.quantity = info->quantity;
-  take(im, "unit", [&] { return std::string(c.unit); }, (t.reference != nullptr ? ref_s : meas_s).node);
-  take(im, "quantity", [&] { return std::string(c.quantity); }, (t.reference != nullptr ? ref_s : meas_s).node);
-  if (t.reference != nullptr) take(im, "table.reference", [&] { return std::string(std::to_string(n) + " points"); }, ref_s.node);
-  if (t.measured != nullptr) take(im, "table.indicated", [&] { return std::string(std::to_string(n) + " points"); }, meas_s.node);
-  if (t.error != nullptr) take(im, "table.error", [&] { return std::string(std::to_string(n) + " points"); }, err_s.node);
+  take(
+      im, "unit", [&] { return std::string(c.unit); },
+      (t.reference != nullptr ? ref_s : meas_s).node);
+  take(
+      im, "quantity", [&] { return std::string(c.quantity); },
+      (t.reference != nullptr ? ref_s : meas_s).node);
+  if (t.reference != nullptr)
+    take(
+        im, "table.reference", [&] { return std::string(std::to_string(n) + " points"); },
+        ref_s.node);
+  if (t.measured != nullptr)
+    take(
+        im, "table.indicated", [&] { return std::string(std::to_string(n) + " points"); },
+        meas_s.node);
+  if (t.error != nullptr)
+    take(
+        im, "table.error", [&] { return std::string(std::to_string(n) + " points"); }, err_s.node);
 
   // The uncertainty: of the error, else of the indicated values.
   const Series* us = !err_s.unc.empty() ? &err_s : !meas_s.unc.empty() ? &meas_s : nullptr;
@@ -1264,10 +1300,14 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
   }
   if (degree == 0) resid = 0;
   im.fit_residual = resid;
-  take(im, "correction", [&] { return std::string("offset " + g(c.correction.offset) + ", gain " + g(c.correction.gain) +
-                             (c.correction.poly.empty() ? std::string()
-                                                        : ", x^2 " + g(c.correction.poly[0]))); },
-       t.container);
+  take(
+      im, "correction",
+      [&] {
+        return std::string(
+            "offset " + g(c.correction.offset) + ", gain " + g(c.correction.gain) +
+            (c.correction.poly.empty() ? std::string() : ", x^2 " + g(c.correction.poly[0])));
+      },
+      t.container);
 
   // The expanded uncertainty: the largest standard uncertainty of the points, combined with
   // the fit's largest residual as a rectangular contribution, at that point's coverage.
@@ -1277,14 +1317,21 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
   const DccPoint& w = im.points[worst];
   const double u_fit = resid / std::sqrt(3.0);
   c.coverage_factor = w.coverage_factor;
-  c.expanded_uncertainty =
-      w.coverage_factor * std::hypot(w.standard_uncertainty, u_fit);
+  c.expanded_uncertainty = w.coverage_factor * std::hypot(w.standard_uncertainty, u_fit);
   im.coverage_probability = w.coverage_probability;
   if (!std::isfinite(c.expanded_uncertainty))
     fail(us->unc_node, "the expanded uncertainty is not finite");
-  take(im, "expanded_uncertainty", [&] { return std::string(g(c.expanded_uncertainty)); }, us->unc_node);
-  take(im, "coverage_factor", [&] { return std::string(g(c.coverage_factor)); }, us->unc_node);
-  take(im, "coverage_probability", [&] { return std::string(w.coverage_probability != 0 ? g(w.coverage_probability) : "not stated"); }, us->unc_node);
+  take(
+      im, "expanded_uncertainty", [&] { return std::string(g(c.expanded_uncertainty)); },
+      us->unc_node);
+  take(
+      im, "coverage_factor", [&] { return std::string(g(c.coverage_factor)); }, us->unc_node);
+  take(
+      im, "coverage_probability",
+      [&] {
+        return std::string(w.coverage_probability != 0 ? g(w.coverage_probability) : "not stated");
+      },
+      us->unc_node);
 
   // Measuring range: the validity range statement, else the reference values' span.
   if (range_statement != nullptr) {
@@ -1295,18 +1342,25 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
       if (has_ref(q, "basic_validityRangeMax")) hi = q;
     }
     if (lo == nullptr || hi == nullptr)
-      fail(data, "the validity range needs quantities basic_validityRangeMin and "
-                 "basic_validityRangeMax");
+      fail(data,
+           "the validity range needs quantities basic_validityRangeMin and "
+           "basic_validityRangeMax");
     DsiUnit u2 = unit;
     const Series ls = quantity_values(lo, u2), hs = quantity_values(hi, u2);
     c.range_min = in_unit(ls, unit, false).front();
     c.range_max = in_unit(hs, unit, false).front();
-    take(im, "measuring_range", [&] { return std::string(g(c.range_min) + " .. " + g(c.range_max)); }, range_statement);
+    take(
+        im, "measuring_range",
+        [&] { return std::string(g(c.range_min) + " .. " + g(c.range_max)); }, range_statement);
   } else {
     c.range_min = *std::min_element(r.begin(), r.end());
     c.range_max = *std::max_element(r.begin(), r.end());
-    take(im, "measuring_range", [&] { return std::string(g(c.range_min) + " .. " + g(c.range_max) + " (calibration points)"); },
-         t.container);
+    take(
+        im, "measuring_range",
+        [&] {
+          return std::string(g(c.range_min) + " .. " + g(c.range_max) + " (calibration points)");
+        },
+        t.container);
   }
   if (c.range_min > c.range_max) fail(range_statement, "the range minimum is above its maximum");
 
@@ -1343,14 +1397,17 @@ DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
   }
   if (mpe >= 0) {
     c.mpe_in_service = {mpe, 0};
-    take(im, "mpe", [&] { return std::string(g(mpe) + " (smallest acceptance limit)"); }, mpe_node);
+    take(
+        im, "mpe", [&] { return std::string(g(mpe) + " (smallest acceptance limit)"); }, mpe_node);
   } else {
-    take(im, "mpe", [&] { return std::string("not stated (verdicts are indeterminate)"); }, nullptr);
+    take(
+        im, "mpe", [&] { return std::string("not stated (verdicts are indeterminate)"); }, nullptr);
   }
   c.mpe_initial = c.mpe_in_service;
   if (conformity >= 0) {
     c.conformity = kConformityNames[conformity];
-    take(im, "conformity", [&] { return std::string(c.conformity); }, conformity_node);
+    take(
+        im, "conformity", [&] { return std::string(c.conformity); }, conformity_node);
   }
   return im;
 }
@@ -1414,8 +1471,8 @@ DccOutcome import_dcc(std::string_view xml, const std::string& where, const Trus
   // No DTD loading, no entity substitution, no network, no XInclude; errors are reported here,
   // not printed. libxml2's own limits (depth, text node size without XML_PARSE_HUGE) apply.
   const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_COMPACT;
-  std::unique_ptr<xmlDoc, DocFree> doc(xmlCtxtReadMemory(
-      ctxt, xml.data(), static_cast<int>(xml.size()), nullptr, nullptr, options));
+  std::unique_ptr<xmlDoc, DocFree> doc(
+      xmlCtxtReadMemory(ctxt, xml.data(), static_cast<int>(xml.size()), nullptr, nullptr, options));
   if (t_doctype_line != 0) {
     const long line = t_doctype_line;
     xmlFreeParserCtxt(ctxt);
@@ -1451,8 +1508,8 @@ DccOutcome import_dcc(std::string_view xml, const std::string& where, const Trus
     out.import = map_dcc(doc.get(), root, trust, identity);
   } catch (const DccFail& f) {
     out.import.reset();
-    refuse(f.reason, f.node != nullptr ? xmlGetLineNo(f.node) : 0, node_path(f.node), f.message,
-           id, sensor);
+    refuse(f.reason, f.node != nullptr ? xmlGetLineNo(f.node) : 0, node_path(f.node), f.message, id,
+           sensor);
   }
   return out;
 }

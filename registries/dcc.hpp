@@ -46,9 +46,10 @@ struct DccPoint {
 
 /// Everything the importer took from one DCC.
 struct DccImport {
-  CalibrationCertificate cert;      ///< the mapped certificate (signature = the XMLDSig value)
-  std::string schema_version;       ///< the DCC's schemaVersion
-  std::string uncertainty_form;     ///< D-SI form the uncertainty came from, e.g. "si:expandedUncXMLList"
+  CalibrationCertificate cert;  ///< the mapped certificate (signature = the XMLDSig value)
+  std::string schema_version;   ///< the DCC's schemaVersion
+  std::string
+      uncertainty_form;  ///< D-SI form the uncertainty came from, e.g. "si:expandedUncXMLList"
   double coverage_probability = 0;  ///< of the expanded uncertainty (0: not stated)
   std::string correction_method;    ///< how the correction was derived from the table
   double fit_residual = 0;          ///< largest |r - y(x)| over the points (sensor unit)
@@ -86,10 +87,10 @@ bool looks_like_xml(std::string_view data);
 
 /// An X.509 lab certificate parsed for the trust list.
 struct X509LabCertificate {
-  std::vector<uint8_t> der;                ///< the certificate (DER)
-  std::array<uint8_t, 32> sha256{};        ///< SHA-256 of `der` (its fingerprint)
-  std::string subject;                     ///< RFC 2253 subject
-  int64_t not_before_ns = INT64_MIN;       ///< validity of the certificate
+  std::vector<uint8_t> der;           ///< the certificate (DER)
+  std::array<uint8_t, 32> sha256{};   ///< SHA-256 of `der` (its fingerprint)
+  std::string subject;                ///< RFC 2253 subject
+  int64_t not_before_ns = INT64_MIN;  ///< validity of the certificate
   int64_t not_after_ns = INT64_MAX;
   std::shared_ptr<const DccVerifyKey> key;  ///< its public key, loaded for xmlsec
 };

@@ -23,8 +23,8 @@ TEST(DccCli, InspectPrintsWhatAssayTakesFromARealDcc) {
   std::ofstream(d / "labs.yaml") << "labs:\n  - lab_id: calibration-lab-a1\n    key_id: lab-a1\n"
                                     "    alg: X509\n    certificate_file: "
                                  << kData << "real/calibration-lab-a1.pem\n";
-  std::ofstream(d / "sensors.yaml")
-      << "sensors:\n  - sensor_id: string-customer-item\n    quantity: temperature\n    unit: Cel\n";
+  std::ofstream(d / "sensors.yaml") << "sensors:\n  - sensor_id: string-customer-item\n    "
+                                       "quantity: temperature\n    unit: Cel\n";
   const std::string file = kData + "real/dcc_gp_temperature_typical_v12_v3.2.0_signed.xml";
   auto r = sh(kAssay + " dcc inspect " + file + " --trust " + (d / "labs.yaml").string() +
               " --registry " + (d / "sensors.yaml").string());

@@ -43,8 +43,8 @@ int64_t at(const char* rfc3339) {
 
 // The correction of the DCC's table in degrees Celsius, computed independently (exact
 // rational least squares in Python) - see tests/registries/dcc_real_test.cpp.
-constexpr double kA0 = -0.04254186410285008, kA1 = 0.9989898465285242,
-                 kA2 = 4.474949261252633e-06, kUcal = 0.06740873473930306;
+constexpr double kA0 = -0.04254186410285008, kA1 = 0.9989898465285242, kA2 = 4.474949261252633e-06,
+                 kUcal = 0.06740873473930306;
 
 TEST(DccPipeline, ARealDccCorrectsATrustedReadingAndATamperedCopyIsAnAlert) {
   const fs::path dir = assay::testing::temp_dir("dccpipe");
@@ -59,19 +59,20 @@ TEST(DccPipeline, ARealDccCorrectsATrustedReadingAndATamperedCopyIsAnAlert) {
   assay::testing::write_text(dir / "certs/ptb-temperature-changed.xml", changed);
   // A YAML certificate for the same sensor, valid after the DCC expired (1959-10-22).
   const assay::testing::TestLab lab = assay::testing::make_lab("yaml-lab");
-  auto later = assay::testing::make_cert("yaml-1960", "string-customer-item", at("1960-01-01T00:00:00Z"),
-                                  at("1962-01-01T00:00:00Z"));
+  auto later = assay::testing::make_cert("yaml-1960", "string-customer-item",
+                                         at("1960-01-01T00:00:00Z"), at("1962-01-01T00:00:00Z"));
   later.correction.offset = -0.25;
   assay::testing::sign_cert(later, lab);
   assay::testing::write_text(dir / "certs/later.yaml", registries::to_yaml({later}));
-  assay::testing::write_text(dir / "labs.yaml",
-                      assay::testing::labs_yaml({lab}) +
-                          "  - lab_id: calibration-lab-a1\n    key_id: calibration-lab-a1-2021\n"
-                          "    alg: X509\n    certificate_file: " +
-                          data("real/calibration-lab-a1.pem") + "\n");
-  assay::testing::write_text(dir / "sensors.yaml",
-                      "sensors:\n  - sensor_id: string-customer-item\n    quantity: temperature\n"
-                      "    unit: Cel\n");
+  assay::testing::write_text(
+      dir / "labs.yaml", assay::testing::labs_yaml({lab}) +
+                             "  - lab_id: calibration-lab-a1\n    key_id: calibration-lab-a1-2021\n"
+                             "    alg: X509\n    certificate_file: " +
+                             data("real/calibration-lab-a1.pem") + "\n");
+  assay::testing::write_text(
+      dir / "sensors.yaml",
+      "sensors:\n  - sensor_id: string-customer-item\n    quantity: temperature\n"
+      "    unit: Cel\n");
   CalibrationConfig cfg;
   cfg.store.certificates_path = (dir / "certs").string();
   cfg.store.trust_path = (dir / "labs.yaml").string();

@@ -1,12 +1,13 @@
 // The fast certificates reader (libyaml) reads exactly what parse_certificate (ConfigNode over
 // yaml-cpp) reads, at the same locations, and declines whatever it must leave to that path.
+#include "registries/certificates_yaml.hpp"
+
 #include <gtest/gtest.h>
 
 #include <random>
 
 #include "engine/config.hpp"
 #include "registries/calibration_registry.hpp"
-#include "registries/certificates_yaml.hpp"
 
 namespace {
 
@@ -27,7 +28,8 @@ std::vector<CalibrationCertificate> varied(size_t n) {
     c.valid_until_ns = c.valid_from_ns + 86'400'000'000'000;
     c.quantity = "temperature";
     c.unit = i % 2 ? "Cel" : "%";
-    c.correction = {d(rng), 1 + d(rng) * 1e-6, i % 2 ? std::vector<double>{1e-300, -2.5e-7} : std::vector<double>{}};
+    c.correction = {d(rng), 1 + d(rng) * 1e-6,
+                    i % 2 ? std::vector<double>{1e-300, -2.5e-7} : std::vector<double>{}};
     c.expanded_uncertainty = std::fabs(d(rng));
     c.coverage_factor = 2.5;
     c.mpe_initial = {0.5, 1e-3};
@@ -71,21 +73,21 @@ TEST(CertificatesYaml, DeclinesWhatTheConfigNodePathMustDecide) {
   };
   ASSERT_TRUE(registries::parse_certificates_fast(good));
   for (const std::string& bad : {
-           with("quantity: temperature", "quantity: ${QUANTITY}"),     // env interpolation
-           with("quantity: temperature", "quantity: &q temperature"),  // anchor
+           with("quantity: temperature", "quantity: ${QUANTITY}"),        // env interpolation
+           with("quantity: temperature", "quantity: &q temperature"),     // anchor
            with("quantity: temperature", "quantity: !!str temperature"),  // explicit tag
-           with("quantity: temperature", "quantiti: temperature"),     // unknown key
+           with("quantity: temperature", "quantiti: temperature"),        // unknown key
            with("quantity: temperature", "quantity: temperature\n    unit: K"),  // duplicate
            with("coverage_factor: 2.5", "coverage_factor: .nan"),
            with("coverage_factor: 2.5", "coverage_factor: 0x10"),
-           with("coverage_factor: 2.5", "coverage_factor: 0"),        // invalid
-           with("quantity: temperature", "quantity: ~"),              // null
-           with("lab_key_id: k1", "lab_key_id: \"\""),                // empty
-           with("signature: \"", "signature: \"zz"),                  // not hex
-           good + "other: 1\n",                                       // another root key
-           good + "---\ncertificates: []\n",                          // two documents
-           good + good.substr(good.find("\n") + 1),                   // duplicate certificate_id
-           std::string("certificates:\n  - [1, 2\n"),                 // syntax error
+           with("coverage_factor: 2.5", "coverage_factor: 0"),  // invalid
+           with("quantity: temperature", "quantity: ~"),        // null
+           with("lab_key_id: k1", "lab_key_id: \"\""),          // empty
+           with("signature: \"", "signature: \"zz"),            // not hex
+           good + "other: 1\n",                                 // another root key
+           good + "---\ncertificates: []\n",                    // two documents
+           good + good.substr(good.find("\n") + 1),             // duplicate certificate_id
+           std::string("certificates:\n  - [1, 2\n"),           // syntax error
        })
     EXPECT_FALSE(registries::parse_certificates_fast(bad)) << bad;
 }

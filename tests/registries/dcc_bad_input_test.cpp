@@ -97,8 +97,9 @@ TEST_F(DccBadInput, EntityExpansionIsRefusedAtTheDoctype) {
       for (int k = 0; k < 10; ++k) s += "&lol" + std::to_string(i - 1) + ";";
       return s;
     }() + "\">\n";
-  bomb += "]>\n<dcc:digitalCalibrationCertificate xmlns:dcc=\"https://ptb.de/dcc\">&lol9;"
-          "</dcc:digitalCalibrationCertificate>\n";
+  bomb +=
+      "]>\n<dcc:digitalCalibrationCertificate xmlns:dcc=\"https://ptb.de/dcc\">&lol9;"
+      "</dcc:digitalCalibrationCertificate>\n";
   const auto t0 = std::chrono::steady_clock::now();
   const auto o = registries::import_dcc(bomb, "bomb.xml", *trust_);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -113,9 +114,10 @@ TEST_F(DccBadInput, ExternalEntitiesAreNeverResolvedNorFetched) {
   Listener http;
   for (const std::string& sys :
        {"file://" + secret, "http://127.0.0.1:" + std::to_string(http.port) + "/x.dtd"}) {
-    const std::string xml = "<?xml version=\"1.0\"?>\n<!DOCTYPE d [ <!ENTITY ext SYSTEM \"" + sys +
-                            "\"> ]>\n<dcc:digitalCalibrationCertificate "
-                            "xmlns:dcc=\"https://ptb.de/dcc\">&ext;</dcc:digitalCalibrationCertificate>";
+    const std::string xml =
+        "<?xml version=\"1.0\"?>\n<!DOCTYPE d [ <!ENTITY ext SYSTEM \"" + sys +
+        "\"> ]>\n<dcc:digitalCalibrationCertificate "
+        "xmlns:dcc=\"https://ptb.de/dcc\">&ext;</dcc:digitalCalibrationCertificate>";
     expect_refused(registries::import_dcc(xml, "xxe.xml", *trust_), CertRefusal::kInvalid,
                    "xxe.xml:", "/", "DOCTYPE is not allowed");
     // An external DTD subset without an internal one.
@@ -235,8 +237,8 @@ TEST_F(DccBadInput, SignatureProblemsAreRefused) {
                  "'D-K-11111-01' is not lab 'D-K-99999-01'");
   // Two signatures (a wrapping attempt): the document's own plus a copy.
   std::string xml = slurp(dcc_data("bad/good.xml"));
-  const std::string sig =
-      xml.substr(xml.find("<ds:Signature"), xml.find("</ds:Signature>") + 15 - xml.find("<ds:Signature"));
+  const std::string sig = xml.substr(xml.find("<ds:Signature"),
+                                     xml.find("</ds:Signature>") + 15 - xml.find("<ds:Signature"));
   xml.insert(xml.find("<dcc:administrativeData>"), sig);
   expect_refused(registries::import_dcc(xml, "two.xml", *trust_), CertRefusal::kBadSignature,
                  "two.xml:", "ds:Signature", "more than one ds:Signature");

@@ -90,7 +90,8 @@ TEST(DccReal, OneValueChangedBreaksTheSignature) {
   const std::string from = "<si:valueXMLList>0.072 0.089 0.107 -0.009 -0.084</si:valueXMLList>";
   const size_t at = xml.find(from);
   ASSERT_NE(at, std::string::npos);
-  xml.replace(at, from.size(), "<si:valueXMLList>0.062 0.089 0.107 -0.009 -0.084</si:valueXMLList>");
+  xml.replace(at, from.size(),
+              "<si:valueXMLList>0.062 0.089 0.107 -0.009 -0.084</si:valueXMLList>");
   const auto o = registries::import_dcc(xml, "changed.xml", *trust);
   ASSERT_TRUE(o.refused);
   EXPECT_FALSE(o.import);
@@ -128,8 +129,7 @@ TEST(DccReal, WithoutTheLabInTheTrustListTheDccIsUntrusted) {
   const auto o = registries::import_dcc(slurp(dcc_data(kSigned)), kSigned, *trust);
   ASSERT_TRUE(o.refused);
   EXPECT_EQ(o.refused->reason, CertRefusal::kUntrustedLab);
-  EXPECT_NE(o.refused->message.find("ds:X509Certificate"), std::string::npos)
-      << o.refused->message;
+  EXPECT_NE(o.refused->message.find("ds:X509Certificate"), std::string::npos) << o.refused->message;
 }
 
 TEST(DccReal, ARevokedLabKeyIsUntrusted) {
