@@ -865,6 +865,7 @@ SignatureCheck verify_signature(xmlDocPtr doc, const xmlNode* root, const TrustL
   collect(sig->children, kDsNs, "Reference", refs);
   const std::string root_id = attr(root, "Id").empty() ? attr(root, "ID") : attr(root, "Id");
   bool whole = false;
+  std::vector<std::string> local_ids;
   std::vector<std::string> signed_props;
   for (const xmlNode* r : refs) {
     if (!xmlHasProp(r, reinterpret_cast<const xmlChar*>("URI")))
@@ -873,6 +874,7 @@ SignatureCheck verify_signature(xmlDocPtr doc, const xmlNode* root, const TrustL
     const std::string uri = attr(r, "URI");
     const bool local_id =
         uri.size() > 1 && uri[0] == '#' && uri.find_first_of("()/ ") == std::string::npos;
+    if (local_id) local_ids.push_back(uri.substr(1));
     if (!uri.empty() && !local_id)
       fail(r,
            "ds:Reference URI '" + uri +
@@ -892,7 +894,7 @@ SignatureCheck verify_signature(xmlDocPtr doc, const xmlNode* root, const TrustL
   out.value = base64(need(sig, kDsNs, "SignatureValue"));
   if (out.key->revoked)
     fail(sig, "lab key '" + out.key->key_id + "' is revoked", CertRefusal::kUntrustedLab);
-  register_ids(doc, xmlDocGetRootElement(doc));
+  if (!local_ids.empty()) register_ids(doc, xmlDocGetRootElement(doc));  // only "#id" needs IDs
 
   xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(nullptr);
   if (ctx == nullptr) fail(sig, "xmlsec: cannot create a context", CertRefusal::kBadSignature);
@@ -1461,13 +1463,29 @@ DccOutcome import_dcc(std::string_view xml, const std::string& where, const Trus
            "", "");
     return out;
   }
-  xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
-  if (ctxt == nullptr) {
-    refuse(CertRefusal::kInvalid, 0, "/", "cannot create an XML parser", "", "");
-    return out;
+  // One parser context per thread, reused (its name dictionary too: a registry's DCCs share
+  // their element names); renewed after a failed parse and every 10,000 documents.
+  thread_local struct ThreadParser {
+    xmlParserCtxtPtr ctxt = nullptr;
+    size_t uses = 0;
+    ~ThreadParser() { drop(); }
+    void drop() {
+      if (ctxt != nullptr) xmlFreeParserCtxt(ctxt);
+      ctxt = nullptr;
+    }
+  } parser;
+  if (parser.ctxt == nullptr || ++parser.uses > 10000) {
+    parser.drop();
+    parser.ctxt = xmlNewParserCtxt();
+    parser.uses = 0;
+    if (parser.ctxt == nullptr) {
+      refuse(CertRefusal::kInvalid, 0, "/", "cannot create an XML parser", "", "");
+      return out;
+    }
+    parser.ctxt->sax->internalSubset = on_internal_subset;
   }
+  xmlParserCtxtPtr ctxt = parser.ctxt;
   t_doctype_line = 0;
-  ctxt->sax->internalSubset = on_internal_subset;
   // No DTD loading, no entity substitution, no network, no XInclude; errors are reported here,
   // not printed. libxml2's own limits (depth, text node size without XML_PARSE_HUGE) apply.
   const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_COMPACT;
@@ -1475,7 +1493,7 @@ DccOutcome import_dcc(std::string_view xml, const std::string& where, const Trus
       xmlCtxtReadMemory(ctxt, xml.data(), static_cast<int>(xml.size()), nullptr, nullptr, options));
   if (t_doctype_line != 0) {
     const long line = t_doctype_line;
-    xmlFreeParserCtxt(ctxt);
+    parser.drop();
     refuse(CertRefusal::kInvalid, line, "/",
            "a DOCTYPE is not allowed in a DCC (no DTD, no entity declarations: entity expansion "
            "and external entities are refused before they are read)",
@@ -1486,11 +1504,10 @@ DccOutcome import_dcc(std::string_view xml, const std::string& where, const Trus
     const xmlError* e = xmlCtxtGetLastError(ctxt);
     std::string msg = e != nullptr && e->message != nullptr ? trim(e->message) : "not well-formed";
     const long line = e != nullptr ? e->line : 0;
-    xmlFreeParserCtxt(ctxt);
+    parser.drop();
     refuse(CertRefusal::kInvalid, line, "/", "malformed XML: " + msg, "", "");
     return out;
   }
-  xmlFreeParserCtxt(ctxt);
   const xmlNode* root = xmlDocGetRootElement(doc.get());
   std::string id, sensor;
   try {

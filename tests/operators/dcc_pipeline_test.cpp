@@ -112,8 +112,10 @@ TEST(DccPipeline, ARealDccCorrectsATrustedReadingAndATamperedCopyIsAnAlert) {
   const auto summary = runner.run();
   ASSERT_TRUE(summary.ok) << summary.error;
 
-  ASSERT_EQ(tp->records().size(), 2u);
-  const auto* tr = wire::GetTrustedReading(tp->records()[0].data());
+  // records() returns copies: keep them alive while reading them.
+  const auto trusted = tp->records(), rejected = rp->records(), alerts = ap->records();
+  ASSERT_EQ(trusted.size(), 2u);
+  const auto* tr = wire::GetTrustedReading(trusted[0].data());
   EXPECT_EQ(tr->provenance()->calibration_certificate_id()->str(),
             "GP_DCC_temperature_typical_1.2");
   EXPECT_EQ(tr->calibration_verdict(), V::InTolerance);  // U <= the 0.23 K acceptance limit
@@ -123,15 +125,15 @@ TEST(DccPipeline, ARealDccCorrectsATrustedReadingAndATamperedCopyIsAnAlert) {
   EXPECT_NEAR(tr->corrected_value(), y, 1e-9);
   EXPECT_NEAR(tr->expanded_uncertainty(), 2 * std::hypot(c * 0.05, kUcal / 2), 1e-9);
   EXPECT_DOUBLE_EQ(tr->coverage_factor(), 2);
-  const auto* tr2 = wire::GetTrustedReading(tp->records()[1].data());
+  const auto* tr2 = wire::GetTrustedReading(trusted[1].data());
   EXPECT_EQ(tr2->provenance()->calibration_certificate_id()->str(), "yaml-1960");
   EXPECT_NEAR(tr2->corrected_value(), 99.75, 1e-12);
-  ASSERT_EQ(rp->records().size(), 1u);
-  EXPECT_EQ(wire::GetRejectedRecord(rp->records()[0].data())->reason()->str(),
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_EQ(wire::GetRejectedRecord(rejected[0].data())->reason()->str(),
             "calibration.certificate_expired");
   // The changed copy was refused: one alert naming the file, the XML path and the reason.
-  ASSERT_EQ(ap->records().size(), 1u);
-  const auto* al = wire::GetAlert(ap->records()[0].data());
+  ASSERT_EQ(alerts.size(), 1u);
+  const auto* al = wire::GetAlert(alerts[0].data());
   EXPECT_EQ(al->kind()->str(), "calibration.certificate_refused");
   const std::string msg = al->message()->str();
   EXPECT_NE(msg.find("bad_signature"), std::string::npos) << msg;
