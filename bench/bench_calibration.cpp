@@ -6,9 +6,24 @@
 //    /registry:1 adds the identity registry (approved firmware, quantity/unit, range): one
 //    more lookup per reading.
 //  - BM_CalibrationEvaluate: evaluate_calibration alone (the decision without the batch).
+//  - BM_LoadCertificates/dcc:0: a CalibrationStore loading 100k lab-signed YAML certificates
+//    from one file (trust list, parse, Ed25519 batch verification, snapshot), as at start or
+//    on a reload. /dcc:1: the same from a directory of 100k DCC XML files, each with an
+//    enveloped XMLDSig signature (ECDSA P-256, exclusive C14N, signed at set-up with xmlsec)
+//    verified against the lab's X.509 certificate. ASSAY_BENCH_DCC_DIR keeps the generated
+//    DCC directory between runs (it is reused when it holds the expected number of files).
 // Run: build/bench/assay_bench_calibration --benchmark_min_time=2
 #include <benchmark/benchmark.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <tbb/parallel_for.h>
+#include <xmlsec/crypto.h>
+#include <xmlsec/xmldsig.h>
+#include <xmlsec/xmlsec.h>
+#include <xmlsec/xmltree.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +36,7 @@
 #include <random>
 
 #include "registries/calibration_certificate.hpp"
+#include "registries/dcc.hpp"
 #include "crypto/ed25519.hpp"
 #include "engine/bytes.hpp"
 #include "engine/log.hpp"
@@ -312,6 +328,225 @@ void BM_QualityChain(benchmark::State& state) {
   state.counters["state_bytes_per_sensor"] = static_cast<double>(mem) / kSensors;
 }
 BENCHMARK(BM_QualityChain)->Arg(0)->Arg(1)->ArgName("shuffled")->Unit(benchmark::kMillisecond);
+
+
+// ---- loading 100k certificates: YAML file vs a directory of DCC files -------------------
+
+// A TEST lab: an EC P-256 key and a self-signed certificate (PEM), made here.
+struct BenchLab {
+  std::string key_pem, cert_pem;
+};
+
+BenchLab make_bench_lab() {
+  EVP_PKEY* pkey = EVP_EC_gen("P-256");
+  X509* x = X509_new();
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  ASN1_TIME_set(X509_getm_notBefore(x), 1'600'000'000);  // 2020
+  ASN1_TIME_set(X509_getm_notAfter(x), 4'000'000'000);   // 2096
+  X509_set_pubkey(x, pkey);
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("Assay Bench Lab"), -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  X509_sign(x, pkey, EVP_sha256());
+  auto pem = [](auto write) {
+    BIO* b = BIO_new(BIO_s_mem());
+    write(b);
+    char* p = nullptr;
+    const long n = BIO_get_mem_data(b, &p);
+    std::string s(p, static_cast<size_t>(n));
+    BIO_free(b);
+    return s;
+  };
+  BenchLab lab;
+  lab.key_pem = pem([&](BIO* b) { PEM_write_bio_PrivateKey(b, pkey, nullptr, nullptr, 0, nullptr, nullptr); });
+  lab.cert_pem = pem([&](BIO* b) { PEM_write_bio_X509(b, x); });
+  X509_free(x);
+  EVP_PKEY_free(pkey);
+  return lab;
+}
+
+// A DCC 3.2 document of the schema's structure for one sensor (a 5-point temperature table
+// with expanded uncertainties and acceptance limits, a validity range and a recalibration
+// period), with an enveloped signature template.
+std::string bench_dcc(uint32_t i) {
+  const std::string id = std::to_string(i);
+  const double e = 0.01 * (i % 7);
+  char err[128];
+  std::snprintf(err, sizeof err, "%.3f %.3f %.3f %.3f %.3f", e + 0.05, e + 0.04, e + 0.03,
+                e + 0.02, e + 0.01);
+  return R"(<?xml version="1.0" encoding="UTF-8"?>
+<dcc:digitalCalibrationCertificate xmlns:dcc="https://ptb.de/dcc" xmlns:si="https://ptb.de/si" schemaVersion="3.2.1">
+  <dcc:administrativeData>
+    <dcc:dccSoftware><dcc:software><dcc:name><dcc:content>bench</dcc:content></dcc:name><dcc:release>1</dcc:release></dcc:software></dcc:dccSoftware>
+    <dcc:coreData>
+      <dcc:countryCodeISO3166_1>DE</dcc:countryCodeISO3166_1>
+      <dcc:usedLangCodeISO639_1>en</dcc:usedLangCodeISO639_1>
+      <dcc:mandatoryLangCodeISO639_1>en</dcc:mandatoryLangCodeISO639_1>
+      <dcc:uniqueIdentifier>urn:assay:bench:dcc:)" + id + R"(</dcc:uniqueIdentifier>
+      <dcc:beginPerformanceDate>2023-01-10</dcc:beginPerformanceDate>
+      <dcc:endPerformanceDate>2023-01-10</dcc:endPerformanceDate>
+      <dcc:performanceLocation>laboratory</dcc:performanceLocation>
+    </dcc:coreData>
+    <dcc:items><dcc:item>
+      <dcc:name><dcc:content lang="en">Temperature sensor</dcc:content></dcc:name>
+      <dcc:identifications>
+        <dcc:identification><dcc:issuer>manufacturer</dcc:issuer><dcc:value>SN-)" + id + R"(</dcc:value></dcc:identification>
+        <dcc:identification><dcc:issuer>customer</dcc:issuer><dcc:value>)" + sensor_id(i) + R"(</dcc:value></dcc:identification>
+      </dcc:identifications>
+    </dcc:item></dcc:items>
+    <dcc:calibrationLaboratory>
+      <dcc:calibrationLaboratoryCode>bench-lab</dcc:calibrationLaboratoryCode>
+      <dcc:contact><dcc:name><dcc:content>Bench Lab</dcc:content></dcc:name><dcc:eMail>lab@example.invalid</dcc:eMail>
+        <dcc:location><dcc:city>Testtown</dcc:city><dcc:countryCode>DE</dcc:countryCode></dcc:location></dcc:contact>
+    </dcc:calibrationLaboratory>
+    <dcc:respPersons><dcc:respPerson><dcc:person><dcc:name><dcc:content>Test Person</dcc:content></dcc:name></dcc:person></dcc:respPerson></dcc:respPersons>
+    <dcc:customer><dcc:name><dcc:content>Bench</dcc:content></dcc:name><dcc:location><dcc:city>Testtown</dcc:city></dcc:location></dcc:customer>
+    <dcc:statements>
+      <dcc:statement refType="basic_recalibration"><dcc:declaration><dcc:content lang="en">Recalibration</dcc:content></dcc:declaration><dcc:period>P2Y</dcc:period></dcc:statement>
+      <dcc:statement refType="basic_validityRange"><dcc:declaration><dcc:content lang="en">Range</dcc:content></dcc:declaration><dcc:data>
+        <dcc:quantity refType="basic_validityRangeMin"><si:real><si:value>-40</si:value><si:unit>\degreecelsius</si:unit></si:real></dcc:quantity>
+        <dcc:quantity refType="basic_validityRangeMax"><si:real><si:value>150</si:value><si:unit>\degreecelsius</si:unit></si:real></dcc:quantity>
+      </dcc:data></dcc:statement>
+    </dcc:statements>
+  </dcc:administrativeData>
+  <dcc:measurementResults><dcc:measurementResult>
+    <dcc:name><dcc:content lang="en">Results</dcc:content></dcc:name>
+    <dcc:results><dcc:result><dcc:name><dcc:content lang="en">Table</dcc:content></dcc:name><dcc:data><dcc:list>
+      <dcc:quantity refType="basic_referenceValue"><si:realListXMLList><si:valueXMLList>-20 20 60 100 140</si:valueXMLList><si:unitXMLList>\degreecelsius</si:unitXMLList></si:realListXMLList></dcc:quantity>
+      <dcc:quantity refType="basic_measurementError"><si:realListXMLList><si:valueXMLList>)" + err + R"(</si:valueXMLList><si:unitXMLList>\kelvin</si:unitXMLList>
+        <si:expandedUncXMLList><si:uncertaintyXMLList>0.1</si:uncertaintyXMLList><si:coverageFactorXMLList>2</si:coverageFactorXMLList><si:coverageProbabilityXMLList>0.95</si:coverageProbabilityXMLList></si:expandedUncXMLList></si:realListXMLList>
+        <dcc:measurementMetaData><dcc:metaData refType="basic_conformity"><dcc:declaration><dcc:content lang="en">Conformity</dcc:content></dcc:declaration><dcc:conformityXMLList>pass</dcc:conformityXMLList><dcc:data>
+          <dcc:quantity refType="basic_acceptanceLimitLower"><si:realListXMLList><si:valueXMLList>-1</si:valueXMLList><si:unitXMLList>\kelvin</si:unitXMLList></si:realListXMLList></dcc:quantity>
+          <dcc:quantity refType="basic_acceptanceLimitUpper"><si:realListXMLList><si:valueXMLList>1</si:valueXMLList><si:unitXMLList>\kelvin</si:unitXMLList></si:realListXMLList></dcc:quantity>
+        </dcc:data></dcc:metaData></dcc:measurementMetaData>
+      </dcc:quantity>
+    </dcc:list></dcc:data></dcc:result></dcc:results>
+  </dcc:measurementResult></dcc:measurementResults>
+  <ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo>
+    <ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>
+    <ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"/>
+    <ds:Reference URI=""><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms>
+    <ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference>
+  </ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><ds:X509Data/></ds:KeyInfo></ds:Signature>
+</dcc:digitalCalibrationCertificate>
+)";
+}
+
+// The directory of kSensors signed DCCs and its trust list (made once; kept between runs
+// when ASSAY_BENCH_DCC_DIR names a directory).
+struct DccWorld {
+  std::string dir, trust;
+};
+
+DccWorld& dcc_world() {
+  static DccWorld w = [] {
+    DccWorld w;
+    const char* keep = std::getenv("ASSAY_BENCH_DCC_DIR");
+    const fs::path base = keep != nullptr ? fs::path(keep) : world().dir / "dcc";
+    fs::create_directories(base / "certs");
+    w.dir = (base / "certs").string();
+    w.trust = (base / "labs.yaml").string();
+    size_t have = 0;
+    for (const auto& e : fs::directory_iterator(w.dir)) have += e.path().extension() == ".xml";
+    if (have == kSensors && fs::exists(w.trust)) return w;
+    const auto t0 = std::chrono::steady_clock::now();
+    registries::dcc_init();
+    const BenchLab lab = make_bench_lab();
+    std::ofstream(base / "lab.pem") << lab.cert_pem;
+    std::ofstream(w.trust) << "labs:\n  - lab_id: bench-lab\n    key_id: bench-lab-k1\n"
+                              "    alg: X509\n    certificate_file: lab.pem\n";
+    xmlSecKeyPtr key = xmlSecCryptoAppKeyLoadMemory(
+        reinterpret_cast<const xmlSecByte*>(lab.key_pem.data()),
+        static_cast<xmlSecSize>(lab.key_pem.size()), xmlSecKeyDataFormatPem, nullptr, nullptr,
+        nullptr);
+    if (key == nullptr ||
+        xmlSecCryptoAppKeyCertLoadMemory(key, reinterpret_cast<const xmlSecByte*>(lab.cert_pem.data()),
+                                         static_cast<xmlSecSize>(lab.cert_pem.size()),
+                                         xmlSecKeyDataFormatPem) < 0)
+      std::abort();
+    tbb::parallel_for(uint32_t{0}, kSensors, [&](uint32_t i) {
+      const std::string xml = bench_dcc(i);
+      xmlDocPtr doc = xmlReadMemory(xml.data(), static_cast<int>(xml.size()), nullptr, nullptr, 0);
+      xmlNodePtr sig = xmlSecFindNode(xmlDocGetRootElement(doc), xmlSecNodeSignature, xmlSecDSigNs);
+      xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(nullptr);
+      ctx->signKey = xmlSecKeyDuplicate(key);
+      if (sig == nullptr || xmlSecDSigCtxSign(ctx, sig) < 0) std::abort();
+      xmlSecDSigCtxDestroy(ctx);
+      xmlChar* out = nullptr;
+      int len = 0;
+      xmlDocDumpMemory(doc, &out, &len);
+      std::ofstream(fs::path(w.dir) / ("dcc-" + std::to_string(i) + ".xml"), std::ios::binary)
+          .write(reinterpret_cast<const char*>(out), len);
+      xmlFree(out);
+      xmlFreeDoc(doc);
+    });
+    xmlSecKeyDestroy(key);
+    std::fprintf(stderr, "generated and signed %u DCC files in %.1f s\n", kSensors,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return w;
+  }();
+  return w;
+}
+
+void BM_LoadCertificates(benchmark::State& state) {
+  const bool dcc = state.range(0) != 0;
+  World& w = world();  // the YAML file (100k certificates) and its trust list
+  std::string certs = (w.dir / "certs.yaml").string(), trust = (w.dir / "labs.yaml").string();
+  if (dcc) {
+    const DccWorld& d = dcc_world();
+    certs = d.dir;
+    trust = d.trust;
+  }
+  engine::set_log_level(engine::LogLevel::kError);
+  size_t loaded = 0;
+  for (auto _ : state) {
+    registries::CalibrationStoreConfig cfg;
+    cfg.certificates_path = certs;
+    cfg.trust_path = trust;
+    cfg.reload_interval_ms = 0;
+    registries::CalibrationStore store(cfg);
+    loaded = store.snapshot()->certificate_count();
+    if (store.refused_total() != 0) std::abort();
+  }
+  if (loaded != kSensors) std::abort();
+  state.counters["certificates"] = static_cast<double>(loaded);
+  state.counters["certificates_per_s"] =
+      benchmark::Counter(static_cast<double>(loaded) * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
+}
+// The whole load takes seconds: one load per iteration, wall time (it runs in parallel).
+BENCHMARK(BM_LoadCertificates)
+    ->Arg(0)
+    ->Arg(1)
+    ->ArgName("dcc")
+    ->Iterations(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kSecond);
+
+
+// One DCC import (parse, XMLDSig verification, mapping) on one core, from memory: the per-
+// document cost inside BM_LoadCertificates/dcc:1 without the file system.
+void BM_ImportDcc(benchmark::State& state) {
+  const DccWorld& d = dcc_world();
+  engine::set_log_level(engine::LogLevel::kError);
+  std::vector<std::string> docs;
+  for (uint32_t i = 0; i < 200; ++i) {
+    std::ifstream in(fs::path(d.dir) / ("dcc-" + std::to_string(i) + ".xml"), std::ios::binary);
+    docs.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::vector<std::string> refused;
+  const auto trust = registries::load_trust_list(d.trust, refused);
+  size_t n = 0;
+  for (auto _ : state) {
+    const auto o = registries::import_dcc(docs[n % docs.size()], "bench.xml", *trust);
+    if (!o.import) std::abort();
+    ++n;
+  }
+  state.counters["dcc_per_s"] = benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsRate);
+  state.counters["bytes"] = static_cast<double>(docs[0].size());
+}
+BENCHMARK(BM_ImportDcc)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -22,6 +22,8 @@ int cmd_verify_audit(int argc, char** argv);
 int cmd_verify_stream(int argc, char** argv);
 /// `assay prove`: an RFC 9162 inclusion proof for one trusted record.
 int cmd_prove(int argc, char** argv);
+/// `assay dcc inspect FILE --trust LABS`: what Assay takes from a DCC (docs/dcc.md).
+int cmd_dcc(int argc, char** argv);
 /// `assay pubkey KEYFILE`: the public key and key id of an engine signing key.
 int cmd_pubkey(int argc, char** argv);
 

@@ -29,6 +29,7 @@ constexpr Command kCommands[] = {
      "verify a trusted stream's chains and checkpoints"},
     {"prove", assay::cli::cmd_prove, "inclusion proof for one trusted record"},
     {"pubkey", assay::cli::cmd_pubkey, "print an engine key's public key to pin"},
+    {"dcc", assay::cli::cmd_dcc, "inspect a Digital Calibration Certificate (DCC XML)"},
 };
 
 void usage(std::FILE* out) {

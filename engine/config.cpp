@@ -3,9 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/exceptions.h>
-#include <yaml-cpp/parser.h>
+#include <yaml.h>
 
 #include <cerrno>
 #include <cmath>
@@ -156,64 +154,101 @@ size_t subtree_size(const Value* v) {
   return n;
 }
 
-// yaml-cpp events -> tree.
-class YamlHandler final : public YAML::EventHandler {
+// libyaml events -> tree (libyaml: YAML 1.1 parser in C, from Debian; an event parser keeps
+// the cost of a 100,000-certificate file at a few seconds).
+class YamlReader {
  public:
-  YamlHandler(ConfigNode::Doc& doc, const std::string& file) : doc_(doc), b_(doc, file) {}
-  void OnDocumentStart(const YAML::Mark& m) override {
-    if (++docs_ > 1) b_.fail(m.line + 1, m.column + 1, "a second YAML document is not allowed");
-  }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& m, YAML::anchor_t anchor) override {
-    Value* v = doc_.make(Kind::kNull, m.line + 1, m.column + 1);
-    b_.add(v);
-    remember(anchor, v);
-  }
-  void OnAlias(const YAML::Mark& m, YAML::anchor_t anchor) override {
-    auto it = anchors_.find(anchor);
-    if (it == anchors_.end()) b_.fail(m.line + 1, m.column + 1, "unknown alias");
-    // A key that is an alias is its scalar; a value shares the anchored node (read-only
-    // tree; `used` marks are shared, which is harmless: the same text is the same config).
-    const Value* target = it->second;
-    if (b_.expecting_key()) {
-      Value* k = doc_.make(Kind::kScalar, m.line + 1, m.column + 1);
-      k->scalar = target->scalar;
-      b_.add(k);
-      return;
+  YamlReader(ConfigNode::Doc& doc, const std::string& file) : doc_(doc), b_(doc, file) {}
+
+  void read(const std::string& text) {
+    yaml_parser_t parser;
+    if (yaml_parser_initialize(&parser) == 0) b_.fail(0, 0, "cannot start the YAML parser");
+    struct Guard {
+      yaml_parser_t* p;
+      ~Guard() { yaml_parser_delete(p); }
+    } guard{&parser};
+    yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()),
+                                 text.size());
+    int docs = 0;
+    for (;;) {
+      yaml_event_t ev;
+      if (yaml_parser_parse(&parser, &ev) == 0) {
+        const yaml_mark_t m = parser.problem_mark;
+        std::string msg = parser.problem != nullptr ? parser.problem : "syntax error";
+        if (parser.context != nullptr) msg = std::string(parser.context) + ": " + msg;
+        b_.fail(static_cast<int>(m.line) + 1, static_cast<int>(m.column) + 1,
+                "YAML syntax error: " + msg);
+      }
+      struct EventGuard {
+        yaml_event_t* e;
+        ~EventGuard() { yaml_event_delete(e); }
+      } eg{&ev};
+      const int line = static_cast<int>(ev.start_mark.line) + 1;
+      const int col = static_cast<int>(ev.start_mark.column) + 1;
+      switch (ev.type) {
+        case YAML_STREAM_END_EVENT:
+          return;
+        case YAML_DOCUMENT_START_EVENT:
+          if (++docs > 1) b_.fail(line, col, "a second YAML document is not allowed");
+          break;
+        case YAML_SCALAR_EVENT: {
+          const auto& sc = ev.data.scalar;
+          std::string value(reinterpret_cast<const char*>(sc.value), sc.length);
+          const bool plain = sc.style == YAML_PLAIN_SCALAR_STYLE;
+          const bool null = plain && sc.tag == nullptr &&
+                            (value.empty() || value == "~" || value == "null" ||
+                             value == "Null" || value == "NULL");
+          Value* v = doc_.make(null ? Kind::kNull : Kind::kScalar, line, col);
+          if (!null) v->scalar = std::move(value);
+          b_.add(v);
+          remember(sc.anchor, v);
+          break;
+        }
+        case YAML_ALIAS_EVENT: {
+          auto it = anchors_.find(reinterpret_cast<const char*>(ev.data.alias.anchor));
+          if (it == anchors_.end()) b_.fail(line, col, "unknown alias");
+          const Value* target = it->second;
+          if (b_.expecting_key()) {  // a key that is an alias is its scalar
+            Value* k = doc_.make(Kind::kScalar, line, col);
+            k->scalar = target->scalar;
+            b_.add(k);
+            break;
+          }
+          // A value shares the anchored node (a read-only tree; `used` marks are shared,
+          // which is harmless: the same text is the same configuration).
+          b_.count_more(subtree_size(target), line, col);
+          b_.add(const_cast<Value*>(target));
+          break;
+        }
+        case YAML_SEQUENCE_START_EVENT: {
+          Value* v = doc_.make(Kind::kSequence, line, col);
+          b_.open(v);
+          remember(ev.data.sequence_start.anchor, v);
+          break;
+        }
+        case YAML_MAPPING_START_EVENT: {
+          Value* v = doc_.make(Kind::kMap, line, col);
+          b_.open(v);
+          remember(ev.data.mapping_start.anchor, v);
+          break;
+        }
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+          b_.close();
+          break;
+        default:
+          break;
+      }
     }
-    b_.count_more(subtree_size(target), m.line + 1, m.column + 1);
-    b_.add(const_cast<Value*>(target));
   }
-  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t anchor,
-                const std::string& value) override {
-    Value* v = doc_.make(Kind::kScalar, m.line + 1, m.column + 1);
-    v->scalar = value;
-    b_.add(v);
-    remember(anchor, v);
-  }
-  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t anchor,
-                       YAML::EmitterStyle::value) override {
-    Value* v = doc_.make(Kind::kSequence, m.line + 1, m.column + 1);
-    b_.open(v);
-    remember(anchor, v);
-  }
-  void OnSequenceEnd() override { b_.close(); }
-  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t anchor,
-                  YAML::EmitterStyle::value) override {
-    Value* v = doc_.make(Kind::kMap, m.line + 1, m.column + 1);
-    b_.open(v);
-    remember(anchor, v);
-  }
-  void OnMapEnd() override { b_.close(); }
 
  private:
-  void remember(YAML::anchor_t anchor, const Value* v) {
-    if (anchor != YAML::NullAnchor) anchors_[anchor] = v;
+  void remember(const yaml_char_t* anchor, const Value* v) {
+    if (anchor != nullptr) anchors_[reinterpret_cast<const char*>(anchor)] = v;
   }
   ConfigNode::Doc& doc_;
   TreeBuilder b_;
-  std::map<YAML::anchor_t, const Value*> anchors_;
-  int docs_ = 0;
+  std::map<std::string, const Value*, std::less<>> anchors_;
 };
 
 // 1-based line and column of byte `offset` in `text`.
@@ -411,17 +446,7 @@ ConfigNode ConfigNode::load_string(const std::string& text, const std::string& n
   auto doc = std::make_shared<Doc>();
   doc->file = name;
   doc->dir = dir_of(name);
-  try {
-    std::istringstream in(text);
-    YAML::Parser parser(in);
-    YamlHandler handler(*doc, name);
-    while (parser.HandleNextDocument(handler)) {
-    }
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(name, e.mark.line + 1, e.mark.column + 1, "", "YAML syntax error: " + e.msg);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(name, e.mark.line + 1, e.mark.column + 1, "", e.msg);
-  }
+  YamlReader(*doc, name).read(text);
   if (doc->root == nullptr) doc->root = doc->make(Kind::kNull, 1, 1);
   const Value* root = doc->root;
   return ConfigNode(std::move(doc), root, "", root->line, root->column);

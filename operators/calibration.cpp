@@ -7,6 +7,7 @@
 #include "engine/audit_log.hpp"
 #include "registries/pipeline.hpp"
 #include "engine/log.hpp"
+#include "registries/certificate_sources.hpp"
 #include "schemas/reading_generated.h"
 
 namespace assay::operators {

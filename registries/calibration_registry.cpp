@@ -8,12 +8,16 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
 #include "crypto/ed25519.hpp"
 #include "engine/bytes.hpp"
 #include "engine/files.hpp"
 #include "engine/log.hpp"
 #include "engine/time.hpp"
+#include "registries/certificate_sources.hpp"
+#include "registries/dcc.hpp"
 
 namespace assay::registries {
 
@@ -77,6 +81,10 @@ std::optional<RefusedCertificate> precheck(const CalibrationCertificate& c, cons
   if (k == nullptr)
     return refusal(CertRefusal::kUntrustedLab, c,
                    where + ": lab key '" + c.lab_key_id + "' is not in the trust list");
+  if (k->alg != "Ed25519")
+    return refusal(CertRefusal::kUntrustedLab, c,
+                   where + ": lab key '" + c.lab_key_id +
+                       "' is an X.509 key for DCC signatures, not an Ed25519 key");
   if (k->lab_id != c.lab_id)
     return refusal(CertRefusal::kUntrustedLab, c,
                    where + ": lab key '" + c.lab_key_id + "' belongs to lab '" + k->lab_id +
@@ -123,6 +131,12 @@ const LabKey* TrustList::find(std::string_view key_id) const {
   return it == keys_.end() ? nullptr : &it->second;
 }
 
+const LabKey* TrustList::find_x509(const std::array<uint8_t, 32>& sha256) const {
+  for (const auto& [id, k] : keys_)
+    if (k.alg == "X509" && k.public_key == sha256) return &k;
+  return nullptr;
+}
+
 void TrustList::put(LabKey key) {
   std::string id = key.key_id;
   keys_.insert_or_assign(std::move(id), std::move(key));
@@ -140,13 +154,40 @@ std::shared_ptr<const TrustList> load_trust_list(const std::string& path,
       k.lab_id = required_string(e, "lab_id");
       k.key_id = required_string(e, "key_id");
       const ConfigNode alg = e.get("alg");
-      if (alg.as_string() != "Ed25519") alg.fail("only Ed25519 lab keys are supported");
-      const ConfigNode pk = e.get("public_key");
-      auto bytes = engine::from_hex(pk.as_string());
-      if (!bytes || bytes->size() != 32) pk.fail("Ed25519 public_key must be 64 hex characters");
-      std::copy(bytes->begin(), bytes->end(), k.public_key.begin());
-      if (!crypto::ed25519_public_key_valid(k.public_key.data()))
-        pk.fail("not a valid Ed25519 public key (non-canonical, small order or with torsion)");
+      k.alg = alg.as_string();
+      if (k.alg == "X509") {
+        // A DCC lab: its X.509 certificate (inline PEM or a PEM/DER file) verifies XMLDSig.
+        std::string data;
+        std::optional<ConfigNode> src = e.maybe("certificate");
+        if (src) {
+          data = src->as_string();
+          if (e.has("certificate_file")) e.get("certificate_file").fail("give certificate or certificate_file, not both");
+        } else {
+          src = e.get("certificate_file");
+          data = src->read_file();
+        }
+        std::string error;
+        auto x = parse_x509_lab_certificate(data, error);
+        if (!x) src->fail(error);
+        k.public_key = x->sha256;
+        k.x509_der = std::move(x->der);
+        k.x509_subject = std::move(x->subject);
+        k.x509_not_before_ns = x->not_before_ns;
+        k.x509_not_after_ns = x->not_after_ns;
+        k.dcc_key = std::move(x->key);
+        if (trust->find_x509(k.public_key) != nullptr)
+          src->fail("this certificate is already in the trust list under another key_id");
+      } else if (k.alg == "Ed25519") {
+        const ConfigNode pk = e.get("public_key");
+        auto bytes = engine::from_hex(pk.as_string());
+        if (!bytes || bytes->size() != 32) pk.fail("Ed25519 public_key must be 64 hex characters");
+        std::copy(bytes->begin(), bytes->end(), k.public_key.begin());
+        if (!crypto::ed25519_public_key_valid(k.public_key.data()))
+          pk.fail("not a valid Ed25519 public key (non-canonical, small order or with torsion)");
+      } else {
+        alg.fail("unknown alg '" + k.alg +
+                 "': only Ed25519 (YAML certificates) and X509 (DCC labs) lab keys are supported");
+      }
       if (auto n = e.maybe("valid_from"))
         k.valid_from_ns = parse_time(*n, engine::TimeBound::kFrom);
       if (auto n = e.maybe("valid_until"))
@@ -257,16 +298,22 @@ CertificateOutcome load_certificate(const ConfigNode& node, const TrustList& tru
 
 std::vector<CalibrationCertificate> load_certificates_file(const std::string& path,
                                                            const TrustList& trust,
-                                                           CertificatesLoadReport& report) {
+                                                           CertificatesLoadReport& report,
+                                                           const IdentityRegistry* identity) {
+  // A directory of certificate files, or one DCC document (dispatched on content).
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    return load_certificates_dir(path, trust, report, identity);
+  if (is_xml_file(path)) return load_dcc_file(path, trust, report, identity);
   const int64_t t0 = engine::monotonic_ns();
-  const ConfigNode root = ConfigNode::load_file(path);
-  const ConfigNode list = root.get("certificates");
-  root.finish();
   // Parse and check against the trust list serially; verify the signatures in parallel
   // batches (a fleet of 100k certificates loads in seconds, not minutes).
   std::vector<CalibrationCertificate> parsed;
   std::vector<std::string> where;
   std::vector<const LabKey*> keys;
+  const ConfigNode root = ConfigNode::load_file(path);
+  const ConfigNode list = root.get("certificates");
+  root.finish();
   std::unordered_set<std::string> ids;
   for (const ConfigNode& item : list.items()) {
     try {
@@ -561,8 +608,12 @@ void CalibrationStore::load_files() {
     engine::log_error("calibration_registry", "trust list entry refused", {{"detail", r}});
   std::vector<CalibrationCertificate> certs;
   CertificatesLoadReport report;
+  // The sensors' units for DCC imports (a unit change reaches DCC certificates at their next
+  // reload).
+  const std::shared_ptr<const IdentityRegistry> identity =
+      config_.identity ? config_.identity->current() : nullptr;
   if (!config_.certificates_path.empty())
-    certs = load_certificates_file(config_.certificates_path, *trust, report);
+    certs = load_certificates_file(config_.certificates_path, *trust, report, identity.get());
   for (auto& r : report.refused) refuse(std::move(r));
   std::vector<RegisteredCertificate> shared;
   shared.reserve(certs.size());
@@ -583,6 +634,11 @@ void CalibrationStore::load_files() {
                     {"parse_s", std::to_string(report.parse_seconds)},
                     {"verify_s", std::to_string(report.verify_seconds)}});
   publish();
+}
+
+int64_t CalibrationStore::file_stamp(const std::string& file) const {
+  // A certificates directory changes when a file in it is added, removed or rewritten.
+  return file == config_.certificates_path ? certificates_stamp(file) : LiveSource::file_stamp(file);
 }
 
 void CalibrationStore::publish() {
@@ -652,16 +708,25 @@ void CalibrationStore::on_topic_message(std::string_view key, std::optional<std:
     return;
   }
   std::shared_ptr<const TrustList> trust;
+  const std::shared_ptr<const IdentityRegistry> identity =
+      config_.identity ? config_.identity->current() : nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
     trust = trust_;
   }
   CertificateOutcome o;
-  try {
-    const ConfigNode node = ConfigNode::load_string(std::string(*value), where);
-    o = load_certificate(node, *trust);
-  } catch (const ConfigError& e) {
-    o.refused = RefusedCertificate{CertRefusal::kInvalid, std::string(key), "", e.what()};
+  if (looks_like_xml(*value)) {  // a DCC document
+    DccOutcome d = import_dcc(*value, where, *trust, identity.get());
+    if (d.import) o.cert = std::move(d.import->cert);
+    o.refused = std::move(d.refused);
+    if (o.refused && o.refused->certificate_id.empty()) o.refused->certificate_id = std::string(key);
+  } else {
+    try {
+      const ConfigNode node = ConfigNode::load_string(std::string(*value), where);
+      o = load_certificate(node, *trust);
+    } catch (const ConfigError& e) {
+      o.refused = RefusedCertificate{CertRefusal::kInvalid, std::string(key), "", e.what()};
+    }
   }
   if (o.cert && o.cert->certificate_id != key) {
     o.refused = RefusedCertificate{

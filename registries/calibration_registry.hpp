@@ -37,14 +37,26 @@
 
 namespace assay::registries {
 
+/// An X.509 public key loaded for XMLDSig verification of DCC documents (defined in dcc.cpp).
+struct DccVerifyKey;
+
 /// One signing key of a calibration laboratory (an entry of the trust list).
 struct LabKey {
   std::string lab_id;
   std::string key_id;
-  std::array<uint8_t, 32> public_key{};  ///< Ed25519
-  int64_t valid_from_ns = INT64_MIN;     ///< certificates issued before this are not trusted
-  int64_t valid_until_ns = INT64_MAX;    ///< ... nor those issued after this
+  std::string alg = "Ed25519";  ///< "Ed25519" (YAML certificates) or "X509" (DCC signatures)
+  /// Ed25519: the public key. X509: SHA-256 of the certificate (its fingerprint), so that a
+  /// replaced certificate withdraws what it verified, as a replaced Ed25519 key does.
+  std::array<uint8_t, 32> public_key{};
+  int64_t valid_from_ns = INT64_MIN;   ///< certificates issued before this are not trusted
+  int64_t valid_until_ns = INT64_MAX;  ///< ... nor those issued after this
   bool revoked = false;
+  // alg X509 only:
+  std::vector<uint8_t> x509_der;                ///< the lab's X.509 certificate (DER)
+  std::string x509_subject;                     ///< its subject (RFC 2253)
+  int64_t x509_not_before_ns = INT64_MIN;       ///< its validity
+  int64_t x509_not_after_ns = INT64_MAX;
+  std::shared_ptr<const DccVerifyKey> dcc_key;  ///< its public key for xmlsec
 };
 
 /// The trust list: calibration-lab keys by key id. Immutable once loaded.
@@ -52,6 +64,8 @@ class TrustList {
  public:
   /// The key with this id, or nullptr.
   const LabKey* find(std::string_view key_id) const;
+  /// The X.509 (alg X509) key whose certificate has this SHA-256 fingerprint, or nullptr.
+  const LabKey* find_x509(const std::array<uint8_t, 32>& sha256) const;
   /// Adds (or replaces) a key.
   void put(LabKey key);
   size_t size() const { return keys_.size(); }
@@ -61,7 +75,8 @@ class TrustList {
 };
 
 /// Loads a trust list (`labs: [{lab_id, key_id, alg: Ed25519, public_key: HEX, valid_from?,
-/// valid_until?, revoked?}]`). Throws engine::ConfigError if the file cannot be read or has
+/// valid_until?, revoked?}]`; DCC labs: `alg: X509` with `certificate: PEM` or
+/// `certificate_file: PATH` instead of public_key, see docs/dcc.md). Throws engine::ConfigError if the file cannot be read or has
 /// no `labs` list; a bad entry is refused into `refused` (located message) and the rest loads.
 std::shared_ptr<const TrustList> load_trust_list(const std::string& path,
                                                  std::vector<std::string>& refused);
@@ -261,10 +276,14 @@ struct CertificatesLoadReport {
 };
 
 /// Loads every certificate of a YAML/JSON file (`certificates: [...]`) that passes
-/// load_certificate. Throws engine::ConfigError if the file cannot be read or parsed at all.
+/// load_certificate; a DCC XML file (dispatched on content) is one certificate (see dcc.hpp);
+/// a directory loads every certificate file in it (certificate_sources.hpp). Throws
+/// engine::ConfigError if the file cannot be read or parsed at all. `identity` (optional)
+/// gives DCC imports the sensor's unit.
 std::vector<CalibrationCertificate> load_certificates_file(const std::string& path,
                                                            const TrustList& trust,
-                                                           CertificatesLoadReport& report);
+                                                           CertificatesLoadReport& report,
+                                                           const IdentityRegistry* identity = nullptr);
 
 /// Append-only store of strings with stable addresses: views into it stay valid for the
 /// store's lifetime, so rows can carry a certificate id as a string_view even after the
@@ -336,6 +355,7 @@ class CalibrationStore final : public LiveSource {
 
  protected:
   void on_files_changed() override { reload_files(); }
+  int64_t file_stamp(const std::string& file) const override;
   void publish() override;
 
  private:

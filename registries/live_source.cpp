@@ -15,7 +15,7 @@ LiveSource::~LiveSource() { stop(); }
 void LiveSource::watch_files(std::vector<std::string> files) {
   files_ = std::move(files);
   mtimes_.clear();
-  for (const auto& f : files_) mtimes_.push_back(engine::file_mtime_ns(f));
+  for (const auto& f : files_) mtimes_.push_back(file_stamp(f));
 }
 
 void LiveSource::follow_topic(TopicSource source,
@@ -45,6 +45,8 @@ void LiveSource::stop() {
   if (follower_) follower_->stop();
 }
 
+int64_t LiveSource::file_stamp(const std::string& file) const { return engine::file_mtime_ns(file); }
+
 bool LiveSource::ready() const { return !follower_ || follower_->caught_up(); }
 
 void LiveSource::audit(std::string_view what, engine::AuditDetails details) const {
@@ -61,7 +63,7 @@ void LiveSource::watch_loop() {
     waited = 0;
     bool changed = false;
     for (size_t i = 0; i < files_.size(); ++i) {
-      const int64_t m = engine::file_mtime_ns(files_[i]);
+      const int64_t m = file_stamp(files_[i]);
       if (m != 0 && m != mtimes_[i]) {
         mtimes_[i] = m;
         changed = true;

@@ -56,6 +56,8 @@ class LiveSource : public engine::Service {
   /// Reloads after a watched file changed (watcher thread). Must keep the previous snapshot
   /// if a file cannot be loaded at all.
   virtual void on_files_changed() = 0;
+  /// What tells that a watched file changed (its modification time; 0 = cannot tell).
+  virtual int64_t file_stamp(const std::string& file) const;
   /// Builds and publishes a snapshot from the file part and the topic overlay.
   virtual void publish() = 0;
   /// Counts a publish (call at the end of publish()).

@@ -1,6 +1,7 @@
 #include "registries/pipeline.hpp"
 
 #include "engine/files.hpp"
+#include "registries/certificate_sources.hpp"
 
 namespace assay::registries {
 
@@ -66,7 +67,8 @@ std::shared_ptr<CalibrationStore> calibration_store(engine::BuildContext& ctx,
     if (audit)
       audit->record("registry.calibration_certificate_refused",
                     {{"certificate_id", r.certificate_id},
-                     {"reason", std::string(cert_refusal_name(r.reason))}});
+                     {"reason", std::string(cert_refusal_name(r.reason))},
+                     {"detail", r.message}});
   };
   const std::string certs_path = cfg.certificates_path;
   cfg.on_published = [loaded, audit, certs_path](size_t n) {
@@ -76,7 +78,7 @@ std::shared_ptr<CalibrationStore> calibration_store(engine::BuildContext& ctx,
                     {{"certificates", std::to_string(n)},
                      {"certificates_file", certs_path},
                      {"certificates_sha256",
-                      certs_path.empty() ? std::string() : engine::file_sha256_hex(certs_path)}});
+                      certs_path.empty() ? std::string() : certificates_sha256_hex(certs_path)}});
   };
   std::shared_ptr<IdentityStore> identity = cfg.identity;
   std::shared_ptr<CalibrationStore> store;

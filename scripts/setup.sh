@@ -10,6 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libipsec-mb-dev prometheus
   zlib1g-dev libzstd-dev liblz4-dev libcurl4-openssl-dev clang-format
   libcbor-dev nlohmann-json3-dev python3-venv
+  libxml2-dev libxmlsec1-dev libxmlsec1-openssl xmlsec1 libyaml-dev
 )
 
 missing=()
