@@ -1,14 +1,41 @@
 #include "connectors/file_source.hpp"
 
+#include <filesystem>
+
 namespace assay::connectors {
 
-FileSource::FileSource(std::string path, uint32_t max_record_bytes)
-    : path_(std::move(path)), max_(max_record_bytes), reader_(max_record_bytes) {}
+FileSource::FileSource(std::string path, uint32_t max_record_bytes, int64_t start_offset)
+    : path_(path == "-" ? path : std::filesystem::absolute(path).lexically_normal().string()),
+      max_(max_record_bytes),
+      reader_(max_record_bytes),
+      start_offset_(start_offset) {}
 
 bool FileSource::start(std::string* error) {
   if (!reader_.open(path_)) {
     *error = reader_.error();
     return false;
+  }
+  // Skip to start_offset (frame by frame; never more than one frame in memory).
+  std::vector<uint8_t> skip;
+  while (next_offset_ < start_offset_) {
+    skip.clear();
+    uint32_t len = 0;
+    uint64_t declared = 0;
+    const engine::FrameStatus st = reader_.next(skip, len, declared);
+    if (st == engine::FrameStatus::kIoError) {
+      *error = reader_.error();
+      return false;
+    }
+    if (st == engine::FrameStatus::kEnd || st == engine::FrameStatus::kTruncated) {
+      ended_ = st == engine::FrameStatus::kEnd;
+      if (!ended_) {
+        *error = path_ + ": start_offset " + std::to_string(start_offset_) +
+                 " is past a truncated frame at offset " + std::to_string(next_offset_);
+        return false;
+      }
+      break;
+    }
+    ++next_offset_;
   }
   return true;
 }
@@ -25,12 +52,12 @@ engine::SourceStatus FileSource::next(engine::Batch& b, size_t max_frames) {
     const size_t start = b.arena.size();
     uint32_t len = 0;
     uint64_t declared = 0;
-    const FrameStatus st = reader_.next(b.arena, len, declared);
-    if (st == FrameStatus::kEnd) {
+    const engine::FrameStatus st = reader_.next(b.arena, len, declared);
+    if (st == engine::FrameStatus::kEnd) {
       ended_ = true;
       break;
     }
-    if (st == FrameStatus::kIoError) {
+    if (st == engine::FrameStatus::kIoError) {
       error_ = reader_.error();
       return engine::SourceStatus::kFailed;
     }
@@ -38,10 +65,10 @@ engine::SourceStatus FileSource::next(engine::Batch& b, size_t max_frames) {
     f.offset = static_cast<uint32_t>(start);
     f.size = len;
     f.source_offset = engine::Offset(next_offset_++);
-    if (st == FrameStatus::kTruncated) f.pre_reject = engine::RejectCode::kFrameTruncated;
-    if (st == FrameStatus::kTooLarge) f.pre_reject = engine::RejectCode::kFrameTooLarge;
+    if (st == engine::FrameStatus::kTruncated) f.pre_reject = engine::RejectCode::kFrameTruncated;
+    if (st == engine::FrameStatus::kTooLarge) f.pre_reject = engine::RejectCode::kFrameTooLarge;
     b.frames.push_back(f);
-    if (st == FrameStatus::kTruncated) {
+    if (st == engine::FrameStatus::kTruncated) {
       ended_ = true;
       break;
     }
@@ -52,7 +79,8 @@ engine::SourceStatus FileSource::next(engine::Batch& b, size_t max_frames) {
 
 std::unique_ptr<engine::Source> FileSource::from_config(const engine::ConfigNode& c,
                                                         engine::BuildContext& ctx) {
-  return std::make_unique<FileSource>(c.get("path").as_path(), ctx.engine.max_record_bytes);
+  return std::make_unique<FileSource>(c.get("path").as_path(), ctx.engine.max_record_bytes,
+                                      c.get_int("start_offset", 0, 0, INT64_MAX));
 }
 
 }  // namespace assay::connectors

@@ -55,6 +55,16 @@ class OutputReader {
                          std::vector<std::vector<uint8_t>>* out, std::string* error) const = 0;
   /// The sink's description of `route` ("file:out.asy", "kafka:topic"), empty if absent.
   virtual std::string describe(Route route) const = 0;
+  /// Moves the last `records` records `route` holds out of the output, into a quarantine
+  /// place kept next to it (`where` names it), for a sealing operator that cannot attest them
+  /// (docs/provenance.md). Only at the start of a chain, before anything of it was written.
+  /// Default: cannot (false with a message).
+  virtual bool quarantine_tail(Route route, Partition partition, size_t records,
+                               std::string* where, std::string* error) const {
+    (void)route, (void)partition, (void)records, (void)where;
+    *error = "this output cannot set records aside";
+    return false;
+  }
 };
 
 /// What an operator gets on each call.
