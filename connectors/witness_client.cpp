@@ -383,18 +383,29 @@ void WitnessClient::stop() {
 }
 
 void WitnessClient::seed(int32_t partition, const std::string& origin,
-                         const engine::MerkleFrontier& base) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  LogState& log = impl_->logs[origin];
-  const uint64_t generation = log.generation + 1;
-  log = LogState{};
-  log.partition = partition;
-  log.base = base;
-  log.generation = generation;
-  for (auto& v : impl_->views) {
-    auto it = v.find(origin);
-    if (it != v.end()) it->second.given_up = UINT64_MAX;
+                         const engine::MerkleFrontier& base, std::span<const Hash32> leaves,
+                         const std::string& note, uint64_t size, const Hash32& root) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    LogState& log = impl_->logs[origin];
+    const uint64_t generation = log.generation + 1;
+    log = LogState{};
+    log.partition = partition;
+    log.base = base;
+    log.leaves.assign(leaves.begin(), leaves.end());
+    log.generation = generation;
+    if (!note.empty() && base.size() + leaves.size() == size) {
+      log.has_latest = true;
+      log.note = note;
+      log.size = size;
+      log.root = root;
+    }
+    for (auto& v : impl_->views) {
+      auto it = v.find(origin);
+      if (it != v.end()) it->second.given_up = UINT64_MAX;
+    }
   }
+  impl_->cv.notify_all();
 }
 
 void WitnessClient::submit(int32_t partition, const std::string& origin, const std::string& note,

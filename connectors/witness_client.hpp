@@ -110,10 +110,13 @@ class WitnessClient {
   /// Stops the thread (an in-flight request ends within its timeout). Idempotent.
   void stop();
 
-  /// The log `origin` (chain `partition`) exists with `base` as its tree up to now (after a
-  /// start or restart: the last checkpoint the chain continued from). Replaces what the client
-  /// knew about the log.
-  void seed(int32_t partition, const std::string& origin, const engine::MerkleFrontier& base);
+  /// The log `origin` (chain `partition`) as a (re)started chain knows it: `base`, the tree at
+  /// some earlier size (for witnesses that lag behind), the leaves after it up to the last
+  /// checkpoint, and that checkpoint (`note`, empty if none), which is submitted again so that
+  /// a witness that missed it catches up. Replaces what the client knew about the log.
+  void seed(int32_t partition, const std::string& origin, const engine::MerkleFrontier& base,
+            std::span<const engine::Hash32> leaves = {}, const std::string& note = {},
+            uint64_t size = 0, const engine::Hash32& root = {});
   /// A new checkpoint of a seeded log: its signed note, size and root, and the leaf hashes
   /// appended since the previous checkpoint (or since the seed). Never blocks on the network.
   void submit(int32_t partition, const std::string& origin, const std::string& note,

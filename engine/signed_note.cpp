@@ -102,9 +102,10 @@ std::string format_vkey(const NoteKey& key) {
 }
 
 bool parse_vkey(std::string_view text, NoteKey* out, std::string* error) {
+  // NAME+ID+KEY: the name and the ID hold no '+'; the base64 key may.
   const size_t p1 = text.find('+');
   const size_t p2 = p1 == std::string_view::npos ? p1 : text.find('+', p1 + 1);
-  if (p2 == std::string_view::npos || text.find('+', p2 + 1) != std::string_view::npos) {
+  if (p2 == std::string_view::npos) {
     *error = "not a verifier key (NAME+ID+KEY)";
     return false;
   }

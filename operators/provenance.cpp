@@ -1,6 +1,7 @@
 #include "operators/provenance.hpp"
 
 #include <cstring>
+#include <map>
 
 #include "engine/audit_log.hpp"
 #include "engine/bytes.hpp"
@@ -139,6 +140,8 @@ bool Provenance::resume(engine::Batch& b, ProvenanceState& st, engine::OperatorC
   }
   std::optional<Attestation> last_ck;
   std::vector<Attestation> intents;
+  std::map<uint64_t, Attestation> ck_by_size;  // for witnesses that lag behind
+  std::map<std::string, uint64_t> cosigned;   // witness name -> largest size it cosigned
   bool v1 = false;
   for (size_t i = 0; i < atts.size(); ++i) {
     const int version = engine::attestation_version(atts[i]);
@@ -178,7 +181,16 @@ bool Provenance::resume(engine::Batch& b, ProvenanceState& st, engine::OperatorC
                  " carries a frontier that does not fold to its signed root";
         return false;
       }
+      if (witness_) ck_by_size[a.size] = a;
       if (!last_ck || a.size > last_ck->size) last_ck = std::move(a);
+    } else if (a.kind == AttestationKind::kCosigned && witness_) {
+      std::string text, why2;
+      std::vector<engine::NoteSignature> sigs;
+      if (!engine::split_note(a.note, &text, &sigs, &why2)) continue;
+      for (const auto& w : config_.witnesses.witnesses)
+        for (const auto& sg : sigs)
+          if (sg.name == w.key.name && sg.id == w.key.id)
+            cosigned[w.key.name] = std::max(cosigned[w.key.name], a.size);
     } else if (a.kind == AttestationKind::kIntent) {
       if (!signed_by_engine(engine::intent_signing_bytes(a), a.signature)) {
         *error = "an intent of the " + chain + " (chain_index " + std::to_string(a.first) +
@@ -216,7 +228,17 @@ bool Provenance::resume(engine::Batch& b, ProvenanceState& st, engine::OperatorC
     return true;  // a new chain
   }
   const uint64_t last_index = mine.back().index;
-  const uint64_t from = n_ck > 0 ? n_ck - 1 : 0;
+  uint64_t from = n_ck > 0 ? n_ck - 1 : 0;
+  // A witness that cosigned an earlier checkpoint than the last one needs a consistency proof
+  // from there: keep that checkpoint's frontier and the leaves after it (bounded).
+  uint64_t witness_base = n_ck;
+  for (const auto& w : config_.witnesses.witnesses) {
+    auto it = cosigned.find(w.key.name);
+    if (it != cosigned.end() && it->second < witness_base && ck_by_size.count(it->second) &&
+        n_ck - it->second <= config_.witnesses.max_backlog_records)
+      witness_base = it->second;
+  }
+  if (witness_base < n_ck) from = std::min(from, witness_base);
   if (last_index + 1 < n_ck) {
     *error = "the last checkpoint of the " + chain + " covers " + std::to_string(n_ck) +
              " records but the trusted route ends at chain_index " + std::to_string(last_index) +
@@ -344,12 +366,27 @@ bool Provenance::resume(engine::Batch& b, ProvenanceState& st, engine::OperatorC
   // 5. Continue: the log up to the last checkpoint (its signed frontier), then the proven
   // records after it form the open range.
   if (last_ck) engine::MerkleFrontier::from_nodes(last_ck->size, last_ck->frontier, &st.tree);
-  for (const Linked& l : w)
-    if (l.index >= st.tree.size()) st.leaves.push_back(l.leaf);
+  std::vector<Hash32> lagging;  // leaves [witness_base, n_ck), for witnesses behind
+  for (const Linked& l : w) {
+    if (l.index >= st.tree.size())
+      st.leaves.push_back(l.leaf);
+    else if (l.index >= witness_base)
+      lagging.push_back(l.leaf);
+  }
   st.head = last.stored;
   st.next_index = last.index + 1;
   if (!st.leaves.empty()) st.range_start_mono = ctx.now_mono_ns;
-  if (witness_) witness_->seed(p, st.origin, st.tree);
+  if (witness_) {
+    engine::MerkleFrontier base = st.tree;
+    if (witness_base < n_ck && lagging.size() == n_ck - witness_base) {
+      const Attestation& b0 = ck_by_size[witness_base];
+      engine::MerkleFrontier::from_nodes(b0.size, b0.frontier, &base);
+    } else {
+      lagging.clear();
+    }
+    witness_->seed(p, st.origin, base, lagging, last_ck ? last_ck->note : std::string(),
+                   st.tree.size(), st.tree.root());
+  }
   engine::log_info("provenance", "chain continued",
                    {{"partition", std::to_string(p)},
                     {"next_index", std::to_string(st.next_index)},
