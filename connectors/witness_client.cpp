@@ -120,6 +120,7 @@ struct WitnessView {
   uint64_t size = 0;         // its latest cosigned size
   uint64_t given_up = UINT64_MAX;  // a checkpoint size it refused for good (or unprovable)
   bool in_flight = false;
+  bool failing = false;  // its last request failed (down, refused, garbage): not waited for
 };
 
 }  // namespace
@@ -323,6 +324,16 @@ bool WitnessClient::start(std::string*) {
           std::lock_guard<std::mutex> lock(impl_->mu);
           WitnessView& v = impl_->views[w][origin];
           v.in_flight = false;
+          const bool was_failing = v.failing;
+          v.failing = result != "cosigned" && result != "conflict";
+          if (v.failing && !was_failing && (result == "unreachable" || result == "bad_response"))
+            engine::log_warn("witness", "witness not answering; its cosignatures are delayed "
+                                        "(the stream is not)",
+                             {{"witness", name},
+                              {"url", cfg.url},
+                              {"result", result},
+                              {"error", rc != CURLE_OK ? curl_easy_strerror(rc)
+                                                       : "HTTP " + std::to_string(status)}});
           auto lit = impl_->logs.find(origin);
           const bool same_log = lit != impl_->logs.end() && lit->second.generation == generation;
           if (result == "cosigned") {
@@ -469,6 +480,7 @@ void WitnessClient::wait_idle(int32_t partition, int64_t deadline_mono_ns) {
       if (log.partition != partition || !log.has_latest) continue;
       for (auto& views : impl_->views) {
         const WitnessView& v = views[o];
+        if (v.failing) continue;  // down or refusing: a stop does not wait for it
         if (v.in_flight || (!(v.known && v.size >= log.size) && v.given_up != log.size))
           busy = true;
       }

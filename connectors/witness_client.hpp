@@ -124,7 +124,8 @@ class WitnessClient {
   /// Cosigned checkpoints of `partition` ready to be written (removed from the client).
   std::vector<CosignedCheckpoint> take(int32_t partition);
   /// Waits until every witness has answered (or given up on) the latest checkpoint of
-  /// `partition`'s log, or until `deadline_mono_ns`.
+  /// `partition`'s log, or until `deadline_mono_ns`; witnesses whose last request failed (down,
+  /// refusing) are not waited for.
   void wait_idle(int32_t partition, int64_t deadline_mono_ns);
   /// The probe (for tests).
   const WitnessProbe& probe() const { return probe_; }

@@ -13,12 +13,12 @@ const EVP_MD* md() {
 }  // namespace
 
 Sha256Digest sha256(std::span<const uint8_t> bytes) {
-  Sha256Digest out{};
-  unsigned int len = 0;
-  static constexpr uint8_t kNothing[1] = {0};
-  EVP_Digest(bytes.empty() ? kNothing : bytes.data(), bytes.size(), out.data(), &len, md(),
-             nullptr);
-  return out;
+  // One context per thread, reused: EVP_Digest() would allocate and free one per call, which
+  // costs more than hashing a short message (a chain link, a tree node).
+  thread_local Sha256 h;
+  h.init();
+  h.update(bytes);
+  return h.final();
 }
 
 Sha256Digest sha256(std::string_view text) {

@@ -395,7 +395,7 @@ bool Provenance::resume(engine::Batch& b, ProvenanceState& st, engine::OperatorC
   return true;
 }
 
-void Provenance::close_range(ProvenanceState& st, uint64_t) const {
+void Provenance::close_range(ProvenanceState& st) const {
   PendingCheckpoint pc;
   st.tree.append(st.leaves);
   pc.size = st.tree.size();
@@ -495,10 +495,10 @@ bool Provenance::seal(engine::Batch& b, engine::OperatorState* state, engine::Op
     ++st.next_index;
     if (st.leaves.empty()) st.range_start_mono = ctx.now_mono_ns;
     st.leaves.push_back(pr.leaf);
-    if (st.leaves.size() >= config_.every_records) close_range(st, st.next_index);
+    if (st.leaves.size() >= config_.every_records) close_range(st);
   }
   if (!st.leaves.empty() && ctx.now_mono_ns - st.range_start_mono >= config_.every_ms * 1'000'000)
-    close_range(st, st.next_index);
+    close_range(st);
   // 2. The intent: the range this batch adds and the head it ends at, signed, written before
   // the batch's records (docs/provenance.md, "Restarts").
   const uint64_t count = st.next_index - first;
@@ -534,7 +534,7 @@ void Provenance::finish(engine::Batch& b, engine::OperatorState* state,
                         engine::OperatorContext& ctx) const {
   auto& st = static_cast<ProvenanceState&>(*state);
   if (!st.resumed) return;
-  if (!st.leaves.empty()) close_range(st, st.next_index);
+  if (!st.leaves.empty()) close_range(st);
   std::vector<engine::OutputRecord> out;
   emit_pending(b, 0, st, ctx, &out);
   if (witness_) {

@@ -106,7 +106,7 @@ class Provenance final : public engine::Operator {
   bool resume(engine::Batch& batch, ProvenanceState& st, engine::OperatorContext& ctx,
               std::string* error) const;
   // Closes the open range at the current head: computes the checkpoint, queues it.
-  void close_range(ProvenanceState& st, uint64_t upto) const;
+  void close_range(ProvenanceState& st) const;
   // Writes the queued checkpoints and any cosignatures to `batch` (attestations outputs).
   void emit_pending(engine::Batch& batch, uint32_t frame, ProvenanceState& st,
                     engine::OperatorContext& ctx, std::vector<engine::OutputRecord>* out) const;

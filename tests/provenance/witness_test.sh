@@ -156,6 +156,7 @@ t0=$(date +%s%N)
 if (cd a && "$assay" run p.yaml --no-progress) >run3.log 2>&1; then ok "run with the witness down"; else fail "run with the witness down" run3.log; fi
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$ms" -lt 10000 ] && ok "it finished in $ms ms" || fail "took $ms ms"
+grep -q "witness not answering" run3.log && ok "the outage is logged" || fail "no log of the outage" run3.log
 if verify a "" --witness "$wvkey" --min-witnesses 1 >v3.log 2>&1; then fail "unwitnessed records verified" v3.log
 else grep -q '"unwitnessed"' v3.log && ok "verify-stream names the unwitnessed records" || fail "no unwitnessed finding" v3.log; fi
 if verify a "" --witness "$wvkey" --min-witnesses 1 --allow-open-tail >v4.log 2>&1; then ok "with --allow-open-tail they are counted: $(grep -o '[0-9]* not witnessed' v4.log)"; else fail "--allow-open-tail" v4.log; fi
