@@ -368,7 +368,7 @@ bool WitnessClient::start(std::string*) {
                               {{"witness", name}, {"origin", origin}, {"size", std::to_string(size)}});
             v.given_up = size;
           } else {
-            if (result == "refused")
+            if (result == "refused" && !was_failing)
               engine::log_error("witness",
                                 "the witness refuses the log (unknown origin or key: configure "
                                 "the log on the witness)",

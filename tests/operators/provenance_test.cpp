@@ -508,6 +508,81 @@ TEST_F(Tamper, ProofRoundTripAndTamperedProofs) {
   EXPECT_TRUE(connectors::verify_inclusion_proof(p, key).empty());
 }
 
+// A witness's cosigned copy of a checkpoint, made as c2sp.org/tlog-cosignature says.
+StoredRecord cosigned_copy(const StoredRecord& ck, const engine::EngineKey& witness,
+                           const std::string& name, uint64_t time) {
+  Attestation a;
+  std::string err;
+  EXPECT_TRUE(engine::decode_attestation(ck.bytes, &a, &err)) << err;
+  const std::string text = engine::format_checkpoint_body({a.origin, a.size, a.root, {}});
+  const std::string msg = "cosignature/v1\ntime " + std::to_string(time) + "\n" + text;
+  const auto sig = witness.sign({reinterpret_cast<const uint8_t*>(msg.data()), msg.size()});
+  const uint32_t id = engine::note_key_id(name, engine::kNoteCosignature, witness.public_key());
+  std::vector<uint8_t> raw = {static_cast<uint8_t>(id >> 24), static_cast<uint8_t>(id >> 16),
+                              static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id)};
+  for (int i = 7; i >= 0; --i) raw.push_back(static_cast<uint8_t>(time >> (8 * i)));
+  raw.insert(raw.end(), sig.begin(), sig.end());
+  a.kind = AttestationKind::kCosigned;
+  a.note += "\xE2\x80\x94 " + name + " " + engine::to_base64(raw) + "\n";
+  a.frontier.clear();
+  return StoredRecord{0, 0, engine::encode_attestation(a)};
+}
+
+TEST_F(Tamper, WitnessCosignaturesAreCheckedAgainstPinnedKeys) {
+  const uint8_t s1[32] = {21}, s2[32] = {22};
+  const auto w1 = engine::EngineKey::from_seed(s1), w2 = engine::EngineKey::from_seed(s2);
+  engine::NoteKey k1{"w1.example", 0, engine::kNoteCosignature, w1->public_key()};
+  k1.id = engine::note_key_id(k1.name, k1.type, k1.public_key);
+  engine::NoteKey k2{"w2.example", 0, engine::kNoteCosignature, w2->public_key()};
+  k2.id = engine::note_key_id(k2.name, k2.type, k2.public_key);
+  auto with = [&](std::vector<StoredRecord> extra, std::vector<engine::NoteKey> keys, size_t n) {
+    auto all = a;
+    for (auto& e : extra) {
+      e.offset = static_cast<int64_t>(all.size());
+      all.push_back(std::move(e));
+    }
+    connectors::VerifyOptions o;
+    o.public_key = public_key(tmp.path);
+    o.witnesses = std::move(keys);
+    o.min_witnesses = n;
+    return connectors::verify_stream(t, all, o);
+  };
+  const StoredRecord& last = a[ck_at[7]];  // tree size 800: the whole stream
+  auto r = with({cosigned_copy(last, *w1, "w1.example", 1700000000)}, {k1}, 1);
+  EXPECT_TRUE(r.ok()) << dump(r);
+  EXPECT_EQ(r.cosignatures, 1u);
+  // Two witnesses required, one cosigned: the records are not witnessed.
+  r = with({cosigned_copy(last, *w1, "w1.example", 1700000000)}, {k1, k2}, 2);
+  EXPECT_TRUE(has_kind(r, "unwitnessed")) << dump(r);
+  EXPECT_EQ(r.unwitnessed, 800u);
+  r = with({cosigned_copy(last, *w1, "w1.example", 1), cosigned_copy(last, *w2, "w2.example", 2)},
+           {k1, k2}, 2);
+  EXPECT_TRUE(r.ok()) << dump(r);
+  // A bad cosignature, an unknown witness, a cosignature of an earlier checkpoint only.
+  StoredRecord bad = cosigned_copy(last, *w1, "w1.example", 1700000000);
+  Attestation x;
+  std::string err;
+  ASSERT_TRUE(engine::decode_attestation(bad.bytes, &x, &err));
+  x.note[x.note.size() - 6] = x.note[x.note.size() - 6] == 'A' ? 'B' : 'A';
+  bad.bytes = engine::encode_attestation(x);
+  EXPECT_TRUE(has_kind(with({bad}, {k1}, 1), "unwitnessed"));
+  EXPECT_TRUE(has_kind(with({cosigned_copy(last, *w2, "w1.example", 5)}, {k1}, 1), "unwitnessed"));
+  r = with({cosigned_copy(a[ck_at[5]], *w1, "w1.example", 5)}, {k1}, 1);
+  EXPECT_EQ(r.unwitnessed, 200u) << dump(r);
+  // A witness cosigned a different history of the same size: a fork.
+  Attestation forked;
+  ASSERT_TRUE(engine::decode_attestation(last.bytes, &forked, &err));
+  forked.root[0] ^= 1;
+  const auto key = engine::EngineKey::load((tmp.path / "engine.pem").string());
+  const std::string body = engine::format_checkpoint_body({forked.origin, forked.size, forked.root, {}});
+  forked.note = body + "\n" + engine::note_signature_line(
+                                  forked.origin, key->public_key(),
+                                  [&](std::span<const uint8_t> m) { return key->sign(m); }, body);
+  const StoredRecord forged{0, 0, engine::encode_attestation(forked)};
+  r = with({cosigned_copy(forged, *w1, "w1.example", 9)}, {k1}, 1);
+  EXPECT_TRUE(has_kind(r, "fork")) << dump(r);
+}
+
 TEST(Provenance, V1StreamsStillVerify) {
   const fs::path d = fs::path(ASSAY_SOURCE_DIR) / "tests/data/provenance-v1";
   auto t = load(d / "trusted.asy");
