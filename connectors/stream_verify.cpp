@@ -342,7 +342,17 @@ struct StreamVerifier::Impl {
   std::map<std::pair<int32_t, int32_t>, int64_t> last_shift;  // (partition, chain) -> d
   uint64_t shifts_dropped = 0;
 
+  std::vector<uint64_t> scratch;  // 8-aligned copy of a misaligned record (Kafka payloads)
+
   explicit Impl(VerifyOptions o) : opt(std::move(o)) {}
+
+  // FlatBuffers reads scalars in place: a record that is not 8-byte aligned is copied first.
+  std::span<const uint8_t> aligned(std::span<const uint8_t> in) {
+    if (reinterpret_cast<uintptr_t>(in.data()) % 8 == 0) return in;
+    scratch.assign(in.size() / 8 + 1, 0);
+    if (!in.empty()) std::memcpy(scratch.data(), in.data(), in.size());
+    return {reinterpret_cast<const uint8_t*>(scratch.data()), in.size()};
+  }
 
   engine::NoteKey engine_key(const std::string& origin) const {
     return engine::NoteKey{origin, engine::note_key_id(origin, engine::kNoteEd25519, opt.public_key),
@@ -350,6 +360,7 @@ struct StreamVerifier::Impl {
   }
 
   void attestation(int32_t partition, int64_t offset, std::span<const uint8_t> bytes) {
+    bytes = aligned(bytes);
     const int version = engine::attestation_version(bytes);
     if (version == 1) {
       v1_atts.push_back(StoredRecord{partition, offset, {bytes.begin(), bytes.end()}});
@@ -438,6 +449,7 @@ struct StreamVerifier::Impl {
 
   void trusted(int32_t partition, int64_t offset, std::span<const uint8_t> bytes) {
     ++rep.records;
+    bytes = aligned(bytes);
     engine::ChainFields f;
     if (!engine::find_chain_fields(bytes, &f, true)) {
       rp.add("malformed", "trusted", partition, offset, -1,
