@@ -2,11 +2,11 @@
 // The lead routes `assay verify-stream --audit FILE --public-key K` here.
 #include <cstdio>
 
+#include "cli/args.hpp"
+#include "cli/commands.hpp"
 #include "engine/audit_verify.hpp"
 #include "engine/bytes.hpp"
 #include "engine/framing.hpp"
-#include "cli/args.hpp"
-#include "cli/commands.hpp"
 #include "engine/signing_key.hpp"
 #include "engine/time.hpp"
 #include "schemas/audit_event_generated.h"

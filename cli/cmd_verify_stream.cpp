@@ -57,7 +57,9 @@ bool stream_into(Args& args, connectors::StreamVerifier& v, std::string* error) 
     return kafka_settings(args, &s, error) &&
            connectors::for_each_kafka_record(
                s, args.get("attestations-topic"),
-               [&](int32_t p, int64_t o, std::span<const uint8_t> b) { v.add_attestation(p, o, b); },
+               [&](int32_t p, int64_t o, std::span<const uint8_t> b) {
+                 v.add_attestation(p, o, b);
+               },
                error) &&
            connectors::for_each_kafka_record(
                s, args.get("topic"),
@@ -174,7 +176,8 @@ int cmd_verify_stream(int argc, char** argv) {
       "hash chain of every chain (source partition), the chain indices, every checkpoint's\n"
       "signature and Merkle root, forks (two signed checkpoints of one size with different\n"
       "roots), and that the checkpoints cover the stream; with --min-witnesses N, that every\n"
-      "record is covered by a checkpoint N pinned witnesses cosigned. Streams the records (bounded\n"
+      "record is covered by a checkpoint N pinned witnesses cosigned. Streams the records "
+      "(bounded\n"
       "memory). Prints one JSON line per finding (naming partition and offset) and a summary.\n"
       "With --proof, checks one inclusion proof from `assay prove` alone.\n"
       "With --audit FILE, verifies an audit log instead (as `assay verify-audit FILE`).\n"
@@ -238,9 +241,8 @@ int cmd_verify_stream(int argc, char** argv) {
       rep.findings.size(), static_cast<unsigned long long>(rep.unattested),
       static_cast<unsigned long long>(rep.intents),
       static_cast<unsigned long long>(rep.cosignatures),
-      opt.min_witnesses > 0
-          ? (", " + std::to_string(rep.unwitnessed) + " not witnessed").c_str()
-          : "",
+      opt.min_witnesses > 0 ? (", " + std::to_string(rep.unwitnessed) + " not witnessed").c_str()
+                            : "",
       secs, secs > 0 ? static_cast<double>(rep.records) / secs : 0.0, peak_rss_mib());
   return rep.ok() ? kExitOk : kExitFailure;
 }

@@ -9,9 +9,8 @@
 
 namespace assay::connectors {
 
-FileSink::FileSink(std::string path, FileFormat format, bool fsync, bool append,
-                   bool write_through, std::shared_ptr<engine::AuditLog> audit,
-                   prometheus::Counter* recovered)
+FileSink::FileSink(std::string path, FileFormat format, bool fsync, bool append, bool write_through,
+                   std::shared_ptr<engine::AuditLog> audit, prometheus::Counter* recovered)
     : path_(std::move(path)),
       format_(format),
       fsync_(fsync),
@@ -46,8 +45,9 @@ bool FileSink::start(std::string* error) {
                  "aside: " + why;
         return false;
       }
-      engine::log_error("sink", "torn last frame set aside (a crash inside a write); appending "
-                                "after the last whole frame",
+      engine::log_error("sink",
+                        "torn last frame set aside (a crash inside a write); appending "
+                        "after the last whole frame",
                         {{"file", path_},
                          {"byte", std::to_string(scan.good_end)},
                          {"bytes", std::to_string(torn)},
@@ -123,7 +123,9 @@ bool FileSink::write(std::span<const uint8_t> record, const engine::OutputMeta&,
   return ok;
 }
 
-void FileSink::poll() { hand_over(); }
+void FileSink::poll() {
+  hand_over();
+}
 
 bool FileSink::flush(int) {
   if (!hand_over()) return false;
@@ -154,8 +156,8 @@ bool FileSink::read_back(engine::Partition, size_t, std::vector<std::vector<uint
     const engine::FrameStatus st = r.next(rec, len, declared);
     if (st == engine::FrameStatus::kEnd) return true;
     if (st != engine::FrameStatus::kOk) {
-      *error = path_ + ": unreadable or truncated frame at byte " +
-               std::to_string(r.frame_position());
+      *error =
+          path_ + ": unreadable or truncated frame at byte " + std::to_string(r.frame_position());
       return false;
     }
     out->push_back(std::move(rec));
@@ -197,18 +199,19 @@ std::unique_ptr<engine::Sink> FileSink::from_config(const engine::ConfigNode& c,
   const bool jsonl = type == "jsonl";
   const bool append = c.get_bool("append", false);
   if (jsonl && append)
-    c.get("append").fail("append: true is only for type: file (a jsonl file is for people to read "
-                         "and cannot be continued safely)");
+    c.get("append").fail(
+        "append: true is only for type: file (a jsonl file is for people to read "
+        "and cannot be continued safely)");
   prometheus::Counter* recovered =
       &ctx.metrics
            .counters("assay_sink_torn_frames_recovered_total",
                      "Torn last frames set aside when a file sink started (after a crash)")
-           .Add({{"pipeline", ctx.pipeline.name}, {"route", std::string(engine::route_name(route))}});
-  return std::make_unique<FileSink>(c.get("path").as_path(),
-                                    jsonl ? FileFormat::kJsonLines : FileFormat::kFramed,
-                                    c.get_bool("fsync", false), append,
-                                    route == engine::Route::kAttestations, ctx.pipeline.audit,
-                                    recovered);
+           .Add({{"pipeline", ctx.pipeline.name},
+                 {"route", std::string(engine::route_name(route))}});
+  return std::make_unique<FileSink>(
+      c.get("path").as_path(), jsonl ? FileFormat::kJsonLines : FileFormat::kFramed,
+      c.get_bool("fsync", false), append, route == engine::Route::kAttestations, ctx.pipeline.audit,
+      recovered);
 }
 
 }  // namespace assay::connectors

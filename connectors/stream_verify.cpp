@@ -286,7 +286,7 @@ struct V2Chain {
   std::vector<V2Rec> siblings;  // other records with pend's index and predecessor
   uint64_t max_index = 0;
   std::map<uint64_t, V2Ckpt> ckpts;  // by tree size
-  uint64_t mismatches = 0;  // checkpoints whose root differs (after the first: summarised)
+  uint64_t mismatches = 0;           // checkpoints whose root differs (after the first: summarised)
   int32_t last_mismatch_partition = 0;
   int64_t last_mismatch_offset = -1;
 };
@@ -301,7 +301,7 @@ struct Queued {
   Hash32 stored{}, prev{}, leaf{};
 };
 
-constexpr size_t kWindow = 4096;                  // records verified together
+constexpr size_t kWindow = 4096;                   // records verified together
 constexpr size_t kWindowBytes = size_t{16} << 20;  // or this many bytes of them
 
 }  // namespace
@@ -355,7 +355,8 @@ struct StreamVerifier::Impl {
   }
 
   engine::NoteKey engine_key(const std::string& origin) const {
-    return engine::NoteKey{origin, engine::note_key_id(origin, engine::kNoteEd25519, opt.public_key),
+    return engine::NoteKey{origin,
+                           engine::note_key_id(origin, engine::kNoteEd25519, opt.public_key),
                            engine::kNoteEd25519, opt.public_key};
   }
 
@@ -500,7 +501,8 @@ struct StreamVerifier::Impl {
       const size_t lo = chunk * kChunk, hi = std::min(queue.size(), lo + kChunk);
       std::vector<std::span<const uint8_t>> msgs;
       std::vector<Hash32> out(hi - lo);
-      for (size_t i = lo; i < hi; ++i) msgs.emplace_back(queue_bytes.data() + queue[i].at, queue[i].len);
+      for (size_t i = lo; i < hi; ++i)
+        msgs.emplace_back(queue_bytes.data() + queue[i].at, queue[i].len);
       crypto::sha256_many(msgs, out);
       for (size_t i = lo; i < hi; ++i) queue[i].leaf = out[i - lo];
     });
@@ -561,8 +563,7 @@ struct StreamVerifier::Impl {
     V2Rec r{q.partition, q.offset, q.index, q.stored, q.prev, q.leaf};
     if (engine::chain_hash_v2(q.index, q.prev, q.leaf) != q.stored)
       rp.add("record_altered", "trusted", q.partition, q.offset, c,
-             "record_hash does not match the record (chain_index " + std::to_string(q.index) +
-                 ")");
+             "record_hash does not match the record (chain_index " + std::to_string(q.index) + ")");
     note_offset(r, c);
     ch.max_index = std::max(ch.max_index, q.index);
     if (!ch.pend) {  // the chain's first record
@@ -580,8 +581,8 @@ struct StreamVerifier::Impl {
     if (follows(p)) {
       for (const V2Rec& s : ch.siblings)
         rp.add("inserted", "trusted", s.partition, s.offset, c,
-               "chain_index " + std::to_string(s.index) + " occurs twice; the next record links to " +
-                   pos(p.partition, p.offset));
+               "chain_index " + std::to_string(s.index) +
+                   " occurs twice; the next record links to " + pos(p.partition, p.offset));
       ch.siblings.clear();
       confirm(ch, c, p);
       ch.pend = r;
@@ -695,7 +696,8 @@ struct StreamVerifier::Impl {
                first_unverifiable->offset, c,
                std::to_string(unverifiable) +
                    " checkpoint(s) from here cannot match: the chain's records are broken at "
-                   "chain_index " + std::to_string(ch.broken_at) + " (findings above)");
+                   "chain_index " +
+                   std::to_string(ch.broken_at) + " (findings above)");
       const uint64_t total = ch.max_index + 1;
       if (total > attested) {
         rep.unattested += total - attested;
@@ -738,7 +740,9 @@ void StreamVerifier::add_trusted(int32_t partition, int64_t offset,
   impl_->trusted(partition, offset, bytes);
 }
 
-VerifyReport StreamVerifier::finish() { return impl_->finish(); }
+VerifyReport StreamVerifier::finish() {
+  return impl_->finish();
+}
 
 VerifyReport verify_stream(const std::vector<StoredRecord>& trusted,
                            const std::vector<StoredRecord>& attestations,
@@ -749,9 +753,9 @@ VerifyReport verify_stream(const std::vector<StoredRecord>& trusted,
   return v.finish();
 }
 
-bool for_each_stored_frame(const std::string& path,
-                           const std::function<void(int32_t, int64_t, std::span<const uint8_t>)>& fn,
-                           std::string* error) {
+bool for_each_stored_frame(
+    const std::string& path,
+    const std::function<void(int32_t, int64_t, std::span<const uint8_t>)>& fn, std::string* error) {
   engine::FrameReader r(UINT32_MAX);
   if (!r.open(path)) {
     *error = r.error();
@@ -765,9 +769,9 @@ bool for_each_stored_frame(const std::string& path,
     const engine::FrameStatus st = r.next(buf, len, declared);
     if (st == engine::FrameStatus::kEnd) return true;
     if (st != engine::FrameStatus::kOk) {
-      *error = path + ": unreadable or truncated frame at index " + std::to_string(i) +
-               " (byte " + std::to_string(r.frame_position()) + ", declares " +
-               std::to_string(declared) + " bytes, " + std::to_string(len) + " present)";
+      *error = path + ": unreadable or truncated frame at index " + std::to_string(i) + " (byte " +
+               std::to_string(r.frame_position()) + ", declares " + std::to_string(declared) +
+               " bytes, " + std::to_string(len) + " present)";
       return false;
     }
     fn(0, i, buf);
@@ -852,8 +856,8 @@ bool identify(std::span<const uint8_t> rec, RecordId* out) {
     out->hash_ok = engine::record_hash_v1(rec, f) == stored;
   } else {
     out->leaf = engine::record_leaf_v2(rec, f);
-    out->hash_ok = engine::chain_hash_v2(out->index, engine::hash_at(rec, f.prev_hash),
-                                         out->leaf) == stored;
+    out->hash_ok =
+        engine::chain_hash_v2(out->index, engine::hash_at(rec, f.prev_hash), out->leaf) == stored;
   }
   return true;
 }
@@ -876,8 +880,8 @@ bool InclusionProof::parse(const std::string& t, InclusionProof* out, std::strin
   int64_t part = 0, leaf = 0, size = 0;
   if (!read_int(t, "partition", &part) || !read_int(t, "offset", &out->offset) ||
       !read_int(t, "leaf_index", &leaf) || !read_int(t, "tree_size", &size) || leaf < 0 ||
-      size < 0 || part < INT32_MIN || part > INT32_MAX ||
-      !read_hex(t, "record", &out->record) || !read_hex(t, "checkpoint", &out->checkpoint)) {
+      size < 0 || part < INT32_MIN || part > INT32_MAX || !read_hex(t, "record", &out->record) ||
+      !read_hex(t, "checkpoint", &out->checkpoint)) {
     *error =
         "not an inclusion proof (fields partition, offset, leaf_index, tree_size, record, "
         "audit_path, checkpoint)";
@@ -971,8 +975,9 @@ bool make_inclusion_proof(const std::vector<StoredRecord>& trusted,
     for (const auto& a : attestations) {
       Attestation x;
       std::string why;
-      if (engine::attestation_version(a.bytes) != 2 || !engine::decode_attestation(a.bytes, &x, &why) ||
-          x.partition != id.chain || x.kind == AttestationKind::kIntent || x.size <= id.index)
+      if (engine::attestation_version(a.bytes) != 2 ||
+          !engine::decode_attestation(a.bytes, &x, &why) || x.partition != id.chain ||
+          x.kind == AttestationKind::kIntent || x.size <= id.index)
         continue;
       const bool cos = x.kind == AttestationKind::kCosigned;
       if (x.size > best_size || (x.size == best_size && cos && !best_cosigned)) {

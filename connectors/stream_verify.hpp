@@ -107,17 +107,17 @@ VerifyReport verify_stream(const std::vector<StoredRecord>& trusted,
 
 /// Calls `fn(partition 0, frame index, bytes)` for every frame of a record file, one at a time;
 /// false with a message if it cannot be read or ends inside a frame (naming the byte).
-bool for_each_stored_frame(const std::string& path,
-                           const std::function<void(int32_t, int64_t, std::span<const uint8_t>)>& fn,
-                           std::string* error);
+bool for_each_stored_frame(
+    const std::string& path,
+    const std::function<void(int32_t, int64_t, std::span<const uint8_t>)>& fn, std::string* error);
 /// Reads a record file as StoredRecords (partition 0, offset = frame index); false with a
 /// message if it cannot be read or ends inside a frame.
 bool read_stored_file(const std::string& path, std::vector<StoredRecord>* out, std::string* error);
 
 /// An RFC 9162 inclusion proof of one trusted record under a signed checkpoint.
 struct InclusionProof {
-  int32_t partition = 0;  ///< the record's chain (its source partition)
-  int64_t offset = 0;     ///< the record's chain_index
+  int32_t partition = 0;        ///< the record's chain (its source partition)
+  int64_t offset = 0;           ///< the record's chain_index
   std::vector<uint8_t> record;  ///< the record bytes as stored
   uint64_t leaf_index = 0;      ///< position in the checkpoint's tree
   uint64_t tree_size = 0;

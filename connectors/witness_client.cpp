@@ -116,8 +116,8 @@ struct LogState {
 
 // What one witness is known to hold, per origin.
 struct WitnessView {
-  bool known = false;        // `size` is the witness's latest size for the origin
-  uint64_t size = 0;         // its latest cosigned size
+  bool known = false;              // `size` is the witness's latest size for the origin
+  uint64_t size = 0;               // its latest cosigned size
   uint64_t given_up = UINT64_MAX;  // a checkpoint size it refused for good (or unprovable)
   bool in_flight = false;
   bool failing = false;  // its last request failed (down, refused, garbage): not waited for
@@ -128,8 +128,8 @@ struct WitnessView {
 struct WitnessClient::Impl {
   std::mutex mu;
   std::condition_variable cv;
-  std::map<std::string, LogState> logs;                       // by origin
-  std::vector<std::map<std::string, WitnessView>> views;      // per witness, by origin
+  std::map<std::string, LogState> logs;                   // by origin
+  std::vector<std::map<std::string, WitnessView>> views;  // per witness, by origin
   std::vector<std::thread> threads;
   std::vector<std::pair<CosignedCheckpoint, uint64_t>> results;  // with the log generation
   std::atomic<bool> stop{false};
@@ -139,8 +139,7 @@ struct WitnessClient::Impl {
     const uint64_t base = log.base.size();
     if (b <= a || b > base + log.leaves.size()) return false;
     if (a >= base) {
-      *out = engine::merkle_root(
-          std::span<const Hash32>(log.leaves).subspan(a - base, b - a));
+      *out = engine::merkle_root(std::span<const Hash32>(log.leaves).subspan(a - base, b - a));
       return true;
     }
     if (b <= base) return log.base.node(a, b, out);
@@ -185,7 +184,9 @@ WitnessClient::WitnessClient(WitnessClientOptions options, engine::Metrics* metr
   impl_->views.resize(options_.witnesses.size());
 }
 
-WitnessClient::~WitnessClient() { stop(); }
+WitnessClient::~WitnessClient() {
+  stop();
+}
 
 bool WitnessClient::start(std::string*) {
   if (running_.exchange(true)) return true;
@@ -229,12 +230,12 @@ bool WitnessClient::start(std::string*) {
           WitnessView& v = views[origin];
           old = v.known ? v.size : 0;
           std::vector<Hash32> proof;
-          if (old > 0 &&
-              (old < log.base.size() ||
-               !engine::merkle_consistency_proof(
-                   old, log.size,
-                   [&](uint64_t a, uint64_t b, Hash32* h) { return Impl::subtree(log, a, b, h); },
-                   &proof))) {
+          if (old > 0 && (old < log.base.size() || !engine::merkle_consistency_proof(
+                                                       old, log.size,
+                                                       [&](uint64_t a, uint64_t b, Hash32* h) {
+                                                         return Impl::subtree(log, a, b, h);
+                                                       },
+                                                       &proof))) {
             engine::log_warn("witness",
                              "cannot prove consistency from the size the witness holds (older "
                              "than the kept backlog); its cosignatures of this log stop",
@@ -327,8 +328,9 @@ bool WitnessClient::start(std::string*) {
           const bool was_failing = v.failing;
           v.failing = result != "cosigned" && result != "conflict";
           if (v.failing && !was_failing && (result == "unreachable" || result == "bad_response"))
-            engine::log_warn("witness", "witness not answering; its cosignatures are delayed "
-                                        "(the stream is not)",
+            engine::log_warn("witness",
+                             "witness not answering; its cosignatures are delayed "
+                             "(the stream is not)",
                              {{"witness", name},
                               {"url", cfg.url},
                               {"result", result},
@@ -362,17 +364,19 @@ bool WitnessClient::start(std::string*) {
               v.given_up = lit->second.size;
             }
           } else if (result == "inconsistent") {
-            engine::log_error("witness",
-                              "the witness refuses the checkpoint as inconsistent with what it "
-                              "cosigned before: a forked or rewritten history",
-                              {{"witness", name}, {"origin", origin}, {"size", std::to_string(size)}});
+            engine::log_error(
+                "witness",
+                "the witness refuses the checkpoint as inconsistent with what it "
+                "cosigned before: a forked or rewritten history",
+                {{"witness", name}, {"origin", origin}, {"size", std::to_string(size)}});
             v.given_up = size;
           } else {
             if (result == "refused" && !was_failing)
-              engine::log_error("witness",
-                                "the witness refuses the log (unknown origin or key: configure "
-                                "the log on the witness)",
-                                {{"witness", name}, {"origin", origin}, {"status", std::to_string(status)}});
+              engine::log_error(
+                  "witness",
+                  "the witness refuses the log (unknown origin or key: configure "
+                  "the log on the witness)",
+                  {{"witness", name}, {"origin", origin}, {"status", std::to_string(status)}});
             next_attempt = engine::monotonic_ns() + int64_t{backoff} * 1'000'000;
             backoff = std::min(backoff * 2, options_.max_retry_ms);
           }
@@ -487,8 +491,8 @@ void WitnessClient::wait_idle(int32_t partition, int64_t deadline_mono_ns) {
     }
     const int64_t now = engine::monotonic_ns();
     if (!busy || now >= deadline_mono_ns || !running_.load()) return;
-    impl_->cv.wait_for(lock, std::chrono::nanoseconds(std::min<int64_t>(deadline_mono_ns - now,
-                                                                         100'000'000)));
+    impl_->cv.wait_for(
+        lock, std::chrono::nanoseconds(std::min<int64_t>(deadline_mono_ns - now, 100'000'000)));
   }
 }
 

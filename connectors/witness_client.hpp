@@ -5,11 +5,11 @@
 /// witness's pinned key, and hands cosigned notes back to the provenance operator, which writes
 /// them to the attestations route.
 ///
-/// It owns one background thread per witness (start()/stop()); nothing a caller does on the pipeline's
-/// threads blocks on the network: submit() and take() only touch a queue under a mutex. A
-/// witness that is down or slow delays its cosignatures, never the stream. Memory is bounded:
-/// per log only the latest checkpoint waits (older ones are superseded: the latest cosignature
-/// covers the log's whole history), and the leaf hashes kept for consistency proofs are capped
+/// It owns one background thread per witness (start()/stop()); nothing a caller does on the
+/// pipeline's threads blocks on the network: submit() and take() only touch a queue under a mutex.
+/// A witness that is down or slow delays its cosignatures, never the stream. Memory is bounded: per
+/// log only the latest checkpoint waits (older ones are superseded: the latest cosignature covers
+/// the log's whole history), and the leaf hashes kept for consistency proofs are capped
 /// (`max_backlog_records`); results not yet taken are capped too. Everything is counted in
 /// metrics (WitnessProbe). Self-contained so that it can become an engine service later.
 
@@ -119,8 +119,8 @@ class WitnessClient {
             uint64_t size = 0, const engine::Hash32& root = {});
   /// A new checkpoint of a seeded log: its signed note, size and root, and the leaf hashes
   /// appended since the previous checkpoint (or since the seed). Never blocks on the network.
-  void submit(int32_t partition, const std::string& origin, const std::string& note,
-              uint64_t size, const engine::Hash32& root, std::span<const engine::Hash32> leaves);
+  void submit(int32_t partition, const std::string& origin, const std::string& note, uint64_t size,
+              const engine::Hash32& root, std::span<const engine::Hash32> leaves);
   /// Cosigned checkpoints of `partition` ready to be written (removed from the client).
   std::vector<CosignedCheckpoint> take(int32_t partition);
   /// Waits until every witness has answered (or given up on) the latest checkpoint of

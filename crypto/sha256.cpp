@@ -22,15 +22,21 @@ Sha256Digest sha256(std::span<const uint8_t> bytes) {
 }
 
 Sha256Digest sha256(std::string_view text) {
-  return sha256(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()),
-                                         text.size()));
+  return sha256(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
 }
 
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) { init(); }
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
+  init();
+}
 
-Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+}
 
-void Sha256::init() { EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), md(), nullptr); }
+void Sha256::init() {
+  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), md(), nullptr);
+}
 
 void Sha256::update(std::span<const uint8_t> bytes) {
   if (!bytes.empty()) EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), bytes.data(), bytes.size());

@@ -173,7 +173,8 @@ bool AuditLog::restore_locked(std::string* error, std::string* previous_key_id) 
   const std::string where = "last event (frame " + std::to_string(count - 1) + " at byte " +
                             std::to_string(last - 4) + ")";
   flatbuffers::Verifier v(bytes, last_size);
-  if (last_size < 8 || !wire::AuditEventBufferHasIdentifier(bytes) || !wire::VerifyAuditEventBuffer(v)) {
+  if (last_size < 8 || !wire::AuditEventBufferHasIdentifier(bytes) ||
+      !wire::VerifyAuditEventBuffer(v)) {
     *error = where + " is not a valid AuditEvent";
     return false;
   }

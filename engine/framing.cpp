@@ -50,7 +50,9 @@ void append_frame(std::vector<uint8_t>& out, std::span<const uint8_t> bytes) {
 
 // --- FrameWriter ------------------------------------------------------------------------------
 
-FrameWriter::~FrameWriter() { close(); }
+FrameWriter::~FrameWriter() {
+  close();
+}
 
 bool FrameWriter::open(const std::string& path, bool append) {
   close();
@@ -86,7 +88,9 @@ bool FrameWriter::write(std::span<const uint8_t> bytes) {
   return append_unit(hdr, bytes);
 }
 
-bool FrameWriter::write_raw(std::span<const uint8_t> bytes) { return append_unit({}, bytes); }
+bool FrameWriter::write_raw(std::span<const uint8_t> bytes) {
+  return append_unit({}, bytes);
+}
 
 bool FrameWriter::drain() {
   if (fd_ < 0) return buf_.empty();
@@ -291,8 +295,8 @@ FrameScan scan_frame_file(const std::string& path, size_t keep_last) {
   return s;
 }
 
-bool move_file_tail(const std::string& path, uint64_t from, const std::string& tag,
-                    MovedTail* out, std::string* error) {
+bool move_file_tail(const std::string& path, uint64_t from, const std::string& tag, MovedTail* out,
+                    std::string* error) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) {
     *error = "cannot open " + path + ": " + std::strerror(errno);
@@ -307,9 +311,9 @@ bool move_file_tail(const std::string& path, uint64_t from, const std::string& t
   const uint64_t n = static_cast<uint64_t>(st.st_size) - from;
   struct timespec ts {};
   ::clock_gettime(CLOCK_REALTIME, &ts);
-  const std::string side = path + "." + tag + "-" +
-                           std::to_string(static_cast<int64_t>(ts.tv_sec) * 1000000000LL +
-                                          ts.tv_nsec);
+  const std::string side =
+      path + "." + tag + "-" +
+      std::to_string(static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec);
   const int out_fd = ::open(side.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
   if (out_fd < 0) {
     *error = "cannot create " + side + ": " + std::strerror(errno);
@@ -360,7 +364,8 @@ bool move_file_tail(const std::string& path, uint64_t from, const std::string& t
   return true;
 }
 
-std::vector<std::vector<uint8_t>> read_frame_file(const std::string& path, uint32_t max_frame_bytes) {
+std::vector<std::vector<uint8_t>> read_frame_file(const std::string& path,
+                                                  uint32_t max_frame_bytes) {
   std::vector<std::vector<uint8_t>> out;
   FrameReader r(max_frame_bytes);
   if (!r.open(path)) return out;

@@ -115,11 +115,11 @@ class FrameReader {
 
 /// The shape of a framed file, from its length prefixes alone (payloads are not read).
 struct FrameScan {
-  bool ok = false;            ///< false: the file could not be read (error set)
-  uint64_t frames = 0;        ///< complete frames
-  uint64_t good_end = 0;      ///< byte just after the last complete frame
-  uint64_t file_size = 0;     ///< bytes in the file
-  uint64_t torn_declared = 0; ///< length prefix of the incomplete last frame (0: none or unknown)
+  bool ok = false;             ///< false: the file could not be read (error set)
+  uint64_t frames = 0;         ///< complete frames
+  uint64_t good_end = 0;       ///< byte just after the last complete frame
+  uint64_t file_size = 0;      ///< bytes in the file
+  uint64_t torn_declared = 0;  ///< length prefix of the incomplete last frame (0: none or unknown)
   /// Byte positions of the last `keep_last` complete frames (oldest first).
   std::vector<uint64_t> last_starts;
   std::string error;
@@ -133,9 +133,9 @@ FrameScan scan_frame_file(const std::string& path, size_t keep_last = 0);
 
 /// What move_file_tail() did.
 struct MovedTail {
-  std::string moved_to;       ///< the file that now holds the bytes
-  uint64_t bytes = 0;         ///< how many bytes were moved
-  std::string sha256_hex;     ///< SHA-256 of the moved bytes
+  std::string moved_to;    ///< the file that now holds the bytes
+  uint64_t bytes = 0;      ///< how many bytes were moved
+  std::string sha256_hex;  ///< SHA-256 of the moved bytes
 };
 
 /// Moves the bytes of `path` from byte `from` to its end into a new file next to it,
@@ -143,8 +143,8 @@ struct MovedTail {
 /// fsyncs it. Used to recover a torn last frame and to quarantine records that cannot be
 /// attested: nothing is deleted. False with a message if any step fails (the original is
 /// then cut only if the copy is durable).
-bool move_file_tail(const std::string& path, uint64_t from, const std::string& tag,
-                    MovedTail* out, std::string* error);
+bool move_file_tail(const std::string& path, uint64_t from, const std::string& tag, MovedTail* out,
+                    std::string* error);
 
 /// Reads every complete frame of a file (stops at the end, a truncated or an oversized frame).
 /// For tools and tests; pipelines use FileSource.

@@ -118,8 +118,8 @@ bool find_chain_fields(std::span<const uint8_t> record, ChainFields* out, bool v
   out->version = version;
   // The three fields must not overlap (a crafted buffer could alias them).
   const size_t a = out->prev_hash, r = out->record_hash, c = out->chain_index;
-  const bool apart = (a + 32 <= r || r + 32 <= a) && (a + 32 <= c || c + 8 <= a) &&
-                     (r + 32 <= c || c + 8 <= r);
+  const bool apart =
+      (a + 32 <= r || r + 32 <= a) && (a + 32 <= c || c + 8 <= a) && (r + 32 <= c || c + 8 <= r);
   return apart;
 }
 
@@ -352,8 +352,7 @@ bool MerkleFrontier::node(uint64_t start, uint64_t end, Hash32* out) const {
   return false;
 }
 
-bool MerkleFrontier::from_nodes(uint64_t size, std::span<const Hash32> nodes,
-                                MerkleFrontier* out) {
+bool MerkleFrontier::from_nodes(uint64_t size, std::span<const Hash32> nodes, MerkleFrontier* out) {
   if (static_cast<size_t>(std::popcount(size)) != nodes.size()) return false;
   MerkleFrontier f;
   f.size_ = size;

@@ -79,8 +79,7 @@ struct PreparedRecord {
 PreparedRecord read_prepared(const uint8_t* record);
 /// Patches a prepared record in place: prev_record_hash, chain_index, chain_version is
 /// already 2, then record_hash = chain_hash_v2(index, prev, leaf). Returns the record hash.
-Hash32 link_record_v2(uint8_t* record, const PreparedRecord& p, uint64_t index,
-                      const Hash32& prev);
+Hash32 link_record_v2(uint8_t* record, const PreparedRecord& p, uint64_t index, const Hash32& prev);
 
 // ---- Merkle trees (RFC 9162 section 2.1) ---------------------------------------------------
 
@@ -169,10 +168,10 @@ struct Attestation {
   uint64_t size = 0;
   /// Intent: chain_index of the first record announced (Checkpoint: 0).
   uint64_t first = 0;
-  Hash32 root{};       ///< Checkpoint, Cosigned: the Merkle root (also in the note)
-  Hash32 head{};       ///< record_hash of the last record covered (Intent: signed)
-  Hash32 prev_head{};  ///< Intent: record_hash of the record before `first` (signed)
-  std::string note;    ///< Checkpoint, Cosigned: the signed note
+  Hash32 root{};                   ///< Checkpoint, Cosigned: the Merkle root (also in the note)
+  Hash32 head{};                   ///< record_hash of the last record covered (Intent: signed)
+  Hash32 prev_head{};              ///< Intent: record_hash of the record before `first` (signed)
+  std::string note;                ///< Checkpoint, Cosigned: the signed note
   std::vector<Hash32> frontier;    ///< Checkpoint: the Merkle frontier at `size`
   std::string key_id;              ///< engine key id
   std::vector<uint8_t> signature;  ///< Intent: Ed25519 over intent_signing_bytes()

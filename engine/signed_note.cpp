@@ -120,7 +120,8 @@ bool parse_vkey(std::string_view text, NoteKey* out, std::string* error) {
     *error = "verifier key: key ID must be 8 hex digits and the key base64";
     return false;
   }
-  if (material->size() != 33 || ((*material)[0] != kNoteEd25519 && (*material)[0] != kNoteCosignature)) {
+  if (material->size() != 33 ||
+      ((*material)[0] != kNoteEd25519 && (*material)[0] != kNoteCosignature)) {
     *error = "verifier key: only Ed25519 keys (type 0x01 or 0x04 cosigner) are supported";
     return false;
   }

@@ -80,7 +80,9 @@ Provenance::Provenance(ProvenanceConfig config, engine::Metrics* metrics)
     witness_ = std::make_unique<connectors::WitnessClient>(config_.witnesses, metrics);
 }
 
-Provenance::~Provenance() { stop(); }
+Provenance::~Provenance() {
+  stop();
+}
 
 bool Provenance::start(std::string* error) {
   if (metrics_ != nullptr && quarantined_ == nullptr)
@@ -141,7 +143,7 @@ bool Provenance::resume(engine::Batch& b, ProvenanceState& st, engine::OperatorC
   std::optional<Attestation> last_ck;
   std::vector<Attestation> intents;
   std::map<uint64_t, Attestation> ck_by_size;  // for witnesses that lag behind
-  std::map<std::string, uint64_t> cosigned;   // witness name -> largest size it cosigned
+  std::map<std::string, uint64_t> cosigned;    // witness name -> largest size it cosigned
   bool v1 = false;
   for (size_t i = 0; i < atts.size(); ++i) {
     const int version = engine::attestation_version(atts[i]);
@@ -292,8 +294,7 @@ bool Provenance::resume(engine::Batch& b, ProvenanceState& st, engine::OperatorC
   }
   // Records after the proven one, of this chain or any other (a file holds every chain).
   const size_t keep_pos = proven >= 0 ? w[static_cast<size_t>(proven)].pos : SIZE_MAX;
-  const size_t unproven_stored =
-      keep_pos == SIZE_MAX ? recs.size() : recs.size() - 1 - keep_pos;
+  const size_t unproven_stored = keep_pos == SIZE_MAX ? recs.size() : recs.size() - 1 - keep_pos;
   if (unproven_stored > 0) {
     const uint64_t first_bad = proven >= 0 ? w[static_cast<size_t>(proven)].index + 1 : 0;
     size_t mine_bad = 0, others = 0;
@@ -307,14 +308,14 @@ bool Provenance::resume(engine::Batch& b, ProvenanceState& st, engine::OperatorC
     const std::string what =
         std::to_string(mine_bad) + " record(s) of the " + chain + " from chain_index " +
         std::to_string(first_bad) +
-        " follow the last record the engine can prove it wrote (its last signed head, chain_index " +
+        " follow the last record the engine can prove it wrote (its last signed head, "
+        "chain_index " +
         (proven >= 0 ? std::to_string(first_bad - 1) : std::string("none")) +
         "): written by someone else, altered, or left by a crash without their intent";
     if (quarantined_ != nullptr) quarantined_->Increment(static_cast<double>(mine_bad));
     std::string where, why;
-    const bool moved =
-        others == 0 && ctx.outputs->quarantine_tail(engine::Route::kTrusted, part,
-                                                    unproven_stored, &where, &why);
+    const bool moved = others == 0 && ctx.outputs->quarantine_tail(engine::Route::kTrusted, part,
+                                                                   unproven_stored, &where, &why);
     if (others > 0) why = "the records after it include other chains' records";
     engine::AuditDetails details{{"partition", std::to_string(p)},
                                  {"origin", st.origin},
@@ -326,8 +327,9 @@ bool Provenance::resume(engine::Batch& b, ProvenanceState& st, engine::OperatorC
       ctx.pipeline.audit->record(moved ? "provenance.tail_quarantined" : "provenance.tail_refused",
                                  details);
     engine::log_error("provenance",
-                      moved ? "records the engine cannot prove it wrote were set aside, not attested"
-                            : "records the engine cannot prove it wrote; refusing to attest them",
+                      moved
+                          ? "records the engine cannot prove it wrote were set aside, not attested"
+                          : "records the engine cannot prove it wrote; refusing to attest them",
                       {{"partition", std::to_string(p)},
                        {"first_chain_index", std::to_string(first_bad)},
                        {"records", std::to_string(mine_bad)},
@@ -349,8 +351,8 @@ bool Provenance::resume(engine::Batch& b, ProvenanceState& st, engine::OperatorC
   // already holds: refused (docs/provenance.md). A file source's topic is its absolute path;
   // Kafka topic names cannot contain '/'.
   if (!b.frames.empty() && last.prov->source_topic() != nullptr &&
-      last.prov->source_topic()->string_view() == b.topic &&
-      !b.topic.empty() && b.topic.front() == '/' &&
+      last.prov->source_topic()->string_view() == b.topic && !b.topic.empty() &&
+      b.topic.front() == '/' &&
       b.frames.front().source_offset.value() <= last.prov->source_offset()) {
     *error = "the " + chain + " already holds the records of input file " + b.topic +
              " up to frame " + std::to_string(last.prov->source_offset()) +
@@ -412,10 +414,9 @@ void Provenance::add_output(engine::Batch& b, uint32_t frame, const std::vector<
   const size_t start = (b.out_arena.size() + 7) & ~size_t{7};
   b.out_arena.resize(start + bytes.size());
   std::memcpy(b.out_arena.data() + start, bytes.data(), bytes.size());
-  out->push_back(engine::OutputRecord{engine::Route::kAttestations, frame,
-                                      static_cast<uint32_t>(start),
-                                      static_cast<uint32_t>(bytes.size()), UINT32_MAX,
-                                      engine::RejectCode::kNone});
+  out->push_back(engine::OutputRecord{
+      engine::Route::kAttestations, frame, static_cast<uint32_t>(start),
+      static_cast<uint32_t>(bytes.size()), UINT32_MAX, engine::RejectCode::kNone});
 }
 
 void Provenance::emit_pending(engine::Batch& b, uint32_t frame, ProvenanceState& st,

@@ -59,15 +59,15 @@ struct PendingCheckpoint {
 
 /// Per-chain state: head of the chain, its Merkle log, the open range.
 struct ProvenanceState final : engine::OperatorState {
-  bool resumed = false;                ///< the chain was continued from the outputs
-  std::string origin;                  ///< the chain's log origin
-  engine::Hash32 head{};               ///< record_hash of the last record (zero = none)
-  uint64_t next_index = 0;             ///< chain_index of the next record
-  engine::MerkleFrontier tree;         ///< the log up to the last checkpoint
-  std::vector<engine::Hash32> leaves;  ///< leaves after it (the open range)
-  int64_t range_start_mono = 0;        ///< when the open range got its first record
+  bool resumed = false;                    ///< the chain was continued from the outputs
+  std::string origin;                      ///< the chain's log origin
+  engine::Hash32 head{};                   ///< record_hash of the last record (zero = none)
+  uint64_t next_index = 0;                 ///< chain_index of the next record
+  engine::MerkleFrontier tree;             ///< the log up to the last checkpoint
+  std::vector<engine::Hash32> leaves;      ///< leaves after it (the open range)
+  int64_t range_start_mono = 0;            ///< when the open range got its first record
   std::vector<PendingCheckpoint> pending;  ///< computed, not yet written
-  bool witness_seeded = false;         ///< the witness client knows this log's base
+  bool witness_seeded = false;             ///< the witness client knows this log's base
   size_t memory_bytes() const override;
 };
 

@@ -159,8 +159,9 @@ TEST_F(VerifyStreamRun, ProofRoundTripAndTamperedProofs) {
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("INVALID"), std::string::npos) << r.out;
   // 13.7: an edited position names another record; it used to print VALID.
-  for (const auto& [from, to] : {std::pair<std::string, std::string>{"\"offset\":77", "\"offset\":78"},
-                                 {"\"partition\":0", "\"partition\":1"}}) {
+  for (const auto& [from, to] :
+       {std::pair<std::string, std::string>{"\"offset\":77", "\"offset\":78"},
+        {"\"partition\":0", "\"partition\":1"}}) {
     std::string edited = p.out;
     ASSERT_NE(edited.find(from), std::string::npos);
     edited.replace(edited.find(from), from.size(), to);
@@ -172,7 +173,8 @@ TEST_F(VerifyStreamRun, ProofRoundTripAndTamperedProofs) {
   }
   // A proof file that does not parse is a usage error (exit 2), not a failed verification.
   std::ofstream(dir / "junk.json") << "{\"nothing\": 1}";
-  r = sh(kAssay + " verify-stream --proof " + (dir / "junk.json").string() + " --public-key " + key);
+  r = sh(kAssay + " verify-stream --proof " + (dir / "junk.json").string() + " --public-key " +
+         key);
   EXPECT_EQ(r.code, 2) << r.out;
 }
 
@@ -215,14 +217,14 @@ TEST_F(VerifyStreamCli, UsageErrorsExitTwo) {
   EXPECT_EQ(sh(kAssay + " verify-stream" + streams()).code, 2);          // no key
   EXPECT_EQ(sh(kAssay + " verify-stream --public-key " + key).code, 2);  // no stream
   EXPECT_EQ(sh(kAssay + " verify-stream" + streams() + " --public-key nothex").code, 2);
-  EXPECT_EQ(sh(kAssay + " verify-stream" + streams() + " --public-key " + key +
-               " --min-witnesses 1")
-                .code,
-            2);  // more witnesses required than pinned
-  EXPECT_EQ(sh(kAssay + " verify-stream" + streams() + " --public-key " + key +
-               " --witness not-a-vkey")
-                .code,
-            2);
+  EXPECT_EQ(
+      sh(kAssay + " verify-stream" + streams() + " --public-key " + key + " --min-witnesses 1")
+          .code,
+      2);  // more witnesses required than pinned
+  EXPECT_EQ(
+      sh(kAssay + " verify-stream" + streams() + " --public-key " + key + " --witness not-a-vkey")
+          .code,
+      2);
   EXPECT_EQ(sh(kAssay + " prove" + streams()).code, 2);  // no offset
   for (const char* c : {"verify-stream", "prove", "pubkey"}) {
     const Result r = sh(kAssay + " " + c + " --help");
@@ -233,9 +235,9 @@ TEST_F(VerifyStreamCli, UsageErrorsExitTwo) {
 
 TEST_F(VerifyStreamCli, V1StreamsStillVerify) {
   const fs::path v1 = fs::path(ASSAY_SOURCE_DIR) / "tests/data/provenance-v1";
-  const Result r = sh(kAssay + " verify-stream --trusted " + (v1 / "trusted.asy").string() +
-                      " --attestations " + (v1 / "att.asy").string() + " --public-key " +
-                      (v1 / "engine.pub").string());
+  const Result r =
+      sh(kAssay + " verify-stream --trusted " + (v1 / "trusted.asy").string() + " --attestations " +
+         (v1 / "att.asy").string() + " --public-key " + (v1 / "engine.pub").string());
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("299 records in 1 chain(s), 6 checkpoint(s): VERIFIED"), std::string::npos)
       << r.out;
@@ -270,16 +272,16 @@ TEST_F(VerifyStreamCli, LengthPrefixesAreNotTrusted) {
   const std::string lie = std::string("\xf0\xff\xff\x3f", 4) + "abcd";
   std::ofstream(dir / "lie.asy", std::ios::binary) << lie;
   const std::string out = " > " + (dir / "out.txt").string() + " 2>&1";
-  auto [code, mib] = run_measured(kAssay + " verify-stream --trusted " + (dir / "lie.asy").string() +
-                                  " --attestations " + (dir / "lie.asy").string() +
-                                  " --public-key " + key + out);
+  auto [code, mib] =
+      run_measured(kAssay + " verify-stream --trusted " + (dir / "lie.asy").string() +
+                   " --attestations " + (dir / "lie.asy").string() + " --public-key " + key + out);
   EXPECT_EQ(code, 1) << read_text(dir / "out.txt");
   EXPECT_LT(mib, 200.0);
   EXPECT_NE(read_text(dir / "out.txt").find("truncated frame at index 0"), std::string::npos)
       << read_text(dir / "out.txt");
-  std::tie(code, mib) = run_measured(kAssay + " prove --trusted " + (dir / "lie.asy").string() +
-                                     " --attestations " + (dir / "lie.asy").string() +
-                                     " --offset 0" + out);
+  std::tie(code, mib) =
+      run_measured(kAssay + " prove --trusted " + (dir / "lie.asy").string() + " --attestations " +
+                   (dir / "lie.asy").string() + " --offset 0" + out);
   EXPECT_EQ(code, 1) << read_text(dir / "out.txt");
   EXPECT_LT(mib, 200.0);
   // As the trusted output of `append: true`: a torn frame, set aside at start.
@@ -314,8 +316,8 @@ TEST_F(VerifyStreamCli, ATornFrameIsSetAsideAndAudited) {
       ++torn;
     }
   EXPECT_EQ(torn, 1u);
-  const Result a = sh(kAssay + " verify-audit " + (dir / "audit.log").string() + " --public-key " +
-                      key);
+  const Result a =
+      sh(kAssay + " verify-audit " + (dir / "audit.log").string() + " --public-key " + key);
   EXPECT_EQ(a.code, 0) << a.out;
   EXPECT_NE(a.out.find("sink.torn_frame_recovered"), std::string::npos) << a.out;
   const Result v = verify();
@@ -397,8 +399,8 @@ TEST_F(Killed, RestartsAfterSigkillWithoutLosingOrRepeatingAReading) {
   const auto got = readings_of(dir / "trusted.asy");
   EXPECT_EQ(got.size(), static_cast<size_t>(n));
   for (const auto& [k, c] : got) ASSERT_EQ(c, 1) << k.first << " " << k.second;
-  const Result a = sh(kAssay + " verify-audit " + (dir / "audit.log").string() + " --public-key " +
-                      key);
+  const Result a =
+      sh(kAssay + " verify-audit " + (dir / "audit.log").string() + " --public-key " + key);
   EXPECT_EQ(a.code, 0) << a.out;
 }
 

@@ -34,15 +34,15 @@ TEST(FileSink, AcknowledgesOnlyWhatWasWritten) {
   EXPECT_TRUE(sink.write(rec, {}, 1));
   EXPECT_TRUE(sink.write(rec, {}, 2));
   EXPECT_TRUE(acks.got.empty());  // buffered: not written yet, not acknowledged
-  sink.poll();                     // the write fails (no space left on the device)
+  sink.poll();                    // the write fails (no space left on the device)
   ASSERT_EQ(acks.got.size(), 2u);
   EXPECT_FALSE(acks.got[1]);
   EXPECT_FALSE(acks.got[2]);
 }
 
 TEST(FileSink, AcknowledgesAfterTheHandOverAndWritesAttestationsThrough) {
-  const fs::path d = fs::temp_directory_path() /
-                     ("assay-fs-" + std::to_string(getpid()) + "-" + std::to_string(std::random_device{}()));
+  const fs::path d = fs::temp_directory_path() / ("assay-fs-" + std::to_string(getpid()) + "-" +
+                                                  std::to_string(std::random_device{}()));
   fs::create_directories(d);
   {
     FileSink sink((d / "t.asy").string(), FileFormat::kFramed, false);
@@ -65,7 +65,7 @@ TEST(FileSink, AcknowledgesAfterTheHandOverAndWritesAttestationsThrough) {
     std::string err;
     ASSERT_TRUE(att.start(&err)) << err;
     ASSERT_TRUE(att.write(std::vector<uint8_t>(20, 2), {}, 9));
-    EXPECT_TRUE(acks.got[9]);                      // at once
+    EXPECT_TRUE(acks.got[9]);                    // at once
     EXPECT_EQ(fs::file_size(d / "a.asy"), 24u);  // already in the file
     att.stop();
   }

@@ -82,9 +82,9 @@ Logged a_checkpoint(uint64_t size) {
   l.root[0] = static_cast<uint8_t>(size);
   const std::string body = engine::format_checkpoint_body({"log.example/0", size, l.root, {}});
   l.note = body + "\n" +
-           engine::note_signature_line("log.example/0", key->public_key(),
-                                       [&](std::span<const uint8_t> m) { return key->sign(m); },
-                                       body);
+           engine::note_signature_line(
+               "log.example/0", key->public_key(),
+               [&](std::span<const uint8_t> m) { return key->sign(m); }, body);
   return l;
 }
 
@@ -126,7 +126,8 @@ void exercise(WitnessClient& c, FakeWitness& w, int n) {
 }
 
 TEST(WitnessClient, AGarbageAnswerIsCountedNotTrusted) {
-  FakeWitness w("HTTP/1.1 200 OK\r\nContent-Length: 12\r\nConnection: close\r\n\r\nnot a cosig\n", 0);
+  FakeWitness w("HTTP/1.1 200 OK\r\nContent-Length: 12\r\nConnection: close\r\n\r\nnot a cosig\n",
+                0);
   WitnessClient c(options_for(w.url(), 2000), nullptr);
   exercise(c, w, 2);
   EXPECT_GE(c.probe().count("bad_response"), 2u);
@@ -147,7 +148,8 @@ TEST(WitnessClient, ARefusalAndAnInconsistencyAreCounted) {
     EXPECT_GE(c.probe().count("refused"), 1u);
   }
   {
-    FakeWitness w("HTTP/1.1 422 Unprocessable Entity\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 0);
+    FakeWitness w(
+        "HTTP/1.1 422 Unprocessable Entity\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 0);
     WitnessClient c(options_for(w.url(), 2000), nullptr);
     exercise(c, w, 1);
     EXPECT_EQ(c.probe().count("inconsistent"), 1u);  // given up for that checkpoint: asked once

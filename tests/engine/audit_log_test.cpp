@@ -6,19 +6,18 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <map>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <thread>
 
 #include "connectors/audit_kafka.hpp"
-#include "engine/framing.hpp"
 #include "connectors/builtin.hpp"
 #include "engine/audit_verify.hpp"
 #include "engine/bytes.hpp"
+#include "engine/framing.hpp"
 #include "engine/pipeline.hpp"
 #include "schemas/audit_event_generated.h"
 
@@ -496,7 +495,7 @@ TEST(AuditLog, KafkaCopyIsConfirmedOrCountedAsFailed) {
   ok_client.brokers = "embedded";  // librdkafka's in-process mock cluster
   {
     auto pub = std::make_unique<connectors::KafkaAuditPublisher>(ok_client, "assay.audit",
-                                                                  "plant-1", nullptr);
+                                                                 "plant-1", nullptr);
     auto* raw = pub.get();
     AuditLog log(options(d.path / "a.log"), key, std::move(pub));
     std::string err;
@@ -510,8 +509,8 @@ TEST(AuditLog, KafkaCopyIsConfirmedOrCountedAsFailed) {
   connectors::KafkaClientSettings bad_client;
   bad_client.brokers = "127.0.0.1:1";
   bad_client.properties["message.timeout.ms"] = "300";
-  auto pub = std::make_unique<connectors::KafkaAuditPublisher>(bad_client, "assay.audit",
-                                                                "plant-1", nullptr);
+  auto pub = std::make_unique<connectors::KafkaAuditPublisher>(bad_client, "assay.audit", "plant-1",
+                                                               nullptr);
   auto* raw = pub.get();
   AuditLog log(options(d.path / "b.log"), key, std::move(pub));
   std::string err;

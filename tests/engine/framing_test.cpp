@@ -47,7 +47,9 @@ TEST(Framing, ALyingLengthPrefixCostsOnlyTheBytesPresent) {
   // The same through a pipe (no file size to check against): grown only as bytes arrive.
   const fs::path fifo = d.path / "fifo";
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-  std::thread writer([&] { std::ofstream(fifo, std::ios::binary) << std::string("\xf0\xff\xff\xff", 4) << "abcd"; });
+  std::thread writer([&] {
+    std::ofstream(fifo, std::ios::binary) << std::string("\xf0\xff\xff\xff", 4) << "abcd";
+  });
   FrameReader p(UINT32_MAX);
   ASSERT_TRUE(p.open(fifo.string()));
   arena.clear();
@@ -100,7 +102,9 @@ TEST(Framing, AFailedWriteLeavesNoPartialFrame) {
   const pid_t pid = fork();
   if (pid == 0) {
     signal(SIGXFSZ, SIG_IGN);
-    struct rlimit rl {3000, 3000};
+    struct rlimit rl {
+      3000, 3000
+    };
     setrlimit(RLIMIT_FSIZE, &rl);
     FrameWriter w(1024);
     if (!w.open(f.string())) _exit(3);
@@ -125,7 +129,7 @@ TEST(Framing, WriterHandsOverWholeUnitsOnly) {
   ASSERT_TRUE(w.open(f.string()));
   ASSERT_TRUE(w.write(std::vector<uint8_t>(400, 1)));
   EXPECT_EQ(w.units_handed(), 0u);
-  EXPECT_EQ(fs::file_size(f), 0u);  // buffered
+  EXPECT_EQ(fs::file_size(f), 0u);                     // buffered
   ASSERT_TRUE(w.write(std::vector<uint8_t>(700, 2)));  // over the buffer: both go out, whole
   EXPECT_EQ(w.units_handed(), 2u);
   EXPECT_EQ(fs::file_size(f), 1108u);

@@ -11,12 +11,14 @@ namespace assay::engine {
 namespace {
 
 // The example of c2sp.org/signed-note ("Verifier keys", example; CC BY 4.0, C2SP authors).
-constexpr char kExampleVkey[] = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k";
+constexpr char kExampleVkey[] =
+    "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k";
 constexpr char kExampleNote[] =
     "This is an example message.\n"
     "\n"
     "\xE2\x80\x94 example.com/foo "
-    "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n";
+    "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM="
+    "\n";
 
 TEST(SignedNote, TheSpecificationsExampleVerifies) {
   NoteKey k;
@@ -45,7 +47,8 @@ TEST(SignedNote, VkeysAreCheckedStrictly) {
   v[17] = v[17] == '0' ? '1' : '0';  // another key ID
   EXPECT_FALSE(parse_vkey(v, &k, &err));
   EXPECT_FALSE(parse_vkey("example.com/foo+530d903a", &k, &err));
-  EXPECT_FALSE(parse_vkey("exa mple+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", &k, &err));
+  EXPECT_FALSE(
+      parse_vkey("exa mple+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", &k, &err));
   EXPECT_FALSE(parse_vkey("example.com/foo+530d903a+Aeky", &k, &err));
   // A key whose base64 holds '+' parses (only the name and ID are split on '+').
   for (int i = 0; i < 64; ++i) {
@@ -66,14 +69,14 @@ TEST(SignedNote, NotesAreSplitStrictly) {
   const std::string good = kExampleNote;
   EXPECT_TRUE(split_note(good, &text, &sigs, &err)) << err;
   for (const std::string& bad :
-       {good.substr(0, good.size() - 1),                                   // no final newline
-        std::string("text\n\xE2\x80\x94 a AAAAAAA=\n"),                    // no blank line
-        std::string("text\n\n"),                                           // no signature
+       {good.substr(0, good.size() - 1),                                       // no final newline
+        std::string("text\n\xE2\x80\x94 a AAAAAAA=\n"),                        // no blank line
+        std::string("text\n\n"),                                               // no signature
         std::string("te\x01xt\n\n") + good.substr(good.find("\xE2\x80\x94")),  // control char
         std::string("te\xFFxt\n\n") + good.substr(good.find("\xE2\x80\x94")),  // not UTF-8
-        std::string("text\n\n- example.com/foo AAAAAAA=\n"),               // not an em dash
-        std::string("text\n\n\xE2\x80\x94 exa+mple AAAAAAA=\n"),           // '+' in a name
-        std::string("text\n\n\xE2\x80\x94 example AAA\n")}) {              // bad base64
+        std::string("text\n\n- example.com/foo AAAAAAA=\n"),                   // not an em dash
+        std::string("text\n\n\xE2\x80\x94 exa+mple AAAAAAA=\n"),               // '+' in a name
+        std::string("text\n\n\xE2\x80\x94 example AAA\n")}) {                  // bad base64
     EXPECT_FALSE(split_note(bad, &text, &sigs, &err)) << bad;
   }
   std::string many = "text\n\n";
@@ -91,16 +94,18 @@ TEST(SignedNote, CheckpointBodies) {
       << err;
   EXPECT_EQ(c.origin, "example.com/behind-the-sofa");
   EXPECT_EQ(c.size, 20852163u);
-  EXPECT_EQ(format_checkpoint_body(c),
-            "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n");
-  EXPECT_TRUE(parse_checkpoint_body("o\n0\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\next\n", &c,
-                                    &err));
+  EXPECT_EQ(
+      format_checkpoint_body(c),
+      "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n");
+  EXPECT_TRUE(
+      parse_checkpoint_body("o\n0\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\next\n", &c, &err));
   EXPECT_EQ(c.extensions.size(), 1u);
-  for (const char* bad : {"o\n01\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",   // leading 0
-                          "o\n-1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
-                          "o\n1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I\n",     // 31 bytes
-                          "o\n1\n\n", "o\n1\n", "\n1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
-                          "o\n18446744073709551616\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"})
+  for (const char* bad :
+       {"o\n01\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",  // leading 0
+        "o\n-1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
+        "o\n1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I\n",  // 31 bytes
+        "o\n1\n\n", "o\n1\n", "\n1\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n",
+        "o\n18446744073709551616\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"})
     EXPECT_FALSE(parse_checkpoint_body(bad, &c, &err)) << bad;
 }
 

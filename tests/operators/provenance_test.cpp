@@ -197,7 +197,9 @@ Hash32 sha(const std::string& bytes) {
   return out;
 }
 
-std::string str(std::span<const uint8_t> b) { return {b.begin(), b.end()}; }
+std::string str(std::span<const uint8_t> b) {
+  return {b.begin(), b.end()};
+}
 
 // leaf = SHA-256(0x00 || R0), R0 = the record with its three chain fields zeroed.
 Hash32 doc_leaf(std::vector<uint8_t> rec, const engine::ChainFields& f) {
@@ -282,7 +284,8 @@ TEST(Provenance, ChainsEveryTrustedRecordAndSignsC2spCheckpoints) {
     ASSERT_EQ(c.note.substr(0, body.size() + 1), body + "\n");
     const std::string line = c.note.substr(body.size() + 1);
     ASSERT_EQ(line.substr(0, 4 + origin.size()), "\xE2\x80\x94 " + origin);
-    const auto sig = engine::from_base64(line.substr(5 + origin.size(), line.size() - 6 - origin.size()));
+    const auto sig =
+        engine::from_base64(line.substr(5 + origin.size(), line.size() - 6 - origin.size()));
     ASSERT_TRUE(sig.has_value()) << line;
     ASSERT_EQ(sig->size(), 68u);
     EXPECT_TRUE(std::equal(key_hash.begin(), key_hash.begin() + 4, sig->begin()));
@@ -299,7 +302,8 @@ TEST(Provenance, ChainsEveryTrustedRecordAndSignsC2spCheckpoints) {
   for (const auto& in : intents) {
     EXPECT_EQ(in.first, next);
     next = in.first + in.size;
-    EXPECT_TRUE(engine::verify_engine_signature(pk, engine::intent_signing_bytes(in), in.signature));
+    EXPECT_TRUE(
+        engine::verify_engine_signature(pk, engine::intent_signing_bytes(in), in.signature));
     engine::ChainFields f;
     ASSERT_TRUE(engine::find_chain_fields(t[next - 1].bytes, &f));
     EXPECT_EQ(in.head, engine::hash_at(t[next - 1].bytes, f.record_hash));
@@ -429,8 +433,8 @@ TEST_F(Tamper, ForkedCheckpointIsNamed) {
   const std::string body = engine::format_checkpoint_body({c.origin, c.size, c.root, {}});
   c.note = body + "\n" +
            engine::note_signature_line(
-               c.origin, key->public_key(), [&](std::span<const uint8_t> m) { return key->sign(m); },
-               body);
+               c.origin, key->public_key(),
+               [&](std::span<const uint8_t> m) { return key->sign(m); }, body);
   a.push_back(StoredRecord{0, static_cast<int64_t>(a.size()), engine::encode_attestation(c)});
   const auto r = verify(tmp.path, t, a);
   EXPECT_TRUE(has(r, "fork", static_cast<int64_t>(a.size() - 1))) << dump(r);
@@ -574,10 +578,12 @@ TEST_F(Tamper, WitnessCosignaturesAreCheckedAgainstPinnedKeys) {
   ASSERT_TRUE(engine::decode_attestation(last.bytes, &forked, &err));
   forked.root[0] ^= 1;
   const auto key = engine::EngineKey::load((tmp.path / "engine.pem").string());
-  const std::string body = engine::format_checkpoint_body({forked.origin, forked.size, forked.root, {}});
-  forked.note = body + "\n" + engine::note_signature_line(
-                                  forked.origin, key->public_key(),
-                                  [&](std::span<const uint8_t> m) { return key->sign(m); }, body);
+  const std::string body =
+      engine::format_checkpoint_body({forked.origin, forked.size, forked.root, {}});
+  forked.note = body + "\n" +
+                engine::note_signature_line(
+                    forked.origin, key->public_key(),
+                    [&](std::span<const uint8_t> m) { return key->sign(m); }, body);
   const StoredRecord forged{0, 0, engine::encode_attestation(forked)};
   r = with({cosigned_copy(forged, *w1, "w1.example", 9)}, {k1}, 1);
   EXPECT_TRUE(has_kind(r, "fork")) << dump(r);
@@ -677,8 +683,9 @@ TEST(Provenance, ForgedRecordsAppendedAfterACleanStopAreNotAttested) {
     const auto& last = i == 0 ? t.back() : forged.back();
     engine::ChainFields f;
     ASSERT_TRUE(engine::find_chain_fields(last.bytes, &f));
-    forged.push_back(StoredRecord{0, 0, forge(t[static_cast<size_t>(i)].bytes, 200 + i,
-                                              engine::hash_at(last.bytes, f.record_hash), 0x11)});
+    forged.push_back(StoredRecord{0, 0,
+                                  forge(t[static_cast<size_t>(i)].bytes, 200 + i,
+                                        engine::hash_at(last.bytes, f.record_hash), 0x11)});
   }
   auto all = t;
   all.insert(all.end(), forged.begin(), forged.end());
@@ -796,7 +803,8 @@ TEST(Provenance, ConfigNeedsAttestationsAndKey) {
   refused(with_op("witnesses: [{url: 'http://127.0.0.1:1', key: nonsense}]"), "verifier key");
   // 13 (extras): `append: true` on a jsonl route is refused, not ignored.
   std::string jsonl = y;
-  jsonl.replace(jsonl.find("  rejected: {type: file"), 23, "  rejected: {type: jsonl, append: true");
+  jsonl.replace(jsonl.find("  rejected: {type: file"), 23,
+                "  rejected: {type: jsonl, append: true");
   refused(jsonl, "append: true is only for type: file");
 }
 
