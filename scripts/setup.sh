@@ -9,6 +9,7 @@ PACKAGES=(
   prometheus-cpp-dev libcivetweb-dev libssl-dev openssl libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libipsec-mb-dev prometheus
   zlib1g-dev libzstd-dev liblz4-dev libcurl4-openssl-dev clang-format
+  openssh-client  # ssh-agent for the witness integration test (litewitness signs through one)
 )
 
 missing=()
