@@ -67,7 +67,6 @@ struct ProvenanceState final : engine::OperatorState {
   std::vector<engine::Hash32> leaves;      ///< leaves after it (the open range)
   int64_t range_start_mono = 0;            ///< when the open range got its first record
   std::vector<PendingCheckpoint> pending;  ///< computed, not yet written
-  bool witness_seeded = false;             ///< the witness client knows this log's base
   size_t memory_bytes() const override;
 };
 
