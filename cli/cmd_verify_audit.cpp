@@ -1,17 +1,13 @@
 // `assay verify-audit FILE --public-key K`: verifies an audit log file (engine/audit_verify.hpp).
 // The lead routes `assay verify-stream --audit FILE --public-key K` here.
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
-#include "engine/audit_verify.hpp"
-#include "engine/bytes.hpp"
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "engine/audit_verify.hpp"
+#include "engine/bytes.hpp"
+#include "engine/framing.hpp"
+#include "engine/signing_key.hpp"
 #include "engine/time.hpp"
 #include "schemas/audit_event_generated.h"
 
@@ -19,37 +15,6 @@ namespace assay::cli {
 using namespace assay::engine;  // NOLINT: the tool is a thin layer over the engine
 
 namespace {
-
-// A pinned public key: 64 hex characters, or a file holding them or a SubjectPublicKeyInfo PEM
-// (as `assay keygen --alg ed25519` writes PREFIX.pub).
-bool parse_public_key(const std::string& arg, std::array<uint8_t, 32>& out, std::string& error) {
-  std::string text = arg;
-  if (!(arg.size() == 64 && from_hex(arg))) {
-    std::ifstream in(arg, std::ios::binary);
-    if (!in) {
-      error = "--public-key '" + arg + "': neither 64 hex characters nor a readable file";
-      return false;
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
-  }
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
-    text.pop_back();
-  if (auto hex = from_hex(text); hex && hex->size() == 32) {
-    std::copy(hex->begin(), hex->end(), out.begin());
-    return true;
-  }
-  BIO* bio = BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));
-  EVP_PKEY* pkey = bio != nullptr ? PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr) : nullptr;
-  BIO_free(bio);
-  size_t len = out.size();
-  const bool ok = pkey != nullptr && EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED25519 &&
-                  EVP_PKEY_get_raw_public_key(pkey, out.data(), &len) == 1 && len == 32;
-  EVP_PKEY_free(pkey);
-  if (!ok) error = "--public-key '" + arg + "': not an Ed25519 public key (hex or PEM)";
-  return ok;
-}
 
 // "engine.start seq=0 time=... key=value ..." for an event the verifier could decode.
 std::string describe(const std::vector<uint8_t>& record) {
@@ -83,7 +48,7 @@ int cmd_verify_audit(int argc, char** argv) {
   std::vector<std::array<uint8_t, 32>> keys;
   for (const std::string& k : args.all("public-key")) {
     std::string err;
-    if (!parse_public_key(k, keys.emplace_back(), err)) {
+    if (!parse_engine_public_key(k, &keys.emplace_back(), &err)) {
       std::fprintf(stderr, "error: %s\n", err.c_str());
       return kExitUsage;
     }
@@ -94,34 +59,34 @@ int cmd_verify_audit(int argc, char** argv) {
     return kExitUsage;
   }
   const std::string path = args.get("FILE");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  FrameReader reader(UINT32_MAX);
+  if (!reader.open(path)) {
     std::fprintf(stderr, "error: cannot read %s\n", path.c_str());
     return kExitUsage;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string data = ss.str();
-  // Split into frames, remembering where each starts; a broken frame ends the readable part.
+  // Every frame, remembering where each starts; a broken frame ends the readable part. The
+  // reader never allocates more than the file holds, whatever a length prefix claims.
   std::vector<std::vector<uint8_t>> records;
   std::vector<size_t> at;
   std::string framing_error;
-  for (size_t pos = 0; pos < data.size();) {
+  for (;;) {
+    std::vector<uint8_t> rec;
     uint32_t len = 0;
-    if (data.size() - pos >= 4)
-      for (int i = 0; i < 4; ++i)
-        len |= static_cast<uint32_t>(static_cast<uint8_t>(data[pos + i])) << (8 * i);
-    if (data.size() - pos < 4 || data.size() - pos - 4 < len) {
+    uint64_t declared = 0;
+    const FrameStatus st = reader.next(rec, len, declared);
+    if (st == FrameStatus::kEnd) break;
+    if (st != FrameStatus::kOk) {
       framing_error = "position " + std::to_string(records.size()) + " (byte " +
-                      std::to_string(pos) + "): truncated or garbled frame (" +
-                      std::to_string(data.size() - pos) +
-                      " bytes left); nothing after it can be read";
+                      std::to_string(reader.frame_position()) + "): " +
+                      (st == FrameStatus::kIoError
+                           ? "read error: " + reader.error()
+                           : "truncated or garbled frame (declares " + std::to_string(declared) +
+                                 " bytes, " + std::to_string(len) + " present)") +
+                      "; nothing after it can be read";
       break;
     }
-    at.push_back(pos);
-    records.emplace_back(data.begin() + static_cast<std::ptrdiff_t>(pos + 4),
-                         data.begin() + static_cast<std::ptrdiff_t>(pos + 4 + len));
-    pos += 4 + static_cast<size_t>(len);
+    at.push_back(static_cast<size_t>(reader.frame_position()));
+    records.push_back(std::move(rec));
   }
   const AuditVerifyReport rep = verify_audit_log(records, keys);
   if (!args.has("quiet")) {

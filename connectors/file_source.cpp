@@ -4,8 +4,11 @@
 
 namespace assay::connectors {
 
-FileSource::FileSource(std::string path, uint32_t max_record_bytes)
-    : path_(std::move(path)), max_(max_record_bytes), reader_(max_record_bytes) {}
+FileSource::FileSource(std::string path, uint32_t max_record_bytes, int64_t start_offset)
+    : path_(path == "-" ? path : std::filesystem::absolute(path).lexically_normal().string()),
+      max_(max_record_bytes),
+      reader_(max_record_bytes),
+      start_offset_(start_offset) {}
 
 bool FileSource::check(std::string* error) {
   std::error_code ec;
@@ -25,6 +28,28 @@ bool FileSource::start(std::string* error) {
     *error = reader_.error();
     return false;
   }
+  // Skip to start_offset (frame by frame; never more than one frame in memory).
+  std::vector<uint8_t> skip;
+  while (next_offset_ < start_offset_) {
+    skip.clear();
+    uint32_t len = 0;
+    uint64_t declared = 0;
+    const engine::FrameStatus st = reader_.next(skip, len, declared);
+    if (st == engine::FrameStatus::kIoError) {
+      *error = reader_.error();
+      return false;
+    }
+    if (st == engine::FrameStatus::kEnd || st == engine::FrameStatus::kTruncated) {
+      ended_ = st == engine::FrameStatus::kEnd;
+      if (!ended_) {
+        *error = path_ + ": start_offset " + std::to_string(start_offset_) +
+                 " is past a truncated frame at offset " + std::to_string(next_offset_);
+        return false;
+      }
+      break;
+    }
+    ++next_offset_;
+  }
   return true;
 }
 
@@ -40,12 +65,12 @@ engine::SourceStatus FileSource::next(engine::Batch& b, size_t max_frames) {
     const size_t start = b.arena.size();
     uint32_t len = 0;
     uint64_t declared = 0;
-    const FrameStatus st = reader_.next(b.arena, len, declared);
-    if (st == FrameStatus::kEnd) {
+    const engine::FrameStatus st = reader_.next(b.arena, len, declared);
+    if (st == engine::FrameStatus::kEnd) {
       ended_ = true;
       break;
     }
-    if (st == FrameStatus::kIoError) {
+    if (st == engine::FrameStatus::kIoError) {
       error_ = reader_.error();
       return engine::SourceStatus::kFailed;
     }
@@ -53,10 +78,10 @@ engine::SourceStatus FileSource::next(engine::Batch& b, size_t max_frames) {
     f.offset = static_cast<uint32_t>(start);
     f.size = len;
     f.source_offset = engine::Offset(next_offset_++);
-    if (st == FrameStatus::kTruncated) f.pre_reject = engine::RejectCode::kFrameTruncated;
-    if (st == FrameStatus::kTooLarge) f.pre_reject = engine::RejectCode::kFrameTooLarge;
+    if (st == engine::FrameStatus::kTruncated) f.pre_reject = engine::RejectCode::kFrameTruncated;
+    if (st == engine::FrameStatus::kTooLarge) f.pre_reject = engine::RejectCode::kFrameTooLarge;
     b.frames.push_back(f);
-    if (st == FrameStatus::kTruncated) {
+    if (st == engine::FrameStatus::kTruncated) {
       ended_ = true;
       break;
     }
@@ -71,7 +96,8 @@ std::unique_ptr<engine::Source> FileSource::from_config(const engine::ConfigNode
   // may name a file that does not exist yet), and `run` refuses it in check(), before any
   // output is touched.
   const engine::ConfigNode path = c.get("path");
-  auto s = std::make_unique<FileSource>(path.as_path(), ctx.engine.max_record_bytes);
+  auto s = std::make_unique<FileSource>(path.as_path(), ctx.engine.max_record_bytes,
+                                        c.get_int("start_offset", 0, 0, INT64_MAX));
   s->where_ = path.location() + ": key '" + path.path() + "'";
   std::string why;
   if (!s->check(&why)) ctx.warn(path, why.substr(s->where_.size() + 2));

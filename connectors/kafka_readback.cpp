@@ -32,11 +32,12 @@ rd_kafka_t* make_reader(const KafkaClientSettings& settings, const std::string& 
 
 // Reads the given partitions together (one assignment) up to their high watermarks at the
 // time of the call; appends them partition by partition, in offset order.
-bool read_partitions(rd_kafka_t* rk, const std::string& topic, const std::vector<int32_t>& parts,
-                     size_t max_records, std::vector<StoredRecord>* out, std::string* error,
-                     int timeout_ms) {
+// Calls `fn` for every record of the given partitions (one assignment) up to their high
+// watermarks at the time of the call, in offset order per partition.
+bool each_in_partitions(rd_kafka_t* rk, const std::string& topic, const std::vector<int32_t>& parts,
+                        size_t max_records, const KafkaRecordFn& fn, std::string* error,
+                        int timeout_ms) {
   std::map<int32_t, int64_t> high;  // partitions still to read -> high watermark
-  std::map<int32_t, std::vector<StoredRecord>> got;
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
   for (int32_t p : parts) {
@@ -81,15 +82,28 @@ bool read_partitions(rd_kafka_t* rk, const std::string& topic, const std::vector
                rd_kafka_message_errstr(m);
       ok = false;
     } else if (it != high.end()) {
-      if (m->offset < it->second) {
-        const auto* p = static_cast<const uint8_t*>(m->payload);
-        got[m->partition].push_back(StoredRecord{m->partition, m->offset, {p, p + m->len}});
-      }
+      if (m->offset < it->second)
+        fn(m->partition, m->offset,
+           std::span<const uint8_t>(static_cast<const uint8_t*>(m->payload), m->len));
       if (m->offset >= it->second - 1) high.erase(it);
     }
     rd_kafka_message_destroy(m);
   }
   rd_kafka_assign(rk, nullptr);
+  return ok;
+}
+
+// The same, appending partition by partition, in offset order.
+bool read_partitions(rd_kafka_t* rk, const std::string& topic, const std::vector<int32_t>& parts,
+                     size_t max_records, std::vector<StoredRecord>* out, std::string* error,
+                     int timeout_ms) {
+  std::map<int32_t, std::vector<StoredRecord>> got;
+  const bool ok = each_in_partitions(
+      rk, topic, parts, max_records,
+      [&](int32_t p, int64_t o, std::span<const uint8_t> b) {
+        got[p].push_back(StoredRecord{p, o, {b.begin(), b.end()}});
+      },
+      error, timeout_ms);
   for (auto& [p, recs] : got)
     for (auto& r : recs) out->push_back(std::move(r));
   return ok;
@@ -118,6 +132,22 @@ bool read_kafka_partition(const KafkaClientSettings& settings, const std::string
   rd_kafka_t* rk = make_reader(settings, topic, error);
   if (rk == nullptr) return false;
   const bool ok = read_partitions(rk, topic, {partition}, max_records, out, error, timeout_ms);
+  rd_kafka_destroy(rk);
+  return ok;
+}
+
+bool for_each_kafka_record(const KafkaClientSettings& settings, const std::string& topic,
+                           const KafkaRecordFn& fn, std::string* error) {
+  rd_kafka_t* rk = make_reader(settings, topic, error);
+  if (rk == nullptr) return false;
+  int n = 0;
+  const TopicCheck c = check_topic(rk, topic, 10000, &n);
+  bool ok = c == TopicCheck::kExists;
+  if (!ok)
+    *error = c == TopicCheck::kMissing ? "topic '" + topic + "' does not exist"
+                                       : "cannot reach the Kafka cluster";
+  for (int p = 0; ok && p < n; ++p)  // one partition at a time: nothing is buffered
+    ok = each_in_partitions(rk, topic, {p}, 0, fn, error, 120000);
   rd_kafka_destroy(rk);
   return ok;
 }

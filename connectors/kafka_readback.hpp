@@ -3,6 +3,8 @@
 /// tail (chains continued after a restart, connectors/kafka_sink.*) or every partition from
 /// the beginning to the end (`assay verify-stream --brokers`). Bounded waits; never commits.
 
+#include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,14 @@ namespace assay::connectors {
 bool read_kafka_partition(const KafkaClientSettings& settings, const std::string& topic,
                           int32_t partition, size_t max_records, std::vector<StoredRecord>* out,
                           std::string* error, int timeout_ms = 30000);
+
+/// Called with each record read: partition, offset, bytes (valid during the call only).
+using KafkaRecordFn = std::function<void(int32_t, int64_t, std::span<const uint8_t>)>;
+
+/// Calls `fn` for every record of every partition of `topic`, partition by partition, in offset
+/// order, up to the high watermarks at the time of the call; holds one record at a time.
+bool for_each_kafka_record(const KafkaClientSettings& settings, const std::string& topic,
+                           const KafkaRecordFn& fn, std::string* error);
 
 /// Appends every record of every partition of `topic` (partition by partition, in offset
 /// order) up to the high watermarks at the time of the call.

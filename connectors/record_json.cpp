@@ -269,6 +269,7 @@ void write_provenance(std::string& o, const w::Provenance* p) {
   field_bytes(o, "record_hash", p->record_hash());
   field_str(o, "engine_build", p->engine_build());
   field_u64(o, "chain_index", p->chain_index());
+  if (p->chain_version() != 0) field_u64(o, "chain_version", p->chain_version());
   o.push_back('}');
 }
 
@@ -422,6 +423,13 @@ void write_checkpoint(std::string& o, const w::Checkpoint* c) {
   field_str(o, "instance_id", c->instance_id());
   field_time(o, "time_ns", c->time_ns());
   field_bytes(o, "prev_chain_head", c->prev_chain_head());
+  if (c->version() >= 2) {  // provenance v2 attestations (docs/provenance.md)
+    field_u64(o, "version", c->version());
+    field_enum(o, "kind", c->kind(), w::EnumNameAttestationKind(c->kind()));
+    field_str(o, "origin", c->origin());
+    field_str(o, "note", c->note());
+    field_bytes(o, "frontier", c->frontier());
+  }
   o.push_back('}');
 }
 

@@ -1,39 +1,26 @@
 #include "connectors/stream_verify.hpp"
 
+#include <tbb/parallel_for.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <set>
 
-#include "connectors/framing.hpp"
+#include "crypto/sha256_many.hpp"
 #include "engine/bytes.hpp"
+#include "engine/framing.hpp"
 #include "engine/signing_key.hpp"
 #include "schemas/trusted_reading_generated.h"
 
 namespace assay::connectors {
 namespace {
 
+using engine::Attestation;
+using engine::AttestationKind;
 using engine::Hash32;
-
-// A trusted record of a chain with its chain fields.
-struct Entry {
-  const StoredRecord* rec = nullptr;
-  uint64_t idx = 0;
-  Hash32 stored{}, prev{}, leaf{};
-};
-
-// A chain: its records in stored order and where each chain index occurs.
-struct Chain {
-  std::vector<Entry> entries;
-  std::map<uint64_t, std::vector<size_t>> by_idx;
-};
-
-// A decoded checkpoint with its stored position.
-struct Ckpt {
-  const StoredRecord* rec = nullptr;
-  engine::CheckpointInfo info;
-};
 
 void json_string(std::string& out, const std::string& s) {
   out += '"';
@@ -52,31 +39,757 @@ void json_string(std::string& out, const std::string& s) {
   out += '"';
 }
 
+std::string pos(int32_t partition, int64_t offset) {
+  return std::to_string(partition) + ":" + std::to_string(offset);
+}
+
 class Reporter {
  public:
   explicit Reporter(VerifyReport& r) : r_(r) {}
-  void add(std::string kind, const char* stream, const StoredRecord* rec, int32_t chain,
+  void add(std::string kind, const char* stream, int32_t partition, int64_t offset, int32_t chain,
            std::string detail) {
     Finding f;
     f.kind = std::move(kind);
     f.stream = stream;
-    if (rec != nullptr) {
-      f.partition = rec->partition;
-      f.offset = rec->offset;
-    }
+    f.partition = partition;
+    f.offset = offset;
     f.chain = chain;
     f.detail = std::move(detail);
     r_.findings.push_back(std::move(f));
+  }
+  void add(std::string kind, const char* stream, const StoredRecord* rec, int32_t chain,
+           std::string detail) {
+    add(std::move(kind), stream, rec != nullptr ? rec->partition : 0,
+        rec != nullptr ? rec->offset : -1, chain, std::move(detail));
   }
 
  private:
   VerifyReport& r_;
 };
 
+// ================================ format v1 (in memory) =====================================
+
+struct V1Entry {
+  const StoredRecord* rec = nullptr;
+  uint64_t idx = 0;
+  Hash32 stored{}, prev{}, leaf{};
+};
+
+struct V1Chain {
+  std::vector<V1Entry> entries;
+  std::map<uint64_t, std::vector<size_t>> by_idx;
+};
+
+struct V1Ckpt {
+  const StoredRecord* rec = nullptr;
+  engine::CheckpointInfo info;
+};
+
 std::string pos(const StoredRecord* r) {
-  return r == nullptr ? std::string("?")
-                      : std::to_string(r->partition) + ":" + std::to_string(r->offset);
+  return r == nullptr ? std::string("?") : pos(r->partition, r->offset);
 }
+
+// The verifier of streams written before chain format v2 (unchanged semantics).
+void verify_v1(const std::vector<StoredRecord>& trusted,
+               const std::vector<StoredRecord>& attestations, const VerifyOptions& opt,
+               const std::map<int32_t, std::set<int32_t>>& held, VerifyReport& rep) {
+  Reporter rp(rep);
+  std::map<int32_t, V1Chain> chains;
+  for (const StoredRecord& r : trusted) {
+    engine::ChainFields f;
+    if (!engine::find_chain_fields(r.bytes, &f, true)) continue;  // reported by the caller
+    const int32_t c = wire::GetTrustedReading(r.bytes.data())->provenance()->source_partition();
+    V1Entry e;
+    e.rec = &r;
+    e.idx = engine::u64_at(r.bytes, f.chain_index);
+    e.stored = engine::hash_at(r.bytes, f.record_hash);
+    e.prev = engine::hash_at(r.bytes, f.prev_hash);
+    e.leaf = engine::merkle_leaf(r.bytes);  // leaves are the records as stored
+    if (engine::record_hash_v1(r.bytes, f) != e.stored)
+      rp.add("record_altered", "trusted", &r, c,
+             "record_hash does not match the record (chain_index " + std::to_string(e.idx) + ")");
+    V1Chain& ch = chains[c];
+    ch.by_idx[e.idx].push_back(ch.entries.size());
+    ch.entries.push_back(e);
+  }
+  for (auto& [c, ch] : chains) {
+    const auto& E = ch.entries;
+    bool offsets = true;
+    for (const V1Entry& e : E) {
+      auto h = held.find(e.rec->partition);
+      offsets = offsets && e.rec->partition == c && h != held.end() && h->second.size() == 1;
+    }
+    int64_t shift = 0;
+    for (size_t j = 0; offsets && j < E.size(); ++j) {
+      const int64_t d = E[j].rec->offset - static_cast<int64_t>(E[j].idx);
+      if (d != shift)
+        rp.add("offset_mismatch", "trusted", E[j].rec, c,
+               "chain_index " + std::to_string(E[j].idx) + " stored at offset " +
+                   std::to_string(E[j].rec->offset));
+      shift = d;
+    }
+    for (size_t j = 0; j < E.size(); ++j) {
+      if (j == 0) {
+        if (E[0].idx != 0 || E[0].prev != Hash32{})
+          rp.add("chain_start", "trusted", E[0].rec, c,
+                 "the chain starts at chain_index " + std::to_string(E[0].idx) +
+                     " (expected 0 with a zero prev_record_hash)");
+        continue;
+      }
+      const bool hash_ok = E[j].prev == E[j - 1].stored;
+      if (!hash_ok || E[j].idx != E[j - 1].idx + 1)
+        rp.add("chain_break", "trusted", E[j].rec, c,
+               "after " + pos(E[j - 1].rec) + " (chain_index " + std::to_string(E[j - 1].idx) +
+                   ") comes chain_index " + std::to_string(E[j].idx) +
+                   (hash_ok ? "" : "; prev_record_hash does not link to the record before"));
+    }
+    uint64_t prev_key = 0;
+    bool first = true;
+    for (const auto& [idx, js] : ch.by_idx) {
+      if (!first && idx > prev_key + 1)
+        rp.add("missing", "trusted", E[js.front()].rec, c,
+               "chain_index " + std::to_string(prev_key + 1) + ".." + std::to_string(idx - 1) +
+                   " missing (records removed before this one)");
+      first = false;
+      prev_key = idx;
+      if (js.size() < 2) continue;
+      auto next = ch.by_idx.find(idx + 1);
+      std::vector<size_t> referenced;
+      for (size_t j : js) {
+        bool ref = false;
+        if (next != ch.by_idx.end())
+          for (size_t k : next->second) ref = ref || E[k].prev == E[j].stored;
+        if (ref) referenced.push_back(j);
+      }
+      for (size_t j : js) {
+        const bool authentic = referenced.size() == 1 && referenced[0] == j;
+        if (!authentic)
+          rp.add(referenced.size() == 1 ? "inserted" : "duplicate", "trusted", E[j].rec, c,
+                 "chain_index " + std::to_string(idx) + " occurs " + std::to_string(js.size()) +
+                     " times" +
+                     (referenced.size() == 1
+                          ? "; the next record links to " + pos(E[referenced[0]].rec)
+                          : std::string()));
+      }
+    }
+  }
+  std::map<int32_t, std::vector<V1Ckpt>> ckpts;
+  for (const StoredRecord& a : attestations) {
+    V1Ckpt k{&a, {}};
+    std::string why;
+    if (!engine::decode_checkpoint(a.bytes, &k.info, &why)) {
+      rp.add("checkpoint_malformed", "attestations", &a, -1, why);
+      continue;
+    }
+    ++rep.checkpoints;
+    const auto msg = engine::checkpoint_signing_bytes(k.info);
+    if (!engine::verify_engine_signature(opt.public_key, msg, k.info.signature))
+      rp.add(
+          "checkpoint_signature", "attestations", &a, k.info.partition,
+          "signature does not verify against the pinned public key (key id " + k.info.key_id + ")");
+    ckpts[k.info.partition].push_back(std::move(k));
+  }
+  for (auto& [c, list] : ckpts)
+    if (!chains.count(c))
+      for (const V1Ckpt& k : list)
+        rp.add("checkpoint_orphan", "attestations", k.rec, c, "no trusted records of this chain");
+  rep.chains += chains.size();
+  for (auto& [c, ch] : chains) {
+    const auto& E = ch.entries;
+    int64_t expected = 0;
+    auto it = ckpts.find(c);
+    if (it != ckpts.end()) {
+      for (const V1Ckpt& k : it->second) {
+        const auto& ci = k.info;
+        const std::string range =
+            "[" + std::to_string(ci.first) + "," + std::to_string(ci.last) + "]";
+        if (ci.first != expected || ci.last < ci.first ||
+            ci.count != static_cast<uint64_t>(ci.last - ci.first + 1))
+          rp.add("checkpoint_range", "attestations", k.rec, c,
+                 "range " + range + " (count " + std::to_string(ci.count) +
+                     ") does not continue at chain_index " + std::to_string(expected));
+        expected = std::max(expected, ci.last + 1);
+        std::vector<Hash32> leaves;
+        const StoredRecord *lo = nullptr, *hi = nullptr;
+        for (const V1Entry& e : E) {
+          if (static_cast<int64_t>(e.idx) < ci.first || static_cast<int64_t>(e.idx) > ci.last)
+            continue;
+          leaves.push_back(e.leaf);
+          if (lo == nullptr) lo = e.rec;
+          hi = e.rec;
+        }
+        if (engine::merkle_root(leaves) != ci.merkle_root)
+          rp.add("merkle_mismatch", "attestations", k.rec, c,
+                 "Merkle root of chain_index " + range + " (trusted " + pos(lo) + ".." + pos(hi) +
+                     ", " + std::to_string(leaves.size()) +
+                     " records) differs from the signed root");
+        auto last = ch.by_idx.find(static_cast<uint64_t>(ci.last));
+        bool head_ok = false;
+        if (last != ch.by_idx.end())
+          for (size_t j : last->second) head_ok = head_ok || E[j].stored == ci.chain_head;
+        auto firstr = ch.by_idx.find(static_cast<uint64_t>(ci.first));
+        bool prev_ok = false;
+        if (firstr != ch.by_idx.end())
+          for (size_t j : firstr->second) prev_ok = prev_ok || E[j].prev == ci.prev_chain_head;
+        if (!head_ok || !prev_ok)
+          rp.add("checkpoint_head", "attestations", k.rec, c,
+                 std::string("the signed ") + (!head_ok ? "chain head" : "previous chain head") +
+                     " of range " + range + " does not match the trusted records");
+      }
+    }
+    const V1Entry* tail = nullptr;
+    uint64_t tail_n = 0;
+    for (const V1Entry& e : E)
+      if (static_cast<int64_t>(e.idx) >= expected) {
+        if (tail == nullptr) tail = &e;
+        ++tail_n;
+      }
+    rep.unattested += tail_n;
+    if (tail != nullptr && (!opt.allow_open_tail || expected == 0))
+      rp.add("unattested", "trusted", tail->rec, c,
+             std::to_string(tail_n) + " record(s) from chain_index " + std::to_string(expected) +
+                 " are not covered by any checkpoint" +
+                 (expected == 0 ? " (the chain has no checkpoint at all)" : ""));
+  }
+}
+
+// ================================ format v2 (streaming) =====================================
+
+// A checkpoint of a v2 log, from the attestations: its root, where it is stored, and which
+// pinned witnesses cosigned it.
+struct V2Ckpt {
+  Hash32 root{};
+  int32_t partition = 0;
+  int64_t offset = -1;
+  std::set<std::string> witnesses;
+  bool checked = false;  // the log reached its size
+  bool matched = false;  // and its root matched
+};
+
+// One record of a v2 chain as the chain check needs it.
+struct V2Rec {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  uint64_t index = 0;
+  Hash32 stored{}, prev{}, leaf{};
+};
+
+struct V2Chain {
+  bool seen = false;
+  uint64_t records = 0;
+  // The log as verified: confirmed leaves in `tree`; the last record waits in `pend` until the
+  // record after it shows which of several records with its index is the authentic one.
+  engine::MerkleFrontier tree;
+  bool broken = false;
+  uint64_t broken_at = 0;
+  std::optional<V2Rec> pend;
+  std::vector<V2Rec> siblings;  // other records with pend's index and predecessor
+  uint64_t max_index = 0;
+  std::map<uint64_t, V2Ckpt> ckpts;  // by tree size
+  uint64_t mismatches = 0;           // checkpoints whose root differs (after the first: summarised)
+  int32_t last_mismatch_partition = 0;
+  int64_t last_mismatch_offset = -1;
+};
+
+// A record waiting for its leaf (multi-buffer, in parallel).
+struct Queued {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  int32_t chain = 0;
+  size_t at = 0, len = 0;  // 0x00 || the record with its chain fields zeroed, in queue_bytes
+  uint64_t index = 0;
+  Hash32 stored{}, prev{}, leaf{};
+};
+
+constexpr size_t kWindow = 4096;                   // records verified together
+constexpr size_t kWindowBytes = size_t{16} << 20;  // or this many bytes of them
+
+}  // namespace
+
+std::string Finding::json() const {
+  std::string out = "{\"finding\":";
+  json_string(out, kind);
+  out += ",\"stream\":";
+  json_string(out, stream);
+  out += ",\"partition\":" + std::to_string(partition) + ",\"offset\":" + std::to_string(offset) +
+         ",\"chain\":" + std::to_string(chain) + ",\"detail\":";
+  json_string(out, detail);
+  out += '}';
+  return out;
+}
+
+struct StreamVerifier::Impl {
+  VerifyOptions opt;
+  VerifyReport rep;
+  Reporter rp{rep};
+  // v1
+  std::vector<StoredRecord> v1_trusted, v1_atts;
+  std::set<int32_t> v1_chains;
+  // v2
+  std::map<int32_t, V2Chain> chains;
+  std::map<int32_t, std::string> origins;  // chain -> origin seen in its checkpoints
+  std::vector<Queued> queue;
+  std::vector<uint8_t> queue_bytes;
+  // Which chains each stored partition holds, and the offset checks waiting for the answer.
+  std::map<int32_t, std::set<int32_t>> held;
+  struct OffsetShift {
+    int32_t partition;
+    int64_t offset;
+    int32_t chain;
+    uint64_t index;
+  };
+  std::vector<OffsetShift> shifts;
+  std::map<std::pair<int32_t, int32_t>, int64_t> last_shift;  // (partition, chain) -> d
+  uint64_t shifts_dropped = 0;
+
+  std::vector<uint64_t> scratch;  // 8-aligned copy of a misaligned record (Kafka payloads)
+
+  explicit Impl(VerifyOptions o) : opt(std::move(o)) {}
+
+  // FlatBuffers reads scalars in place: a record that is not 8-byte aligned is copied first.
+  std::span<const uint8_t> aligned(std::span<const uint8_t> in) {
+    if (reinterpret_cast<uintptr_t>(in.data()) % 8 == 0) return in;
+    scratch.assign(in.size() / 8 + 1, 0);
+    if (!in.empty()) std::memcpy(scratch.data(), in.data(), in.size());
+    return {reinterpret_cast<const uint8_t*>(scratch.data()), in.size()};
+  }
+
+  engine::NoteKey engine_key(const std::string& origin) const {
+    return engine::NoteKey{origin,
+                           engine::note_key_id(origin, engine::kNoteEd25519, opt.public_key),
+                           engine::kNoteEd25519, opt.public_key};
+  }
+
+  void attestation(int32_t partition, int64_t offset, std::span<const uint8_t> bytes) {
+    bytes = aligned(bytes);
+    const int version = engine::attestation_version(bytes);
+    if (version == 1) {
+      v1_atts.push_back(StoredRecord{partition, offset, {bytes.begin(), bytes.end()}});
+      return;
+    }
+    Attestation a;
+    std::string why;
+    if (version == 0 || !engine::decode_attestation(bytes, &a, &why)) {
+      rp.add("checkpoint_malformed", "attestations", partition, offset, -1,
+             version == 0 ? "not a Checkpoint buffer" : why);
+      return;
+    }
+    int32_t from_origin = -1;
+    if (!engine::origin_partition(a.origin, &from_origin) || from_origin != a.partition) {
+      rp.add("checkpoint_malformed", "attestations", partition, offset, a.partition,
+             "origin '" + a.origin + "' does not name the record's chain " +
+                 std::to_string(a.partition));
+      return;
+    }
+    auto [o, fresh] = origins.try_emplace(a.partition, a.origin);
+    if (!fresh && o->second != a.origin) {
+      rp.add("checkpoint_malformed", "attestations", partition, offset, a.partition,
+             "chain " + std::to_string(a.partition) + " has attestations of two logs: '" +
+                 o->second + "' and '" + a.origin + "' (attestations from another pipeline?)");
+      return;
+    }
+    if (a.kind == AttestationKind::kIntent) {
+      ++rep.intents;
+      if (!engine::verify_engine_signature(opt.public_key, engine::intent_signing_bytes(a),
+                                           a.signature))
+        rp.add("intent_signature", "attestations", partition, offset, a.partition,
+               "intent for chain_index " + std::to_string(a.first) + ".." +
+                   std::to_string(a.first + a.size - 1) +
+                   " does not verify against the pinned public key");
+      return;
+    }
+    // A checkpoint (with or without cosignatures): the engine's signature on the note first.
+    std::string text;
+    std::vector<engine::NoteSignature> sigs;
+    engine::CheckpointBody body;
+    if (!engine::split_note(a.note, &text, &sigs, &why) ||
+        !engine::parse_checkpoint_body(text, &body, &why)) {
+      rp.add("checkpoint_malformed", "attestations", partition, offset, a.partition,
+             "not a C2SP signed checkpoint: " + why);
+      return;
+    }
+    if (body.origin != a.origin || body.size != a.size || body.root != a.root) {
+      rp.add("checkpoint_malformed", "attestations", partition, offset, a.partition,
+             "the record's fields differ from its signed note");
+      return;
+    }
+    const engine::NoteKey key = engine_key(a.origin);
+    bool signed_ok = false;
+    for (const auto& s : sigs) signed_ok = signed_ok || engine::verify_note_signature(key, text, s);
+    if (a.kind == AttestationKind::kCheckpoint) ++rep.checkpoints;
+    if (!signed_ok) {
+      rp.add("checkpoint_signature", "attestations", partition, offset, a.partition,
+             "the checkpoint note (tree size " + std::to_string(a.size) +
+                 ") carries no valid signature of the pinned engine key for log '" + a.origin +
+                 "'");
+      return;
+    }
+    std::set<std::string> cosigners;
+    for (const auto& w : opt.witnesses)
+      for (const auto& s : sigs)
+        if (engine::verify_note_signature(w, text, s)) cosigners.insert(w.name);
+    V2Chain& ch = chains[a.partition];
+    auto [it, added] = ch.ckpts.try_emplace(a.size);
+    V2Ckpt& k = it->second;
+    if (added) {
+      k.root = a.root;
+      k.partition = partition;
+      k.offset = offset;
+    } else if (k.root != a.root) {
+      rp.add("fork", "attestations", partition, offset, a.partition,
+             "two checkpoints of log '" + a.origin + "' signed by the engine" +
+                 (cosigners.empty() ? std::string() : " (this one cosigned by witnesses)") +
+                 " for tree size " + std::to_string(a.size) +
+                 " with different roots (the other at " + pos(k.partition, k.offset) +
+                 "): a forked history");
+      return;
+    }
+    rep.cosignatures += cosigners.size();
+    k.witnesses.insert(cosigners.begin(), cosigners.end());
+  }
+
+  void trusted(int32_t partition, int64_t offset, std::span<const uint8_t> bytes) {
+    ++rep.records;
+    bytes = aligned(bytes);
+    engine::ChainFields f;
+    if (!engine::find_chain_fields(bytes, &f, true)) {
+      rp.add("malformed", "trusted", partition, offset, -1,
+             "not a TrustedReading with provenance chain fields");
+      return;
+    }
+    const int32_t c = wire::GetTrustedReading(bytes.data())->provenance()->source_partition();
+    if (held[partition].size() < 3) held[partition].insert(c);
+    if (f.version == 1 || v1_chains.count(c)) {
+      if (f.version == 2) {
+        rp.add("version_mixed", "trusted", partition, offset, c,
+               "a chain format v2 record in a chain that began in format v1");
+        return;
+      }
+      if (chains.count(c) && chains[c].seen) {
+        rp.add("version_mixed", "trusted", partition, offset, c,
+               "a chain format v1 record in a chain that began in format v2");
+        return;
+      }
+      v1_chains.insert(c);
+      ++rep.v1_records;
+      v1_trusted.push_back(StoredRecord{partition, offset, {bytes.begin(), bytes.end()}});
+      return;
+    }
+    Queued q;
+    q.partition = partition;
+    q.offset = offset;
+    q.chain = c;
+    q.index = engine::u64_at(bytes, f.chain_index);
+    q.stored = engine::hash_at(bytes, f.record_hash);
+    q.prev = engine::hash_at(bytes, f.prev_hash);
+    q.at = queue_bytes.size();
+    q.len = bytes.size() + 1;
+    queue_bytes.resize(q.at + q.len);
+    queue_bytes[q.at] = 0x00;
+    std::memcpy(queue_bytes.data() + q.at + 1, bytes.data(), bytes.size());
+    engine::zero_chain_fields(std::span<uint8_t>(queue_bytes).subspan(q.at + 1, bytes.size()), f);
+    chains[c].seen = true;
+    queue.push_back(std::move(q));
+    if (queue.size() >= kWindow || queue_bytes.size() >= kWindowBytes) drain();
+  }
+
+  // Leaves of the queued records (multi-buffer, chunks in parallel), then the serial checks.
+  void drain() {
+    if (queue.empty()) return;
+    constexpr size_t kChunk = 256;
+    tbb::parallel_for(size_t{0}, (queue.size() + kChunk - 1) / kChunk, [&](size_t chunk) {
+      const size_t lo = chunk * kChunk, hi = std::min(queue.size(), lo + kChunk);
+      std::vector<std::span<const uint8_t>> msgs;
+      std::vector<Hash32> out(hi - lo);
+      for (size_t i = lo; i < hi; ++i)
+        msgs.emplace_back(queue_bytes.data() + queue[i].at, queue[i].len);
+      crypto::sha256_many(msgs, out);
+      for (size_t i = lo; i < hi; ++i) queue[i].leaf = out[i - lo];
+    });
+    for (Queued& q : queue) check(q);
+    queue.clear();
+    queue_bytes.clear();
+  }
+
+  void note_offset(const V2Rec& r, int32_t c) {
+    const int64_t d = r.offset - static_cast<int64_t>(r.index);
+    auto [it, fresh] = last_shift.try_emplace({r.partition, c}, 0);
+    if (!fresh && it->second == d) return;
+    if (fresh && d == 0) return;
+    it->second = d;
+    if (shifts.size() < 10000)
+      shifts.push_back({r.partition, r.offset, c, r.index});
+    else
+      ++shifts_dropped;
+  }
+
+  // Appends a confirmed record's leaf to the log and checks any checkpoint at that size.
+  void confirm(V2Chain& ch, int32_t c, const V2Rec& r) {
+    if (ch.broken) return;
+    if (r.index != ch.tree.size()) {
+      ch.broken = true;
+      ch.broken_at = ch.tree.size();
+      return;
+    }
+    ch.tree.append(std::span<const Hash32>(&r.leaf, 1));
+    auto it = ch.ckpts.find(ch.tree.size());
+    if (it != ch.ckpts.end()) {
+      it->second.checked = true;
+      it->second.matched = ch.tree.root() == it->second.root;
+      if (!it->second.matched && ch.mismatches++ == 0)
+        rp.add("merkle_mismatch", "attestations", it->second.partition, it->second.offset, c,
+               "the signed root of tree size " + std::to_string(it->first) +
+                   " differs from the Merkle root of the chain's first " +
+                   std::to_string(it->first) + " records (trusted .." + pos(r.partition, r.offset) +
+                   ")");
+      if (!it->second.matched) {
+        ch.last_mismatch_partition = it->second.partition;
+        ch.last_mismatch_offset = it->second.offset;
+      }
+    }
+  }
+
+  void brk(V2Chain& ch, uint64_t at) {
+    if (!ch.broken) {
+      ch.broken = true;
+      ch.broken_at = std::min<uint64_t>(at, ch.tree.size());
+    }
+  }
+
+  void check(const Queued& q) {
+    const int32_t c = q.chain;
+    V2Chain& ch = chains[c];
+    ++ch.records;
+    V2Rec r{q.partition, q.offset, q.index, q.stored, q.prev, q.leaf};
+    if (engine::chain_hash_v2(q.index, q.prev, q.leaf) != q.stored)
+      rp.add("record_altered", "trusted", q.partition, q.offset, c,
+             "record_hash does not match the record (chain_index " + std::to_string(q.index) + ")");
+    note_offset(r, c);
+    ch.max_index = std::max(ch.max_index, q.index);
+    if (!ch.pend) {  // the chain's first record
+      if (q.index != 0 || q.prev != Hash32{}) {
+        rp.add("chain_start", "trusted", q.partition, q.offset, c,
+               "the chain starts at chain_index " + std::to_string(q.index) +
+                   " (expected 0 with a zero prev_record_hash)");
+        brk(ch, 0);
+      }
+      ch.pend = r;
+      return;
+    }
+    V2Rec& p = *ch.pend;
+    auto follows = [&](const V2Rec& a) { return r.index == a.index + 1 && r.prev == a.stored; };
+    if (follows(p)) {
+      for (const V2Rec& s : ch.siblings)
+        rp.add("inserted", "trusted", s.partition, s.offset, c,
+               "chain_index " + std::to_string(s.index) +
+                   " occurs twice; the next record links to " + pos(p.partition, p.offset));
+      ch.siblings.clear();
+      confirm(ch, c, p);
+      ch.pend = r;
+      return;
+    }
+    for (size_t i = 0; i < ch.siblings.size(); ++i) {
+      if (!follows(ch.siblings[i])) continue;
+      const V2Rec authentic = ch.siblings[i];
+      rp.add("inserted", "trusted", p.partition, p.offset, c,
+             "chain_index " + std::to_string(p.index) + " occurs twice; the next record links to " +
+                 pos(authentic.partition, authentic.offset));
+      for (size_t k = 0; k < ch.siblings.size(); ++k)
+        if (k != i)
+          rp.add("inserted", "trusted", ch.siblings[k].partition, ch.siblings[k].offset, c,
+                 "chain_index " + std::to_string(ch.siblings[k].index) + " occurs again");
+      ch.siblings.clear();
+      confirm(ch, c, authentic);
+      ch.pend = r;
+      return;
+    }
+    if (r.index == p.index && r.prev == p.prev && ch.siblings.size() < 8) {
+      ch.siblings.push_back(r);  // decided by the record after
+      return;
+    }
+    // A break: name it, then continue from this record.
+    const uint64_t expected = p.index + 1;
+    const bool hash_ok = r.prev == p.stored;
+    rp.add("chain_break", "trusted", q.partition, q.offset, c,
+           "after " + pos(p.partition, p.offset) + " (chain_index " + std::to_string(p.index) +
+               ") comes chain_index " + std::to_string(r.index) +
+               (hash_ok ? "" : "; prev_record_hash does not link to the record before"));
+    if (r.index > expected)
+      rp.add("missing", "trusted", q.partition, q.offset, c,
+             "chain_index " + std::to_string(expected) + ".." + std::to_string(r.index - 1) +
+                 " missing (records removed before this one)");
+    else if (r.index < expected)
+      rp.add("duplicate", "trusted", q.partition, q.offset, c,
+             "chain_index " + std::to_string(r.index) + " again, after chain_index " +
+                 std::to_string(p.index));
+    for (const V2Rec& s : ch.siblings)
+      rp.add("duplicate", "trusted", s.partition, s.offset, c,
+             "chain_index " + std::to_string(s.index) + " occurs more than once");
+    ch.siblings.clear();
+    confirm(ch, c, p);
+    brk(ch, std::min(expected, r.index));
+    ch.pend = r;
+  }
+
+  VerifyReport finish() {
+    drain();
+    for (auto& [c, ch] : chains) {
+      if (ch.pend) {
+        for (const V2Rec& s : ch.siblings)
+          rp.add("duplicate", "trusted", s.partition, s.offset, c,
+                 "chain_index " + std::to_string(s.index) +
+                     " occurs more than once at the end of the chain");
+        confirm(ch, c, *ch.pend);
+      }
+    }
+    // Offsets equal chain indices where a stored partition holds exactly one chain.
+    for (const auto& s : shifts) {
+      auto h = held.find(s.partition);
+      if (h == held.end() || h->second.size() != 1 || *h->second.begin() != s.chain ||
+          s.partition != s.chain)
+        continue;
+      rp.add("offset_mismatch", "trusted", s.partition, s.offset, s.chain,
+             "chain_index " + std::to_string(s.index) + " stored at offset " +
+                 std::to_string(s.offset));
+    }
+    if (shifts_dropped > 0)
+      rp.add("offset_mismatch", "trusted", 0, -1, -1,
+             std::to_string(shifts_dropped) + " more offset changes not listed");
+    // Per v2 chain: checkpoints not reached, coverage, witnesses.
+    for (auto& [c, ch] : chains) {
+      if (!ch.seen) {
+        for (const auto& [size, k] : ch.ckpts)
+          rp.add("checkpoint_orphan", "attestations", k.partition, k.offset, c,
+                 "no trusted records of this chain");
+        continue;
+      }
+      ++rep.chains;
+      uint64_t attested = 0, witnessed = 0;
+      uint64_t unverifiable = 0;
+      const V2Ckpt* first_unverifiable = nullptr;
+      if (ch.mismatches > 1)
+        rp.add("merkle_mismatch", "attestations", ch.last_mismatch_partition,
+               ch.last_mismatch_offset, c,
+               std::to_string(ch.mismatches - 1) +
+                   " later checkpoint(s) differ too (every tree after a changed record does)");
+      for (auto& [size, k] : ch.ckpts) {
+        // Coverage: signed checkpoints the stream reaches (whether their roots match is a
+        // finding of its own).
+        if (size <= ch.max_index + 1) {
+          attested = std::max(attested, size);
+          if (opt.min_witnesses > 0 && k.witnesses.size() >= opt.min_witnesses)
+            witnessed = std::max(witnessed, size);
+        }
+        if (k.checked) continue;
+        if (ch.broken && size > ch.broken_at && size <= ch.max_index + 1) {
+          if (unverifiable++ == 0) first_unverifiable = &k;
+          continue;
+        }
+        rp.add("checkpoint_beyond_stream", "attestations", k.partition, k.offset, c,
+               "a signed checkpoint of tree size " + std::to_string(size) +
+                   " but the stream holds " + std::to_string(ch.max_index + 1) +
+                   " records of this chain: records after it were removed (the stream was "
+                   "truncated) or never written");
+      }
+      if (first_unverifiable != nullptr)
+        rp.add("merkle_mismatch", "attestations", first_unverifiable->partition,
+               first_unverifiable->offset, c,
+               std::to_string(unverifiable) +
+                   " checkpoint(s) from here cannot match: the chain's records are broken at "
+                   "chain_index " +
+                   std::to_string(ch.broken_at) + " (findings above)");
+      const uint64_t total = ch.max_index + 1;
+      if (total > attested) {
+        rep.unattested += total - attested;
+        if (!opt.allow_open_tail || attested == 0)
+          rp.add("unattested", "trusted", 0, -1, c,
+                 std::to_string(total - attested) + " record(s) from chain_index " +
+                     std::to_string(attested) + " are not covered by any checkpoint" +
+                     (attested == 0 ? " (the chain has no valid checkpoint at all)" : ""));
+      }
+      if (opt.min_witnesses > 0 && total > witnessed) {
+        rep.unwitnessed += total - witnessed;
+        if (!opt.allow_open_tail || witnessed == 0)
+          rp.add("unwitnessed", "attestations", 0, -1, c,
+                 std::to_string(total - witnessed) + " record(s) from chain_index " +
+                     std::to_string(witnessed) + " are not covered by a checkpoint with " +
+                     std::to_string(opt.min_witnesses) + " valid witness cosignature(s)");
+      }
+    }
+    // Format v1 chains, in memory as before.
+    if (!v1_trusted.empty() || !v1_atts.empty()) {
+      std::map<int32_t, std::set<int32_t>> h1;
+      for (const auto& [p, cs] : held) h1[p] = cs;
+      verify_v1(v1_trusted, v1_atts, opt, h1, rep);
+    }
+    return std::move(rep);
+  }
+};
+
+StreamVerifier::StreamVerifier(VerifyOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+StreamVerifier::~StreamVerifier() = default;
+
+void StreamVerifier::add_attestation(int32_t partition, int64_t offset,
+                                     std::span<const uint8_t> bytes) {
+  impl_->attestation(partition, offset, bytes);
+}
+
+void StreamVerifier::add_trusted(int32_t partition, int64_t offset,
+                                 std::span<const uint8_t> bytes) {
+  impl_->trusted(partition, offset, bytes);
+}
+
+VerifyReport StreamVerifier::finish() {
+  return impl_->finish();
+}
+
+VerifyReport verify_stream(const std::vector<StoredRecord>& trusted,
+                           const std::vector<StoredRecord>& attestations,
+                           const VerifyOptions& opt) {
+  StreamVerifier v(opt);
+  for (const auto& a : attestations) v.add_attestation(a.partition, a.offset, a.bytes);
+  for (const auto& t : trusted) v.add_trusted(t.partition, t.offset, t.bytes);
+  return v.finish();
+}
+
+bool for_each_stored_frame(
+    const std::string& path,
+    const std::function<void(int32_t, int64_t, std::span<const uint8_t>)>& fn, std::string* error) {
+  engine::FrameReader r(UINT32_MAX);
+  if (!r.open(path)) {
+    *error = r.error();
+    return false;
+  }
+  std::vector<uint8_t> buf;
+  for (int64_t i = 0;; ++i) {
+    buf.clear();
+    uint32_t len = 0;
+    uint64_t declared = 0;
+    const engine::FrameStatus st = r.next(buf, len, declared);
+    if (st == engine::FrameStatus::kEnd) return true;
+    if (st != engine::FrameStatus::kOk) {
+      *error = path + ": unreadable or truncated frame at index " + std::to_string(i) + " (byte " +
+               std::to_string(r.frame_position()) + ", declares " + std::to_string(declared) +
+               " bytes, " + std::to_string(len) + " present)";
+      return false;
+    }
+    fn(0, i, buf);
+  }
+}
+
+bool read_stored_file(const std::string& path, std::vector<StoredRecord>* out, std::string* error) {
+  return for_each_stored_frame(
+      path,
+      [&](int32_t p, int64_t o, std::span<const uint8_t> b) {
+        out->push_back(StoredRecord{p, o, {b.begin(), b.end()}});
+      },
+      error);
+}
+
+// ================================ inclusion proofs ==========================================
+
+namespace {
 
 // --- tiny JSON field readers for the proof format written by InclusionProof::json() --------
 bool find_value(const std::string& t, const std::string& key, size_t* at) {
@@ -122,218 +835,34 @@ bool read_hex(const std::string& t, const std::string& key, std::vector<uint8_t>
   return true;
 }
 
+// The chain and chain_index of a record, and its leaf (by its format).
+struct RecordId {
+  int32_t chain = 0;
+  uint64_t index = 0;
+  Hash32 leaf{};
+  bool hash_ok = false;
+  uint8_t version = 0;
+};
+
+bool identify(std::span<const uint8_t> rec, RecordId* out) {
+  engine::ChainFields f;
+  if (!engine::find_chain_fields(rec, &f, true)) return false;
+  out->chain = wire::GetTrustedReading(rec.data())->provenance()->source_partition();
+  out->index = engine::u64_at(rec, f.chain_index);
+  out->version = f.version;
+  const Hash32 stored = engine::hash_at(rec, f.record_hash);
+  if (f.version == 1) {
+    out->leaf = engine::merkle_leaf(rec);
+    out->hash_ok = engine::record_hash_v1(rec, f) == stored;
+  } else {
+    out->leaf = engine::record_leaf_v2(rec, f);
+    out->hash_ok =
+        engine::chain_hash_v2(out->index, engine::hash_at(rec, f.prev_hash), out->leaf) == stored;
+  }
+  return true;
+}
+
 }  // namespace
-
-std::string Finding::json() const {
-  std::string out = "{\"finding\":";
-  json_string(out, kind);
-  out += ",\"stream\":";
-  json_string(out, stream);
-  out += ",\"partition\":" + std::to_string(partition) + ",\"offset\":" + std::to_string(offset) +
-         ",\"chain\":" + std::to_string(chain) + ",\"detail\":";
-  json_string(out, detail);
-  out += '}';
-  return out;
-}
-
-VerifyReport verify_stream(const std::vector<StoredRecord>& trusted,
-                           const std::vector<StoredRecord>& attestations,
-                           const VerifyOptions& opt) {
-  VerifyReport rep;
-  Reporter rp(rep);
-  rep.records = trusted.size();
-  engine::Sha256 h;
-  std::map<int32_t, Chain> chains;
-  for (const StoredRecord& r : trusted) {
-    engine::ChainFields f;
-    if (!engine::find_chain_fields(r.bytes, &f, true)) {
-      rp.add("malformed", "trusted", &r, -1, "not a TrustedReading with provenance chain fields");
-      continue;
-    }
-    const int32_t c = wire::GetTrustedReading(r.bytes.data())->provenance()->source_partition();
-    Entry e;
-    e.rec = &r;
-    e.idx = engine::u64_at(r.bytes, f.chain_index);
-    e.stored = engine::hash_at(r.bytes, f.record_hash);
-    e.prev = engine::hash_at(r.bytes, f.prev_hash);
-    const Hash32 actual = engine::record_hash(h, r.bytes, f);
-    e.leaf = engine::merkle_leaf(h, r.bytes);  // leaves are the records as stored
-    if (actual != e.stored)
-      rp.add("record_altered", "trusted", &r, c,
-             "record_hash does not match the record (chain_index " + std::to_string(e.idx) + ")");
-    Chain& ch = chains[c];
-    ch.by_idx[e.idx].push_back(ch.entries.size());
-    ch.entries.push_back(e);
-  }
-
-  // Which chains each stored partition holds: where a stored partition holds exactly its own
-  // chain (Kafka with `partition: source`, a file of one chain), offsets equal chain indices.
-  std::map<int32_t, std::set<int32_t>> held;
-  for (const auto& [c, ch] : chains)
-    for (const Entry& e : ch.entries) held[e.rec->partition].insert(c);
-
-  // Continuity of every chain in stored order.
-  for (auto& [c, ch] : chains) {
-    const auto& E = ch.entries;
-    bool offsets = true;
-    for (const Entry& e : E) offsets = offsets && e.rec->partition == c && held[c].size() == 1;
-    int64_t shift = 0;  // offset - chain_index of the previous record
-    for (size_t j = 0; offsets && j < E.size(); ++j) {
-      const int64_t d = E[j].rec->offset - static_cast<int64_t>(E[j].idx);
-      if (d != shift)
-        rp.add("offset_mismatch", "trusted", E[j].rec, c,
-               "chain_index " + std::to_string(E[j].idx) + " stored at offset " +
-                   std::to_string(E[j].rec->offset));
-      shift = d;
-    }
-    for (size_t j = 0; j < E.size(); ++j) {
-      if (j == 0) {
-        if (E[0].idx != 0 || E[0].prev != Hash32{})
-          rp.add("chain_start", "trusted", E[0].rec, c,
-                 "the chain starts at chain_index " + std::to_string(E[0].idx) +
-                     " (expected 0 with a zero prev_record_hash)");
-        continue;
-      }
-      const bool hash_ok = E[j].prev == E[j - 1].stored;
-      if (!hash_ok || E[j].idx != E[j - 1].idx + 1)
-        rp.add("chain_break", "trusted", E[j].rec, c,
-               "after " + pos(E[j - 1].rec) + " (chain_index " + std::to_string(E[j - 1].idx) +
-                   ") comes chain_index " + std::to_string(E[j].idx) +
-                   (hash_ok ? "" : "; prev_record_hash does not link to the record before"));
-    }
-    // Indices that appear nowhere, and indices that appear more than once.
-    uint64_t prev_key = 0;
-    bool first = true;
-    for (const auto& [idx, js] : ch.by_idx) {
-      if (!first && idx > prev_key + 1)
-        rp.add("missing", "trusted", E[js.front()].rec, c,
-               "chain_index " + std::to_string(prev_key + 1) + ".." + std::to_string(idx - 1) +
-                   " missing (records removed before this one)");
-      first = false;
-      prev_key = idx;
-      if (js.size() < 2) continue;
-      auto next = ch.by_idx.find(idx + 1);
-      std::vector<size_t> referenced;
-      for (size_t j : js) {
-        bool ref = false;
-        if (next != ch.by_idx.end())
-          for (size_t k : next->second) ref = ref || E[k].prev == E[j].stored;
-        if (ref) referenced.push_back(j);
-      }
-      for (size_t j : js) {
-        const bool authentic = referenced.size() == 1 && referenced[0] == j;
-        if (!authentic)
-          rp.add(referenced.size() == 1 ? "inserted" : "duplicate", "trusted", E[j].rec, c,
-                 "chain_index " + std::to_string(idx) + " occurs " + std::to_string(js.size()) +
-                     " times" +
-                     (referenced.size() == 1
-                          ? "; the next record links to " + pos(E[referenced[0]].rec)
-                          : std::string()));
-      }
-    }
-  }
-
-  // Checkpoints: signature, range continuity, Merkle root, chain heads.
-  std::map<int32_t, std::vector<Ckpt>> ckpts;
-  for (const StoredRecord& a : attestations) {
-    Ckpt k{&a, {}};
-    std::string why;
-    if (!engine::decode_checkpoint(a.bytes, &k.info, &why)) {
-      rp.add("checkpoint_malformed", "attestations", &a, -1, why);
-      continue;
-    }
-    ++rep.checkpoints;
-    const auto msg = engine::checkpoint_signing_bytes(k.info);
-    if (!engine::verify_engine_signature(opt.public_key, msg, k.info.signature))
-      rp.add(
-          "checkpoint_signature", "attestations", &a, k.info.partition,
-          "signature does not verify against the pinned public key (key id " + k.info.key_id + ")");
-    ckpts[k.info.partition].push_back(std::move(k));
-  }
-  for (auto& [c, list] : ckpts)
-    if (!chains.count(c))
-      for (const Ckpt& k : list)
-        rp.add("checkpoint_orphan", "attestations", k.rec, c, "no trusted records of this chain");
-  rep.chains = chains.size();
-  for (auto& [c, ch] : chains) {
-    const auto& E = ch.entries;
-    int64_t expected = 0;
-    auto it = ckpts.find(c);
-    if (it != ckpts.end()) {
-      for (const Ckpt& k : it->second) {
-        const auto& ci = k.info;
-        const std::string range =
-            "[" + std::to_string(ci.first) + "," + std::to_string(ci.last) + "]";
-        if (ci.first != expected || ci.last < ci.first ||
-            ci.count != static_cast<uint64_t>(ci.last - ci.first + 1))
-          rp.add("checkpoint_range", "attestations", k.rec, c,
-                 "range " + range + " (count " + std::to_string(ci.count) +
-                     ") does not continue at chain_index " + std::to_string(expected));
-        expected = std::max(expected, ci.last + 1);
-        std::vector<Hash32> leaves;
-        const StoredRecord *lo = nullptr, *hi = nullptr;
-        for (const Entry& e : E) {
-          if (static_cast<int64_t>(e.idx) < ci.first || static_cast<int64_t>(e.idx) > ci.last)
-            continue;
-          leaves.push_back(e.leaf);
-          if (lo == nullptr) lo = e.rec;
-          hi = e.rec;
-        }
-        if (engine::merkle_root(leaves) != ci.merkle_root)
-          rp.add("merkle_mismatch", "attestations", k.rec, c,
-                 "Merkle root of chain_index " + range + " (trusted " + pos(lo) + ".." + pos(hi) +
-                     ", " + std::to_string(leaves.size()) +
-                     " records) differs from the signed root");
-        auto last = ch.by_idx.find(static_cast<uint64_t>(ci.last));
-        bool head_ok = false;
-        if (last != ch.by_idx.end())
-          for (size_t j : last->second) head_ok = head_ok || E[j].stored == ci.chain_head;
-        auto firstr = ch.by_idx.find(static_cast<uint64_t>(ci.first));
-        bool prev_ok = false;
-        if (firstr != ch.by_idx.end())
-          for (size_t j : firstr->second) prev_ok = prev_ok || E[j].prev == ci.prev_chain_head;
-        if (!head_ok || !prev_ok)
-          rp.add("checkpoint_head", "attestations", k.rec, c,
-                 std::string("the signed ") + (!head_ok ? "chain head" : "previous chain head") +
-                     " of range " + range + " does not match the trusted records");
-      }
-    }
-    const Entry* tail = nullptr;
-    uint64_t tail_n = 0;
-    for (const Entry& e : E)
-      if (static_cast<int64_t>(e.idx) >= expected) {
-        if (tail == nullptr) tail = &e;
-        ++tail_n;
-      }
-    if (tail != nullptr && !opt.allow_open_tail)
-      rp.add("unattested", "trusted", tail->rec, c,
-             std::to_string(tail_n) + " record(s) from chain_index " + std::to_string(expected) +
-                 " are not covered by any checkpoint");
-  }
-  return rep;
-}
-
-bool read_stored_file(const std::string& path, std::vector<StoredRecord>* out, std::string* error) {
-  FrameReader r(UINT32_MAX);
-  if (!r.open(path)) {
-    *error = r.error();
-    return false;
-  }
-  int64_t i = 0;
-  for (;;) {
-    StoredRecord rec;
-    uint32_t len = 0;
-    uint64_t declared = 0;
-    const FrameStatus st = r.next(rec.bytes, len, declared);
-    if (st == FrameStatus::kEnd) return true;
-    if (st != FrameStatus::kOk) {
-      *error = path + ": unreadable or truncated frame at index " + std::to_string(i);
-      return false;
-    }
-    rec.offset = i++;
-    out->push_back(std::move(rec));
-  }
-}
 
 std::string InclusionProof::json() const {
   std::string out = "{\"partition\":" + std::to_string(partition) +
@@ -351,7 +880,7 @@ bool InclusionProof::parse(const std::string& t, InclusionProof* out, std::strin
   int64_t part = 0, leaf = 0, size = 0;
   if (!read_int(t, "partition", &part) || !read_int(t, "offset", &out->offset) ||
       !read_int(t, "leaf_index", &leaf) || !read_int(t, "tree_size", &size) || leaf < 0 ||
-      size < 0 || !read_hex(t, "record", &out->record) ||
+      size < 0 || part < INT32_MIN || part > INT32_MAX || !read_hex(t, "record", &out->record) ||
       !read_hex(t, "checkpoint", &out->checkpoint)) {
     *error =
         "not an inclusion proof (fields partition, offset, leaf_index, tree_size, record, "
@@ -386,6 +915,10 @@ bool InclusionProof::parse(const std::string& t, InclusionProof* out, std::strin
     std::copy(v->begin(), v->end(), hsh.begin());
     out->audit_path.push_back(hsh);
     p = end;
+    if (out->audit_path.size() > 64) {
+      *error = "inclusion proof: audit_path longer than 64";
+      return false;
+    }
   }
   return true;
 }
@@ -396,74 +929,141 @@ bool make_inclusion_proof(const std::vector<StoredRecord>& trusted,
   const StoredRecord* target = nullptr;
   for (const auto& r : trusted)
     if (r.partition == partition && r.offset == offset) target = &r;
-  engine::ChainFields f;
-  if (target == nullptr || !engine::find_chain_fields(target->bytes, &f, true)) {
+  RecordId id;
+  if (target == nullptr || !identify(target->bytes, &id)) {
     *error = "no trusted record with chain fields at " + std::to_string(partition) + ":" +
              std::to_string(offset);
     return false;
   }
-  const int32_t chain =
-      wire::GetTrustedReading(target->bytes.data())->provenance()->source_partition();
-  const int64_t idx = static_cast<int64_t>(engine::u64_at(target->bytes, f.chain_index));
-  for (const auto& a : attestations) {
-    engine::CheckpointInfo ci;
-    std::string why;
-    if (!engine::decode_checkpoint(a.bytes, &ci, &why) || ci.partition != chain || idx < ci.first ||
-        idx > ci.last)
-      continue;
-    std::vector<Hash32> leaves;
-    engine::Sha256 h;
-    uint64_t leaf_index = 0;
-    for (const auto& r : trusted) {
-      engine::ChainFields g;
-      if (!engine::find_chain_fields(r.bytes, &g, true)) continue;
-      const auto* prov = wire::GetTrustedReading(r.bytes.data())->provenance();
-      const int64_t i = static_cast<int64_t>(engine::u64_at(r.bytes, g.chain_index));
-      if (prov->source_partition() != chain || i < ci.first || i > ci.last) continue;
-      if (&r == target) leaf_index = leaves.size();
-      leaves.push_back(engine::merkle_leaf(h, r.bytes));
-    }
-    out->partition = partition;
-    out->offset = offset;
-    out->record = target->bytes;
-    out->leaf_index = leaf_index;
-    out->tree_size = leaves.size();
-    out->audit_path = engine::merkle_audit_path(leaves, leaf_index);
-    out->checkpoint = a.bytes;
-    return true;
+  // The chain's records in chain order (the first one of each chain_index as stored).
+  std::map<uint64_t, Hash32> leaves_by_index;
+  for (const auto& r : trusted) {
+    RecordId x;
+    if (!identify(r.bytes, &x) || x.chain != id.chain || x.version != id.version) continue;
+    leaves_by_index.try_emplace(x.index, x.leaf);
   }
-  *error = "no checkpoint covers chain_index " + std::to_string(idx) + " of chain " +
-           std::to_string(chain);
+  if (id.version == 1) {
+    for (const auto& a : attestations) {
+      engine::CheckpointInfo ci;
+      std::string why;
+      if (!engine::decode_checkpoint(a.bytes, &ci, &why) || ci.partition != id.chain ||
+          static_cast<int64_t>(id.index) < ci.first || static_cast<int64_t>(id.index) > ci.last)
+        continue;
+      std::vector<Hash32> leaves;
+      for (int64_t i = ci.first; i <= ci.last; ++i) {
+        auto it = leaves_by_index.find(static_cast<uint64_t>(i));
+        if (it == leaves_by_index.end()) {
+          *error = "chain_index " + std::to_string(i) + " is missing from the stream";
+          return false;
+        }
+        leaves.push_back(it->second);
+      }
+      out->leaf_index = id.index - static_cast<uint64_t>(ci.first);
+      out->tree_size = leaves.size();
+      out->audit_path = engine::merkle_audit_path(leaves, static_cast<size_t>(out->leaf_index));
+      out->checkpoint = a.bytes;
+      out->partition = id.chain;
+      out->offset = static_cast<int64_t>(id.index);
+      out->record = target->bytes;
+      return true;
+    }
+  } else {
+    // The largest checkpoint that covers the record; its cosigned copy if there is one.
+    const StoredRecord* best = nullptr;
+    uint64_t best_size = 0;
+    bool best_cosigned = false;
+    for (const auto& a : attestations) {
+      Attestation x;
+      std::string why;
+      if (engine::attestation_version(a.bytes) != 2 ||
+          !engine::decode_attestation(a.bytes, &x, &why) || x.partition != id.chain ||
+          x.kind == AttestationKind::kIntent || x.size <= id.index)
+        continue;
+      const bool cos = x.kind == AttestationKind::kCosigned;
+      if (x.size > best_size || (x.size == best_size && cos && !best_cosigned)) {
+        best = &a;
+        best_size = x.size;
+        best_cosigned = cos;
+      }
+    }
+    if (best != nullptr) {
+      std::vector<Hash32> leaves;
+      for (uint64_t i = 0; i < best_size; ++i) {
+        auto it = leaves_by_index.find(i);
+        if (it == leaves_by_index.end()) {
+          *error = "chain_index " + std::to_string(i) + " is missing from the stream";
+          return false;
+        }
+        leaves.push_back(it->second);
+      }
+      out->leaf_index = id.index;
+      out->tree_size = best_size;
+      out->audit_path = engine::merkle_audit_path(leaves, static_cast<size_t>(id.index));
+      out->checkpoint = best->bytes;
+      out->partition = id.chain;
+      out->offset = static_cast<int64_t>(id.index);
+      out->record = target->bytes;
+      return true;
+    }
+  }
+  *error = "no checkpoint covers chain_index " + std::to_string(id.index) + " of chain " +
+           std::to_string(id.chain);
   return false;
 }
 
 std::vector<std::string> verify_inclusion_proof(const InclusionProof& p,
                                                 const std::array<uint8_t, 32>& public_key) {
   std::vector<std::string> why;
-  engine::CheckpointInfo ci;
+  RecordId id;
+  if (!identify(p.record, &id)) return {"record is not a TrustedReading with chain fields"};
+  if (!id.hash_ok) why.push_back("record_hash does not match the record");
+  // The record must be the one the proof names.
+  if (id.chain != p.partition || static_cast<int64_t>(id.index) != p.offset)
+    why.push_back("the proof names record " + std::to_string(p.partition) + ":" +
+                  std::to_string(p.offset) + " but holds chain " + std::to_string(id.chain) +
+                  ", chain_index " + std::to_string(id.index));
+  Hash32 root{};
+  uint64_t first = 0, size = 0;
+  int32_t chain = 0;
   std::string err;
-  if (!engine::decode_checkpoint(p.checkpoint, &ci, &err)) return {"checkpoint: " + err};
-  if (!engine::verify_engine_signature(public_key, engine::checkpoint_signing_bytes(ci),
-                                       ci.signature))
-    why.push_back("checkpoint signature does not verify against the pinned public key");
-  engine::ChainFields f;
-  if (!engine::find_chain_fields(p.record, &f, true)) {
-    why.push_back("record is not a TrustedReading with chain fields");
-    return why;
+  if (id.version == 1) {
+    engine::CheckpointInfo ci;
+    if (!engine::decode_checkpoint(p.checkpoint, &ci, &err)) return {"checkpoint: " + err};
+    if (!engine::verify_engine_signature(public_key, engine::checkpoint_signing_bytes(ci),
+                                         ci.signature))
+      why.push_back("checkpoint signature does not verify against the pinned public key");
+    root = ci.merkle_root;
+    first = static_cast<uint64_t>(ci.first);
+    size = ci.count;
+    chain = ci.partition;
+  } else {
+    Attestation a;
+    if (!engine::decode_attestation(p.checkpoint, &a, &err) || a.kind == AttestationKind::kIntent)
+      return {"checkpoint: " + (err.empty() ? std::string("an intent, not a checkpoint") : err)};
+    std::string text;
+    std::vector<engine::NoteSignature> sigs;
+    engine::CheckpointBody body;
+    if (!engine::split_note(a.note, &text, &sigs, &err) ||
+        !engine::parse_checkpoint_body(text, &body, &err))
+      return {"checkpoint: " + err};
+    const engine::NoteKey key{body.origin,
+                              engine::note_key_id(body.origin, engine::kNoteEd25519, public_key),
+                              engine::kNoteEd25519, public_key};
+    bool ok = false;
+    for (const auto& s : sigs) ok = ok || engine::verify_note_signature(key, text, s);
+    if (!ok) why.push_back("checkpoint note carries no valid signature of the pinned key");
+    int32_t from_origin = -1;
+    if (!engine::origin_partition(body.origin, &from_origin))
+      why.push_back("checkpoint origin '" + body.origin + "' names no chain");
+    root = body.root;
+    size = body.size;
+    chain = from_origin;
   }
-  engine::Sha256 h;
-  const Hash32 actual = engine::record_hash(h, p.record, f);
-  if (actual != engine::hash_at(p.record, f.record_hash))
-    why.push_back("record_hash does not match the record");
-  const auto* prov = wire::GetTrustedReading(p.record.data())->provenance();
-  const uint64_t idx = engine::u64_at(p.record, f.chain_index);
-  if (prov->source_partition() != ci.partition ||
-      idx != static_cast<uint64_t>(ci.first) + p.leaf_index || p.tree_size != ci.count)
-    why.push_back("record position (chain " + std::to_string(prov->source_partition()) +
-                  ", chain_index " + std::to_string(idx) + ") does not match leaf " +
-                  std::to_string(p.leaf_index) + " of the checkpoint range");
-  if (!engine::merkle_verify_inclusion(engine::merkle_leaf(h, p.record), p.leaf_index, p.tree_size,
-                                       p.audit_path, ci.merkle_root))
+  if (chain != id.chain || id.index != first + p.leaf_index || p.tree_size != size)
+    why.push_back("record position (chain " + std::to_string(id.chain) + ", chain_index " +
+                  std::to_string(id.index) + ") does not match leaf " +
+                  std::to_string(p.leaf_index) + " of the checkpoint's tree");
+  if (!engine::merkle_verify_inclusion(id.leaf, p.leaf_index, p.tree_size, p.audit_path, root))
     why.push_back("audit path does not lead to the signed Merkle root");
   return why;
 }

@@ -1,12 +1,12 @@
 #include "crypto/sha256_many.hpp"
 
 #include <intel-ipsec-mb.h>
-#include <openssl/evp.h>
 
 #include <cstring>
 #include <memory>
 
 #include "crypto/cpu.hpp"
+#include "crypto/sha256.hpp"
 
 namespace assay::crypto {
 namespace {
@@ -67,8 +67,7 @@ void fill_job(IMB_JOB* job, std::span<const uint8_t> msg, std::array<uint8_t, 32
 }
 
 void openssl_one(std::span<const uint8_t> msg, std::array<uint8_t, 32>& out) {
-  unsigned int len = 0;
-  EVP_Digest(msg.data(), msg.size(), out.data(), &len, EVP_sha256(), nullptr);
+  out = sha256(msg);
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 #include "engine/audit_log.hpp"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <unistd.h>
 
@@ -11,7 +10,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "crypto/sha256.hpp"
 #include "engine/bytes.hpp"
+#include "engine/framing.hpp"
 #include "engine/log.hpp"
 #include "engine/metrics.hpp"
 #include "engine/time.hpp"
@@ -23,16 +24,6 @@ namespace {
 
 constexpr std::string_view kCanonicalTag = "assay.audit.v1\n";
 
-void put_u32(std::vector<uint8_t>& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-void put_u64(std::vector<uint8_t>& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-void put_str(std::vector<uint8_t>& out, std::string_view s) {
-  put_u32(out, static_cast<uint32_t>(s.size()));
-  out.insert(out.end(), s.begin(), s.end());
-}
 std::string_view sv(const flatbuffers::String* s) {
   return s == nullptr ? std::string_view() : s->string_view();
 }
@@ -90,15 +81,10 @@ std::vector<uint8_t> audit_canonical_bytes(const wire::AuditEvent& e) {
 
 std::array<uint8_t, 32> audit_record_hash(std::span<const uint8_t> prev_hash,
                                           std::span<const uint8_t> canonical) {
-  std::array<uint8_t, 32> out{};
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  unsigned int len = 0;
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  EVP_DigestUpdate(ctx, prev_hash.data(), prev_hash.size());
-  EVP_DigestUpdate(ctx, canonical.data(), canonical.size());
-  EVP_DigestFinal_ex(ctx, out.data(), &len);
-  EVP_MD_CTX_free(ctx);
-  return out;
+  crypto::Sha256 h;
+  h.update(prev_hash);
+  h.update(canonical);
+  return h.final();
 }
 
 std::string binary_sha256_hex() {
@@ -108,18 +94,13 @@ std::string binary_sha256_hex() {
 std::string file_sha256_hex(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return {};
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  crypto::Sha256 h;
   std::vector<char> buf(1 << 16);
   while (in) {
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    if (in.gcount() > 0) EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(in.gcount()));
+    if (in.gcount() > 0) h.update(std::string_view(buf.data(), static_cast<size_t>(in.gcount())));
   }
-  std::array<uint8_t, 32> out{};
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, out.data(), &len);
-  EVP_MD_CTX_free(ctx);
-  return to_hex(out);
+  return to_hex(h.final());
 }
 
 AuditLog::AuditLog(AuditOptions options, std::shared_ptr<const EngineKey> key,
@@ -139,40 +120,61 @@ AuditLog::~AuditLog() {
 }
 
 bool AuditLog::restore_locked(std::string* error, std::string* previous_key_id) {
-  std::ifstream in(options_.file, std::ios::binary);
-  if (!in) return true;  // a new log
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string data = ss.str();
-  size_t pos = 0, last = 0, last_size = 0, count = 0;
-  while (pos < data.size()) {
-    uint32_t len = 0;
-    if (data.size() - pos < 4) {
-      *error = "truncated frame header at byte " + std::to_string(pos);
-      return false;
-    }
-    for (int i = 0; i < 4; ++i)
-      len |= static_cast<uint32_t>(static_cast<uint8_t>(data[pos + i])) << (8 * i);
-    if (data.size() - pos - 4 < len) {
-      *error = "truncated frame at byte " + std::to_string(pos) + " (declares " +
-               std::to_string(len) + " bytes, " + std::to_string(data.size() - pos - 4) +
-               " present)";
-      return false;
-    }
-    last = pos + 4;
-    last_size = len;
-    pos += 4 + static_cast<size_t>(len);
-    ++count;
+  FrameScan scan = scan_frame_file(options_.file, 1);
+  if (!scan.ok) {
+    *error = scan.error;
+    return false;
   }
-  if (count == 0) return true;
+  if (scan.torn()) {
+    // A frame the engine began but never finished (a crash inside write(2)): the event was
+    // never recorded, so cutting it off loses nothing; its bytes are kept next to the log and
+    // the recovery is the first event written (docs/audit-log.md).
+    const uint64_t at = scan.good_end, torn = scan.file_size - scan.good_end;
+    if (scan.torn_declared > (uint64_t{1} << 26)) {
+      *error = "bytes " + std::to_string(at) + ".." + std::to_string(scan.file_size) +
+               " are not a frame (length prefix " + std::to_string(scan.torn_declared) +
+               "); not an audit log, or damaged";
+      return false;
+    }
+    MovedTail moved;
+    std::string why;
+    if (!move_file_tail(options_.file, at, "torn", &moved, &why)) {
+      *error = "torn last frame at byte " + std::to_string(at) + " could not be set aside: " + why;
+      return false;
+    }
+    log_error("audit", "torn last frame of the audit log set aside (a crash inside a write)",
+              {{"file", options_.file},
+               {"byte", std::to_string(at)},
+               {"bytes", std::to_string(torn)},
+               {"moved_to", moved.moved_to}});
+    recovered_ = AuditDetails{{"file", options_.file},
+                              {"byte", std::to_string(at)},
+                              {"bytes", std::to_string(moved.bytes)},
+                              {"moved_to", moved.moved_to},
+                              {"sha256", moved.sha256_hex}};
+  }
+  const uint64_t count = scan.frames;
+  if (count == 0) return true;  // a new log
+  const uint64_t last = scan.last_starts.back() + 4;
+  const size_t last_size = static_cast<size_t>(scan.good_end - last);
+  std::string data(last_size, '\0');
+  {
+    std::ifstream in(options_.file, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(last));
+    if (!in.read(data.data(), static_cast<std::streamsize>(last_size))) {
+      *error = "cannot read the last event at byte " + std::to_string(last - 4);
+      return false;
+    }
+  }
   // Copy to aligned storage for the FlatBuffers Verifier.
   std::vector<uint64_t> aligned((last_size + 7) / 8 + 1);
-  std::memcpy(aligned.data(), data.data() + last, last_size);
+  if (last_size > 0) std::memcpy(aligned.data(), data.data(), last_size);
   const auto* bytes = reinterpret_cast<const uint8_t*>(aligned.data());
   const std::string where = "last event (frame " + std::to_string(count - 1) + " at byte " +
                             std::to_string(last - 4) + ")";
   flatbuffers::Verifier v(bytes, last_size);
-  if (!wire::AuditEventBufferHasIdentifier(bytes) || !wire::VerifyAuditEventBuffer(v)) {
+  if (last_size < 8 || !wire::AuditEventBufferHasIdentifier(bytes) ||
+      !wire::VerifyAuditEventBuffer(v)) {
     *error = where + " is not a valid AuditEvent";
     return false;
   }
@@ -259,6 +261,10 @@ bool AuditLog::open(std::string* error) {
                   {{"previous_key_id", previous_key_id},
                    {"key_id", key_->key_id()},
                    {"public_key", to_hex(key_->public_key())}});
+  if (!recovered_.empty()) {
+    append_locked(now_ns(), "audit.tail_recovered", recovered_);
+    recovered_.clear();
+  }
   std::vector<Pending> pending;
   pending.swap(pending_);
   for (const Pending& p : pending) append_locked(p.time_ns, p.type, p.details);

@@ -149,6 +149,7 @@ class AuditLog {
   std::array<uint8_t, 32> head_{};
   std::string log_id_;
   std::vector<Pending> pending_;
+  AuditDetails recovered_;  // a torn last frame set aside by restore_locked(), recorded by open()
   uint64_t written_ = 0;
   uint64_t file_failures_ = 0;
   prometheus::Counter* events_metric_ = nullptr;

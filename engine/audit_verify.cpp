@@ -48,7 +48,8 @@ AuditVerifyReport verify_audit_log(const std::vector<std::vector<uint8_t>>& reco
   for (size_t pos = 0; pos < records.size(); ++pos) {
     const auto& r = records[pos];
     aligned.assign(r.size() / 8 + 1, 0);
-    std::memcpy(aligned.data(), r.data(), r.size());
+    if (!r.empty())
+      std::memcpy(aligned.data(), r.data(), r.size());  // a zero-length frame has no data
     const auto* bytes = reinterpret_cast<const uint8_t*>(aligned.data());
     flatbuffers::Verifier v(bytes, r.size());
     if (r.size() < 8 || !wire::AuditEventBufferHasIdentifier(bytes) ||

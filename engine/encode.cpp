@@ -115,6 +115,7 @@ void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx) {
   pb.add_instance_id(instance);
   if (!key.IsNull()) pb.add_key_id(key);
   if (!cert.IsNull()) pb.add_calibration_certificate_id(cert);
+  if (ctx.chain_fields) pb.add_chain_version(2);  // provenance chain format v2
   const auto prov = pb.Finish();
   const bool calibrated = b.row_calibration[r] != 0;
   wire::TrustedReadingBuilder tb(fbb);
@@ -213,6 +214,9 @@ void encode_batch(Batch& b, const EncodeContext& ctx) {
       encode_rejected(b, r, ctx);
   }
   for (const AlertEvent& a : b.alerts) encode_alert(b, a, ctx);
+  // Each trusted record's Merkle leaf, here in the parallel stage (multi-buffer), so that the
+  // serial seal step only hashes a fixed-size digest per record (docs/provenance.md).
+  if (ctx.chain_fields) prepare_chain_leaves(b);
 }
 
 }  // namespace assay::engine

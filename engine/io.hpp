@@ -123,6 +123,13 @@ class Sink {
   virtual SinkCapabilities capabilities() const { return {}; }
   /// Files this sink writes (absolute paths), for collision checks.
   virtual std::vector<std::string> files() const { return {}; }
+  /// Moves this sink's last `records` records into a quarantine place next to the output
+  /// (see OutputReader::quarantine_tail); `where` names it. Default: cannot.
+  virtual bool quarantine_tail(Partition /*partition*/, size_t /*records*/, std::string* /*where*/,
+                               std::string* error) {
+    *error = "sink " + describe() + " cannot set records aside (only a file sink can)";
+    return false;
+  }
   /// Installs the acknowledgement callback (before start()).
   void set_ack(AckFn fn) { ack_ = std::move(fn); }
 

@@ -56,6 +56,16 @@ class OutputReader {
                          std::vector<std::vector<uint8_t>>* out, std::string* error) const = 0;
   /// The sink's description of `route` ("file:out.asy", "kafka:topic"), empty if absent.
   virtual std::string describe(Route route) const = 0;
+  /// Moves the last `records` records `route` holds out of the output, into a quarantine
+  /// place kept next to it (`where` names it), for a sealing operator that cannot attest them
+  /// (docs/provenance.md). Only at the start of a chain, before anything of it was written.
+  /// Default: cannot (false with a message).
+  virtual bool quarantine_tail(Route route, Partition partition, size_t records,
+                               std::string* where, std::string* error) const {
+    (void)route, (void)partition, (void)records, (void)where;
+    *error = "this output cannot set records aside";
+    return false;
+  }
 };
 
 /// What an operator gets on each call.
@@ -116,6 +126,8 @@ struct EngineOptions {
   uint32_t max_record_bytes = 1 << 20;///< larger input records are rejected (frame.too_large)
 };
 
+struct Registries;
+
 /// Everything a factory may need while building an operator or connector from its config.
 struct BuildContext {
   const PipelineInfo& pipeline;
@@ -127,6 +139,9 @@ struct BuildContext {
   /// Located warnings ("file:line:column: key 'k': message") that `assay lint` prints and
   /// `assay run` logs; the pipeline still builds.
   std::vector<std::string>& warnings;
+  /// The factories the pipeline is built with (for services an operator needs built by a
+  /// layer above it, e.g. the witness client); may be null (operators built on their own).
+  const Registries* factories = nullptr;
   /// Adds a warning located at `where`.
   void warn(const ConfigNode& where, const std::string& message) const {
     warnings.push_back(where.location() + ": key '" + where.path() + "': " + message);

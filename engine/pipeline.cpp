@@ -117,7 +117,7 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
     m->finish();
   }
 
-  BuildContext ctx{p->info, metrics, p->engine, p->services, p->warnings};
+  BuildContext ctx{p->info, metrics, p->engine, p->services, p->warnings, &reg};
   if (auto a = root.maybe("audit"); a && !audit)
     p->info.audit = build_audit(*a, p->info, reg, ctx);
   else

@@ -14,6 +14,7 @@
 #include "engine/audit_log.hpp"
 #include "engine/io.hpp"
 #include "engine/operator.hpp"
+#include "engine/witness.hpp"
 
 namespace assay::engine {
 
@@ -40,6 +41,8 @@ struct Registries {
   std::map<std::string, SinkFactory, std::less<>> sinks;
   /// Publisher for `audit.topic` (empty: an audit topic is refused).
   AuditPublisherFactory audit_publisher;
+  /// Builds the witness service for provenance witnesses (empty: witnesses are refused).
+  WitnessFactory witness;
   /// Handlers of top-level sections by key (e.g. "registries").
   std::map<std::string, SectionFactory, std::less<>> sections;
 };

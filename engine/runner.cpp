@@ -64,6 +64,15 @@ struct SinkReader final : OutputReader {
     const Sink* s = p->sinks[static_cast<size_t>(route)].get();
     return s != nullptr ? s->describe() : std::string();
   }
+  bool quarantine_tail(Route route, Partition partition, size_t records, std::string* where,
+                       std::string* error) const override {
+    Sink* s = p->sinks[static_cast<size_t>(route)].get();
+    if (s == nullptr) {
+      *error = "route " + std::string(route_name(route)) + " is not configured";
+      return false;
+    }
+    return s->quarantine_tail(partition, records, where, error);
+  }
 };
 
 // Output token of records not derived from an input frame (final checkpoints): acks of it

@@ -27,6 +27,40 @@ EngineKey::~EngineKey() {
   OPENSSL_cleanse(seed_.data(), seed_.size());
 }
 
+bool parse_engine_public_key(const std::string& arg, std::array<uint8_t, 32>* out,
+                             std::string* error) {
+  std::string text = arg;
+  if (!(arg.size() == 64 && from_hex(arg))) {
+    std::ifstream in(arg, std::ios::binary);
+    if (!in) {
+      *error = "public key '" + arg + "': neither 64 hex digits nor a readable file";
+      return false;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+    if (text.size() > 65536) {
+      *error = "public key '" + arg + "': file too large for a public key";
+      return false;
+    }
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
+    text.pop_back();
+  if (auto hex = from_hex(text); hex && hex->size() == 32) {
+    std::copy(hex->begin(), hex->end(), out->begin());
+    return true;
+  }
+  BIO* bio = BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));
+  EVP_PKEY* pkey = bio != nullptr ? PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr) : nullptr;
+  BIO_free(bio);
+  size_t len = out->size();
+  const bool ok = pkey != nullptr && EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED25519 &&
+                  EVP_PKEY_get_raw_public_key(pkey, out->data(), &len) == 1 && len == 32;
+  EVP_PKEY_free(pkey);
+  if (!ok) *error = "public key '" + arg + "': not an Ed25519 public key (hex or PEM)";
+  return ok;
+}
+
 std::string derive_engine_key_id(std::span<const uint8_t, 32> public_key) {
   const auto digest =
       sha256(std::string_view(reinterpret_cast<const char*>(public_key.data()), public_key.size()));

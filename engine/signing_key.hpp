@@ -44,6 +44,12 @@ class EngineKey {
 bool verify_engine_signature(std::span<const uint8_t, 32> public_key, std::span<const uint8_t> msg,
                              std::span<const uint8_t> signature);
 
+/// A pinned engine public key from text: 64 hex digits, or a file holding them or the
+/// SubjectPublicKeyInfo PEM that `assay keygen --alg ed25519` writes as PREFIX.pub. False with a
+/// message naming `arg` (never key material of a private key).
+bool parse_engine_public_key(const std::string& arg, std::array<uint8_t, 32>* out,
+                             std::string* error);
+
 /// The derived key id for a public key ("engine-" + 16 hex digits of its SHA-256).
 std::string derive_engine_key_id(std::span<const uint8_t, 32> public_key);
 

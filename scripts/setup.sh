@@ -11,6 +11,7 @@ PACKAGES=(
   zlib1g-dev libzstd-dev liblz4-dev libcurl4-openssl-dev clang-format
   libcbor-dev nlohmann-json3-dev python3-venv
   libxml2-dev libxmlsec1-dev libxmlsec1-openssl xmlsec1 libyaml-dev
+  openssh-client  # ssh-agent for the witness integration test (litewitness signs through one)
 )
 
 missing=()

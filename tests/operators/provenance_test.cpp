@@ -1,5 +1,7 @@
-// The provenance operator end to end over files: hash chains, signed Merkle checkpoints,
-// verify-stream's findings on tampered streams, restarts that continue the chain, proofs.
+// The provenance operator end to end over files (chain format v2): hash chains over per-record
+// leaves, C2SP checkpoints of each chain's Merkle log, intents, verify-stream's findings on
+// tampered streams (v2 and the v1 fixture), restarts that continue the chain only over records
+// the engine can prove it wrote, proofs, and the Merkle machinery (frontiers, consistency).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,10 +13,11 @@
 
 #include "../engine/records.hpp"
 #include "connectors/builtin.hpp"
-#include "connectors/framing.hpp"
 #include "connectors/stream_verify.hpp"
 #include "engine/bytes.hpp"
+#include "engine/framing.hpp"
 #include "engine/runner.hpp"
+#include "engine/signed_note.hpp"
 #include "engine/signing_key.hpp"
 #include "operators/builtin.hpp"
 #include "schemas/trusted_reading_generated.h"
@@ -24,6 +27,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using connectors::StoredRecord;
+using engine::Attestation;
+using engine::AttestationKind;
 using engine::Hash32;
 
 // RFC 8410 section 10.3 example private key.
@@ -44,7 +49,7 @@ struct TempDir {
 };
 
 void write_input(const fs::path& p, int n, int first_seq, bool garbage = true) {
-  connectors::FrameWriter w;
+  engine::FrameWriter w;
   ASSERT_TRUE(w.open(p.string()));
   for (int i = 0; i < n; ++i) {
     if (garbage && i % 37 == 5) {
@@ -57,11 +62,13 @@ void write_input(const fs::path& p, int n, int first_seq, bool garbage = true) {
   ASSERT_TRUE(w.close());
 }
 
-std::string yaml(const fs::path& d, bool provenance = true, int every = 100) {
+std::string yaml(const fs::path& d, bool provenance = true, int every = 100,
+                 const std::string& input = "in.asy", const std::string& extra_input = "",
+                 bool audit = false) {
   std::string y =
       "name: prov\n"
       "input: {type: file, path: " +
-      (d / "in.asy").string() +
+      (d / input).string() + extra_input +
       "}\n"
       "routes:\n"
       "  trusted: {type: file, append: true, path: " +
@@ -76,19 +83,34 @@ std::string yaml(const fs::path& d, bool provenance = true, int every = 100) {
          "  - {type: provenance, key: " +
          (d / "engine.pem").string() + ", checkpoint: {every_records: " + std::to_string(every) +
          ", every_ms: 600000}}\n";
+  if (audit)
+    y += "audit: {file: " + (d / "audit.log").string() + ", key: " + (d / "engine.pem").string() +
+         ", fsync: false}\n";
   return y + "engine: {batch_size: 64, max_in_flight: 4}\n";
 }
 
-engine::RunSummary run(const fs::path& d, bool provenance = true, int every = 100) {
+engine::RunSummary run_yaml(const fs::path& d, const std::string& y,
+                            engine::Metrics* metrics_out = nullptr) {
   engine::Registries reg;
   register_builtin_operators(reg.operators);
   connectors::register_builtin_connectors(reg);
-  engine::Metrics metrics;
-  const std::string y = yaml(d, provenance, every);
+  engine::Metrics local;
+  engine::Metrics& metrics = metrics_out != nullptr ? *metrics_out : local;
   auto root = engine::ConfigNode::load_string(y, (d / "p.yaml").string());
   auto p = engine::build_pipeline(root, y, reg, metrics);
+  if (p->info.audit) {
+    std::string err;
+    EXPECT_TRUE(p->info.audit->open(&err)) << err;
+  }
   engine::Runner runner(*p, metrics);
-  return runner.run();
+  auto s = runner.run();
+  if (p->info.audit) p->info.audit->close();
+  return s;
+}
+
+engine::RunSummary run(const fs::path& d, bool provenance = true, int every = 100,
+                       const std::string& input = "in.asy") {
+  return run_yaml(d, yaml(d, provenance, every, input));
 }
 
 std::array<uint8_t, 32> public_key(const fs::path& d) {
@@ -102,11 +124,33 @@ std::vector<StoredRecord> load(const fs::path& p) {
   return out;
 }
 
+void store(const fs::path& p, const std::vector<StoredRecord>& recs) {
+  engine::FrameWriter w;
+  ASSERT_TRUE(w.open(p.string()));
+  for (const auto& r : recs) ASSERT_TRUE(w.write(r.bytes));
+  ASSERT_TRUE(w.close());
+}
+
 connectors::VerifyReport verify(const fs::path& d, const std::vector<StoredRecord>& t,
-                                const std::vector<StoredRecord>& a) {
+                                const std::vector<StoredRecord>& a, bool open_tail = false) {
   connectors::VerifyOptions o;
   o.public_key = public_key(d);
+  o.allow_open_tail = open_tail;
   return connectors::verify_stream(t, a, o);
+}
+
+std::vector<Attestation> of_kind(const std::vector<StoredRecord>& a, AttestationKind k,
+                                 std::vector<size_t>* at = nullptr) {
+  std::vector<Attestation> out;
+  for (size_t i = 0; i < a.size(); ++i) {
+    Attestation x;
+    std::string err;
+    EXPECT_TRUE(engine::decode_attestation(a[i].bytes, &x, &err)) << err;
+    if (x.kind != k) continue;
+    out.push_back(x);
+    if (at != nullptr) at->push_back(i);
+  }
+  return out;
 }
 
 // Offset of the middle byte of signed_bytes (a flip there keeps the buffer well-formed).
@@ -138,7 +182,65 @@ bool has(const connectors::VerifyReport& r, const std::string& kind, int64_t off
   return false;
 }
 
-TEST(Provenance, ChainsEveryTrustedRecordAndSignsCheckpoints) {
+bool has_kind(const connectors::VerifyReport& r, const std::string& kind) {
+  for (const auto& f : r.findings)
+    if (f.kind == kind) return true;
+  return false;
+}
+
+// --- the v2 definitions of docs/provenance.md, written again from the document -----------------
+
+Hash32 sha(const std::string& bytes) {
+  const auto d = engine::sha256(bytes);
+  Hash32 out;
+  std::copy(d.begin(), d.end(), out.begin());
+  return out;
+}
+
+std::string str(std::span<const uint8_t> b) {
+  return {b.begin(), b.end()};
+}
+
+// leaf = SHA-256(0x00 || R0), R0 = the record with its three chain fields zeroed.
+Hash32 doc_leaf(std::vector<uint8_t> rec, const engine::ChainFields& f) {
+  std::fill_n(rec.begin() + static_cast<long>(f.prev_hash), 32, 0);
+  std::fill_n(rec.begin() + static_cast<long>(f.record_hash), 32, 0);
+  std::fill_n(rec.begin() + static_cast<long>(f.chain_index), 8, 0);
+  return sha(std::string(1, '\0') + str(rec));
+}
+
+// record_hash = SHA-256("assay-chain-v2" || u64 LE chain_index || prev || leaf).
+Hash32 doc_record_hash(uint64_t index, const Hash32& prev, const Hash32& leaf) {
+  std::string m = "assay-chain-v2";
+  for (int i = 0; i < 8; ++i) m.push_back(static_cast<char>(index >> (8 * i)));
+  return sha(m + str(prev) + str(leaf));
+}
+
+// RFC 9162 MTH, recursively.
+Hash32 doc_mth(const std::vector<Hash32>& l, size_t lo, size_t n) {
+  if (n == 1) return l[lo];
+  size_t k = 1;
+  while (k * 2 < n) k *= 2;
+  return sha(std::string(1, '\1') + str(doc_mth(l, lo, k)) + str(doc_mth(l, lo + k, n - k)));
+}
+
+// A forgery made the way the document allows anyone to: a changed copy of `model`, linked after
+// (index - 1, prev) with correct v2 hashes.
+std::vector<uint8_t> forge(const std::vector<uint8_t>& model, uint64_t index, const Hash32& prev,
+                           uint8_t flip) {
+  std::vector<uint8_t> r = model;
+  r[inside_signed_bytes(r)] ^= flip;
+  engine::ChainFields f;
+  EXPECT_TRUE(engine::find_chain_fields(r, &f));
+  std::copy(prev.begin(), prev.end(), r.begin() + static_cast<long>(f.prev_hash));
+  for (int i = 0; i < 8; ++i)
+    r[f.chain_index + static_cast<size_t>(i)] = static_cast<uint8_t>(index >> (8 * i));
+  const Hash32 h = doc_record_hash(index, prev, doc_leaf(r, f));
+  std::copy(h.begin(), h.end(), r.begin() + static_cast<long>(f.record_hash));
+  return r;
+}
+
+TEST(Provenance, ChainsEveryTrustedRecordAndSignsC2spCheckpoints) {
   TempDir tmp;
   write_input(tmp.path / "in.asy", 1030, 0);
   const auto s = run(tmp.path);
@@ -147,85 +249,80 @@ TEST(Provenance, ChainsEveryTrustedRecordAndSignsCheckpoints) {
   const auto a = load(tmp.path / "att.asy");
   ASSERT_EQ(t.size(), s.trusted);
   ASSERT_GT(s.rejected, 0u);
-  // Every record carries its chain index and links to the one before.
+  // Every record: format 2, its index, linked to the one before, its hash per the document.
   Hash32 prev{};
+  std::vector<Hash32> leaves;
   for (size_t i = 0; i < t.size(); ++i) {
     engine::ChainFields f;
     ASSERT_TRUE(engine::find_chain_fields(t[i].bytes, &f));
+    EXPECT_EQ(f.version, 2);
+    EXPECT_EQ(wire::GetTrustedReading(t[i].bytes.data())->provenance()->chain_version(), 2);
     EXPECT_EQ(engine::u64_at(t[i].bytes, f.chain_index), i);
     EXPECT_EQ(engine::hash_at(t[i].bytes, f.prev_hash), prev);
+    leaves.push_back(doc_leaf(t[i].bytes, f));
+    EXPECT_EQ(engine::hash_at(t[i].bytes, f.record_hash), doc_record_hash(i, prev, leaves.back()))
+        << i;
     prev = engine::hash_at(t[i].bytes, f.record_hash);
   }
-  // Checkpoints every 100 records plus the final one for the tail.
-  ASSERT_EQ(a.size(), (t.size() + 99) / 100);
-  engine::CheckpointInfo last;
-  std::string err;
-  ASSERT_TRUE(engine::decode_checkpoint(a.back().bytes, &last, &err)) << err;
-  EXPECT_EQ(last.last, static_cast<int64_t>(t.size()) - 1);
-  EXPECT_EQ(last.chain_head, prev);
-  EXPECT_EQ(last.topic, "file:" + (tmp.path / "trusted.asy").string());
-  // The first checkpoint's root, recomputed independently: RFC 9162 over SHA-256(0x00 ||
-  // record_hash) of records 0..99, with OpenSSL's one-shot SHA-256 (engine/bytes.hpp).
-  auto sha = [](const std::string& bytes) {
-    const auto d = engine::sha256(bytes);
-    Hash32 out;
-    std::copy(d.begin(), d.end(), out.begin());
-    return out;
-  };
-  std::vector<Hash32> level;
-  for (size_t i = 0; i < 100; ++i) {
-    // leaf = SHA-256(0x00 || record), the record exactly as written (RFC 9162, issue 6).
-    level.push_back(sha(std::string(1, '\0') +
-                        std::string(reinterpret_cast<const char*>(t[i].bytes.data()),
-                                    t[i].bytes.size())));
+  // One checkpoint every 100 records plus the final one; each a C2SP signed note whose key ID
+  // and signature follow c2sp.org/signed-note, over the whole log so far.
+  const auto cks = of_kind(a, AttestationKind::kCheckpoint);
+  ASSERT_EQ(cks.size(), (t.size() + 99) / 100);
+  const std::string origin = "assay/prov/0";
+  const auto pk = public_key(tmp.path);
+  std::string id_input = origin + "\n\x01" + str(pk);
+  const Hash32 key_hash = sha(id_input);
+  for (size_t k = 0; k < cks.size(); ++k) {
+    const Attestation& c = cks[k];
+    const uint64_t size = k + 1 < cks.size() ? (k + 1) * 100 : t.size();
+    EXPECT_EQ(c.size, size);
+    EXPECT_EQ(c.origin, origin);
+    const Hash32 root = doc_mth(leaves, 0, size);
+    EXPECT_EQ(c.root, root);
+    const std::string body =
+        origin + "\n" + std::to_string(size) + "\n" + engine::to_base64(root) + "\n";
+    ASSERT_EQ(c.note.substr(0, body.size() + 1), body + "\n");
+    const std::string line = c.note.substr(body.size() + 1);
+    ASSERT_EQ(line.substr(0, 4 + origin.size()), "\xE2\x80\x94 " + origin);
+    const auto sig =
+        engine::from_base64(line.substr(5 + origin.size(), line.size() - 6 - origin.size()));
+    ASSERT_TRUE(sig.has_value()) << line;
+    ASSERT_EQ(sig->size(), 68u);
+    EXPECT_TRUE(std::equal(key_hash.begin(), key_hash.begin() + 4, sig->begin()));
+    EXPECT_TRUE(engine::verify_engine_signature(
+        pk, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body.data()), body.size()),
+        std::span<const uint8_t>(*sig).subspan(4)));
+    engine::MerkleFrontier f;
+    ASSERT_TRUE(engine::MerkleFrontier::from_nodes(c.size, c.frontier, &f));
+    EXPECT_EQ(f.root(), root);
   }
-  // 100 leaves: MTH = node(MTH(0..63), MTH(64..99)); MTH(64..99) = node(MTH(64..95), MTH(96..99)).
-  std::function<Hash32(size_t, size_t)> mth = [&](size_t lo, size_t n) -> Hash32 {
-    if (n == 1) return level[lo];
-    size_t k = 1;
-    while (k * 2 < n) k *= 2;
-    const Hash32 l = mth(lo, k), r = mth(lo + k, n - k);
-    return sha(std::string(1, '\1') + std::string(l.begin(), l.end()) +
-               std::string(r.begin(), r.end()));
-  };
-  engine::CheckpointInfo first;
-  ASSERT_TRUE(engine::decode_checkpoint(a.front().bytes, &first, &err)) << err;
-  EXPECT_EQ(first.first, 0);
-  EXPECT_EQ(first.last, 99);
-  EXPECT_EQ(first.merkle_root, mth(0, 100));
-  // The canonical signing bytes, built by hand from docs/provenance.md.
-  std::string canon = "assay-checkpoint-v1";
-  auto le = [&](uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) canon.push_back(static_cast<char>(v >> (8 * i)));
-  };
-  auto str = [&](const std::string& x) {
-    le(x.size(), 4);
-    canon += x;
-  };
-  str(first.topic);
-  le(0, 4);
-  le(0, 8);
-  le(99, 8);
-  le(100, 8);
-  for (const Hash32* hsh : {&first.merkle_root, &first.chain_head, &first.prev_chain_head})
-    canon.append(hsh->begin(), hsh->end());
-  str(first.key_id);
-  str("prov");
-  str(first.instance);
-  le(static_cast<uint64_t>(first.time_ns), 8);
-  const std::vector<uint8_t> cb(canon.begin(), canon.end());
-  EXPECT_EQ(cb, engine::checkpoint_signing_bytes(first));
-  EXPECT_TRUE(engine::verify_engine_signature(public_key(tmp.path), cb, first.signature));
-  EXPECT_EQ(first.prev_chain_head, Hash32{});
+  // One intent per batch with trusted records, each signed and naming its range and head.
+  const auto intents = of_kind(a, AttestationKind::kIntent);
+  uint64_t next = 0;
+  for (const auto& in : intents) {
+    EXPECT_EQ(in.first, next);
+    next = in.first + in.size;
+    EXPECT_TRUE(
+        engine::verify_engine_signature(pk, engine::intent_signing_bytes(in), in.signature));
+    engine::ChainFields f;
+    ASSERT_TRUE(engine::find_chain_fields(t[next - 1].bytes, &f));
+    EXPECT_EQ(in.head, engine::hash_at(t[next - 1].bytes, f.record_hash));
+  }
+  EXPECT_EQ(next, t.size());
   const auto r = verify(tmp.path, t, a);
   EXPECT_TRUE(r.ok()) << dump(r);
   EXPECT_EQ(r.records, t.size());
-  EXPECT_EQ(r.checkpoints, a.size());
-  // The wrong public key fails every checkpoint.
+  EXPECT_EQ(r.checkpoints, cks.size());
+  EXPECT_EQ(r.intents, intents.size());
+  // The wrong public key fails every checkpoint and every intent.
   connectors::VerifyOptions o;
-  o.public_key = public_key(tmp.path);
+  o.public_key = pk;
   o.public_key[0] ^= 1;
-  EXPECT_EQ(connectors::verify_stream(t, a, o).findings.size(), a.size());
+  const auto bad = connectors::verify_stream(t, a, o);
+  size_t sig_findings = 0;
+  for (const auto& fd : bad.findings)
+    sig_findings += fd.kind == "checkpoint_signature" || fd.kind == "intent_signature";
+  EXPECT_EQ(sig_findings, cks.size() + intents.size()) << dump(bad);
 }
 
 class Tamper : public ::testing::Test {
@@ -238,9 +335,13 @@ class Tamper : public ::testing::Test {
     a = load(tmp.path / "att.asy");
     ASSERT_EQ(t.size(), 800u);
     ASSERT_TRUE(verify(tmp.path, t, a).ok());
+    of_kind(a, AttestationKind::kCheckpoint, &ck_at);
+    ASSERT_EQ(ck_at.size(), 8u);
   }
+  int64_t ck(size_t k) const { return static_cast<int64_t>(ck_at[k]); }  // stored offset
   TempDir tmp;
   std::vector<StoredRecord> t, a;
+  std::vector<size_t> ck_at;  // offsets of the checkpoints in att.asy (sizes 100, 200, ...)
 };
 
 TEST_F(Tamper, FlippedByteIsNamed) {
@@ -249,7 +350,7 @@ TEST_F(Tamper, FlippedByteIsNamed) {
   EXPECT_FALSE(r.ok());
   EXPECT_TRUE(has(r, "record_altered", 437)) << dump(r);
   EXPECT_EQ(offsets_named(r, "trusted"), std::set<int64_t>{437}) << dump(r);
-  EXPECT_TRUE(has(r, "merkle_mismatch", 4)) << dump(r);  // checkpoint of [400,499]
+  EXPECT_TRUE(has(r, "merkle_mismatch", ck(4))) << dump(r);  // tree size 500
 }
 
 TEST_F(Tamper, DeletedRecordIsNamed) {
@@ -260,7 +361,8 @@ TEST_F(Tamper, DeletedRecordIsNamed) {
   EXPECT_TRUE(has(r, "chain_break", 250)) << dump(r);
   EXPECT_TRUE(has(r, "missing", 250)) << dump(r);
   EXPECT_TRUE(has(r, "offset_mismatch", 250)) << dump(r);  // offsets shift from here on
-  EXPECT_EQ(offsets_named(r, "trusted"), std::set<int64_t>{250}) << dump(r);
+  EXPECT_EQ(offsets_named(r, "trusted"), (std::set<int64_t>{250})) << dump(r);
+  EXPECT_TRUE(has(r, "merkle_mismatch", ck(2))) << dump(r);  // from tree size 300 on
 }
 
 TEST_F(Tamper, SwappedRecordsAreNamed) {
@@ -272,7 +374,7 @@ TEST_F(Tamper, SwappedRecordsAreNamed) {
   EXPECT_TRUE(has(r, "chain_break", 601)) << dump(r);
   EXPECT_TRUE(has(r, "offset_mismatch", 600)) << dump(r);
   EXPECT_TRUE(has(r, "offset_mismatch", 601)) << dump(r);
-  EXPECT_TRUE(has(r, "merkle_mismatch", 6)) << dump(r);
+  EXPECT_TRUE(has(r, "merkle_mismatch", ck(6))) << dump(r);
   // Named: the two swapped records and the first one after them (its link back is broken).
   EXPECT_EQ(offsets_named(r, "trusted"), (std::set<int64_t>{600, 601, 602})) << dump(r);
 }
@@ -280,65 +382,108 @@ TEST_F(Tamper, SwappedRecordsAreNamed) {
 TEST_F(Tamper, InsertedForgeryIsNamed) {
   // A forger who knows the format: a changed copy of record 300, correctly linked to 299 and
   // with a correct record_hash, placed before the original.
-  StoredRecord forged = t[300];
   engine::ChainFields f;
-  ASSERT_TRUE(engine::find_chain_fields(forged.bytes, &f));
-  forged.bytes[inside_signed_bytes(forged.bytes)] ^= 0x55;
-  engine::Sha256 h;
-  const Hash32 rh = engine::record_hash(h, forged.bytes, f);
-  std::copy(rh.begin(), rh.end(), forged.bytes.begin() + static_cast<long>(f.record_hash));
+  ASSERT_TRUE(engine::find_chain_fields(t[299].bytes, &f));
+  StoredRecord forged = t[300];
+  forged.bytes = forge(t[300].bytes, 300, engine::hash_at(t[299].bytes, f.record_hash), 0x55);
   t.insert(t.begin() + 300, forged);
   renumber(t);
   const auto r = verify(tmp.path, t, a);
   EXPECT_FALSE(r.ok());
   EXPECT_TRUE(has(r, "inserted", 300)) << dump(r);
-  EXPECT_TRUE(has(r, "merkle_mismatch", 3)) << dump(r);
   EXPECT_FALSE(has(r, "record_altered", 300)) << dump(r);
+  // The authentic record is kept in the log: the checkpoints still match.
+  EXPECT_FALSE(has_kind(r, "merkle_mismatch")) << dump(r);
 }
 
 TEST_F(Tamper, ReplacedCheckpointSignatureIsNamed) {
-  engine::CheckpointInfo ci;
+  Attestation c;
   std::string err;
-  ASSERT_TRUE(engine::decode_checkpoint(a[2].bytes, &ci, &err));
-  ci.signature[10] ^= 0x80;
-  a[2].bytes = engine::encode_checkpoint(ci);
+  const size_t k = ck_at[2];
+  ASSERT_TRUE(engine::decode_attestation(a[k].bytes, &c, &err)) << err;
+  // Flip a bit inside the base64 signature of the note.
+  const size_t pos = c.note.size() - 10;
+  c.note[pos] = c.note[pos] == 'A' ? 'B' : 'A';
+  a[k].bytes = engine::encode_attestation(c);
   auto r = verify(tmp.path, t, a);
-  EXPECT_TRUE(has(r, "checkpoint_signature", 2)) << dump(r);
-  EXPECT_EQ(r.findings.size(), 1u) << dump(r);
-  // A checkpoint re-signed by another key over a forged root is refused as well.
-  ASSERT_TRUE(engine::decode_checkpoint(a[5].bytes, &ci, &err));
-  ci.merkle_root[0] ^= 1;
+  EXPECT_TRUE(has(r, "checkpoint_signature", ck(2))) << dump(r);
+  // Re-signed by another key over a forged root: refused too, and the root does not match.
+  const size_t k5 = ck_at[5];
+  ASSERT_TRUE(engine::decode_attestation(a[k5].bytes, &c, &err)) << err;
+  c.root[0] ^= 1;
   const uint8_t seed[32] = {9};
-  auto other = engine::EngineKey::from_seed(seed, ci.key_id);
-  const auto sig = other->sign(engine::checkpoint_signing_bytes(ci));
-  ci.signature.assign(sig.begin(), sig.end());
-  a[5].bytes = engine::encode_checkpoint(ci);
+  auto other = engine::EngineKey::from_seed(seed);
+  const std::string body = engine::format_checkpoint_body({c.origin, c.size, c.root, {}});
+  c.note = body + "\n" +
+           engine::note_signature_line(
+               c.origin, other->public_key(),
+               [&](std::span<const uint8_t> m) { return other->sign(m); }, body);
+  a[k5].bytes = engine::encode_attestation(c);
   r = verify(tmp.path, t, a);
-  EXPECT_TRUE(has(r, "checkpoint_signature", 5)) << dump(r);
-  EXPECT_TRUE(has(r, "merkle_mismatch", 5)) << dump(r);
+  EXPECT_TRUE(has(r, "checkpoint_signature", ck(5))) << dump(r);
 }
 
-TEST_F(Tamper, DroppedCheckpointAndTruncatedTailAreNamed) {
+TEST_F(Tamper, ForkedCheckpointIsNamed) {
+  // The engine's key signing a second, different checkpoint of the same size: a fork.
+  Attestation c;
+  std::string err;
+  ASSERT_TRUE(engine::decode_attestation(a[ck_at[3]].bytes, &c, &err)) << err;
+  c.root[7] ^= 0x20;
+  const auto key = engine::EngineKey::load((tmp.path / "engine.pem").string());
+  const std::string body = engine::format_checkpoint_body({c.origin, c.size, c.root, {}});
+  c.note = body + "\n" +
+           engine::note_signature_line(
+               c.origin, key->public_key(),
+               [&](std::span<const uint8_t> m) { return key->sign(m); }, body);
+  a.push_back(StoredRecord{0, static_cast<int64_t>(a.size()), engine::encode_attestation(c)});
+  const auto r = verify(tmp.path, t, a);
+  EXPECT_TRUE(has(r, "fork", static_cast<int64_t>(a.size() - 1))) << dump(r);
+}
+
+TEST_F(Tamper, DroppedCheckpointsAndTruncatedTailAreNamed) {
+  // Without the last checkpoint, the tail it covered is unattested.
   auto a2 = a;
-  a2.erase(a2.begin() + 3);
+  a2.erase(a2.begin() + static_cast<long>(ck_at[7]));
   renumber(a2);
   auto r = verify(tmp.path, t, a2);
-  EXPECT_TRUE(has(r, "checkpoint_range", 3)) << dump(r);  // [400,499] does not continue at 300
-  a.pop_back();
-  r = verify(tmp.path, t, a);
-  EXPECT_TRUE(has(r, "unattested", 700)) << dump(r);
-  connectors::VerifyOptions o;
-  o.public_key = public_key(tmp.path);
-  o.allow_open_tail = true;
-  EXPECT_TRUE(connectors::verify_stream(t, a, o).ok());
+  EXPECT_TRUE(has_kind(r, "unattested")) << dump(r);
+  EXPECT_EQ(r.unattested, 100u);
+  EXPECT_TRUE(verify(tmp.path, t, a2, true).ok());  // a live stream: counted, not a finding
+  EXPECT_EQ(verify(tmp.path, t, a2, true).unattested, 100u);
+  // Records removed after a checkpoint: the checkpoint claims more than the stream holds.
+  auto t2 = t;
+  t2.resize(750);
+  r = verify(tmp.path, t2, a);
+  EXPECT_TRUE(has(r, "checkpoint_beyond_stream", ck(7))) << dump(r);
+}
+
+TEST_F(Tamper, ZeroCheckpointsNeverVerify) {
+  // 13.7: a stream whose attestations were all removed (or a forged stream with none) is not
+  // VERIFIED even for a live stream, and the summary counts its records.
+  const std::vector<StoredRecord> none;
+  for (bool open : {false, true}) {
+    const auto r = verify(tmp.path, t, none, open);
+    EXPECT_FALSE(r.ok()) << open;
+    EXPECT_TRUE(has_kind(r, "unattested")) << dump(r);
+    EXPECT_EQ(r.unattested, 800u);
+  }
+}
+
+TEST_F(Tamper, AttestationsFromAnotherRunAreNamed) {
+  TempDir other;
+  write_input(other.path / "in.asy", 800, 5000, false);
+  ASSERT_TRUE(run(other.path).ok);
+  const auto r = verify(tmp.path, t, load(other.path / "att.asy"));
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(has_kind(r, "merkle_mismatch")) << dump(r);
 }
 
 TEST_F(Tamper, ProofRoundTripAndTamperedProofs) {
   connectors::InclusionProof p;
   std::string err;
   ASSERT_TRUE(connectors::make_inclusion_proof(t, a, 0, 523, &p, &err)) << err;
-  EXPECT_EQ(p.leaf_index, 23u);
-  EXPECT_EQ(p.tree_size, 100u);
+  EXPECT_EQ(p.leaf_index, 523u);
+  EXPECT_EQ(p.tree_size, 800u);  // the largest checkpoint covering it
   connectors::InclusionProof q;
   ASSERT_TRUE(connectors::InclusionProof::parse(p.json(), &q, &err)) << err;
   const auto key = public_key(tmp.path);
@@ -347,17 +492,138 @@ TEST_F(Tamper, ProofRoundTripAndTamperedProofs) {
   bad.audit_path[2][5] ^= 1;
   EXPECT_FALSE(connectors::verify_inclusion_proof(bad, key).empty());
   bad = q;
-  bad.record[bad.record.size() / 2] ^= 1;
+  bad.record[inside_signed_bytes(bad.record)] ^= 1;
   EXPECT_FALSE(connectors::verify_inclusion_proof(bad, key).empty());
   bad = q;
-  bad.leaf_index = 24;
+  bad.leaf_index = 524;
   EXPECT_FALSE(connectors::verify_inclusion_proof(bad, key).empty());
   auto other = key;
   other[3] ^= 1;
   EXPECT_FALSE(connectors::verify_inclusion_proof(q, other).empty());
-  // The final, partial range too.
+  // 13.7: a proof whose record position was edited names another record: refused.
+  bad = q;
+  bad.offset = 524;
+  EXPECT_FALSE(connectors::verify_inclusion_proof(bad, key).empty());
+  bad = q;
+  bad.partition = 3;
+  EXPECT_FALSE(connectors::verify_inclusion_proof(bad, key).empty());
+  // The last record too.
   ASSERT_TRUE(connectors::make_inclusion_proof(t, a, 0, 799, &p, &err)) << err;
   EXPECT_TRUE(connectors::verify_inclusion_proof(p, key).empty());
+}
+
+// A witness's cosigned copy of a checkpoint, made as c2sp.org/tlog-cosignature says.
+StoredRecord cosigned_copy(const StoredRecord& ck, const engine::EngineKey& witness,
+                           const std::string& name, uint64_t time) {
+  Attestation a;
+  std::string err;
+  EXPECT_TRUE(engine::decode_attestation(ck.bytes, &a, &err)) << err;
+  const std::string text = engine::format_checkpoint_body({a.origin, a.size, a.root, {}});
+  const std::string msg = "cosignature/v1\ntime " + std::to_string(time) + "\n" + text;
+  const auto sig = witness.sign({reinterpret_cast<const uint8_t*>(msg.data()), msg.size()});
+  const uint32_t id = engine::note_key_id(name, engine::kNoteCosignature, witness.public_key());
+  std::vector<uint8_t> raw = {static_cast<uint8_t>(id >> 24), static_cast<uint8_t>(id >> 16),
+                              static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id)};
+  for (int i = 7; i >= 0; --i) raw.push_back(static_cast<uint8_t>(time >> (8 * i)));
+  raw.insert(raw.end(), sig.begin(), sig.end());
+  a.kind = AttestationKind::kCosigned;
+  a.note += "\xE2\x80\x94 " + name + " " + engine::to_base64(raw) + "\n";
+  a.frontier.clear();
+  return StoredRecord{0, 0, engine::encode_attestation(a)};
+}
+
+TEST_F(Tamper, WitnessCosignaturesAreCheckedAgainstPinnedKeys) {
+  const uint8_t s1[32] = {21}, s2[32] = {22};
+  const auto w1 = engine::EngineKey::from_seed(s1), w2 = engine::EngineKey::from_seed(s2);
+  engine::NoteKey k1{"w1.example", 0, engine::kNoteCosignature, w1->public_key()};
+  k1.id = engine::note_key_id(k1.name, k1.type, k1.public_key);
+  engine::NoteKey k2{"w2.example", 0, engine::kNoteCosignature, w2->public_key()};
+  k2.id = engine::note_key_id(k2.name, k2.type, k2.public_key);
+  auto with = [&](std::vector<StoredRecord> extra, std::vector<engine::NoteKey> keys, size_t n) {
+    auto all = a;
+    for (auto& e : extra) {
+      e.offset = static_cast<int64_t>(all.size());
+      all.push_back(std::move(e));
+    }
+    connectors::VerifyOptions o;
+    o.public_key = public_key(tmp.path);
+    o.witnesses = std::move(keys);
+    o.min_witnesses = n;
+    return connectors::verify_stream(t, all, o);
+  };
+  const StoredRecord& last = a[ck_at[7]];  // tree size 800: the whole stream
+  auto r = with({cosigned_copy(last, *w1, "w1.example", 1700000000)}, {k1}, 1);
+  EXPECT_TRUE(r.ok()) << dump(r);
+  EXPECT_EQ(r.cosignatures, 1u);
+  // Two witnesses required, one cosigned: the records are not witnessed.
+  r = with({cosigned_copy(last, *w1, "w1.example", 1700000000)}, {k1, k2}, 2);
+  EXPECT_TRUE(has_kind(r, "unwitnessed")) << dump(r);
+  EXPECT_EQ(r.unwitnessed, 800u);
+  r = with({cosigned_copy(last, *w1, "w1.example", 1), cosigned_copy(last, *w2, "w2.example", 2)},
+           {k1, k2}, 2);
+  EXPECT_TRUE(r.ok()) << dump(r);
+  // A bad cosignature, an unknown witness, a cosignature of an earlier checkpoint only.
+  StoredRecord bad = cosigned_copy(last, *w1, "w1.example", 1700000000);
+  Attestation x;
+  std::string err;
+  ASSERT_TRUE(engine::decode_attestation(bad.bytes, &x, &err));
+  x.note[x.note.size() - 6] = x.note[x.note.size() - 6] == 'A' ? 'B' : 'A';
+  bad.bytes = engine::encode_attestation(x);
+  EXPECT_TRUE(has_kind(with({bad}, {k1}, 1), "unwitnessed"));
+  EXPECT_TRUE(has_kind(with({cosigned_copy(last, *w2, "w1.example", 5)}, {k1}, 1), "unwitnessed"));
+  r = with({cosigned_copy(a[ck_at[5]], *w1, "w1.example", 5)}, {k1}, 1);
+  EXPECT_EQ(r.unwitnessed, 200u) << dump(r);
+  // A witness cosigned a different history of the same size: a fork.
+  Attestation forked;
+  ASSERT_TRUE(engine::decode_attestation(last.bytes, &forked, &err));
+  forked.root[0] ^= 1;
+  const auto key = engine::EngineKey::load((tmp.path / "engine.pem").string());
+  const std::string body =
+      engine::format_checkpoint_body({forked.origin, forked.size, forked.root, {}});
+  forked.note = body + "\n" +
+                engine::note_signature_line(
+                    forked.origin, key->public_key(),
+                    [&](std::span<const uint8_t> m) { return key->sign(m); }, body);
+  const StoredRecord forged{0, 0, engine::encode_attestation(forked)};
+  r = with({cosigned_copy(forged, *w1, "w1.example", 9)}, {k1}, 1);
+  EXPECT_TRUE(has_kind(r, "fork")) << dump(r);
+}
+
+TEST(Provenance, V1StreamsStillVerify) {
+  const fs::path d = fs::path(ASSAY_SOURCE_DIR) / "tests/data/provenance-v1";
+  auto t = load(d / "trusted.asy");
+  const auto a = load(d / "att.asy");
+  ASSERT_EQ(t.size(), 299u);
+  std::array<uint8_t, 32> key{};
+  std::string err;
+  ASSERT_TRUE(engine::parse_engine_public_key((d / "engine.pub").string(), &key, &err)) << err;
+  connectors::VerifyOptions o;
+  o.public_key = key;
+  auto r = connectors::verify_stream(t, a, o);
+  EXPECT_TRUE(r.ok()) << dump(r);
+  EXPECT_EQ(r.v1_records, 299u);
+  EXPECT_EQ(r.checkpoints, 6u);
+  t[120].bytes[inside_signed_bytes(t[120].bytes)] ^= 4;
+  r = connectors::verify_stream(t, a, o);
+  EXPECT_TRUE(has(r, "record_altered", 120)) << dump(r);
+  EXPECT_TRUE(has_kind(r, "merkle_mismatch")) << dump(r);
+  // A proof over the v1 stream.
+  t = load(d / "trusted.asy");
+  connectors::InclusionProof p;
+  ASSERT_TRUE(connectors::make_inclusion_proof(t, a, 0, 77, &p, &err)) << err;
+  EXPECT_TRUE(connectors::verify_inclusion_proof(p, key).empty());
+}
+
+TEST(Provenance, V1AndV2MixedInOneChainAreNamed) {
+  TempDir tmp;
+  write_input(tmp.path / "in.asy", 100, 0, false);
+  ASSERT_TRUE(run(tmp.path).ok);
+  auto t = load(fs::path(ASSAY_SOURCE_DIR) / "tests/data/provenance-v1/trusted.asy");
+  const auto v2 = load(tmp.path / "trusted.asy");
+  t.insert(t.end(), v2.begin(), v2.begin() + 5);
+  renumber(t);
+  const auto r = verify(tmp.path, t, load(tmp.path / "att.asy"));
+  for (int64_t i = 299; i < 304; ++i) EXPECT_TRUE(has(r, "version_mixed", i)) << dump(r);
 }
 
 TEST(Provenance, RestartContinuesTheChain) {
@@ -366,8 +632,8 @@ TEST(Provenance, RestartContinuesTheChain) {
   auto s = run(tmp.path);
   ASSERT_TRUE(s.ok) << s.error;
   const size_t first = load(tmp.path / "trusted.asy").size();
-  write_input(tmp.path / "in.asy", 470, 1000);
-  s = run(tmp.path);
+  write_input(tmp.path / "in2.asy", 470, 1000);
+  s = run(tmp.path, true, 100, "in2.asy");
   ASSERT_TRUE(s.ok) << s.error;
   const auto t = load(tmp.path / "trusted.asy");
   const auto a = load(tmp.path / "att.asy");
@@ -377,57 +643,125 @@ TEST(Provenance, RestartContinuesTheChain) {
   engine::ChainFields f;
   ASSERT_TRUE(engine::find_chain_fields(t.back().bytes, &f));
   EXPECT_EQ(engine::u64_at(t.back().bytes, f.chain_index), t.size() - 1);
+  // The log grew over the restart: the last checkpoint covers everything.
+  EXPECT_EQ(of_kind(a, AttestationKind::kCheckpoint).back().size, t.size());
 }
 
-TEST(Provenance, RestartAfterALostCheckpointReReadsTheOpenRange) {
+TEST(Provenance, RestartRefusesToAppendTheSameInputAgain) {
+  // 13.12: a file-input pipeline restarted with `append: true` used to chain a second copy of
+  // every reading, silently. Now that is refused, naming the offset to resume at.
   TempDir tmp;
-  write_input(tmp.path / "in.asy", 250, 0, false);
+  write_input(tmp.path / "in.asy", 300, 0, false);
   ASSERT_TRUE(run(tmp.path).ok);
-  // A crash before the final checkpoint was written: drop it from the attestations file.
-  auto a = load(tmp.path / "att.asy");
-  ASSERT_EQ(a.size(), 3u);
-  {
-    connectors::FrameWriter w;
-    ASSERT_TRUE(w.open((tmp.path / "att.asy").string()));
-    for (size_t i = 0; i + 1 < a.size(); ++i) ASSERT_TRUE(w.write(a[i].bytes));
-    ASSERT_TRUE(w.close());
-  }
-  write_input(tmp.path / "in.asy", 120, 500, false);
-  const auto s = run(tmp.path);
+  const size_t n = load(tmp.path / "trusted.asy").size();
+  auto s = run(tmp.path);
+  EXPECT_FALSE(s.ok);
+  EXPECT_NE(s.error.find("refusing to append a second copy"), std::string::npos) << s.error;
+  EXPECT_NE(s.error.find("start_offset: 300"), std::string::npos) << s.error;
+  EXPECT_EQ(load(tmp.path / "trusted.asy").size(), n);
+  // The file grew; resuming after what the chain holds processes only the new frames.
+  write_input(tmp.path / "in.asy", 350, 0, false);
+  s = run_yaml(tmp.path, yaml(tmp.path, true, 100, "in.asy", ", start_offset: 300"));
   ASSERT_TRUE(s.ok) << s.error;
+  EXPECT_EQ(s.trusted, 50u);
   const auto t = load(tmp.path / "trusted.asy");
-  a = load(tmp.path / "att.asy");
-  ASSERT_EQ(t.size(), 370u);
-  EXPECT_TRUE(verify(tmp.path, t, a).ok()) << dump(verify(tmp.path, t, a));
-  engine::CheckpointInfo ci;
-  std::string err;
-  ASSERT_TRUE(engine::decode_checkpoint(a[2].bytes, &ci, &err));
-  EXPECT_EQ(ci.first, 200);  // the range the lost checkpoint would have closed
+  EXPECT_EQ(t.size(), 350u);
+  EXPECT_TRUE(verify(tmp.path, t, load(tmp.path / "att.asy")).ok());
+}
+
+TEST(Provenance, ForgedRecordsAppendedAfterACleanStopAreNotAttested) {
+  // 13.6: five forged records appended to a trusted file after a clean stop, continuing the
+  // hash chain (the public algorithm, no key). The next start must not cover them with its
+  // checkpoint: they are set aside, loudly (error, metric, audit event).
+  TempDir tmp;
+  write_input(tmp.path / "in.asy", 200, 0, false);
+  ASSERT_TRUE(run(tmp.path).ok);
+  auto t = load(tmp.path / "trusted.asy");
+  ASSERT_EQ(t.size(), 200u);
+  std::vector<StoredRecord> forged;
+  for (int i = 0; i < 5; ++i) {
+    const auto& last = i == 0 ? t.back() : forged.back();
+    engine::ChainFields f;
+    ASSERT_TRUE(engine::find_chain_fields(last.bytes, &f));
+    forged.push_back(StoredRecord{0, 0,
+                                  forge(t[static_cast<size_t>(i)].bytes, 200 + i,
+                                        engine::hash_at(last.bytes, f.record_hash), 0x11)});
+  }
+  auto all = t;
+  all.insert(all.end(), forged.begin(), forged.end());
+  store(tmp.path / "trusted.asy", all);
+  renumber(all);
+  const auto before = verify(tmp.path, all, load(tmp.path / "att.asy"));
+  EXPECT_EQ(before.unattested, 5u);
+
+  write_input(tmp.path / "in2.asy", 100, 1000, false);
+  engine::Metrics metrics;
+  const auto s = run_yaml(tmp.path, yaml(tmp.path, true, 100, "in2.asy", "", true), &metrics);
+  ASSERT_TRUE(s.ok) << s.error;
+  const auto after = load(tmp.path / "trusted.asy");
+  ASSERT_EQ(after.size(), 300u);
+  // Not one forged record remains in the stream, and the stream verifies.
+  for (const auto& r : after)
+    for (const auto& f : forged) EXPECT_NE(r.bytes, f.bytes);
+  const auto rep = verify(tmp.path, after, load(tmp.path / "att.asy"));
+  EXPECT_TRUE(rep.ok()) << dump(rep);
+  // They were moved next to the output, not deleted.
+  size_t moved = 0;
+  for (const auto& e : fs::directory_iterator(tmp.path))
+    if (e.path().filename().string().rfind("trusted.asy.quarantine-", 0) == 0) {
+      const auto q = load(e.path());
+      ASSERT_EQ(q.size(), 5u);
+      for (size_t i = 0; i < 5; ++i) EXPECT_EQ(q[i].bytes, forged[i].bytes);
+      ++moved;
+    }
+  EXPECT_EQ(moved, 1u);
+  const std::string m = metrics.serialize();
+  const auto at = m.find("assay_provenance_unattested_records_total{pipeline=\"prov\"} ");
+  ASSERT_NE(at, std::string::npos) << m;
+  EXPECT_EQ(std::stod(m.substr(m.find('}', at) + 2)), 5.0) << m;
+  bool audited = false;
+  for (const auto& e : engine::read_frame_file((tmp.path / "audit.log").string()))
+    audited = audited || str(e).find("provenance.tail_quarantined") != std::string::npos;
+  EXPECT_TRUE(audited);
+}
+
+TEST(Provenance, RefusesToContinueAfterAnAlteredAttestedRecord) {
+  // The last record, covered by the final checkpoint, altered after a clean stop: the engine
+  // cannot set aside what it already attested, so it refuses to go on.
+  TempDir tmp;
+  write_input(tmp.path / "in.asy", 150, 0, false);
+  ASSERT_TRUE(run(tmp.path).ok);
+  auto t = load(tmp.path / "trusted.asy");
+  t.back().bytes[inside_signed_bytes(t.back().bytes)] ^= 1;
+  store(tmp.path / "trusted.asy", t);
+  write_input(tmp.path / "in2.asy", 10, 1000, false);
+  const auto s = run(tmp.path, true, 100, "in2.asy");
+  EXPECT_FALSE(s.ok);
+  EXPECT_NE(s.error.find("no signed head of this engine matches"), std::string::npos) << s.error;
+  EXPECT_EQ(load(tmp.path / "trusted.asy").size(), 150u);
 }
 
 TEST(Provenance, RefusesToStartANewChainAfterUnchainedRecords) {
   TempDir tmp;
   write_input(tmp.path / "in.asy", 50, 0, false);
   ASSERT_TRUE(run(tmp.path, false).ok);  // trusted.asy now holds records without a chain
-  const auto s = run(tmp.path, true);
+  write_input(tmp.path / "in2.asy", 50, 100, false);
+  const auto s = run(tmp.path, true, 100, "in2.asy");
   EXPECT_FALSE(s.ok);
   EXPECT_NE(s.error.find("no hash chain"), std::string::npos) << s.error;
   EXPECT_EQ(load(tmp.path / "trusted.asy").size(), 50u);  // nothing was appended
 }
 
-TEST(Provenance, RefusesToContinueATamperedLastRecord) {
+TEST(Provenance, RefusesToContinueAV1Chain) {
   TempDir tmp;
-  write_input(tmp.path / "in.asy", 50, 0, false);
-  ASSERT_TRUE(run(tmp.path).ok);
-  auto t = load(tmp.path / "trusted.asy");
-  t.back().bytes[inside_signed_bytes(t.back().bytes)] ^= 1;
-  connectors::FrameWriter w;
-  ASSERT_TRUE(w.open((tmp.path / "trusted.asy").string()));
-  for (const auto& r : t) ASSERT_TRUE(w.write(r.bytes));
-  ASSERT_TRUE(w.close());
+  const fs::path v1 = fs::path(ASSAY_SOURCE_DIR) / "tests/data/provenance-v1";
+  fs::copy_file(v1 / "trusted.asy", tmp.path / "trusted.asy");
+  fs::copy_file(v1 / "att.asy", tmp.path / "att.asy");
+  write_input(tmp.path / "in.asy", 20, 0, false);
   const auto s = run(tmp.path);
   EXPECT_FALSE(s.ok);
-  EXPECT_NE(s.error.find("does not match its record_hash"), std::string::npos) << s.error;
+  EXPECT_NE(s.error.find("format v1"), std::string::npos) << s.error;
+  EXPECT_EQ(load(tmp.path / "trusted.asy").size(), 299u);
 }
 
 TEST(Provenance, ConfigNeedsAttestationsAndKey) {
@@ -436,52 +770,64 @@ TEST(Provenance, ConfigNeedsAttestationsAndKey) {
   register_builtin_operators(reg.operators);
   connectors::register_builtin_connectors(reg);
   engine::Metrics metrics;
+  auto refused = [&](const std::string& text, const std::string& needle) {
+    try {
+      auto root = engine::ConfigNode::load_string(text, "p.yaml");
+      engine::build_pipeline(root, text, reg, metrics);
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const engine::ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
   std::string y = yaml(tmp.path);
   const auto att = y.find("  attestations:");
-  std::string no_att = y.substr(0, att) + y.substr(y.find("operators:"));
-  auto root = engine::ConfigNode::load_string(no_att, "p.yaml");
-  EXPECT_THROW(engine::build_pipeline(root, no_att, reg, metrics), engine::ConfigError);
+  refused(y.substr(0, att) + y.substr(y.find("operators:")), "attestations");
   std::string bad_key = y;
   bad_key.replace(bad_key.find("engine.pem"), 10, "nope.pem");
-  root = engine::ConfigNode::load_string(bad_key, "p.yaml");
-  EXPECT_THROW(engine::build_pipeline(root, bad_key, reg, metrics), engine::ConfigError);
-  // attestations without the operator; a Kafka trusted route without `partition: source`.
-  const std::string only_att = y.substr(0, y.find("operators:")) + "engine: {batch_size: 8}\n";
-  root = engine::ConfigNode::load_string(only_att, "p.yaml");
-  try {
-    engine::build_pipeline(root, only_att, reg, metrics);
-    ADD_FAILURE() << "attestations without provenance accepted";
-  } catch (const engine::ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("needs the provenance operator"), std::string::npos)
-        << e.what();
-  }
+  refused(bad_key, "cannot open file");
+  refused(y.substr(0, y.find("operators:")) + "engine: {batch_size: 8}\n",
+          "needs the provenance operator");
   std::string kafka = y;
   const auto tr = kafka.find("  trusted:");
   kafka.replace(tr, kafka.find('\n', tr) - tr,
                 "  trusted: {type: kafka, brokers: 127.0.0.1:1, topic: t}");
-  root = engine::ConfigNode::load_string(kafka, "p.yaml");
-  try {
-    engine::build_pipeline(root, kafka, reg, metrics);
-    ADD_FAILURE() << "Kafka trusted route without partition: source accepted";
-  } catch (const engine::ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("partition: source"), std::string::npos) << e.what();
+  refused(kafka, "partition: source");
+  auto with_op = [&](const std::string& keys) {
+    std::string z = y;
+    const auto at = z.find("checkpoint:");
+    z.insert(at, keys + ", ");
+    return z;
+  };
+  refused(with_op("origin: 'a b'"), "origin");
+  refused(with_op("witnesses: [{url: ftp://x, key: a+00000000+AQ==}]"), "http");
+  refused(with_op("witnesses: [{url: 'http://127.0.0.1:1', key: nonsense}]"), "verifier key");
+  // 13 (extras): `append: true` on a jsonl route is refused, not ignored.
+  std::string jsonl = y;
+  jsonl.replace(jsonl.find("  rejected: {type: file"), 23,
+                "  rejected: {type: jsonl, append: true");
+  refused(jsonl, "append: true is only for type: file");
+}
+
+// --- Merkle trees -------------------------------------------------------------------------
+
+std::vector<Hash32> some_leaves(size_t n) {
+  std::vector<Hash32> l;
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t b[2] = {static_cast<uint8_t>(i), static_cast<uint8_t>(i >> 8)};
+    l.push_back(engine::merkle_leaf(b));
   }
+  return l;
 }
 
 TEST(Merkle, Rfc9162RootsAndInclusionProofs) {
-  engine::Sha256 h;
-  std::vector<Hash32> leaves;
-  for (int i = 0; i < 21; ++i) {
-    const uint8_t b[1] = {static_cast<uint8_t>(i)};
-    leaves.push_back(engine::merkle_leaf(h, b));
-  }
-  // MTH of 3 leaves = node(node(l0, l1), l2) (RFC 9162 section 2.1.1).
+  const auto leaves = some_leaves(21);
   EXPECT_EQ(engine::merkle_root(std::span(leaves).subspan(0, 3)),
-            engine::merkle_node(h, engine::merkle_node(h, leaves[0], leaves[1]), leaves[2]));
+            engine::merkle_node(engine::merkle_node(leaves[0], leaves[1]), leaves[2]));
   EXPECT_EQ(engine::merkle_root(std::span(leaves).subspan(0, 1)), leaves[0]);
   for (size_t n = 1; n <= leaves.size(); ++n) {
     const auto sub = std::span(leaves).subspan(0, n);
     const Hash32 root = engine::merkle_root(sub);
+    EXPECT_EQ(root, doc_mth(leaves, 0, n));
     for (size_t i = 0; i < n; ++i) {
       const auto path = engine::merkle_audit_path(sub, i);
       EXPECT_TRUE(engine::merkle_verify_inclusion(leaves[i], i, n, path, root)) << n << " " << i;
@@ -492,15 +838,73 @@ TEST(Merkle, Rfc9162RootsAndInclusionProofs) {
   }
 }
 
-// link_records() lays out prev || record and 0x00 || record in the headroom before each
-// record. Both schedules (chain hash paired with the previous leaf on two SHA-256 lanes, and
-// chain first, leaves after) must give the reference bytes: record_hash() and merkle_leaf()
-// over each record as written, one at a time with OpenSSL.
-TEST(Provenance, LinkRecordsMatchesTheReferenceInEveryMode) {
-  for (size_t n : {0, 1, 2, 3, 17, 200}) {
-    // An arena of TrustedReadings of varying sizes, each with kChainHeadroom bytes before it.
-    std::vector<uint8_t> arena;
-    std::vector<std::pair<size_t, size_t>> at;  // offset, size
+TEST(Merkle, FrontierAppendsInAnyPiecesGiveTheRoot) {
+  const auto leaves = some_leaves(300);
+  std::mt19937 rng(3);
+  for (size_t n = 0; n <= leaves.size(); n += 1 + n / 8) {
+    engine::MerkleFrontier f;
+    size_t at = 0;
+    while (at < n) {
+      const size_t k = std::min(n - at, size_t{1} + rng() % 40);
+      f.append(std::span(leaves).subspan(at, k));
+      at += k;
+    }
+    EXPECT_EQ(f.size(), n);
+    EXPECT_EQ(f.root(), engine::merkle_root(std::span(leaves).subspan(0, n))) << n;
+    engine::MerkleFrontier g;
+    ASSERT_TRUE(engine::MerkleFrontier::from_nodes(n, f.nodes(), &g));
+    EXPECT_EQ(g.root(), f.root());
+  }
+}
+
+TEST(Merkle, ConsistencyProofsFromTheFrontierAndLeaves) {
+  const auto leaves = some_leaves(70);
+  for (uint64_t n = 1; n <= leaves.size(); ++n) {
+    const Hash32 new_root = engine::merkle_root(std::span(leaves).subspan(0, n));
+    for (uint64_t m = 1; m <= n; ++m) {
+      const Hash32 old_root = engine::merkle_root(std::span(leaves).subspan(0, m));
+      // As the witness client builds it: the frontier at a base <= m plus the leaves after.
+      const uint64_t base = m / 2;
+      engine::MerkleFrontier f;
+      f.append(std::span(leaves).subspan(0, base));
+      auto subtree = [&](uint64_t a, uint64_t b, Hash32* out) {
+        if (a >= base) {
+          *out = engine::merkle_root(std::span(leaves).subspan(a, b - a));
+          return true;
+        }
+        if (b <= base) return f.node(a, b, out);
+        return false;  // the proofs here never straddle the base at an unaligned place
+      };
+      std::vector<Hash32> proof;
+      auto full = [&](uint64_t a, uint64_t b, Hash32* out) {
+        *out = engine::merkle_root(std::span(leaves).subspan(a, b - a));
+        return true;
+      };
+      ASSERT_TRUE(engine::merkle_consistency_proof(m, n, full, &proof)) << m << " " << n;
+      EXPECT_TRUE(engine::merkle_verify_consistency(m, n, old_root, new_root, proof))
+          << m << " " << n;
+      std::vector<Hash32> proof2;
+      if (engine::merkle_consistency_proof(m, n, subtree, &proof2)) {
+        EXPECT_EQ(proof2, proof);
+      }
+      if (m < n) {
+        Hash32 wrong = old_root;
+        wrong[0] ^= 1;
+        EXPECT_FALSE(engine::merkle_verify_consistency(m, n, wrong, new_root, proof));
+        if (!proof.empty()) {
+          auto bad = proof;
+          bad.back()[3] ^= 1;
+          EXPECT_FALSE(engine::merkle_verify_consistency(m, n, old_root, new_root, bad));
+        }
+      }
+    }
+  }
+}
+
+// The encoder's hook and the serial link step give the document's bytes.
+TEST(Provenance, PreparedLeavesAndLinkingMatchTheDocument) {
+  for (size_t n : {0, 1, 2, 17, 200}) {
+    engine::Batch b;
     std::mt19937 rng(static_cast<unsigned>(n));
     for (size_t i = 0; i < n; ++i) {
       flatbuffers::FlatBufferBuilder fbb;
@@ -515,57 +919,41 @@ TEST(Provenance, LinkRecordsMatchesTheReferenceInEveryMode) {
       fbb.ForceDefaults(true);
       pb.add_chain_index(0);
       fbb.ForceDefaults(false);
+      pb.add_chain_version(2);
       const auto prov = pb.Finish();
       wire::TrustedReadingBuilder tb(fbb);
       tb.add_signed_bytes(body);
       tb.add_sensor_id(sensor);
       tb.add_provenance(prov);
       wire::FinishTrustedReadingBuffer(fbb, tb.Finish());
-      const size_t off = ((arena.size() + 7) & ~size_t{7}) + engine::kChainHeadroom;
-      arena.resize(off + fbb.GetSize(), 0xee);
-      std::memcpy(arena.data() + off, fbb.GetBufferPointer(), fbb.GetSize());
-      at.emplace_back(off, fbb.GetSize());
+      const size_t off = ((b.out_arena.size() + 7) & ~size_t{7}) + engine::kChainHeadroom;
+      b.out_arena.resize(off + fbb.GetSize(), 0xee);
+      std::memcpy(b.out_arena.data() + off, fbb.GetBufferPointer(), fbb.GetSize());
+      b.outputs.push_back(engine::OutputRecord{engine::Route::kTrusted, 0,
+                                               static_cast<uint32_t>(off), fbb.GetSize(), 0,
+                                               engine::RejectCode::kNone});
     }
-    Hash32 start{};
-    start[0] = 0x42;  // continuing a chain
-    std::vector<std::vector<uint8_t>> written;
-    std::vector<std::vector<Hash32>> all_leaves;
-    for (auto mode : {engine::LinkMode::kPaired, engine::LinkMode::kSeparate,
-                      engine::LinkMode::kAuto}) {
-      std::vector<uint8_t> a = arena;
-      std::vector<engine::ChainSlot> slots;
-      for (const auto& [off, size] : at) {
-        engine::ChainSlot s{{a.data() + off, size}, {}};
-        ASSERT_TRUE(engine::find_chain_fields(s.record, &s.f));
-        slots.push_back(s);
-      }
-      Hash32 head = start;
-      uint64_t next = 7;
-      std::vector<Hash32> heads(n), leaves(n);
-      engine::link_records(slots, head, next, heads, leaves, mode);
-      EXPECT_EQ(next, 7 + n);
-      engine::Sha256 h;
-      Hash32 prev = start;
-      for (size_t i = 0; i < n; ++i) {
-        const std::span<const uint8_t> rec(a.data() + at[i].first, at[i].second);
-        EXPECT_EQ(engine::hash_at(rec, slots[i].f.prev_hash), prev) << i;
-        EXPECT_EQ(engine::u64_at(rec, slots[i].f.chain_index), 7 + i) << i;
-        EXPECT_EQ(engine::hash_at(rec, slots[i].f.record_hash), heads[i]) << i;
-        EXPECT_EQ(engine::record_hash(h, rec, slots[i].f), heads[i]) << i;
-        EXPECT_EQ(engine::merkle_leaf(h, rec), leaves[i]) << i;
-        prev = heads[i];
-      }
-      EXPECT_EQ(head, prev);
-      std::vector<uint8_t> records;
-      for (const auto& [off, size] : at)
-        records.insert(records.end(), a.begin() + static_cast<std::ptrdiff_t>(off),
-                       a.begin() + static_cast<std::ptrdiff_t>(off + size));
-      written.push_back(std::move(records));
-      all_leaves.push_back(std::move(leaves));
+    engine::prepare_chain_leaves(b);
+    Hash32 prev{};
+    prev[0] = 0x42;  // continuing a chain
+    for (size_t i = 0; i < n; ++i) {
+      const auto& o = b.outputs[i];
+      uint8_t* rec = b.out_arena.data() + o.offset;
+      const auto pr = engine::read_prepared(rec);
+      ASSERT_TRUE(pr.ok);
+      const std::vector<uint8_t> before(rec, rec + o.size);
+      EXPECT_EQ(pr.leaf, doc_leaf(before, pr.f)) << i;
+      const Hash32 h = engine::link_record_v2(rec, pr, 7 + i, prev);
+      const std::vector<uint8_t> after(rec, rec + o.size);
+      engine::ChainFields f;
+      ASSERT_TRUE(engine::find_chain_fields(after, &f));
+      EXPECT_EQ(engine::u64_at(after, f.chain_index), 7 + i);
+      EXPECT_EQ(engine::hash_at(after, f.prev_hash), prev);
+      EXPECT_EQ(h, doc_record_hash(7 + i, prev, doc_leaf(after, f)));
+      EXPECT_EQ(engine::hash_at(after, f.record_hash), h);
+      EXPECT_EQ(engine::record_leaf_v2(after, f), pr.leaf);
+      prev = h;
     }
-    EXPECT_EQ(written[0], written[1]) << n;
-    EXPECT_EQ(written[0], written[2]) << n;
-    EXPECT_EQ(all_leaves[0], all_leaves[1]) << n;
   }
 }
 
