@@ -10,6 +10,7 @@ Each folder may include only the folders below it:
     registries  <- connectors, engine, crypto, schemas
     operators   <- registries, formats, engine, crypto, schemas
     sim         <- registries, connectors, formats, engine, crypto, schemas
+    metrology   <- operators, registries, connectors, formats, engine, crypto, schemas
     cli         <- everything (the tool sits on top)
 
 Exit 0 if every include follows the rule, 1 with one line per violation (file:line: ...).
@@ -26,8 +27,10 @@ ALLOWED = {
     "registries": {"registries", "connectors", "engine", "crypto", "schemas"},
     "operators": {"operators", "registries", "formats", "engine", "crypto", "schemas"},
     "sim": {"sim", "registries", "connectors", "formats", "engine", "crypto", "schemas"},
+    "metrology": {"metrology", "operators", "registries", "connectors", "formats", "engine",
+                  "crypto", "schemas"},
 }
-PROJECT = set(ALLOWED) | {"schemas", "cli", "tests", "bench"}
+PROJECT = set(ALLOWED) | {"schemas", "cli", "tests", "bench", "fuzz"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z_]+)/')
 
 def main() -> int:
