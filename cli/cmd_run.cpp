@@ -19,6 +19,7 @@
 #include "engine/supervisor.hpp"
 #include "engine/time.hpp"
 #include "engine/version.hpp"
+#include "metrology/builtin.hpp"
 #include "operators/builtin.hpp"
 
 namespace assay::cli {
@@ -45,6 +46,7 @@ Registries builtin_registries() {
   operators::register_builtin_operators(r.operators);
   connectors::register_builtin_connectors(r);
   registries::register_sections(r);
+  metrology::register_metrology(r);
   return r;
 }
 

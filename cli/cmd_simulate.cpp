@@ -1,11 +1,15 @@
 // `assay simulate`: a fleet of signed sensors with injected faults (sim/simulator.hpp).
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "connectors/compacted_topic.hpp"
 #include "engine/log.hpp"
+#include "engine/signing_key.hpp"
 #include "engine/time.hpp"
 #include "sim/frame_sink.hpp"
 #include "sim/kafka_frame_sink.hpp"
@@ -24,7 +28,11 @@ int cmd_simulate(int argc, char** argv) {
             "Faults (--fault NAME=RATE): forged, tampered, replay, unknown_key (per record); spike,\n"
             "clock_skew (per reading); stuck (fraction of readings in runs of 10 equal values); drift,\n"
             "expired_calibration (fractions of sensors). Defaults: 0.002 each, drift and\n"
-            "expired_calibration 0.02. Use NAME=0 to switch one off.");
+            "expired_calibration 0.02. Use NAME=0 to switch one off.\n"
+            "Remote verification (docs/metrology-cloud.md): with --answer-requests TOPIC (Kafka\n"
+            "only) the instruments answer the signed test-case requests on TOPIC at their next\n"
+            "reading; --answer-fault NAME=FRACTION makes instruments answer drifted,\n"
+            "wrong_firmware, silent, wrong_key or duplicate.");
   args.option("out", "framed record file to write ('-' = stdout)")
       .option("brokers", "write to Kafka instead of a file: bootstrap servers (with --topic)")
       .option("topic", "Kafka topic to write to (with --brokers); key = sensor_id")
@@ -44,7 +52,12 @@ int cmd_simulate(int argc, char** argv) {
       .option("start-time", "RFC 3339 time of the first reading (default: now minus the simulated duration)")
       .option("interval-ms", "per-sensor reading period in simulated time", "1000")
       .option("threads", "signing threads (0 = all cores)", "0")
-      .multi("fault", "NAME=RATE fault injection");
+      .multi("fault", "NAME=RATE fault injection")
+      .multi("answer-requests", "Kafka command topic of verification requests to answer")
+      .option("engine-public-key", "the engine key requests must be signed with (hex, file or PEM)")
+      .multi("answer-fault", "NAME=FRACTION of instruments answering drifted, wrong_firmware, silent, wrong_key, duplicate")
+      .option("answer-drift-sigma", "error of a drifted answer in standard uncertainties", "40")
+      .option("answers-out", "one JSON line per instrument with its answer behaviour");
   if (int rc = handle_parse(args, argc, argv); rc >= 0) return rc;
 
   auto usage_error = [&](const std::string& msg) {
@@ -99,6 +112,45 @@ int cmd_simulate(int argc, char** argv) {
   c.labels_path = args.get("labels-out");
   c.keys_dir = args.get("keys-dir");
   if (!sim::validate(c, error)) return usage_error(error);
+  const std::vector<std::string> answer_topics = args.all("answer-requests");
+  if (!answer_topics.empty()) {
+    if (!to_kafka) return usage_error("--answer-requests needs --brokers (requests come from Kafka)");
+    std::array<uint8_t, 32> pub{};
+    if (!args.has("engine-public-key"))
+      return usage_error("--answer-requests needs --engine-public-key");
+    if (!parse_engine_public_key(args.get("engine-public-key"), &pub, &error)) return usage_error(error);
+    c.responder = std::make_shared<sim::Responder>(pub);
+    for (const auto& f : args.all("answer-fault"))
+      if (!sim::parse_answer_rate(f, c.answer_rates, error)) return usage_error(error);
+    if (!args.get_double("answer-drift-sigma", c.answer_drift_sigma) || !(c.answer_drift_sigma >= 0))
+      return usage_error("--answer-drift-sigma must be a number >= 0");
+    c.answers_path = args.get("answers-out");
+  } else if (!args.all("answer-fault").empty() || args.has("answers-out")) {
+    return usage_error("--answer-fault and --answers-out need --answer-requests");
+  }
+  // The gateway: follows each command topic and hands every request to the responder.
+  std::vector<std::unique_ptr<connectors::CompactedTopicFollower>> followers;
+  for (const std::string& topic : answer_topics) {
+    connectors::KafkaClientSettings ks;
+    ks.brokers = args.get("brokers");
+    ks.properties = kafka_props;
+    auto responder = c.responder;
+    auto f = std::make_unique<connectors::CompactedTopicFollower>(
+        ks, topic,
+        [responder, topic](std::string_view, std::optional<std::string_view> value, const std::string& where) {
+          if (!value) return;
+          std::string why;
+          if (!responder->deliver({reinterpret_cast<const uint8_t*>(value->data()), value->size()},
+                                  now_ns(), &why))
+            log_warn("sim", "verification request refused", {{"at", where}, {"reason", why}});
+        },
+        [] {});
+    if (!f->start(&error)) {
+      std::fprintf(stderr, "assay simulate: --answer-requests %s: %s\n", topic.c_str(), error.c_str());
+      return kExitFailure;
+    }
+    followers.push_back(std::move(f));
+  }
 
   sim::FileFrameSink file_sink;
   sim::KafkaFrameSink kafka_sink;
@@ -117,7 +169,12 @@ int cmd_simulate(int argc, char** argv) {
                  ok ? (to_kafka ? kafka_sink.error().c_str() : "cannot close the output file") : error.c_str());
     return kExitFailure;
   }
+  for (auto& f : followers) f->stop();
   std::fputs(sim::format_summary(summary).c_str(), stderr);
+  if (c.responder)
+    std::fprintf(stderr, "  verification requests: %llu answered or queued, %llu refused\n",
+                 static_cast<unsigned long long>(c.responder->accepted()),
+                 static_cast<unsigned long long>(c.responder->refused()));
   const double per_s = summary.wall_seconds > 0 ? static_cast<double>(summary.readings) / summary.wall_seconds : 0;
   auto count = [&](sim::Fault f) { return std::to_string(summary.fault_readings[static_cast<size_t>(f)]); };
   log_info("sim", "simulation finished",

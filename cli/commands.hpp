@@ -26,5 +26,9 @@ int cmd_prove(int argc, char** argv);
 int cmd_dcc(int argc, char** argv);
 /// `assay pubkey KEYFILE`: the public key and key id of an engine signing key.
 int cmd_pubkey(int argc, char** argv);
+/// `assay verify-results FILE --public-key K`: checks e-verification results offline.
+int cmd_verify_results(int argc, char** argv);
+/// `assay aas export`: Asset Administration Shells from a register snapshot.
+int cmd_aas(int argc, char** argv);
 
 }  // namespace assay::cli

@@ -30,6 +30,9 @@ constexpr Command kCommands[] = {
     {"prove", assay::cli::cmd_prove, "inclusion proof for one trusted record"},
     {"pubkey", assay::cli::cmd_pubkey, "print an engine key's public key to pin"},
     {"dcc", assay::cli::cmd_dcc, "inspect a Digital Calibration Certificate (DCC XML)"},
+    {"verify-results", assay::cli::cmd_verify_results,
+     "check e-verification results (signatures, decisions, evidence)"},
+    {"aas", assay::cli::cmd_aas, "export Asset Administration Shells from a register snapshot"},
 };
 
 void usage(std::FILE* out) {

@@ -15,6 +15,8 @@
 #include "schemas/signed_batch_generated.h"
 #include "schemas/signed_reading_generated.h"
 #include "schemas/trusted_reading_generated.h"
+#include "schemas/verification_request_generated.h"
+#include "schemas/verification_result_generated.h"
 
 namespace assay::connectors {
 
@@ -26,7 +28,7 @@ constexpr int kMaxNesting = 4;         // signed bodies inside TrustedReading in
 constexpr size_t kHexPrefixBytes = 32;  // bytes shown in an invalid record's hex_prefix
 
 enum class Root { kUnknown, kReading, kReadingBatch, kSignedReading, kSignedBatch, kTrusted, kRejected,
-                  kAlert, kCalibration, kCheckpoint };
+                  kAlert, kCalibration, kCheckpoint, kVerificationRequest, kVerificationResult };
 
 struct RootInfo {
   const char* id;
@@ -44,6 +46,8 @@ constexpr RootInfo kRoots[] = {
     {"AALR", Root::kAlert, "Alert"},
     {"ACAL", Root::kCalibration, "CalibrationCertificate"},
     {"ACKP", Root::kCheckpoint, "Checkpoint"},
+    {"AVRQ", Root::kVerificationRequest, "VerificationRequest"},
+    {"AEVR", Root::kVerificationResult, "VerificationResult"},
 };
 
 const RootInfo* find_root(std::span<const uint8_t> b) {
@@ -206,6 +210,7 @@ void write_reading(std::string& o, const w::Reading* r) {
   field_bytes(o, "firmware_sha256", r->firmware_sha256());
   field_enum(o, "kind", r->kind(), w::EnumNameReadingKind(r->kind()));
   field_double(o, "reference_value", r->reference_value());
+  if (r->request_id() != nullptr) field_str(o, "request_id", r->request_id());  // metrology-cloud.md
   if (const auto* attrs = r->attributes()) {  // only when present (privacy.md)
     key(o, "attributes");
     o.push_back('[');
@@ -433,6 +438,112 @@ void write_checkpoint(std::string& o, const w::Checkpoint* c) {
   o.push_back('}');
 }
 
+void write_verification_request(std::string& o, const w::VerificationRequest* q) {
+  o.append("{\"type\":\"VerificationRequest\"");
+  field_u64(o, "version", q->version());
+  field_str(o, "request_id", q->request_id());
+  field_str(o, "plan_id", q->plan_id());
+  field_bytes(o, "plan_sha256", q->plan_sha256());
+  field_str(o, "campaign_id", q->campaign_id());
+  field_str(o, "case_id", q->case_id());
+  field_str(o, "instrument_id", q->instrument_id());
+  field_str(o, "group", q->group());
+  field_str(o, "quantity", q->quantity());
+  field_str(o, "unit", q->unit());
+  field_double(o, "reference_value", q->reference_value());
+  field_str(o, "stimulus", q->stimulus());
+  field_time(o, "issued_ns", q->issued_ns());
+  field_time(o, "deadline_ns", q->deadline_ns());
+  field_str(o, "engine_key_id", q->engine_key_id());
+  field_bytes(o, "signature", q->signature());
+  o.push_back('}');
+}
+
+void write_evidence(std::string& o, const w::VerificationEvidence* e) {
+  key(o, "evidence");
+  if (e == nullptr) {
+    o.append("null");
+    return;
+  }
+  o.push_back('{');
+  field_str(o, "source_topic", e->source_topic());
+  field_i64(o, "source_partition", e->source_partition());
+  field_i64(o, "source_offset", e->source_offset());
+  field_u64(o, "reading_index", e->reading_index());
+  field_u64(o, "seq", e->seq());
+  field_time(o, "time_ns", e->time_ns());
+  field_time(o, "received_ns", e->received_ns());
+  o.push_back('}');
+}
+
+void write_verification_result(std::string& o, const w::VerificationResult* r) {
+  o.append("{\"type\":\"VerificationResult\"");
+  field_u64(o, "version", r->version());
+  field_str(o, "result_id", r->result_id());
+  field_str(o, "plan_id", r->plan_id());
+  field_bytes(o, "plan_sha256", r->plan_sha256());
+  field_str(o, "campaign_id", r->campaign_id());
+  field_str(o, "instrument_id", r->instrument_id());
+  field_str(o, "group", r->group());
+  field_enum(o, "outcome", r->outcome(), w::EnumNameVerificationOutcome(r->outcome()));
+  field_str(o, "reason", r->reason());
+  field_str(o, "detail", r->detail());
+  field_str(o, "decision_rule", r->decision_rule());
+  key(o, "cases");
+  o.push_back('[');
+  if (const auto* cases = r->cases()) {
+    for (flatbuffers::uoffset_t i = 0; i < cases->size(); ++i) {
+      const auto* c = cases->Get(i);
+      o.append(i != 0 ? ",{" : "{");
+      field_str(o, "case_id", c->case_id());
+      field_str(o, "request_id", c->request_id());
+      field_double(o, "reference_value", c->reference_value());
+      field_double(o, "mpe_absolute", c->mpe_absolute());
+      field_double(o, "mpe_relative", c->mpe_relative());
+      field_enum(o, "outcome", c->outcome(), w::EnumNameVerificationOutcome(c->outcome()));
+      field_str(o, "reason", c->reason());
+      field_double(o, "value", c->value());
+      field_double(o, "corrected", c->corrected());
+      field_double(o, "expanded_uncertainty", c->expanded_uncertainty());
+      field_double(o, "error", c->error());
+      field_double(o, "mpe", c->mpe());
+      field_enum(o, "calibration_verdict", c->calibration_verdict(),
+                 w::EnumNameCalibrationVerdict(c->calibration_verdict()));
+      field_double(o, "response_reference_value", c->response_reference_value());
+      field_bytes(o, "firmware_sha256", c->firmware_sha256());
+      write_evidence(o, c->evidence());
+      o.push_back('}');
+    }
+  }
+  o.push_back(']');
+  key(o, "refused");
+  o.push_back('[');
+  if (const auto* refused = r->refused()) {
+    for (flatbuffers::uoffset_t i = 0; i < refused->size(); ++i) {
+      const auto* f = refused->Get(i);
+      o.append(i != 0 ? ",{" : "{");
+      field_str(o, "request_id", f->request_id());
+      field_str(o, "reason", f->reason());
+      write_evidence(o, f->evidence());
+      o.push_back('}');
+    }
+  }
+  o.push_back(']');
+  field_bytes(o, "firmware_sha256", r->firmware_sha256());
+  field_enum(o, "firmware_status", r->firmware_status(),
+             w::EnumNameFirmwareStatus(r->firmware_status()));
+  field_str(o, "certificate_id", r->certificate_id());
+  field_time(o, "certificate_valid_until_ns", r->certificate_valid_until_ns());
+  field_time(o, "issued_ns", r->issued_ns());
+  field_time(o, "deadline_ns", r->deadline_ns());
+  field_time(o, "decided_ns", r->decided_ns());
+  field_str(o, "pipeline_name", r->pipeline_name());
+  field_str(o, "instance_id", r->instance_id());
+  field_str(o, "engine_key_id", r->engine_key_id());
+  field_bytes(o, "signature", r->signature());
+  o.push_back('}');
+}
+
 template <typename T>
 bool verify_root(const uint8_t* p, size_t n) {
   flatbuffers::Verifier::Options opts;
@@ -454,6 +565,8 @@ bool verify_for(Root r, const uint8_t* p, size_t n) {
     case Root::kAlert: return verify_root<w::Alert>(p, n);
     case Root::kCalibration: return verify_root<w::CalibrationCertificate>(p, n);
     case Root::kCheckpoint: return verify_root<w::Checkpoint>(p, n);
+    case Root::kVerificationRequest: return verify_root<w::VerificationRequest>(p, n);
+    case Root::kVerificationResult: return verify_root<w::VerificationResult>(p, n);
     case Root::kUnknown: return false;
   }
   return false;
@@ -497,6 +610,12 @@ bool decode(std::span<const uint8_t> b, std::string& o, int depth) {
       write_calibration(o, flatbuffers::GetRoot<w::CalibrationCertificate>(p));
       break;
     case Root::kCheckpoint: write_checkpoint(o, flatbuffers::GetRoot<w::Checkpoint>(p)); break;
+    case Root::kVerificationRequest:
+      write_verification_request(o, flatbuffers::GetRoot<w::VerificationRequest>(p));
+      break;
+    case Root::kVerificationResult:
+      write_verification_result(o, flatbuffers::GetRoot<w::VerificationResult>(p));
+      break;
     case Root::kUnknown: break;
   }
   return true;

@@ -12,6 +12,7 @@ std::string_view route_name(Route r) {
     case Route::kRejected: return "rejected";
     case Route::kAlerts: return "alerts";
     case Route::kAttestations: return "attestations";
+    case Route::kVerifications: return "verifications";
   }
   return "unknown";
 }
@@ -82,6 +83,7 @@ void Batch::clear() {
   sel.clear();
   privacy.clear();
   alerts.clear();
+  side_records.clear();
   out_arena.clear();
   outputs.clear();
 }

@@ -71,10 +71,16 @@ struct PrivacyEdit {
 };
 
 /// Destination of an output record.
-enum class Route : uint8_t { kTrusted = 0, kRejected = 1, kAlerts = 2, kAttestations = 3 };
+enum class Route : uint8_t {
+  kTrusted = 0,
+  kRejected = 1,
+  kAlerts = 2,
+  kAttestations = 3,
+  kVerifications = 4,  ///< e-verification results (docs/metrology-cloud.md)
+};
 /// Number of routes.
-inline constexpr size_t kRouteCount = 4;
-/// "trusted", "rejected", "alerts", "attestations".
+inline constexpr size_t kRouteCount = 5;
+/// "trusted", "rejected", "alerts", "attestations", "verifications".
 std::string_view route_name(Route r);
 
 /// An encoded output record (view into Batch::out_arena).
@@ -85,6 +91,15 @@ struct OutputRecord {
   uint32_t size = 0;
   uint32_t row = 0;           ///< row it derives from (UINT32_MAX for alerts)
   RejectCode reason = RejectCode::kNone;
+};
+
+/// A record an operator produced already encoded, for a route of its own (e.g. an
+/// e-verification result on `verifications`). The output stage writes it with the batch,
+/// offset-tracked as an output of `frame`.
+struct SideRecord {
+  Route route = Route::kAlerts;
+  uint32_t frame = 0;          ///< input frame it is accounted to
+  std::vector<uint8_t> bytes;  ///< one finished FlatBuffers buffer
 };
 
 /// A unit of work flowing through the pipeline. All frames belong to one source partition.
@@ -131,6 +146,8 @@ class Batch {
 
   // ---- side outputs ------------------------------------------------------------------
   std::vector<AlertEvent> alerts;
+  /// Encoded records of operators for routes of their own (written after the alerts).
+  std::vector<SideRecord> side_records;
   std::vector<uint8_t> out_arena;
   std::vector<OutputRecord> outputs;
 

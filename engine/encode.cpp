@@ -214,6 +214,14 @@ void encode_batch(Batch& b, const EncodeContext& ctx) {
       encode_rejected(b, r, ctx);
   }
   for (const AlertEvent& a : b.alerts) encode_alert(b, a, ctx);
+  for (const SideRecord& s : b.side_records) {  // already encoded by their operator
+    const size_t start = (b.out_arena.size() + 7) & ~size_t{7};
+    b.out_arena.resize(start + s.bytes.size());
+    std::memcpy(b.out_arena.data() + start, s.bytes.data(), s.bytes.size());
+    b.outputs.push_back(OutputRecord{s.route, s.frame, static_cast<uint32_t>(start),
+                                     static_cast<uint32_t>(s.bytes.size()), UINT32_MAX,
+                                     RejectCode::kNone});
+  }
   // Each trusted record's Merkle leaf, here in the parallel stage (multi-buffer), so that the
   // serial seal step only hashes a fixed-size digest per record (docs/provenance.md).
   if (ctx.chain_fields) prepare_chain_leaves(b);

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <ctime>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,8 @@ const char* reason_phrase(int status) {
       return "Bad Request";
     case 404:
       return "Not Found";
+    case 500:
+      return "Internal Server Error";
     case 405:
       return "Method Not Allowed";
     case 431:
@@ -129,6 +132,30 @@ bool split_listen(const std::string& s, std::string& host, std::string& port, st
   return true;
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decodes `s` ('+' is a space when `plus`); false on a malformed escape.
+bool percent_decode(std::string_view s, bool plus, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      if (i + 2 >= s.size()) return false;
+      const int h = hex_value(s[i + 1]), l = hex_value(s[i + 2]);
+      if (h < 0 || l < 0) return false;
+      out += static_cast<char>(h * 16 + l);
+      i += 2;
+    } else {
+      out += plus && s[i] == '+' ? ' ' : s[i];
+    }
+  }
+  return true;
+}
+
 struct Conn {
   enum class State { kReading, kWriting, kDraining };
   int fd = -1;
@@ -156,6 +183,10 @@ HttpServer::HttpServer(std::string listen, Metrics& metrics, std::function<bool(
 
 HttpServer::~HttpServer() {
   stop();
+}
+
+void HttpServer::set_routes(std::vector<HttpRoute> routes) {
+  routes_.store(std::make_shared<const std::vector<HttpRoute>>(std::move(routes)));
 }
 
 bool HttpServer::start(std::string* error) {
@@ -250,8 +281,48 @@ HttpServer::Response HttpServer::answer(const std::string& head) const {
   const std::string_view path = target.substr(0, target.find_first_of("?#"));
   const bool metrics = path == "/metrics", health = path == "/healthz",
              readiness = path == "/readyz";
-  if (!metrics && !health && !readiness) return error(404);
   const bool head_only = method == "HEAD";
+  if (!metrics && !health && !readiness) {
+    // An endpoint of a component (set_routes): the longest matching prefix.
+    const auto routes = routes_.load();
+    const HttpRoute* best = nullptr;
+    if (routes)
+      for (const HttpRoute& route : *routes)
+        if (path.substr(0, route.prefix.size()) == route.prefix &&
+            (best == nullptr || route.prefix.size() > best->prefix.size()))
+          best = &route;
+    if (best == nullptr) return error(404);
+    if (method != "GET" && !head_only) return error(405, "Allow: GET, HEAD\r\n");
+    HttpRequest req;
+    if (!percent_decode(path, false, req.path)) return error(400);
+    const size_t q = target.find('?');
+    if (q != std::string_view::npos) {
+      std::string_view rest = target.substr(q + 1);
+      rest = rest.substr(0, rest.find('#'));
+      while (!rest.empty()) {
+        const size_t amp = rest.find('&');
+        const std::string_view item = rest.substr(0, amp);
+        rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+        if (item.empty()) continue;
+        const size_t eq = item.find('=');
+        std::string k, v;
+        if (!percent_decode(item.substr(0, eq), true, k) ||
+            !percent_decode(eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1),
+                            true, v))
+          return error(400);
+        req.query.emplace_back(std::move(k), std::move(v));
+      }
+    }
+    HttpReply reply;
+    try {
+      reply = best->handler(req);
+    } catch (const std::exception&) {  // a handler's bug must not take the endpoint down
+      return error(500);
+    }
+    r.status = reply.status;
+    r.text = make_response(reply.status, reply.content_type, reply.body, head_only);
+    return r;
+  }
   if (method != "GET" && !head_only) return error(405, "Allow: GET, HEAD\r\n");
   if (metrics) {
     r.text = make_response(200, "text/plain; version=0.0.4; charset=utf-8", metrics_.serialize(),

@@ -7,14 +7,19 @@
 /// what one connection may hold: its request head must arrive within request_timeout_ms of
 /// connecting, its answer must be taken within write_timeout_ms, and when max_connections are
 /// open a new connection closes the oldest. Only GET and HEAD are served (other methods: 405
-/// with `Allow: GET, HEAD`); one request per connection (`Connection: close`). See
+/// with `Allow: GET, HEAD`); one request per connection (`Connection: close`). Components add
+/// read-only JSON endpoints with set_routes() (engine/http_route.hpp). See
 /// docs/operations.md, "Health and metrics".
 
 #include <atomic>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include "engine/http_route.hpp"
 
 namespace assay::engine {
 
@@ -53,6 +58,9 @@ class HttpServer {
   void stop();
   /// The bound port (after start()).
   int port() const { return port_; }
+  /// Replaces the extra endpoints (path prefix -> handler; /metrics, /healthz and /readyz stay
+  /// the server's own). Thread-safe: a request being answered keeps the table it started with.
+  void set_routes(std::vector<HttpRoute> routes);
 
  private:
   struct Response;
@@ -67,6 +75,7 @@ class HttpServer {
   int wake_fd_ = -1;  ///< eventfd: stop() wakes the loop
   int port_ = 0;
   std::atomic<bool> stopping_{false};
+  std::atomic<std::shared_ptr<const std::vector<HttpRoute>>> routes_;
   std::thread thread_;
 };
 

@@ -148,9 +148,11 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
       route = Route::kAlerts;
     else if (name == "attestations")
       route = Route::kAttestations;
+    else if (name == "verifications")
+      route = Route::kVerifications;
     else
       routes.get(name).fail("unknown route '" + name +
-                            "' (routes are trusted, rejected, alerts, attestations)");
+                            "' (routes are trusted, rejected, alerts, attestations, verifications)");
     const ConfigNode rc = routes.get(name);
     const ConfigNode type = rc.get("type");
     const std::string t = type.as_string();

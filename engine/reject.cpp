@@ -39,6 +39,11 @@ std::string_view reject_code_name(RejectCode code) {
     case RejectCode::kAnomalyRateLimited: return "anomaly.rate_limited";
     case RejectCode::kValueNotFinite: return "reading.value_not_finite";
     case RejectCode::kDriftAlarm: return "drift.alarm";
+    case RejectCode::kVerificationUnknownRequest: return "verification.unknown_request";
+    case RejectCode::kVerificationWrongInstrument: return "verification.wrong_instrument";
+    case RejectCode::kVerificationLate: return "verification.late_response";
+    case RejectCode::kVerificationDuplicate: return "verification.duplicate_response";
+    case RejectCode::kVerificationMalformed: return "verification.malformed_response";
     case RejectCode::kCount_: break;
   }
   return "unknown";

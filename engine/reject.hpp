@@ -50,6 +50,12 @@ enum class RejectCode : uint16_t {
   kValueNotFinite,         ///< "reading.value_not_finite": NaN or infinite value/uncertainty
   // Drift (operator `drift`, only where configured to reject on alarm).
   kDriftAlarm,             ///< "drift.alarm"
+  // Remote verification (operator `verification`, docs/metrology-cloud.md).
+  kVerificationUnknownRequest,   ///< "verification.unknown_request": names no request Assay issued
+  kVerificationWrongInstrument,  ///< "verification.wrong_instrument": the request was for another instrument
+  kVerificationLate,             ///< "verification.late_response": arrived after the request's deadline
+  kVerificationDuplicate,        ///< "verification.duplicate_response": the request was already answered
+  kVerificationMalformed,        ///< "verification.malformed_response": not a ReferenceCheck reading
   kCount_,               ///< number of codes (keep last)
 };
 

@@ -43,6 +43,7 @@ ReleasedParts encode_released(flatbuffers::FlatBufferBuilder& fbb, const Batch& 
       rd->firmware_sha256() != nullptr
           ? fbb.CreateVector(rd->firmware_sha256()->data(), rd->firmware_sha256()->size())
           : 0;
+  const auto request = rd->request_id() != nullptr ? fbb.CreateString(rd->request_id()) : 0;
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<wire::Attribute>>> attrs = 0;
   if (const auto* in = rd->attributes()) {
     std::vector<flatbuffers::Offset<wire::Attribute>> kept;
@@ -70,6 +71,7 @@ ReleasedParts encode_released(flatbuffers::FlatBufferBuilder& fbb, const Batch& 
   rb.add_kind(rd->kind());
   rb.add_reference_value(rd->reference_value());
   if (!attrs.IsNull()) rb.add_attributes(attrs);
+  if (!request.IsNull()) rb.add_request_id(request);
   out.reading = rb.Finish();
   return out;
 }

@@ -467,7 +467,9 @@ RunSummary Runner::run() {
             verdict_summary(*b, o.row, verdict);
             meta.verdict = verdict;
           } else {
-            meta.verdict = o.route == Route::kAttestations ? "checkpoint" : "alert";
+            meta.verdict = o.route == Route::kAttestations ? "checkpoint"
+                           : o.route == Route::kAlerts     ? "alert"
+                                                           : route_name(o.route);
           }
           if (!sink->write({b->out_arena.data() + o.offset, o.size}, meta, tokens[o.frame])) {
             im.sink_probes[static_cast<size_t>(o.route)]->error();

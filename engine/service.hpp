@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine/http_route.hpp"
+
 namespace assay::engine {
 
 /// A pipeline-owned component with a life cycle.
@@ -27,6 +29,9 @@ class Service {
   /// False while it cannot serve yet (e.g. a topic's initial content is still loading). Cheap,
   /// never blocks.
   virtual bool ready() const { return true; }
+  /// Read-only JSON endpoints it serves on the pipeline's HTTP endpoint (`metrics.listen`)
+  /// while its pipeline runs; handlers run on the server thread and must not block.
+  virtual std::vector<HttpRoute> http_routes() { return {}; }
 };
 
 /// The services of one pipeline, each under a key that says what it serves (for example
@@ -68,6 +73,13 @@ class ServiceSet {
   bool ready() const;
   /// Number of services.
   size_t size() const { return services_.size(); }
+  /// The HTTP endpoints of every service (Service::http_routes), in the order added.
+  std::vector<HttpRoute> http_routes() const {
+    std::vector<HttpRoute> out;
+    for (const auto& [k, s] : services_)
+      for (HttpRoute& r : s->http_routes()) out.push_back(std::move(r));
+    return out;
+  }
 
  private:
   const std::string& resolve(const std::string& key) const {

@@ -127,6 +127,7 @@ SupervisedRun Supervisor::run(std::unique_ptr<Pipeline> first) {
   out.started = true;
   while (true) {
     Runner runner(*p, metrics_);
+    if (http) http->set_routes(p->services.http_routes());  // this generation's endpoints
     if (options_.on_start) options_.on_start(runner);
     current_.store(&runner);
     if (stop_.load()) runner.request_stop();  // a stop arrived between two generations
@@ -177,6 +178,7 @@ SupervisedRun Supervisor::run(std::unique_ptr<Pipeline> first) {
     }
     worker.join();
     current_.store(nullptr);
+    if (http) http->set_routes({});
     add_summary(out.summary, part);
     if (!next || !part.ok || stop_.load()) {
       if (next && !part.ok)

@@ -233,12 +233,15 @@ CalibrationResult decide_calibration(const wire::Reading& rd, const registries::
     return verdict(big_u <= mpe ? CalibrationVerdict::InTolerance
                                 : CalibrationVerdict::OutOfTolerance);
   }
-  const double e = std::fabs(y - ref);
+  return verdict(decide_tolerance(std::fabs(y - ref), big_u, mpe, rule));
+}
+
+CalibrationVerdict decide_tolerance(double e, double big_u, double mpe, DecisionRule rule) {
   if (rule == DecisionRule::kSimple)
-    return verdict(e <= mpe ? CalibrationVerdict::InTolerance : CalibrationVerdict::OutOfTolerance);
-  if (e + big_u <= mpe) return verdict(CalibrationVerdict::InTolerance);
-  if (e - big_u > mpe) return verdict(CalibrationVerdict::OutOfTolerance);
-  return verdict(CalibrationVerdict::Indeterminate);
+    return e <= mpe ? CalibrationVerdict::InTolerance : CalibrationVerdict::OutOfTolerance;
+  if (e + big_u <= mpe) return CalibrationVerdict::InTolerance;
+  if (e - big_u > mpe) return CalibrationVerdict::OutOfTolerance;
+  return CalibrationVerdict::Indeterminate;
 }
 
 Calibration::Calibration(CalibrationConfig config) : config_(std::move(config)) {

@@ -39,6 +39,13 @@ enum class DecisionRule : uint8_t {
   kSimple,  ///< |e| <= MPE in, else out (the uncertainty is only reported)
 };
 
+/// The decision rule for a reference comparison: `abs_error` = |corrected - reference|,
+/// `expanded` = U of the corrected value, `mpe` = the MPE at the reference value. Guarded:
+/// in tolerance if |e| + U <= MPE, out if |e| - U > MPE, else Indeterminate; simple: in if
+/// |e| <= MPE, else out. (The rule of the `calibration` operator and of remote verification.)
+wire::CalibrationVerdict decide_tolerance(double abs_error, double expanded, double mpe,
+                                          DecisionRule rule);
+
 /// Configuration of `calibration`.
 struct CalibrationConfig {
   /// The pipeline's live calibration registry (required); its snapshots carry the identity

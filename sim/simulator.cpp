@@ -79,6 +79,9 @@ struct KeySlot {
 };
 
 struct PlannedReading {
+  std::string request_id;        // set on an answer to a verification request
+  Answer answer = Answer::kHonest;
+  bool unapproved_firmware = false;  // a wrong_firmware instrument after its first request
   uint64_t seq = 0;
   int64_t time_ns = 0;
   double value = 0;
@@ -99,6 +102,7 @@ struct Sensor {
   std::vector<KeySlot> keys;
   std::array<uint8_t, 32> firmware{};
   Fault sensor_fault = Fault::kNone;
+  bool flashed = false;  // runs unapproved firmware (wrong_firmware, from its first request on)
   uint64_t n_readings = 0;
   uint64_t drift_start_seq = 0;
   double drift_per_reading = 0;
@@ -173,6 +177,7 @@ class Simulation {
 
  private:
   bool make_fleet(std::string& error);
+  bool choose_answers(std::string& error);
   bool write_side_files(std::string& error);
   void plan_chunk(std::vector<PlannedFrame>& chunk);
   void plan_reading(Sensor& s, uint64_t k, std::vector<PlannedFrame>& chunk);
@@ -189,6 +194,9 @@ class Simulation {
   std::vector<Sensor> sensors_;
   std::vector<Lab> labs_;
   std::array<std::array<uint8_t, 32>, kFirmwareVersions> firmware_{};
+  std::array<uint8_t, 32> unapproved_firmware_{};  // reported by wrong_firmware answers
+  std::vector<Answer> answers_;                    // per sensor (with a responder)
+  size_t chunk_frames_ = kChunkFrames;
   std::array<std::unique_ptr<SigningKey>, 3> forger_;  // "other key" of forged records
   std::array<std::unique_ptr<SigningKey>, 3> rogue_;   // keys of unknown_key records
   int64_t start_ns_ = 0;
@@ -224,6 +232,10 @@ bool Simulation::make_fleet(std::string& error) {
     const std::string text =
         "assay-sim firmware v" + std::to_string(v + 1) + " seed " + std::to_string(c_.seed);
     SHA256(reinterpret_cast<const uint8_t*>(text.data()), text.size(), firmware_[v].data());
+  }
+  {
+    const std::string text = "assay-sim unapproved firmware seed " + std::to_string(c_.seed);
+    SHA256(reinterpret_cast<const uint8_t*>(text.data()), text.size(), unapproved_firmware_.data());
   }
   for (int a = 0; a < 3; ++a) {
     auto s1 = seed_bytes(global);
@@ -382,6 +394,41 @@ bool Simulation::make_fleet(std::string& error) {
   return true;
 }
 
+bool Simulation::choose_answers(std::string& error) {
+  if (!c_.responder) return true;
+  chunk_frames_ = 64;
+  const uint32_t n = static_cast<uint32_t>(sensors_.size());
+  answers_.assign(n, Answer::kHonest);
+  Rng r(c_.seed, 0xA5A5'0001ULL);  // its own stream: the faults are unchanged
+  std::vector<uint32_t> order(n);
+  for (uint32_t i = 0; i < n; ++i) order[i] = i;
+  for (uint32_t i = n; i > 1; --i) std::swap(order[i - 1], order[r.below(i)]);
+  uint32_t next = 0;
+  for (size_t a = 1; a < kAnswerCount; ++a) {
+    const double rate = c_.answer_rates[a];
+    if (rate <= 0) continue;
+    const auto k = std::max<uint32_t>(1, static_cast<uint32_t>(std::llround(rate * n)));
+    for (uint32_t j = 0; j < k && next < n; ++j) answers_[order[next++]] = static_cast<Answer>(a);
+  }
+  std::unordered_map<std::string, uint32_t> index;
+  for (const Sensor& s : sensors_) index.emplace(s.id, s.index);
+  c_.responder->set_fleet(std::move(index), answers_);
+  if (!c_.answers_path.empty()) {
+    std::string text;
+    for (const Sensor& s : sensors_) {
+      text += "{\"sensor_id\":";
+      connectors::append_json_string(text, s.id);
+      text += ",\"answer\":\"";
+      text += answer_name(answers_[s.index]);
+      text += "\",\"fault\":\"";
+      text += fault_name(s.sensor_fault);
+      text += "\"}\n";
+    }
+    if (!write_file(c_.answers_path, text, 0644, error)) return false;
+  }
+  return true;
+}
+
 bool Simulation::write_side_files(std::string& error) {
   const int64_t duration = sum_.end_time_ns - start_ns_;
   // HMAC secrets.
@@ -528,7 +575,7 @@ bool Simulation::write_side_files(std::string& error) {
 
 void Simulation::plan_chunk(std::vector<PlannedFrame>& chunk) {
   const uint32_t n = static_cast<uint32_t>(sensors_.size());
-  while (chunk.size() < kChunkFrames && tick_ < max_ticks_) {
+  while (chunk.size() < chunk_frames_ && tick_ < max_ticks_) {
     Sensor& s = sensors_[pos_];
     if (tick_ < s.n_readings) plan_reading(s, tick_, chunk);
     if (++pos_ == n) {
@@ -575,6 +622,31 @@ void Simulation::plan_reading(Sensor& s, uint64_t k, std::vector<PlannedFrame>& 
       pr.label = Fault::kClockSkew;
     }
   }
+  if (c_.responder && c_.responder->pending()) {
+    if (auto req = c_.responder->take(s.index)) {
+      const Answer a = answers_[s.index];
+      if (a != Answer::kSilent) {
+        // The instrument measures the reference standard the request names: its error (the
+        // static error its certificate corrects, any drift) plus noise; a drifted answer is off
+        // by answer_drift_sigma standard uncertainties.
+        pr.time_ns = start_ns_ + static_cast<int64_t>(k) * interval_ns_ + s.phase_offset_ns;
+        pr.reference = true;
+        pr.reference_value = req->reference_value;
+        pr.value = req->reference_value + bias + s.u * r.normal();
+        if (a == Answer::kDrifted) pr.value += c_.answer_drift_sigma * s.u;
+        pr.request_id = req->request_id;
+        pr.answer = a;
+        if (a == Answer::kWrongFirmware) s.flashed = true;
+        if (pr.label != Fault::kDrift && pr.label != Fault::kExpiredCalibration) pr.label = Fault::kNone;
+        if (s.stuck_left > 0) s.stuck_left = 0;
+        if (a == Answer::kDuplicate && !req->repeat) {
+          req->repeat = true;  // answered again at the next reading
+          c_.responder->requeue(s.index, std::move(*req));
+        }
+      }
+    }
+  }
+  pr.unapproved_firmware = s.flashed;
   s.pending.push_back(pr);
   if (!s.batch || s.pending.size() >= c_.batch_size || pr.seq == s.n_readings) emit_frame(s, chunk);
 }
@@ -631,7 +703,10 @@ void Simulation::build_body(flatbuffers::FlatBufferBuilder& fbb, const Sensor& s
     auto sid = fbb.CreateString(s.id);
     auto qty = fbb.CreateString(q.quantity);
     auto unit = fbb.CreateString(q.unit);
-    auto fw = fbb.CreateVector(s.firmware.data(), s.firmware.size());
+    const auto& firmware = pr.unapproved_firmware ? unapproved_firmware_ : s.firmware;
+    auto fw = fbb.CreateVector(firmware.data(), firmware.size());
+    auto rid = pr.request_id.empty() ? flatbuffers::Offset<flatbuffers::String>()
+                                     : fbb.CreateString(pr.request_id);
     w::ReadingBuilder b(fbb);
     b.add_sensor_id(sid);
     b.add_seq(pr.seq);
@@ -645,6 +720,7 @@ void Simulation::build_body(flatbuffers::FlatBufferBuilder& fbb, const Sensor& s
       b.add_kind(w::ReadingKind::ReferenceCheck);
       b.add_reference_value(pr.reference_value);
     }
+    if (!rid.IsNull()) b.add_request_id(rid);
     return b.Finish();
   };
   if (!f.batch) {
@@ -667,8 +743,18 @@ void Simulation::build_frame(PlannedFrame& f) const {
   thread_local flatbuffers::FlatBufferBuilder outer(1024);
   thread_local std::vector<uint8_t> sig;
   const Sensor& s = sensors_[f.sensor];
-  const KeySlot& slot = s.keys[f.key_slot];
-  const auto alg_index = static_cast<size_t>(s.alg);
+  const KeySlot* slot_p = &s.keys[f.key_slot];
+  Alg frame_alg = s.alg;
+  for (const auto& pr : f.readings) {
+    if (pr.answer == Answer::kWrongKey && !pr.request_id.empty() && sensors_.size() > 1) {
+      // Another instrument's valid key signs this instrument's answer.
+      const Sensor& other = sensors_[(f.sensor + 1) % sensors_.size()];
+      slot_p = &other.keys[0];
+      frame_alg = other.alg;
+    }
+  }
+  const KeySlot& slot = *slot_p;
+  const auto alg_index = static_cast<size_t>(frame_alg);
   build_body(inner, s, f, -1, 0.0);
   std::span<const uint8_t> body(inner.GetBufferPointer(), inner.GetSize());
   Rng fr(f.fault_seed, 7);
@@ -702,7 +788,7 @@ void Simulation::build_frame(PlannedFrame& f) const {
   auto bodyv = outer.CreateVector(body.data(), body.size());
   auto kid = outer.CreateString(key_id);
   auto sigv = outer.CreateVector(sig.data(), sig.size());
-  const auto alg = static_cast<w::SignatureAlg>(s.alg);
+  const auto alg = static_cast<w::SignatureAlg>(frame_alg);
   if (f.batch) {
     w::FinishSignedBatchBuffer(outer, w::CreateSignedBatch(outer, bodyv, kid, alg, sigv));
   } else {
@@ -785,7 +871,7 @@ bool Simulation::write_chunk(std::vector<PlannedFrame>& chunk, std::string& erro
 
 bool Simulation::run(std::string& error) {
   wall_start_ = engine::monotonic_ns();
-  if (!make_fleet(error) || !write_side_files(error)) return false;
+  if (!make_fleet(error) || !choose_answers(error) || !write_side_files(error)) return false;
   if (c_.on_side_files_written) c_.on_side_files_written();
   if (!c_.labels_path.empty()) {
     if (!labels_.open(c_.labels_path)) {

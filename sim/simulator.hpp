@@ -11,11 +11,13 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "sim/frame_sink.hpp"
+#include "sim/responder.hpp"
 
 namespace assay::sim {
 
@@ -87,6 +89,17 @@ struct SimConfig {
   /// Called once the registry, certificates, labs and secrets are written, before the first
   /// record (e.g. to start a pipeline that needs the registry).
   std::function<void()> on_side_files_written;
+  /// Remote verification (docs/metrology-cloud.md): the gateway whose requests the instruments
+  /// answer at their next reading (null = none). Answering shortens the planning chunks to 64
+  /// records so that answers follow requests closely.
+  std::shared_ptr<Responder> responder;
+  /// Fractions of the instruments per answer behaviour (the rest answer honestly); the
+  /// instruments are picked with a seeded shuffle, independent of the faults.
+  std::array<double, kAnswerCount> answer_rates{};
+  /// Error of a drifted answer, in standard uncertainties of the instrument.
+  double answer_drift_sigma = 40;
+  /// One JSON line per instrument with its answer behaviour ("" = not written).
+  std::string answers_path;
 };
 
 /// What a run produced.
