@@ -189,12 +189,19 @@ struct InstrumentRegister::Columns {
   }
 };
 
-InstrumentRegister::InstrumentRegister(RegisterConfig config) : config_(std::move(config)) {
+namespace {
+RegisterConfig with_clock(RegisterConfig c) {
+  if (!c.clock) c.clock = [] { return engine::now_ns(); };
+  return c;
+}
+}  // namespace
+
+InstrumentRegister::InstrumentRegister(RegisterConfig config) : config_(with_clock(std::move(config))) {
   if (!config_.identity) throw std::invalid_argument("the instrument register needs an identity registry");
   cols_ = std::make_unique<Columns>(config_.max_instruments);
   index_.store(std::make_shared<const Index>());
   refresh_identity();
-  refresh_certificates(engine::now_ns());
+  refresh_certificates(config_.clock());
 }
 
 InstrumentRegister::~InstrumentRegister() {
@@ -363,7 +370,7 @@ void InstrumentRegister::loop() {
     if (config_.identity->generation() != identity_generation_) refresh_identity();
     if (config_.calibration && (config_.calibration->generation() != calibration_generation_ ||
                                 mono >= next_certs)) {
-      refresh_certificates(engine::now_ns());
+      refresh_certificates(config_.clock());
       next_certs = mono + config_.certificate_refresh_ms * 1'000'000;
     }
     if (!config_.snapshot_path.empty() && config_.snapshot_interval_ms > 0 && mono >= next_snapshot) {
@@ -810,7 +817,7 @@ std::string InstrumentRegister::summary_text(int64_t now_ns) const {
 }
 
 bool InstrumentRegister::write_snapshot(const std::string& path, std::string* error) const {
-  const int64_t now = engine::now_ns();
+  const int64_t now = config_.clock();
   std::string o = "{\"assay_register_snapshot\":1,\"summary\":" + summary_json(now) + "}\n";
   const size_t n = count_.load(std::memory_order_acquire);
   const auto reg = config_.identity->current();
@@ -830,7 +837,7 @@ bool InstrumentRegister::write_snapshot(const std::string& path, std::string* er
 }
 
 engine::HttpReply InstrumentRegister::handle(const engine::HttpRequest& req) const {
-  const int64_t now = engine::now_ns();
+  const int64_t now = config_.clock();
   engine::HttpReply reply;
   if (req.path == "/register/summary" || req.path == "/register" || req.path == "/register/") {
     if (!req.query.empty()) return json_error(400, "/register/summary takes no parameters");

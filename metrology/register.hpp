@@ -17,6 +17,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -51,6 +52,8 @@ struct RegisterConfig {
   NameplateDefaults nameplate;
   /// Most instruments the register holds (the identity registry beyond this is ignored).
   size_t max_instruments = 16u << 20;
+  /// The clock queries and certificate refreshes use (UTC ns; tests set their own).
+  std::function<int64_t()> clock;
 };
 
 /// Filters of a register query (all that are set must hold).
