@@ -15,8 +15,17 @@
 #include "cli/run_common.hpp"
 #include "engine/log.hpp"
 #include "engine/time.hpp"
+#include "connectors/compacted_topic.hpp"
+#include "engine/signing_key.hpp"
+#include "metrology/campaign.hpp"
+#include "metrology/register.hpp"
+#include "registries/identity_registry.hpp"
 #include "sim/kafka_frame_sink.hpp"
 #include "sim/simulator.hpp"
+
+#include <fstream>
+#include <map>
+#include <sstream>
 
 namespace assay::cli {
 using namespace assay::engine;  // NOLINT: the tool is a thin layer over the engine
@@ -53,6 +62,59 @@ class PacedSink final : public sim::FrameSink {
   std::atomic<bool> give_up_{false};
 };
 
+// The demo's verification plan (docs/metrology-cloud.md): one group and command topic per
+// quantity, a few instruments of each answer behaviour of the fleet (answers.jsonl) and honest
+// ones, reference values inside every simulated instrument's range.
+bool write_demo_plan(const std::filesystem::path& dir, std::vector<std::string>* topics,
+                     std::string* error) {
+  static const std::map<std::string, std::string> cases = {
+      {"temperature", "[{id: tc-20, reference_value: 20, mpe: 2.0, stimulus: bath 20 Cel}, "
+                      "{id: tc-60, reference_value: 60, mpe: {absolute: 1.5, relative: 0.01}}]"},
+      {"pressure", "[{id: tc-atm, reference_value: 101325, mpe: 200}]"},
+      {"mass", "[{id: tc-10kg, reference_value: 10, mpe: 0.05}]"},
+      {"voltage", "[{id: tc-230, reference_value: 230, mpe: 2.0}]"}};
+  registries::RegistryLoadReport report;
+  std::shared_ptr<const registries::IdentityRegistry> reg;
+  try {
+    reg = registries::load_identity_registry((dir / "sensors.yaml").string(), report);
+  } catch (const ConfigError& e) {
+    *error = e.what();
+    return false;
+  }
+  std::map<std::string, std::vector<std::string>> groups;  // quantity -> instruments
+  std::map<std::string, int> taken;                       // answer -> instruments chosen
+  std::ifstream in(dir / "answers.jsonl");
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto id_at = line.find("\"sensor_id\":\"") + 13;
+    const std::string id = line.substr(id_at, line.find('"', id_at) - id_at);
+    const auto ans_at = line.find("\"answer\":\"") + 10;
+    const std::string answer = line.substr(ans_at, line.find('"', ans_at) - ans_at);
+    const registries::SensorInfo* s = reg->find_sensor(id);
+    if (s == nullptr || cases.count(s->quantity) == 0) continue;
+    if (taken[answer] >= (answer == "honest" ? 12 : 2)) continue;
+    taken[answer]++;
+    groups[s->quantity].push_back(id);
+  }
+  std::string plan =
+      "# Written by `assay demo`: remote verification of a few instruments of the fleet.\n"
+      "plan: {id: demo-verification, title: Remote verification (demo), authority: market "
+      "surveillance, decision_rule: guarded}\ngroups:\n";
+  topics->clear();
+  for (const auto& [q, ids] : groups) {
+    const std::string topic = "sensors.verification." + q;
+    topics->push_back(topic);
+    plan += "  - id: " + q + "\n    command_topic: " + topic + "\n    instruments:\n";
+    for (const auto& id : ids) plan += "      - \"" + id + "\"\n";
+    plan += "    cases: " + cases.at(q) + "\n";
+  }
+  plan += "schedule: {start: now, start_delay_ms: 3000, response_timeout_ms: 10000}\n";
+  std::ofstream out(dir / "plan.yaml");
+  out << plan;
+  if (!out) *error = "cannot write " + (dir / "plan.yaml").string();
+  return static_cast<bool>(out);
+}
+
 }  // namespace
 
 int cmd_demo(int argc, char** argv) {
@@ -82,6 +144,23 @@ int cmd_demo(int argc, char** argv) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   ::setenv("ASSAY_DEMO_DIR", dir.c_str(), 1);
+  fs::create_directories(dir / "out", ec);
+  ::setenv("ASSAY_OUT_DIR", (dir / "out").c_str(), 1);
+  // The engine key: signs the audit log, the verification requests and the results.
+  if (!fs::exists(dir / "engine.key")) {
+    const std::string prefix = (dir / "engine").string();
+    std::vector<std::string> kg = {"keygen", "--alg", "ed25519", "--out", prefix};
+    std::vector<char*> kargv;
+    for (auto& s : kg) kargv.push_back(s.data());
+    if (cmd_keygen(static_cast<int>(kargv.size()), kargv.data()) != kExitOk) return kExitFailure;
+  }
+  std::shared_ptr<const EngineKey> engine_key;
+  try {
+    engine_key = EngineKey::load((dir / "engine.key").string());
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return kExitFailure;
+  }
 
   sim::SimConfig c;
   c.sensors = static_cast<uint32_t>(sensors);
@@ -92,8 +171,37 @@ int cmd_demo(int argc, char** argv) {
   c.certs_path = (dir / "certificates.yaml").string();
   c.labs_path = (dir / "labs.yaml").string();
   c.labels_path = (dir / "labels.jsonl").string();
+  // Remote verification: the simulated instruments answer the requests on the command topics;
+  // a few answer drifted, with unapproved firmware, not at all, or signed with another key.
+  c.responder = std::make_shared<sim::Responder>(engine_key->public_key());
+  for (const char* a : {"drifted=0.02", "wrong_firmware=0.01", "silent=0.01", "wrong_key=0.01"}) {
+    std::string err;
+    sim::parse_answer_rate(a, c.answer_rates, err);
+  }
+  c.answer_drift_sigma = 200;
+  c.answers_path = (dir / "answers.jsonl").string();
+  std::vector<std::unique_ptr<connectors::CompactedTopicFollower>> gateways;
   std::promise<void> side_files;
-  c.on_side_files_written = [&side_files] { side_files.set_value(); };
+  c.on_side_files_written = [&] {
+    std::vector<std::string> topics;
+    std::string err;
+    if (!write_demo_plan(dir, &topics, &err)) log_error("demo", "cannot write the plan", {{"error", err}});
+    for (const std::string& t : topics) {
+      connectors::KafkaClientSettings ks;
+      ks.brokers = "embedded";
+      ks.embedded_partitions = 1;
+      auto responder = c.responder;
+      auto f = std::make_unique<connectors::CompactedTopicFollower>(
+          ks, t,
+          [responder](std::string_view, std::optional<std::string_view> v, const std::string&) {
+            if (v) responder->deliver({reinterpret_cast<const uint8_t*>(v->data()), v->size()}, now_ns());
+          },
+          [] {});
+      if (!f->start(&err)) log_error("demo", "cannot follow a command topic", {{"topic", t}, {"error", err}});
+      gateways.push_back(std::move(f));
+    }
+    side_files.set_value();
+  };
 
   sim::KafkaFrameSink sink;
   if (!sink.open("embedded", "sensors.raw")) {
@@ -132,6 +240,22 @@ int cmd_demo(int argc, char** argv) {
   RunOptions opts;
   opts.progress = !args.has("no-progress");
   opts.on_start = [&paced](const Runner& runner) { paced.follow(&runner.stats()); };
+  opts.on_finish = [](const Pipeline& p) {
+    for (const auto& campaigns : p.services.all<metrology::CampaignService>()) {
+      const metrology::CampaignStats s = campaigns->stats();
+      std::printf("\n== remote verification: plan '%s' ==\n", campaigns->plan().id.c_str());
+      std::printf("  campaigns %llu, requests %llu, responses accepted %llu, refused %llu\n",
+                  static_cast<unsigned long long>(s.campaigns), static_cast<unsigned long long>(s.requests),
+                  static_cast<unsigned long long>(s.responses_accepted),
+                  static_cast<unsigned long long>(s.responses_refused));
+      std::printf("  e-verification results: passed %llu, failed %llu, indeterminate %llu, no response %llu\n",
+                  static_cast<unsigned long long>(s.passed), static_cast<unsigned long long>(s.failed),
+                  static_cast<unsigned long long>(s.indeterminate),
+                  static_cast<unsigned long long>(s.no_response));
+    }
+    for (const auto& reg : p.services.all<metrology::InstrumentRegister>())
+      std::printf("\n== instrument register ==\n%s", reg->summary_text(now_ns()).c_str());
+  };
   RunSummary summary;
   const int rc = run_pipeline(std::move(p), metrics, opts, summary);
   paced.give_up();
@@ -141,10 +265,14 @@ int cmd_demo(int argc, char** argv) {
     std::_Exit(130);
   }
   simulator.join();
+  for (auto& g : gateways) g->stop();
   std::fputs(("\n" + sim::format_summary(sim_summary)).c_str(), stdout);
-  std::printf("\nOutputs are in the embedded cluster's topics sensors.trusted, sensors.rejected and\n"
-              "sensors.alerts (gone when the demo ends); labels of the injected faults: %s\n",
-              c.labels_path.c_str());
+  std::printf("\nOutputs are in the embedded cluster's topics sensors.trusted, sensors.rejected,\n"
+              "sensors.alerts and sensors.verifications (gone when the demo ends); labels of the\n"
+              "injected faults: %s; the verification plan: %s; how each instrument answers: %s;\n"
+              "the audit log (check it with assay verify-audit): %s; the register snapshot: %s\n",
+              c.labels_path.c_str(), (dir / "plan.yaml").c_str(), c.answers_path.c_str(),
+              (dir / "out" / "demo-audit.log").c_str(), (dir / "out" / "register.jsonl").c_str());
   if (!sim_ok) return kExitFailure;
   return rc;
 }

@@ -163,6 +163,7 @@ int run_pipeline(std::unique_ptr<Pipeline> first, Metrics& metrics, const RunOpt
     return run.config_error ? kExitUsage : kExitFailure;
   }
   std::fputs(summary_table(*supervisor.pipeline(), summary).c_str(), stdout);
+  if (opts.on_finish) opts.on_finish(*supervisor.pipeline());
   std::fflush(stdout);
   if (!opts.summary_json.empty()) write_summary_json(opts.summary_json, summary);
   return summary.ok ? kExitOk : kExitFailure;

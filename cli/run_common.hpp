@@ -28,6 +28,9 @@ struct RunOptions {
   /// Called after every reload attempt: success, config SHA-256 (hex) of the new file, error.
   std::function<void(bool ok, const std::string& config_sha256, const std::string& error)>
       on_reload;
+  /// Called with the pipeline that ran last, after its summary was printed (e.g. to print what
+  /// its services hold).
+  std::function<void(const engine::Pipeline&)> on_finish;
 };
 
 /// The built-in operator and connector factories.
