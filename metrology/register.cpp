@@ -149,8 +149,8 @@ struct InstrumentRegister::Columns {
     std::atomic<uint32_t> idx[3] = {};
   };
   LazyArray<Approved> approved;
-  LazyArray<uint32_t> owner;  ///< into `names` (cold_mu_)
-  LazyArray<uint32_t> group;
+  LazyArray<std::atomic<uint32_t>> owner;  ///< into `names` (written under cold_mu_)
+  LazyArray<std::atomic<uint32_t>> group;
   LazyArray<const std::string*> ids;  ///< full id (strings owned by id_store)
   std::deque<std::string> id_store;   ///< build_mu_
   // Firmware hashes seen or approved: an append-only table.
@@ -231,6 +231,8 @@ void InstrumentRegister::append_instrument(std::string_view id) {
   new (&cols_->status[slot]) std::atomic<uint32_t>(kRegistered);
   new (&cols_->cert_until[slot]) std::atomic<int64_t>(kNoCertificate);
   new (&cols_->approved[slot]) Columns::Approved();
+  new (&cols_->owner[slot]) std::atomic<uint32_t>(0);
+  new (&cols_->group[slot]) std::atomic<uint32_t>(0);
   count_.store(slot + 1, std::memory_order_release);
 }
 
@@ -288,15 +290,14 @@ void InstrumentRegister::refresh_identity() {
     }
     const registries::SensorInfo* s = reg->find_sensor(*cols_->ids[slot]);
     Columns::Approved& a = cols_->approved[slot];
-    uint32_t st = cols_->status[slot].load(std::memory_order_relaxed);
     if (s == nullptr) {
       cols_->status[slot].fetch_and(~kRegistered, std::memory_order_relaxed);
       a.n.store(0, std::memory_order_relaxed);
       continue;
     }
     cols_->status[slot].fetch_or(kRegistered, std::memory_order_relaxed);
-    cols_->owner[slot] = cols_->name_id(s->owner);
-    cols_->group[slot] = cols_->name_id(s->redundancy_group);
+    cols_->owner[slot].store(cols_->name_id(s->owner), std::memory_order_relaxed);
+    cols_->group[slot].store(cols_->name_id(s->redundancy_group), std::memory_order_relaxed);
     const uint32_t na = static_cast<uint32_t>(s->approved_firmware.size());
     for (uint32_t k = 0; k < std::min<uint32_t>(na, 3); ++k)
       a.idx[k].store(cols_->firmware_of(s->approved_firmware[k].data()), std::memory_order_relaxed);
@@ -309,8 +310,10 @@ void InstrumentRegister::refresh_identity() {
         const auto& h = cols_->firmware[fw];
         if (std::memcmp(h.data(), s->approved_firmware[k].data(), 32) == 0) fs = 1;
       }
-      cols_->status[slot].store((st & ~kFwMask) | (fs << kFwShift) | kRegistered,
-                                std::memory_order_relaxed);
+      uint32_t expect = cols_->status[slot].load(std::memory_order_relaxed);
+      while (!cols_->status[slot].compare_exchange_weak(expect, (expect & ~kFwMask) | (fs << kFwShift),
+                                                        std::memory_order_relaxed))
+        ;
     }
   }
 }
@@ -651,8 +654,8 @@ RegisterPage InstrumentRegister::query(const RegisterQuery& q, int64_t now_ns) c
           (!in_force || until - now_ns > *q.calibration_expires_within_ns))
         continue;
     }
-    if (owner && cols_->owner[slot] != *owner) continue;
-    if (group && cols_->group[slot] != *group) continue;
+    if (owner && cols_->owner[slot].load(std::memory_order_relaxed) != *owner) continue;
+    if (group && cols_->group[slot].load(std::memory_order_relaxed) != *group) continue;
     if (q.silent_for_ns) {
       const int64_t seen = cols_->entries[slot].last_seen_ns.load(std::memory_order_relaxed);
       if (seen != 0 && now_ns - seen < *q.silent_for_ns) continue;
