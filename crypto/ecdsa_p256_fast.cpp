@@ -687,26 +687,43 @@ void comb_mul_add(Jac& acc, const P256Affine* table, int w, int windows, const u
 
 }  // namespace
 
-bool p256_key_ready(const P256KeyState& st) {
-  if (st.comb.load(std::memory_order_acquire) != nullptr) return true;
-  const uint32_t use = st.uses.fetch_add(1, std::memory_order_relaxed) + 1;
-  const uint32_t small_after = g_small_after.load(std::memory_order_relaxed);
-  const uint32_t comb_after = g_comb_after.load(std::memory_order_relaxed);
-  if (comb_after != UINT32_MAX && use >= comb_after) {
-    std::call_once(st.comb_once, [&] {
+namespace {
+
+// Builds the key's comb table once (if the process-wide budget allows); true if it has one.
+bool ensure_comb(const P256KeyState& st) {
+  std::call_once(st.comb_once, [&] {
     const size_t bytes = sizeof(P256Affine) * kQWindows * kQPer;
     if (g_comb_bytes.fetch_add(bytes) + bytes > kP256CombBudgetBytes) {
       g_comb_bytes.fetch_sub(bytes);
-      return;  // over budget: this key stays on the OpenSSL path
+      return;  // over budget: this key stays without a comb table
     }
     auto t = std::make_unique<P256Affine[]>(static_cast<size_t>(kQWindows) * kQPer);
     build_comb(st.q, kQW, kQWindows, t.get());
     st.comb_bytes = bytes;
     st.comb_storage = std::move(t);
     st.comb.store(st.comb_storage.get(), std::memory_order_release);
-    });
-    if (st.comb.load(std::memory_order_acquire) != nullptr) return true;
+  });
+  return st.comb.load(std::memory_order_acquire) != nullptr;
+}
+
+}  // namespace
+
+const P256Affine* p256_key_comb(const P256KeyState& st) {
+  if (const P256Affine* c = st.comb.load(std::memory_order_acquire)) return c;
+  const uint32_t use = st.uses.fetch_add(1, std::memory_order_relaxed) + 1;
+  const uint32_t comb_after = g_comb_after.load(std::memory_order_relaxed);
+  if (comb_after != UINT32_MAX && use >= comb_after && ensure_comb(st)) {
+    return st.comb.load(std::memory_order_acquire);
   }
+  return nullptr;
+}
+
+bool p256_key_ready(const P256KeyState& st) {
+  if (st.comb.load(std::memory_order_acquire) != nullptr) return true;
+  const uint32_t use = st.uses.fetch_add(1, std::memory_order_relaxed) + 1;
+  const uint32_t small_after = g_small_after.load(std::memory_order_relaxed);
+  const uint32_t comb_after = g_comb_after.load(std::memory_order_relaxed);
+  if (comb_after != UINT32_MAX && use >= comb_after && ensure_comb(st)) return true;
   if (st.small.load(std::memory_order_acquire) != nullptr) return true;
   if (small_after == UINT32_MAX || use < small_after) return false;
   std::call_once(st.small_once, [&] {
@@ -768,6 +785,8 @@ P256KeyState::~P256KeyState() {
 
 size_t p256_comb_table_bytes() { return g_comb_bytes.load(); }
 
+const P256Affine* p256_g_table() { return g_table(); }
+
 void p256_set_table_policy(uint32_t small_after, uint32_t comb_after) {
   g_small_after.store(small_after);
   g_comb_after.store(comb_after);
@@ -777,6 +796,8 @@ void p256_key_state_init(P256KeyState& st, const uint8_t uncompressed[65]) {
   u64 x[4], y[4];
   load_be(x, uncompressed + 1);
   load_be(y, uncompressed + 33);
+  std::memcpy(st.qx_plain, x, 32);
+  std::memcpy(st.qy_plain, y, 32);
   to_mont<kP>(st.q.x, x);
   to_mont<kP>(st.q.y, y);
 }
