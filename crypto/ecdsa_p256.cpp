@@ -189,10 +189,42 @@ void verify_engine(std::span<const EcdsaP256Job> jobs, uint8_t* verdicts) {
       const EcdsaP256Job& j = jobs[index[k]];
       in[k] = {j.signature, j.signature + 32, digests[k]};
     }
-    detail::ec_prepare(cp, in, m, pj);
-    detail::ec_verify_avx512(cp, pj, m, out);
-    detail::EcCounters& ctr = detail::ec_thread_counters();
+    // A vector group costs about what 8 lanes cost: a lone cold signature is cheaper with
+    // OpenSSL, one or two hot ones with the portable comb code (same tables).
+    size_t cold = 0, hot = 0;
+    for (size_t k = 0; k < m; ++k) ++(pj[k].qcomb != nullptr ? hot : cold);
+    detail::P256Item items[2];
+    size_t item_of[2];
+    size_t n_items = 0, e = 0;
     for (size_t k = 0; k < m; ++k) {
+      const EcdsaP256Job& j = jobs[index[k]];
+      if (pj[k].qcomb == nullptr && cold == 1) {
+        verdicts[index[k]] = verify_openssl(j) ? 1 : 0;
+        continue;
+      }
+      if (pj[k].qcomb != nullptr && hot <= 2) {
+        detail::P256Item& it = items[n_items];
+        it.key = &j.key->impl().fast;
+        std::memcpy(it.r, j.signature, 32);
+        std::memcpy(it.s, j.signature + 32, 32);
+        std::memcpy(it.e, digests[k], 32);
+        item_of[n_items++] = index[k];
+        continue;
+      }
+      pj[e] = pj[k];
+      in[e] = in[k];
+      index[e++] = index[k];
+    }
+    if (n_items > 0) {
+      uint8_t v[2];
+      detail::p256_verify_items(items, n_items, v);
+      for (size_t k = 0; k < n_items; ++k) verdicts[item_of[k]] = v[k];
+    }
+    if (e == 0) continue;
+    detail::ec_prepare(cp, in, e, pj);
+    detail::ec_verify_avx512(cp, pj, e, out);
+    detail::EcCounters& ctr = detail::ec_thread_counters();
+    for (size_t k = 0; k < e; ++k) {
       ++(out[k] == detail::kEcExact ? ctr.exact : ctr.engine);
       // An exceptional case of the addition formulas: the reference decides.
       verdicts[index[k]] = out[k] == detail::kEcExact ? (verify_openssl(jobs[index[k]]) ? 1 : 0)
