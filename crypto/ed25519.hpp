@@ -59,6 +59,24 @@ struct Ed25519Counters {
 };
 /// Counters of the calling thread since it started.
 Ed25519Counters ed25519_thread_counters();
+
+/// Keys the process-wide Ed25519 key cache holds by default (about 5.3 KiB each: the decoded
+/// key and 32 precomputed multiples; 8,192 keys = 43 MiB at most).
+inline constexpr size_t kEd25519KeyCacheDefaultEntries = 8192;
+
+/// State of the process-wide key cache.
+struct Ed25519KeyCacheStats {
+  size_t capacity = 0;         ///< most keys it holds
+  size_t entries = 0;          ///< keys it holds now
+  size_t bytes_per_entry = 0;  ///< memory of one cached key (without map overhead)
+  uint64_t hits = 0;           ///< lookups that found the key
+  uint64_t misses = 0;         ///< lookups that did not
+  uint64_t evictions = 0;      ///< keys evicted to make room
+};
+/// The cache's state (sums over its shards).
+Ed25519KeyCacheStats ed25519_key_cache_stats();
+/// Empties the cache and sets its capacity in keys (0 disables it). For tests and benchmarks.
+void ed25519_key_cache_set_capacity(size_t entries);
 }  // namespace detail
 
 }  // namespace assay::crypto
