@@ -401,6 +401,29 @@ bool openssl_verify(const Ed25519Job& j) {
   return ok;
 }
 
+bool single_verify(const Ed25519Job& job, const Engine& engine);
+
+/// The kOpenSSL backend: OpenSSL decides, under Assay's verdict rules (docs/verification-ed25519.md,
+/// "The openssl backend"). OpenSSL's EVP verifier is cofactorless and accepts small-order keys,
+/// so on its own it disagrees with the other backends on crafted torsion inputs. Hence:
+///  - a signature OpenSSL accepts is valid iff the key also passes Assay's key rules (canonical,
+///    not of small order); R and S need no re-check (OpenSSL compares R with the canonical
+///    encoding of [S]B - [k]A and refuses S >= L), and its cofactorless equation implies the
+///    cofactored one;
+///  - a signature OpenSSL rejects is re-checked with the cofactored equation (the portable
+///    code), which accepts exactly the signatures whose R or A carry a torsion component.
+/// Honest and randomly corrupted signatures never reach the re-check's acceptance, so its cost
+/// is one portable single verification per rejected signature.
+bool openssl_backend_verify(const Ed25519Job& j) {
+  if (!job_pointers_ok(j)) return false;
+  if (openssl_verify(j)) {
+    if (key_cache().enabled() && key_cache().find(j.public_key)) return true;
+    GeP3 neg_a;
+    return prepare_key(neg_a, j.public_key);
+  }
+  return single_verify(j, kPortableEngine);
+}
+
 // ----------------------------------------------------------------------------------------------
 // Batch verification of one chunk (<= kEd25519MaxBatch jobs).
 // ----------------------------------------------------------------------------------------------
@@ -641,8 +664,13 @@ bool ed25519_public_key_valid(const uint8_t public_key[32]) {
 
 bool ed25519_verify(const Ed25519Job& job, Backend backend) {
   if (!job_pointers_ok(job)) return false;
-  if (backend == Backend::kOpenSSL) return openssl_verify(job);
-  const Engine& engine = select_engine(backend);
+  if (backend == Backend::kOpenSSL) return openssl_backend_verify(job);
+  return single_verify(job, select_engine(backend));
+}
+
+namespace {
+
+bool single_verify(const Ed25519Job& job, const Engine& engine) {
   // Same checks as prepare_key + prepare_sig, with A and R decompressed together.
   const uint8_t* pk = job.public_key;
   const uint8_t* r_enc = job.signature;
@@ -675,13 +703,14 @@ bool ed25519_verify(const Ed25519Job& job, Backend backend) {
                          sc_load32(job.signature + 32), k);
 }
 
+}  // namespace
+
 void ed25519_verify_batch(std::span<const Ed25519Job> jobs, std::span<uint8_t> verdicts,
                           Backend backend) {
   const size_t n = std::min(jobs.size(), verdicts.size());
   for (size_t i = n; i < verdicts.size(); ++i) verdicts[i] = 0;
   if (backend == Backend::kOpenSSL) {
-    for (size_t i = 0; i < n; ++i)
-      verdicts[i] = job_pointers_ok(jobs[i]) && openssl_verify(jobs[i]) ? 1 : 0;
+    for (size_t i = 0; i < n; ++i) verdicts[i] = openssl_backend_verify(jobs[i]) ? 1 : 0;
     return;
   }
   const Engine& engine = select_engine(backend);
@@ -741,6 +770,9 @@ bool ed25519_sign(const uint8_t private_key[32], const uint8_t* msg, size_t len,
 namespace detail {
 Ed25519Counters ed25519_thread_counters() { return t_counters; }
 Ed25519KeyCacheStats ed25519_key_cache_stats() { return key_cache().stats(); }
+bool ed25519_verify_openssl_raw(const Ed25519Job& job) {
+  return job_pointers_ok(job) && openssl_verify(job);
+}
 void ed25519_key_cache_set_capacity(size_t entries) { key_cache().set_capacity(entries); }
 }  // namespace detail
 
