@@ -167,6 +167,14 @@ EVP_PKEY* pkey_from_uncompressed(EcdsaCurve curve, const std::vector<uint8_t>& r
 EcdsaKeyError from_spki_pkey(EVP_PKEY* pk, EcdsaCurve& curve, std::vector<uint8_t>& raw) {
   if (pk == nullptr) return EcdsaKeyError::kUnrecognized;
   if (EVP_PKEY_is_a(pk, "EC") != 1) return EcdsaKeyError::kUnsupportedKey;
+  // Explicit curve parameters are refused even where they spell out a named curve.
+  char enc[32] = {};
+  size_t elen = 0;
+  if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_EC_ENCODING, enc, sizeof enc, &elen) ==
+          1 &&
+      std::string_view(enc, elen) != OSSL_PKEY_EC_ENCODING_GROUP) {
+    return EcdsaKeyError::kUnsupportedKey;
+  }
   char group[64] = {};
   size_t glen = 0;
   if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,

@@ -89,6 +89,14 @@ EVP_PKEY* pkey_from_uncompressed(const std::array<uint8_t, 65>& raw) {
 // Extracts the uncompressed point of a decoded P-256 EVP_PKEY; false for other key types.
 bool raw_from_pkey(EVP_PKEY* pkey, std::array<uint8_t, 65>& raw) {
   if (pkey == nullptr || EVP_PKEY_is_a(pkey, "EC") != 1) return false;
+  // Explicit curve parameters are refused even where they spell out P-256.
+  char enc[32] = {};
+  size_t elen = 0;
+  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING, enc, sizeof enc,
+                                     &elen) == 1 &&
+      std::string_view(enc, elen) != OSSL_PKEY_EC_ENCODING_GROUP) {
+    return false;
+  }
   char group[64] = {};
   size_t glen = 0;
   if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
