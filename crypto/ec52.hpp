@@ -261,11 +261,11 @@ struct Field {
 
   /// Montgomery reduction of the 2N product columns t (each < 2^60): t·R^-1 mod p, < t/R + p.
   [[gnu::always_inline]] Fe reduce(R* t) const {
-    const R m = mask52();
     if constexpr (kP256) {
       // q = t_i mod 2^52 (-p^-1 = 1); t_i + q·p0 = ((t_i >> 52) + q)·2^52 as p0 = 2^52 - 1.
       const R p1 = V::set1(0x00000FFFFFFFFFFFULL), p3 = V::set1(0x0000001000000000ULL),
               p4 = V::set1(0x0000FFFFFFFF0000ULL);
+      const R m = mask52();
 #pragma GCC unroll 5
       for (int i = 0; i < 5; ++i) {
         const R q = V::and_(t[i], m);
