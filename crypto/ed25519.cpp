@@ -613,20 +613,23 @@ class ChunkVerifier {
       Sc z{{0, 0, 0, 0}};
       std::memcpy(&z.v[0], &z_[16 * j], 8);
       std::memcpy(&z.v[1], &z_[16 * j + 8], 8);
-      sb = sc_add(sb, sc_mul(z, it.s));
+      // Sums of Montgomery products z·s/R and z·k/R, converted once at the end.
+      sb = sc_add(sb, sc_montmul(z, it.s));
       if (!key_used_[it.key]) {
         key_used_[it.key] = 1;
         coef_[it.key] = Sc{{0, 0, 0, 0}};
         touched_.push_back(it.key);
       }
-      coef_[it.key] = sc_add(coef_[it.key], sc_mul(z, it.k));
+      coef_[it.key] = sc_add(coef_[it.key], sc_montmul(z, it.k));
       terms_.push_back(MsmTerm{&it.neg_r, z, 5});
     }
     for (uint32_t key : touched_) {
       const GeCached* table = key_tables_[key];
-      terms_.push_back(MsmTerm{&keys_[key], coef_[key], table != nullptr ? kCacheW : 5, table});
+      terms_.push_back(MsmTerm{&keys_[key], sc_montmul(coef_[key], kScR2),
+                               table != nullptr ? kCacheW : 5, table});
       key_used_[key] = 0;
     }
+    sb = sc_montmul(sb, kScR2);
     GeP2 r = msm_(&sb, terms_);
     return ge_mul8_is_identity(r);
   }
