@@ -568,13 +568,27 @@ void batch_to_affine(const Jac* in, size_t n, P256Affine* out) {
 // (per = 2^(w-1)). P must have order n (so no multiple is infinity).
 void build_comb(const P256Affine& p, int w, int windows, P256Affine* out) {
   const int per = 1 << (w - 1);
+  // The windows' bases 2^(w·i)·P, made affine together (one inversion), so that every row
+  // entry costs a mixed addition instead of a full one.
+  std::vector<Jac> bases(static_cast<size_t>(windows));
+  Jac b = jac_from_affine(p);
+  for (int i = 0; i < windows; ++i) {
+    bases[static_cast<size_t>(i)] = b;
+    for (int k = 0; k < w; ++k) jac_dbl(b);
+  }
+  std::vector<P256Affine> affine(static_cast<size_t>(windows));
+  batch_to_affine(bases.data(), bases.size(), affine.data());
   std::vector<Jac> pts(static_cast<size_t>(windows) * per);
-  Jac base = jac_from_affine(p);
   for (int i = 0; i < windows; ++i) {
     Jac* row = &pts[static_cast<size_t>(i) * per];
-    row[0] = base;
-    for (int j = 1; j < per; ++j) jac_add(row[j], row[j - 1], base);
-    for (int k = 0; k < w; ++k) jac_dbl(base);
+    Fe bx, by;
+    std::memcpy(bx.v, affine[static_cast<size_t>(i)].x, 32);
+    std::memcpy(by.v, affine[static_cast<size_t>(i)].y, 32);
+    row[0] = jac_from_affine(affine[static_cast<size_t>(i)]);
+    for (int j = 1; j < per; ++j) {
+      row[j] = row[j - 1];
+      jac_add_affine(row[j], bx, by);  // j = 1 doubles (all exceptional cases handled)
+    }
   }
   batch_to_affine(pts.data(), pts.size(), out);
 }
