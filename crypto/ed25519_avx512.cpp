@@ -450,9 +450,11 @@ GeP2 msm_avx512(const Sc* base_scalar, std::span<const MsmTerm> terms) {
   }
   const BaseTableCarried& bt = base_table_carried();
   s.tab[n].v = bt.e;
-  // Digits of every term (windows >= 2: at most 256/2 + 2 each), then grouped by bit position
-  // (counting sort).
-  s.digits.resize((n + 1) * 130);
+  // Digits of every term (a width-w NAF of a scalar below 2^256 has at most 256/w + 1 non-zero
+  // digits), then grouped by bit position (counting sort).
+  size_t max_digits = 256 / kBaseW + 2;
+  for (size_t i = 0; i < n; ++i) max_digits += 256 / (terms[i].table != nullptr ? terms[i].w : kW) + 2;
+  s.digits.resize(max_digits);
   Digit* dg = &s.digits[0].v;
   size_t nd = 0;
   int top = 0;
