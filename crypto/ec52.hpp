@@ -36,6 +36,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "crypto/ec_engine.hpp"
 #if defined(__AVX512IFMA__) && defined(__AVX512VL__)
@@ -82,6 +83,8 @@ struct Lane1 {
   /// m ? b : a.
   static R select(Mask m, R a, R b) { return (m & 1) ? b : a; }
   static Mask eq(R a, R b) { return a == b ? 1 : 0; }
+  /// Lanes whose value, as a signed 64-bit integer, is negative.
+  static Mask negative(R a) { return static_cast<int64_t>(a) < 0 ? 1 : 0; }
   static R load(const u64* p) { return *p; }
   static void store(u64* p, R a) { *p = a; }
   /// base[idx] (idx in 64-bit words).
@@ -117,6 +120,9 @@ struct LaneZmm {
   [[gnu::always_inline]] static R madd52hi(R acc, R a, R b) { return _mm512_madd52hi_epu64(acc, a, b); }
   [[gnu::always_inline]] static R select(Mask m, R a, R b) { return _mm512_mask_blend_epi64(m, a, b); }
   [[gnu::always_inline]] static Mask eq(R a, R b) { return _mm512_cmpeq_epi64_mask(a, b); }
+  [[gnu::always_inline]] static Mask negative(R a) {
+    return _mm512_cmplt_epi64_mask(a, _mm512_setzero_si512());
+  }
   [[gnu::always_inline]] static R load(const u64* p) { return _mm512_loadu_si512(p); }
   [[gnu::always_inline]] static void store(u64* p, R a) { _mm512_storeu_si512(p, a); }
   [[gnu::always_inline]] static R gather(R idx, const u64* base) {
@@ -779,6 +785,107 @@ struct Engine {
     }
     add_g(f, c, lane, acc, inf);
     finish(f, c, lane, cnt, acc, inf, outs);
+  }
+
+  /// P-256: a (normalized, < 2p) -> a mod p as 4 x 64-bit words per lane (out[word][lane]).
+  static void canon_pack(const F& f, const Fe& a, u64 (*out)[kLanes]) {
+    Fe d;
+    for (int j = 0; j < N; ++j) d.l[j] = V::sub(a.l[j], V::set1(f.c.p[j]));
+    F::normalize(d);  // a - p, signed carries; negative top limb iff a < p
+    const Fe r = F::select(V::negative(d.l[N - 1]), d, a);
+    const R w0 = V::or_(r.l[0], V::template slli<52>(r.l[1]));
+    const R w1 = V::or_(V::template srli<12>(r.l[1]), V::template slli<40>(r.l[2]));
+    const R w2 = V::or_(V::template srli<24>(r.l[2]), V::template slli<28>(r.l[3]));
+    const R w3 = V::or_(V::template srli<36>(r.l[3]), V::template slli<16>(r.l[4]));
+    V::store(out[0], w0);
+    V::store(out[1], w1);
+    V::store(out[2], w2);
+    V::store(out[3], w3);
+  }
+
+  /// P-256: the rows of a key's comb table. bases: 43 affine points 2^(6i)·Q (8 words each:
+  /// x, y as 4x64-bit limbs, Montgomery form with R = 2^256, canonical); out: 43 × 32 entries
+  /// (j + 1)·base_i in the same format, canonical — exactly what the portable builder produces.
+  /// Lanes are windows; one field inversion for the whole table.
+  static void comb_rows(const EcCurveParams& c, const u64* bases, u64* out) {
+    static_assert(kP256, "P-256 only");
+    constexpr int kWindows = 43, kPer = 32;
+    constexpr int kGroups = (kWindows + kLanes - 1) / kLanes;
+    const F f{c.f};
+    // Jacobian rows, lane-major: pts[(g * kPer + j)] holds entry j of windows g·kLanes + lane.
+    std::vector<J> pts(static_cast<size_t>(kGroups) * kPer);
+    for (int g = 0; g < kGroups; ++g) {
+      int64_t addr[kLanes];
+      for (int l = 0; l < kLanes; ++l) {
+        const int w = g * kLanes + l < kWindows ? g * kLanes + l : kWindows - 1;
+        addr[l] = static_cast<int64_t>(reinterpret_cast<uintptr_t>(bases + 8 * w));
+      }
+      const R a = lanes_of(addr);
+      const Fe x = load_p256_coord(f, a);
+      const Fe y = load_p256_coord(f, V::add(a, V::set1(32)));
+      J cur{x, y, f.one()};
+      pts[static_cast<size_t>(g) * kPer] = cur;
+      cur = point_dbl(f, cur, true);
+      pts[static_cast<size_t>(g) * kPer + 1] = cur;
+      // (j + 1)·B = j·B + B: never ±B nor infinity for 2 <= j < 32 (prime order n).
+      for (int j = 2; j < kPer; ++j) {
+        cur = point_madd(f, cur, x, y);
+        pts[static_cast<size_t>(g) * kPer + static_cast<size_t>(j)] = cur;
+      }
+    }
+    // To affine: Montgomery's trick along each lane, one inversion (Fermat, p - 2).
+    const size_t n = pts.size();
+    std::vector<Fe> prefix(n);
+    prefix[0] = pts[0].Z;
+    for (size_t k = 1; k < n; ++k) prefix[k] = f.mul(prefix[k - 1], pts[k].Z);
+    Fe inv = f.one();
+    {
+      u64 e[4];
+      std::memcpy(e, c.p, sizeof e);
+      e[0] -= 2;
+      for (int bit = 255; bit >= 0; --bit) {
+        inv = f.sqr(inv);
+        if ((e[bit / 64] >> (bit % 64)) & 1) inv = f.mul(inv, prefix[n - 1]);
+      }
+    }
+    // 2^256 mod p as a multiplier: (x·2^260)·2^256·2^-260 = x·2^256, the portable form.
+    u64 c256_64[4] = {1, 0, 0, 0};
+    u64 c256[N];
+    {
+      // 2^256 mod p = 2^224 - 2^192 - 2^96 + 1.
+      c256_64[0] = 1;
+      c256_64[1] = 0xffffffff00000000ULL;
+      c256_64[2] = 0xffffffffffffffffULL;
+      c256_64[3] = 0x00000000fffffffeULL;
+      limbs64_to_52<N>(c256_64, 4, c256);
+    }
+    const Fe to256 = F::constant(c256);
+    for (size_t k = n; k-- > 0;) {
+      Fe zinv;
+      if (k > 0) {
+        zinv = f.mul(inv, prefix[k - 1]);
+        inv = f.mul(inv, pts[k].Z);
+      } else {
+        zinv = inv;
+      }
+      const Fe z2 = f.sqr(zinv);
+      const Fe z3 = f.mul(z2, zinv);
+      const Fe ax = f.mul(f.mul(pts[k].X, z2), to256);
+      const Fe ay = f.mul(f.mul(pts[k].Y, z3), to256);
+      alignas(64) u64 xs[4][kLanes], ys[4][kLanes];
+      canon_pack(f, ax, xs);
+      canon_pack(f, ay, ys);
+      const int g = static_cast<int>(k / kPer), j = static_cast<int>(k % kPer);
+      for (int l = 0; l < kLanes; ++l) {
+        const int w = g * kLanes + l;
+        if (w >= kWindows) break;
+        u64* e = out + 8 * (static_cast<size_t>(w) * kPer + static_cast<size_t>(j));
+        for (int q = 0; q < 4; ++q) {
+          e[q] = xs[q][l];
+          e[4 + q] = ys[q][l];
+        }
+      }
+    }
   }
 
   static void run(const EcCurveParams& c, const EcPointJob* jobs, size_t n, uint8_t* out) {

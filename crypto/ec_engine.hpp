@@ -82,6 +82,12 @@ void ec_verify_portable(const EcCurveParams& c, const EcPointJob* jobs, size_t n
 /// AVX-512 IFMA engine (8 lanes). Call only if backend_supported(Backend::kAvx512).
 void ec_verify_avx512(const EcCurveParams& c, const EcPointJob* jobs, size_t n, uint8_t* out);
 
+/// P-256 comb-table rows with the AVX-512 engine (call only if backend_supported(kAvx512)):
+/// bases = 43 affine points 2^(6i)·Q, out = 43 × 32 entries (j + 1)·base_i, both as
+/// detail::P256Affine (canonical, Montgomery form with R = 2^256). Same values as the portable
+/// builder in crypto/ecdsa_p256_fast.cpp.
+void ec_p256_comb_rows_avx512(const void* bases, void* out);
+
 /// One signature's scalar inputs for ec_prepare (big-endian, c.bytes each; r and s already
 /// checked to lie in [1, n-1]; e is the digest truncated to the order's bit length).
 struct EcScalarInput {

@@ -18,4 +18,10 @@ void ec_verify_avx512(const EcCurveParams& c, const EcPointJob* jobs, size_t n, 
   }
 }
 
+void ec_p256_comb_rows_avx512(const void* bases, void* out) {
+  Engine<LaneZmm, 5, true>::comb_rows(ec_curve_params(EcCurveId::kP256),
+                                      static_cast<const uint64_t*>(bases),
+                                      static_cast<uint64_t*>(out));
+}
+
 }  // namespace assay::crypto::detail

@@ -24,6 +24,8 @@
 #include <cstring>
 #include <vector>
 
+#include "crypto/cpu.hpp"
+#include "crypto/ec_engine.hpp"
 #include "crypto/ecdsa_p256_internal.hpp"
 
 namespace assay::crypto::detail {
@@ -566,6 +568,9 @@ void batch_to_affine(const Jac* in, size_t n, P256Affine* out) {
 
 // Comb table: out[i * per + (j - 1)] = j · 2^(w·i) · P for i < windows, 1 <= j <= per
 // (per = 2^(w-1)). P must have order n (so no multiple is infinity).
+// Whether comb tables of keys may be built by the AVX-512 engine (tests compare both builders).
+std::atomic<bool> g_vector_comb{true};
+
 void build_comb(const P256Affine& p, int w, int windows, P256Affine* out) {
   const int per = 1 << (w - 1);
   // The windows' bases 2^(w·i)·P, made affine together (one inversion), so that every row
@@ -578,6 +583,13 @@ void build_comb(const P256Affine& p, int w, int windows, P256Affine* out) {
   }
   std::vector<P256Affine> affine(static_cast<size_t>(windows));
   batch_to_affine(bases.data(), bases.size(), affine.data());
+  if (w == 6 && windows == 43 && g_vector_comb.load(std::memory_order_relaxed) &&
+      backend_supported(Backend::kAvx512)) {
+    // The rows with the multi-buffer engine (8 windows per vector): the same values, about 4x
+    // faster to build.
+    ec_p256_comb_rows_avx512(affine.data(), out);
+    return;
+  }
   std::vector<Jac> pts(static_cast<size_t>(windows) * per);
   for (int i = 0; i < windows; ++i) {
     Jac* row = &pts[static_cast<size_t>(i) * per];
@@ -800,6 +812,14 @@ P256KeyState::~P256KeyState() {
 size_t p256_comb_table_bytes() { return g_comb_bytes.load(); }
 
 const P256Affine* p256_g_table() { return g_table(); }
+
+void p256_set_vector_comb_build(bool on) { g_vector_comb.store(on); }
+
+void p256_build_comb_for_test(const uint8_t uncompressed[65], P256Affine* out) {
+  P256KeyState st;
+  p256_key_state_init(st, uncompressed);
+  build_comb(st.q, kQW, kQWindows, out);
+}
 
 void p256_set_table_policy(uint32_t small_after, uint32_t comb_after) {
   g_small_after.store(small_after);

@@ -80,6 +80,14 @@ constexpr size_t kP256CombBudgetBytes = size_t{256} << 20;  // 256 MiB
 constexpr uint32_t kSmallAfterUses = 2;  ///< default policy: small table from the 2nd use
 constexpr uint32_t kCombAfterUses = 8;   ///< default policy: comb table from the 8th use
 
+/// Whether key comb tables may be built by the AVX-512 engine where the CPU has IFMA (default
+/// on; the table is the same either way). For tests.
+void p256_set_vector_comb_build(bool on);
+
+/// Builds the comb table (43 × 32 entries) of a 65-byte uncompressed key with the current
+/// builder. For tests.
+void p256_build_comb_for_test(const uint8_t uncompressed[65], P256Affine* out);
+
 /// Sets after how many verifications a key gets its small and its comb table (0 = at once;
 /// UINT32_MAX = never). For tests and benchmarks; affects tables not built yet.
 void p256_set_table_policy(uint32_t small_after, uint32_t comb_after);
