@@ -43,7 +43,12 @@ const EVP_MD* md_of(EcdsaCurve c) {
 
 std::vector<Backend> backends_with_auto() {
   std::vector<Backend> b = supported_backends();
+#ifdef ASSAY_SANITIZED
+  // kAvx2 runs kPortable's code and kAuto another backend's: the sanitizer build skips them.
+  std::erase(b, Backend::kAvx2);
+#else
   b.push_back(Backend::kAuto);
+#endif
   return b;
 }
 
@@ -104,13 +109,14 @@ void run_wycheproof(EcdsaCurve curve, const std::string& file, EcdsaSignatureFor
   detail::ec_thread_counters() = {};
   for (Backend b : backends_with_auto()) {
     SCOPED_TRACE(std::string(backend_name(b)));
+#ifdef ASSAY_SANITIZED
+    // Single verification is a batch of one (size 1 below); the sanitizer build keeps to that.
+    const size_t sizes[] = {1, 300};
+#else
     for (size_t i = 0; i < cases.size(); ++i) {
       const bool got = ecdsa_verify(jobs[i], b);
       EXPECT_EQ(got, cases[i].result == "valid") << cases[i].id;
     }
-#ifdef ASSAY_SANITIZED
-    const size_t sizes[] = {7, 300};
-#else
     const size_t sizes[] = {1, 2, 3, 8, 9, 64, 129, 300};
 #endif
     for (size_t bs : sizes) {
