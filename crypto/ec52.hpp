@@ -67,11 +67,17 @@ struct Lane1 {
   static R and_(R a, R b) { return a & b; }
   static R or_(R a, R b) { return a | b; }
   template <int K>
-  static R srli(R a) { return a >> K; }
+  static R srli(R a) {
+    return a >> K;
+  }
   template <int K>
-  static R srai(R a) { return static_cast<u64>(static_cast<int64_t>(a) >> K); }
+  static R srai(R a) {
+    return static_cast<u64>(static_cast<int64_t>(a) >> K);
+  }
   template <int K>
-  static R slli(R a) { return a << K; }
+  static R slli(R a) {
+    return a << K;
+  }
   /// acc + low 52 bits of (a mod 2^52)·(b mod 2^52), as vpmadd52luq.
   static R madd52lo(R acc, R a, R b) {
     return acc + (static_cast<u64>(static_cast<u128>(a & kMask52) * (b & kMask52)) & kMask52);
@@ -105,20 +111,34 @@ struct LaneZmm {
   using Mask = __mmask8;
   static constexpr Mask kAll = 0xff;
   [[gnu::always_inline]] static R zero() { return _mm512_setzero_si512(); }
-  [[gnu::always_inline]] static R set1(u64 x) { return _mm512_set1_epi64(static_cast<long long>(x)); }
+  [[gnu::always_inline]] static R set1(u64 x) {
+    return _mm512_set1_epi64(static_cast<long long>(x));
+  }
   [[gnu::always_inline]] static R add(R a, R b) { return _mm512_add_epi64(a, b); }
   [[gnu::always_inline]] static R sub(R a, R b) { return _mm512_sub_epi64(a, b); }
   [[gnu::always_inline]] static R and_(R a, R b) { return _mm512_and_si512(a, b); }
   [[gnu::always_inline]] static R or_(R a, R b) { return _mm512_or_si512(a, b); }
   template <int K>
-  [[gnu::always_inline]] static R srli(R a) { return _mm512_srli_epi64(a, K); }
+  [[gnu::always_inline]] static R srli(R a) {
+    return _mm512_srli_epi64(a, K);
+  }
   template <int K>
-  [[gnu::always_inline]] static R srai(R a) { return _mm512_srai_epi64(a, K); }
+  [[gnu::always_inline]] static R srai(R a) {
+    return _mm512_srai_epi64(a, K);
+  }
   template <int K>
-  [[gnu::always_inline]] static R slli(R a) { return _mm512_slli_epi64(a, K); }
-  [[gnu::always_inline]] static R madd52lo(R acc, R a, R b) { return _mm512_madd52lo_epu64(acc, a, b); }
-  [[gnu::always_inline]] static R madd52hi(R acc, R a, R b) { return _mm512_madd52hi_epu64(acc, a, b); }
-  [[gnu::always_inline]] static R select(Mask m, R a, R b) { return _mm512_mask_blend_epi64(m, a, b); }
+  [[gnu::always_inline]] static R slli(R a) {
+    return _mm512_slli_epi64(a, K);
+  }
+  [[gnu::always_inline]] static R madd52lo(R acc, R a, R b) {
+    return _mm512_madd52lo_epu64(acc, a, b);
+  }
+  [[gnu::always_inline]] static R madd52hi(R acc, R a, R b) {
+    return _mm512_madd52hi_epu64(acc, a, b);
+  }
+  [[gnu::always_inline]] static R select(Mask m, R a, R b) {
+    return _mm512_mask_blend_epi64(m, a, b);
+  }
   [[gnu::always_inline]] static Mask eq(R a, R b) { return _mm512_cmpeq_epi64_mask(a, b); }
   [[gnu::always_inline]] static Mask negative(R a) {
     return _mm512_cmplt_epi64_mask(a, _mm512_setzero_si512());
@@ -173,7 +193,9 @@ struct Field {
     for (int j = 0; j < N; ++j) r.l[j] = V::set1(limbs[j]);
     return r;
   }
-  Fe one() const { return constant(c.one); }
+  Fe one() const {
+    return constant(c.one);
+  }
   static Fe zero() {
     Fe r;
 #pragma GCC unroll 8
@@ -254,12 +276,12 @@ struct Field {
     } else {
       const R top = V::template srli<48>(a.l[4]);  // bits 256..259
       Fe r;
-      r.l[0] = V::add(a.l[0], top);                                          // + top
-      r.l[1] = V::sub(a.l[1], V::template slli<44>(top));                    // - top·2^96
+      r.l[0] = V::add(a.l[0], top);                        // + top
+      r.l[1] = V::sub(a.l[1], V::template slli<44>(top));  // - top·2^96
       r.l[2] = a.l[2];
-      r.l[3] = V::sub(a.l[3], V::template slli<36>(top));                    // - top·2^192
+      r.l[3] = V::sub(a.l[3], V::template slli<36>(top));  // - top·2^192
       r.l[4] = V::add(V::and_(a.l[4], V::set1((u64{1} << 48) - 1)),
-                      V::template slli<16>(top));                            // + top·2^224
+                      V::template slli<16>(top));  // + top·2^224
       normalize(r);
       return r;
     }
@@ -364,7 +386,8 @@ struct Jac {
 };
 
 template <class F>
-[[gnu::always_inline]] inline Jac<F> jac_select(typename F::Mask m, const Jac<F>& a, const Jac<F>& b) {
+[[gnu::always_inline]] inline Jac<F> jac_select(typename F::Mask m, const Jac<F>& a,
+                                                const Jac<F>& b) {
   return Jac<F>{F::select(m, a.X, b.X), F::select(m, a.Y, b.Y), F::select(m, a.Z, b.Z)};
 }
 
@@ -418,7 +441,8 @@ template <class F>
   const Fe v = f.mul(u1, i);
   const Fe x3 = f.fold(f.template sub<5, 5>(f.sqr(rr), f.add_nn(j, f.template mul_small_nn<2>(v))));
   const Fe t2 = f.template sub<2, 7>(v, x3);
-  const Fe y3 = f.fold(f.template sub<3, 3>(f.mul(rr, t2), f.template mul_small_nn<2>(f.mul(s1, j))));
+  const Fe y3 =
+      f.fold(f.template sub<3, 3>(f.mul(rr, t2), f.template mul_small_nn<2>(f.mul(s1, j))));
   // Z3 = ((Z1 + Z2)^2 - Z1Z1 - Z2Z2)·H
   const Fe zs = f.template sub<3, 3>(f.sqr(f.add(a.Z, b.Z)), f.add_nn(z1z1, z2z2));
   const Fe z3 = f.mul(zs, h);
@@ -427,7 +451,8 @@ template <class F>
 
 /// P1 + (x2, y2) with (x2, y2) affine. Z3 = 0 iff P1 = ±(x2, y2).
 template <class F>
-[[gnu::always_inline]] inline Jac<F> point_madd(const F& f, const Jac<F>& a, const typename F::Fe& x2,
+[[gnu::always_inline]] inline Jac<F> point_madd(const F& f, const Jac<F>& a,
+                                                const typename F::Fe& x2,
                                                 const typename F::Fe& y2) {
   using Fe = typename F::Fe;
   const Fe z1z1 = f.sqr(a.Z);
@@ -440,11 +465,11 @@ template <class F>
   const Fe v = f.mul(a.X, i);
   const Fe x3 = f.fold(f.template sub<6, 4>(f.sqr(rr), f.add_nn(j, f.template mul_small_nn<2>(v))));
   const Fe t2 = f.template sub<2, 7>(v, x3);
-  const Fe y3 = f.fold(f.template sub<3, 3>(f.mul(rr, t2), f.template mul_small_nn<2>(f.mul(a.Y, j))));
+  const Fe y3 =
+      f.fold(f.template sub<3, 3>(f.mul(rr, t2), f.template mul_small_nn<2>(f.mul(a.Y, j))));
   const Fe z3 = f.mul(a.Z, f.template mul_small<2>(h));
   return Jac<F>{x3, y3, z3};
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Accumulator steps (shared with the bound checker of the tests).
@@ -454,7 +479,8 @@ template <class F>
 /// take the entry itself. t is a Jacobian table entry of the cold path.
 template <class F>
 [[gnu::always_inline]] inline void acc_add_jac(const F& f, Jac<F>& acc, typename F::Mask& inf,
-                                               typename F::Mask nz, typename F::Mask neg, Jac<F> t) {
+                                               typename F::Mask nz, typename F::Mask neg,
+                                               Jac<F> t) {
   using Mask = typename F::Mask;
   t.Y = F::select(neg, t.Y, f.template neg<2, 11>(t.Y));
   const Jac<F> sum = point_add(f, acc, t);
@@ -467,7 +493,8 @@ template <class F>
 template <class F>
 [[gnu::always_inline]] inline void acc_add_affine(const F& f, Jac<F>& acc, typename F::Mask& inf,
                                                   typename F::Mask nz, typename F::Mask neg,
-                                                  const typename F::Fe& x, const typename F::Fe& y) {
+                                                  const typename F::Fe& x,
+                                                  const typename F::Fe& y) {
   using Mask = typename F::Mask;
   const typename F::Fe yn = F::select(neg, y, f.template neg<2, 2>(y));
   const Jac<F> sum = point_madd(f, acc, x, yn);
@@ -650,7 +677,8 @@ struct Engine {
   static void add_g(const F& f, const EcCurveParams& c, const EcPointJob* const* lane, J& acc,
                     Mask& inf) {
     int16_t dg[kLanes][kMaxWindows];
-    for (int l = 0; l < kLanes; ++l) recode_signed(lane[l]->u1, c.L, c.g_window, c.g_windows, dg[l]);
+    for (int l = 0; l < kLanes; ++l)
+      recode_signed(lane[l]->u1, c.L, c.g_window, c.g_windows, dg[l]);
     const int per = 1 << (c.g_window - 1);
     for (int i = 0; i < c.g_windows; ++i) {
       const Step s = step_of(dg, i);
@@ -706,8 +734,8 @@ struct Engine {
   }
 
   /// Keys without a table: u2·Q with a per-lane table of 1..16·Q, 5-bit signed windows.
-  static void cold_group(const F& f, const EcCurveParams& c, const EcPointJob* const* lane,
-                         int cnt, uint8_t* const* outs) {
+  static void cold_group(const F& f, const EcCurveParams& c, const EcPointJob* const* lane, int cnt,
+                         uint8_t* const* outs) {
     const bool am3 = f.c.a_is_minus3;
     const u64* qxs[kLanes];
     const u64* qys[kLanes];
@@ -763,8 +791,8 @@ struct Engine {
   }
 
   /// P-256 keys with a comb table (window 6, 43 windows of 32 affine points): no doublings.
-  static void comb_group(const F& f, const EcCurveParams& c, const EcPointJob* const* lane,
-                         int cnt, uint8_t* const* outs) {
+  static void comb_group(const F& f, const EcCurveParams& c, const EcPointJob* const* lane, int cnt,
+                         uint8_t* const* outs) {
     constexpr int kQW = 6, kQWindows = 43, kQPer = 1 << (kQW - 1);
     int16_t dq[kLanes][kMaxWindows];
     for (int l = 0; l < kLanes; ++l) recode_signed(lane[l]->u2, c.L, kQW, kQWindows, dq[l]);

@@ -2,6 +2,8 @@
 // both engines (read from OpenSSL's built-in curve data once), the static comb tables of G, and
 // the scalar arithmetic mod n shared by every path (u1 = e/s, u2 = r/s with one inversion per
 // batch).
+#include "crypto/ec_engine.hpp"
+
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/obj_mac.h>
@@ -14,7 +16,6 @@
 #include <vector>
 
 #include "crypto/ec52.hpp"
-#include "crypto/ec_engine.hpp"
 #include "crypto/ecdsa_p256_internal.hpp"
 
 namespace assay::crypto::detail {
@@ -220,10 +221,22 @@ std::unique_ptr<CurveStore> build_curve(EcCurveId id) {
   c.id = id;
   int nid = 0;
   switch (id) {
-    case EcCurveId::kP256: nid = NID_X9_62_prime256v1; c.N = 5; break;
-    case EcCurveId::kP384: nid = NID_secp384r1; c.N = 8; break;
-    case EcCurveId::kBrainpoolP256r1: nid = NID_brainpoolP256r1; c.N = 6; break;
-    case EcCurveId::kBrainpoolP384r1: nid = NID_brainpoolP384r1; c.N = 8; break;
+    case EcCurveId::kP256:
+      nid = NID_X9_62_prime256v1;
+      c.N = 5;
+      break;
+    case EcCurveId::kP384:
+      nid = NID_secp384r1;
+      c.N = 8;
+      break;
+    case EcCurveId::kBrainpoolP256r1:
+      nid = NID_brainpoolP256r1;
+      c.N = 6;
+      break;
+    case EcCurveId::kBrainpoolP384r1:
+      nid = NID_brainpoolP384r1;
+      c.N = 8;
+      break;
   }
   EC_GROUP* g = EC_GROUP_new_by_curve_name(nid);
   BN_CTX* ctx = BN_CTX_new();
@@ -298,8 +311,8 @@ std::unique_ptr<CurveStore> build_curve(EcCurveId id) {
   c.q_windows = (c.bits + 1 + 4) / 5;
   if (id == EcCurveId::kP256) {
     // The P-256 engine's reduction assumes this prime's shape.
-    if (c.f.k0 != 1 || c.f.p[0] != kMask52 || c.f.p[1] != 0x00000FFFFFFFFFFFULL ||
-        c.f.p[2] != 0 || c.f.p[3] != 0x0000001000000000ULL || c.f.p[4] != 0x0000FFFFFFFF0000ULL) {
+    if (c.f.k0 != 1 || c.f.p[0] != kMask52 || c.f.p[1] != 0x00000FFFFFFFFFFFULL || c.f.p[2] != 0 ||
+        c.f.p[3] != 0x0000001000000000ULL || c.f.p[4] != 0x0000FFFFFFFF0000ULL) {
       throw std::logic_error("P-256 constants do not match the engine");
     }
     c.g_window = 8;
@@ -309,9 +322,14 @@ std::unique_ptr<CurveStore> build_curve(EcCurveId id) {
     c.g_window = 7;
     c.g_windows = (c.bits + 1 + c.g_window - 1) / c.g_window;
     switch (c.N) {
-      case 6: store->g_table = Setup<6>::g_table(c, gxv, gyv); break;
-      case 8: store->g_table = Setup<8>::g_table(c, gxv, gyv); break;
-      default: throw std::logic_error("unsupported limb count");
+      case 6:
+        store->g_table = Setup<6>::g_table(c, gxv, gyv);
+        break;
+      case 8:
+        store->g_table = Setup<8>::g_table(c, gxv, gyv);
+        break;
+      default:
+        throw std::logic_error("unsupported limb count");
     }
     c.g_table = store->g_table.data();
   }
@@ -404,10 +422,16 @@ void ec_prepare(const EcCurveParams& c, const EcScalarInput* in, size_t n, EcPoi
 
 void ec_verify_portable(const EcCurveParams& c, const EcPointJob* jobs, size_t n, uint8_t* out) {
   switch (c.id) {
-    case EcCurveId::kP256: Engine<Lane1, 5, true>::run(c, jobs, n, out); break;
-    case EcCurveId::kBrainpoolP256r1: Engine<Lane1, 6, false>::run(c, jobs, n, out); break;
+    case EcCurveId::kP256:
+      Engine<Lane1, 5, true>::run(c, jobs, n, out);
+      break;
+    case EcCurveId::kBrainpoolP256r1:
+      Engine<Lane1, 6, false>::run(c, jobs, n, out);
+      break;
     case EcCurveId::kP384:
-    case EcCurveId::kBrainpoolP384r1: Engine<Lane1, 8, false>::run(c, jobs, n, out); break;
+    case EcCurveId::kBrainpoolP384r1:
+      Engine<Lane1, 8, false>::run(c, jobs, n, out);
+      break;
   }
 }
 

@@ -24,25 +24,25 @@ enum class EcCurveId : uint8_t { kP256 = 0, kP384 = 1, kBrainpoolP256r1 = 2, kBr
 /// Field constants of one curve in the engines' representation: N limbs of 52 bits,
 /// Montgomery form with R = 2^(52·N).
 struct EcFieldConsts {
-  uint64_t p[kEcMaxN];             ///< p, 52-bit limbs
-  uint64_t k0;                     ///< -p^-1 mod 2^52
-  uint64_t rr[kEcMaxN];            ///< R^2 mod p (plain -> Montgomery: one multiplication)
-  uint64_t one[kEcMaxN];           ///< R mod p (1 in Montgomery form)
-  uint64_t a[kEcMaxN];             ///< the curve's a, Montgomery form
-  bool a_is_minus3;                ///< a == -3 (P-256, P-384): the cheaper doubling
+  uint64_t p[kEcMaxN];                ///< p, 52-bit limbs
+  uint64_t k0;                        ///< -p^-1 mod 2^52
+  uint64_t rr[kEcMaxN];               ///< R^2 mod p (plain -> Montgomery: one multiplication)
+  uint64_t one[kEcMaxN];              ///< R mod p (1 in Montgomery form)
+  uint64_t a[kEcMaxN];                ///< the curve's a, Montgomery form
+  bool a_is_minus3;                   ///< a == -3 (P-256, P-384): the cheaper doubling
   uint64_t mp[kEcMaxM + 1][kEcMaxN];  ///< m·p for m = 0..kEcMaxM, normalized 52-bit limbs
 };
 
 /// Everything the engines need about a curve; built once per process (ec_curve_params).
 struct EcCurveParams {
   EcCurveId id;
-  int bits;   ///< bits of p and of n (equal for the four curves)
-  int bytes;  ///< bytes of a scalar / coordinate (32 or 48)
-  int L;      ///< 64-bit limbs of a scalar / coordinate (4 or 6)
-  int N;      ///< 52-bit limbs of an engine field element (5, 6 or 8)
-  uint64_t p[kEcMaxL];  ///< field prime, little-endian 64-bit limbs
-  uint64_t n[kEcMaxL];  ///< group order
-  uint64_t n0inv;       ///< -n^-1 mod 2^64 (scalar Montgomery arithmetic)
+  int bits;                ///< bits of p and of n (equal for the four curves)
+  int bytes;               ///< bytes of a scalar / coordinate (32 or 48)
+  int L;                   ///< 64-bit limbs of a scalar / coordinate (4 or 6)
+  int N;                   ///< 52-bit limbs of an engine field element (5, 6 or 8)
+  uint64_t p[kEcMaxL];     ///< field prime, little-endian 64-bit limbs
+  uint64_t n[kEcMaxL];     ///< group order
+  uint64_t n0inv;          ///< -n^-1 mod 2^64 (scalar Montgomery arithmetic)
   uint64_t n_rr[kEcMaxL];  ///< 2^(128·L) mod n
   EcFieldConsts f;
   int q_windows;  ///< windows of 5 bits for u2·Q (cold keys): ceil((bits + 1) / 5)
@@ -61,9 +61,9 @@ const EcCurveParams& ec_curve_params(EcCurveId id);
 /// One verification prepared for a point engine: u1 = e·s^-1, u2 = r·s^-1 (mod n), r, and
 /// r + n where r + n < p (x(R) may lie in [n, p)).
 struct EcPointJob {
-  const uint64_t* qx;   ///< public key, affine x (L little-endian 64-bit limbs, < p)
-  const uint64_t* qy;   ///< public key, affine y
-  const void* qcomb;    ///< P-256 only: the key's comb table (P256Affine, window 6) or null
+  const uint64_t* qx;  ///< public key, affine x (L little-endian 64-bit limbs, < p)
+  const uint64_t* qy;  ///< public key, affine y
+  const void* qcomb;   ///< P-256 only: the key's comb table (P256Affine, window 6) or null
   uint64_t u1[kEcMaxL];
   uint64_t u2[kEcMaxL];
   uint64_t r[kEcMaxL];
@@ -72,9 +72,9 @@ struct EcPointJob {
 };
 
 /// Verdicts of the point engines.
-inline constexpr uint8_t kEcInvalid = 0;   ///< x(R) != r (mod n)
-inline constexpr uint8_t kEcValid = 1;     ///< x(R) == r (mod n)
-inline constexpr uint8_t kEcExact = 2;     ///< an exceptional case: decide with the reference
+inline constexpr uint8_t kEcInvalid = 0;  ///< x(R) != r (mod n)
+inline constexpr uint8_t kEcValid = 1;    ///< x(R) == r (mod n)
+inline constexpr uint8_t kEcExact = 2;    ///< an exceptional case: decide with the reference
 
 /// Portable engine: out[i] = verdict of jobs[i].
 void ec_verify_portable(const EcCurveParams& c, const EcPointJob* jobs, size_t n, uint8_t* out);

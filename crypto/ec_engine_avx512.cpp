@@ -11,10 +11,16 @@ namespace assay::crypto::detail {
 
 void ec_verify_avx512(const EcCurveParams& c, const EcPointJob* jobs, size_t n, uint8_t* out) {
   switch (c.id) {
-    case EcCurveId::kP256: Engine<LaneZmm, 5, true>::run(c, jobs, n, out); break;
-    case EcCurveId::kBrainpoolP256r1: Engine<LaneZmm, 6, false>::run(c, jobs, n, out); break;
+    case EcCurveId::kP256:
+      Engine<LaneZmm, 5, true>::run(c, jobs, n, out);
+      break;
+    case EcCurveId::kBrainpoolP256r1:
+      Engine<LaneZmm, 6, false>::run(c, jobs, n, out);
+      break;
     case EcCurveId::kP384:
-    case EcCurveId::kBrainpoolP384r1: Engine<LaneZmm, 8, false>::run(c, jobs, n, out); break;
+    case EcCurveId::kBrainpoolP384r1:
+      Engine<LaneZmm, 8, false>::run(c, jobs, n, out);
+      break;
   }
 }
 

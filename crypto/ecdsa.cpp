@@ -66,9 +66,13 @@ constexpr CurveInfo kCurves[] = {
     {EcdsaCurve::kBrainpoolP384r1, NID_brainpoolP384r1, "brainpoolP384r1", 48, "SHA384"},
 };
 
-const CurveInfo& info(EcdsaCurve c) { return kCurves[static_cast<size_t>(c)]; }
+const CurveInfo& info(EcdsaCurve c) {
+  return kCurves[static_cast<size_t>(c)];
+}
 
-bool valid_curve(EcdsaCurve c) { return static_cast<size_t>(c) < std::size(kCurves); }
+bool valid_curve(EcdsaCurve c) {
+  return static_cast<size_t>(c) < std::size(kCurves);
+}
 
 const EC_GROUP* group_of(EcdsaCurve c) {
   static const std::array<EC_GROUP*, 4> groups = [] {
@@ -95,8 +99,7 @@ const uint8_t* order_be(EcdsaCurve c) {
     for (size_t i = 0; i < o.size(); ++i) {
       const EC_GROUP* g = EC_GROUP_new_by_curve_name(kCurves[i].nid);
       if (g != nullptr) {
-        BN_bn2binpad(EC_GROUP_get0_order(g), o[i].data(),
-                     static_cast<int>(kCurves[i].field_bytes));
+        BN_bn2binpad(EC_GROUP_get0_order(g), o[i].data(), static_cast<int>(kCurves[i].field_bytes));
       }
       EC_GROUP_free(const_cast<EC_GROUP*>(g));
     }
@@ -133,11 +136,11 @@ bool normalize_point(EcdsaCurve curve, std::span<const uint8_t> b, std::vector<u
   EC_POINT* pt = EC_POINT_new(g);
   if (pt == nullptr) return false;
   out.assign(1 + 2 * info(curve).field_bytes, 0);
-  const bool ok = EC_POINT_oct2point(g, pt, b.data(), b.size(), nullptr) == 1 &&
-                  EC_POINT_is_at_infinity(g, pt) == 0 &&
-                  EC_POINT_is_on_curve(g, pt, nullptr) == 1 &&
-                  EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, out.data(), out.size(),
-                                     nullptr) == out.size();
+  const bool ok =
+      EC_POINT_oct2point(g, pt, b.data(), b.size(), nullptr) == 1 &&
+      EC_POINT_is_at_infinity(g, pt) == 0 && EC_POINT_is_on_curve(g, pt, nullptr) == 1 &&
+      EC_POINT_point2oct(g, pt, POINT_CONVERSION_UNCOMPRESSED, out.data(), out.size(), nullptr) ==
+          out.size();
   EC_POINT_free(pt);
   return ok;
 }
@@ -148,10 +151,9 @@ EVP_PKEY* pkey_from_uncompressed(EcdsaCurve curve, const std::vector<uint8_t>& r
   EVP_PKEY* pkey = nullptr;
   OSSL_PARAM* params = nullptr;
   EVP_PKEY_CTX* ctx = nullptr;
-  if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, info(curve).group_name,
-                                      0) == 1 &&
-      OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, raw.data(), raw.size()) ==
+  if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, info(curve).group_name, 0) ==
           1 &&
+      OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, raw.data(), raw.size()) == 1 &&
       (params = OSSL_PARAM_BLD_to_param(bld)) != nullptr &&
       (ctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr)) != nullptr &&
       EVP_PKEY_fromdata_init(ctx) == 1) {
@@ -177,8 +179,8 @@ EcdsaKeyError from_spki_pkey(EVP_PKEY* pk, EcdsaCurve& curve, std::vector<uint8_
   }
   char group[64] = {};
   size_t glen = 0;
-  if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
-                                     &glen) != 1 ||
+  if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &glen) !=
+          1 ||
       !curve_from_group_name(std::string_view(group, glen), curve)) {
     return EcdsaKeyError::kUnsupportedKey;  // explicit parameters or another curve
   }
@@ -214,7 +216,9 @@ EcdsaKeyError decode_spki_pem(std::span<const uint8_t> b, EcdsaCurve& curve,
   return e;
 }
 
-bool is_space(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_space(uint8_t c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 int hex_value(uint8_t c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -315,7 +319,8 @@ bool in_range(const uint8_t* x, EcdsaCurve c) {
 }
 
 bool job_usable(const EcdsaJob& j, EcdsaCurve curve) {
-  return j.key != nullptr && j.key->curve() == curve && (j.message != nullptr || j.message_len == 0);
+  return j.key != nullptr && j.key->curve() == curve &&
+         (j.message != nullptr || j.message_len == 0);
 }
 
 const uint8_t kEmpty[1] = {0};
@@ -384,8 +389,7 @@ void verify_p256(std::span<const EcdsaJob> jobs, uint8_t* verdicts, Backend b) {
 // The other curves: the point engines, exceptional cases to the reference.
 void verify_engine(EcdsaCurve curve, std::span<const EcdsaJob> jobs, uint8_t* verdicts,
                    bool avx512) {
-  const detail::EcCurveParams& cp =
-      detail::ec_curve_params(static_cast<detail::EcCurveId>(curve));
+  const detail::EcCurveParams& cp = detail::ec_curve_params(static_cast<detail::EcCurveId>(curve));
   const size_t fb = info(curve).field_bytes;
   detail::EcPointJob pj[kChunk];
   detail::EcScalarInput in[kChunk];
@@ -429,9 +433,8 @@ void verify_engine(EcdsaCurve curve, std::span<const EcdsaJob> jobs, uint8_t* ve
     detail::EcCounters& ctr = detail::ec_thread_counters();
     for (size_t k = 0; k < m; ++k) {
       ++(out[k] == detail::kEcExact ? ctr.exact : ctr.engine);
-      verdicts[index[k]] = out[k] == detail::kEcExact
-                               ? (verify_reference(jobs[index[k]], curve) ? 1 : 0)
-                               : out[k];
+      verdicts[index[k]] =
+          out[k] == detail::kEcExact ? (verify_reference(jobs[index[k]], curve) ? 1 : 0) : out[k];
     }
   }
 }
@@ -481,10 +484,14 @@ void ecdsa_hash_messages(size_t digest_bytes, const uint8_t* const* messages, co
 
 std::string_view ecdsa_curve_name(EcdsaCurve curve) {
   switch (curve) {
-    case EcdsaCurve::kP256: return "P-256";
-    case EcdsaCurve::kP384: return "P-384";
-    case EcdsaCurve::kBrainpoolP256r1: return "brainpoolP256r1";
-    case EcdsaCurve::kBrainpoolP384r1: return "brainpoolP384r1";
+    case EcdsaCurve::kP256:
+      return "P-256";
+    case EcdsaCurve::kP384:
+      return "P-384";
+    case EcdsaCurve::kBrainpoolP256r1:
+      return "brainpoolP256r1";
+    case EcdsaCurve::kBrainpoolP384r1:
+      return "brainpoolP384r1";
   }
   return "unknown";
 }
@@ -512,13 +519,18 @@ size_t ecdsa_field_bytes(EcdsaCurve curve) {
 
 std::string_view ecdsa_key_error_text(EcdsaKeyError e) {
   switch (e) {
-    case EcdsaKeyError::kNone: return "ok";
-    case EcdsaKeyError::kEmpty: return "empty key";
-    case EcdsaKeyError::kTooLong: return "key longer than 16 KiB";
+    case EcdsaKeyError::kNone:
+      return "ok";
+    case EcdsaKeyError::kEmpty:
+      return "empty key";
+    case EcdsaKeyError::kTooLong:
+      return "key longer than 16 KiB";
     case EcdsaKeyError::kUnrecognized:
       return "not a SEC1 point, a SubjectPublicKeyInfo (DER or PEM) or hex of one";
-    case EcdsaKeyError::kBadPoint: return "not a point of the curve";
-    case EcdsaKeyError::kWrongCurve: return "a key of another curve";
+    case EcdsaKeyError::kBadPoint:
+      return "not a point of the curve";
+    case EcdsaKeyError::kWrongCurve:
+      return "a key of another curve";
     case EcdsaKeyError::kUnsupportedKey:
       return "not a named-curve EC key on P-256, P-384, brainpoolP256r1 or brainpoolP384r1";
   }
@@ -538,8 +550,8 @@ EcdsaKeyParse EcdsaPublicKey::parse(EcdsaCurve curve, std::span<const uint8_t> b
 }
 
 EcdsaKeyParse EcdsaPublicKey::parse(EcdsaCurve curve, std::string_view text) {
-  return parse(curve, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()),
-                                               text.size()));
+  return parse(
+      curve, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
 }
 
 EcdsaKeyParse EcdsaPublicKey::parse_spki(std::span<const uint8_t> bytes) {
@@ -550,9 +562,13 @@ EcdsaKeyParse EcdsaPublicKey::parse_spki(std::span<const uint8_t> bytes) {
   return make_key(got, std::move(raw));
 }
 
-EcdsaCurve EcdsaPublicKey::curve() const { return impl_->curve; }
+EcdsaCurve EcdsaPublicKey::curve() const {
+  return impl_->curve;
+}
 
-std::span<const uint8_t> EcdsaPublicKey::uncompressed() const { return impl_->raw; }
+std::span<const uint8_t> EcdsaPublicKey::uncompressed() const {
+  return impl_->raw;
+}
 
 const EcdsaP256PublicKey* EcdsaPublicKey::p256() const {
   return impl_->p256 ? &*impl_->p256 : nullptr;

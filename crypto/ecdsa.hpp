@@ -5,9 +5,9 @@
 /// A curve comes with its hash: SHA-256 for the 256-bit curves, SHA-384 for the 384-bit ones.
 /// Public keys are parsed once into an immutable, shareable EcdsaPublicKey (SEC1 point raw or
 /// in hex, DER or PEM SubjectPublicKeyInfo, hex DER); signatures are IEEE P1363 (r‖s) or strict
-/// DER. Verdicts are identical on every backend and in every batch (docs/verification-ecdsa-hmac.md):
-/// r and s must lie in [1, n-1], high S is accepted, e is the digest (its leftmost bits, as
-/// many as the order has), the check is x(u1·G + u2·Q) mod n == r.
+/// DER. Verdicts are identical on every backend and in every batch
+/// (docs/verification-ecdsa-hmac.md): r and s must lie in [1, n-1], high S is accepted, e is the
+/// digest (its leftmost bits, as many as the order has), the check is x(u1·G + u2·Q) mod n == r.
 ///
 /// P-256 keys share the P-256 machinery of crypto/ecdsa_p256.hpp (per-key tables for hot keys);
 /// ecdsa_p256_verify_batch stays the P-256-only entry point.
@@ -56,13 +56,13 @@ enum class EcdsaSignatureFormat : uint8_t {
 
 /// Why a public key was refused.
 enum class EcdsaKeyError : uint8_t {
-  kNone = 0,         ///< parsed
-  kEmpty,            ///< no bytes
-  kTooLong,          ///< more than 16 KiB
-  kUnrecognized,     ///< neither a SEC1 point, a SubjectPublicKeyInfo (DER or PEM) nor hex of one
-  kBadPoint,         ///< a SEC1 encoding, but not a point of the curve (or the point at infinity)
-  kWrongCurve,       ///< a valid key of another curve
-  kUnsupportedKey,   ///< a SubjectPublicKeyInfo that is not a named-curve EC key of these curves
+  kNone = 0,        ///< parsed
+  kEmpty,           ///< no bytes
+  kTooLong,         ///< more than 16 KiB
+  kUnrecognized,    ///< neither a SEC1 point, a SubjectPublicKeyInfo (DER or PEM) nor hex of one
+  kBadPoint,        ///< a SEC1 encoding, but not a point of the curve (or the point at infinity)
+  kWrongCurve,      ///< a valid key of another curve
+  kUnsupportedKey,  ///< a SubjectPublicKeyInfo that is not a named-curve EC key of these curves
 };
 
 /// A short English description of e ("not a point of the curve", ...).
@@ -110,7 +110,7 @@ class EcdsaPublicKey {
 
 /// Result of parsing a key: a key, or the reason there is none.
 struct EcdsaKeyParse {
-  std::optional<EcdsaPublicKey> key;  ///< set iff error == kNone
+  std::optional<EcdsaPublicKey> key;                   ///< set iff error == kNone
   EcdsaKeyError error = EcdsaKeyError::kUnrecognized;  ///< why key is empty
   /// True if a key was parsed.
   explicit operator bool() const { return key.has_value(); }
@@ -118,12 +118,12 @@ struct EcdsaKeyParse {
 
 /// One ECDSA verification. The pointed-to bytes must stay valid for the duration of the call.
 struct EcdsaJob {
-  const EcdsaPublicKey* key;     ///< null gives an invalid verdict
-  const uint8_t* signature;      ///< signature_len bytes
-  size_t signature_len;          ///< P1363: exactly 2·ecdsa_field_bytes(); DER: the encoding
-  EcdsaSignatureFormat format;   ///< how the signature is encoded
-  const uint8_t* message;        ///< may be null only if message_len == 0
-  size_t message_len;            ///< bytes of message (hashed with the curve's hash)
+  const EcdsaPublicKey* key;    ///< null gives an invalid verdict
+  const uint8_t* signature;     ///< signature_len bytes
+  size_t signature_len;         ///< P1363: exactly 2·ecdsa_field_bytes(); DER: the encoding
+  EcdsaSignatureFormat format;  ///< how the signature is encoded
+  const uint8_t* message;       ///< may be null only if message_len == 0
+  size_t message_len;           ///< bytes of message (hashed with the curve's hash)
 };
 
 /// Verifies one signature (the curve is the key's). False for a wrong signature or a malformed

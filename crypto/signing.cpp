@@ -26,30 +26,42 @@ namespace {
 
 int nid_of(EcdsaCurve c) {
   switch (c) {
-    case EcdsaCurve::kP256: return NID_X9_62_prime256v1;
-    case EcdsaCurve::kP384: return NID_secp384r1;
-    case EcdsaCurve::kBrainpoolP256r1: return NID_brainpoolP256r1;
-    case EcdsaCurve::kBrainpoolP384r1: return NID_brainpoolP384r1;
+    case EcdsaCurve::kP256:
+      return NID_X9_62_prime256v1;
+    case EcdsaCurve::kP384:
+      return NID_secp384r1;
+    case EcdsaCurve::kBrainpoolP256r1:
+      return NID_brainpoolP256r1;
+    case EcdsaCurve::kBrainpoolP384r1:
+      return NID_brainpoolP384r1;
   }
   return NID_undef;
 }
 
 const char* group_name(EcdsaCurve c) {
   switch (c) {
-    case EcdsaCurve::kP256: return "prime256v1";
-    case EcdsaCurve::kP384: return "secp384r1";
-    case EcdsaCurve::kBrainpoolP256r1: return "brainpoolP256r1";
-    case EcdsaCurve::kBrainpoolP384r1: return "brainpoolP384r1";
+    case EcdsaCurve::kP256:
+      return "prime256v1";
+    case EcdsaCurve::kP384:
+      return "secp384r1";
+    case EcdsaCurve::kBrainpoolP256r1:
+      return "brainpoolP256r1";
+    case EcdsaCurve::kBrainpoolP384r1:
+      return "brainpoolP384r1";
   }
   return "";
 }
 
 SignatureAlgorithm alg_of(EcdsaCurve c) {
   switch (c) {
-    case EcdsaCurve::kP256: return SignatureAlgorithm::kEcdsaP256;
-    case EcdsaCurve::kP384: return SignatureAlgorithm::kEcdsaP384;
-    case EcdsaCurve::kBrainpoolP256r1: return SignatureAlgorithm::kEcdsaBrainpoolP256r1;
-    case EcdsaCurve::kBrainpoolP384r1: return SignatureAlgorithm::kEcdsaBrainpoolP384r1;
+    case EcdsaCurve::kP256:
+      return SignatureAlgorithm::kEcdsaP256;
+    case EcdsaCurve::kP384:
+      return SignatureAlgorithm::kEcdsaP384;
+    case EcdsaCurve::kBrainpoolP256r1:
+      return SignatureAlgorithm::kEcdsaBrainpoolP256r1;
+    case EcdsaCurve::kBrainpoolP384r1:
+      return SignatureAlgorithm::kEcdsaBrainpoolP384r1;
   }
   return SignatureAlgorithm::kEcdsaP256;
 }
@@ -91,8 +103,7 @@ EVP_PKEY* ec_pkey_from(EcdsaCurve c, const BIGNUM* d, const std::vector<uint8_t>
   OSSL_PARAM* params = nullptr;
   EVP_PKEY_CTX* ctx = nullptr;
   if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group_name(c), 0) == 1 &&
-      OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub.data(), pub.size()) ==
-          1 &&
+      OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub.data(), pub.size()) == 1 &&
       OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) == 1 &&
       (params = OSSL_PARAM_BLD_to_param(bld)) != nullptr &&
       (ctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr)) != nullptr &&
@@ -130,11 +141,11 @@ struct EdCtxCache {
 }  // namespace
 
 struct SigningKey::Impl {
-  EVP_PKEY* pkey = nullptr;   // Ed25519 or EC (every asymmetric key)
-  BIGNUM* d = nullptr;        // ECDSA private scalar of a seeded key (deterministic signing)
+  EVP_PKEY* pkey = nullptr;      // Ed25519 or EC (every asymmetric key)
+  BIGNUM* d = nullptr;           // ECDSA private scalar of a seeded key (deterministic signing)
   std::vector<uint8_t> d_bytes;  // the same, big-endian, field bytes (HMAC key of the nonce)
   EcdsaCurve curve = EcdsaCurve::kP256;
-  uint64_t uid = 0;           // process-unique (per-thread signing contexts are cached by it)
+  uint64_t uid = 0;  // process-unique (per-thread signing contexts are cached by it)
   ~Impl() {
     EVP_PKEY_free(pkey);
     BN_clear_free(d);
@@ -144,12 +155,18 @@ struct SigningKey::Impl {
 
 std::string_view signature_algorithm_name(SignatureAlgorithm alg) {
   switch (alg) {
-    case SignatureAlgorithm::kEd25519: return "Ed25519";
-    case SignatureAlgorithm::kEcdsaP256: return "EcdsaP256Sha256";
-    case SignatureAlgorithm::kHmac: return "HmacSha256";
-    case SignatureAlgorithm::kEcdsaP384: return "EcdsaP384Sha384";
-    case SignatureAlgorithm::kEcdsaBrainpoolP256r1: return "EcdsaBrainpoolP256r1Sha256";
-    case SignatureAlgorithm::kEcdsaBrainpoolP384r1: return "EcdsaBrainpoolP384r1Sha384";
+    case SignatureAlgorithm::kEd25519:
+      return "Ed25519";
+    case SignatureAlgorithm::kEcdsaP256:
+      return "EcdsaP256Sha256";
+    case SignatureAlgorithm::kHmac:
+      return "HmacSha256";
+    case SignatureAlgorithm::kEcdsaP384:
+      return "EcdsaP384Sha384";
+    case SignatureAlgorithm::kEcdsaBrainpoolP256r1:
+      return "EcdsaBrainpoolP256r1Sha256";
+    case SignatureAlgorithm::kEcdsaBrainpoolP384r1:
+      return "EcdsaBrainpoolP384r1Sha384";
   }
   return "?";
 }
@@ -172,12 +189,17 @@ size_t signature_size(SignatureAlgorithm alg) {
 
 std::optional<EcdsaCurve> ecdsa_curve_of(SignatureAlgorithm alg) {
   switch (alg) {
-    case SignatureAlgorithm::kEcdsaP256: return EcdsaCurve::kP256;
-    case SignatureAlgorithm::kEcdsaP384: return EcdsaCurve::kP384;
-    case SignatureAlgorithm::kEcdsaBrainpoolP256r1: return EcdsaCurve::kBrainpoolP256r1;
-    case SignatureAlgorithm::kEcdsaBrainpoolP384r1: return EcdsaCurve::kBrainpoolP384r1;
+    case SignatureAlgorithm::kEcdsaP256:
+      return EcdsaCurve::kP256;
+    case SignatureAlgorithm::kEcdsaP384:
+      return EcdsaCurve::kP384;
+    case SignatureAlgorithm::kEcdsaBrainpoolP256r1:
+      return EcdsaCurve::kBrainpoolP256r1;
+    case SignatureAlgorithm::kEcdsaBrainpoolP384r1:
+      return EcdsaCurve::kBrainpoolP384r1;
     case SignatureAlgorithm::kEd25519:
-    case SignatureAlgorithm::kHmac: return std::nullopt;
+    case SignatureAlgorithm::kHmac:
+      return std::nullopt;
   }
   return std::nullopt;
 }
@@ -273,7 +295,8 @@ std::unique_ptr<SigningKey> SigningKey::from_seed(SignatureAlgorithm alg,
 
 std::unique_ptr<SigningKey> SigningKey::from_pem(std::string_view pem) {
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  EVP_PKEY* pkey = bio != nullptr ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
+  EVP_PKEY* pkey =
+      bio != nullptr ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
   BIO_free(bio);
   ERR_clear_error();
   if (pkey == nullptr) return nullptr;
@@ -318,8 +341,8 @@ bool sign_deterministic(const SigningKey::Impl& im, std::span<const uint8_t> msg
   static const uint8_t kEmpty = 0;
   uint8_t e_bytes[48];
   unsigned el = 0;
-  if (EVP_Digest(msg.empty() ? &kEmpty : msg.data(), msg.size(), e_bytes, &el, md_of(c),
-                 nullptr) != 1 ||
+  if (EVP_Digest(msg.empty() ? &kEmpty : msg.data(), msg.size(), e_bytes, &el, md_of(c), nullptr) !=
+          1 ||
       el != fb) {
     return false;
   }
@@ -339,7 +362,8 @@ bool sign_deterministic(const SigningKey::Impl& im, std::span<const uint8_t> msg
     // k = 1 + (HMAC-SHA-512(d, e || counter) mod (n - 1)).
     uint8_t buf[48 + 4];
     std::memcpy(buf, e_bytes, fb);
-    for (int b = 0; b < 4; ++b) buf[fb + static_cast<size_t>(b)] = static_cast<uint8_t>(counter >> (8 * b));
+    for (int b = 0; b < 4; ++b)
+      buf[fb + static_cast<size_t>(b)] = static_cast<uint8_t>(counter >> (8 * b));
     uint8_t mac[64];
     unsigned ml = 0;
     ok = HMAC(EVP_sha512(), im.d_bytes.data(), static_cast<int>(fb), buf, fb + 4, mac, &ml) !=
@@ -350,8 +374,7 @@ bool sign_deterministic(const SigningKey::Impl& im, std::span<const uint8_t> msg
     if (!ok) break;
     BN_set_flags(kk, BN_FLG_CONSTTIME);
     ok = EC_POINT_mul(g, R, kk, nullptr, nullptr, ctx) == 1 &&
-         EC_POINT_get_affine_coordinates(g, R, x, nullptr, ctx) == 1 &&
-         BN_nnmod(r, x, n, ctx) == 1;
+         EC_POINT_get_affine_coordinates(g, R, x, nullptr, ctx) == 1 && BN_nnmod(r, x, n, ctx) == 1;
     if (!ok || BN_is_zero(r)) continue;
     // s = k^-1 (e + r d) mod n
     ok = BN_mod_mul(s, r, im.d, n, ctx) == 1 && BN_mod_add(s, s, e, n, ctx) == 1 &&
@@ -403,7 +426,8 @@ bool SigningKey::sign(std::span<const uint8_t> msg, std::vector<uint8_t>& sig) c
       if (!ok) ERR_clear_error();
       return ok;
     }
-    default: break;
+    default:
+      break;
   }
   if (impl_->d != nullptr) return sign_deterministic(*impl_, msg, sig);
   const size_t fb = ecdsa_field_bytes(impl_->curve);
@@ -411,10 +435,11 @@ bool SigningKey::sign(std::span<const uint8_t> msg, std::vector<uint8_t>& sig) c
   uint8_t der[160];
   size_t der_len = sizeof der;
   sig.resize(2 * fb);
-  const bool ok = ctx != nullptr &&
-                  EVP_DigestSignInit(ctx, nullptr, md_of(impl_->curve), nullptr, impl_->pkey) == 1 &&
-                  EVP_DigestSign(ctx, der, &der_len, m, msg.size()) == 1 &&
-                  ecdsa_der_to_rs(std::span<const uint8_t>(der, der_len), fb, sig.data());
+  const bool ok =
+      ctx != nullptr &&
+      EVP_DigestSignInit(ctx, nullptr, md_of(impl_->curve), nullptr, impl_->pkey) == 1 &&
+      EVP_DigestSign(ctx, der, &der_len, m, msg.size()) == 1 &&
+      ecdsa_der_to_rs(std::span<const uint8_t>(der, der_len), fb, sig.data());
   EVP_MD_CTX_free(ctx);
   if (!ok) ERR_clear_error();
   return ok;
@@ -460,8 +485,9 @@ bool verify_with_public_key(SignatureAlgorithm alg, std::span<const uint8_t> key
   if (!c) return false;
   const EcdsaKeyParse k = EcdsaPublicKey::parse(*c, key);
   if (!k) return false;
-  return ecdsa_verify({&*k.key, sig.data(), sig.size(), EcdsaSignatureFormat::kP1363, m, msg.size()},
-                      Backend::kOpenSSL);
+  return ecdsa_verify(
+      {&*k.key, sig.data(), sig.size(), EcdsaSignatureFormat::kP1363, m, msg.size()},
+      Backend::kOpenSSL);
 }
 
 }  // namespace assay::crypto

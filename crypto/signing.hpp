@@ -26,19 +26,22 @@ namespace assay::crypto {
 
 /// Signature algorithms (same numbering as the wire contract's assay.wire.SignatureAlg).
 enum class SignatureAlgorithm : uint8_t {
-  kEd25519 = 0,                ///< Ed25519 (RFC 8032)
-  kEcdsaP256 = 1,              ///< ECDSA P-256 / SHA-256
-  kHmac = 2,                   ///< HMAC-SHA256 (a shared secret)
-  kEcdsaP384 = 3,              ///< ECDSA P-384 / SHA-384
-  kEcdsaBrainpoolP256r1 = 4,   ///< ECDSA brainpoolP256r1 / SHA-256
-  kEcdsaBrainpoolP384r1 = 5,   ///< ECDSA brainpoolP384r1 / SHA-384
+  kEd25519 = 0,               ///< Ed25519 (RFC 8032)
+  kEcdsaP256 = 1,             ///< ECDSA P-256 / SHA-256
+  kHmac = 2,                  ///< HMAC-SHA256 (a shared secret)
+  kEcdsaP384 = 3,             ///< ECDSA P-384 / SHA-384
+  kEcdsaBrainpoolP256r1 = 4,  ///< ECDSA brainpoolP256r1 / SHA-256
+  kEcdsaBrainpoolP384r1 = 5,  ///< ECDSA brainpoolP384r1 / SHA-384
 };
 
 /// Every algorithm, in enum order.
 inline constexpr SignatureAlgorithm kSignatureAlgorithms[] = {
-    SignatureAlgorithm::kEd25519,   SignatureAlgorithm::kEcdsaP256,
-    SignatureAlgorithm::kHmac,      SignatureAlgorithm::kEcdsaP384,
-    SignatureAlgorithm::kEcdsaBrainpoolP256r1, SignatureAlgorithm::kEcdsaBrainpoolP384r1};
+    SignatureAlgorithm::kEd25519,
+    SignatureAlgorithm::kEcdsaP256,
+    SignatureAlgorithm::kHmac,
+    SignatureAlgorithm::kEcdsaP384,
+    SignatureAlgorithm::kEcdsaBrainpoolP256r1,
+    SignatureAlgorithm::kEcdsaBrainpoolP384r1};
 
 /// The wire/registry name: "Ed25519", "EcdsaP256Sha256", "HmacSha256", "EcdsaP384Sha384",
 /// "EcdsaBrainpoolP256r1Sha256", "EcdsaBrainpoolP384r1Sha384".

@@ -22,7 +22,9 @@ using SigningKey = crypto::SigningKey;
 using crypto::signature_size;
 
 /// Registry name: "Ed25519", "EcdsaP256Sha256", "HmacSha256", ...
-inline std::string_view alg_registry_name(Alg alg) { return crypto::signature_algorithm_name(alg); }
+inline std::string_view alg_registry_name(Alg alg) {
+  return crypto::signature_algorithm_name(alg);
+}
 
 /// Verifies a signature with OpenSSL against a raw public key (Ed25519 32 bytes, ECDSA an SEC1
 /// point) or an HMAC secret. Reference check for tests and tools, not a fast path.

@@ -29,10 +29,14 @@ namespace {
 
 const char* openssl_name(EcdsaCurve c) {
   switch (c) {
-    case EcdsaCurve::kP256: return "P-256";
-    case EcdsaCurve::kP384: return "P-384";
-    case EcdsaCurve::kBrainpoolP256r1: return "brainpoolP256r1";
-    case EcdsaCurve::kBrainpoolP384r1: return "brainpoolP384r1";
+    case EcdsaCurve::kP256:
+      return "P-256";
+    case EcdsaCurve::kP384:
+      return "P-384";
+    case EcdsaCurve::kBrainpoolP256r1:
+      return "brainpoolP256r1";
+    case EcdsaCurve::kBrainpoolP384r1:
+      return "brainpoolP384r1";
   }
   return "";
 }
@@ -102,8 +106,8 @@ void run_wycheproof(EcdsaCurve curve, const std::string& file, EcdsaSignatureFor
   ASSERT_GT(cases.size(), 200u);
   std::vector<EcdsaJob> jobs;
   for (const Case& c : cases) {
-    jobs.push_back(EcdsaJob{&*keys[c.group], c.sig.data(), c.sig.size(), format, c.msg.data(),
-                            c.msg.size()});
+    jobs.push_back(
+        EcdsaJob{&*keys[c.group], c.sig.data(), c.sig.size(), format, c.msg.data(), c.msg.size()});
   }
   size_t valid = 0, invalid = 0;
   detail::ec_thread_counters() = {};
@@ -180,14 +184,14 @@ TEST(EcdsaCurves, WycheproofBrainpoolP384r1P1363) {
 // The exceptional-case path (an addition with P = ±Q inside the engines) is reached by
 // Wycheproof's edge cases and decided by the reference.
 TEST(EcdsaCurves, ExceptionalCasesReachTheReference) {
-  for (auto [curve, file] : {std::pair{EcdsaCurve::kP384, "ecdsa_secp384r1_sha384_p1363_test.json"},
-                             std::pair{EcdsaCurve::kBrainpoolP256r1,
-                                       "ecdsa_brainpoolP256r1_sha256_p1363_test.json"}}) {
+  for (auto [curve, file] :
+       {std::pair{EcdsaCurve::kP384, "ecdsa_secp384r1_sha384_p1363_test.json"},
+        std::pair{EcdsaCurve::kBrainpoolP256r1, "ecdsa_brainpoolP256r1_sha256_p1363_test.json"}}) {
     const auto doc = json_mini::parse_file(std::string(ASSAY_TESTVECTORS) + "/wycheproof/" + file);
     detail::ec_thread_counters() = {};
     for (const auto& g : doc["testGroups"].array) {
-      const auto key = EcdsaPublicKey::parse(
-          curve, json_mini::hex_decode(g["publicKey"]["uncompressed"].str()));
+      const auto key =
+          EcdsaPublicKey::parse(curve, json_mini::hex_decode(g["publicKey"]["uncompressed"].str()));
       ASSERT_TRUE(key);
       for (const auto& t : g["tests"].array) {
         const auto msg = json_mini::hex_decode(t["msg"].str());
@@ -263,8 +267,8 @@ TEST(EcdsaCurves, KeyForms) {
         EcdsaPublicKey::parse(c, std::string_view(upper)),
         EcdsaPublicKey::parse(c, std::string_view(spaced)),
         EcdsaPublicKey::parse_spki(k.spki_der),
-        EcdsaPublicKey::parse_spki(std::span(reinterpret_cast<const uint8_t*>(k.spki_pem.data()),
-                                             k.spki_pem.size())),
+        EcdsaPublicKey::parse_spki(
+            std::span(reinterpret_cast<const uint8_t*>(k.spki_pem.data()), k.spki_pem.size())),
     };
     for (const EcdsaKeyParse& f : forms) {
       ASSERT_TRUE(f) << ecdsa_key_error_text(f.error);
@@ -288,7 +292,9 @@ TEST(EcdsaCurves, KeyRefusals) {
   const OsslKey p256 = make_key(EcdsaCurve::kP256);
   const OsslKey p384 = make_key(EcdsaCurve::kP384);
   const OsslKey bp256 = make_key(EcdsaCurve::kBrainpoolP256r1);
-  auto err = [](EcdsaCurve c, std::span<const uint8_t> b) { return EcdsaPublicKey::parse(c, b).error; };
+  auto err = [](EcdsaCurve c, std::span<const uint8_t> b) {
+    return EcdsaPublicKey::parse(c, b).error;
+  };
   EXPECT_EQ(err(EcdsaCurve::kP256, {}), EcdsaKeyError::kEmpty);
   EXPECT_EQ(err(EcdsaCurve::kP256, std::vector<uint8_t>(20000, 0x30)), EcdsaKeyError::kTooLong);
   EXPECT_EQ(err(EcdsaCurve::kP256, std::vector<uint8_t>{1, 2, 3}), EcdsaKeyError::kUnrecognized);
@@ -319,7 +325,8 @@ TEST(EcdsaCurves, KeyRefusals) {
   EVP_PKEY* ed = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
   uint8_t* der = nullptr;
   int dl = i2d_PUBKEY(ed, &der);
-  EXPECT_EQ(err(EcdsaCurve::kP256, std::span<const uint8_t>(der, dl)), EcdsaKeyError::kUnsupportedKey);
+  EXPECT_EQ(err(EcdsaCurve::kP256, std::span<const uint8_t>(der, dl)),
+            EcdsaKeyError::kUnsupportedKey);
   EXPECT_EQ(EcdsaPublicKey::parse_spki(std::span<const uint8_t>(der, dl)).error,
             EcdsaKeyError::kUnsupportedKey);
   OPENSSL_free(der);
@@ -336,7 +343,8 @@ TEST(EcdsaCurves, KeyRefusals) {
     EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
     OSSL_PARAM params[3] = {
         OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>("P-256"), 0),
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_EC_ENCODING, const_cast<char*>("explicit"), 0),
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_EC_ENCODING, const_cast<char*>("explicit"),
+                                         0),
         OSSL_PARAM_construct_end()};
     ASSERT_EQ(EVP_PKEY_keygen_init(ctx), 1);
     ASSERT_EQ(EVP_PKEY_CTX_set_params(ctx, params), 1);
@@ -345,7 +353,8 @@ TEST(EcdsaCurves, KeyRefusals) {
   }
   der = nullptr;
   dl = i2d_PUBKEY(explicit_key, &der);
-  EXPECT_EQ(err(EcdsaCurve::kP256, std::span<const uint8_t>(der, dl)), EcdsaKeyError::kUnsupportedKey);
+  EXPECT_EQ(err(EcdsaCurve::kP256, std::span<const uint8_t>(der, dl)),
+            EcdsaKeyError::kUnsupportedKey);
   OPENSSL_free(der);
   EVP_PKEY_free(explicit_key);
   // Trailing bytes after a SubjectPublicKeyInfo.
@@ -376,7 +385,8 @@ TEST(EcdsaCurves, DerParserIsStrictFor48ByteScalars) {
   too.insert(too.end(), {0x02, 0x01, 0x01});
   EXPECT_FALSE(ecdsa_der_to_rs(too, 48, out));
   // Long-form length where the short form fits.
-  EXPECT_FALSE(ecdsa_der_to_rs(std::vector<uint8_t>{0x30, 0x81, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02}, 48, out));
+  EXPECT_FALSE(ecdsa_der_to_rs(
+      std::vector<uint8_t>{0x30, 0x81, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02}, 48, out));
   EXPECT_FALSE(ecdsa_der_to_rs(ok, 33, out));  // unsupported size
 }
 
@@ -444,82 +454,101 @@ TEST(EcdsaCurves, DifferentialVsOpenSsl) {
   constexpr size_t kPerChunk = 120;
   const size_t chunks = (total + kPerChunk - 1) / kPerChunk;
   std::atomic<size_t> failures{0}, checked{0}, valid_count{0};
-  for (EcdsaCurve curve : {EcdsaCurve::kP384, EcdsaCurve::kBrainpoolP256r1,
-                           EcdsaCurve::kBrainpoolP384r1}) {
+  for (EcdsaCurve curve :
+       {EcdsaCurve::kP384, EcdsaCurve::kBrainpoolP256r1, EcdsaCurve::kBrainpoolP384r1}) {
     const size_t fb = ecdsa_field_bytes(curve);
-    tbb::parallel_for(tbb::blocked_range<size_t>(0, chunks, 1), [&](const tbb::blocked_range<size_t>& rr) {
-      for (size_t chunk = rr.begin(); chunk != rr.end(); ++chunk) {
-        std::mt19937_64 rng(0xcafe + chunk * 7 + static_cast<size_t>(curve));
-        const size_t n = std::min(kPerChunk, total - chunk * kPerChunk);
-        std::vector<OsslKey> ossl;
-        std::vector<EcdsaPublicKey> keys;
-        for (int k = 0; k < 6; ++k) {
-          ossl.push_back(make_key(curve));
-          keys.push_back(*EcdsaPublicKey::parse(curve, ossl.back().uncompressed).key);
-        }
-        std::vector<std::vector<uint8_t>> msgs(n), rs(n), sigs(n);
-        std::vector<size_t> key_of(n);
-        std::vector<uint8_t> expect(n);
-        std::vector<EcdsaSignatureFormat> fmt(n);
-        for (size_t i = 0; i < n; ++i) {
-          const size_t ki = rng() % keys.size();
-          msgs[i].resize(rng() % 150);
-          for (auto& x : msgs[i]) x = static_cast<uint8_t>(rng());
-          rs[i] = sign(ossl[ki].pkey, curve, msgs[i]);
-          size_t use_key = ki;
-          switch (rng() % 12) {
-            case 0: rs[i][rng() % fb] ^= static_cast<uint8_t>(1u << (rng() % 8)); break;       // r
-            case 1: rs[i][fb + rng() % fb] ^= static_cast<uint8_t>(1u << (rng() % 8)); break;  // s
-            case 2: msgs[i].push_back(1); break;
-            case 3: use_key = (ki + 1) % keys.size(); break;
-            case 4: std::fill(rs[i].begin(), rs[i].begin() + static_cast<long>(fb), 0); break;  // r = 0
-            case 5: std::fill(rs[i].begin() + static_cast<long>(fb), rs[i].end(), 0xff); break; // s >= n
-            case 6: {  // high/low-S twin: s -> n - s (still valid)
-              BIGNUM* s = BN_bin2bn(rs[i].data() + fb, static_cast<int>(fb), nullptr);
-              EC_GROUP* g = EC_GROUP_new_by_curve_name(
-                  curve == EcdsaCurve::kP384 ? NID_secp384r1
-                  : curve == EcdsaCurve::kBrainpoolP256r1 ? NID_brainpoolP256r1 : NID_brainpoolP384r1);
-              BN_sub(s, EC_GROUP_get0_order(g), s);
-              BN_bn2binpad(s, rs[i].data() + fb, static_cast<int>(fb));
-              BN_free(s);
-              EC_GROUP_free(g);
-              break;
+    tbb::parallel_for(
+        tbb::blocked_range<size_t>(0, chunks, 1), [&](const tbb::blocked_range<size_t>& rr) {
+          for (size_t chunk = rr.begin(); chunk != rr.end(); ++chunk) {
+            std::mt19937_64 rng(0xcafe + chunk * 7 + static_cast<size_t>(curve));
+            const size_t n = std::min(kPerChunk, total - chunk * kPerChunk);
+            std::vector<OsslKey> ossl;
+            std::vector<EcdsaPublicKey> keys;
+            for (int k = 0; k < 6; ++k) {
+              ossl.push_back(make_key(curve));
+              keys.push_back(*EcdsaPublicKey::parse(curve, ossl.back().uncompressed).key);
             }
-            case 7: rs[i].resize(2 * fb - 1); break;  // P1363 length
-            default: break;
-          }
-          key_of[i] = use_key;
-          expect[i] = reference(ossl[use_key].pkey, curve, rs[i], msgs[i]) ? 1 : 0;
-          valid_count += expect[i];
-          fmt[i] = (rng() % 2 != 0 && rs[i].size() == 2 * fb) ? EcdsaSignatureFormat::kDer
-                                                              : EcdsaSignatureFormat::kP1363;
-          sigs[i] = fmt[i] == EcdsaSignatureFormat::kDer ? to_der(rs[i]) : rs[i];
-        }
-        std::vector<EcdsaJob> jobs(n);
-        for (size_t i = 0; i < n; ++i) {
-          jobs[i] = EcdsaJob{&keys[key_of[i]], sigs[i].data(), sigs[i].size(), fmt[i],
-                             msgs[i].data(), msgs[i].size()};
-        }
-        for (Backend b : backends_with_auto()) {
-          if (b == Backend::kOpenSSL && chunk % 8 != 0) continue;  // the slow reference wrapper
-          std::vector<uint8_t> v(n, 2);
-          for (size_t off = 0, bs = 1 + chunk % 37; off < n; off += bs, bs = bs % 40 + 1) {
-            const size_t m = std::min(bs, n - off);
-            ecdsa_verify_batch(curve, std::span(jobs).subspan(off, m), std::span(v).subspan(off, m), b);
-          }
-          for (size_t i = 0; i < n; ++i) {
-            if (v[i] != expect[i] && failures.fetch_add(1) < 20) {
-              ADD_FAILURE() << ecdsa_curve_name(curve) << " backend " << backend_name(b)
-                            << " chunk " << chunk << " case " << i << " sig " << hex_of(sigs[i])
-                            << " expect " << int(expect[i]) << " got " << int(v[i]);
+            std::vector<std::vector<uint8_t>> msgs(n), rs(n), sigs(n);
+            std::vector<size_t> key_of(n);
+            std::vector<uint8_t> expect(n);
+            std::vector<EcdsaSignatureFormat> fmt(n);
+            for (size_t i = 0; i < n; ++i) {
+              const size_t ki = rng() % keys.size();
+              msgs[i].resize(rng() % 150);
+              for (auto& x : msgs[i]) x = static_cast<uint8_t>(rng());
+              rs[i] = sign(ossl[ki].pkey, curve, msgs[i]);
+              size_t use_key = ki;
+              switch (rng() % 12) {
+                case 0:
+                  rs[i][rng() % fb] ^= static_cast<uint8_t>(1u << (rng() % 8));
+                  break;  // r
+                case 1:
+                  rs[i][fb + rng() % fb] ^= static_cast<uint8_t>(1u << (rng() % 8));
+                  break;  // s
+                case 2:
+                  msgs[i].push_back(1);
+                  break;
+                case 3:
+                  use_key = (ki + 1) % keys.size();
+                  break;
+                case 4:
+                  std::fill(rs[i].begin(), rs[i].begin() + static_cast<long>(fb), 0);
+                  break;  // r = 0
+                case 5:
+                  std::fill(rs[i].begin() + static_cast<long>(fb), rs[i].end(), 0xff);
+                  break;   // s >= n
+                case 6: {  // high/low-S twin: s -> n - s (still valid)
+                  BIGNUM* s = BN_bin2bn(rs[i].data() + fb, static_cast<int>(fb), nullptr);
+                  EC_GROUP* g = EC_GROUP_new_by_curve_name(
+                      curve == EcdsaCurve::kP384              ? NID_secp384r1
+                      : curve == EcdsaCurve::kBrainpoolP256r1 ? NID_brainpoolP256r1
+                                                              : NID_brainpoolP384r1);
+                  BN_sub(s, EC_GROUP_get0_order(g), s);
+                  BN_bn2binpad(s, rs[i].data() + fb, static_cast<int>(fb));
+                  BN_free(s);
+                  EC_GROUP_free(g);
+                  break;
+                }
+                case 7:
+                  rs[i].resize(2 * fb - 1);
+                  break;  // P1363 length
+                default:
+                  break;
+              }
+              key_of[i] = use_key;
+              expect[i] = reference(ossl[use_key].pkey, curve, rs[i], msgs[i]) ? 1 : 0;
+              valid_count += expect[i];
+              fmt[i] = (rng() % 2 != 0 && rs[i].size() == 2 * fb) ? EcdsaSignatureFormat::kDer
+                                                                  : EcdsaSignatureFormat::kP1363;
+              sigs[i] = fmt[i] == EcdsaSignatureFormat::kDer ? to_der(rs[i]) : rs[i];
             }
+            std::vector<EcdsaJob> jobs(n);
+            for (size_t i = 0; i < n; ++i) {
+              jobs[i] = EcdsaJob{&keys[key_of[i]], sigs[i].data(), sigs[i].size(),
+                                 fmt[i],           msgs[i].data(), msgs[i].size()};
+            }
+            for (Backend b : backends_with_auto()) {
+              if (b == Backend::kOpenSSL && chunk % 8 != 0) continue;  // the slow reference wrapper
+              std::vector<uint8_t> v(n, 2);
+              for (size_t off = 0, bs = 1 + chunk % 37; off < n; off += bs, bs = bs % 40 + 1) {
+                const size_t m = std::min(bs, n - off);
+                ecdsa_verify_batch(curve, std::span(jobs).subspan(off, m),
+                                   std::span(v).subspan(off, m), b);
+              }
+              for (size_t i = 0; i < n; ++i) {
+                if (v[i] != expect[i] && failures.fetch_add(1) < 20) {
+                  ADD_FAILURE() << ecdsa_curve_name(curve) << " backend " << backend_name(b)
+                                << " chunk " << chunk << " case " << i << " sig " << hex_of(sigs[i])
+                                << " expect " << int(expect[i]) << " got " << int(v[i]);
+                }
+              }
+            }
+            checked += n;
           }
-        }
-        checked += n;
-      }
-    });
+        });
   }
-  std::printf("ECDSA curves differential: %zu cases (%zu valid)\n", checked.load(), valid_count.load());
+  std::printf("ECDSA curves differential: %zu cases (%zu valid)\n", checked.load(),
+              valid_count.load());
   EXPECT_EQ(failures.load(), 0u);
 }
 
@@ -531,9 +560,9 @@ TEST(EcdsaCurves, GarbageNeverCrashes) {
     const OsslKey k = make_key(c);
     const EcdsaKeyParse good = EcdsaPublicKey::parse(c, k.uncompressed);
     ASSERT_TRUE(good);
-    const EcdsaKeyParse other =
-        EcdsaPublicKey::parse(c == EcdsaCurve::kP384 ? EcdsaCurve::kP256 : EcdsaCurve::kP384,
-                              make_key(c == EcdsaCurve::kP384 ? EcdsaCurve::kP256 : EcdsaCurve::kP384).uncompressed);
+    const EcdsaKeyParse other = EcdsaPublicKey::parse(
+        c == EcdsaCurve::kP384 ? EcdsaCurve::kP256 : EcdsaCurve::kP384,
+        make_key(c == EcdsaCurve::kP384 ? EcdsaCurve::kP256 : EcdsaCurve::kP384).uncompressed);
     ASSERT_TRUE(other);
 #ifdef ASSAY_SANITIZED
     const int iters = 150;
@@ -544,10 +573,19 @@ TEST(EcdsaCurves, GarbageNeverCrashes) {
       std::vector<uint8_t> bytes(rng() % 200);
       for (auto& x : bytes) x = static_cast<uint8_t>(rng());
       switch (iter % 5) {
-        case 0: bytes = k.uncompressed; bytes[rng() % bytes.size()] ^= 1; break;
-        case 1: bytes = k.spki_der; bytes[rng() % bytes.size()] ^= static_cast<uint8_t>(rng()); break;
-        case 2: bytes.insert(bytes.begin(), {0x30, 0x81}); break;
-        default: break;
+        case 0:
+          bytes = k.uncompressed;
+          bytes[rng() % bytes.size()] ^= 1;
+          break;
+        case 1:
+          bytes = k.spki_der;
+          bytes[rng() % bytes.size()] ^= static_cast<uint8_t>(rng());
+          break;
+        case 2:
+          bytes.insert(bytes.begin(), {0x30, 0x81});
+          break;
+        default:
+          break;
       }
       const EcdsaKeyParse key = EcdsaPublicKey::parse(c, bytes);
       (void)EcdsaPublicKey::parse_spki(bytes);
@@ -575,9 +613,12 @@ TEST(EcdsaCurves, GarbageNeverCrashes) {
     uint8_t sig[96] = {};
     for (Backend b : supported_backends()) {
       EXPECT_FALSE(ecdsa_verify({nullptr, sig, 64, EcdsaSignatureFormat::kP1363, nullptr, 0}, b));
-      EXPECT_FALSE(ecdsa_verify({&*good.key, nullptr, 64, EcdsaSignatureFormat::kP1363, nullptr, 0}, b));
-      EXPECT_FALSE(ecdsa_verify({&*good.key, sig, 64, EcdsaSignatureFormat::kP1363, nullptr, 5}, b));
-      EXPECT_FALSE(ecdsa_verify({&*good.key, sig, 64, static_cast<EcdsaSignatureFormat>(9), nullptr, 0}, b));
+      EXPECT_FALSE(
+          ecdsa_verify({&*good.key, nullptr, 64, EcdsaSignatureFormat::kP1363, nullptr, 0}, b));
+      EXPECT_FALSE(
+          ecdsa_verify({&*good.key, sig, 64, EcdsaSignatureFormat::kP1363, nullptr, 5}, b));
+      EXPECT_FALSE(
+          ecdsa_verify({&*good.key, sig, 64, static_cast<EcdsaSignatureFormat>(9), nullptr, 0}, b));
       ecdsa_verify_batch(c, {}, {}, b);
     }
   }

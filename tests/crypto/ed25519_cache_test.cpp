@@ -78,7 +78,8 @@ TEST(Ed25519Cache, SameVerdictsWithAndWithoutCache) {
         std::vector<uint8_t> v(jobs.size(), 2);
         ed25519_verify_batch(jobs, v, b);
         EXPECT_EQ(v, want);
-        for (size_t i = 0; i < jobs.size(); i += 13) EXPECT_EQ(ed25519_verify(jobs[i], b), want[i] != 0);
+        for (size_t i = 0; i < jobs.size(); i += 13)
+          EXPECT_EQ(ed25519_verify(jobs[i], b), want[i] != 0);
       }
     }
     const auto st = detail::ed25519_key_cache_stats();

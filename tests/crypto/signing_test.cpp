@@ -1,6 +1,8 @@
 // Key generation and signing (crypto/signing.hpp): every algorithm, generated and seeded keys,
 // PEM round trips, determinism of seeded keys, and signatures accepted by Assay's verifiers on
 // every backend and by OpenSSL.
+#include "crypto/signing.hpp"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -11,7 +13,6 @@
 #include "crypto/ecdsa.hpp"
 #include "crypto/ed25519.hpp"
 #include "crypto/hmac_sha256.hpp"
-#include "crypto/signing.hpp"
 
 namespace assay::crypto {
 namespace {
@@ -86,11 +87,13 @@ TEST(Signing, GeneratedKeysSignAndVerifyEverywhere) {
       std::vector<uint8_t> sig;
       ASSERT_TRUE(k->sign(msg, sig));
       EXPECT_EQ(sig.size(), signature_size(a));
-      EXPECT_TRUE(verify_with_public_key(a, a == SignatureAlgorithm::kHmac ? k->secret() : k->public_key(),
-                                         msg, sig));
-      for (Backend b : supported_backends()) EXPECT_TRUE(assay_verify(*k, msg, sig, b)) << backend_name(b);
+      EXPECT_TRUE(verify_with_public_key(
+          a, a == SignatureAlgorithm::kHmac ? k->secret() : k->public_key(), msg, sig));
+      for (Backend b : supported_backends())
+        EXPECT_TRUE(assay_verify(*k, msg, sig, b)) << backend_name(b);
       sig[sig.size() / 2] ^= 1;
-      for (Backend b : supported_backends()) EXPECT_FALSE(assay_verify(*k, msg, sig, b)) << backend_name(b);
+      for (Backend b : supported_backends())
+        EXPECT_FALSE(assay_verify(*k, msg, sig, b)) << backend_name(b);
     }
   }
 }
@@ -127,15 +130,17 @@ TEST(Signing, SeededKeysAreDeterministic) {
       ASSERT_TRUE(back);
       EXPECT_EQ(back->public_key(), k1->public_key());
     }
-    EXPECT_TRUE(verify_with_public_key(a, a == SignatureAlgorithm::kHmac ? k1->secret() : k1->public_key(),
-                                       m1, s1));
-    for (Backend b : supported_backends()) EXPECT_TRUE(assay_verify(*k1, m1, s1, b)) << backend_name(b);
+    EXPECT_TRUE(verify_with_public_key(
+        a, a == SignatureAlgorithm::kHmac ? k1->secret() : k1->public_key(), m1, s1));
+    for (Backend b : supported_backends())
+      EXPECT_TRUE(assay_verify(*k1, m1, s1, b)) << backend_name(b);
   }
 }
 
 TEST(Signing, RefusesGarbage) {
   EXPECT_FALSE(SigningKey::from_pem(""));
-  EXPECT_FALSE(SigningKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"));
+  EXPECT_FALSE(
+      SigningKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"));
   // A public key is not a private key.
   const auto k = SigningKey::generate(SignatureAlgorithm::kEcdsaP384);
   ASSERT_TRUE(k);
@@ -144,7 +149,8 @@ TEST(Signing, RefusesGarbage) {
   std::vector<uint8_t> sig;
   ASSERT_TRUE(k->sign(msg, sig));
   EXPECT_FALSE(verify_with_public_key(SignatureAlgorithm::kEcdsaP256, k->public_key(), msg, sig));
-  EXPECT_FALSE(verify_with_public_key(SignatureAlgorithm::kEcdsaP384, std::vector<uint8_t>{4, 1}, msg, sig));
+  EXPECT_FALSE(
+      verify_with_public_key(SignatureAlgorithm::kEcdsaP384, std::vector<uint8_t>{4, 1}, msg, sig));
   EXPECT_FALSE(verify_with_public_key(SignatureAlgorithm::kEd25519, k->public_key(), msg, sig));
 }
 
