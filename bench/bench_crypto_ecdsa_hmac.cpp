@@ -176,8 +176,8 @@ const CurveCorpus& curve_corpus(EcdsaCurve curve) {
   auto it = cache.find(curve);
   if (it != cache.end()) return it->second;
   CurveCorpus& c = cache[curve];
-  const char* ossl = curve == EcdsaCurve::kP256   ? "P-256"
-                     : curve == EcdsaCurve::kP384 ? "P-384"
+  const char* ossl = curve == EcdsaCurve::kP256              ? "P-256"
+                     : curve == EcdsaCurve::kP384            ? "P-384"
                      : curve == EcdsaCurve::kBrainpoolP256r1 ? "brainpoolP256r1"
                                                              : "brainpoolP384r1";
   const size_t n = 256;
@@ -304,7 +304,8 @@ int register_all() {
     const std::string cname(ecdsa_curve_name(curve));
     for (Backend b : supported_backends()) {
       if (b == Backend::kAvx2) continue;  // the portable code
-      const std::string name = b == Backend::kOpenSSL ? "openssl_evp_single" : std::string(backend_name(b));
+      const std::string name =
+          b == Backend::kOpenSSL ? "openssl_evp_single" : std::string(backend_name(b));
       benchmark::RegisterBenchmark(("ecdsa_curve/" + cname + "/" + name).c_str(),
                                    [curve, b](benchmark::State& s) { BM_EcdsaCurve(s, curve, b); })
           ->Arg(256);

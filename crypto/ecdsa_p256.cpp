@@ -92,8 +92,8 @@ bool raw_from_pkey(EVP_PKEY* pkey, std::array<uint8_t, 65>& raw) {
   // Explicit curve parameters are refused even where they spell out P-256.
   char enc[32] = {};
   size_t elen = 0;
-  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING, enc, sizeof enc,
-                                     &elen) == 1 &&
+  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING, enc, sizeof enc, &elen) ==
+          1 &&
       std::string_view(enc, elen) != OSSL_PKEY_EC_ENCODING_GROUP) {
     return false;
   }
@@ -235,8 +235,8 @@ void verify_engine(std::span<const EcdsaP256Job> jobs, uint8_t* verdicts) {
     for (size_t k = 0; k < e; ++k) {
       ++(out[k] == detail::kEcExact ? ctr.exact : ctr.engine);
       // An exceptional case of the addition formulas: the reference decides.
-      verdicts[index[k]] = out[k] == detail::kEcExact ? (verify_openssl(jobs[index[k]]) ? 1 : 0)
-                                                      : out[k];
+      verdicts[index[k]] =
+          out[k] == detail::kEcExact ? (verify_openssl(jobs[index[k]]) ? 1 : 0) : out[k];
     }
   }
 }

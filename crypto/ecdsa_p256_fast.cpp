@@ -811,9 +811,13 @@ P256KeyState::~P256KeyState() {
 
 size_t p256_comb_table_bytes() { return g_comb_bytes.load(); }
 
-const P256Affine* p256_g_table() { return g_table(); }
+const P256Affine* p256_g_table() {
+  return g_table();
+}
 
-void p256_set_vector_comb_build(bool on) { g_vector_comb.store(on); }
+void p256_set_vector_comb_build(bool on) {
+  g_vector_comb.store(on);
+}
 
 void p256_build_comb_for_test(const uint8_t uncompressed[65], P256Affine* out) {
   P256KeyState st;

@@ -226,8 +226,8 @@ constexpr int kCacheEntries = 1 << (kCacheW - 2);  // 32 odd multiples, 5 KiB
 
 struct CachedKey {
   uint8_t enc[32];
-  GeP3 neg_a;                      // -A
-  GeCached table[kCacheEntries];   // (2j + 1)·(-A), limbs < 2^52
+  GeP3 neg_a;                     // -A
+  GeCached table[kCacheEntries];  // (2j + 1)·(-A), limbs < 2^52
 };
 
 /// A bounded, sharded map from 32-byte encodings to cached keys. Lookups and insertions lock
@@ -403,9 +403,10 @@ bool openssl_verify(const Ed25519Job& j) {
 
 bool single_verify(const Ed25519Job& job, const Engine& engine);
 
-/// The kOpenSSL backend: OpenSSL decides, under Assay's verdict rules (docs/verification-ed25519.md,
-/// "The openssl backend"). OpenSSL's EVP verifier is cofactorless and accepts small-order keys,
-/// so on its own it disagrees with the other backends on crafted torsion inputs. Hence:
+/// The kOpenSSL backend: OpenSSL decides, under Assay's verdict rules
+/// (docs/verification-ed25519.md, "The openssl backend"). OpenSSL's EVP verifier is cofactorless
+/// and accepts small-order keys, so on its own it disagrees with the other backends on crafted
+/// torsion inputs. Hence:
 ///  - a signature OpenSSL accepts is valid iff the key also passes Assay's key rules (canonical,
 ///    not of small order); R and S need no re-check (OpenSSL compares R with the canonical
 ///    encoding of [S]B - [k]A and refuses S >= L), and its cofactorless equation implies the
@@ -487,7 +488,8 @@ class ChunkVerifier {
     }
     std::vector<GeP3> decoded;
     std::vector<uint8_t> decoded_ok;
-    decode_all(pending, [&](uint32_t i) { return jobs_[i].public_key; }, decoded, decoded_ok);
+    decode_all(
+        pending, [&](uint32_t i) { return jobs_[i].public_key; }, decoded, decoded_ok);
     std::vector<std::shared_ptr<CachedKey>> fresh;
     for (size_t k = 0; k < pending.size(); ++k) {
       if (!decoded_ok[k] || ge_mul8_is_identity(ge_p3_to_p2(decoded[k]))) continue;
@@ -772,11 +774,15 @@ bool ed25519_sign(const uint8_t private_key[32], const uint8_t* msg, size_t len,
 
 namespace detail {
 Ed25519Counters ed25519_thread_counters() { return t_counters; }
-Ed25519KeyCacheStats ed25519_key_cache_stats() { return key_cache().stats(); }
+Ed25519KeyCacheStats ed25519_key_cache_stats() {
+  return key_cache().stats();
+}
 bool ed25519_verify_openssl_raw(const Ed25519Job& job) {
   return job_pointers_ok(job) && openssl_verify(job);
 }
-void ed25519_key_cache_set_capacity(size_t entries) { key_cache().set_capacity(entries); }
+void ed25519_key_cache_set_capacity(size_t entries) {
+  key_cache().set_capacity(entries);
+}
 }  // namespace detail
 
 }  // namespace assay::crypto

@@ -324,7 +324,9 @@ using LocalVec = std::vector<Local<T>>;
 
 /// Byte address of a table entry's first limb (gathers use absolute addresses, so built,
 /// static and cached tables can be mixed in one accumulation).
-inline int64_t addr_of(const GeCached* e) { return static_cast<int64_t>(reinterpret_cast<uintptr_t>(e)); }
+inline int64_t addr_of(const GeCached* e) {
+  return static_cast<int64_t>(reinterpret_cast<uintptr_t>(e));
+}
 
 /// A non-zero wNAF digit of a term.
 struct Digit {
@@ -453,7 +455,8 @@ GeP2 msm_avx512(const Sc* base_scalar, std::span<const MsmTerm> terms) {
   // Digits of every term (a width-w NAF of a scalar below 2^256 has at most 256/w + 1 non-zero
   // digits), then grouped by bit position (counting sort).
   size_t max_digits = 256 / kBaseW + 2;
-  for (size_t i = 0; i < n; ++i) max_digits += 256 / (terms[i].table != nullptr ? terms[i].w : kW) + 2;
+  for (size_t i = 0; i < n; ++i)
+    max_digits += 256 / (terms[i].table != nullptr ? terms[i].w : kW) + 2;
   s.digits.resize(max_digits);
   Digit* dg = &s.digits[0].v;
   size_t nd = 0;

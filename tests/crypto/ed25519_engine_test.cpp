@@ -50,11 +50,16 @@ Sc random_scalar(std::mt19937_64& rng, int kind) {
 // Sparse scalars: long runs of zero and one bits (the recoding skips whole runs at once).
 Sc sparse_scalar(std::mt19937_64& rng, int kind) {
   switch (kind % 5) {
-    case 0: return Sc{{rng() % 100, 0, 0, 0}};
-    case 1: return Sc{{0, rng() & 0xff, 0, 0}};
-    case 2: return Sc{{~uint64_t{0}, ~uint64_t{0}, 0, uint64_t{1} << 59}};  // runs of ones
-    case 3: return Sc{{1, 0, 0, uint64_t{1} << 59}};
-    default: return Sc{{0, 0, rng() & 0xf0f0f0f0f0f0f0f0ULL, 0}};
+    case 0:
+      return Sc{{rng() % 100, 0, 0, 0}};
+    case 1:
+      return Sc{{0, rng() & 0xff, 0, 0}};
+    case 2:
+      return Sc{{~uint64_t{0}, ~uint64_t{0}, 0, uint64_t{1} << 59}};  // runs of ones
+    case 3:
+      return Sc{{1, 0, 0, uint64_t{1} << 59}};
+    default:
+      return Sc{{0, 0, rng() & 0xf0f0f0f0f0f0f0f0ULL, 0}};
   }
 }
 
@@ -132,9 +137,12 @@ TEST(Ed25519Engine, Avx512MsmEqualsPortableSparseScalarsAndCachedTables) {
       for (size_t i = 0; i < n; ++i) {
         const Sc k = sparse_scalar(rng, (int)(i + rep));
         // Alternate: built table (window 5), the engine's cached table, the portable one.
-        if ((i + rep) % 3 == 0) terms.push_back(MsmTerm{&pts[i], k, 5});
-        else if ((i + rep) % 3 == 1) terms.push_back(MsmTerm{&pts[i], k, 7, tables[i].data()});
-        else terms.push_back(MsmTerm{&pts[i], k, 7, ptables[i].data()});
+        if ((i + rep) % 3 == 0)
+          terms.push_back(MsmTerm{&pts[i], k, 5});
+        else if ((i + rep) % 3 == 1)
+          terms.push_back(MsmTerm{&pts[i], k, 7, tables[i].data()});
+        else
+          terms.push_back(MsmTerm{&pts[i], k, 7, ptables[i].data()});
       }
       const Sc base = sparse_scalar(rng, rep);
       std::vector<MsmTerm> plain;
