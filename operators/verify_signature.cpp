@@ -168,6 +168,9 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
         hm_f.push_back(f);
         hm_key.push_back(key);
         break;
+      default:  // algorithms this operator does not verify yet (P-384, brainpool): refused
+        verdict[f] = SignatureVerdict::AlgorithmNotAllowed;
+        break;
     }
   }
 
