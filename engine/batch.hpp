@@ -100,6 +100,7 @@ struct OutputRecord {
   uint32_t row = 0;           ///< (first) row it derives from (UINT32_MAX for alerts)
   RejectCode reason = RejectCode::kNone;
   uint32_t readings = 1;      ///< readings it accounts for (0 for alerts and checkpoints)
+  uint32_t side = UINT32_MAX;  ///< index into Batch::side_records for an operator's own record
 };
 
 /// A record an operator produced already encoded, for a route of its own (e.g. an
@@ -109,6 +110,7 @@ struct SideRecord {
   Route route = Route::kAlerts;
   uint32_t frame = 0;          ///< input frame it is accounted to
   std::vector<uint8_t> bytes;  ///< one finished FlatBuffers buffer
+  std::string key;             ///< message key on keyed sinks (e.g. the instrument id)
 };
 
 /// A unit of work flowing through the pipeline. All frames belong to one source partition.

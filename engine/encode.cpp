@@ -252,13 +252,14 @@ void encode_batch(Batch& b, const EncodeContext& ctx) {
     r = end;
   }
   for (const AlertEvent& a : b.alerts) encode_alert(b, a, ctx);
-  for (const SideRecord& s : b.side_records) {  // already encoded by their operator
+  for (uint32_t i = 0; i < b.side_records.size(); ++i) {  // already encoded by their operator
+    const SideRecord& s = b.side_records[i];
     const size_t start = (b.out_arena.size() + 7) & ~size_t{7};
     b.out_arena.resize(start + s.bytes.size());
     std::memcpy(b.out_arena.data() + start, s.bytes.data(), s.bytes.size());
     b.outputs.push_back(OutputRecord{s.route, s.frame, static_cast<uint32_t>(start),
                                      static_cast<uint32_t>(s.bytes.size()), UINT32_MAX,
-                                     RejectCode::kNone, /*readings=*/0});
+                                     RejectCode::kNone, /*readings=*/0, /*side=*/i});
   }
   // Each trusted record's Merkle leaf, here in the parallel stage (multi-buffer), so that the
   // serial seal step only hashes a fixed-size digest per record (docs/provenance.md).

@@ -454,6 +454,7 @@ void Runner::Impl::write(Batch* raw) {
       meta.verdict = o.route == Route::kAttestations ? "checkpoint"
                      : o.route == Route::kAlerts     ? "alert"
                                                      : route_name(o.route);
+      if (o.side < b->side_records.size()) meta.key = b->side_records[o.side].key;
     }
     if (!sink->write({b->out_arena.data() + o.offset, o.size}, meta, tokens[o.frame])) {
       sink_probes[static_cast<size_t>(o.route)]->error();

@@ -79,7 +79,8 @@ void VerificationOperator::process(engine::Batch& b, engine::OperatorState*,
   anchors.resize(finished.size(), 0);
   for (size_t i = 0; i < finished.size(); ++i) {
     if (auto* c = results_[static_cast<size_t>(finished[i].outcome)]) c->Increment();
-    b.side_records.push_back({engine::Route::kVerifications, anchors[i], encode_result(finished[i])});
+    b.side_records.push_back({engine::Route::kVerifications, anchors[i],
+                              encode_result(finished[i]), finished[i].instrument_id});
   }
 }
 

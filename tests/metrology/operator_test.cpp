@@ -4,10 +4,13 @@
 // registry is refused with the location of the problem.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "cli/commands.hpp"
 #include "cli/run_common.hpp"
 #include "connectors/memory.hpp"
 #include "engine/decode.hpp"
+#include "engine/encode.hpp"
 #include "engine/pipeline.hpp"
 #include "metrology/builtin.hpp"
 #include "metrology_util.hpp"
@@ -74,10 +77,24 @@ TEST(VerificationOperator, RefusedAnswersGetReasonsAndResultsBecomeSideRecords) 
   ASSERT_EQ(b.side_records.size(), 1u);
   EXPECT_EQ(b.side_records[0].route, engine::Route::kVerifications);
   EXPECT_EQ(b.side_records[0].frame, 1u) << "accounted to the answer that completed it";
+  EXPECT_EQ(b.side_records[0].key, ids[0]) << "keyed by the instrument on Kafka";
   auto r = decode_result(b.side_records[0].bytes, nullptr);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->instrument_id, ids[0]);
   EXPECT_EQ(r->outcome, Outcome::kPassed);
+  // The output stage writes it as it is, on its route, and knows its key.
+  const std::vector<std::string> stages = {"decode", "verification"};
+  engine::encode_batch(b, engine::EncodeContext{info, stages, now + 1});
+  const auto out = std::find_if(b.outputs.begin(), b.outputs.end(), [](const auto& o) {
+    return o.route == engine::Route::kVerifications;
+  });
+  ASSERT_NE(out, b.outputs.end());
+  EXPECT_EQ(out->side, 0u);
+  EXPECT_EQ(out->frame, 1u);
+  EXPECT_EQ(out->readings, 0u);
+  EXPECT_EQ(std::vector<uint8_t>(b.out_arena.begin() + out->offset,
+                                 b.out_arena.begin() + out->offset + out->size),
+            b.side_records[0].bytes);
   // After the deadline the next batch carries ids[1]'s no-response result, with the refused
   // bad signature listed; accounted to that batch's first frame.
   engine::Batch later;
