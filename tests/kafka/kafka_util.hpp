@@ -615,6 +615,14 @@ inline OutputRef decode_output(const Message& m) {
   return r;
 }
 
+/// The input readings a set of output records stands for (a rejected record may stand for
+/// several readings of one input: `reading_indexes`).
+inline size_t readings_of(const std::vector<Message>& msgs) {
+  size_t n = 0;
+  for (const Message& m : msgs) n += decode_output(m).readings.size();
+  return n;
+}
+
 /// Input reading identity: (partition, offset, reading index).
 using ReadingKey = std::tuple<int32_t, int64_t, uint32_t>;
 
