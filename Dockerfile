@@ -24,8 +24,11 @@ COPY schemas schemas
 COPY crypto crypto
 COPY engine engine
 COPY connectors connectors
+COPY formats formats
+COPY registries registries
 COPY operators operators
 COPY sim sim
+COPY cli cli
 COPY tests tests
 COPY bench bench
 # RelWithDebInfo into build/ (scripts/build.sh release); ccache survives between builds
@@ -39,7 +42,7 @@ RUN --mount=type=cache,target=/root/.cache/ccache \
 ########## runtime: Debian 12 slim with the shared libraries the binary links ##########
 # `readelf -d build/cli/assay` (NEEDED) mapped to packages with `dpkg -S`:
 #   librdkafka.so.1 -> librdkafka1 (pulls libssl3, libsasl2-2, libzstd1, liblz4-1, zlib1g)
-#   libIPSec_MB.so.1 -> libipsec-mb1            libyaml-cpp.so.0.7 -> libyaml-cpp0.7
+#   libIPSec_MB.so.1 -> libipsec-mb1            libcurl.so.4 -> libcurl4
 #   libtbb.so.12 -> libtbb12                    libprometheus-cpp-core.so.1.0 -> libprometheus-cpp-core1.0
 #   libcrypto.so.3 / libssl.so.3 -> libssl3
 #   libxml2.so.2 -> libxml2                     libxmlsec1(-openssl).so.1 -> libxmlsec1(-openssl)
@@ -51,7 +54,7 @@ FROM debian:12-slim AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
-      librdkafka1 libipsec-mb1 libyaml-cpp0.7 libtbb12 libprometheus-cpp-core1.0 \
+      librdkafka1 libipsec-mb1 libcurl4 libtbb12 libprometheus-cpp-core1.0 \
       libssl3 libxml2 libxmlsec1 libxmlsec1-openssl libyaml-0-2 libstdc++6 ca-certificates \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
  && groupadd --system --gid 10001 assay \

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "connectors/framing.hpp"
+#include "engine/framing.hpp"
 #include "connectors/record_json.hpp"
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
@@ -53,7 +53,7 @@ int cmd_inspect(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", args.error().empty() ? "--limit/--skip must be >= 0" : args.error().c_str());
     return kExitUsage;
   }
-  connectors::FrameReader reader(kMaxFrameBytes);
+  engine::FrameReader reader(kMaxFrameBytes);
   if (!reader.open(args.get("FILE"))) {
     std::fprintf(stderr, "assay inspect: %s\n", reader.error().c_str());
     return kExitFailure;
@@ -66,21 +66,21 @@ int cmd_inspect(int argc, char** argv) {
     uint32_t length = 0;
     uint64_t declared = 0;
     const auto st = reader.next(frame, length, declared);
-    if (st == connectors::FrameStatus::kEnd) break;
-    if (st == connectors::FrameStatus::kIoError) {
+    if (st == engine::FrameStatus::kEnd) break;
+    if (st == engine::FrameStatus::kIoError) {
       flush_out(out);
       std::fprintf(stderr, "assay inspect: read error: %s\n", reader.error().c_str());
       return kExitFailure;
     }
     if (index++ < skip) {
-      if (st == connectors::FrameStatus::kTruncated) break;
+      if (st == engine::FrameStatus::kTruncated) break;
       continue;
     }
-    if (st == connectors::FrameStatus::kOk) {
+    if (st == engine::FrameStatus::kOk) {
       connectors::record_to_json(frame, line);
       out += line;
     } else {
-      invalid_frame(out, st == connectors::FrameStatus::kTooLarge ? "frame.too_large" : "frame.truncated", frame,
+      invalid_frame(out, st == engine::FrameStatus::kTooLarge ? "frame.too_large" : "frame.truncated", frame,
                     declared);
     }
     out.push_back('\n');
@@ -89,7 +89,7 @@ int cmd_inspect(int argc, char** argv) {
       std::fprintf(stderr, "assay inspect: cannot write to stdout\n");
       return kExitFailure;
     }
-    if (st == connectors::FrameStatus::kTruncated) break;
+    if (st == engine::FrameStatus::kTruncated) break;
   }
   if (!flush_out(out) || std::fflush(stdout) != 0) {
     std::fprintf(stderr, "assay inspect: cannot write to stdout\n");

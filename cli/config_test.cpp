@@ -11,7 +11,7 @@
 #include <optional>
 #include <sstream>
 
-#include "connectors/framing.hpp"
+#include "engine/framing.hpp"
 #include "connectors/memory.hpp"
 #include "connectors/record_json.hpp"
 #include "engine/bytes.hpp"
@@ -242,7 +242,7 @@ void build_inputs(const ConfigNode& input, const std::map<std::string, TestKey>&
     } else if (item.has("file")) {
       const std::string path = item.get("file").as_path();
       if (!std::ifstream(path)) item.get("file").fail("cannot read '" + path + "'");
-      for (auto& f : connectors::read_frame_file(path)) out.push_back(std::move(f));
+      for (auto& f : engine::read_frame_file(path)) out.push_back(std::move(f));
     } else if (item.has("reading") || item.has("batch")) {
       const bool batch = item.has("batch");
       flatbuffers::FlatBufferBuilder fbb;

@@ -115,13 +115,15 @@ void IdentityStore::publish() {
     }
   }
   current_.store(std::move(next));
-  published();
   std::vector<std::function<void()>> subscribers;
   {
     std::lock_guard<std::mutex> lock(subscribers_mu_);
     subscribers = subscribers_;
   }
   for (const auto& fn : subscribers) fn();
+  // The generation moves once every registry derived from this one (a calibration store's
+  // view of the fleet) has been published again, so that whoever waits for it sees them all.
+  published();
 }
 
 void IdentityStore::subscribe(std::function<void()> fn) {

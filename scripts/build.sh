@@ -13,5 +13,14 @@ case "$flavour" in
   asan)    dir=build-asan; extra=(-DCMAKE_BUILD_TYPE=Debug -DASSAY_SANITIZE=ON -DCMAKE_CXX_FLAGS=-O1) ;;
   *) echo "usage: $0 release|asan" >&2; exit 2 ;;
 esac
+# ASSAY_LEAN_DEBUG_INFO=1 (the test command sets it): line tables only (-g1) instead of full
+# debug info; backtraces and sanitizer reports keep file:line, the compile takes ~30 % less CPU
+# (calibration_test.cpp: 9.5 s vs 13.5 s user). Debuggers then show no local variables.
+if [ "${ASSAY_LEAN_DEBUG_INFO:-0}" = 1 ]; then
+  case "$flavour" in
+    release) extra+=(-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG") ;;
+    asan)    extra+=(-DCMAKE_CXX_FLAGS_DEBUG=-g1 -DCMAKE_C_FLAGS_DEBUG=-g1) ;;
+  esac
+fi
 cmake -S . -B "$dir" -G Ninja "${extra[@]}" >/dev/null
 ninja -C "$dir" -j "$jobs"

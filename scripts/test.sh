@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/kafka/fetch.sh --quiet --no-kcat  # Java + the Kafka broker jars for the integration tests
 start=$(date +%s)
+export ASSAY_LEAN_DEBUG_INFO=1  # line tables only: the suite's builds fit its time budget
 scripts/build.sh release
 scripts/build.sh asan
 status=0

@@ -1,7 +1,7 @@
 #pragma once
 /// \file Where the simulator's records go. A FrameSink takes one finished FlatBuffers buffer
 /// per call plus a partitioning key (the sensor id); the file sink writes it as a frame
-/// (4-byte little-endian length + buffer, connectors/framing.hpp). A Kafka sink can implement
+/// (4-byte little-endian length + buffer, engine/framing.hpp). A Kafka sink can implement
 /// the same interface (key = message key, frame = message value).
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "connectors/framing.hpp"
+#include "engine/framing.hpp"
 
 namespace assay::sim {
 
@@ -37,7 +37,7 @@ class FileFrameSink final : public FrameSink {
   bool close() { return writer_.close(); }
 
  private:
-  connectors::FrameWriter writer_;
+  engine::FrameWriter writer_;
 };
 
 /// Keeps frames in memory (tests, embedding).

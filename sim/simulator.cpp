@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "registries/calibration_certificate.hpp"
-#include "connectors/framing.hpp"
+#include "engine/framing.hpp"
 #include "connectors/record_json.hpp"
 #include "engine/log.hpp"
 #include "engine/files.hpp"
@@ -207,7 +207,7 @@ class Simulation {
   uint32_t pos_ = 0;
   // Writing.
   uint64_t frame_index_ = 0;
-  connectors::FrameWriter labels_;
+  engine::FrameWriter labels_;
   bool labels_open_ = false;
   std::string label_buf_;
   int64_t wall_start_ = 0;

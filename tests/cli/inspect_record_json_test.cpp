@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <limits>
 
-#include "connectors/framing.hpp"
+#include "engine/framing.hpp"
 #include "connectors/record_json.hpp"
 #include "cli/commands.hpp"
 #include "schemas/alert_generated.h"
@@ -290,7 +290,7 @@ TEST(InspectCommand, PrintsOneLinePerFrameAndMarksGarbage) {
   ASSERT_TRUE(assay::sim::run_simulation(c, sink, sum, err)) << err;
   const fs::path file = dir / "records.bin";
   {
-    assay::connectors::FrameWriter w;
+    assay::engine::FrameWriter w;
     ASSERT_TRUE(w.open(file.string()));
     for (const auto& f : sink.frames) ASSERT_TRUE(w.write(f));
     const std::vector<uint8_t> garbage = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5};
@@ -330,7 +330,7 @@ TEST(InspectCommand, TooLargeFrame) {
   const fs::path dir = assay::test::temp_dir("inspect-large");
   const fs::path file = dir / "big.bin";
   {
-    assay::connectors::FrameWriter w;
+    assay::engine::FrameWriter w;
     ASSERT_TRUE(w.open(file.string()));
     ASSERT_TRUE(w.write(std::vector<uint8_t>((16u << 20) + 10, 7)));
     ASSERT_TRUE(w.write(make_reading("after", 1)));

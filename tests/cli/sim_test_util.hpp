@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "connectors/framing.hpp"
+#include "engine/framing.hpp"
 #include <unistd.h>
 
 #include <cstdint>
@@ -65,7 +65,7 @@ inline std::vector<std::string> split_lines(const std::string& s) {
 
 /// Reads all frames of a framed record file (stops at a truncated frame).
 inline std::vector<std::vector<uint8_t>> read_frames(const std::filesystem::path& p) {
-  return connectors::read_frame_file(p.string());
+  return engine::read_frame_file(p.string());
 }
 
 /// Strict structural JSON validator (RFC 8259 grammar; strings must be valid UTF-8 and free of

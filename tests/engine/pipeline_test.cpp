@@ -9,7 +9,7 @@
 
 #include "connectors/builtin.hpp"
 #include "registries/pipeline.hpp"
-#include "connectors/framing.hpp"
+#include "engine/framing.hpp"
 #include "engine/runner.hpp"
 #include "operators/builtin.hpp"
 #include "records.hpp"
@@ -40,7 +40,7 @@ struct TempDir {
 };
 
 std::vector<std::vector<uint8_t>> read_frames(const fs::path& p) {
-  return connectors::read_frame_file(p.string());
+  return engine::read_frame_file(p.string());
 }
 
 std::string pipeline_yaml(const fs::path& dir, const std::string& extra = "") {
@@ -62,7 +62,7 @@ std::string pipeline_yaml(const fs::path& dir, const std::string& extra = "") {
 TEST(Pipeline, GarbageMixedInIsRejectedAndEveryRecordIsAccountedFor) {
   TempDir tmp;
   std::mt19937_64 rng(7);
-  connectors::FrameWriter w;
+  engine::FrameWriter w;
   ASSERT_TRUE(w.open((tmp.path / "in.asy").string()));
   int good = 0, garbage = 0;
   for (int i = 0; i < 3000; ++i) {
@@ -144,7 +144,7 @@ TEST(Pipeline, GarbageMixedInIsRejectedAndEveryRecordIsAccountedFor) {
 // input's either way, and every output passes the Verifier.
 TEST(Pipeline, TrustedReadingSharesStringsWithItsSignedBytes) {
   TempDir tmp;
-  connectors::FrameWriter w;
+  engine::FrameWriter w;
   ASSERT_TRUE(w.open((tmp.path / "in.asy").string()));
   const std::vector<uint8_t> sig(64, 9);
   for (int i = 0; i < 40; ++i) {
@@ -199,7 +199,7 @@ TEST(Pipeline, TrustedReadingSharesStringsWithItsSignedBytes) {
 
 TEST(Pipeline, StopRequestDrainsWithoutLosingAccounting) {
   TempDir tmp;
-  connectors::FrameWriter w;
+  engine::FrameWriter w;
   ASSERT_TRUE(w.open((tmp.path / "in.asy").string()));
   for (int i = 0; i < 20000; ++i) ASSERT_TRUE(w.write(testing::make_reading("urn:s", i, 1.0)));
   ASSERT_TRUE(w.close());

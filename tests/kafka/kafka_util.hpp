@@ -9,7 +9,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 
-#include "connectors/framing.hpp"
+#include "engine/framing.hpp"
 #include <librdkafka/rdkafka.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -551,7 +551,7 @@ inline std::vector<int64_t> committed_offsets(const std::string& group, const st
 
 /// Reads all frames of a framed record file.
 inline std::vector<std::vector<uint8_t>> read_frames(const fs::path& p) {
-  return connectors::read_frame_file(p.string());
+  return engine::read_frame_file(p.string());
 }
 
 /// Readings expected from one input frame (1 for a SignedReading or anything undecodable).
@@ -613,6 +613,14 @@ inline OutputRef decode_output(const Message& m) {
     r.ok = true;
   }
   return r;
+}
+
+/// The input readings a set of output records stands for (a rejected record may stand for
+/// several readings of one input: `reading_indexes`).
+inline size_t readings_of(const std::vector<Message>& msgs) {
+  size_t n = 0;
+  for (const Message& m : msgs) n += decode_output(m).readings.size();
+  return n;
 }
 
 /// Input reading identity: (partition, offset, reading index).

@@ -422,7 +422,9 @@ CalibrationConfig config_for(const Files& f, int64_t reload_interval_ms = 0,
   CalibrationConfig cfg;
   cfg.store = std::make_shared<registries::CalibrationStore>(std::move(sc));
   if (auto id = cfg.store->config().identity)
-    id->subscribe([store = cfg.store] { store->identity_changed(); });
+    id->subscribe([weak = std::weak_ptr<registries::CalibrationStore>(cfg.store)] {
+      if (auto store = weak.lock()) store->identity_changed();  // weak: the identity store outlives it
+    });
   return cfg;
 }
 

@@ -12,7 +12,7 @@
 
 #include "../crypto/json_mini.hpp"
 #include "connectors/builtin.hpp"
-#include "connectors/framing.hpp"
+#include "engine/framing.hpp"
 #include "engine/runner.hpp"
 #include "operators/builtin.hpp"
 #include "schemas/alert_generated.h"
@@ -101,7 +101,7 @@ TEST(QualityPipeline, SimulatorThroughVerifyAnomalyDriftFromYaml) {
 
   std::map<std::string, int> reasons;
   int replays_rejected = 0;
-  for (const auto& rec : connectors::read_frame_file((dir / "rejected.asy").string())) {
+  for (const auto& rec : engine::read_frame_file((dir / "rejected.asy").string())) {
     const auto* rr = wire::GetRejectedRecord(rec.data());
     for (uint32_t reading : testing::rejected_readings(rr)) {
       const std::string& label = labels.at({rr->source_offset(), reading});
@@ -125,7 +125,7 @@ TEST(QualityPipeline, SimulatorThroughVerifyAnomalyDriftFromYaml) {
   for (const auto& [k, n] : reasons) std::printf("rejected %s: %d\n", k.c_str(), n);
 
   int with_drift_level = 0;
-  for (const auto& rec : connectors::read_frame_file((dir / "trusted.asy").string())) {
+  for (const auto& rec : engine::read_frame_file((dir / "trusted.asy").string())) {
     const auto* tr = wire::GetTrustedReading(rec.data());
     EXPECT_EQ(static_cast<uint32_t>(tr->anomaly_flags()) &
                   static_cast<uint32_t>(wire::AnomalyFlag::Replay),
@@ -134,7 +134,7 @@ TEST(QualityPipeline, SimulatorThroughVerifyAnomalyDriftFromYaml) {
   }
   EXPECT_GT(with_drift_level, 1000);  // group members and reference checkers are checked
   std::map<std::string, int> kinds;
-  for (const auto& rec : connectors::read_frame_file((dir / "alerts.asy").string())) {
+  for (const auto& rec : engine::read_frame_file((dir / "alerts.asy").string())) {
     flatbuffers::Verifier v(rec.data(), rec.size());
     ASSERT_TRUE(wire::VerifyAlertBuffer(v));
     const auto* a = wire::GetAlert(rec.data());

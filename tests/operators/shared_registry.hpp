@@ -144,8 +144,11 @@ class SharedRegistryScenario {
   // Runs the pipeline file `pipeline_file`: rounds 0..9, then `change()` (which must change
   // the registry), waits until the identity registry published a new snapshot, then rounds
   // 10..19. Returns the outcomes of both phases and the delay of the switch.
+  // `applied` (optional) says when the whole change is visible (a topic's messages may be
+  // applied one at a time); by default the first new snapshot is the change.
   void run(const std::string& pipeline_file, const std::function<void()>& change,
-           Outcome& before, Outcome& after, double& switch_seconds) {
+           Outcome& before, Outcome& after, double& switch_seconds,
+           const std::function<bool(const registries::IdentityRegistry&)>& applied = {}) {
     engine::Registries reg;
     operators::register_builtin_operators(reg.operators);
     connectors::register_builtin_connectors(reg);
@@ -184,9 +187,13 @@ class SharedRegistryScenario {
     const uint64_t generation = identity->generation();
     const auto changed_at = std::chrono::steady_clock::now();
     change();
-    while (identity->generation() == generation &&
-           std::chrono::steady_clock::now() - changed_at < std::chrono::seconds(60))
+    auto done = [&] {
+      if (identity->generation() == generation) return false;
+      return !applied || applied(*identity->current());
+    };
+    while (!done() && std::chrono::steady_clock::now() - changed_at < std::chrono::seconds(60))
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    EXPECT_TRUE(done()) << "the registry change was not published within 60 s";
     switch_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - changed_at).count();
     feed(10, 10);
@@ -238,6 +245,20 @@ class SharedRegistryScenario {
         out.alarms[al->sensor_id()->str()][al->kind()->str()]++;
     }
   }
+
+  /// True once `r` holds every change of registry_yaml(true).
+ public:
+  static bool fully_changed(const registries::IdentityRegistry& r) {
+    const auto* k1 = r.find_key("k-s1");
+    const auto* s2 = r.find_sensor("s2");
+    const auto* s3 = r.find_sensor("s3");
+    const auto* s4 = r.find_sensor("s4");
+    return k1 != nullptr && k1->revoked && s2 != nullptr && !s2->approved_firmware.empty() &&
+           s2->approved_firmware[0] == kFirmwareB && s3 != nullptr && s3->range_max == 10.0 &&
+           s4 != nullptr && s4->redundancy_group == "G2";
+  }
+
+ private:
 
   static constexpr std::array<uint8_t, 32> kFirmwareA = {0xAA, 0xAA, 0xAA, 0xAA};
   static constexpr std::array<uint8_t, 32> kFirmwareB = {0xBB, 0xBB, 0xBB, 0xBB};

@@ -9,7 +9,7 @@
 #include <random>
 #include <thread>
 
-#include "connectors/framing.hpp"
+#include "engine/framing.hpp"
 #include "engine/audit_log.hpp"
 #include "engine/audit_verify.hpp"
 #include "operators/verify_signature.hpp"
@@ -75,7 +75,7 @@ TEST(VerifySignatureAudit, RegistryLoadsChangesAndRefusalsAreRecorded) {
   store->stop();
   log->close();
 
-  const auto records = connectors::read_frame_file(o.file);
+  const auto records = engine::read_frame_file(o.file);
   ASSERT_EQ(records.size(), 3u);
   std::vector<std::array<uint8_t, 32>> pub{key->public_key()};
   EXPECT_TRUE(engine::verify_audit_log(records, pub).ok);
