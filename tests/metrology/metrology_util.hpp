@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <memory>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "engine/signing_key.hpp"
@@ -44,6 +46,8 @@ inline void write_text(const fs::path& p, const std::string& s) {
 
 /// A simulated fleet's side files and live stores over them.
 struct Fleet {
+  /// Removes `dir` when the last copy of the fleet goes (declared first: destroyed last).
+  std::shared_ptr<const fs::path> owner;
   fs::path dir;
   std::shared_ptr<registries::IdentityStore> identity;
   std::shared_ptr<registries::CalibrationStore> calibration;
@@ -61,6 +65,11 @@ struct Fleet {
 inline Fleet make_fleet(uint32_t sensors = 40, double expired = 0, uint64_t records = 0) {
   Fleet f;
   f.dir = temp_dir("fleet");
+  f.owner = std::shared_ptr<const fs::path>(new fs::path(f.dir), [](const fs::path* p) {
+    std::error_code ec;
+    fs::remove_all(*p, ec);
+    delete p;
+  });
   sim::SimConfig c;
   c.sensors = sensors;
   c.records = records == 0 ? sensors : records;

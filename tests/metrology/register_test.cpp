@@ -268,6 +268,8 @@ TEST_F(RegisterTest, ServedOnTheHttpEndpointAndExportedAsASnapshot) {
   }
   EXPECT_EQ(lines, 41u);
   EXPECT_EQ(ids.size(), 40u);
+  in.close();
+  fs::remove_all(snap.parent_path());
 }
 
 }  // namespace
