@@ -111,12 +111,15 @@ Answer Responder::answer_of(uint32_t i) const {
   return i < answers_.size() ? answers_[i] : Answer::kHonest;
 }
 
-bool Responder::deliver(std::span<const uint8_t> record, int64_t now_ns, std::string* why) {
+bool Responder::deliver(std::span<const uint8_t> received, int64_t now_ns, std::string* why) {
   auto refuse = [&](const std::string& reason) {
     refused_++;
     if (why != nullptr) *why = reason;
     return false;
   };
+  // A Kafka payload may sit at any address; FlatBuffers reads need their alignment (UBSan).
+  const std::vector<uint8_t> own(received.begin(), received.end());
+  const std::span<const uint8_t> record(own);
   std::string err;
   const std::vector<uint8_t> canon = gateway_request_canonical_bytes(record, &err);
   if (canon.empty()) return refuse(err);
