@@ -46,7 +46,8 @@ struct Fleet {
 const Fleet& fleet() {
   static Fleet f = [] {
     Fleet x;
-    x.dir = std::filesystem::temp_directory_path() / ("assay-bench-metro-" + std::to_string(getpid()));
+    x.dir =
+        std::filesystem::temp_directory_path() / ("assay-bench-metro-" + std::to_string(getpid()));
     std::filesystem::create_directories(x.dir);
     sim::SimConfig c;
     c.sensors = 1000;
@@ -68,14 +69,17 @@ const Fleet& fleet() {
   return f;
 }
 
-std::string synthetic_id(size_t i) { return "urn:assay:bench:instrument:" + std::to_string(i); }
+std::string synthetic_id(size_t i) {
+  return "urn:assay:bench:instrument:" + std::to_string(i);
+}
 
 // The fleet's identity registry plus synthetic instruments up to kInstruments (no keys: the
 // register holds them; verify_signature never sees them).
 std::shared_ptr<registries::IdentityStore> million_store() {
   static std::shared_ptr<const registries::IdentityRegistry> big = [] {
     registries::RegistryLoadReport rep;
-    const auto small = registries::load_identity_registry((fleet().dir / "sensors.yaml").string(), rep);
+    const auto small =
+        registries::load_identity_registry((fleet().dir / "sensors.yaml").string(), rep);
     auto r = std::make_shared<registries::IdentityRegistry>();
     small->for_each_sensor([&](const registries::SensorInfo& s) {
       std::vector<registries::SensorKey> keys;
@@ -118,7 +122,8 @@ void add_quality_operators(engine::Pipeline& p, engine::Metrics& metrics) {
                            "- registry: " + dir + "/sensors.yaml\n" +
                            "  rate_limit: {rate: 0}\n"
                            "  clock_skew_tolerance_ms: 31536000000\n"
-                           "- registry: " + dir + "/sensors.yaml\n";
+                           "- registry: " +
+                           dir + "/sensors.yaml\n";
   const auto ops = engine::ConfigNode::load_string(yaml, "bench-quality.yaml").items();
   engine::ServiceSet services;
   std::vector<std::string> warnings;
@@ -224,8 +229,8 @@ void BM_RegisterObserve(benchmark::State& state) {
     }
   }
   state.SetItemsProcessed(static_cast<int64_t>(rows));
-  state.counters["ns_per_reading"] =
-      benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_reading"] = benchmark::Counter(
+      static_cast<double>(rows), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_RegisterObserve)->Unit(benchmark::kMillisecond)->UseRealTime();
 

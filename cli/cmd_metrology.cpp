@@ -1,11 +1,10 @@
 // `assay verify-results` (offline check of e-verification results) and `assay aas export`
 // (Asset Administration Shells from a register snapshot): docs/metrology-cloud.md.
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string_view>
 
@@ -49,7 +48,8 @@ int cmd_verify_results(int argc, char** argv) {
     }
   }
   if (keys.empty()) {
-    std::fprintf(stderr, "error: --public-key is required (the engine key results are signed with)\n");
+    std::fprintf(stderr,
+                 "error: --public-key is required (the engine key results are signed with)\n");
     return kExitUsage;
   }
   const std::vector<std::string> files = {args.get("FILE")};
@@ -68,8 +68,9 @@ int cmd_verify_results(int argc, char** argv) {
       const FrameStatus st = reader.next(rec, len, declared);
       if (st == FrameStatus::kEnd) break;
       if (st != FrameStatus::kOk) {
-        std::printf("FAIL framing: %s: truncated or garbled frame at byte %llu; nothing after it is read\n",
-                    path.c_str(), static_cast<unsigned long long>(reader.frame_position()));
+        std::printf(
+            "FAIL framing: %s: truncated or garbled frame at byte %llu; nothing after it is read\n",
+            path.c_str(), static_cast<unsigned long long>(reader.frame_position()));
         framing_ok = false;
         break;
       }
@@ -157,12 +158,13 @@ std::string file_name_of(const std::string& id) {
 }  // namespace
 
 int cmd_aas(int argc, char** argv) {
-  Args args("assay aas export --snapshot REGISTER.jsonl --out DIR [options]",
-            "Writes one Asset Administration Shell (IDTA-01001 V3.0 JSON environment) per\n"
-            "instrument of a register snapshot (the `instrument_register` operator's `snapshot`\n"
-            "file): the Digital Nameplate (IDTA 02006-2-0) and a TimeSeries (IDTA 02008-1-1) whose\n"
-            "internal segment holds the instrument's last readings from --trusted (with Assay's\n"
-            "verdict as value qualifiers) and whose linked segment points at --endpoint.");
+  Args args(
+      "assay aas export --snapshot REGISTER.jsonl --out DIR [options]",
+      "Writes one Asset Administration Shell (IDTA-01001 V3.0 JSON environment) per\n"
+      "instrument of a register snapshot (the `instrument_register` operator's `snapshot`\n"
+      "file): the Digital Nameplate (IDTA 02006-2-0) and a TimeSeries (IDTA 02008-1-1) whose\n"
+      "internal segment holds the instrument's last readings from --trusted (with Assay's\n"
+      "verdict as value qualifiers) and whose linked segment points at --endpoint.");
   args.positional("ACTION", "export")
       .option("snapshot", "the register snapshot (JSON lines)")
       .option("out", "directory to write DIR/<instrument>.aas.json into")
@@ -233,7 +235,8 @@ int cmd_aas(int argc, char** argv) {
     ++lineno;
     nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
-      std::fprintf(stderr, "error: %s:%zu: not a JSON object\n", args.get("snapshot").c_str(), lineno);
+      std::fprintf(stderr, "error: %s:%zu: not a JSON object\n", args.get("snapshot").c_str(),
+                   lineno);
       return kExitFailure;
     }
     if (j.contains("assay_register_snapshot")) continue;  // the summary line
@@ -250,14 +253,16 @@ int cmd_aas(int argc, char** argv) {
     }
     if (j.contains("firmware") && j["firmware"].is_object()) {
       const auto& fw = j["firmware"];
-      if (fw.contains("seen") && fw["seen"].is_string()) a.firmware_sha256 = fw["seen"].get<std::string>();
+      if (fw.contains("seen") && fw["seen"].is_string())
+        a.firmware_sha256 = fw["seen"].get<std::string>();
       a.firmware_status = fw.value("status", "");
     }
     if (j.contains("calibration") && j["calibration"].is_object()) {
       const auto& c = j["calibration"];
       a.certificate_id = c.value("certificate_id", "");
       if (c.contains("valid_until") && c["valid_until"].is_string())
-        a.certificate_valid_until_ns = parse_rfc3339(c["valid_until"].get<std::string>()).value_or(0);
+        a.certificate_valid_until_ns =
+            parse_rfc3339(c["valid_until"].get<std::string>()).value_or(0);
     }
     if (j.contains("verification") && j["verification"].is_object()) {
       const auto& v = j["verification"];

@@ -1,9 +1,8 @@
 #include "metrology/aas.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <cmath>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "engine/time.hpp"
 
@@ -42,10 +41,13 @@ constexpr const char* kTsMetaDescription =
 constexpr const char* kTsRecord = "https://admin-shell.io/idta/TimeSeries/Record/1/1";
 constexpr const char* kTsUtcTime = "https://admin-shell.io/idta/TimeSeries/UtcTime/1/1";
 constexpr const char* kTsSegments = "https://admin-shell.io/idta/TimeSeries/Segments/1/1";
-constexpr const char* kTsInternal = "https://admin-shell.io/idta/TimeSeries/Segments/InternalSegment/1/1";
-constexpr const char* kTsLinked = "https://admin-shell.io/idta/TimeSeries/Segments/LinkedSegment/1/1";
+constexpr const char* kTsInternal =
+    "https://admin-shell.io/idta/TimeSeries/Segments/InternalSegment/1/1";
+constexpr const char* kTsLinked =
+    "https://admin-shell.io/idta/TimeSeries/Segments/LinkedSegment/1/1";
 constexpr const char* kTsSegName = "https://admin-shell.io/idta/TimeSeries/Segment/Name/1/1";
-constexpr const char* kTsRecordCount = "https://admin-shell.io/idta/TimeSeries/Segment/RecordCount/1/1";
+constexpr const char* kTsRecordCount =
+    "https://admin-shell.io/idta/TimeSeries/Segment/RecordCount/1/1";
 constexpr const char* kTsStartTime = "https://admin-shell.io/idta/TimeSeries/Segment/StartTime/1/1";
 constexpr const char* kTsEndTime = "https://admin-shell.io/idta/TimeSeries/Segment/EndTime/1/1";
 constexpr const char* kTsState = "https://admin-shell.io/idta/TimeSeries/Segment/State/1/1";
@@ -140,10 +142,10 @@ std::string aas_environment_json(const AasInstrument& in, const std::vector<AasR
   np.push_back(mlp("ManufacturerProductDesignation", kProductDesignation,
                    opt.nameplate.product_designation +
                        (in.quantity.empty() ? "" : " (" + in.quantity + ", " + in.unit + ")")));
-  np.push_back(collection("ContactInformation", kContactInformation,
-                          json::array({mlp("Company", kCompany,
-                                           in.owner.empty() ? opt.nameplate.manufacturer_name
-                                                            : in.owner)})));
+  np.push_back(collection(
+      "ContactInformation", kContactInformation,
+      json::array({mlp("Company", kCompany,
+                       in.owner.empty() ? opt.nameplate.manufacturer_name : in.owner)})));
   np.push_back(property("SerialNumber", kSerialNumber, "xs:string", serial_of(in.id)));
   np.push_back(property("YearOfConstruction", kYearOfConstruction, "xs:string",
                         opt.nameplate.year_of_construction));
@@ -165,9 +167,9 @@ std::string aas_environment_json(const AasInstrument& in, const std::vector<AasR
                   {"semanticId", global_ref(kMarkingFile)},
                   {"contentType", "image/png"},
                   {"value", "/aasx/Nameplate/marking_" + std::to_string(i + 1) + ".png"}});
-    markings.push_back(collection("Marking" + std::string(i + 1 < 10 ? "0" : "") +
-                                      std::to_string(i + 1),
-                                  kMarking, std::move(el)));
+    markings.push_back(
+        collection("Marking" + std::string(i + 1 < 10 ? "0" : "") + std::to_string(i + 1), kMarking,
+                   std::move(el)));
   }
   // Assay's calibration and e-verification state as a marking text: a notified body reads the
   // certificate in force and the last remote verification next to the approval markings.
@@ -203,10 +205,10 @@ std::string aas_environment_json(const AasInstrument& in, const std::vector<AasR
                     {"submodelElements", std::move(np)}};
 
   // ---- Time Series (IDTA 02008-1-1) ----
-  json record_template = collection(
-      "Record", kTsRecord,
-      json::array({property("Time", kTsUtcTime, "xs:dateTime", dt(0)),
-                   property("Value", kAssayValue, "xs:double", "0")}));
+  json record_template =
+      collection("Record", kTsRecord,
+                 json::array({property("Time", kTsUtcTime, "xs:dateTime", dt(0)),
+                              property("Value", kAssayValue, "xs:double", "0")}));
   json metadata = collection(
       "Metadata", kTsMetadata,
       json::array({mlp("Name", kTsMetaName, "Readings of " + in.id),
@@ -220,19 +222,22 @@ std::string aas_environment_json(const AasInstrument& in, const std::vector<AasR
     json value = property("Value", kAssayValue, "xs:double", num(r.value));
     json q = json::array({qualifier(kAssayVerdict, "AssayVerdict", r.verdict)});
     if (!r.calibration_verdict.empty())
-      q.push_back(qualifier(kAssayCalibrationVerdict, "AssayCalibrationVerdict",
-                            r.calibration_verdict));
+      q.push_back(
+          qualifier(kAssayCalibrationVerdict, "AssayCalibrationVerdict", r.calibration_verdict));
     value["qualifiers"] = std::move(q);
-    recs.push_back(collection("Record" + std::to_string(i + 1), kTsRecord,
-                              json::array({property("Time", kTsUtcTime, "xs:dateTime", dt(r.time_ns)),
-                                           std::move(value)})));
+    recs.push_back(
+        collection("Record" + std::to_string(i + 1), kTsRecord,
+                   json::array({property("Time", kTsUtcTime, "xs:dateTime", dt(r.time_ns)),
+                                std::move(value)})));
   }
-  json internal_el = json::array({mlp("Name", kTsSegName, "Readings held by Assay"),
-                                  property("RecordCount", kTsRecordCount, "xs:long",
-                                           std::to_string(records.size()))});
+  json internal_el = json::array(
+      {mlp("Name", kTsSegName, "Readings held by Assay"),
+       property("RecordCount", kTsRecordCount, "xs:long", std::to_string(records.size()))});
   if (!records.empty()) {
-    internal_el.push_back(property("StartTime", kTsStartTime, "xs:dateTime", dt(records.front().time_ns)));
-    internal_el.push_back(property("EndTime", kTsEndTime, "xs:dateTime", dt(records.back().time_ns)));
+    internal_el.push_back(
+        property("StartTime", kTsStartTime, "xs:dateTime", dt(records.front().time_ns)));
+    internal_el.push_back(
+        property("EndTime", kTsEndTime, "xs:dateTime", dt(records.back().time_ns)));
   }
   internal_el.push_back(property("State", kTsState, "xs:string", "in progress"));
   internal_el.push_back(collection("Records", kTsRecords, std::move(recs)));
@@ -242,10 +247,10 @@ std::string aas_environment_json(const AasInstrument& in, const std::vector<AasR
        property("Endpoint", kTsEndpoint, "xs:string",
                 opt.trusted_endpoint.empty() ? "kafka://trusted" : opt.trusted_endpoint),
        property("Query", kTsQuery, "xs:string", "key=" + in.id)});
-  json segments = collection(
-      "Segments", kTsSegments,
-      json::array({collection("InternalSegment01", kTsInternal, std::move(internal_el)),
-                   collection("LinkedSegment01", kTsLinked, std::move(linked_el))}));
+  json segments =
+      collection("Segments", kTsSegments,
+                 json::array({collection("InternalSegment01", kTsInternal, std::move(internal_el)),
+                              collection("LinkedSegment01", kTsLinked, std::move(linked_el))}));
   json series = {{"modelType", "Submodel"},
                  {"id", series_id},
                  {"idShort", "TimeSeries"},

@@ -44,9 +44,9 @@ struct AasInstrument {
 
 /// One record of the TimeSeries' internal segment.
 struct AasRecord {
-  int64_t time_ns = 0;  ///< the reading's time
-  double value = 0;     ///< corrected value
-  std::string verdict;  ///< "trusted" or "rejected:<reason>"
+  int64_t time_ns = 0;              ///< the reading's time
+  double value = 0;                 ///< corrected value
+  std::string verdict;              ///< "trusted" or "rejected:<reason>"
   std::string calibration_verdict;  ///< e.g. "InTolerance" ("" = not checked)
 };
 

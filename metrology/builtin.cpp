@@ -13,12 +13,13 @@ namespace assay::metrology {
 
 namespace {
 
-constexpr const char* kDispositionNames[] = {"accepted",  "unknown_request", "wrong_instrument",
-                                             "late",      "duplicate",       "malformed"};
+constexpr const char* kDispositionNames[] = {"accepted", "unknown_request", "wrong_instrument",
+                                             "late",     "duplicate",       "malformed"};
 
 // Subscribes the pipeline's register to the results of `campaigns` (whichever of the two
 // operators is built second connects them).
-void connect(engine::BuildContext& ctx, const std::vector<std::shared_ptr<CampaignService>>& campaigns) {
+void connect(engine::BuildContext& ctx,
+             const std::vector<std::shared_ptr<CampaignService>>& campaigns) {
   const auto regs = ctx.services.all<InstrumentRegister>();
   if (regs.empty()) return;
   for (const auto& c : campaigns) {
@@ -63,8 +64,9 @@ void VerificationOperator::process(engine::Batch& b, engine::OperatorState*,
     if (b.row_signature[r] != static_cast<uint8_t>(wire::SignatureVerdict::Valid)) {
       const engine::RejectCode code = b.row_reject[r];
       campaigns_->on_refused(*rd,
-                             code != engine::RejectCode::kNone ? engine::reject_code_name(code)
-                                                               : std::string_view("signature.not_checked"),
+                             code != engine::RejectCode::kNone
+                                 ? engine::reject_code_name(code)
+                                 : std::string_view("signature.not_checked"),
                              ev);
       if (responses_[1] != nullptr) responses_[1]->Increment();
       continue;
@@ -79,8 +81,8 @@ void VerificationOperator::process(engine::Batch& b, engine::OperatorState*,
   anchors.resize(finished.size(), 0);
   for (size_t i = 0; i < finished.size(); ++i) {
     if (auto* c = results_[static_cast<size_t>(finished[i].outcome)]) c->Increment();
-    b.side_records.push_back({engine::Route::kVerifications, anchors[i],
-                              encode_result(finished[i]), finished[i].instrument_id});
+    b.side_records.push_back({engine::Route::kVerifications, anchors[i], encode_result(finished[i]),
+                              finished[i].instrument_id});
   }
 }
 
@@ -88,12 +90,14 @@ std::unique_ptr<engine::Operator> VerificationOperator::from_config(const engine
                                                                     engine::BuildContext& ctx) {
   auto identity = registries::identity_store_for(c, ctx);
   if (!identity)
-    c.fail("verification needs an identity registry (`registry:` or the pipeline's "
-           "`registries.identity`)");
+    c.fail(
+        "verification needs an identity registry (`registry:` or the pipeline's "
+        "`registries.identity`)");
   auto calibration = registries::calibration_store_for(c, ctx);
   if (!ctx.pipeline.audit)
-    c.fail("verification needs the pipeline's `audit:` section: every e-verification result is "
-           "recorded in the audit log");
+    c.fail(
+        "verification needs the pipeline's `audit:` section: every e-verification result is "
+        "recorded in the audit log");
   const engine::ConfigNode plan_node = c.get("plan");
   const std::string plan_path = plan_node.as_path();
   const std::string key = "verification:" + plan_path;
@@ -131,7 +135,8 @@ std::unique_ptr<engine::Operator> VerificationOperator::from_config(const engine
                                          "Readings naming a verification request, by disposition");
   std::array<prometheus::Counter*, 6> rc{};
   for (size_t i = 0; i < rc.size(); ++i)
-    rc[i] = &responses.Add({{"pipeline", ctx.pipeline.name}, {"disposition", kDispositionNames[i]}});
+    rc[i] =
+        &responses.Add({{"pipeline", ctx.pipeline.name}, {"disposition", kDispositionNames[i]}});
   auto& results = ctx.metrics.counters("assay_verification_results_total",
                                        "E-verification results written, by outcome");
   std::array<prometheus::Counter*, 4> oc{};
@@ -145,8 +150,9 @@ std::unique_ptr<engine::Operator> register_from_config(const engine::ConfigNode&
                                                        engine::BuildContext& ctx) {
   auto identity = registries::identity_store_for(c, ctx);
   if (!identity)
-    c.fail("instrument_register needs an identity registry (`registry:` or the pipeline's "
-           "`registries.identity`)");
+    c.fail(
+        "instrument_register needs an identity registry (`registry:` or the pipeline's "
+        "`registries.identity`)");
   if (!ctx.services.all<InstrumentRegister>().empty())
     c.fail("a pipeline has one instrument register");
   RegisterConfig cfg;
@@ -160,7 +166,8 @@ std::unique_ptr<engine::Operator> register_from_config(const engine::ConfigNode&
   cfg.max_instruments = static_cast<size_t>(c.get_int("max_instruments", 16 << 20, 1, 1LL << 28));
   if (auto np = c.maybe("nameplate")) {
     cfg.nameplate.manufacturer_name = np->get_string("manufacturer_name", "unknown");
-    cfg.nameplate.product_designation = np->get_string("product_designation", "measuring instrument");
+    cfg.nameplate.product_designation =
+        np->get_string("product_designation", "measuring instrument");
     cfg.nameplate.year_of_construction = np->get_string("year_of_construction", "2026");
     cfg.nameplate.country_of_origin = np->get_string("country_of_origin", "");
     if (auto m = np->maybe("markings")) {

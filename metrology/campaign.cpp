@@ -37,10 +37,8 @@ class KafkaPublisher final : public RequestPublisher {
       if (producers_.count(t) > 0) continue;
       auto p = std::make_unique<connectors::KafkaProducer>();
       connectors::ProducerOptions o;
-      o.defaults = {{"enable.idempotence", "true"},
-                    {"acks", "all"},
-                    {"linger.ms", "5"},
-                    {"log_level", "4"}};
+      o.defaults = {
+          {"enable.idempotence", "true"}, {"acks", "all"}, {"linger.ms", "5"}, {"log_level", "4"}};
       o.on_delivery = &KafkaPublisher::on_delivery;
       o.opaque = this;
       o.topic_check_timeout_ms = 5000;
@@ -63,9 +61,9 @@ class KafkaPublisher final : public RequestPublisher {
       *error = "no producer for topic '" + topic + "'";
       return false;
     }
-    const int rc = rd_kafka_produce(it->second->topic(), RD_KAFKA_PARTITION_UA,
-                                    RD_KAFKA_MSG_F_COPY, const_cast<uint8_t*>(record.data()),
-                                    record.size(), key.data(), key.size(), nullptr);
+    const int rc = rd_kafka_produce(it->second->topic(), RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                                    const_cast<uint8_t*>(record.data()), record.size(), key.data(),
+                                    key.size(), nullptr);
     if (rc != 0) {
       *error = std::string("produce failed: ") + rd_kafka_err2str(rd_kafka_last_error());
       return false;
@@ -145,12 +143,18 @@ std::unique_ptr<RequestPublisher> make_file_publisher(std::string path) {
 
 engine::RejectCode reject_code_of(Disposition d) {
   switch (d) {
-    case Disposition::kAccepted: return engine::RejectCode::kNone;
-    case Disposition::kUnknownRequest: return engine::RejectCode::kVerificationUnknownRequest;
-    case Disposition::kWrongInstrument: return engine::RejectCode::kVerificationWrongInstrument;
-    case Disposition::kLate: return engine::RejectCode::kVerificationLate;
-    case Disposition::kDuplicate: return engine::RejectCode::kVerificationDuplicate;
-    case Disposition::kMalformed: return engine::RejectCode::kVerificationMalformed;
+    case Disposition::kAccepted:
+      return engine::RejectCode::kNone;
+    case Disposition::kUnknownRequest:
+      return engine::RejectCode::kVerificationUnknownRequest;
+    case Disposition::kWrongInstrument:
+      return engine::RejectCode::kVerificationWrongInstrument;
+    case Disposition::kLate:
+      return engine::RejectCode::kVerificationLate;
+    case Disposition::kDuplicate:
+      return engine::RejectCode::kVerificationDuplicate;
+    case Disposition::kMalformed:
+      return engine::RejectCode::kVerificationMalformed;
   }
   return engine::RejectCode::kNone;
 }
@@ -186,7 +190,8 @@ struct CampaignService::Pending {
 CampaignService::CampaignService(CampaignConfig config) : config_(std::move(config)) {
   if (!config_.key) throw std::invalid_argument("verification campaigns need a signing key");
   if (!config_.publisher) throw std::invalid_argument("verification campaigns need a publisher");
-  if (!config_.identity) throw std::invalid_argument("verification campaigns need an identity registry");
+  if (!config_.identity)
+    throw std::invalid_argument("verification campaigns need an identity registry");
 }
 
 CampaignService::~CampaignService() {
@@ -372,15 +377,14 @@ std::string CampaignService::issue_campaign(int64_t now_ns) {
                     {"instruments", std::to_string(instruments)},
                     {"requests", std::to_string(out.size())},
                     {"deadline", engine::format_rfc3339(deadline)}});
-  audit_async("verification.campaign_started",
-              {{"campaign_id", id},
-               {"plan_id", plan.id},
-               {"plan_sha256", engine::to_hex(plan.sha256)},
-               {"plan_file", plan.file},
-               {"instruments", std::to_string(instruments)},
-               {"requests", std::to_string(out.size())},
-               {"publish_failures", std::to_string(failures)},
-               {"deadline", engine::format_rfc3339(deadline)}});
+  audit_async("verification.campaign_started", {{"campaign_id", id},
+                                                {"plan_id", plan.id},
+                                                {"plan_sha256", engine::to_hex(plan.sha256)},
+                                                {"plan_file", plan.file},
+                                                {"instruments", std::to_string(instruments)},
+                                                {"requests", std::to_string(out.size())},
+                                                {"publish_failures", std::to_string(failures)},
+                                                {"deadline", engine::format_rfc3339(deadline)}});
   return id;
 }
 
@@ -392,8 +396,9 @@ Disposition CampaignService::on_response(const ResponseView& resp, int64_t now_n
   auto refuse = [&](InstrumentRun* run, Disposition d) {
     stats_.responses_refused++;
     if (run != nullptr && !run->final && run->refused.size() < config_.max_refusals)
-      run->refused.push_back(
-          {std::string(rid), std::string(engine::reject_code_name(reject_code_of(d))), resp.evidence});
+      run->refused.push_back({std::string(rid),
+                              std::string(engine::reject_code_name(reject_code_of(d))),
+                              resp.evidence});
     return d;
   };
   auto it = requests_.find(std::string(rid));
@@ -433,7 +438,8 @@ Disposition CampaignService::on_response(const ResponseView& resp, int64_t now_n
     } else {
       fs = FirmwareStatus::kNotApproved;
       for (const auto& h : info->approved_firmware)
-        if (std::memcmp(h.data(), k.firmware_sha256.data(), 32) == 0) fs = FirmwareStatus::kApproved;
+        if (std::memcmp(h.data(), k.firmware_sha256.data(), 32) == 0)
+          fs = FirmwareStatus::kApproved;
     }
   }
   const bool run_bad = run.firmware_status == FirmwareStatus::kNotApproved ||
@@ -537,12 +543,13 @@ void CampaignService::finalize_locked(Campaign& c, InstrumentRun& run, int64_t n
       break;
     default:
       if (r.reason == "out_of_tolerance")
-        r.detail = cid + "e = " + fmt(decisive->error) + ", U = " +
-                   fmt(decisive->expanded_uncertainty) + ": |e| - U > MPE " + fmt(decisive->mpe);
-      else if (r.reason == "indeterminate")
-        r.detail = cid + "e = " + fmt(decisive->error) + ", U = " +
-                   fmt(decisive->expanded_uncertainty) + ": the guard band straddles MPE " +
+        r.detail = cid + "e = " + fmt(decisive->error) +
+                   ", U = " + fmt(decisive->expanded_uncertainty) + ": |e| - U > MPE " +
                    fmt(decisive->mpe);
+      else if (r.reason == "indeterminate")
+        r.detail = cid + "e = " + fmt(decisive->error) +
+                   ", U = " + fmt(decisive->expanded_uncertainty) +
+                   ": the guard band straddles MPE " + fmt(decisive->mpe);
       else if (r.reason == "firmware_not_approved")
         r.detail = cid + "firmware " + engine::to_hex(decisive->firmware_sha256) +
                    " is not approved for this instrument";
@@ -554,10 +561,18 @@ void CampaignService::finalize_locked(Campaign& c, InstrumentRun& run, int64_t n
   c.open--;
   c.counts[static_cast<size_t>(r.outcome)]++;
   switch (r.outcome) {
-    case Outcome::kPassed: stats_.passed++; break;
-    case Outcome::kFailed: stats_.failed++; break;
-    case Outcome::kIndeterminate: stats_.indeterminate++; break;
-    case Outcome::kNoResponse: stats_.no_response++; break;
+    case Outcome::kPassed:
+      stats_.passed++;
+      break;
+    case Outcome::kFailed:
+      stats_.failed++;
+      break;
+    case Outcome::kIndeterminate:
+      stats_.indeterminate++;
+      break;
+    case Outcome::kNoResponse:
+      stats_.no_response++;
+      break;
   }
   std::string evidence;
   for (const CaseResult& k : r.cases)
@@ -580,12 +595,11 @@ void CampaignService::finalize_locked(Campaign& c, InstrumentRun& run, int64_t n
                {"evidence", evidence},
                {"record", engine::to_base64(record)}});
   if (c.open == 0) {
-    audit_async("verification.campaign_finished",
-                {{"campaign_id", c.id},
-                 {"passed", std::to_string(c.counts[0])},
-                 {"failed", std::to_string(c.counts[1])},
-                 {"indeterminate", std::to_string(c.counts[2])},
-                 {"no_response", std::to_string(c.counts[3])}});
+    audit_async("verification.campaign_finished", {{"campaign_id", c.id},
+                                                   {"passed", std::to_string(c.counts[0])},
+                                                   {"failed", std::to_string(c.counts[1])},
+                                                   {"indeterminate", std::to_string(c.counts[2])},
+                                                   {"no_response", std::to_string(c.counts[3])}});
     engine::log_info("verification", "campaign finished",
                      {{"campaign", c.id},
                       {"passed", std::to_string(c.counts[0])},

@@ -96,12 +96,13 @@ class MemoryPublisher final : public RequestPublisher {
 /// Settings of a CampaignService.
 struct CampaignConfig {
   VerificationPlan plan;
-  std::shared_ptr<const engine::EngineKey> key;  ///< signs requests and results (required)
-  std::unique_ptr<RequestPublisher> publisher;   ///< required
-  std::string topic_prefix = "assay.verification.";  ///< command topic = prefix + group id
-  std::shared_ptr<registries::IdentityStore> identity;        ///< required
-  std::shared_ptr<registries::CalibrationStore> calibration;  ///< optional (no certificate: indeterminate)
-  std::shared_ptr<engine::AuditLog> audit;                    ///< optional
+  std::shared_ptr<const engine::EngineKey> key;         ///< signs requests and results (required)
+  std::unique_ptr<RequestPublisher> publisher;          ///< required
+  std::string topic_prefix = "assay.verification.";     ///< command topic = prefix + group id
+  std::shared_ptr<registries::IdentityStore> identity;  ///< required
+  std::shared_ptr<registries::CalibrationStore>
+      calibration;                          ///< optional (no certificate: indeterminate)
+  std::shared_ptr<engine::AuditLog> audit;  ///< optional
   std::string pipeline_name;
   std::string instance_id;
   /// Finished campaigns whose request ids are remembered (late/duplicate vs unknown).

@@ -51,8 +51,7 @@ PlanCase parse_case(const ConfigNode& c) {
   } else {
     k.mpe_absolute = finite(mpe);
   }
-  if (k.mpe_absolute < 0 || k.mpe_relative < 0)
-    mpe.fail("impossible MPE: it must not be negative");
+  if (k.mpe_absolute < 0 || k.mpe_relative < 0) mpe.fail("impossible MPE: it must not be negative");
   if (k.mpe_relative >= 1)
     mpe.fail("impossible MPE: a relative MPE of 100 % or more accepts any reading");
   if (k.mpe_absolute == 0 && k.mpe_relative == 0)
@@ -72,23 +71,24 @@ void check_instrument(const ConfigNode& where, const std::string& id, const Plan
                       const registries::CalibrationRegistry* calibration,
                       operators::DecisionRule rule, int64_t now_ns) {
   const registries::SensorInfo* info = identity.find_sensor(id);
-  if (info == nullptr)
-    where.fail("unknown instrument '" + id + "': not in the identity registry");
+  if (info == nullptr) where.fail("unknown instrument '" + id + "': not in the identity registry");
   registries::CertLookup cert;
   if (calibration != nullptr) cert = calibration->lookup(id, now_ns);
   for (size_t i = 0; i < g.cases.size(); ++i) {
     const PlanCase& k = g.cases[i];
     const ConfigNode& cn = case_nodes[i];
     if (!k.quantity.empty() && !info->quantity.empty() && k.quantity != info->quantity)
-      cn.get("quantity").fail("instrument '" + id + "' measures " + info->quantity + ", not " +
-                              k.quantity);
+      cn.get("quantity")
+          .fail("instrument '" + id + "' measures " + info->quantity + ", not " + k.quantity);
     if (!k.unit.empty() && !info->unit.empty() && k.unit != info->unit)
       cn.get("unit").fail("instrument '" + id + "' reports in " + info->unit + ", not " + k.unit);
     if ((info->range_min && k.reference_value < *info->range_min) ||
         (info->range_max && k.reference_value > *info->range_max))
       cn.get("reference_value")
-          .fail("reference " + fmt(k.reference_value) + " is outside the measuring range of "
-                "instrument '" + id + "' [" + fmt(info->range_min.value_or(-INFINITY)) + ", " +
+          .fail("reference " + fmt(k.reference_value) +
+                " is outside the measuring range of "
+                "instrument '" +
+                id + "' [" + fmt(info->range_min.value_or(-INFINITY)) + ", " +
                 fmt(info->range_max.value_or(INFINITY)) + "]");
     if (cert.status != registries::CertStatus::kValid || cert.hot == nullptr) continue;
     const registries::HotCertificate& h = *cert.hot;
@@ -99,10 +99,12 @@ void check_instrument(const ConfigNode& where, const std::string& id, const Plan
                 std::string(cert.stable_id) + "' of instrument '" + id + "'");
     const double mpe = k.mpe_absolute + k.mpe_relative * std::fabs(k.reference_value);
     if (rule == operators::DecisionRule::kGuarded && mpe <= h.expanded_uncertainty)
-      cn.get("mpe").fail("impossible MPE: " + fmt(mpe) + " at the reference does not exceed the "
-                         "expanded uncertainty U = " + fmt(h.expanded_uncertainty) +
-                         " of certificate '" + std::string(cert.stable_id) + "' of instrument '" +
-                         id + "'; under the guarded decision rule (|e| + U <= MPE) it could never pass");
+      cn.get("mpe").fail("impossible MPE: " + fmt(mpe) +
+                         " at the reference does not exceed the "
+                         "expanded uncertainty U = " +
+                         fmt(h.expanded_uncertainty) + " of certificate '" +
+                         std::string(cert.stable_id) + "' of instrument '" + id +
+                         "'; under the guarded decision rule (|e| + U <= MPE) it could never pass");
   }
 }
 
@@ -190,7 +192,8 @@ VerificationPlan parse_plan(const std::string& text, const std::string& name,
     if (sc.repeat > 1 && sc.every_ms == 0)
       s->get("repeat").fail("repeated campaigns need `every_ms`");
     if (sc.every_ms > 0 && sc.every_ms <= sc.response_timeout_ms)
-      s->get("every_ms").fail("campaigns must not overlap: every_ms must exceed response_timeout_ms");
+      s->get("every_ms")
+          .fail("campaigns must not overlap: every_ms must exceed response_timeout_ms");
     if (sc.start_ns && sc.start_delay_ms != 0)
       s->get("start_delay_ms").fail("give either `start` (a time) or `start_delay_ms`");
     s->finish();

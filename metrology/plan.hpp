@@ -42,10 +42,10 @@ struct PlanGroup {
 
 /// When campaigns (runs of the plan) start.
 struct PlanSchedule {
-  std::optional<int64_t> start_ns;  ///< absolute start (UTC ns); none = start_delay after start
-  int64_t start_delay_ms = 0;       ///< after the pipeline starts (when start_ns is not given)
-  int64_t every_ms = 0;             ///< period between campaigns (0 = one campaign)
-  uint32_t repeat = 1;              ///< number of campaigns (with every_ms)
+  std::optional<int64_t> start_ns;      ///< absolute start (UTC ns); none = start_delay after start
+  int64_t start_delay_ms = 0;           ///< after the pipeline starts (when start_ns is not given)
+  int64_t every_ms = 0;                 ///< period between campaigns (0 = one campaign)
+  uint32_t repeat = 1;                  ///< number of campaigns (with every_ms)
   int64_t response_timeout_ms = 60000;  ///< deadline of every request after it is issued
 };
 

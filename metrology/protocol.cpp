@@ -46,7 +46,9 @@ class Canon {
   std::vector<uint8_t> out_;
 };
 
-std::string str_of(const flatbuffers::String* s) { return s == nullptr ? std::string() : s->str(); }
+std::string str_of(const flatbuffers::String* s) {
+  return s == nullptr ? std::string() : s->str();
+}
 
 std::vector<uint8_t> bytes_of(const flatbuffers::Vector<uint8_t>* v) {
   return v == nullptr ? std::vector<uint8_t>() : std::vector<uint8_t>(v->begin(), v->end());
@@ -63,7 +65,7 @@ void canon_evidence(Canon& c, const Evidence& e) {
 }
 
 flatbuffers::Offset<wire::VerificationEvidence> build_evidence(flatbuffers::FlatBufferBuilder& fbb,
-                                                                const Evidence& e) {
+                                                               const Evidence& e) {
   return wire::CreateVerificationEvidenceDirect(fbb, e.source_topic.c_str(), e.source_partition,
                                                 e.source_offset, e.reading_index, e.seq, e.time_ns,
                                                 e.received_ns);
@@ -494,7 +496,8 @@ void decide_case(const CaseSpec& spec, const operators::CalibrationResult& cal,
   // with the plan's value, which the instrument must not be able to choose.
   if (!(response_reference == spec.reference_value))
     return set(Outcome::kIndeterminate, "reference_mismatch");
-  switch (operators::decide_tolerance(std::fabs(out.error), out.expanded_uncertainty, out.mpe, rule)) {
+  switch (
+      operators::decide_tolerance(std::fabs(out.error), out.expanded_uncertainty, out.mpe, rule)) {
     case CalibrationVerdict::InTolerance:
       return set(Outcome::kPassed, "in_tolerance");
     case CalibrationVerdict::OutOfTolerance:

@@ -28,7 +28,12 @@ std::string_view outcome_name(Outcome o);
 std::optional<Outcome> parse_outcome(std::string_view name);
 
 /// Firmware the instrument reported against the identity registry (wire::FirmwareStatus).
-enum class FirmwareStatus : uint8_t { kNotChecked = 0, kApproved = 1, kNotApproved = 2, kMissing = 3 };
+enum class FirmwareStatus : uint8_t {
+  kNotChecked = 0,
+  kApproved = 1,
+  kNotApproved = 2,
+  kMissing = 3
+};
 
 /// "not_checked", "approved", "not_approved", "missing".
 std::string_view firmware_status_name(FirmwareStatus s);

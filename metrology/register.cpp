@@ -31,13 +31,15 @@ constexpr size_t kMaxFirmware = 1u << 16;
 constexpr int64_t kNoCertificate = INT64_MIN;
 
 // Status word bits (one 32-bit word per instrument; the filters scan these).
-constexpr uint32_t kFwShift = 0, kFwMask = 3u << kFwShift;        // FirmwareStatus
+constexpr uint32_t kFwShift = 0, kFwMask = 3u << kFwShift;           // FirmwareStatus
 constexpr uint32_t kDriftShift = 2, kDriftMask = 3u << kDriftShift;  // wire::DriftLevel
-constexpr uint32_t kAnomalous = 1u << 4;                          // last reading had flags
-constexpr uint32_t kVerShift = 5, kVerMask = 7u << kVerShift;     // 0 never, 1 + Outcome
-constexpr uint32_t kRegistered = 1u << 8;                         // in the identity registry
+constexpr uint32_t kAnomalous = 1u << 4;                             // last reading had flags
+constexpr uint32_t kVerShift = 5, kVerMask = 7u << kVerShift;        // 0 never, 1 + Outcome
+constexpr uint32_t kRegistered = 1u << 8;                            // in the identity registry
 
-uint64_t hash_id(std::string_view s) { return std::hash<std::string_view>{}(s) | 1; }
+uint64_t hash_id(std::string_view s) {
+  return std::hash<std::string_view>{}(s) | 1;
+}
 
 // A zeroed array of `n` T in lazily committed memory (pages are touched only when used), with
 // stable addresses: the register never reallocates while readers read.
@@ -75,14 +77,20 @@ std::string json_num(double v) {
   return std::string(buf, r.ptr);
 }
 
-std::string json_time(int64_t ns) { return ns == 0 ? "null" : json_str(engine::format_rfc3339(ns)); }
+std::string json_time(int64_t ns) {
+  return ns == 0 ? "null" : json_str(engine::format_rfc3339(ns));
+}
 
 const char* drift_name(uint32_t level) {
   switch (level) {
-    case 1: return "ok";
-    case 2: return "warning";
-    case 3: return "alarm";
-    default: return "not_checked";
+    case 1:
+      return "ok";
+    case 2:
+      return "warning";
+    case 3:
+      return "alarm";
+    default:
+      return "not_checked";
   }
 }
 
@@ -138,8 +146,14 @@ struct InstrumentRegister::Index {
 // Everything per slot besides the entry, and the shared tables.
 struct InstrumentRegister::Columns {
   explicit Columns(size_t cap)
-      : entries(cap), status(cap), cert_until(cap), approved(cap), owner(cap), group(cap),
-        ids(cap), firmware(kMaxFirmware) {}
+      : entries(cap),
+        status(cap),
+        cert_until(cap),
+        approved(cap),
+        owner(cap),
+        group(cap),
+        ids(cap),
+        firmware(kMaxFirmware) {}
   LazyArray<Entry> entries;
   LazyArray<std::atomic<uint32_t>> status;
   LazyArray<std::atomic<int64_t>> cert_until;
@@ -196,8 +210,10 @@ RegisterConfig with_clock(RegisterConfig c) {
 }
 }  // namespace
 
-InstrumentRegister::InstrumentRegister(RegisterConfig config) : config_(with_clock(std::move(config))) {
-  if (!config_.identity) throw std::invalid_argument("the instrument register needs an identity registry");
+InstrumentRegister::InstrumentRegister(RegisterConfig config)
+    : config_(with_clock(std::move(config))) {
+  if (!config_.identity)
+    throw std::invalid_argument("the instrument register needs an identity registry");
   cols_ = std::make_unique<Columns>(config_.max_instruments);
   index_.store(std::make_shared<const Index>());
   refresh_identity();
@@ -311,8 +327,8 @@ void InstrumentRegister::refresh_identity() {
         if (std::memcmp(h.data(), s->approved_firmware[k].data(), 32) == 0) fs = 1;
       }
       uint32_t expect = cols_->status[slot].load(std::memory_order_relaxed);
-      while (!cols_->status[slot].compare_exchange_weak(expect, (expect & ~kFwMask) | (fs << kFwShift),
-                                                        std::memory_order_relaxed))
+      while (!cols_->status[slot].compare_exchange_weak(
+          expect, (expect & ~kFwMask) | (fs << kFwShift), std::memory_order_relaxed))
         ;
     }
   }
@@ -371,12 +387,13 @@ void InstrumentRegister::loop() {
     if (stop_.load()) return;
     const int64_t mono = engine::monotonic_ns();
     if (config_.identity->generation() != identity_generation_) refresh_identity();
-    if (config_.calibration && (config_.calibration->generation() != calibration_generation_ ||
-                                mono >= next_certs)) {
+    if (config_.calibration &&
+        (config_.calibration->generation() != calibration_generation_ || mono >= next_certs)) {
       refresh_certificates(config_.clock());
       next_certs = mono + config_.certificate_refresh_ms * 1'000'000;
     }
-    if (!config_.snapshot_path.empty() && config_.snapshot_interval_ms > 0 && mono >= next_snapshot) {
+    if (!config_.snapshot_path.empty() && config_.snapshot_interval_ms > 0 &&
+        mono >= next_snapshot) {
       std::string err;
       if (!write_snapshot(config_.snapshot_path, &err))
         engine::log_error("register", "cannot write the register snapshot", {{"error", err}});
@@ -423,7 +440,8 @@ void InstrumentRegister::observe(const engine::Batch& b, int64_t now_ns) {
   // Software pipelining: the index slot of row r+16 and the entry of row r+8 are on their way
   // while row r is recorded (in a fleet of a million, each is a cache miss).
   constexpr size_t kSlotAhead = 16, kEntryAhead = 8;
-  for (size_t r = 0; r < std::min(rows, kSlotAhead); ++r) __builtin_prefetch(base + (hashes[r] & mask));
+  for (size_t r = 0; r < std::min(rows, kSlotAhead); ++r)
+    __builtin_prefetch(base + (hashes[r] & mask));
   for (size_t r = 0; r < std::min(rows, kEntryAhead); ++r) resolve(r);
   for (size_t r = 0; r < rows; ++r) {
     if (r + kSlotAhead < rows) __builtin_prefetch(base + (hashes[r + kSlotAhead] & mask));
@@ -461,7 +479,8 @@ void InstrumentRegister::observe(const engine::Batch& b, int64_t now_ns) {
     e.last_verdict.store(b.row_calibration[r], std::memory_order_relaxed);
     const uint32_t flags = b.row_anomaly[r];
     e.anomaly_flags.store(flags, std::memory_order_relaxed);
-    if (flags != 0) e.anomalies.store(e.anomalies.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    if (flags != 0)
+      e.anomalies.store(e.anomalies.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     const uint32_t old = cols_->status[slot].load(std::memory_order_relaxed);
     uint32_t st = (old & ~kAnomalous) | (flags != 0 ? kAnomalous : 0);
     if (b.row_drift[r] != 0) {
@@ -500,8 +519,9 @@ void InstrumentRegister::observe(const engine::Batch& b, int64_t now_ns) {
       uint32_t expect = old;
       // Verification and registration bits are written by other threads: merge, never clobber.
       while (!cols_->status[slot].compare_exchange_weak(
-          expect, (expect & ~(kFwMask | kDriftMask | kAnomalous)) |
-                      (st & (kFwMask | kDriftMask | kAnomalous)),
+          expect,
+          (expect & ~(kFwMask | kDriftMask | kAnomalous)) |
+              (st & (kFwMask | kDriftMask | kAnomalous)),
           std::memory_order_relaxed))
         ;
     }
@@ -538,7 +558,8 @@ void InstrumentRegister::entry_json(std::string& o, uint32_t slot, int64_t now_n
   o += ",\"registered\":";
   o += (st & kRegistered) && s != nullptr ? "true" : "false";
   if (s != nullptr) {
-    o += ",\"owner\":" + json_str(s->owner) + ",\"redundancy_group\":" + json_str(s->redundancy_group);
+    o += ",\"owner\":" + json_str(s->owner) +
+         ",\"redundancy_group\":" + json_str(s->redundancy_group);
     o += ",\"quantity\":" + json_str(s->quantity) + ",\"unit\":" + json_str(s->unit);
     o += ",\"measuring_range\":{\"min\":" +
          (s->range_min ? json_num(*s->range_min) : std::string("null")) +
@@ -550,8 +571,8 @@ void InstrumentRegister::entry_json(std::string& o, uint32_t slot, int64_t now_n
       if (k == nullptr) continue;
       o += first ? "" : ",";
       first = false;
-      o += "{\"key_id\":" + json_str(kid) + ",\"alg\":" +
-           json_str(wire::EnumNameSignatureAlg(k->alg));
+      o += "{\"key_id\":" + json_str(kid) +
+           ",\"alg\":" + json_str(wire::EnumNameSignatureAlg(k->alg));
       if (k->alg == wire::SignatureAlg::Ed25519)
         o += ",\"public_key\":" + json_str(engine::to_hex(k->ed25519));
       o += ",\"valid_from\":" +
@@ -606,10 +627,11 @@ void InstrumentRegister::entry_json(std::string& o, uint32_t slot, int64_t now_n
            static_cast<wire::CalibrationVerdict>(e.last_verdict.load(std::memory_order_relaxed))));
   o += ",\"trusted\":" + std::to_string(e.trusted.load(std::memory_order_relaxed));
   o += ",\"rejected\":" + std::to_string(e.rejected.load(std::memory_order_relaxed));
-  const auto last_reject = static_cast<engine::RejectCode>(e.last_reject.load(std::memory_order_relaxed));
-  o += ",\"last_reject_reason\":" +
-       (last_reject == engine::RejectCode::kNone ? std::string("null")
-                                                 : json_str(engine::reject_code_name(last_reject)));
+  const auto last_reject =
+      static_cast<engine::RejectCode>(e.last_reject.load(std::memory_order_relaxed));
+  o += ",\"last_reject_reason\":" + (last_reject == engine::RejectCode::kNone
+                                         ? std::string("null")
+                                         : json_str(engine::reject_code_name(last_reject)));
   o += "}";
 }
 
@@ -632,8 +654,9 @@ RegisterPage InstrumentRegister::query(const RegisterQuery& q, int64_t now_ns) c
       return page;
     }
   }
-  const uint32_t want_ver =
-      q.never_verified ? 0 : q.verification ? static_cast<uint32_t>(*q.verification) + 1 : UINT32_MAX;
+  const uint32_t want_ver = q.never_verified ? 0
+                            : q.verification ? static_cast<uint32_t>(*q.verification) + 1
+                                             : UINT32_MAX;
   std::vector<uint32_t> hits;
   hits.reserve(std::min<size_t>(q.limit, 1 << 16));
   for (size_t slot = q.offset; slot < n; ++slot) {
@@ -670,8 +693,8 @@ RegisterPage InstrumentRegister::query(const RegisterQuery& q, int64_t now_ns) c
   const auto reg = config_.identity->current();
   std::string& o = page.json;
   o.reserve(256 + hits.size() * 700);
-  o += "{\"matched\":" + std::to_string(page.matched) + ",\"returned\":" +
-       std::to_string(hits.size()) + ",\"next_offset\":" +
+  o += "{\"matched\":" + std::to_string(page.matched) +
+       ",\"returned\":" + std::to_string(hits.size()) + ",\"next_offset\":" +
        (page.next_offset ? std::to_string(*page.next_offset) : std::string("null")) +
        ",\"instruments\":[";
   std::lock_guard<std::mutex> cold(cold_mu_);
@@ -733,12 +756,15 @@ std::optional<std::string> InstrumentRegister::aas_json(std::string_view id, int
     AasRecord r;
     r.time_ns = t;
     r.value = e.last_value.load(std::memory_order_relaxed);
-    const auto code = static_cast<engine::RejectCode>(e.last_reject.load(std::memory_order_relaxed));
+    const auto code =
+        static_cast<engine::RejectCode>(e.last_reject.load(std::memory_order_relaxed));
     r.verdict = code == engine::RejectCode::kNone
                     ? "trusted"
                     : "rejected:" + std::string(engine::reject_code_name(code));
-    const auto v = static_cast<wire::CalibrationVerdict>(e.last_verdict.load(std::memory_order_relaxed));
-    if (v != wire::CalibrationVerdict::NotChecked) r.calibration_verdict = wire::EnumNameCalibrationVerdict(v);
+    const auto v =
+        static_cast<wire::CalibrationVerdict>(e.last_verdict.load(std::memory_order_relaxed));
+    if (v != wire::CalibrationVerdict::NotChecked)
+      r.calibration_verdict = wire::EnumNameCalibrationVerdict(v);
     records.push_back(std::move(r));
   }
   AasOptions opts;
@@ -776,16 +802,20 @@ std::string InstrumentRegister::summary_json(int64_t now_ns) const {
   std::string o = "{\"generated_at\":" + json_time(now_ns);
   o += ",\"instruments\":" + std::to_string(n) + ",\"registered\":" + std::to_string(registered);
   o += ",\"never_seen\":" + std::to_string(silent);
-  o += ",\"calibration\":{\"in_force\":" + std::to_string(in_force) + ",\"none_in_force\":" +
-       std::to_string(n - in_force) + ",\"expiring_within_30_days\":" + std::to_string(expiring30) + "}";
-  o += ",\"verification\":{\"never\":" + std::to_string(ver[0]) + ",\"passed\":" +
-       std::to_string(ver[1]) + ",\"failed\":" + std::to_string(ver[2]) +
-       ",\"indeterminate\":" + std::to_string(ver[3]) + ",\"no_response\":" + std::to_string(ver[4]) + "}";
+  o += ",\"calibration\":{\"in_force\":" + std::to_string(in_force) +
+       ",\"none_in_force\":" + std::to_string(n - in_force) +
+       ",\"expiring_within_30_days\":" + std::to_string(expiring30) + "}";
+  o += ",\"verification\":{\"never\":" + std::to_string(ver[0]) +
+       ",\"passed\":" + std::to_string(ver[1]) + ",\"failed\":" + std::to_string(ver[2]) +
+       ",\"indeterminate\":" + std::to_string(ver[3]) +
+       ",\"no_response\":" + std::to_string(ver[4]) + "}";
   o += ",\"firmware_not_approved\":" + std::to_string(fw_bad);
-  o += ",\"drift\":{\"warning\":" + std::to_string(drift_warn) + ",\"alarm\":" + std::to_string(drift_alarm) + "}";
+  o += ",\"drift\":{\"warning\":" + std::to_string(drift_warn) +
+       ",\"alarm\":" + std::to_string(drift_alarm) + "}";
   o += ",\"anomalous\":" + std::to_string(anomalous);
-  o += ",\"readings\":{\"trusted\":" + std::to_string(trusted) + ",\"rejected\":" +
-       std::to_string(rejected) + ",\"unknown_sensor\":" + std::to_string(unknown_readings()) + "}}";
+  o += ",\"readings\":{\"trusted\":" + std::to_string(trusted) +
+       ",\"rejected\":" + std::to_string(rejected) +
+       ",\"unknown_sensor\":" + std::to_string(unknown_readings()) + "}}";
   return o;
 }
 
@@ -805,9 +835,8 @@ std::string InstrumentRegister::summary_text(int64_t now_ns) const {
   std::string o;
   o += "  instruments                  " + num("instruments") + " (" + num("registered") +
        " registered, " + num("never_seen") + " never seen)\n";
-  o += "  calibration in force         " + num("in_force") + " (" +
-       num("expiring_within_30_days") + " expiring within 30 days, " + num("none_in_force") +
-       " without)\n";
+  o += "  calibration in force         " + num("in_force") + " (" + num("expiring_within_30_days") +
+       " expiring within 30 days, " + num("none_in_force") + " without)\n";
   o += "  e-verification               passed " + num("passed", ver) + ", failed " +
        num("failed", ver) + ", indeterminate " + num("indeterminate", ver) + ", no response " +
        num("no_response", ver) + ", never " + num("never", ver) + "\n";
@@ -861,7 +890,8 @@ engine::HttpReply InstrumentRegister::handle(const engine::HttpRequest& req) con
     uint64_t u = 0;
     double d = 0;
     if (k == "calibration_expires_within_days") {
-      if (!parse_f64(v, d) || d > 36500) return json_error(400, k + ": expected days in [0, 36500]");
+      if (!parse_f64(v, d) || d > 36500)
+        return json_error(400, k + ": expected days in [0, 36500]");
       q.calibration_expires_within_ns = static_cast<int64_t>(d * kNsPerDay);
     } else if (k == "calibration") {
       if (v != "missing") return json_error(400, "calibration: expected `missing`");
@@ -872,20 +902,25 @@ engine::HttpReply InstrumentRegister::handle(const engine::HttpRequest& req) con
       } else if (auto o = parse_outcome(v)) {
         q.verification = *o;
       } else {
-        return json_error(400, "verification: expected passed, failed, indeterminate, no_response or never");
+        return json_error(
+            400, "verification: expected passed, failed, indeterminate, no_response or never");
       }
     } else if (k == "firmware") {
       if (v != "not_approved") return json_error(400, "firmware: expected `not_approved`");
       q.firmware_not_approved = true;
     } else if (k == "drift") {
-      if (v == "warning") q.drift_at_least = 2;
-      else if (v == "alarm") q.drift_at_least = 3;
-      else return json_error(400, "drift: expected warning or alarm");
+      if (v == "warning")
+        q.drift_at_least = 2;
+      else if (v == "alarm")
+        q.drift_at_least = 3;
+      else
+        return json_error(400, "drift: expected warning or alarm");
     } else if (k == "anomalous") {
       if (v != "true") return json_error(400, "anomalous: expected `true`");
       q.anomalous = true;
     } else if (k == "silent_for_s") {
-      if (!parse_u64(v, u) || u > 100ull * 365 * 86400) return json_error(400, k + ": expected seconds");
+      if (!parse_u64(v, u) || u > 100ull * 365 * 86400)
+        return json_error(400, k + ": expected seconds");
       q.silent_for_ns = static_cast<int64_t>(u) * 1'000'000'000;
     } else if (k == "owner") {
       q.owner = v;
@@ -895,7 +930,8 @@ engine::HttpReply InstrumentRegister::handle(const engine::HttpRequest& req) con
       if (!parse_u64(v, u)) return json_error(400, "offset: expected a number");
       q.offset = static_cast<size_t>(u);
     } else if (k == "limit") {
-      if (!parse_u64(v, u) || u < 1 || u > 10000) return json_error(400, "limit: expected 1..10000");
+      if (!parse_u64(v, u) || u < 1 || u > 10000)
+        return json_error(400, "limit: expected 1..10000");
       q.limit = static_cast<size_t>(u);
     } else {
       return json_error(400, "unknown parameter '" + k + "'");

@@ -42,7 +42,7 @@ namespace assay::metrology {
 struct RegisterConfig {
   std::shared_ptr<registries::IdentityStore> identity;        ///< required
   std::shared_ptr<registries::CalibrationStore> calibration;  ///< optional
-  std::string snapshot_path;           ///< JSON lines file, written atomically ("" = none)
+  std::string snapshot_path;             ///< JSON lines file, written atomically ("" = none)
   int64_t snapshot_interval_ms = 60000;  ///< 0 = only when the pipeline stops
   /// How often certificates in force are looked up again (a certificate may start or end).
   int64_t certificate_refresh_ms = 60000;
@@ -59,25 +59,25 @@ struct RegisterConfig {
 /// Filters of a register query (all that are set must hold).
 struct RegisterQuery {
   std::optional<int64_t> calibration_expires_within_ns;  ///< in force, ends within this from now
-  bool calibration_missing = false;   ///< no certificate in force now
-  std::optional<Outcome> verification;  ///< last e-verification outcome
+  bool calibration_missing = false;                      ///< no certificate in force now
+  std::optional<Outcome> verification;                   ///< last e-verification outcome
   bool never_verified = false;
-  bool firmware_not_approved = false;   ///< the last firmware seen is not approved
+  bool firmware_not_approved = false;     ///< the last firmware seen is not approved
   std::optional<uint8_t> drift_at_least;  ///< last drift level (wire::DriftLevel) >= this
-  bool anomalous = false;               ///< the last reading had anomaly flags
-  std::optional<int64_t> silent_for_ns;  ///< no reading for at least this long (or never)
-  std::string owner;                     ///< identity registry's owner
-  std::string group;                     ///< redundancy group
-  size_t offset = 0;                     ///< slot to start scanning at (a cursor)
-  size_t limit = 100;                    ///< at most this many returned
+  bool anomalous = false;                 ///< the last reading had anomaly flags
+  std::optional<int64_t> silent_for_ns;   ///< no reading for at least this long (or never)
+  std::string owner;                      ///< identity registry's owner
+  std::string group;                      ///< redundancy group
+  size_t offset = 0;                      ///< slot to start scanning at (a cursor)
+  size_t limit = 100;                     ///< at most this many returned
 };
 
 /// What a register query found.
 struct RegisterPage {
-  size_t matched = 0;   ///< matches from `offset` to the end
-  size_t scanned = 0;   ///< slots scanned
+  size_t matched = 0;                 ///< matches from `offset` to the end
+  size_t scanned = 0;                 ///< slots scanned
   std::optional<size_t> next_offset;  ///< the cursor of the next page (none: the last page)
-  std::string json;     ///< {"matched":..,"instruments":[...],"next_offset":..}
+  std::string json;                   ///< {"matched":..,"instruments":[...],"next_offset":..}
 };
 
 /// The live register (an engine::Service). Thread-safe.

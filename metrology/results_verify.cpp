@@ -30,7 +30,8 @@ ResultsReport verify_results(const std::vector<std::vector<uint8_t>>& records,
     const std::string who = "result '" + r->result_id + "'";
     bool signed_ok = false;
     for (const auto& k : keys) signed_ok = signed_ok || verify_result(*r, k);
-    if (!signed_ok) finding("bad_signature", who + ": the signature does not verify under a pinned key");
+    if (!signed_ok)
+      finding("bad_signature", who + ": the signature does not verify under a pinned key");
     const operators::DecisionRule rule = r->decision_rule == "simple"
                                              ? operators::DecisionRule::kSimple
                                              : operators::DecisionRule::kGuarded;
@@ -52,8 +53,9 @@ ResultsReport verify_results(const std::vector<std::vector<uint8_t>>& records,
     }
     const Outcome expect = aggregate(r->cases);
     if (expect != r->outcome)
-      finding("inconsistent_outcome", who + ": the cases give " + std::string(outcome_name(expect)) +
-                                          ", the record says " + std::string(outcome_name(r->outcome)));
+      finding("inconsistent_outcome", who + ": the cases give " +
+                                          std::string(outcome_name(expect)) + ", the record says " +
+                                          std::string(outcome_name(r->outcome)));
     std::string expect_reason = "no_response";
     for (const CaseResult& c : r->cases)
       if (c.outcome == r->outcome) {
@@ -100,7 +102,8 @@ bool results_from_audit_log(const std::string& path, std::vector<std::vector<uin
     if (e->type()->string_view() != "verification.result" || e->details() == nullptr) continue;
     for (const auto* d : *e->details())
       if (d->key() != nullptr && d->key()->string_view() == "record" && d->value() != nullptr)
-        if (auto bytes = engine::from_base64(d->value()->string_view())) out->push_back(std::move(*bytes));
+        if (auto bytes = engine::from_base64(d->value()->string_view()))
+          out->push_back(std::move(*bytes));
   }
   return true;
 }

@@ -25,7 +25,7 @@ struct ResultFinding {
 
 /// What the check found.
 struct ResultsReport {
-  std::vector<Result> results;  ///< decoded records (in order; malformed ones left out)
+  std::vector<Result> results;    ///< decoded records (in order; malformed ones left out)
   std::vector<size_t> positions;  ///< position of each decoded result
   std::vector<ResultFinding> findings;
   std::map<Outcome, size_t> by_outcome;

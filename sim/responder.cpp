@@ -13,8 +13,8 @@ namespace assay::sim {
 
 namespace {
 
-constexpr std::string_view kAnswerNames[kAnswerCount] = {"honest",   "drifted",   "wrong_firmware",
-                                                         "silent",   "wrong_key", "duplicate"};
+constexpr std::string_view kAnswerNames[kAnswerCount] = {"honest", "drifted",   "wrong_firmware",
+                                                         "silent", "wrong_key", "duplicate"};
 
 void le(std::vector<uint8_t>& out, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));

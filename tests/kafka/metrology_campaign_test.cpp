@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "kafka_util.hpp"
 #include "engine/time.hpp"
+#include "kafka_util.hpp"
 #include "metrology/protocol.hpp"
 
 namespace assay::kt {
@@ -28,8 +28,9 @@ struct Instrument {
 // Cases per quantity: reference values inside every simulated instrument's range, MPEs that an
 // honest instrument meets (|e| + U of a few sigma) and a drifted one (200 sigma) does not.
 const std::map<std::string, std::string> kCases = {
-    {"temperature", "[{id: tc-20, reference_value: 20, mpe: 2.0, stimulus: bath 20 Cel}, "
-                    "{id: tc-60, reference_value: 60, mpe: {absolute: 1.5, relative: 0.01}}]"},
+    {"temperature",
+     "[{id: tc-20, reference_value: 20, mpe: 2.0, stimulus: bath 20 Cel}, "
+     "{id: tc-60, reference_value: 60, mpe: {absolute: 1.5, relative: 0.01}}]"},
     {"pressure", "[{id: tc-atm, reference_value: 101325, mpe: 200}]"},
     {"mass", "[{id: tc-10kg, reference_value: 10, mpe: 0.05}]"},
     {"voltage", "[{id: tc-230, reference_value: 230, mpe: 2.0}]"},
@@ -74,7 +75,8 @@ std::vector<uint8_t> hmac_answer(const Instrument& in, const fs::path& registry_
   auto b = outer.CreateVector(body.GetBufferPointer(), body.GetSize());
   auto k = outer.CreateString(in.key_id);
   auto s = outer.CreateVector(sig);
-  wire::FinishSignedReadingBuffer(outer, wire::CreateSignedReading(outer, b, k, wire::SignatureAlg::HmacSha256, s));
+  wire::FinishSignedReadingBuffer(
+      outer, wire::CreateSignedReading(outer, b, k, wire::SignatureAlg::HmacSha256, s));
   return {outer.GetBufferPointer(), outer.GetBufferPointer() + outer.GetSize()};
 }
 
@@ -82,26 +84,34 @@ TEST(MetrologyCampaign, SignedResultsSayWhichInstrumentsFailAndWhyOnTheRealBroke
   ASSAY_REQUIRE_BROKER();
   const fs::path dir = work_dir("metrology");
   const std::string brokers = bootstrap();
-  ASSERT_EQ(run_to_end({assay_bin(), "keygen", "--alg", "ed25519", "--out", (dir / "engine").string()},
-                       dir, "keygen", 60s),
-            0);
+  ASSERT_EQ(
+      run_to_end({assay_bin(), "keygen", "--alg", "ed25519", "--out", (dir / "engine").string()},
+                 dir, "keygen", 60s),
+      0);
   // The fleet: 40 instruments (half HMAC, so that the test can sign answers by hand), no
   // faults but the answers', one reading per instrument per 0.1 s for 7 s. (CI time: the
   // campaign's deadline comes 4 s after its requests, the stream goes on for ~2 s after it,
   // the run ends 5 s after the stream: ~14 s in all.)
-  const std::string start = engine::format_rfc3339((engine::now_ns() / 1'000'000'000 - 3600) * 1'000'000'000);
-  std::vector<std::string> fleet_args = {
-      "--sensors", "40", "--records", "2800", "--seed", "17", "--start-time", start,
-      "--alg-mix", "ed25519=0.5,hmac=0.5", "--batch-fraction", "0", "--interval-ms", "1000"};
+  const std::string start =
+      engine::format_rfc3339((engine::now_ns() / 1'000'000'000 - 3600) * 1'000'000'000);
+  std::vector<std::string> fleet_args = {"--sensors",        "40",
+                                         "--records",        "2800",
+                                         "--seed",           "17",
+                                         "--start-time",     start,
+                                         "--alg-mix",        "ed25519=0.5,hmac=0.5",
+                                         "--batch-fraction", "0",
+                                         "--interval-ms",    "1000"};
   for (const char* f : {"forged=0", "tampered=0", "replay=0", "unknown_key=0", "drift=0", "spike=0",
                         "stuck=0", "clock_skew=0", "expired_calibration=0"}) {
     fleet_args.push_back("--fault");
     fleet_args.push_back(f);
   }
-  std::vector<std::string> prep = {assay_bin(), "simulate", "--out", (dir / "prep.asy").string(),
+  std::vector<std::string> prep = {assay_bin(),      "simulate",
+                                   "--out",          (dir / "prep.asy").string(),
                                    "--registry-out", (dir / "sensors.yaml").string(),
-                                   "--certs-out", (dir / "certificates.yaml").string(),
-                                   "--labs-out", (dir / "labs.yaml").string(), "--labels-out", ""};
+                                   "--certs-out",    (dir / "certificates.yaml").string(),
+                                   "--labs-out",     (dir / "labs.yaml").string(),
+                                   "--labels-out",   ""};
   prep.insert(prep.end(), fleet_args.begin(), fleet_args.end());
   ASSERT_EQ(run_to_end(prep, dir, "prep", 120s), 0) << read_text(dir / "prep.err");
 
@@ -140,51 +150,92 @@ TEST(MetrologyCampaign, SignedResultsSayWhichInstrumentsFailAndWhyOnTheRealBroke
   const std::string d = dir.string();
   write_text(dir / "pipeline.yaml",
              "name: metrology-it\n"
-             "input: {type: kafka, brokers: " + brokers + ", topic: " + raw + ", group_id: " + tag +
+             "input: {type: kafka, brokers: " +
+                 brokers + ", topic: " + raw + ", group_id: " + tag +
                  ", idle_timeout_ms: 5000}\n"
-             "registries:\n"
-             "  identity: {file: " + d + "/sensors.yaml}\n"
-             "  calibration: {certificates: " + d + "/certificates.yaml, trust: " + d + "/labs.yaml}\n"
-             "operators:\n"
-             "  - type: verify_signature\n"
-             "  - type: verification\n"
-             "    plan: " + d + "/plan.yaml\n"
-             "    key: " + d + "/engine.key\n"
-             "    commands: {brokers: " + brokers + "}\n"
-             "  - type: calibration\n"
-             "    reject: [no_certificate, certificate_expired, certificate_not_yet_valid,\n"
-             "             outside_measuring_range, quantity_mismatch, unit_mismatch, firmware_not_approved]\n"
-             "  - type: instrument_register\n"
-             "    snapshot: " + d + "/register.jsonl\n"
-             "    trusted_endpoint: kafka://" + brokers + "/" + tag + "-trusted\n"
-             "routes:\n"
-             "  trusted: {type: file, path: " + d + "/trusted.asy}\n"
-             "  rejected: {type: jsonl, path: " + d + "/rejected.jsonl}\n"
-             "  verifications: {type: file, path: " + d + "/verifications.asy}\n"
-             "audit: {file: " + d + "/audit.log, key: " + d + "/engine.key}\n"
-             "metrics: {listen: 127.0.0.1:" + std::to_string(port) + "}\n");
+                 "registries:\n"
+                 "  identity: {file: " +
+                 d +
+                 "/sensors.yaml}\n"
+                 "  calibration: {certificates: " +
+                 d + "/certificates.yaml, trust: " + d +
+                 "/labs.yaml}\n"
+                 "operators:\n"
+                 "  - type: verify_signature\n"
+                 "  - type: verification\n"
+                 "    plan: " +
+                 d +
+                 "/plan.yaml\n"
+                 "    key: " +
+                 d +
+                 "/engine.key\n"
+                 "    commands: {brokers: " +
+                 brokers +
+                 "}\n"
+                 "  - type: calibration\n"
+                 "    reject: [no_certificate, certificate_expired, certificate_not_yet_valid,\n"
+                 "             outside_measuring_range, quantity_mismatch, unit_mismatch, "
+                 "firmware_not_approved]\n"
+                 "  - type: instrument_register\n"
+                 "    snapshot: " +
+                 d +
+                 "/register.jsonl\n"
+                 "    trusted_endpoint: kafka://" +
+                 brokers + "/" + tag +
+                 "-trusted\n"
+                 "routes:\n"
+                 "  trusted: {type: file, path: " +
+                 d +
+                 "/trusted.asy}\n"
+                 "  rejected: {type: jsonl, path: " +
+                 d +
+                 "/rejected.jsonl}\n"
+                 "  verifications: {type: file, path: " +
+                 d +
+                 "/verifications.asy}\n"
+                 "audit: {file: " +
+                 d + "/audit.log, key: " + d +
+                 "/engine.key}\n"
+                 "metrics: {listen: 127.0.0.1:" +
+                 std::to_string(port) + "}\n");
   Child engine({assay_bin(), "run", (dir / "pipeline.yaml").string(), "--no-progress"},
                dir / "run.out", dir / "run.err");
   ASSERT_TRUE(engine.started());
-  ASSERT_TRUE(wait_until([&] { return http_status(port, "/register/summary") == 200 || !engine.running(); },
-                         60s))
+  ASSERT_TRUE(wait_until(
+      [&] { return http_status(port, "/register/summary") == 200 || !engine.running(); }, 60s))
       << engine.err();
   ASSERT_TRUE(engine.running()) << engine.err();
 
   // The fleet streams and answers; 10 % of the instruments answer each wrong way.
   fs::create_directories(dir / "live");
-  std::vector<std::string> live = {assay_bin(), "simulate", "--brokers", brokers, "--topic", raw,
-                                   "--registry-out", (dir / "live/sensors.yaml").string(),
-                                   "--certs-out", (dir / "live/certificates.yaml").string(),
-                                   "--labs-out", (dir / "live/labs.yaml").string(), "--labels-out", "",
-                                   "--rate", "400", "--engine-public-key", (dir / "engine.pub").string(),
-                                   "--answer-drift-sigma", "200", "--answers-out",
+  std::vector<std::string> live = {assay_bin(),
+                                   "simulate",
+                                   "--brokers",
+                                   brokers,
+                                   "--topic",
+                                   raw,
+                                   "--registry-out",
+                                   (dir / "live/sensors.yaml").string(),
+                                   "--certs-out",
+                                   (dir / "live/certificates.yaml").string(),
+                                   "--labs-out",
+                                   (dir / "live/labs.yaml").string(),
+                                   "--labels-out",
+                                   "",
+                                   "--rate",
+                                   "400",
+                                   "--engine-public-key",
+                                   (dir / "engine.pub").string(),
+                                   "--answer-drift-sigma",
+                                   "200",
+                                   "--answers-out",
                                    (dir / "answers.jsonl").string()};
   for (const auto& t : command_topics) {
     live.push_back("--answer-requests");
     live.push_back(t);
   }
-  for (const char* a : {"drifted=0.1", "wrong_firmware=0.1", "silent=0.1", "wrong_key=0.1", "duplicate=0.1"}) {
+  for (const char* a :
+       {"drifted=0.1", "wrong_firmware=0.1", "silent=0.1", "wrong_key=0.1", "duplicate=0.1"}) {
     live.push_back("--answer-fault");
     live.push_back(a);
   }
@@ -203,7 +254,9 @@ TEST(MetrologyCampaign, SignedResultsSayWhichInstrumentsFailAndWhyOnTheRealBroke
         return !summary.is_discarded() && summary["verification"]["never"] == 0;
       },
       90s, 200ms))
-      << summary.dump() << "\n" << engine.err() << "\n" << sim.err();
+      << summary.dump() << "\n"
+      << engine.err() << "\n"
+      << sim.err();
   {
     std::ifstream in(dir / "answers.jsonl");
     std::string line;
@@ -237,8 +290,8 @@ TEST(MetrologyCampaign, SignedResultsSayWhichInstrumentsFailAndWhyOnTheRealBroke
   // The results are outputs of route `verifications` in the pipeline's route account.
   const std::string routed =
       "assay_route_records_total{pipeline=\"metrology-it\",route=\"verifications\"} 40\n";
-  EXPECT_TRUE(wait_until([&] { return http_get(port, "/metrics").find(routed) != std::string::npos; },
-                         10s, 100ms))
+  EXPECT_TRUE(wait_until(
+      [&] { return http_get(port, "/metrics").find(routed) != std::string::npos; }, 10s, 100ms))
       << http_get(port, "/metrics");
 
   // Bad responses by hand: an unknown request, and a late answer (signed correctly by HMAC
@@ -261,7 +314,8 @@ TEST(MetrologyCampaign, SignedResultsSayWhichInstrumentsFailAndWhyOnTheRealBroke
       if (q->instrument_id == late_one->id) late_request = q->request_id;
     }
   const int64_t t0 = *engine::parse_rfc3339(start) + 1'000'000'000;
-  std::vector<std::vector<uint8_t>> bad = {hmac_answer(*hmac, dir, "vr-00000000000000000000000000000000", t0)};
+  std::vector<std::vector<uint8_t>> bad = {
+      hmac_answer(*hmac, dir, "vr-00000000000000000000000000000000", t0)};
   ASSERT_FALSE(late_request.empty());
   bad.push_back(hmac_answer(*late_one, dir, late_request, t0));
   Producer producer(raw);
@@ -273,10 +327,10 @@ TEST(MetrologyCampaign, SignedResultsSayWhichInstrumentsFailAndWhyOnTheRealBroke
   EXPECT_EQ(*sim.poll(), 0) << sim.err();
   ASSERT_TRUE(engine.wait_for(120s)) << engine.err();
   EXPECT_EQ(*engine.poll(), 0) << engine.err();
-  const int rc = run_to_end({assay_bin(), "verify-results", (dir / "verifications.asy").string(),
-                             "--public-key", (dir / "engine.pub").string(), "--audit",
-                             (dir / "audit.log").string()},
-                            dir, "verify-results", 60s);
+  const int rc = run_to_end(
+      {assay_bin(), "verify-results", (dir / "verifications.asy").string(), "--public-key",
+       (dir / "engine.pub").string(), "--audit", (dir / "audit.log").string()},
+      dir, "verify-results", 60s);
   EXPECT_EQ(rc, 0) << read_text(dir / "verify-results.out");
   EXPECT_EQ(run_to_end({assay_bin(), "verify-audit", (dir / "audit.log").string(), "--public-key",
                         (dir / "engine.pub").string(), "--quiet"},
@@ -290,7 +344,8 @@ TEST(MetrologyCampaign, SignedResultsSayWhichInstrumentsFailAndWhyOnTheRealBroke
     std::string err;
     auto r = metrology::decode_result(rec, &err);
     ASSERT_TRUE(r) << err;
-    EXPECT_TRUE(results.emplace(r->instrument_id, *r).second) << "two results for " << r->instrument_id;
+    EXPECT_TRUE(results.emplace(r->instrument_id, *r).second)
+        << "two results for " << r->instrument_id;
   }
   ASSERT_EQ(results.size(), 40u);
   for (const auto& [id, in] : instruments) {

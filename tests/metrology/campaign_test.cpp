@@ -167,9 +167,11 @@ TEST_F(CampaignTest, BadResponsesAreRefusedWithReasonsAndNeverCounted) {
   EXPECT_EQ(send(honest(a, "tc-60"), now_ + 6'000'000'000, &out, 25), Disposition::kLate);
   service_->expire(now_ + 6'000'000'000, &out);
   ASSERT_EQ(out.size(), 4u);
-  const Result& ra = *std::find_if(out.begin(), out.end(), [&](const Result& r) { return r.instrument_id == a; });
+  const Result& ra =
+      *std::find_if(out.begin(), out.end(), [&](const Result& r) { return r.instrument_id == a; });
   EXPECT_EQ(ra.outcome, Outcome::kNoResponse);
-  EXPECT_EQ(ra.cases[0].outcome, Outcome::kPassed) << "the duplicate did not replace the first answer";
+  EXPECT_EQ(ra.cases[0].outcome, Outcome::kPassed)
+      << "the duplicate did not replace the first answer";
   EXPECT_EQ(ra.cases[0].evidence->source_offset, 22);
   EXPECT_EQ(ra.cases[1].outcome, Outcome::kNoResponse);
   std::multiset<std::string> reasons;
@@ -208,7 +210,8 @@ TEST_F(CampaignTest, VerifyResultsFindsForgedAlteredAndDuplicatedResults) {
   sign_result(lying, *test_key());
   auto codes = [&](std::vector<std::vector<uint8_t>> recs) {
     std::multiset<std::string> c;
-    for (const auto& f : verify_results(recs, {test_key()->public_key()}).findings) c.insert(f.code);
+    for (const auto& f : verify_results(recs, {test_key()->public_key()}).findings)
+      c.insert(f.code);
     return c;
   };
   EXPECT_TRUE(codes({good}).empty());

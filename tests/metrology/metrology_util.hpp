@@ -7,8 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <memory>
+#include <random>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -32,9 +32,9 @@ inline constexpr int64_t kSecond = 1'000'000'000;
 inline constexpr int64_t kDay = 86'400 * kSecond;
 
 inline fs::path temp_dir(const std::string& tag) {
-  const fs::path d = fs::temp_directory_path() /
-                     ("assay-metro-" + tag + "-" + std::to_string(getpid()) + "-" +
-                      std::to_string(std::random_device{}()));
+  const fs::path d =
+      fs::temp_directory_path() / ("assay-metro-" + tag + "-" + std::to_string(getpid()) + "-" +
+                                   std::to_string(std::random_device{}()));
   fs::create_directories(d);
   return d;
 }
@@ -110,7 +110,8 @@ inline std::shared_ptr<const engine::EngineKey> test_key(uint8_t fill = 7) {
 }
 
 /// A plan over `instruments` with two temperature cases (20 and 60 Cel, MPE 2 Cel).
-inline std::string plan_yaml(const std::vector<std::string>& instruments, int64_t timeout_ms = 5000) {
+inline std::string plan_yaml(const std::vector<std::string>& instruments,
+                             int64_t timeout_ms = 5000) {
   std::string y =
       "plan: {id: thermo-q1, title: Remote verification of thermometers, authority: PTB, "
       "decision_rule: guarded}\n"
@@ -128,7 +129,8 @@ inline std::string plan_yaml(const std::vector<std::string>& instruments, int64_
 }
 
 /// A campaign service over `fleet` running `plan` (no scheduler thread: tests issue campaigns).
-inline std::shared_ptr<CampaignService> make_service(const Fleet& fleet, const VerificationPlan& plan,
+inline std::shared_ptr<CampaignService> make_service(const Fleet& fleet,
+                                                     const VerificationPlan& plan,
                                                      MemoryPublisher** publisher = nullptr) {
   CampaignConfig cfg;
   cfg.plan = plan;

@@ -1,9 +1,10 @@
 // Verification plans: a good plan loads; every kind of bad plan is refused with the
 // file:line:column of the offending key and a reason.
+#include "metrology/plan.hpp"
+
 #include <gtest/gtest.h>
 
 #include "engine/config.hpp"
-#include "metrology/plan.hpp"
 #include "metrology_util.hpp"
 
 namespace assay::metrology {
@@ -61,7 +62,8 @@ TEST_F(PlanTest, ImpossibleMpesAreRefused) {
            "\"]\n    cases:\n      - {id: c, reference_value: 20, mpe: " + mpe + "}\n";
   };
   EXPECT_NE(refusal(with_mpe("0")).find("impossible MPE: zero"), std::string::npos);
-  EXPECT_NE(refusal(with_mpe("-1")).find("impossible MPE: it must not be negative"), std::string::npos);
+  EXPECT_NE(refusal(with_mpe("-1")).find("impossible MPE: it must not be negative"),
+            std::string::npos);
   EXPECT_NE(refusal(with_mpe("{absolute: 0.5, relative: 1.5}")).find("100 %"), std::string::npos);
   EXPECT_NE(refusal(with_mpe(".nan")).find("finite"), std::string::npos);
   // Not above the calibration's expanded uncertainty: the guarded rule could never pass.
@@ -70,9 +72,10 @@ TEST_F(PlanTest, ImpossibleMpesAreRefused) {
   EXPECT_NE(e.find("could never pass"), std::string::npos) << e;
   EXPECT_NE(e.find("U = "), std::string::npos) << e;
   // The simple rule has no guard band: the same MPE is possible there.
-  EXPECT_EQ(refusal("plan: {id: p, decision_rule: simple}\ngroups:\n  - id: g\n    instruments: [\"" +
-                    id + "\"]\n    cases:\n      - {id: c, reference_value: 20, mpe: 0.0001}\n"),
-            "(accepted)");
+  EXPECT_EQ(
+      refusal("plan: {id: p, decision_rule: simple}\ngroups:\n  - id: g\n    instruments: [\"" +
+              id + "\"]\n    cases:\n      - {id: c, reference_value: 20, mpe: 0.0001}\n"),
+      "(accepted)");
 }
 
 TEST_F(PlanTest, ReferenceOutsideTheRangeAndWrongMeasurandAreRefused) {
@@ -81,13 +84,15 @@ TEST_F(PlanTest, ReferenceOutsideTheRangeAndWrongMeasurandAreRefused) {
     return "plan: {id: p}\ngroups:\n  - id: g\n    instruments: [\"" + id +
            "\"]\n    cases:\n      - " + c + "\n";
   };
-  EXPECT_NE(refusal(with_case("{id: c, reference_value: 500, mpe: 2}")).find("outside the measuring range"),
+  EXPECT_NE(refusal(with_case("{id: c, reference_value: 500, mpe: 2}"))
+                .find("outside the measuring range"),
             std::string::npos);
   EXPECT_NE(refusal(with_case("{id: c, reference_value: 20, mpe: 2, quantity: pressure}"))
                 .find("measures temperature, not pressure"),
             std::string::npos);
-  EXPECT_NE(refusal(with_case("{id: c, reference_value: 20, mpe: 2, unit: K}")).find("reports in Cel"),
-            std::string::npos);
+  EXPECT_NE(
+      refusal(with_case("{id: c, reference_value: 20, mpe: 2, unit: K}")).find("reports in Cel"),
+      std::string::npos);
 }
 
 TEST_F(PlanTest, StructuralMistakesAreRefused) {
@@ -104,7 +109,8 @@ TEST_F(PlanTest, StructuralMistakesAreRefused) {
               "  - id: g\n    instruments: [\"" + b + "\"]\n" + cases);
   EXPECT_NE(e.find("group 'g' appears twice"), std::string::npos) << e;
   e = refusal(head + "groups:\n  - id: g\n    instruments: [\"" + a +
-              "\"]\n    cases: [{id: c, reference_value: 20, mpe: 2}, {id: c, reference_value: 30, mpe: 2}]\n");
+              "\"]\n    cases: [{id: c, reference_value: 20, mpe: 2}, {id: c, reference_value: 30, "
+              "mpe: 2}]\n");
   EXPECT_NE(e.find("case 'c' appears twice"), std::string::npos) << e;
   // Unknown keys (typos) and bad ids.
   e = refusal(head + "groups:\n  - id: g\n    instrumnets: [\"" + a + "\"]\n" + cases);
@@ -128,7 +134,8 @@ TEST_F(PlanTest, BadSchedulesAreRefused) {
   EXPECT_NE(refusal(body + "schedule: {start: tomorrow}\n").find("RFC 3339"), std::string::npos);
   EXPECT_NE(refusal(body + "schedule: {response_timeout_ms: 5}\n").find("plan.yaml:6:"),
             std::string::npos);
-  EXPECT_EQ(refusal(body + "schedule: {start: \"2026-02-01T00:00:00Z\", every_ms: 86400000, repeat: 4}\n"),
+  EXPECT_EQ(refusal(body +
+                    "schedule: {start: \"2026-02-01T00:00:00Z\", every_ms: 86400000, repeat: 4}\n"),
             "(accepted)");
 }
 

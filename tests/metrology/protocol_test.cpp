@@ -1,11 +1,12 @@
 // The protocol's records: requests and results round-trip, their signatures cover every field,
 // the gateway's independent canonical bytes agree with Assay's, malformed records are refused,
 // and the case decision follows the guard-banded rule of docs/calibration.md.
+#include "metrology/protocol.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "metrology/protocol.hpp"
 #include "metrology_util.hpp"
 #include "sim/responder.hpp"
 
@@ -88,12 +89,24 @@ TEST(Protocol, RequestRoundTripsAndItsSignatureCoversEveryField) {
   for (int field = 0; field < 6; ++field) {
     Request t = *back;
     switch (field) {
-      case 0: t.instrument_id += "x"; break;
-      case 1: t.reference_value += 1e-9; break;
-      case 2: t.deadline_ns += 1; break;
-      case 3: t.plan_sha256[0] ^= 1; break;
-      case 4: t.case_id = "tc-60"; break;
-      case 5: t.stimulus.clear(); break;
+      case 0:
+        t.instrument_id += "x";
+        break;
+      case 1:
+        t.reference_value += 1e-9;
+        break;
+      case 2:
+        t.deadline_ns += 1;
+        break;
+      case 3:
+        t.plan_sha256[0] ^= 1;
+        break;
+      case 4:
+        t.case_id = "tc-60";
+        break;
+      case 5:
+        t.stimulus.clear();
+        break;
     }
     EXPECT_FALSE(verify_request(t, key->public_key())) << "field " << field;
   }
@@ -206,22 +219,26 @@ TEST(Protocol, CaseDecisionIsTheGuardBandedRule) {
     decide_case({0, 1.0, 0}, cal, response_ref, rule, c);
     return c;
   };
-  EXPECT_EQ(decide(0.75).reason, "in_tolerance");   // 0.75 + 0.25 = 1.0 <= 1.0
+  EXPECT_EQ(decide(0.75).reason, "in_tolerance");  // 0.75 + 0.25 = 1.0 <= 1.0
   EXPECT_EQ(decide(0.875).reason, "indeterminate");
   EXPECT_EQ(decide(-1.25).reason, "indeterminate");  // 1.25 - 0.25 = 1.0, not > 1.0
   EXPECT_EQ(decide(1.375).reason, "out_of_tolerance");
   EXPECT_EQ(decide(1.375).outcome, Outcome::kFailed);
-  EXPECT_EQ(decide(0.875, 0, wire::CalibrationVerdict::InTolerance, operators::DecisionRule::kSimple)
-                .reason,
-            "in_tolerance");
+  EXPECT_EQ(
+      decide(0.875, 0, wire::CalibrationVerdict::InTolerance, operators::DecisionRule::kSimple)
+          .reason,
+      "in_tolerance");
   EXPECT_EQ(decide(0.1, 0.5).reason, "reference_mismatch");
-  EXPECT_EQ(decide(0.1, 0, wire::CalibrationVerdict::FirmwareNotApproved).outcome, Outcome::kFailed);
-  EXPECT_EQ(decide(0.1, 0, wire::CalibrationVerdict::CertificateExpired).reason, "certificate_expired");
+  EXPECT_EQ(decide(0.1, 0, wire::CalibrationVerdict::FirmwareNotApproved).outcome,
+            Outcome::kFailed);
+  EXPECT_EQ(decide(0.1, 0, wire::CalibrationVerdict::CertificateExpired).reason,
+            "certificate_expired");
   EXPECT_EQ(decide(0.1, 0, wire::CalibrationVerdict::CertificateExpired).outcome,
             Outcome::kIndeterminate);
   EXPECT_EQ(decide(NAN).reason, "value_not_finite");
   // Out of the measuring range still compares the error (and fails here).
-  EXPECT_EQ(decide(50, 0, wire::CalibrationVerdict::OutsideMeasuringRange).reason, "out_of_tolerance");
+  EXPECT_EQ(decide(50, 0, wire::CalibrationVerdict::OutsideMeasuringRange).reason,
+            "out_of_tolerance");
   const CaseResult c = decide(0.5);
   EXPECT_EQ(c.error, 0.5);
   EXPECT_EQ(c.mpe, 1.0);

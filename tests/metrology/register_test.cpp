@@ -2,23 +2,23 @@
 // seen vs approved, drift, last reading), joined with the registries (certificate in force,
 // keys) and the campaigns (last result); the filters answer exactly the instruments they name,
 // over the pipeline's HTTP endpoint too; the snapshot file holds every instrument.
+#include "metrology/register.hpp"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "connectors/memory.hpp"
 #include "engine/decode.hpp"
 #include "engine/http_server.hpp"
 #include "engine/metrics.hpp"
-#include "metrology/register.hpp"
 #include "metrology_util.hpp"
 
 namespace assay::metrology {
@@ -93,7 +93,8 @@ class RegisterTest : public ::testing::Test {
         if (rd == nullptr) continue;
         const std::string id = rd->sensor_id()->str();
         per[id]++;
-        const bool forged_row = rd->firmware_sha256() != nullptr && rd->firmware_sha256()->size() == 32 &&
+        const bool forged_row = rd->firmware_sha256() != nullptr &&
+                                rd->firmware_sha256()->size() == 32 &&
                                 rd->firmware_sha256()->Get(0) == 0xee;
         b.row_signature[r] = static_cast<uint8_t>(forged_row ? wire::SignatureVerdict::BadSignature
                                                              : wire::SignatureVerdict::Valid);
@@ -115,7 +116,8 @@ class RegisterTest : public ::testing::Test {
         const size_t amp = rest.find('&');
         const std::string item = rest.substr(0, amp);
         const size_t eq = item.find('=');
-        req.query.emplace_back(item.substr(0, eq), eq == std::string::npos ? "" : item.substr(eq + 1));
+        req.query.emplace_back(item.substr(0, eq),
+                               eq == std::string::npos ? "" : item.substr(eq + 1));
         rest = amp == std::string::npos ? "" : rest.substr(amp + 1);
       }
     }
@@ -162,8 +164,11 @@ TEST_F(RegisterTest, FiltersAnswerExactlyTheInstrumentsTheyName) {
   EXPECT_EQ(page["matched"].get<size_t>(), 4u);
   for (const auto& i : page["instruments"]) EXPECT_EQ(i["calibration"]["status"], "none_in_force");
   // In force until start + 185 days (+ the simulated run): none within 30 days, all within 200.
-  EXPECT_EQ(get("/register/instruments?calibration_expires_within_days=30")["matched"].get<size_t>(), 0u);
-  EXPECT_EQ(get("/register/instruments?calibration_expires_within_days=200")["matched"].get<size_t>(), 36u);
+  EXPECT_EQ(
+      get("/register/instruments?calibration_expires_within_days=30")["matched"].get<size_t>(), 0u);
+  EXPECT_EQ(
+      get("/register/instruments?calibration_expires_within_days=200")["matched"].get<size_t>(),
+      36u);
   // Verification results.
   Result failed;
   failed.instrument_id = a;
@@ -174,7 +179,8 @@ TEST_F(RegisterTest, FiltersAnswerExactlyTheInstrumentsTheyName) {
   page = get("/register/instruments?verification=failed");
   EXPECT_EQ(ids_of(page), (std::set<std::string>{a}));
   EXPECT_EQ(page["instruments"][0]["verification"]["reason"], "out_of_tolerance");
-  EXPECT_EQ(get("/register/instruments?verification=never&limit=1000")["matched"].get<size_t>(), 39u);
+  EXPECT_EQ(get("/register/instruments?verification=never&limit=1000")["matched"].get<size_t>(),
+            39u);
   EXPECT_EQ(get("/register/instruments?verification=passed")["matched"].get<size_t>(), 0u);
   EXPECT_EQ(ids_of(get("/register/instruments?drift=alarm")), (std::set<std::string>{b}));
   EXPECT_EQ(get("/register/instruments?drift=warning")["matched"].get<size_t>(), 1u);
@@ -192,7 +198,8 @@ TEST_F(RegisterTest, FiltersAnswerExactlyTheInstrumentsTheyName) {
   // Combined filters, owner and paging.
   EXPECT_EQ(ids_of(get("/register/instruments?firmware=not_approved&verification=failed")),
             (std::set<std::string>{a}));
-  const size_t plant1 = get("/register/instruments?owner=plant-1&limit=1000")["matched"].get<size_t>();
+  const size_t plant1 =
+      get("/register/instruments?owner=plant-1&limit=1000")["matched"].get<size_t>();
   EXPECT_GT(plant1, 0u);
   EXPECT_LT(plant1, 40u);
   std::set<std::string> all;
@@ -229,7 +236,8 @@ TEST_F(RegisterTest, ServedOnTheHttpEndpointAndExportedAsASnapshot) {
   std::string err;
   ASSERT_TRUE(http.start(&err)) << err;
   http.set_routes(reg_->http_routes());
-  std::string r = http_get(http.port(), "/register/instruments?calibration_expires_within_days=200&limit=3");
+  std::string r =
+      http_get(http.port(), "/register/instruments?calibration_expires_within_days=200&limit=3");
   ASSERT_NE(r.find("200 OK"), std::string::npos) << r;
   EXPECT_NE(r.find("Content-Type: application/json"), std::string::npos);
   const json page = json::parse(r.substr(r.find("\r\n\r\n") + 4));
@@ -247,7 +255,8 @@ TEST_F(RegisterTest, ServedOnTheHttpEndpointAndExportedAsASnapshot) {
   const json env = json::parse(r.substr(r.find("\r\n\r\n") + 4));
   EXPECT_EQ(env["assetAdministrationShells"][0]["assetInformation"]["globalAssetId"], a);
   EXPECT_EQ(env["submodels"].size(), 2u);
-  EXPECT_NE(http_get(http.port(), "/metrics").find("200 OK"), std::string::npos) << "own endpoints stay";
+  EXPECT_NE(http_get(http.port(), "/metrics").find("200 OK"), std::string::npos)
+      << "own endpoints stay";
   http.set_routes({});
   EXPECT_NE(http_get(http.port(), "/register/summary").find("404"), std::string::npos);
   http.stop();
