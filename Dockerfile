@@ -27,6 +27,7 @@ COPY connectors connectors
 COPY formats formats
 COPY registries registries
 COPY operators operators
+COPY metrology metrology
 COPY sim sim
 COPY cli cli
 COPY tests tests
