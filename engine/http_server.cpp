@@ -89,15 +89,6 @@ bool is_tchar(char c) {
   return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
 }
 
-// Index just past the blank line that ends a request head ("\r\n\r\n" or "\n\n"); npos if
-// it has not arrived yet.
-size_t head_end(const std::string& s) {
-  for (size_t i = s.find('\n'); i != std::string::npos; i = s.find('\n', i + 1)) {
-    if (i + 1 < s.size() && s[i + 1] == '\n') return i + 2;
-    if (i + 2 < s.size() && s[i + 1] == '\r' && s[i + 2] == '\n') return i + 3;
-  }
-  return std::string::npos;
-}
 
 // Splits "host:port", "[v6]:port", ":port" or "port" (empty host = all IPv4 interfaces).
 bool split_listen(const std::string& s, std::string& host, std::string& port, std::string* why) {
@@ -220,16 +211,22 @@ void HttpServer::stop() {
   listen_fd_ = wake_fd_ = -1;
 }
 
-HttpServer::Response HttpServer::answer(const std::string& head) const {
-  Response r;
-  auto error = [&](int status, std::string_view extra = {}) {
-    r.status = status;
-    r.text = error_response(status, extra);
-    return r;
+size_t http_head_end(std::string_view s) {
+  for (size_t i = s.find('\n'); i != std::string_view::npos; i = s.find('\n', i + 1)) {
+    if (i + 1 < s.size() && s[i + 1] == '\n') return i + 2;
+    if (i + 2 < s.size() && s[i + 1] == '\r' && s[i + 2] == '\n') return i + 3;
+  }
+  return std::string_view::npos;
+}
+
+HttpRequest parse_http_request(std::string_view head) {
+  HttpRequest req;
+  auto error = [&](int status) {
+    req.status = status;
+    return req;
   };
   // Request line: METHOD SP request-target SP HTTP-version (RFC 9112, section 3).
-  size_t eol = head.find('\n');
-  std::string_view line(head.data(), eol);
+  std::string_view line = head.substr(0, head.find('\n'));
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   const size_t sp1 = line.find(' ');
   if (sp1 == std::string_view::npos || sp1 == 0) return error(400);
@@ -248,11 +245,34 @@ HttpServer::Response HttpServer::answer(const std::string& head) const {
     return error(400);
   if (version[5] != '1') return error(505);
   const std::string_view path = target.substr(0, target.find_first_of("?#"));
-  const bool metrics = path == "/metrics", health = path == "/healthz",
-             readiness = path == "/readyz";
-  if (!metrics && !health && !readiness) return error(404);
-  const bool head_only = method == "HEAD";
-  if (method != "GET" && !head_only) return error(405, "Allow: GET, HEAD\r\n");
+  if (path == "/metrics")
+    req.target = HttpRequest::Target::kMetrics;
+  else if (path == "/healthz")
+    req.target = HttpRequest::Target::kHealth;
+  else if (path == "/readyz")
+    req.target = HttpRequest::Target::kReady;
+  else
+    return error(404);
+  req.head_only = method == "HEAD";
+  if (method != "GET" && !req.head_only) {
+    req.target = HttpRequest::Target::kNone;
+    return error(405);
+  }
+  req.status = 200;
+  return req;
+}
+
+HttpServer::Response HttpServer::answer(std::string_view head) const {
+  Response r;
+  const HttpRequest req = parse_http_request(head);
+  if (req.status != 200) {
+    r.status = req.status;
+    r.text = error_response(req.status, req.status == 405 ? "Allow: GET, HEAD\r\n" : "");
+    return r;
+  }
+  const bool metrics = req.target == HttpRequest::Target::kMetrics;
+  const bool health = req.target == HttpRequest::Target::kHealth;
+  const bool head_only = req.head_only;
   if (metrics) {
     r.text = make_response(200, "text/plain; version=0.0.4; charset=utf-8", metrics_.serialize(),
                            head_only);
@@ -302,7 +322,7 @@ void HttpServer::loop() {
           const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
           if (n > 0) {
             c.in.append(buf, static_cast<size_t>(n));
-            if (c.in.size() > limits_.max_request_bytes || head_end(c.in) != std::string::npos)
+            if (c.in.size() > limits_.max_request_bytes || http_head_end(c.in) != std::string::npos)
               break;
             continue;
           }
@@ -312,9 +332,9 @@ void HttpServer::loop() {
           break;
         }
         if (c.fd < 0) continue;
-        const size_t end = head_end(c.in);
+        const size_t end = http_head_end(c.in);
         if (end != std::string::npos && end <= limits_.max_request_bytes) {
-          c.out = answer(c.in.substr(0, end)).text;
+          c.out = answer(std::string_view(c.in).substr(0, end)).text;
         } else if (c.in.size() > limits_.max_request_bytes) {
           c.out = error_response(431);
         } else {

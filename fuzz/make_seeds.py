@@ -117,7 +117,108 @@ def cose(kind, alg, payload, kid=b"sensor-key-1", tagged=True, extra_protected=N
     return body
 
 
+def copy(target, name, src, prefix=b""):
+    with open(os.path.join(ROOT, src), "rb") as f:
+        write(target, name, prefix + f.read())
+
+
+def registry_seeds():
+    # First byte: 0 identity file, 1 trust list, 2 certificates file, 3 one message (4: JSON).
+    copy("registries", "identity-sensors", "examples/testdata/sensors.yaml", b"\x00")
+    copy("registries", "identity-dcc-sensors", "examples/testdata/dcc-sensors.yaml", b"\x00")
+    copy("registries", "trust-labs", "examples/testdata/labs.yaml", b"\x01")
+    copy("registries", "trust-dcc-labs", "examples/testdata/dcc-labs.yaml", b"\x01")
+    copy("registries", "certificates", "examples/testdata/certificates.yaml", b"\x02")
+    copy("registries", "certificates-dcc", "tests/data/dcc/forms/real-expandedUnc.xml", b"\x02")
+    sensor = {"sensor_id": "urn:assay:fuzz:s1", "owner": "plant", "quantity": "pressure",
+              "unit": "kPa", "measuring_range": {"min": 0, "max": 500},
+              "redundancy_group": "g1",
+              "approved_firmware": ["7e516949c9e15831d7c02e1a0a86ec0e6f8fa4b7b866e348645f46f969bf25da"],
+              "keys": [{"key_id": "k1", "alg": "Ed25519",
+                        "public_key": "d04ab232742bb4ab3a1368bd4615e4e6d0224ab71a016baf8520a332c9778737",
+                        "valid_from": "2025-01-01T00:00:00Z", "valid_until": "2030-01-01T00:00:00Z"},
+                       {"key_id": "k2", "alg": "EcdsaP256Sha256", "revoked": True,
+                        "public_key": "04" + "11" * 64}]}
+    write("registries", "message-sensor-json", b"\x07" + json.dumps(sensor).encode())
+    write("registries", "message-sensor-yaml", b"\x03" + json.dumps(sensor, indent=1).encode()
+          .replace(b'{', b' ').replace(b'}', b' ').replace(b',\n', b'\n'))
+    with open(os.path.join(ROOT, "examples/testdata/certificates.yaml"), "rb") as f:
+        text = f.read().decode()
+    first = text.split("\n  - ")[1].split("\n  - ")[0]
+    write("registries", "message-certificate", b"\x03" + ("  " + first).encode())
+
+
+def dcc_seeds():
+    # First byte: bit 0 re-sign with the TEST lab key, bit 1 identity, bit 2 record paths.
+    base = os.path.join(ROOT, "tests/data/dcc")
+    for sub in ("forms", "bad", "real"):
+        for name in sorted(os.listdir(os.path.join(base, sub))):
+            if not name.endswith(".xml") or name.endswith(("_lt.xml", "_manipulated.xml")):
+                continue  # large variants of the real DCC, covered by its other forms
+            policy = 6 if sub != "bad" else 2
+            copy("dcc", "%s-%s" % (sub, name[:-4]), "tests/data/dcc/%s/%s" % (sub, name),
+                 bytes([policy]))
+    copy("dcc", "resign-good", "tests/data/dcc/bad/good.xml", b"\x07")
+    copy("dcc", "resign-pascal", "tests/data/dcc/bad/pascal-table.xml", b"\x03")
+    copy("dcc", "resign-list", "tests/data/dcc/forms/list-expandedUncXMLList.xml", b"\x07")
+
+
+def pipeline_seeds():
+    for name in sorted(os.listdir(os.path.join(ROOT, "examples"))):
+        if name.endswith(".yaml") and not name.endswith("_test.yaml"):
+            copy("pipeline", "example-" + name[:-5], "examples/" + name)
+    write("pipeline", "kafka", """name: k
+instance_id: fuzz-1
+input:
+  type: kafka
+  brokers: 127.0.0.1:1
+  topic: sensors.raw
+  group_id: g
+  properties: {fetch.max.bytes: "1048576", receive.message.max.bytes: "4000000"}
+engine: {batch_size: 64, max_in_flight: 4, threads: 2, max_record_bytes: 65536}
+metrics: {listen: "127.0.0.1:0"}
+registries:
+  identity: {file: testdata/sensors.yaml, reload_interval_ms: 0}
+  calibration: {certificates: testdata/certificates.yaml, trust: testdata/labs.yaml}
+operators:
+  - {type: verify_signature}
+  - {type: calibration}
+  - type: privacy
+    secret_file: testdata/keys/ex-line2-k1.secret
+    rules:
+      - {name: hide-owner, field: sensor_id, action: pseudonymize}
+routes:
+  trusted: {type: kafka, brokers: 127.0.0.1:1, topic: t, partition: source}
+  rejected: {type: kafka, brokers: 127.0.0.1:1, topic: r}
+  alerts: {type: jsonl, path: out/alerts.jsonl}
+""")
+    write("pipeline", "provenance-witness", """name: w
+input: {type: file, path: in.asy, start_offset: 2}
+operators:
+  - type: provenance
+    key: testdata/engine.key
+    key_id: engine-1
+    checkpoint: {every_records: 10, every_ms: 500}
+    witnesses:
+      - {vkey: "witness.example+9f3b8ddd+BAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g", url: "http://127.0.0.1:1/"}
+routes:
+  trusted: {type: file, path: out/t.asy, append: true}
+  rejected: {type: jsonl, path: out/r.jsonl}
+  attestations: {type: file, path: out/a.asy, append: true}
+audit: {file: out/audit.log, key: testdata/engine.key, fsync: false, topic: audit, kafka: {brokers: 127.0.0.1:1}}
+""")
+    write("pipeline", "json", json.dumps({
+        "name": "j", "input": {"type": "file", "path": "x.asy"},
+        "operators": [{"type": "anomaly", "registry": "testdata/sensors.yaml"},
+                      {"type": "drift", "registry": "testdata/sensors.yaml"}],
+        "routes": {"trusted": {"type": "file", "path": "t.asy"},
+                   "rejected": {"type": "file", "path": "t.asy"}}}))
+
+
 def main():
+    registry_seeds()
+    dcc_seeds()
+    pipeline_seeds()
     packs = senml_packs()
     # senml: first byte = policy (bit 0: JSON, bit 1: accept non-numeric); packs separated by
     # "\n--\n".

@@ -7,6 +7,9 @@ set -euo pipefail
 bin=$1 corpus=$2 work=$3 artifacts=$4 seconds=$5
 shift 5
 mkdir -p "$work" "$artifacts"
+# Absolute paths: a target may change its working directory (fuzz_pipeline works in a
+# temporary one).
+corpus=$(realpath "$corpus") work=$(realpath "$work") artifacts=$(realpath "$artifacts")/
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 shopt -s nullglob

@@ -39,8 +39,9 @@ if [ "$build" = 1 ]; then
   for t in "${targets[@]}"; do bins+=("fuzz_$t"); done
   scripts/build.sh fuzz "${bins[@]}" >/dev/null
 fi
-out=build-fuzz/fuzz
-mkdir -p "$out/logs"
+mkdir -p build-fuzz/fuzz/logs
+out=$(realpath build-fuzz/fuzz)  # absolute: a target may change its working directory
+src=$PWD
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
@@ -49,14 +50,14 @@ run_one() {
   local t=$1 bin=$out/fuzz_$1 work=$out/corpus/$1 crashes=$out/crashes/$1/ log=$out/logs/$1.log
   local dict=() left=$seconds execs=0 findings=0 start now n
   mkdir -p "$work" "$crashes"
-  [ -f "fuzz/dict/$t.dict" ] && dict=(-dict="fuzz/dict/$t.dict")
+  [ -f "fuzz/dict/$t.dict" ] && dict=(-dict="$src/fuzz/dict/$t.dict")
   : >"$log"
   start=$(date +%s)
   while [ "$left" -gt 0 ] && [ "$findings" -lt 20 ]; do
     local before after
     before=$(find "$crashes" -type f | wc -l)
     "$bin" -max_total_time="$left" -timeout=25 -print_final_stats=1 -artifact_prefix="$crashes" \
-      "${dict[@]}" "$work" "fuzz/corpus/$t" >>"$log" 2>&1 || true
+      "${dict[@]}" "$work" "$src/fuzz/corpus/$t" >>"$log" 2>&1 || true
     n=$(grep -a 'stat::number_of_executed_units:' "$log" | awk '{s += $2} END {print s + 0}')
     execs=$n
     after=$(find "$crashes" -type f | wc -l)
