@@ -1,18 +1,31 @@
-// ECDSA P-256 and HMAC-SHA256 verification throughput on one core: OpenSSL one at a time
-// (Backend::kOpenSSL) versus Assay's batch paths, at batch sizes 1, 8, 64, 256, per backend.
+// ECDSA (P-256, P-384, brainpoolP256r1, brainpoolP384r1) and HMAC-SHA256 verification
+// throughput on one core: OpenSSL one at a time (Backend::kOpenSSL) versus Assay's batch paths,
+// per backend.
 //
 //   assay_bench_crypto_ecdsa_hmac --benchmark_min_time=1s
 //
-// ECDSA key mixes: "hot_keys" = 4 keys that repeat (per-key comb tables get built, the fleet
-// case); "cold_keys" = a freshly parsed key for every signature (first use: OpenSSL);
-// "small_table" = 256 keys forced onto the small per-key table (keys used 2..7 times, or
-// beyond the comb-table budget). "table_build/*" = the one-off cost of a key's tables.
+// P-256: a pool of 1,024 signatures under 1,024 distinct keys, taken in batches (1, 8, 64,
+// 256). "hot_keys": every key already has its comb table (the fleet case: a key seen >= 8
+// times); "cold_keys": fresh key objects for every batch, so every verification is a key's first
+// use (after a restart or a rebalance every key is cold); "small_table": 256 keys forced onto
+// the small per-key table. "table_build/*" = the one-off cost of a key's tables.
+// ecdsa/openssl_single is the P-256 reference: per signature, SHA-256 of the message, then
+// EVP_PKEY_CTX_new_from_pkey + EVP_PKEY_verify_init + EVP_PKEY_CTX_set_signature_md +
+// EVP_PKEY_verify(DER(r, s), digest) with the key's EVP_PKEY parsed once.
+// Other curves ("ecdsa_curve/<curve>/..."): 256 signatures (DER) under 256 keys, through
+// crypto::ecdsa_verify_batch; openssl_evp_single = per signature EVP_MD_CTX_new +
+// EVP_DigestVerifyInit(SHA-256/384, the key's EVP_PKEY parsed once) + EVP_DigestVerify(DER
+// signature, message) + EVP_MD_CTX_free, after Assay's strict DER parse (kOpenSSL backend).
 #include <benchmark/benchmark.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
 
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "crypto/ecdsa.hpp"
 #include "crypto/ecdsa_p256.hpp"
 #include "crypto/ecdsa_p256_internal.hpp"
 #include "crypto/hmac_sha256.hpp"
@@ -20,6 +33,8 @@
 namespace {
 
 using namespace assay::crypto;
+
+constexpr size_t kPool = 1024;  // P-256 signatures, one key each
 
 struct EcdsaCorpus {
   std::vector<EcdsaP256PublicKey> keys;
@@ -50,16 +65,29 @@ EcdsaCorpus make_ecdsa(size_t n, size_t key_count) {
   return c;
 }
 
+// The pool with every key's comb table built.
 const EcdsaCorpus& hot_corpus() {
-  static const EcdsaCorpus c = make_ecdsa(1024, 4);
+  static const EcdsaCorpus c = [] {
+    EcdsaCorpus k = make_ecdsa(kPool, kPool);
+    assay::crypto::detail::p256_set_table_policy(assay::crypto::detail::kSmallAfterUses, 0);
+    std::vector<uint8_t> v(k.jobs.size());
+    ecdsa_p256_verify_batch(k.jobs, v, Backend::kPortable);
+    assay::crypto::detail::p256_set_table_policy(assay::crypto::detail::kSmallAfterUses,
+                                                 assay::crypto::detail::kCombAfterUses);
+    return k;
+  }();
+  return c;
+}
+
+// The same signatures under never-used key objects (parsed anew for each batch).
+const EcdsaCorpus& cold_corpus() {
+  static const EcdsaCorpus c = make_ecdsa(kPool, kPool);
   return c;
 }
 
 void BM_Ecdsa(benchmark::State& state, Backend b, bool cold) {
   const size_t batch = static_cast<size_t>(state.range(0));
-  // Cold keys: fresh key objects each round (a new key per job), so no tables are ever built.
-  static const EcdsaCorpus cold_corpus = make_ecdsa(256, 256);
-  const EcdsaCorpus& c = cold ? cold_corpus : hot_corpus();
+  const EcdsaCorpus& c = cold ? cold_corpus() : hot_corpus();
   std::vector<uint8_t> verdicts(batch);
   std::vector<std::optional<EcdsaP256PublicKey>> fresh;
   std::vector<EcdsaP256Job> jobs;
@@ -113,10 +141,10 @@ void BM_EcdsaSmallTable(benchmark::State& state, Backend b) {
 // One-off cost of a key's table: parse a fresh key and verify one signature with the policy
 // forcing the table to be built (minus the verification itself, measured elsewhere).
 void BM_EcdsaTableBuild(benchmark::State& state, bool comb) {
-  const EcdsaCorpus& c = hot_corpus();
+  const EcdsaCorpus& c = cold_corpus();
   assay::crypto::detail::p256_set_table_policy(comb ? UINT32_MAX : 0, comb ? 0 : UINT32_MAX);
   for (auto _ : state) {
-    auto key = EcdsaP256PublicKey::parse(c.keys[0].uncompressed());
+    auto key = EcdsaP256PublicKey::parse(c.jobs[0].key->uncompressed());
     EcdsaP256Job job = c.jobs[0];
     job.key = &*key;
     benchmark::DoNotOptimize(ecdsa_p256_verify(job, Backend::kPortable));
@@ -133,6 +161,69 @@ void BM_EcdsaOpenSslSingle(benchmark::State& state) {
     benchmark::DoNotOptimize(ecdsa_p256_verify(c.jobs[i++ % c.jobs.size()], Backend::kOpenSSL));
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+
+// ---- the other curves, through the generic API ----------------------------------------------
+
+struct CurveCorpus {
+  std::vector<EcdsaPublicKey> keys;
+  std::vector<std::vector<uint8_t>> msgs, sigs;
+  std::vector<EcdsaJob> jobs;
+};
+
+const CurveCorpus& curve_corpus(EcdsaCurve curve) {
+  static std::map<EcdsaCurve, CurveCorpus> cache;
+  auto it = cache.find(curve);
+  if (it != cache.end()) return it->second;
+  CurveCorpus& c = cache[curve];
+  const char* ossl = curve == EcdsaCurve::kP256              ? "P-256"
+                     : curve == EcdsaCurve::kP384            ? "P-384"
+                     : curve == EcdsaCurve::kBrainpoolP256r1 ? "brainpoolP256r1"
+                                                             : "brainpoolP384r1";
+  const size_t n = 256;
+  std::mt19937_64 rng(11);
+  c.msgs.resize(n);
+  c.sigs.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    EVP_PKEY* pk = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", ossl);
+    uint8_t pub[200];
+    size_t pl = 0;
+    EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pub, sizeof pub, &pl);
+    c.keys.push_back(*EcdsaPublicKey::parse(curve, std::span<const uint8_t>(pub, pl)).key);
+    c.msgs[i].resize(128);
+    for (auto& x : c.msgs[i]) x = static_cast<uint8_t>(rng());
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    size_t sl = 160;
+    c.sigs[i].resize(sl);
+    EVP_DigestSignInit(ctx, nullptr, ecdsa_field_bytes(curve) == 32 ? EVP_sha256() : EVP_sha384(),
+                       nullptr, pk);
+    EVP_DigestSign(ctx, c.sigs[i].data(), &sl, c.msgs[i].data(), 128);
+    c.sigs[i].resize(sl);
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(pk);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    c.jobs.push_back({&c.keys[i], c.sigs[i].data(), c.sigs[i].size(), EcdsaSignatureFormat::kDer,
+                      c.msgs[i].data(), 128});
+  }
+  return c;
+}
+
+void BM_EcdsaCurve(benchmark::State& state, EcdsaCurve curve, Backend b) {
+  const CurveCorpus& c = curve_corpus(curve);
+  const size_t batch = static_cast<size_t>(state.range(0));
+  std::vector<uint8_t> verdicts(batch);
+  size_t off = 0;
+  for (auto _ : state) {
+    if (off + batch > c.jobs.size()) off = 0;
+    ecdsa_verify_batch(curve, std::span(c.jobs).subspan(off, batch), verdicts, b);
+    benchmark::DoNotOptimize(verdicts.data());
+    off += batch;
+  }
+  for (uint8_t v : verdicts) {
+    if (v != 1) state.SkipWithError("signature rejected");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * batch));
 }
 
 struct HmacCorpus {
@@ -207,6 +298,17 @@ int register_all() {
       benchmark::RegisterBenchmark(("ecdsa/" + name + (cold ? "/cold_keys" : "/hot_keys")).c_str(),
                                    [b, cold](benchmark::State& s) { BM_Ecdsa(s, b, cold); })
           ->Arg(1)->Arg(8)->Arg(64)->Arg(256);
+    }
+  }
+  for (EcdsaCurve curve : kEcdsaCurves) {
+    const std::string cname(ecdsa_curve_name(curve));
+    for (Backend b : supported_backends()) {
+      if (b == Backend::kAvx2) continue;  // the portable code
+      const std::string name =
+          b == Backend::kOpenSSL ? "openssl_evp_single" : std::string(backend_name(b));
+      benchmark::RegisterBenchmark(("ecdsa_curve/" + cname + "/" + name).c_str(),
+                                   [curve, b](benchmark::State& s) { BM_EcdsaCurve(s, curve, b); })
+          ->Arg(256);
     }
   }
   std::vector<Backend> hmac_backends = supported_backends();

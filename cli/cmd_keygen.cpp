@@ -1,13 +1,7 @@
-// `assay keygen`: creates an Ed25519 / ECDSA P-256 key pair or an HMAC-SHA256 secret and prints
-// the identity-registry snippet for it. Private material is written to files (mode 0600), never
-// to stdout.
-#include <fcntl.h>
-#include <openssl/bio.h>
-#include <openssl/core_names.h>
+// `assay keygen`: creates an Ed25519 / ECDSA (P-256, P-384, brainpoolP256r1, brainpoolP384r1)
+// key pair or an HMAC-SHA256 secret (crypto::SigningKey) and prints the identity-registry snippet
+// for it. Private material is written to files (mode 0600), never to stdout.
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +16,7 @@
 #include "connectors/record_json.hpp"
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
+#include "crypto/signing.hpp"
 #include "engine/files.hpp"
 
 namespace assay::cli {
@@ -33,43 +28,59 @@ bool write_new_file(const std::string& path, std::string_view content, mode_t mo
   return write_file(path, content, mode, force ? Overwrite::kReplace : Overwrite::kRefuse, error);
 }
 
-// Reads a memory BIO into a string and wipes the BIO's buffer.
-std::string bio_string(BIO* bio) {
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  return n > 0 ? std::string(data, static_cast<size_t>(n)) : std::string();
-}
-
 void wipe(std::string& s) {
   if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
 }
 
+// --alg names.
+struct AlgName {
+  const char* name;
+  crypto::SignatureAlgorithm alg;
+};
+constexpr AlgName kAlgs[] = {
+    {"ed25519", crypto::SignatureAlgorithm::kEd25519},
+    {"ecdsa-p256", crypto::SignatureAlgorithm::kEcdsaP256},
+    {"ecdsa", crypto::SignatureAlgorithm::kEcdsaP256},
+    {"ecdsa-p384", crypto::SignatureAlgorithm::kEcdsaP384},
+    {"ecdsa-brainpoolp256r1", crypto::SignatureAlgorithm::kEcdsaBrainpoolP256r1},
+    {"ecdsa-brainpoolp384r1", crypto::SignatureAlgorithm::kEcdsaBrainpoolP384r1},
+    {"hmac", crypto::SignatureAlgorithm::kHmac},
+};
+constexpr const char* kAlgList =
+    "ed25519, ecdsa-p256, ecdsa-p384, ecdsa-brainpoolp256r1, ecdsa-brainpoolp384r1 or hmac";
+
 }  // namespace
 
 int cmd_keygen(int argc, char** argv) {
-  Args args("assay keygen --alg ed25519|ecdsa-p256|hmac --out PREFIX [--key-id ID] [--force]",
-            "Creates a signing key with OpenSSL and prints the identity-registry entry for it (YAML).\n"
-            "ed25519 / ecdsa-p256: writes PREFIX.key (PKCS#8 PEM private key, mode 0600) and PREFIX.pub\n"
+  Args args("assay keygen --alg ed25519|ecdsa-p256|ecdsa-p384|ecdsa-brainpoolp256r1|ecdsa-brainpoolp384r1|hmac "
+            "--out PREFIX [--key-id ID] [--force]",
+            "Creates a signing key and prints the identity-registry entry for it (YAML).\n"
+            "ed25519 / ecdsa-*: writes PREFIX.key (PKCS#8 PEM private key, mode 0600) and PREFIX.pub\n"
             "(SubjectPublicKeyInfo PEM); the entry holds the raw public key in hex (Ed25519: 32 bytes;\n"
-            "P-256: 65-byte uncompressed SEC1). hmac: writes PREFIX.secret (64 hex characters = 32 random\n"
-            "bytes, mode 0600); the entry names the file. Secrets and private keys are never printed.\n"
-            "Existing files are not overwritten unless --force is given.");
-  args.option("alg", "ed25519, ecdsa-p256 or hmac")
+            "ECDSA: the uncompressed SEC1 point, 65 or 97 bytes). ECDSA signs with SHA-256 on the 256-bit\n"
+            "curves and SHA-384 on the 384-bit ones. hmac: writes PREFIX.secret (64 hex characters = 32\n"
+            "random bytes, mode 0600); the entry names the file. Secrets and private keys are never\n"
+            "printed. Existing files are not overwritten unless --force is given.");
+  args.option("alg", kAlgList)
       .option("out", "path prefix of the files to write")
       .option("key-id", "key id for the registry entry (default: the file name of PREFIX)")
       .flag("force", "overwrite existing files");
   if (int rc = handle_parse(args, argc, argv); rc >= 0) return rc;
-  const std::string alg = args.get("alg");
+  const std::string alg_name = args.get("alg");
   const std::string prefix = args.get("out");
   const bool force = args.has("force");
-  if (alg.empty() || prefix.empty()) {
+  if (alg_name.empty() || prefix.empty()) {
     std::fprintf(stderr, "error: --alg and --out are required\n\n%s", args.help().c_str());
     return kExitUsage;
   }
-  if (alg != "ed25519" && alg != "ecdsa-p256" && alg != "ecdsa" && alg != "hmac") {
-    std::fprintf(stderr, "error: --alg must be ed25519, ecdsa-p256 or hmac (got '%s')\n", alg.c_str());
+  const AlgName* found = nullptr;
+  for (const AlgName& a : kAlgs)
+    if (alg_name == a.name) found = &a;
+  if (found == nullptr) {
+    std::fprintf(stderr, "error: --alg must be %s (got '%s')\n", kAlgList, alg_name.c_str());
     return kExitUsage;
   }
+  const crypto::SignatureAlgorithm alg = found->alg;
   std::string key_id = args.get("key-id");
   if (key_id.empty()) key_id = std::filesystem::path(prefix).filename().string();
   if (key_id.empty()) {
@@ -78,20 +89,19 @@ int cmd_keygen(int argc, char** argv) {
   }
 
   std::string error;
-  if (alg == "hmac") {
+  if (alg == crypto::SignatureAlgorithm::kHmac) {
     const std::string path = prefix + ".secret";
     if (!force && std::filesystem::exists(path)) {
       std::fprintf(stderr, "assay keygen: %s exists (use --force to overwrite)\n", path.c_str());
       return kExitFailure;
     }
-    unsigned char secret[32];
-    if (RAND_bytes(secret, sizeof secret) != 1) {
-      std::fprintf(stderr, "assay keygen: RAND_bytes failed\n");
+    const auto key = crypto::SigningKey::generate(alg);
+    if (!key) {
+      std::fprintf(stderr, "assay keygen: cannot draw a random secret\n");
       return kExitFailure;
     }
     std::string text;
-    connectors::append_hex(text, {secret, sizeof secret});
-    OPENSSL_cleanse(secret, sizeof secret);
+    connectors::append_hex(text, key->secret());
     text.push_back('\n');
     const bool ok = write_new_file(path, text, 0600, force, error);
     wipe(text);
@@ -105,7 +115,6 @@ int cmd_keygen(int argc, char** argv) {
     return kExitOk;
   }
 
-  const bool ed = alg == "ed25519";
   const std::string key_path = prefix + ".key";
   const std::string pub_path = prefix + ".pub";
   for (const auto& p : {key_path, pub_path}) {
@@ -114,47 +123,28 @@ int cmd_keygen(int argc, char** argv) {
       return kExitFailure;
     }
   }
-  EVP_PKEY* pkey = ed ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")
-                      : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
-  if (pkey == nullptr) {
+  const auto key = crypto::SigningKey::generate(alg);
+  if (!key) {
     std::fprintf(stderr, "assay keygen: key generation failed\n");
     return kExitFailure;
   }
-  std::vector<uint8_t> raw(ed ? 32 : 65);
-  size_t raw_len = raw.size();
-  bool ok = ed ? EVP_PKEY_get_raw_public_key(pkey, raw.data(), &raw_len) == 1
-               : EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, raw.data(), raw.size(),
-                                                 &raw_len) == 1;
-  ok = ok && raw_len == raw.size() && (ed || raw[0] == 0x04);
-  std::string priv_pem, pub_pem;
-  if (ok) {
-    BIO* bp = BIO_new(BIO_s_secmem());
-    BIO* bq = BIO_new(BIO_s_mem());
-    ok = bp != nullptr && bq != nullptr &&
-         PEM_write_bio_PKCS8PrivateKey(bp, pkey, nullptr, nullptr, 0, nullptr, nullptr) == 1 &&
-         PEM_write_bio_PUBKEY(bq, pkey) == 1;
-    if (ok) {
-      priv_pem = bio_string(bp);
-      pub_pem = bio_string(bq);
-    }
-    BIO_free(bp);
-    BIO_free(bq);
-  }
-  EVP_PKEY_free(pkey);
-  if (!ok) {
+  std::string priv_pem = key->private_key_pem();
+  const std::string pub_pem = key->public_key_pem();
+  if (priv_pem.empty() || pub_pem.empty()) {
     std::fprintf(stderr, "assay keygen: cannot encode the key\n");
     return kExitFailure;
   }
-  ok = write_new_file(key_path, priv_pem, 0600, force, error) && write_new_file(pub_path, pub_pem, 0644, force, error);
+  const bool ok =
+      write_new_file(key_path, priv_pem, 0600, force, error) && write_new_file(pub_path, pub_pem, 0644, force, error);
   wipe(priv_pem);
   if (!ok) {
     std::fprintf(stderr, "assay keygen: %s\n", error.c_str());
     return kExitFailure;
   }
   std::string hex;
-  connectors::append_hex(hex, raw);
+  connectors::append_hex(hex, key->public_key());
   std::printf("- key_id: %s\n  alg: %s\n  public_key: \"%s\"\n", registries::yaml_scalar(key_id).c_str(),
-              ed ? "Ed25519" : "EcdsaP256Sha256", hex.c_str());
+              std::string(crypto::signature_algorithm_name(alg)).c_str(), hex.c_str());
   std::fprintf(stderr, "assay keygen: wrote %s and %s\n", key_path.c_str(), pub_path.c_str());
   return kExitOk;
 }

@@ -68,6 +68,7 @@ std::string summary_table(const Pipeline& p, const RunSummary& s) {
     out += buf;
   }
   row("alerts", s.alerts);
+  if (s.unconfirmed > 0) row("outputs not confirmed", s.unconfirmed);
   const bool balanced = s.rows_in == s.trusted + s.rejected;
   std::snprintf(buf, sizeof buf, "  %-28s %12s\n", "readings in = trusted+rejected",
                 balanced ? "yes" : "NO");
@@ -144,9 +145,9 @@ int run_pipeline(std::unique_ptr<Pipeline> first, Metrics& metrics, const RunOpt
                      "\r[assay] %10.0f readings/s | in %llu | trusted %llu | rejected %llu | "
                      "alerts %llu   ",
                      rate, static_cast<unsigned long long>(rows),
-                     static_cast<unsigned long long>(s.trusted.load()),
-                     static_cast<unsigned long long>(s.rejected.load()),
-                     static_cast<unsigned long long>(s.alerts.load()));
+                     static_cast<unsigned long long>(r->routes().readings(Route::kTrusted)),
+                     static_cast<unsigned long long>(r->routes().readings(Route::kRejected)),
+                     static_cast<unsigned long long>(r->routes().records(Route::kAlerts)));
       }
       std::fprintf(stderr, "\n");
     });

@@ -1,14 +1,18 @@
 #pragma once
 /// \file ECDSA P-256 / SHA-256 signature verification (single and batch), key parsing,
-/// strict DER signature conversion, and key generation / signing for tests and the simulator.
+/// strict DER signature conversion, and key generation / signing helpers for tests. (The
+/// other curves and the generic API: crypto/ecdsa.hpp; key generation and signing for the
+/// simulator and tools: crypto/signing.hpp.)
 ///
 /// Semantics (see docs/verification-ecdsa-hmac.md): the signature is exactly 64 bytes r||s
 /// (IEEE P1363, big-endian); r and s must lie in [1, n-1]; high S is accepted; e is the
 /// leftmost 256 bits of SHA-256(message); the public key is a validated curve point.
-/// Backends: kOpenSSL = OpenSSL EVP one signature at a time (the reference and production
-/// fallback); kPortable = Assay's own P-256 arithmetic with shared scalar inversion and
-/// per-key precomputed tables. kAvx2 / kAvx512 have no distinct ECDSA code and run the kPortable
-/// path; kAuto = kPortable. Every backend gives the same verdict for the same job.
+/// Backends: kOpenSSL = OpenSSL EVP one signature at a time (the reference); kAvx512, and
+/// kAuto where the CPU has AVX-512 IFMA = the multi-buffer engine (crypto/ec_engine.hpp: 8
+/// signatures per vector, per-key comb tables for hot keys, doublings for cold ones);
+/// kPortable, kAvx2, and kAuto elsewhere = Assay's scalar P-256 arithmetic with shared scalar
+/// inversion and per-key precomputed tables, keys without a table going to OpenSSL. Every
+/// backend gives the same verdict for the same job.
 
 #include <array>
 #include <cstddef>

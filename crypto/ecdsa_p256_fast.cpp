@@ -24,6 +24,8 @@
 #include <cstring>
 #include <vector>
 
+#include "crypto/cpu.hpp"
+#include "crypto/ec_engine.hpp"
 #include "crypto/ecdsa_p256_internal.hpp"
 
 namespace assay::crypto::detail {
@@ -566,15 +568,39 @@ void batch_to_affine(const Jac* in, size_t n, P256Affine* out) {
 
 // Comb table: out[i * per + (j - 1)] = j · 2^(w·i) · P for i < windows, 1 <= j <= per
 // (per = 2^(w-1)). P must have order n (so no multiple is infinity).
+// Whether comb tables of keys may be built by the AVX-512 engine (tests compare both builders).
+std::atomic<bool> g_vector_comb{true};
+
 void build_comb(const P256Affine& p, int w, int windows, P256Affine* out) {
   const int per = 1 << (w - 1);
+  // The windows' bases 2^(w·i)·P, made affine together (one inversion), so that every row
+  // entry costs a mixed addition instead of a full one.
+  std::vector<Jac> bases(static_cast<size_t>(windows));
+  Jac b = jac_from_affine(p);
+  for (int i = 0; i < windows; ++i) {
+    bases[static_cast<size_t>(i)] = b;
+    for (int k = 0; k < w; ++k) jac_dbl(b);
+  }
+  std::vector<P256Affine> affine(static_cast<size_t>(windows));
+  batch_to_affine(bases.data(), bases.size(), affine.data());
+  if (w == 6 && windows == 43 && g_vector_comb.load(std::memory_order_relaxed) &&
+      backend_supported(Backend::kAvx512)) {
+    // The rows with the multi-buffer engine (8 windows per vector): the same values, about 4x
+    // faster to build.
+    ec_p256_comb_rows_avx512(affine.data(), out);
+    return;
+  }
   std::vector<Jac> pts(static_cast<size_t>(windows) * per);
-  Jac base = jac_from_affine(p);
   for (int i = 0; i < windows; ++i) {
     Jac* row = &pts[static_cast<size_t>(i) * per];
-    row[0] = base;
-    for (int j = 1; j < per; ++j) jac_add(row[j], row[j - 1], base);
-    for (int k = 0; k < w; ++k) jac_dbl(base);
+    Fe bx, by;
+    std::memcpy(bx.v, affine[static_cast<size_t>(i)].x, 32);
+    std::memcpy(by.v, affine[static_cast<size_t>(i)].y, 32);
+    row[0] = jac_from_affine(affine[static_cast<size_t>(i)]);
+    for (int j = 1; j < per; ++j) {
+      row[j] = row[j - 1];
+      jac_add_affine(row[j], bx, by);  // j = 1 doubles (all exceptional cases handled)
+    }
   }
   batch_to_affine(pts.data(), pts.size(), out);
 }
@@ -687,26 +713,43 @@ void comb_mul_add(Jac& acc, const P256Affine* table, int w, int windows, const u
 
 }  // namespace
 
-bool p256_key_ready(const P256KeyState& st) {
-  if (st.comb.load(std::memory_order_acquire) != nullptr) return true;
-  const uint32_t use = st.uses.fetch_add(1, std::memory_order_relaxed) + 1;
-  const uint32_t small_after = g_small_after.load(std::memory_order_relaxed);
-  const uint32_t comb_after = g_comb_after.load(std::memory_order_relaxed);
-  if (comb_after != UINT32_MAX && use >= comb_after) {
-    std::call_once(st.comb_once, [&] {
+namespace {
+
+// Builds the key's comb table once (if the process-wide budget allows); true if it has one.
+bool ensure_comb(const P256KeyState& st) {
+  std::call_once(st.comb_once, [&] {
     const size_t bytes = sizeof(P256Affine) * kQWindows * kQPer;
     if (g_comb_bytes.fetch_add(bytes) + bytes > kP256CombBudgetBytes) {
       g_comb_bytes.fetch_sub(bytes);
-      return;  // over budget: this key stays on the OpenSSL path
+      return;  // over budget: this key stays without a comb table
     }
     auto t = std::make_unique<P256Affine[]>(static_cast<size_t>(kQWindows) * kQPer);
     build_comb(st.q, kQW, kQWindows, t.get());
     st.comb_bytes = bytes;
     st.comb_storage = std::move(t);
     st.comb.store(st.comb_storage.get(), std::memory_order_release);
-    });
-    if (st.comb.load(std::memory_order_acquire) != nullptr) return true;
+  });
+  return st.comb.load(std::memory_order_acquire) != nullptr;
+}
+
+}  // namespace
+
+const P256Affine* p256_key_comb(const P256KeyState& st) {
+  if (const P256Affine* c = st.comb.load(std::memory_order_acquire)) return c;
+  const uint32_t use = st.uses.fetch_add(1, std::memory_order_relaxed) + 1;
+  const uint32_t comb_after = g_comb_after.load(std::memory_order_relaxed);
+  if (comb_after != UINT32_MAX && use >= comb_after && ensure_comb(st)) {
+    return st.comb.load(std::memory_order_acquire);
   }
+  return nullptr;
+}
+
+bool p256_key_ready(const P256KeyState& st) {
+  if (st.comb.load(std::memory_order_acquire) != nullptr) return true;
+  const uint32_t use = st.uses.fetch_add(1, std::memory_order_relaxed) + 1;
+  const uint32_t small_after = g_small_after.load(std::memory_order_relaxed);
+  const uint32_t comb_after = g_comb_after.load(std::memory_order_relaxed);
+  if (comb_after != UINT32_MAX && use >= comb_after && ensure_comb(st)) return true;
   if (st.small.load(std::memory_order_acquire) != nullptr) return true;
   if (small_after == UINT32_MAX || use < small_after) return false;
   std::call_once(st.small_once, [&] {
@@ -768,6 +811,20 @@ P256KeyState::~P256KeyState() {
 
 size_t p256_comb_table_bytes() { return g_comb_bytes.load(); }
 
+const P256Affine* p256_g_table() {
+  return g_table();
+}
+
+void p256_set_vector_comb_build(bool on) {
+  g_vector_comb.store(on);
+}
+
+void p256_build_comb_for_test(const uint8_t uncompressed[65], P256Affine* out) {
+  P256KeyState st;
+  p256_key_state_init(st, uncompressed);
+  build_comb(st.q, kQW, kQWindows, out);
+}
+
 void p256_set_table_policy(uint32_t small_after, uint32_t comb_after) {
   g_small_after.store(small_after);
   g_comb_after.store(comb_after);
@@ -777,6 +834,8 @@ void p256_key_state_init(P256KeyState& st, const uint8_t uncompressed[65]) {
   u64 x[4], y[4];
   load_be(x, uncompressed + 1);
   load_be(y, uncompressed + 33);
+  std::memcpy(st.qx_plain, x, 32);
+  std::memcpy(st.qy_plain, y, 32);
   to_mont<kP>(st.q.x, x);
   to_mont<kP>(st.q.y, y);
 }

@@ -19,6 +19,8 @@ struct P256Affine {
 /// Per-key precomputation for the fast path. Built lazily, then immutable; thread-safe.
 struct P256KeyState {
   P256Affine q{};  ///< the public key (Montgomery form)
+  uint64_t qx_plain[4] = {};  ///< the public key's x, plain, little-endian limbs
+  uint64_t qy_plain[4] = {};  ///< the public key's y
 
   /// Fixed-base comb table (no doublings at verify time), built once the key has been used
   /// kCombAfterUses times (see p256_set_comb_after_uses) while the process-wide table budget
@@ -59,15 +61,32 @@ struct P256Item {
 /// are verified by the OpenSSL path.
 bool p256_key_ready(const P256KeyState& st);
 
+/// The multi-buffer path's view of a key: counts one use and returns the key's comb table,
+/// building it now if the key reached kCombAfterUses (see p256_set_table_policy) and the budget
+/// allows; null while the key has none (the engine then verifies with doublings).
+const P256Affine* p256_key_comb(const P256KeyState& st);
+
 /// Verifies items[i] into verdicts[i] (1/0) with one scalar inversion for the whole span.
 /// r and s must already be checked to lie in [1, n-1]; every key must be p256_key_ready.
 void p256_verify_items(const P256Item* items, size_t n, uint8_t* verdicts);
+
+/// The static comb table of G (window 8: 33 windows x 128 affine points j·2^(8i)·G, Montgomery
+/// form with R = 2^256), built on first use. Shared with the multi-buffer engine.
+const P256Affine* p256_g_table();
 
 /// Bytes currently held by per-key comb tables (process-wide), and the cap.
 size_t p256_comb_table_bytes();
 constexpr size_t kP256CombBudgetBytes = size_t{256} << 20;  // 256 MiB
 constexpr uint32_t kSmallAfterUses = 2;  ///< default policy: small table from the 2nd use
 constexpr uint32_t kCombAfterUses = 8;   ///< default policy: comb table from the 8th use
+
+/// Whether key comb tables may be built by the AVX-512 engine where the CPU has IFMA (default
+/// on; the table is the same either way). For tests.
+void p256_set_vector_comb_build(bool on);
+
+/// Builds the comb table (43 × 32 entries) of a 65-byte uncompressed key with the current
+/// builder. For tests.
+void p256_build_comb_for_test(const uint8_t uncompressed[65], P256Affine* out);
 
 /// Sets after how many verifications a key gets its small and its comb table (0 = at once;
 /// UINT32_MAX = never). For tests and benchmarks; affects tables not built yet.

@@ -9,7 +9,12 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <cstring>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "crypto/ed25519_batch.hpp"
@@ -93,6 +98,7 @@ struct StrausScratch {
   std::vector<int8_t> naf_t;       // [pos * n + i]
   std::vector<GeCached> tables;    // concatenated odd-multiple tables
   std::vector<uint32_t> table_at;  // start of term i's table
+  std::vector<const GeCached*> tab;  // term i's table (built or cached)
   int8_t naf[256];
 };
 
@@ -124,12 +130,18 @@ GeP2 msm_portable(const Sc* base_scalar, std::span<const MsmTerm> terms) {
     table_size += size_t{1} << (terms[i].w - 2);
   }
   s.tables.resize(table_size);
+  s.tab.resize(n);
   int top = 0;
   for (size_t i = 0; i + 1 < n; ++i) {
     const int t = sc_wnaf(s.naf, terms[i].scalar, terms[i].w);
     top = std::max(top, t);
     for (int p = 0; p < t; ++p) s.naf_t[p * n + i] = s.naf[p];
-    if (t > 0) odd_multiples(&s.tables[s.table_at[i]], *terms[i].point, terms[i].w);
+    if (terms[i].table != nullptr) {
+      s.tab[i] = terms[i].table;  // a cached key's table (window terms[i].w)
+    } else {
+      s.tab[i] = &s.tables[s.table_at[i]];
+      if (t > 0) odd_multiples(&s.tables[s.table_at[i]], *terms[i].point, terms[i].w);
+    }
   }
   const BaseTables& bt = base_tables();
   if (base_scalar) {
@@ -150,7 +162,7 @@ GeP2 msm_portable(const Sc* base_scalar, std::span<const MsmTerm> terms) {
     for (size_t i = 0; i < n; ++i) {
       const int d = row[i];
       if (d == 0) continue;
-      const GeCached* tab = (i + 1 == n) ? bt.odd : &s.tables[s.table_at[i]];
+      const GeCached* tab = (i + 1 == n) ? bt.odd : s.tab[i];
       const GeP3 u = have_t ? ge_p1p1_to_p3(t) : ge_identity();
       t = d > 0 ? ge_add(u, tab[d >> 1]) : ge_sub(u, tab[(-d) >> 1]);
       have_t = true;
@@ -169,6 +181,19 @@ void decode_core_portable(const Fe* y, Fe* x, Fe* u, Fe* vxx, size_t n) {
   for (size_t i = 0; i < n; ++i) ge_decode_core(y[i], x[i], u[i], vxx[i]);
 }
 
+void odd_tables_portable(const GeP3* const* points, size_t n, int w, GeCached* const* out) {
+  for (size_t i = 0; i < n; ++i) {
+    odd_multiples(out[i], *points[i], w);
+    // Limbs < 2^52, as the AVX-512 engine requires of every table.
+    for (int e = 0; e < (1 << (w - 2)); ++e) {
+      for (Fe* f : {&out[i][e].YplusX, &out[i][e].YminusX, &out[i][e].Z, &out[i][e].T2d}) {
+        fe_carry(*f);
+        fe_carry(*f);
+      }
+    }
+  }
+}
+
 }  // namespace ed25519_batch
 
 namespace {
@@ -178,7 +203,8 @@ using ed25519_batch::MsmFn;
 using ed25519_batch::MsmTerm;
 
 const Engine kPortableEngine = {&ed25519_batch::msm_portable, &ed25519_batch::msm_portable,
-                                &ed25519_batch::decode_core_portable};
+                                &ed25519_batch::decode_core_portable,
+                                &ed25519_batch::odd_tables_portable};
 
 const Engine& select_engine(Backend backend) {
 #if defined(__x86_64__)
@@ -189,6 +215,134 @@ const Engine& select_engine(Backend backend) {
 #endif
   (void)backend;
   return kPortableEngine;
+}
+
+// ----------------------------------------------------------------------------------------------
+// Per-key cache: what does not change for a public key (its decoding, that it is not of small
+// order, and the odd multiples of -A for a window of 8), shared by all threads.
+// ----------------------------------------------------------------------------------------------
+constexpr int kCacheW = 7;
+constexpr int kCacheEntries = 1 << (kCacheW - 2);  // 32 odd multiples, 5 KiB
+
+struct CachedKey {
+  uint8_t enc[32];
+  GeP3 neg_a;                     // -A
+  GeCached table[kCacheEntries];  // (2j + 1)·(-A), limbs < 2^52
+};
+
+/// A bounded, sharded map from 32-byte encodings to cached keys. Lookups and insertions lock
+/// one of kShards mutexes; entries are immutable and reference-counted, so a batch keeps using
+/// an entry that is evicted meanwhile. Eviction: CLOCK (second chance) per shard.
+class KeyCache {
+ public:
+  static constexpr size_t kShards = 16;
+
+  std::shared_ptr<const CachedKey> find(const uint8_t enc[32]) {
+    Shard& sh = shard(enc);
+    std::lock_guard<std::mutex> lock(sh.mu);
+    auto it = sh.index.find(key_of(enc));
+    if (it == sh.index.end()) {
+      ++sh.misses;
+      return nullptr;
+    }
+    Slot& slot = sh.slots[it->second];
+    slot.referenced = true;
+    ++sh.hits;
+    return slot.entry;
+  }
+
+  void insert(std::shared_ptr<const CachedKey> e) {
+    Shard& sh = shard(e->enc);
+    std::lock_guard<std::mutex> lock(sh.mu);
+    const size_t cap = per_shard_.load(std::memory_order_relaxed);
+    if (cap == 0) return;
+    const Key k = key_of(e->enc);
+    if (sh.index.count(k) != 0) return;  // another thread was faster
+    if (sh.slots.size() < cap) {
+      sh.index.emplace(k, sh.slots.size());
+      sh.slots.push_back(Slot{std::move(e), false});
+      return;
+    }
+    // CLOCK: skip (and clear) referenced slots; evict the first unreferenced one.
+    for (;;) {
+      Slot& victim = sh.slots[sh.hand];
+      if (victim.referenced) {
+        victim.referenced = false;
+        sh.hand = (sh.hand + 1) % sh.slots.size();
+        continue;
+      }
+      sh.index.erase(key_of(victim.entry->enc));
+      ++sh.evictions;
+      sh.index.emplace(k, sh.hand);
+      victim = Slot{std::move(e), false};
+      sh.hand = (sh.hand + 1) % sh.slots.size();
+      return;
+    }
+  }
+
+  bool enabled() const { return per_shard_.load(std::memory_order_relaxed) != 0; }
+
+  void set_capacity(size_t entries) {
+    const size_t per = (entries + kShards - 1) / kShards;
+    for (Shard& sh : shards_) {
+      std::lock_guard<std::mutex> lock(sh.mu);
+      sh.index.clear();
+      sh.slots.clear();
+      sh.hand = 0;
+    }
+    per_shard_.store(per, std::memory_order_relaxed);
+  }
+
+  detail::Ed25519KeyCacheStats stats() {
+    detail::Ed25519KeyCacheStats st;
+    st.capacity = per_shard_.load() * kShards;
+    for (Shard& sh : shards_) {
+      std::lock_guard<std::mutex> lock(sh.mu);
+      st.entries += sh.slots.size();
+      st.hits += sh.hits;
+      st.misses += sh.misses;
+      st.evictions += sh.evictions;
+    }
+    st.bytes_per_entry = sizeof(CachedKey);
+    return st;
+  }
+
+ private:
+  struct Slot {
+    std::shared_ptr<const CachedKey> entry;
+    bool referenced;
+  };
+  using Key = std::array<uint8_t, 32>;
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      uint64_t h;
+      std::memcpy(&h, k.data() + 8, 8);  // encodings of public keys are uniformly distributed
+      return static_cast<size_t>(h);
+    }
+  };
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<Key, size_t, KeyHash> index;
+    std::vector<Slot> slots;
+    size_t hand = 0;
+    uint64_t hits = 0, misses = 0, evictions = 0;
+  };
+  static Key key_of(const uint8_t enc[32]) {
+    Key k;
+    std::memcpy(k.data(), enc, 32);
+    return k;
+  }
+  Shard& shard(const uint8_t enc[32]) {
+    // Encodings of public keys are uniformly distributed; byte 1 picks the shard.
+    return shards_[enc[1] % kShards];
+  }
+  std::array<Shard, kShards> shards_;
+  std::atomic<size_t> per_shard_{(detail::kEd25519KeyCacheDefaultEntries + kShards - 1) / kShards};
+};
+
+KeyCache& key_cache() {
+  static KeyCache c;
+  return c;
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -207,10 +361,12 @@ bool prepare_key(GeP3& neg_a, const uint8_t pk[32]) {
   return true;
 }
 
-/// [8]([S]B - [k]A - R) == identity, given -A and -R.
-bool single_equation(MsmFn msm, const GeP3& neg_a, const GeP3& neg_r, const Sc& s, const Sc& k) {
+/// [8]([S]B - [k]A - R) == identity, given -A (with its cached table, if any) and -R.
+bool single_equation(MsmFn msm, const GeP3& neg_a, const GeCached* a_table, const GeP3& neg_r,
+                     const Sc& s, const Sc& k) {
   ++t_counters.single_verifications;
-  const MsmTerm terms[2] = {{&neg_a, k, 5}, {&neg_r, kScOne, 2}};
+  const MsmTerm terms[2] = {{&neg_a, k, a_table != nullptr ? kCacheW : 5, a_table},
+                            {&neg_r, kScOne, 2}};
   GeP2 r = msm(&s, std::span<const MsmTerm>(terms, 2));
   return ge_mul8_is_identity(r);
 }
@@ -243,6 +399,30 @@ bool openssl_verify(const Ed25519Job& j) {
   const bool ok = openssl_verify_impl(j);
   if (!ok) ERR_clear_error();
   return ok;
+}
+
+bool single_verify(const Ed25519Job& job, const Engine& engine);
+
+/// The kOpenSSL backend: OpenSSL decides, under Assay's verdict rules
+/// (docs/verification-ed25519.md, "The openssl backend"). OpenSSL's EVP verifier is cofactorless
+/// and accepts small-order keys, so on its own it disagrees with the other backends on crafted
+/// torsion inputs. Hence:
+///  - a signature OpenSSL accepts is valid iff the key also passes Assay's key rules (canonical,
+///    not of small order); R and S need no re-check (OpenSSL compares R with the canonical
+///    encoding of [S]B - [k]A and refuses S >= L), and its cofactorless equation implies the
+///    cofactored one;
+///  - a signature OpenSSL rejects is re-checked with the cofactored equation (the portable
+///    code), which accepts exactly the signatures whose R or A carry a torsion component.
+/// Honest and randomly corrupted signatures never reach the re-check's acceptance, so its cost
+/// is one portable single verification per rejected signature.
+bool openssl_backend_verify(const Ed25519Job& j) {
+  if (!job_pointers_ok(j)) return false;
+  if (openssl_verify(j)) {
+    if (key_cache().enabled() && key_cache().find(j.public_key)) return true;
+    GeP3 neg_a;
+    return prepare_key(neg_a, j.public_key);
+  }
+  return single_verify(j, kPortableEngine);
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -287,14 +467,56 @@ class ChunkVerifier {
         first_of_key.push_back(i);
       }
     }
+    // Cached keys first; the others are decoded in bulk, and (cache enabled) their tables are
+    // built and they enter the cache.
+    std::vector<int32_t> slot_to_key(first_of_key.size(), -2);
+    KeyCache& cache = key_cache();
+    const bool caching = cache.enabled();
+    std::vector<uint32_t> pending, pending_slot;
+    for (size_t slot = 0; slot < first_of_key.size(); ++slot) {
+      const uint8_t* enc = jobs_[first_of_key[slot]].public_key;
+      std::shared_ptr<const CachedKey> hit = caching ? cache.find(enc) : nullptr;
+      if (hit) {
+        slot_to_key[slot] = (int32_t)keys_.size();
+        keys_.push_back(hit->neg_a);
+        key_tables_.push_back(hit->table);
+        held_.push_back(std::move(hit));
+      } else {
+        pending.push_back(first_of_key[slot]);
+        pending_slot.push_back((uint32_t)slot);
+      }
+    }
     std::vector<GeP3> decoded;
     std::vector<uint8_t> decoded_ok;
-    decode_all(first_of_key, [&](uint32_t i) { return jobs_[i].public_key; }, decoded, decoded_ok);
-    std::vector<int32_t> slot_to_key(first_of_key.size(), -2);
-    for (size_t slot = 0; slot < first_of_key.size(); ++slot) {
-      if (!decoded_ok[slot] || ge_mul8_is_identity(ge_p3_to_p2(decoded[slot]))) continue;
-      slot_to_key[slot] = (int32_t)keys_.size();
-      keys_.push_back(ge_neg(decoded[slot]));
+    decode_all(
+        pending, [&](uint32_t i) { return jobs_[i].public_key; }, decoded, decoded_ok);
+    std::vector<std::shared_ptr<CachedKey>> fresh;
+    for (size_t k = 0; k < pending.size(); ++k) {
+      if (!decoded_ok[k] || ge_mul8_is_identity(ge_p3_to_p2(decoded[k]))) continue;
+      slot_to_key[pending_slot[k]] = (int32_t)keys_.size();
+      keys_.push_back(ge_neg(decoded[k]));
+      key_tables_.push_back(nullptr);
+      if (caching) {
+        auto e = std::make_shared<CachedKey>();
+        std::memcpy(e->enc, jobs_[pending[k]].public_key, 32);
+        e->neg_a = keys_.back();
+        fresh.push_back(std::move(e));
+        fresh_key_.push_back((uint32_t)(keys_.size() - 1));
+      }
+    }
+    if (!fresh.empty()) {
+      std::vector<const GeP3*> pts(fresh.size());
+      std::vector<GeCached*> outs(fresh.size());
+      for (size_t k = 0; k < fresh.size(); ++k) {
+        pts[k] = &fresh[k]->neg_a;
+        outs[k] = fresh[k]->table;
+      }
+      engine_.odd_tables(pts.data(), fresh.size(), kCacheW, outs.data());
+      for (size_t k = 0; k < fresh.size(); ++k) {
+        key_tables_[fresh_key_[k]] = fresh[k]->table;
+        held_.push_back(fresh[k]);
+        cache.insert(std::move(fresh[k]));
+      }
     }
     for (uint32_t i = 0; i < n; ++i)
       if (key_of[i] <= -3) key_of[i] = slot_to_key[(size_t)(-3 - key_of[i])];
@@ -351,7 +573,8 @@ class ChunkVerifier {
   bool solve(std::span<const uint32_t> group, bool known_to_fail) {
     if (group.size() == 1) {
       const BatchItem& it = items_[group[0]];
-      const bool ok = single_equation(engine_.msm_single, keys_[it.key], it.neg_r, it.s, it.k);
+      const bool ok = single_equation(engine_.msm_single, keys_[it.key], key_tables_[it.key],
+                                      it.neg_r, it.s, it.k);
       verdicts_[it.job] = ok ? 1 : 0;
       return ok;
     }
@@ -377,7 +600,8 @@ class ChunkVerifier {
       bool all = true;
       for (uint32_t g : group) {
         const BatchItem& it = items_[g];
-        const bool ok = single_equation(engine_.msm_single, keys_[it.key], it.neg_r, it.s, it.k);
+        const bool ok = single_equation(engine_.msm_single, keys_[it.key], key_tables_[it.key],
+                                        it.neg_r, it.s, it.k);
         verdicts_[it.job] = ok ? 1 : 0;
         all = all && ok;
       }
@@ -391,19 +615,23 @@ class ChunkVerifier {
       Sc z{{0, 0, 0, 0}};
       std::memcpy(&z.v[0], &z_[16 * j], 8);
       std::memcpy(&z.v[1], &z_[16 * j + 8], 8);
-      sb = sc_add(sb, sc_mul(z, it.s));
+      // Sums of Montgomery products z·s/R and z·k/R, converted once at the end.
+      sb = sc_add(sb, sc_montmul(z, it.s));
       if (!key_used_[it.key]) {
         key_used_[it.key] = 1;
         coef_[it.key] = Sc{{0, 0, 0, 0}};
         touched_.push_back(it.key);
       }
-      coef_[it.key] = sc_add(coef_[it.key], sc_mul(z, it.k));
+      coef_[it.key] = sc_add(coef_[it.key], sc_montmul(z, it.k));
       terms_.push_back(MsmTerm{&it.neg_r, z, 5});
     }
     for (uint32_t key : touched_) {
-      terms_.push_back(MsmTerm{&keys_[key], coef_[key], 5});
+      const GeCached* table = key_tables_[key];
+      terms_.push_back(MsmTerm{&keys_[key], sc_montmul(coef_[key], kScR2),
+                               table != nullptr ? kCacheW : 5, table});
       key_used_[key] = 0;
     }
+    sb = sc_montmul(sb, kScR2);
     GeP2 r = msm_(&sb, terms_);
     return ge_mul8_is_identity(r);
   }
@@ -413,6 +641,9 @@ class ChunkVerifier {
   const Engine& engine_;
   MsmFn msm_;
   std::vector<GeP3> keys_;
+  std::vector<const GeCached*> key_tables_;  // per key: cached odd multiples (window 8) or null
+  std::vector<std::shared_ptr<const CachedKey>> held_;  // keeps cache entries alive
+  std::vector<uint32_t> fresh_key_;
   std::vector<BatchItem> items_;
   std::vector<Sc> coef_;
   std::vector<uint8_t> key_used_;
@@ -438,13 +669,32 @@ bool ed25519_public_key_valid(const uint8_t public_key[32]) {
 
 bool ed25519_verify(const Ed25519Job& job, Backend backend) {
   if (!job_pointers_ok(job)) return false;
-  if (backend == Backend::kOpenSSL) return openssl_verify(job);
-  const Engine& engine = select_engine(backend);
+  if (backend == Backend::kOpenSSL) return openssl_backend_verify(job);
+  return single_verify(job, select_engine(backend));
+}
+
+namespace {
+
+bool single_verify(const Ed25519Job& job, const Engine& engine) {
   // Same checks as prepare_key + prepare_sig, with A and R decompressed together.
   const uint8_t* pk = job.public_key;
   const uint8_t* r_enc = job.signature;
   if (!fe_bytes_canonical(pk) || !fe_bytes_canonical(r_enc)) return false;
   if (!sc_bytes_canonical(job.signature + 32)) return false;
+  if (key_cache().enabled()) {
+    // A cached key: decoded, not of small order, with its table; decompress R only.
+    if (std::shared_ptr<const CachedKey> hit = key_cache().find(pk)) {
+      const Fe yr = fe_frombytes(r_enc);
+      Fe xr, ur, vr;
+      engine.decode_core(&yr, &xr, &ur, &vr, 1);
+      GeP3 r;
+      if (!ge_decode_finish(r, r_enc, yr, xr, ur, vr)) return false;
+      Sc k;
+      if (!challenge_scalar(k, r_enc, pk, job.message, job.message_len)) return false;
+      return single_equation(engine.msm_single, hit->neg_a, hit->table, ge_neg(r),
+                             sc_load32(job.signature + 32), k);
+    }
+  }
   const Fe y[2] = {fe_frombytes(pk), fe_frombytes(r_enc)};
   Fe x[2], u[2], vxx[2];
   engine.decode_core(y, x, u, vxx, 2);
@@ -454,17 +704,18 @@ bool ed25519_verify(const Ed25519Job& job, Backend backend) {
   if (!ge_decode_finish(r, r_enc, y[1], x[1], u[1], vxx[1])) return false;
   Sc k;
   if (!challenge_scalar(k, r_enc, pk, job.message, job.message_len)) return false;
-  return single_equation(engine.msm_single, ge_neg(a), ge_neg(r), sc_load32(job.signature + 32),
-                         k);
+  return single_equation(engine.msm_single, ge_neg(a), nullptr, ge_neg(r),
+                         sc_load32(job.signature + 32), k);
 }
+
+}  // namespace
 
 void ed25519_verify_batch(std::span<const Ed25519Job> jobs, std::span<uint8_t> verdicts,
                           Backend backend) {
   const size_t n = std::min(jobs.size(), verdicts.size());
   for (size_t i = n; i < verdicts.size(); ++i) verdicts[i] = 0;
   if (backend == Backend::kOpenSSL) {
-    for (size_t i = 0; i < n; ++i)
-      verdicts[i] = job_pointers_ok(jobs[i]) && openssl_verify(jobs[i]) ? 1 : 0;
+    for (size_t i = 0; i < n; ++i) verdicts[i] = openssl_backend_verify(jobs[i]) ? 1 : 0;
     return;
   }
   const Engine& engine = select_engine(backend);
@@ -523,6 +774,15 @@ bool ed25519_sign(const uint8_t private_key[32], const uint8_t* msg, size_t len,
 
 namespace detail {
 Ed25519Counters ed25519_thread_counters() { return t_counters; }
+Ed25519KeyCacheStats ed25519_key_cache_stats() {
+  return key_cache().stats();
+}
+bool ed25519_verify_openssl_raw(const Ed25519Job& job) {
+  return job_pointers_ok(job) && openssl_verify(job);
+}
+void ed25519_key_cache_set_capacity(size_t entries) {
+  key_cache().set_capacity(entries);
+}
 }  // namespace detail
 
 }  // namespace assay::crypto

@@ -25,8 +25,12 @@ bool ed25519_public_key_valid(const uint8_t public_key[32]);
 /// Single verification with the cofactored equation [8][S]B == [8]R + [8][k]A,
 /// k = SHA-512(R || A || M) mod L. Rejects S >= L, non-canonical A or R, and A of small order.
 /// Backends: kAuto (fastest available), kPortable, kAvx512 (AVX-512 IFMA), kAvx2 (runs the
-/// portable code), kOpenSSL (OpenSSL's cofactorless EVP verifier; a reference for tests and
-/// benchmarks, not a production verdict path). An unsupported backend falls back to kPortable.
+/// portable code), kOpenSSL (OpenSSL's EVP verifier under Assay's rules: an acceptance stands
+/// only if the key passes Assay's key checks, a rejection is re-checked with the cofactored
+/// equation, so its verdicts equal the other backends'). An unsupported backend falls back to
+/// kPortable. Public keys are looked up in (and, on the batch path, entered into) a bounded
+/// process-wide cache of decoded keys with precomputed multiples
+/// (kEd25519KeyCacheDefaultEntries, docs/verification-ed25519.md).
 /// Never throws; null pointers (or a null message with a non-zero length) give false.
 bool ed25519_verify(const Ed25519Job& job, Backend backend = Backend::kAuto);
 
@@ -59,6 +63,27 @@ struct Ed25519Counters {
 };
 /// Counters of the calling thread since it started.
 Ed25519Counters ed25519_thread_counters();
+
+/// Keys the process-wide Ed25519 key cache holds by default (about 5.3 KiB each: the decoded
+/// key and 32 precomputed multiples; 8,192 keys = 43 MiB at most).
+inline constexpr size_t kEd25519KeyCacheDefaultEntries = 8192;
+
+/// State of the process-wide key cache.
+struct Ed25519KeyCacheStats {
+  size_t capacity = 0;         ///< most keys it holds
+  size_t entries = 0;          ///< keys it holds now
+  size_t bytes_per_entry = 0;  ///< memory of one cached key (without map overhead)
+  uint64_t hits = 0;           ///< lookups that found the key
+  uint64_t misses = 0;         ///< lookups that did not
+  uint64_t evictions = 0;      ///< keys evicted to make room
+};
+/// OpenSSL's own verdict (EVP_DigestVerify, cofactorless, no key checks): the reference of the
+/// differential tests. Not Assay's verdict on crafted torsion inputs.
+bool ed25519_verify_openssl_raw(const Ed25519Job& job);
+/// The cache's state (sums over its shards).
+Ed25519KeyCacheStats ed25519_key_cache_stats();
+/// Empties the cache and sets its capacity in keys (0 disables it). For tests and benchmarks.
+void ed25519_key_cache_set_capacity(size_t entries);
 }  // namespace detail
 
 }  // namespace assay::crypto

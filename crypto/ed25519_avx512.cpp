@@ -21,6 +21,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "crypto/ed25519_batch.hpp"
@@ -321,21 +322,34 @@ struct Local {
 template <class T>
 using LocalVec = std::vector<Local<T>>;
 
+/// Byte address of a table entry's first limb (gathers use absolute addresses, so built,
+/// static and cached tables can be mixed in one accumulation).
+inline int64_t addr_of(const GeCached* e) {
+  return static_cast<int64_t>(reinterpret_cast<uintptr_t>(e));
+}
+
+/// A non-zero wNAF digit of a term.
+struct Digit {
+  uint32_t term;  // n = the base point
+  int16_t pos;
+  int8_t value;
+};
+
 struct MsmScratch {
-  LocalVec<GeCached> tables;
-  LocalVec<int8_t> naf_t;
-  LocalVec<int64_t> idx;
-  LocalVec<uint8_t> neg;
-  int8_t naf[256];
+  LocalVec<GeCached> tables;      // tables built for terms that have none
+  LocalVec<int64_t> addr;         // per non-zero digit, grouped by bit position: entry address
+  LocalVec<uint8_t> neg;          // ... and its sign
+  LocalVec<Digit> digits;         // non-zero digits of all terms, in recoding order
+  LocalVec<const GeCached*> tab;  // per term: its table
+  uint32_t start[258];
 };
 
 inline size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 static_assert(sizeof(Local<GeCached>) == sizeof(GeCached) && sizeof(Local<int64_t>) == 8,
               "Local<T> must not add padding");
 
-
-/// Odd multiples (1, 3, ..., 15) * P of 8 terms at once; term j's table at out[j].
-void build_tables8(const GeP3* const* pts, int cnt, GeCached* const* out) {
+/// Odd multiples (1, 3, ..., 2^(w-1) - 1) * P of up to 8 points at once; point j's table at out[j].
+void build_tables8(const GeP3* const* pts, int cnt, int entries, GeCached* const* out) {
   const F8 d2 = f8_const(kFeD2);
   const Fe *xs[8], *ys[8], *zs[8], *ts[8];
   for (int j = 0; j < 8; ++j) {
@@ -348,7 +362,7 @@ void build_tables8(const GeP3* const* pts, int cnt, GeCached* const* out) {
   P3x8 p{f8_load(xs, cnt), f8_load(ys, cnt), f8_load(zs, cnt), f8_load(ts, cnt)};
   const Cachedx8 p2 = p3_to_cached(p1p1_to_p3(p2_dbl(p.X, p.Y, p.Z)), d2);
   P3x8 cur = p;
-  for (int e = 0; e < kEntries; ++e) {
+  for (int e = 0; e < entries; ++e) {
     if (e > 0) cur = p1p1_to_p3(add_or_sub(cur, p2, 0));
     const Cachedx8 c = p3_to_cached(cur, d2);
     Fe *a[8], *b[8], *z[8], *t[8];
@@ -365,71 +379,146 @@ void build_tables8(const GeP3* const* pts, int cnt, GeCached* const* out) {
   }
 }
 
+void odd_tables_avx512(const GeP3* const* points, size_t n, int w, GeCached* const* out) {
+  for (size_t g = 0; g < n; g += 8) {
+    const int cnt = (int)min_size(8, n - g);
+    build_tables8(points + g, cnt, 1 << (w - 2), out + g);
+  }
+}
+
+/// wNAF digits of k (window w) written to out (room for 256 / w + 2); returns their number.
+/// *top = max(*top, 1 + the highest position).
+size_t wnaf_list(const Sc& k, int w, uint32_t term, Digit* out, int* top) {
+  const uint64_t x[5] = {k.v[0], k.v[1], k.v[2], k.v[3], 0};
+  auto bits_at = [&](int pos) {  // 64 bits of k from bit pos
+    const int idx = pos / 64, bit = pos % 64;
+    return bit == 0 ? x[idx] : (x[idx] >> bit) | (x[idx + 1] << (64 - bit));
+  };
+  const uint64_t width = uint64_t{1} << w;
+  const uint64_t mask = width - 1;
+  uint64_t carry = 0;
+  size_t m = 0;
+  int pos = 0;
+  for (;;) {
+    // The next digit sits at the first bit that differs from the carry: with carry 0 the run
+    // of zeros is skipped, with carry 1 the run of ones (which the carry turns into zeros).
+    const uint64_t run = bits_at(pos) ^ (0 - carry);
+    if (run == 0) {  // 64 more bits equal to the carry
+      pos += 64;
+      if (pos >= 256) break;
+      continue;
+    }
+    pos += __builtin_ctzll(run);
+    if (pos >= 256) break;
+    const uint64_t window = carry + (bits_at(pos) & mask);  // odd
+    const bool high = window >= width / 2;
+    out[m++] = Digit{term, (int16_t)pos, (int8_t)((int64_t)window - (high ? (int64_t)width : 0))};
+    carry = high;
+    *top = pos + 1 > *top ? pos + 1 : *top;
+    pos += w;
+    if (pos >= 256) break;
+  }
+  return m;
+}
+
 GeP2 msm_avx512(const Sc* base_scalar, std::span<const MsmTerm> terms) {
   thread_local MsmScratch s;
   const size_t n = terms.size();
-  const size_t slots = n + 1;  // slot n: base point
-  // Tables: [0, 64) base point, then kEntries per term.
-  s.tables.resize(kBaseEntries + kEntries * n);
-  const BaseTableCarried& bt = base_table_carried();
-  for (int i = 0; i < kBaseEntries; ++i) s.tables[i].v = bt.e[i];
-  for (size_t g = 0; g < n; g += 8) {
-    const int cnt = (int)min_size(8, n - g);
+  // Tables: cached ones as given, the others built here (window 5), 8 at a time.
+  s.tab.resize(n + 1);
+  size_t missing = 0;
+  for (size_t i = 0; i < n; ++i) missing += terms[i].table == nullptr;
+  s.tables.resize(kEntries * missing);
+  {
     const GeP3* pts[8];
     GeCached* out[8];
-    for (int j = 0; j < cnt; ++j) {
-      pts[j] = terms[g + j].point;
-      out[j] = &s.tables[kBaseEntries + kEntries * (g + j)].v;
+    int cnt = 0;
+    size_t next = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (terms[i].table != nullptr) {
+        s.tab[i].v = terms[i].table;
+        continue;
+      }
+      GeCached* t = &s.tables[kEntries * next++].v;
+      s.tab[i].v = t;
+      pts[cnt] = terms[i].point;
+      out[cnt++] = t;
+      if (cnt == 8) {
+        build_tables8(pts, cnt, kEntries, out);
+        cnt = 0;
+      }
     }
-    build_tables8(pts, cnt, out);
+    if (cnt > 0) build_tables8(pts, cnt, kEntries, out);
   }
-  // Recode scalars (transposed: row = bit position).
-  s.naf_t.assign(256 * slots, Local<int8_t>{0});
+  const BaseTableCarried& bt = base_table_carried();
+  s.tab[n].v = bt.e;
+  // Digits of every term (a width-w NAF of a scalar below 2^256 has at most 256/w + 1 non-zero
+  // digits), then grouped by bit position (counting sort).
+  size_t max_digits = 256 / kBaseW + 2;
+  for (size_t i = 0; i < n; ++i)
+    max_digits += 256 / (terms[i].table != nullptr ? terms[i].w : kW) + 2;
+  s.digits.resize(max_digits);
+  Digit* dg = &s.digits[0].v;
+  size_t nd = 0;
   int top = 0;
   for (size_t i = 0; i < n; ++i) {
-    const int t = sc_wnaf(s.naf, terms[i].scalar, kW);
-    top = t > top ? t : top;
-    for (int p = 0; p < t; ++p) s.naf_t[p * slots + i].v = s.naf[p];
+    const int w = terms[i].table != nullptr ? terms[i].w : kW;
+    nd += wnaf_list(terms[i].scalar, w, (uint32_t)i, dg + nd, &top);
   }
-  if (base_scalar) {
-    const int t = sc_wnaf(s.naf, *base_scalar, kBaseW);
-    top = t > top ? t : top;
-    for (int p = 0; p < t; ++p) s.naf_t[p * slots + n].v = s.naf[p];
+  if (base_scalar) nd += wnaf_list(*base_scalar, kBaseW, (uint32_t)n, dg + nd, &top);
+  std::memset(s.start, 0, sizeof s.start);
+  for (size_t k = 0; k < nd; ++k) ++s.start[dg[k].pos + 1];
+  for (int p = 1; p < 258; ++p) s.start[p] += s.start[p - 1];
+  s.addr.resize(nd + 8);
+  s.neg.resize(nd + 8);
+  {
+    uint32_t fill[257];
+    std::memcpy(fill, s.start, sizeof fill);
+    for (size_t k = 0; k < nd; ++k) {
+      const int d = dg[k].value;
+      const uint32_t at = fill[dg[k].pos]++;
+      s.addr[at].v = addr_of(&s.tab[dg[k].term].v[(d > 0 ? d : -d) >> 1]);
+      s.neg[at].v = d < 0;
+    }
+    // Padding read by the last group of 8 (masked out): any valid entry.
+    for (size_t k = nd; k < nd + 8; ++k) {
+      s.addr[k].v = addr_of(&bt.e[0]);
+      s.neg[k].v = 0;
+    }
   }
-  s.idx.resize(slots + 8);
-  s.neg.resize(slots + 8);
-  const long long* tab = reinterpret_cast<const long long*>(s.tables.data());
 
   // 8 lane accumulators in projective form, all starting at the identity.
   const F8 zero{{_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
                  _mm512_setzero_si512(), _mm512_setzero_si512()}};
   const F8 one = f8_const(fe_one());
   F8 X = zero, Y = one, Z = one;
-  for (int pos = top - 1; pos >= 0; --pos) {
-    P1P1x8 t = p2_dbl(X, Y, Z);
-    const Local<int8_t>* row = &s.naf_t[pos * slots];
-    size_t m = 0;
-    for (size_t i = 0; i < slots; ++i) {
-      const int d = row[i].v;
-      if (d == 0) continue;
-      const int e = (d > 0 ? d : -d) >> 1;
-      const size_t entry = i == n ? (size_t)e : kBaseEntries + kEntries * i + (size_t)e;
-      s.idx[m].v = (int64_t)(entry * kU64PerCached);
-      s.neg[m].v = d < 0;
-      ++m;
+  auto prefetch = [&](int pos) {
+    if (pos < 0) return;
+    for (uint32_t k = s.start[pos]; k < s.start[pos + 1]; ++k) {
+      const char* e = reinterpret_cast<const char*>(static_cast<uintptr_t>(s.addr[k].v));
+      _mm_prefetch(e, _MM_HINT_T0);
+      _mm_prefetch(e + 64, _MM_HINT_T0);
+      _mm_prefetch(e + 128, _MM_HINT_T0);
     }
+  };
+  prefetch(top - 1);
+  for (int pos = top - 1; pos >= 0; --pos) {
+    prefetch(pos - 1);
+    P1P1x8 t = p2_dbl(X, Y, Z);
+    const size_t first = s.start[pos], m = s.start[pos + 1] - first;
     for (size_t c = 0; c < m; c += 8) {
       const int cnt = (int)min_size(8, m - c);
-      for (int j = cnt; j < 8; ++j) s.idx[c + j].v = 0;
       const __mmask8 active = (__mmask8)((1u << cnt) - 1);
-      __mmask8 neg = 0;
-      for (int j = 0; j < cnt; ++j) neg |= (__mmask8)(s.neg[c + j].v << j);
-      const V vi = _mm512_loadu_si512(&s.idx[c]);
+      uint64_t negbytes;
+      std::memcpy(&negbytes, &s.neg[first + c], 8);
+      const __mmask8 neg = (__mmask8)(_pext_u64(negbytes, 0x0101010101010101ULL) & active);
+      const V vi = _mm512_loadu_si512(&s.addr[first + c]);
       Cachedx8 q;
       F8* fields[4] = {&q.YplusX, &q.YminusX, &q.Z, &q.T2d};
       for (int f = 0; f < 4; ++f)
         for (int k = 0; k < 5; ++k)
-          fields[f]->v[k] = _mm512_i64gather_epi64(vi, tab + f * 5 + k, 8);
+          fields[f]->v[k] = _mm512_i64gather_epi64(
+              vi, reinterpret_cast<const void*>((uintptr_t)((f * 5 + k) * 8)), 1);
       const P1P1x8 r = add_or_sub(p1p1_to_p3(t), q, neg);
       t.X = f8_blend(active, t.X, r.X);
       t.Y = f8_blend(active, t.Y, r.Y);
@@ -462,7 +551,7 @@ GeP2 msm_avx512(const Sc* base_scalar, std::span<const MsmTerm> terms) {
   return ge_p3_to_p2(acc);
 }
 
-const Engine kAvx512Engine = {&msm_avx512, &msm_portable, &decode_core_avx512};
+const Engine kAvx512Engine = {&msm_avx512, &msm_portable, &decode_core_avx512, &odd_tables_avx512};
 
 }  // namespace
 

@@ -18,21 +18,10 @@ std::string_view route_name(Route r) {
 
 uint32_t Batch::add_row(uint32_t f, uint32_t i, const wire::Reading* reading) {
   const uint32_t r = static_cast<uint32_t>(row_frame.size());
-  row_frame.push_back(f);
-  row_index.push_back(i);
-  row_reading.push_back(reading);
-  row_signature.push_back(0);
-  row_calibration.push_back(0);
-  row_drift.push_back(0);
-  row_anomaly.push_back(0);
-  row_corrected.push_back(0);
-  row_expanded_unc.push_back(0);
-  row_coverage.push_back(0);
-  row_mpe.push_back(0);
-  row_drift_stat.push_back(0);
-  row_cert_id.emplace_back();
-  row_reject.push_back(RejectCode::kNone);
-  row_reject_stage.push_back(0);
+  for_each_row_column([](auto& column) { column.emplace_back(); });  // neutral verdicts
+  row_frame.back() = f;
+  row_index.back() = i;
+  row_reading.back() = reading;
   sel.push_back(r);
   return r;
 }
@@ -63,22 +52,9 @@ void Batch::clear() {
   arena.clear();
   frames.clear();
   aux.clear();
+  built.clear();
   topic.clear();
-  row_frame.clear();
-  row_index.clear();
-  row_reading.clear();
-  row_signature.clear();
-  row_calibration.clear();
-  row_drift.clear();
-  row_anomaly.clear();
-  row_corrected.clear();
-  row_expanded_unc.clear();
-  row_coverage.clear();
-  row_mpe.clear();
-  row_drift_stat.clear();
-  row_cert_id.clear();
-  row_reject.clear();
-  row_reject_stage.clear();
+  for_each_row_column([](auto& column) { column.clear(); });
   sel.clear();
   privacy.clear();
   alerts.clear();

@@ -37,11 +37,19 @@ struct Frame {
   /// Set by the source when the frame is already known to be bad (truncated, too large).
   RejectCode pre_reject = RejectCode::kNone;
   RecordKind kind = RecordKind::kUnknown;  ///< set by decode
-  /// Body of a SignedReading/SignedBatch (view into the arena), set by decode.
-  uint32_t body_offset = 0;
-  uint32_t body_size = 0;
-  /// True if the body was copied to Batch::aux to align it (the producer did not align it).
-  bool body_in_aux = false;
+  // ---- the envelope, decoded once (by decode, or by the source's input format) ----------
+  /// The exact bytes the signature covers (a SignedReading/SignedBatch body, an OCMF payload,
+  /// a COSE Sig_structure ...): a view into Batch::arena, Batch::aux or Batch::built. For
+  /// unsigned input, the bytes the readings were decoded from.
+  std::span<const uint8_t> signed_bytes;
+  /// Key id named by the record (empty for unsigned input).
+  std::string_view key_id;
+  /// The signature (empty for unsigned input).
+  std::span<const uint8_t> signature;
+  /// Its algorithm (wire::SignatureAlg).
+  uint8_t alg = 0;
+  /// Signature encoding: true for DER (ECDSA as OCMF sends it), false for raw r||s / 64 bytes.
+  bool signature_der = false;
 };
 
 /// An alert raised by an operator while processing a batch (encoded by the output stage).
@@ -83,8 +91,9 @@ struct OutputRecord {
   uint32_t frame = 0;  ///< input frame it derives from
   uint32_t offset = 0;
   uint32_t size = 0;
-  uint32_t row = 0;           ///< row it derives from (UINT32_MAX for alerts)
+  uint32_t row = 0;           ///< (first) row it derives from (UINT32_MAX for alerts)
   RejectCode reason = RejectCode::kNone;
+  uint32_t readings = 1;      ///< readings it accounts for (0 for alerts and checkpoints)
 };
 
 /// A unit of work flowing through the pipeline. All frames belong to one source partition.
@@ -96,6 +105,11 @@ class Batch {
   std::vector<Frame> frames;
   /// 8-byte aligned copies of signed bodies that arrived misaligned (rare).
   std::vector<uint64_t> aux;
+  /// Buffers an input format built (FlatBuffers Readings decoded from a foreign record, signed
+  /// structures); rows and envelopes point into them (each buffer keeps its address).
+  std::vector<std::vector<uint8_t>> built;
+  /// Largest number of readings one input record may expand into (engine.max_readings_per_record).
+  uint32_t max_readings_per_record = UINT32_MAX;
   /// Source topic (or file path) and partition of every frame.
   std::string topic;
   Partition partition{0};
@@ -124,6 +138,14 @@ class Batch {
   std::vector<std::string_view> row_cert_id;       ///< calibration certificate id (static storage)
   std::vector<RejectCode> row_reject;              ///< kNone while the row is in play
   std::vector<uint8_t> row_reject_stage;           ///< stage index that rejected (0 = decode)
+  /// Calls f(column) for each per-row column above: the one list of them (add_row() and clear()
+  /// use it; a new verdict column is declared above and named here, then encoded).
+  template <class F>
+  void for_each_row_column(F&& f) {
+    f(row_frame), f(row_index), f(row_reading), f(row_signature), f(row_calibration);
+    f(row_drift), f(row_anomaly), f(row_corrected), f(row_expanded_unc), f(row_coverage);
+    f(row_mpe), f(row_drift_stat), f(row_cert_id), f(row_reject), f(row_reject_stage);
+  }
   /// Selection vector: indices of rows still in play, ascending.
   std::vector<uint32_t> sel;
   /// Privacy side table (set by `privacy`): edits ordered by frame, then row.
@@ -138,12 +160,8 @@ class Batch {
   std::span<const uint8_t> frame_bytes(uint32_t f) const {
     return {arena.data() + frames[f].offset, frames[f].size};
   }
-  /// Bytes of the signed body of frame `f` (empty for unsigned input).
-  std::span<const uint8_t> body_bytes(uint32_t f) const {
-    const uint8_t* base = frames[f].body_in_aux ? reinterpret_cast<const uint8_t*>(aux.data())
-                                                : arena.data();
-    return {base + frames[f].body_offset, frames[f].body_size};
-  }
+  /// The bytes frame `f`'s signature covers.
+  std::span<const uint8_t> signed_bytes(uint32_t f) const { return frames[f].signed_bytes; }
   /// Number of rows.
   size_t row_count() const { return row_frame.size(); }
   /// Privacy edits of every row of frame `f` (empty if no rule applied to it).

@@ -20,36 +20,44 @@ bool has_id(std::span<const uint8_t> b, const char* id) {
 
 bool aligned8(const uint8_t* p) { return (reinterpret_cast<uintptr_t>(p) & 7u) == 0; }
 
-// Verifies the outer buffer and records where its signed body is. Returns kNone on success.
+// The signature fields of a verified SignedReading/SignedBatch into the frame's envelope.
+template <class Signed>
+void set_envelope(Frame& f, const Signed* s) {
+  f.signed_bytes = {s->body()->data(), s->body()->size()};
+  f.key_id = s->key_id() != nullptr ? s->key_id()->string_view() : std::string_view();
+  if (f.key_id.data() == nullptr) f.key_id = std::string_view("", 0);
+  f.signature = s->signature() != nullptr
+                    ? std::span<const uint8_t>(s->signature()->data(), s->signature()->size())
+                    : std::span<const uint8_t>();
+  f.alg = static_cast<uint8_t>(s->alg());
+}
+
+// Verifies the outer buffer and decodes its envelope (the one place Assay's record kinds and
+// signature fields are read). Returns kNone on success.
 RejectCode verify_outer(const Batch& b, Frame& f) {
   const std::span<const uint8_t> bytes{b.arena.data() + f.offset, f.size};
   f.kind = detect_kind(bytes);
   flatbuffers::Verifier v(bytes.data(), bytes.size(), kMaxDepth, kMaxTables);
-  const flatbuffers::Vector<uint8_t>* body = nullptr;
   switch (f.kind) {
     case RecordKind::kUnknown: return RejectCode::kUnknownRoot;
     case RecordKind::kSignedReading:
       if (!wire::VerifySignedReadingBuffer(v)) return RejectCode::kVerifierFailed;
-      body = wire::GetSignedReading(bytes.data())->body();
-      break;
+      set_envelope(f, wire::GetSignedReading(bytes.data()));
+      return RejectCode::kNone;
     case RecordKind::kSignedBatch:
       if (!wire::VerifySignedBatchBuffer(v)) return RejectCode::kVerifierFailed;
-      body = wire::GetSignedBatch(bytes.data())->body();
-      break;
+      set_envelope(f, wire::GetSignedBatch(bytes.data()));
+      return RejectCode::kNone;
     case RecordKind::kReading:
       if (!wire::VerifyReadingBuffer(v)) return RejectCode::kVerifierFailed;
-      f.body_offset = f.offset;
-      f.body_size = f.size;
+      f.signed_bytes = bytes;
       return RejectCode::kNone;
     case RecordKind::kReadingBatch:
       if (!wire::VerifyReadingBatchBuffer(v)) return RejectCode::kVerifierFailed;
-      f.body_offset = f.offset;
-      f.body_size = f.size;
+      f.signed_bytes = bytes;
       return RejectCode::kNone;
   }
-  f.body_offset = static_cast<uint32_t>(body->data() - b.arena.data());
-  f.body_size = body->size();
-  return RejectCode::kNone;
+  return RejectCode::kUnknownRoot;
 }
 
 // A signed body that is not a valid Reading/ReadingBatch: the signature cannot be checked
@@ -71,9 +79,20 @@ RecordKind detect_kind(std::span<const uint8_t> bytes) {
   return RecordKind::kUnknown;
 }
 
-size_t decode_batch(Batch& b) {
+size_t decode_batch(Batch& b, const InputFormat* format) {
   const size_t before = b.row_count();
   const uint32_t nframes = static_cast<uint32_t>(b.frames.size());
+  if (format != nullptr) {
+    for (uint32_t i = 0; i < nframes; ++i) {
+      if (b.frames[i].pre_reject != RejectCode::kNone) {
+        b.reject_row(b.add_row(i, 0, nullptr), b.frames[i].pre_reject, kDecodeStage);
+        continue;
+      }
+      format->decode(b, i);
+    }
+    b.compact_selection();
+    return b.row_count() - before;
+  }
   // Pass 1: verify outer buffers; note bodies that are not 8-byte aligned.
   std::vector<RejectCode> verdict(nframes, RejectCode::kNone);
   size_t aux_words = 0;
@@ -84,8 +103,8 @@ size_t decode_batch(Batch& b) {
       continue;
     }
     verdict[i] = verify_outer(b, f);
-    if (verdict[i] == RejectCode::kNone && !aligned8(b.arena.data() + f.body_offset))
-      aux_words += (f.body_size + 7) / 8;
+    if (verdict[i] == RejectCode::kNone && !aligned8(f.signed_bytes.data()))
+      aux_words += (f.signed_bytes.size() + 7) / 8;
   }
   // Pass 2: copy misaligned bodies (bytes unchanged: signatures still cover them).
   if (aux_words > 0) {
@@ -93,11 +112,11 @@ size_t decode_batch(Batch& b) {
     size_t word = 0;
     for (uint32_t i = 0; i < nframes; ++i) {
       Frame& f = b.frames[i];
-      if (verdict[i] != RejectCode::kNone || aligned8(b.arena.data() + f.body_offset)) continue;
-      std::memcpy(b.aux.data() + word, b.arena.data() + f.body_offset, f.body_size);
-      f.body_offset = static_cast<uint32_t>(word * 8);
-      f.body_in_aux = true;
-      word += (f.body_size + 7) / 8;
+      if (verdict[i] != RejectCode::kNone || aligned8(f.signed_bytes.data())) continue;
+      auto* dst = reinterpret_cast<uint8_t*>(b.aux.data() + word);
+      std::memcpy(dst, f.signed_bytes.data(), f.signed_bytes.size());
+      f.signed_bytes = {dst, f.signed_bytes.size()};
+      word += (f.signed_bytes.size() + 7) / 8;
     }
   }
   // Pass 3: verify bodies and expand rows.
@@ -107,7 +126,7 @@ size_t decode_batch(Batch& b) {
       b.reject_row(b.add_row(i, 0, nullptr), verdict[i], kDecodeStage);
       continue;
     }
-    const std::span<const uint8_t> body = b.body_bytes(i);
+    const std::span<const uint8_t> body = f.signed_bytes;
     flatbuffers::Verifier v(body.data(), body.size(), kMaxDepth, kMaxTables);
     const bool single = f.kind == RecordKind::kSignedReading || f.kind == RecordKind::kReading;
     if (single) {
@@ -125,6 +144,10 @@ size_t decode_batch(Batch& b) {
     const auto* readings = wire::GetReadingBatch(body.data())->readings();
     if (readings == nullptr || readings->size() == 0) {
       b.reject_row(b.add_row(i, 0, nullptr), RejectCode::kEmptyBatch, kDecodeStage);
+      continue;
+    }
+    if (readings->size() > b.max_readings_per_record) {  // bounded expansion (issue 13 item 1)
+      b.reject_row(b.add_row(i, 0, nullptr), RejectCode::kTooManyReadings, kDecodeStage);
       continue;
     }
     for (uint32_t k = 0; k < readings->size(); ++k) b.add_row(i, k, readings->Get(k));

@@ -6,8 +6,6 @@
 #include "schemas/alert_generated.h"
 #include "schemas/reading_generated.h"
 #include "schemas/rejected_record_generated.h"
-#include "schemas/signed_batch_generated.h"
-#include "schemas/signed_reading_generated.h"
 #include "schemas/trusted_reading_generated.h"
 
 namespace assay::engine {
@@ -27,23 +25,6 @@ void emit(Batch& b, flatbuffers::FlatBufferBuilder& fbb, Route route, uint32_t f
   std::memcpy(b.out_arena.data() + start, fbb.GetBufferPointer(), fbb.GetSize());
   b.outputs.push_back(OutputRecord{route, frame, static_cast<uint32_t>(start),
                                    static_cast<uint32_t>(fbb.GetSize()), row, reason});
-}
-
-// The key id string of a signed frame (empty for unsigned input).
-std::string_view key_id_of(const Batch& b, uint32_t f) {
-  const auto bytes = b.frame_bytes(f);
-  const flatbuffers::String* key = nullptr;
-  switch (b.frames[f].kind) {
-    case RecordKind::kSignedReading:
-      key = wire::GetSignedReading(bytes.data())->key_id();
-      break;
-    case RecordKind::kSignedBatch:
-      key = wire::GetSignedBatch(bytes.data())->key_id();
-      break;
-    default:
-      break;
-  }
-  return key != nullptr ? key->string_view() : std::string_view();
 }
 
 // `s` where the output already holds it: a FlatBuffers string inside the signed input `bytes`,
@@ -88,7 +69,7 @@ void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx) {
   const auto version = fbb.CreateString(kVersion);
   const auto build = fbb.CreateString(kBuildId);
   const auto instance = fbb.CreateString(ctx.pipeline.instance_id);
-  const std::string_view key_id = key_id_of(b, f);
+  const std::string_view key_id = b.frames[f].key_id;  // the envelope, decoded once
   const auto key = key_id.data() != nullptr ? string_in(fbb, bytes, signed_bytes, key_id)
                                             : flatbuffers::Offset<flatbuffers::String>();
   const auto cert = b.row_cert_id[r].empty() ? 0 : fbb.CreateString(b.row_cert_id[r]);
@@ -141,26 +122,35 @@ void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx) {
   emit(b, fbb, Route::kTrusted, f, r, RejectCode::kNone, ctx.chain_fields ? kChainHeadroom : 0);
 }
 
-void encode_rejected(Batch& b, uint32_t r, const EncodeContext& ctx) {
+// One RejectedRecord for `rows` (readings of one input record rejected for `code` at one
+// stage): the payload once, the readings it stands for listed.
+void encode_rejected(Batch& b, std::span<const uint32_t> rows, RejectCode code,
+                     std::string_view stage_name, const EncodeContext& ctx) {
   auto& fbb = builder();
+  const uint32_t r = rows.front();
   const uint32_t f = b.row_frame[r];
   const wire::Reading* rd = b.row_reading[r];
   const auto bytes = b.frame_bytes(f);
-  const RejectCode code = b.row_reject[r];
   const auto reason = fbb.CreateString(reject_code_name(code));
-  const uint8_t stage_idx = b.row_reject_stage[r];
-  const auto stage = fbb.CreateString(
-      stage_idx < ctx.stage_names.size() ? ctx.stage_names[stage_idx] : std::string("unknown"));
+  const auto stage = fbb.CreateString(stage_name.data(), stage_name.size());
   fbb.ForceVectorAlignment(bytes.size(), 1, 8);
   const auto payload = fbb.CreateVector(bytes.data(), bytes.size());
   const auto sensor = rd != nullptr ? fbb.CreateString(rd->sensor_id()) : 0;
   const auto topic = fbb.CreateString(b.topic);
   const auto pname = fbb.CreateString(ctx.pipeline.name);
+  flatbuffers::Offset<flatbuffers::Vector<uint32_t>> indexes = 0;
+  if (rows.size() > 1) {
+    thread_local std::vector<uint32_t> idx;
+    idx.clear();
+    for (uint32_t row : rows) idx.push_back(b.row_index[row]);
+    indexes = fbb.CreateVector(idx);
+  }
   wire::RejectedRecordBuilder rb(fbb);
   rb.add_reason(reason);
   rb.add_stage(stage);
   rb.add_payload(payload);
   rb.add_reading_index(b.row_index[r]);
+  if (!indexes.IsNull()) rb.add_reading_indexes(indexes);
   if (!sensor.IsNull()) rb.add_sensor_id(sensor);
   if (rd != nullptr) rb.add_seq(rd->seq());
   rb.add_source_topic(topic);
@@ -173,6 +163,51 @@ void encode_rejected(Batch& b, uint32_t r, const EncodeContext& ctx) {
   rb.add_anomaly_flags(static_cast<wire::AnomalyFlag>(b.row_anomaly[r]));
   wire::FinishRejectedRecordBuffer(fbb, rb.Finish());
   emit(b, fbb, Route::kRejected, f, r, code);
+  b.outputs.back().readings = static_cast<uint32_t>(rows.size());
+}
+
+std::string_view stage_name(const Batch& b, uint32_t r, const EncodeContext& ctx) {
+  const uint8_t i = b.row_reject_stage[r];
+  return i < ctx.stage_names.size() ? std::string_view(ctx.stage_names[i]) : "unknown";
+}
+
+// The outputs of the rows [first, end) of one input record: a TrustedReading per trusted row,
+// a RejectedRecord per (reason, stage) of its rejected rows. If they outgrow the bound, they
+// are replaced by one rejected record (the rows are marked rejected too, for the accounts).
+void encode_record(Batch& b, uint32_t first, uint32_t end, const EncodeContext& ctx) {
+  const size_t out_start = b.outputs.size(), arena_start = b.out_arena.size();
+  thread_local std::vector<uint32_t> rejected, group;
+  rejected.clear();
+  for (uint32_t r = first; r < end; ++r) {
+    if (b.row_reject[r] == RejectCode::kNone)
+      encode_trusted(b, r, ctx);
+    else
+      rejected.push_back(r);
+  }
+  // Group rejected rows by reason and stage, in order of first appearance.
+  for (size_t i = 0; i < rejected.size(); ++i) {
+    const uint32_t r = rejected[i];
+    if (r == UINT32_MAX) continue;
+    group.assign(1, r);
+    for (size_t j = i + 1; j < rejected.size(); ++j) {
+      const uint32_t o = rejected[j];
+      if (o != UINT32_MAX && b.row_reject[o] == b.row_reject[r] &&
+          b.row_reject_stage[o] == b.row_reject_stage[r]) {
+        group.push_back(o);
+        rejected[j] = UINT32_MAX;
+      }
+    }
+    encode_rejected(b, group, b.row_reject[r], stage_name(b, r, ctx), ctx);
+  }
+  if (b.out_arena.size() - arena_start <= ctx.max_output_bytes_per_record) return;
+  b.outputs.resize(out_start);
+  b.out_arena.resize(arena_start);
+  group.clear();
+  for (uint32_t r = first; r < end; ++r) {
+    b.row_reject[r] = RejectCode::kOutputTooLarge;  // overrides: nothing of it is written
+    group.push_back(r);
+  }
+  encode_rejected(b, group, RejectCode::kOutputTooLarge, "output", ctx);
 }
 
 void encode_alert(Batch& b, const AlertEvent& a, const EncodeContext& ctx) {
@@ -198,6 +233,7 @@ void encode_alert(Batch& b, const AlertEvent& a, const EncodeContext& ctx) {
   ab.add_time_ns(ctx.now_ns);
   wire::FinishAlertBuffer(fbb, ab.Finish());
   emit(b, fbb, Route::kAlerts, a.frame, UINT32_MAX, RejectCode::kNone);
+  b.outputs.back().readings = 0;
 }
 
 }  // namespace
@@ -207,11 +243,13 @@ void encode_batch(Batch& b, const EncodeContext& ctx) {
   b.out_arena.clear();
   b.outputs.reserve(b.row_count() + b.alerts.size());
   b.out_arena.reserve(b.arena.size() * 2 + b.row_count() * (256 + kChainHeadroom));
-  for (uint32_t r = 0; r < b.row_count(); ++r) {
-    if (b.row_reject[r] == RejectCode::kNone)
-      encode_trusted(b, r, ctx);
-    else
-      encode_rejected(b, r, ctx);
+  // The rows of one input record are consecutive (decode adds them frame by frame).
+  const uint32_t rows = static_cast<uint32_t>(b.row_count());
+  for (uint32_t r = 0; r < rows;) {
+    uint32_t end = r + 1;
+    while (end < rows && b.row_frame[end] == b.row_frame[r]) ++end;
+    encode_record(b, r, end, ctx);
+    r = end;
   }
   for (const AlertEvent& a : b.alerts) encode_alert(b, a, ctx);
   // Each trusted record's Merkle leaf, here in the parallel stage (multi-buffer), so that the

@@ -1,6 +1,8 @@
 #pragma once
 /// \file The output stage: turns rows and alerts into TrustedReading, RejectedRecord and
-/// Alert buffers (schemas/), one output record per row and per alert.
+/// Alert buffers (schemas/): one TrustedReading per trusted row; one RejectedRecord per input
+/// record and reject reason (the readings it stands for listed in it, the payload carried once);
+/// one Alert per alert. The outputs of one input record are bounded in size.
 
 #include <string>
 #include <vector>
@@ -20,6 +22,10 @@ struct EncodeContext {
   /// 32 zero bytes each; chain_index stored as 0) for a sealing operator to patch in place,
   /// and leave kChainHeadroom free bytes before each TrustedReading (engine/provenance_chain).
   bool chain_fields = false;
+  /// Largest total size of the outputs of one input record (engine.max_output_bytes_per_record):
+  /// beyond it the record's outputs are replaced by one rejected record
+  /// (record.output_too_large).
+  size_t max_output_bytes_per_record = SIZE_MAX;
 };
 
 /// Encodes every row and alert of `batch` into Batch::outputs (views into Batch::out_arena).

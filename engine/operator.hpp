@@ -124,6 +124,10 @@ struct EngineOptions {
   size_t max_in_flight = 8;           ///< batches in flight (backpressure bound)
   int threads = 0;                    ///< worker threads (0 = one per core)
   uint32_t max_record_bytes = 1 << 20;///< larger input records are rejected (frame.too_large)
+  /// Readings one input record may expand into (wire.too_many_readings beyond).
+  uint32_t max_readings_per_record = 4096;
+  /// Total bytes of the outputs of one input record (record.output_too_large beyond).
+  uint64_t max_output_bytes_per_record = uint64_t{16} << 20;
 };
 
 struct Registries;

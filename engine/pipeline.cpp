@@ -109,6 +109,10 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
     p->engine.threads = static_cast<int>(e->get_int("threads", 0, 0, 1024));
     p->engine.max_record_bytes =
         static_cast<uint32_t>(e->get_int("max_record_bytes", 1 << 20, 64, 256 << 20));
+    p->engine.max_readings_per_record =
+        static_cast<uint32_t>(e->get_int("max_readings_per_record", 4096, 1, 1 << 20));
+    p->engine.max_output_bytes_per_record = static_cast<uint64_t>(
+        e->get_int("max_output_bytes_per_record", int64_t{16} << 20, 4096, int64_t{1} << 32));
     e->finish();
   }
   if (auto m = root.maybe("metrics")) {
@@ -134,6 +138,16 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
     if (it == reg.sources.end())
       type.fail("unknown input type '" + t + "' (known: " + known_names(reg.sources) + ")");
     p->source = it->second(input, ctx);
+    if (auto fmt = input.maybe("format"); fmt && fmt->as_string() != "assay") {
+      const std::string name = fmt->as_string();
+      auto f = reg.formats.find(name);
+      if (f == reg.formats.end()) {
+        std::string known = "assay";
+        for (const auto& [k, v] : reg.formats) known += ", " + k;
+        fmt->fail("unknown format '" + name + "' (known: " + known + ")");
+      }
+      p->format = f->second(input, ctx);
+    }
     input.finish();
   }
 

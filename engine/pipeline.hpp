@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/audit_log.hpp"
+#include "engine/decode.hpp"
 #include "engine/io.hpp"
 #include "engine/operator.hpp"
 #include "engine/witness.hpp"
@@ -41,6 +42,8 @@ struct Registries {
   std::map<std::string, SinkFactory, std::less<>> sinks;
   /// Publisher for `audit.topic` (empty: an audit topic is refused).
   AuditPublisherFactory audit_publisher;
+  /// Input formats by name (`format:` on an input; `assay`, Assay's own records, is built in).
+  std::map<std::string, InputFormatFactory, std::less<>> formats;
   /// Builds the witness service for provenance witnesses (empty: witnesses are refused).
   WitnessFactory witness;
   /// Handlers of top-level sections by key (e.g. "registries").
@@ -57,6 +60,8 @@ struct Pipeline {
   /// when it is bound.
   std::string metrics_listen_at;
   std::unique_ptr<Source> source;
+  /// The input's record format (null: Assay's own FlatBuffers records).
+  std::unique_ptr<InputFormat> format;
   /// One sink per route; the alerts sink may be absent (alerts are then counted and logged).
   std::array<std::unique_ptr<Sink>, kRouteCount> sinks;
   std::vector<std::unique_ptr<Operator>> operators;

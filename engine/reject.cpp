@@ -39,6 +39,8 @@ std::string_view reject_code_name(RejectCode code) {
     case RejectCode::kAnomalyRateLimited: return "anomaly.rate_limited";
     case RejectCode::kValueNotFinite: return "reading.value_not_finite";
     case RejectCode::kDriftAlarm: return "drift.alarm";
+    case RejectCode::kTooManyReadings: return "wire.too_many_readings";
+    case RejectCode::kOutputTooLarge: return "record.output_too_large";
     case RejectCode::kCount_: break;
   }
   return "unknown";

@@ -50,6 +50,9 @@ enum class RejectCode : uint16_t {
   kValueNotFinite,         ///< "reading.value_not_finite": NaN or infinite value/uncertainty
   // Drift (operator `drift`, only where configured to reject on alarm).
   kDriftAlarm,             ///< "drift.alarm"
+  // Resource bounds (engine settings; docs/config-reference.md, `engine`).
+  kTooManyReadings,        ///< "wire.too_many_readings": over engine.max_readings_per_record
+  kOutputTooLarge,         ///< "record.output_too_large": over engine.max_output_bytes_per_record
   kCount_,               ///< number of codes (keep last)
 };
 

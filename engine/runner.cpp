@@ -17,6 +17,57 @@
 
 namespace assay::engine {
 
+// ---- the route probe ------------------------------------------------------------------------
+
+RouteProbe::RouteProbe(Metrics& metrics, const std::string& pipeline) {
+  auto& routes = metrics.counters("assay_route_records_total", "Output records written, by route");
+  for (size_t r = 0; r < kRouteCount; ++r)
+    counters_[r] = &routes.Add(
+        {{"pipeline", pipeline}, {"route", std::string(route_name(static_cast<Route>(r)))}});
+}
+
+void RouteProbe::written(const OutputRecord& o) {
+  const size_t r = static_cast<size_t>(o.route);
+  counters_[r]->Increment();
+  records_[r].fetch_add(1, std::memory_order_relaxed);
+  readings_[r].fetch_add(o.readings > 0 ? o.readings : 1, std::memory_order_relaxed);
+  if (o.route == Route::kRejected)
+    by_reason_[static_cast<size_t>(o.reason)].fetch_add(o.readings, std::memory_order_relaxed);
+}
+
+void RouteProbe::acknowledged(Route route, bool ok) {
+  (ok ? confirmed_ : failed_)[static_cast<size_t>(route)].fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t RouteProbe::readings(Route route) const {
+  return readings_[static_cast<size_t>(route)].load(std::memory_order_relaxed);
+}
+
+uint64_t RouteProbe::records(Route route) const {
+  return records_[static_cast<size_t>(route)].load(std::memory_order_relaxed);
+}
+
+uint64_t RouteProbe::confirmed(Route route) const {
+  return confirmed_[static_cast<size_t>(route)].load(std::memory_order_relaxed);
+}
+
+uint64_t RouteProbe::unconfirmed() const {
+  uint64_t n = 0;
+  for (size_t r = 0; r < kRouteCount; ++r) {
+    const uint64_t w = records_[r].load(), c = confirmed_[r].load();
+    n += w > c ? w - c : 0;
+  }
+  return n;
+}
+
+std::map<std::string, uint64_t> RouteProbe::rejected_by_reason() const {
+  std::map<std::string, uint64_t> out;
+  for (size_t c = 0; c < by_reason_.size(); ++c)
+    if (const uint64_t n = by_reason_[c].load(); n > 0)
+      out[std::string(reject_code_name(static_cast<RejectCode>(c)))] = n;
+  return out;
+}
+
 namespace {
 
 // "signature=Valid;calibration=InTolerance;..." for Kafka headers.
@@ -45,6 +96,15 @@ struct StageGroup {
   bool stateful = false;
   std::vector<size_t> ops;  // indices into Pipeline::operators
 };
+
+// Counts rows rejected since `before` (a selection) by reason into `probe`.
+void count_rejections(const Batch& b, const std::vector<uint32_t>& before, OperatorProbe& probe) {
+  std::array<uint32_t, static_cast<size_t>(RejectCode::kCount_)> counts{};
+  for (uint32_t r : before)
+    if (b.row_reject[r] != RejectCode::kNone) ++counts[static_cast<size_t>(b.row_reject[r])];
+  for (size_t c = 0; c < counts.size(); ++c)
+    if (counts[c] > 0) probe.rejected(static_cast<RejectCode>(c), counts[c]);
+}
 
 }  // namespace
 
@@ -79,7 +139,15 @@ struct SinkReader final : OutputReader {
 // are ignored by the OffsetTracker.
 constexpr uint64_t kUntrackedToken = ~uint64_t{0};
 
+// The run's parts: each pipeline stage is a named function below; run() wires them into a
+// tbb::parallel_pipeline.
 struct Runner::Impl {
+  Impl(Runner& runner, Pipeline& pipeline, Metrics& metrics)
+      : self(runner), p(pipeline), routes(metrics, pipeline.info.name) {}
+
+  Runner& self;
+  Pipeline& p;
+  RouteProbe routes;
   std::vector<std::unique_ptr<OperatorProbe>> probes;  // per operator
   std::unique_ptr<ConnectorProbe> source_probe;
   std::array<std::unique_ptr<ConnectorProbe>, kRouteCount> sink_probes;
@@ -93,40 +161,38 @@ struct Runner::Impl {
   SinkReader reader;
   std::mutex pool_mu;
   std::vector<std::unique_ptr<Batch>> pool;
-  std::array<prometheus::Counter*, kRouteCount> route_counters{};
   prometheus::Counter* frames_counter = nullptr;
   prometheus::Counter* rows_counter = nullptr;
   prometheus::Gauge* in_flight = nullptr;
   std::atomic<int> batches_in_flight{0};
+  uint64_t next_seq = 0;  // read stage only
   std::mutex error_mu;
   std::string error;
-  std::array<std::atomic<uint64_t>, static_cast<size_t>(RejectCode::kCount_)> by_reason{};
 
-  // Runs finish() of the sealing states of partition `only` (every partition if negative)
-  // and writes what they produce (final checkpoints, not tracked as input progress). The
-  // caller holds Runner::own_mu_.
-  void close_seals(Pipeline& p, int32_t only) {
-    for (size_t i : sealers) {
-      for (auto& [part, state] : seal_states[i]) {
-        if (only >= 0 && part != only) continue;
-        Batch fin;
-        fin.partition = Partition(part);
-        OperatorContext ctx{p.info,   *probes[i],     static_cast<uint8_t>(i + 1),
-                            now_ns(), monotonic_ns(), &reader};
-        p.operators[i]->finish(fin, state.get(), ctx);
-        for (const OutputRecord& o : fin.outputs) {
-          Sink* sink = p.sinks[static_cast<size_t>(o.route)].get();
-          OutputMeta meta;
-          meta.pipeline = p.info.name;
-          meta.partition = part;
-          meta.verdict = "checkpoint";
-          if (sink != nullptr &&
-              !sink->write({fin.out_arena.data() + o.offset, o.size}, meta, kUntrackedToken))
-            fail("route " + std::string(route_name(o.route)) + ": " + sink->error());
-        }
-      }
-    }
+  // ---- life cycle ------------------------------------------------------------------------
+  bool start(std::string* err);
+  void drain();
+  void stop_all();
+
+  // ---- stages (in pipeline order) --------------------------------------------------------
+  Batch* read(tbb::flow_control& fc);
+  Batch* decode(Batch* b);
+  void run_operator(size_t i, Batch& b);
+  Batch* encode(Batch* b);
+  void write(Batch* b);
+
+  // ---- helpers ---------------------------------------------------------------------------
+  bool admit();
+  void poll_sinks() {
+    for (const auto& s : p.sinks)
+      if (s) s->poll();
   }
+  void acknowledge_done();
+  void retire(std::unique_ptr<Batch> b) {
+    in_flight->Set(--batches_in_flight);
+    give(std::move(b));
+  }
+  void close_seals(int32_t only);
   bool healthy() {
     std::lock_guard<std::mutex> lock(error_mu);
     return error.empty();
@@ -134,6 +200,10 @@ struct Runner::Impl {
   void fail(const std::string& e) {
     std::lock_guard<std::mutex> lock(error_mu);
     if (error.empty()) error = e;
+  }
+  OperatorContext context(size_t i, const OutputReader* outputs = nullptr) {
+    return OperatorContext{p.info,   *probes[i],     static_cast<uint8_t>(i + 1),
+                           now_ns(), monotonic_ns(), outputs};
   }
   std::unique_ptr<Batch> take() {
     std::lock_guard<std::mutex> lock(pool_mu);
@@ -149,49 +219,340 @@ struct Runner::Impl {
   }
 };
 
+// Runs finish() of the sealing states of partition `only` (every partition if negative) and
+// writes what they produce (final checkpoints, not tracked as input progress). The caller
+// holds Runner::own_mu_.
+void Runner::Impl::close_seals(int32_t only) {
+  for (size_t i : sealers) {
+    for (auto& [part, state] : seal_states[i]) {
+      if (only >= 0 && part != only) continue;
+      Batch fin;
+      fin.partition = Partition(part);
+      OperatorContext ctx = context(i, &reader);
+      p.operators[i]->finish(fin, state.get(), ctx);
+      for (const OutputRecord& o : fin.outputs) {
+        Sink* sink = p.sinks[static_cast<size_t>(o.route)].get();
+        if (sink == nullptr) continue;
+        OutputMeta meta;
+        meta.pipeline = p.info.name;
+        meta.partition = part;
+        meta.verdict = "checkpoint";
+        if (!sink->write({fin.out_arena.data() + o.offset, o.size}, meta, kUntrackedToken))
+          fail("route " + std::string(route_name(o.route)) + ": " + sink->error());
+        else
+          routes.written(o);
+      }
+    }
+  }
+}
+
+// Hands the source the committable position of every partition that moved (caller holds
+// own_mu_; epochs_ is read under epoch_mu_). Delivery reports usually arrive after their batch
+// left the sink stage, so this also runs while the source is idle and after the drain:
+// otherwise the last records of a partition would stay uncommitted until more input came for
+// it (or forever at shutdown).
+void Runner::Impl::acknowledge_done() {
+  thread_local std::vector<int32_t> parts;
+  parts.clear();
+  {
+    std::lock_guard<std::mutex> epoch_lock(self.epoch_mu_);
+    for (const auto& [part, epoch] : self.epochs_) parts.push_back(part);
+  }
+  for (int32_t part : parts)
+    if (auto off = self.tracker_.take_committable(Partition(part)))
+      p.source->acknowledge(Partition(part), *off);
+}
+
+// Starts everything in dependency order; false with a message (and what started is stopped).
+bool Runner::Impl::start(std::string* err) {
+  // The input first: a missing input must not cost the outputs (sinks may truncate files).
+  if (!p.source->check(err)) {
+    *err = "input: " + *err;
+    return false;
+  }
+  p.source->set_host(&self);
+  for (size_t r = 0; r < kRouteCount; ++r) {
+    if (!p.sinks[r]) continue;
+    const Route route = static_cast<Route>(r);
+    p.sinks[r]->set_ack([this, route](uint64_t token, bool ok) {
+      self.tracker_.ack(token, ok);
+      routes.acknowledged(route, ok);
+    });
+    if (!p.sinks[r]->start(err)) {
+      *err = "route " + std::string(route_name(route)) + ": " + *err;
+      return false;
+    }
+  }
+  if (!p.services.start_all(err)) return false;
+  for (auto& op : p.operators) {
+    if (!op->start(err)) {
+      p.services.stop_all();
+      *err = std::string(op->type()) + ": " + *err;
+      return false;
+    }
+  }
+  if (!p.source->start(err)) {
+    for (auto& op : p.operators) op->stop();
+    p.services.stop_all();
+    *err = "input " + p.source->describe() + ": " + *err;
+    return false;
+  }
+  return true;
+}
+
+// Backpressure: admit no new input while a service, an operator or a sink is not ready.
+bool Runner::Impl::admit() {
+  bool ok = p.services.ready();
+  for (const auto& op : p.operators) ok = ok && op->ready();
+  for (const auto& s : p.sinks) ok = ok && (!s || s->ready());
+  return ok;
+}
+
+// Stage 1 (serial): a batch of one partition from the source, stamped with its sequence and
+// the partition's ownership epoch.
+Batch* Runner::Impl::read(tbb::flow_control& fc) {
+  for (;;) {
+    if (self.stop_.load(std::memory_order_relaxed) || self.tracker_.failed()) {
+      fc.stop();
+      return nullptr;
+    }
+    if (!admit()) {
+      poll_sinks();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      continue;
+    }
+    auto batch = take();
+    batch->max_readings_per_record = p.engine.max_readings_per_record;
+    const int64_t read_start = monotonic_ns();
+    const SourceStatus st = p.source->next(*batch, p.engine.batch_size);
+    if (st == SourceStatus::kBatch)
+      source_probe->records(batch->frames.size(), (monotonic_ns() - read_start) * 1e-9);
+    if (st == SourceStatus::kFailed) source_probe->error();
+    if (st == SourceStatus::kBatch && !batch->frames.empty()) {
+      batch->sequence = next_seq++;
+      {
+        std::lock_guard<std::mutex> lock(self.epoch_mu_);
+        batch->epoch = self.epochs_[batch->partition.value()];
+      }
+      batch->created_ns = monotonic_ns();
+      in_flight->Set(++batches_in_flight);
+      return batch.release();
+    }
+    give(std::move(batch));
+    if (st == SourceStatus::kEnd) {
+      fc.stop();
+      return nullptr;
+    }
+    if (st == SourceStatus::kFailed) {
+      fail("input " + p.source->describe() + ": " + p.source->error());
+      fc.stop();
+      return nullptr;
+    }
+    poll_sinks();
+    {
+      std::lock_guard<std::mutex> lock(self.own_mu_);
+      acknowledge_done();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+// Stage 2 (parallel): strict parsing into rows, with the envelope decoded once.
+Batch* Runner::Impl::decode(Batch* b) {
+  const int64_t s = monotonic_ns();
+  decode_batch(*b, p.format.get());
+  thread_local std::vector<uint32_t> all;
+  all.resize(b->row_count());
+  for (uint32_t r = 0; r < all.size(); ++r) all[r] = r;
+  count_rejections(*b, all, *decode_probe);
+  decode_probe->batch(b->frames.size(), b->sel.size(), (monotonic_ns() - s) * 1e-9);
+  return b;
+}
+
+// Stage 3.. (parallel for stateless operators, serial in input order for stateful ones).
+void Runner::Impl::run_operator(size_t i, Batch& b) {
+  const int64_t s = monotonic_ns();
+  const std::vector<uint32_t> before = b.sel;
+  OperatorState* state = nullptr;
+  if (p.operators[i]->stateful()) {
+    auto& slot = states[i][b.partition.value()];
+    if (!slot) slot = p.operators[i]->make_state(b.partition);
+    state = slot.get();
+  }
+  OperatorContext ctx = context(i);
+  p.operators[i]->process(b, state, ctx);
+  count_rejections(b, before, *probes[i]);
+  b.compact_selection();
+  probes[i]->batch(before.size(), b.sel.size(), (monotonic_ns() - s) * 1e-9);
+}
+
+// Stage (parallel): the output records of every row and alert.
+Batch* Runner::Impl::encode(Batch* b) {
+  const int64_t s = monotonic_ns();
+  EncodeContext ectx{p.info, p.stage_names, now_ns(), !sealers.empty(),
+                     static_cast<size_t>(p.engine.max_output_bytes_per_record)};
+  encode_batch(*b, ectx);
+  output_probe->batch(b->row_count(), b->outputs.size(), (monotonic_ns() - s) * 1e-9);
+  return b;
+}
+
+// Last stage (serial, input order): seal (hash chains) and write, under the hand-over lock;
+// a batch of a partition revoked meanwhile is dropped unwritten (its next owner reads it again).
+void Runner::Impl::write(Batch* raw) {
+  std::unique_ptr<Batch> b(raw);
+  std::unique_lock<std::mutex> own_lock(self.own_mu_);
+  uint64_t epoch = 0;
+  {
+    std::lock_guard<std::mutex> epoch_lock(self.epoch_mu_);
+    epoch = self.epochs_[b->partition.value()];
+  }
+  if (b->epoch != epoch) {
+    own_lock.unlock();
+    self.stats_.dropped_revoked.fetch_add(1, std::memory_order_relaxed);
+    retire(std::move(b));
+    return;
+  }
+  for (size_t i : sealers) {  // hash chains etc.: serial, in input order
+    auto& slot = seal_states[i][b->partition.value()];
+    if (!slot) slot = p.operators[i]->make_state(b->partition);
+    OperatorContext ctx = context(i, &reader);
+    std::string seal_error;
+    if (!p.operators[i]->seal(*b, slot.get(), ctx, &seal_error)) {
+      own_lock.unlock();
+      fail(std::string(p.operators[i]->type()) + ": " + seal_error);
+      self.stop_.store(true);
+      retire(std::move(b));
+      return;
+    }
+  }
+  const size_t nframes = b->frames.size();
+  std::vector<uint32_t> per_frame(nframes, 0);
+  for (const OutputRecord& o : b->outputs)
+    if (p.sinks[static_cast<size_t>(o.route)]) ++per_frame[o.frame];
+  std::vector<Offset> offsets(nframes);
+  for (size_t f = 0; f < nframes; ++f) offsets[f] = b->frames[f].source_offset;
+  std::vector<uint64_t> tokens(nframes);
+  self.tracker_.register_frames(b->partition, offsets, per_frame, tokens);
+  std::array<uint64_t, kRouteCount> per_route{};
+  std::string verdict;
+  const int64_t write_start = monotonic_ns();
+  for (const OutputRecord& o : b->outputs) {
+    Sink* sink = p.sinks[static_cast<size_t>(o.route)].get();
+    if (sink == nullptr) {
+      self.stats_.alerts_unrouted.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    OutputMeta meta;
+    meta.pipeline = p.info.name;
+    meta.reason = o.reason;
+    meta.partition = b->partition.value();
+    if (o.row != UINT32_MAX) {
+      meta.key = b->row_key(o.row);  // the pseudonym if a privacy rule replaced it
+      verdict_summary(*b, o.row, verdict);
+      meta.verdict = verdict;
+    } else {
+      meta.verdict = o.route == Route::kAttestations ? "checkpoint" : "alert";
+    }
+    if (!sink->write({b->out_arena.data() + o.offset, o.size}, meta, tokens[o.frame])) {
+      sink_probes[static_cast<size_t>(o.route)]->error();
+      fail("route " + std::string(route_name(o.route)) + ": " + sink->error());
+      self.tracker_.ack(tokens[o.frame], false);
+      self.stop_.store(true);
+      continue;  // never counted as written
+    }
+    routes.written(o);
+    ++per_route[static_cast<size_t>(o.route)];
+  }
+  const double write_seconds = (monotonic_ns() - write_start) * 1e-9;
+  for (size_t r = 0; r < kRouteCount; ++r)
+    if (per_route[r] > 0) sink_probes[r]->records(per_route[r], write_seconds);
+  poll_sinks();
+  acknowledge_done();
+  own_lock.unlock();
+  self.stats_.frames_in.fetch_add(nframes, std::memory_order_relaxed);
+  self.stats_.rows_in.fetch_add(b->row_count(), std::memory_order_relaxed);
+  self.stats_.batches.fetch_add(1, std::memory_order_relaxed);
+  frames_counter->Increment(static_cast<double>(nframes));
+  rows_counter->Increment(static_cast<double>(b->row_count()));
+  retire(std::move(b));
+}
+
+// After the pipeline stopped: final checkpoints (after a clean drain), flush, wait for the
+// sinks' confirmations, hand over the last offsets.
+void Runner::Impl::drain() {
+  if (error.empty() && !self.tracker_.failed()) {
+    std::lock_guard<std::mutex> lock(self.own_mu_);
+    close_seals(-1);
+  }
+  for (size_t r = 0; r < kRouteCount; ++r) {
+    if (p.sinks[r] && !p.sinks[r]->flush(30000))
+      fail("route " + std::string(route_name(static_cast<Route>(r))) +
+           ": flush failed: " + p.sinks[r]->error());
+  }
+  const int64_t deadline = monotonic_ns() + 30'000'000'000LL;
+  while (self.tracker_.pending() > 0 && !self.tracker_.failed() && monotonic_ns() < deadline) {
+    poll_sinks();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  {
+    std::lock_guard<std::mutex> lock(self.own_mu_);
+    acknowledge_done();
+  }
+  if (self.tracker_.pending() > 0 && error.empty())
+    fail(std::to_string(self.tracker_.pending()) + " input records still unacknowledged at shutdown");
+}
+
+void Runner::Impl::stop_all() {
+  p.source->stop();
+  for (auto& op : p.operators) op->stop();
+  p.services.stop_all();
+  for (const auto& s : p.sinks)
+    if (s) s->stop();
+}
+
+// ---- Runner ---------------------------------------------------------------------------------
+
 Runner::Runner(Pipeline& pipeline, Metrics& metrics)
-    : impl_(std::make_unique<Impl>()), pipeline_(pipeline), metrics_(metrics) {
+    : impl_(std::make_unique<Impl>(*this, pipeline, metrics)), pipeline_(pipeline), metrics_(metrics) {
+  Impl& im = *impl_;
   const std::string& pname = pipeline_.info.name;
-  impl_->decode_probe = std::make_unique<OperatorProbe>(metrics_, pname, "decode");
-  impl_->output_probe = std::make_unique<OperatorProbe>(metrics_, pname, "output");
+  im.decode_probe = std::make_unique<OperatorProbe>(metrics_, pname, "decode");
+  im.output_probe = std::make_unique<OperatorProbe>(metrics_, pname, "output");
   for (size_t i = 0; i < pipeline_.operators.size(); ++i)
-    impl_->probes.push_back(
+    im.probes.push_back(
         std::make_unique<OperatorProbe>(metrics_, pname, pipeline_.stage_names[i + 1]));
-  impl_->states.resize(pipeline_.operators.size());
-  impl_->seal_states.resize(pipeline_.operators.size());
-  impl_->reader.p = &pipeline_;
+  im.states.resize(pipeline_.operators.size());
+  im.seal_states.resize(pipeline_.operators.size());
+  im.reader.p = &pipeline_;
   for (size_t i = 0; i < pipeline_.operators.size(); ++i)
-    if (pipeline_.operators[i]->seals()) impl_->sealers.push_back(i);
-  impl_->source_probe =
+    if (pipeline_.operators[i]->seals()) im.sealers.push_back(i);
+  im.source_probe =
       std::make_unique<ConnectorProbe>(metrics_, pname, pipeline_.source->describe(), "source");
   for (size_t r = 0; r < kRouteCount; ++r)
     if (pipeline_.sinks[r])
-      impl_->sink_probes[r] =
+      im.sink_probes[r] =
           std::make_unique<ConnectorProbe>(metrics_, pname, pipeline_.sinks[r]->describe(),
                                            std::string(route_name(static_cast<Route>(r))));
   for (size_t i = 0; i < pipeline_.operators.size(); ++i) {
     const bool st = pipeline_.operators[i]->stateful();
-    if (impl_->groups.empty() || impl_->groups.back().stateful || st)
-      impl_->groups.push_back(StageGroup{st, {}});
-    impl_->groups.back().ops.push_back(i);
+    if (im.groups.empty() || im.groups.back().stateful || st) im.groups.push_back(StageGroup{st, {}});
+    im.groups.back().ops.push_back(i);
   }
-  auto& routes = metrics_.counters("assay_route_records_total", "Output records written, by route");
-  for (size_t r = 0; r < kRouteCount; ++r)
-    impl_->route_counters[r] = &routes.Add(
-        {{"pipeline", pname}, {"route", std::string(route_name(static_cast<Route>(r)))}});
-  impl_->frames_counter =
+  im.frames_counter =
       &metrics_.counters("assay_input_frames_total", "Input records (frames) read")
            .Add({{"pipeline", pname}});
-  impl_->rows_counter =
+  im.rows_counter =
       &metrics_
            .counters("assay_input_readings_total",
                      "Readings decoded from input records (plus undecodable records)")
            .Add({{"pipeline", pname}});
-  impl_->in_flight = &metrics_.gauges("assay_batches_in_flight", "Batches inside the pipeline")
-                          .Add({{"pipeline", pname}});
+  im.in_flight = &metrics_.gauges("assay_batches_in_flight", "Batches inside the pipeline")
+                      .Add({{"pipeline", pname}});
 }
 
 Runner::~Runner() = default;
+
+const RouteProbe& Runner::routes() const { return impl_->routes; }
 
 std::map<int32_t, Offset> Runner::revoke(std::span<const Partition> partitions) {
   std::lock_guard<std::mutex> lock(own_mu_);
@@ -201,7 +562,7 @@ std::map<int32_t, Offset> Runner::revoke(std::span<const Partition> partitions) 
     // written), and deliver everything before the next owner reads the outputs back.
     // (Not after a failure: a checkpoint must never cover records that were not written.)
     if (impl_->healthy() && !tracker_.failed())
-      for (Partition p : partitions) impl_->close_seals(pipeline_, p.value());
+      for (Partition p : partitions) impl_->close_seals(p.value());
     for (Route r : {Route::kTrusted, Route::kAttestations})
       if (Sink* s = pipeline_.sinks[static_cast<size_t>(r)].get(); s && !s->flush(30000))
         impl_->fail("route " + std::string(route_name(r)) +
@@ -234,42 +595,9 @@ RunSummary Runner::run() {
   Pipeline& p = pipeline_;
   Impl& im = *impl_;
   std::string err;
-
-  // ---- start ----------------------------------------------------------------------------
-  // The input first: a missing input must not cost the outputs (sinks may truncate files).
-  if (!p.source->check(&err)) {
-    summary.ok = false;
-    summary.error = "input: " + err;
-    return summary;
-  }
-  p.source->set_host(this);
-  for (size_t r = 0; r < kRouteCount; ++r) {
-    if (!p.sinks[r]) continue;
-    p.sinks[r]->set_ack([this](uint64_t token, bool ok) { tracker_.ack(token, ok); });
-    if (!p.sinks[r]->start(&err)) {
-      summary.ok = false;
-      summary.error = "route " + std::string(route_name(static_cast<Route>(r))) + ": " + err;
-      return summary;
-    }
-  }
-  if (!p.services.start_all(&err)) {
+  if (!im.start(&err)) {
     summary.ok = false;
     summary.error = err;
-    return summary;
-  }
-  for (auto& op : p.operators) {
-    if (!op->start(&err)) {
-      p.services.stop_all();
-      summary.ok = false;
-      summary.error = std::string(op->type()) + ": " + err;
-      return summary;
-    }
-  }
-  if (!p.source->start(&err)) {
-    for (auto& op : p.operators) op->stop();
-    p.services.stop_all();
-    summary.ok = false;
-    summary.error = "input " + p.source->describe() + ": " + err;
     return summary;
   }
   running_.store(true);
@@ -280,272 +608,44 @@ RunSummary Runner::run() {
             {"batch_size", std::to_string(p.engine.batch_size)},
             {"max_in_flight", std::to_string(p.engine.max_in_flight)}});
 
-  // ---- filters --------------------------------------------------------------------------
-  uint64_t next_seq = 0;
-  // Hands the source the committable position of every partition that moved (caller holds
-  // own_mu_; epochs_ is read under epoch_mu_). Delivery reports usually arrive after their batch
-  // left the sink stage, so this also runs while the source is idle and after the drain: otherwise
-  // the last records of a partition would stay uncommitted until more input came for it (or forever
-  // at shutdown).
-  auto acknowledge_done = [&] {
-    thread_local std::vector<int32_t> parts;
-    parts.clear();
-    {
-      std::lock_guard<std::mutex> epoch_lock(epoch_mu_);
-      for (const auto& [part, epoch] : epochs_) parts.push_back(part);
-    }
-    for (int32_t part : parts)
-      if (auto off = tracker_.take_committable(Partition(part)))
-        p.source->acknowledge(Partition(part), *off);
-  };
-  auto source_filter = tbb::make_filter<void, Batch*>(
-      tbb::filter_mode::serial_in_order, [&](tbb::flow_control& fc) -> Batch* {
-        for (;;) {
-          if (stop_.load(std::memory_order_relaxed) || tracker_.failed()) {
-            fc.stop();
-            return nullptr;
-          }
-          // Backpressure: admit no new input while an operator or a sink is not ready.
-          bool admit = p.services.ready();
-          for (const auto& op : p.operators) admit = admit && op->ready();
-          for (const auto& s : p.sinks) admit = admit && (!s || s->ready());
-          if (!admit) {
-            for (const auto& s : p.sinks)
-              if (s) s->poll();
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-            continue;
-          }
-          auto batch = im.take();
-          const int64_t read_start = monotonic_ns();
-          const SourceStatus st = p.source->next(*batch, p.engine.batch_size);
-          if (st == SourceStatus::kBatch)
-            im.source_probe->records(batch->frames.size(), (monotonic_ns() - read_start) * 1e-9);
-          if (st == SourceStatus::kFailed) im.source_probe->error();
-          if (st == SourceStatus::kBatch && !batch->frames.empty()) {
-            batch->sequence = next_seq++;
-            {
-              std::lock_guard<std::mutex> lock(epoch_mu_);
-              batch->epoch = epochs_[batch->partition.value()];
-            }
-            batch->created_ns = monotonic_ns();
-            im.in_flight->Set(++im.batches_in_flight);
-            return batch.release();
-          }
-          im.give(std::move(batch));
-          if (st == SourceStatus::kEnd) {
-            fc.stop();
-            return nullptr;
-          }
-          if (st == SourceStatus::kFailed) {
-            im.fail("input " + p.source->describe() + ": " + p.source->error());
-            fc.stop();
-            return nullptr;
-          }
-          for (const auto& s : p.sinks)
-            if (s) s->poll();
-          {
-            std::lock_guard<std::mutex> lock(own_mu_);
-            acknowledge_done();
-          }
-          std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
-      });
-
-  auto decode_filter =
-      tbb::make_filter<Batch*, Batch*>(tbb::filter_mode::parallel, [&](Batch* b) -> Batch* {
-        const int64_t s = monotonic_ns();
-        decode_batch(*b);
-        uint64_t rejected = 0;
-        std::array<uint32_t, static_cast<size_t>(RejectCode::kCount_)> counts{};
-        for (uint32_t r = 0; r < b->row_count(); ++r) {
-          if (b->row_reject[r] != RejectCode::kNone) {
-            ++counts[static_cast<size_t>(b->row_reject[r])];
-            ++rejected;
-          }
-        }
-        for (size_t c = 0; c < counts.size(); ++c)
-          im.decode_probe->rejected(static_cast<RejectCode>(c), counts[c]);
-        im.decode_probe->batch(b->frames.size(), b->sel.size(), (monotonic_ns() - s) * 1e-9);
-        return b;
-      });
-
-  auto run_op = [&](size_t i, Batch& b) {
-    const int64_t s = monotonic_ns();
-    const std::vector<uint32_t> before = b.sel;
-    OperatorState* state = nullptr;
-    if (p.operators[i]->stateful()) {
-      auto& slot = im.states[i][b.partition.value()];
-      if (!slot) slot = p.operators[i]->make_state(b.partition);
-      state = slot.get();
-    }
-    OperatorContext ctx{p.info, *im.probes[i], static_cast<uint8_t>(i + 1), now_ns(),
-                        monotonic_ns()};
-    p.operators[i]->process(b, state, ctx);
-    std::array<uint32_t, static_cast<size_t>(RejectCode::kCount_)> counts{};
-    for (uint32_t r : before)
-      if (b.row_reject[r] != RejectCode::kNone) ++counts[static_cast<size_t>(b.row_reject[r])];
-    for (size_t c = 0; c < counts.size(); ++c)
-      im.probes[i]->rejected(static_cast<RejectCode>(c), counts[c]);
-    b.compact_selection();
-    im.probes[i]->batch(before.size(), b.sel.size(), (monotonic_ns() - s) * 1e-9);
-  };
-
-  tbb::filter<Batch*, Batch*> middle = decode_filter;
-  for (const StageGroup& g : im.groups) {
-    middle =
-        middle & tbb::make_filter<Batch*, Batch*>(
-                     g.stateful ? tbb::filter_mode::serial_in_order : tbb::filter_mode::parallel,
-                     [&, ops = g.ops](Batch* b) -> Batch* {
-                       for (size_t i : ops) run_op(i, *b);
-                       return b;
-                     });
-  }
-  middle = middle &
-           tbb::make_filter<Batch*, Batch*>(tbb::filter_mode::parallel, [&](Batch* b) -> Batch* {
-             const int64_t s = monotonic_ns();
-             EncodeContext ectx{p.info, p.stage_names, now_ns(), !im.sealers.empty()};
-             encode_batch(*b, ectx);
-             im.output_probe->batch(b->row_count(), b->outputs.size(), (monotonic_ns() - s) * 1e-9);
-             return b;
-           });
-
-  auto sink_filter =
-      tbb::make_filter<Batch*, void>(tbb::filter_mode::serial_in_order, [&](Batch* b) {
-        std::unique_ptr<Batch> owned(b);
-        std::unique_lock<std::mutex> own_lock(own_mu_);
-        uint64_t epoch = 0;
-        {
-          std::lock_guard<std::mutex> epoch_lock(epoch_mu_);
-          epoch = epochs_[b->partition.value()];
-        }
-        if (b->epoch != epoch) {
-          // The partition was revoked while this batch was in flight: drop it unwritten.
-          own_lock.unlock();
-          stats_.dropped_revoked.fetch_add(1, std::memory_order_relaxed);
-          im.in_flight->Set(--im.batches_in_flight);
-          im.give(std::move(owned));
-          return;
-        }
-        for (size_t i : im.sealers) {  // hash chains etc.: serial, in input order
-          auto& slot = im.seal_states[i][b->partition.value()];
-          if (!slot) slot = p.operators[i]->make_state(b->partition);
-          OperatorContext ctx{p.info,   *im.probes[i],  static_cast<uint8_t>(i + 1),
-                              now_ns(), monotonic_ns(), &im.reader};
-          std::string seal_error;
-          if (!p.operators[i]->seal(*b, slot.get(), ctx, &seal_error)) {
-            own_lock.unlock();
-            im.fail(std::string(p.operators[i]->type()) + ": " + seal_error);
-            stop_.store(true);
-            im.in_flight->Set(--im.batches_in_flight);
-            im.give(std::move(owned));
-            return;
-          }
-        }
-        const size_t nframes = b->frames.size();
-        std::vector<uint32_t> per_frame(nframes, 0);
-        for (const OutputRecord& o : b->outputs)
-          if (p.sinks[static_cast<size_t>(o.route)]) ++per_frame[o.frame];
-        std::vector<Offset> offsets(nframes);
-        for (size_t f = 0; f < nframes; ++f) offsets[f] = b->frames[f].source_offset;
-        std::vector<uint64_t> tokens(nframes);
-        tracker_.register_frames(b->partition, offsets, per_frame, tokens);
-        std::array<uint64_t, kRouteCount> per_route{};
-        std::string verdict;
-        const int64_t write_start = monotonic_ns();
-        for (const OutputRecord& o : b->outputs) {
-          Sink* sink = p.sinks[static_cast<size_t>(o.route)].get();
-          if (sink == nullptr) {
-            stats_.alerts_unrouted.fetch_add(1, std::memory_order_relaxed);
-            continue;
-          }
-          OutputMeta meta;
-          meta.pipeline = p.info.name;
-          meta.reason = o.reason;
-          meta.partition = b->partition.value();
-          if (o.row != UINT32_MAX) {
-            meta.key = b->row_key(o.row);  // the pseudonym if a privacy rule replaced it
-            verdict_summary(*b, o.row, verdict);
-            meta.verdict = verdict;
-          } else {
-            meta.verdict = o.route == Route::kAttestations ? "checkpoint" : "alert";
-          }
-          if (!sink->write({b->out_arena.data() + o.offset, o.size}, meta, tokens[o.frame])) {
-            im.sink_probes[static_cast<size_t>(o.route)]->error();
-            im.fail("route " + std::string(route_name(o.route)) + ": " + sink->error());
-            tracker_.ack(tokens[o.frame], false);
-            stop_.store(true);
-            continue;
-          }
-          ++per_route[static_cast<size_t>(o.route)];
-          if (o.route == Route::kRejected) im.by_reason[static_cast<size_t>(o.reason)].fetch_add(1);
-        }
-        const double write_seconds = (monotonic_ns() - write_start) * 1e-9;
-        for (size_t r = 0; r < kRouteCount; ++r) {
-          if (per_route[r] == 0) continue;
-          im.route_counters[r]->Increment(static_cast<double>(per_route[r]));
-          im.sink_probes[r]->records(per_route[r], write_seconds);
-        }
-        for (const auto& s : p.sinks)
-          if (s) s->poll();
-        acknowledge_done();
-        own_lock.unlock();
-        stats_.frames_in.fetch_add(nframes, std::memory_order_relaxed);
-        stats_.rows_in.fetch_add(b->row_count(), std::memory_order_relaxed);
-        stats_.trusted.fetch_add(per_route[0], std::memory_order_relaxed);
-        stats_.rejected.fetch_add(per_route[1], std::memory_order_relaxed);
-        stats_.alerts.fetch_add(per_route[2], std::memory_order_relaxed);
-        stats_.batches.fetch_add(1, std::memory_order_relaxed);
-        im.frames_counter->Increment(static_cast<double>(nframes));
-        im.rows_counter->Increment(static_cast<double>(b->row_count()));
-        im.in_flight->Set(--im.batches_in_flight);
-        im.give(std::move(owned));
-      });
-
+  // The stages, wired: read → decode → operator groups → encode → write.
+  using tbb::filter_mode;
+  tbb::filter<Batch*, Batch*> middle = tbb::make_filter<Batch*, Batch*>(
+      filter_mode::parallel, [&](Batch* b) { return im.decode(b); });
+  for (const StageGroup& g : im.groups)
+    middle = middle & tbb::make_filter<Batch*, Batch*>(
+                          g.stateful ? filter_mode::serial_in_order : filter_mode::parallel,
+                          [&, ops = g.ops](Batch* b) {
+                            for (size_t i : ops) im.run_operator(i, *b);
+                            return b;
+                          });
+  middle = middle & tbb::make_filter<Batch*, Batch*>(filter_mode::parallel,
+                                                     [&](Batch* b) { return im.encode(b); });
   {
     tbb::task_arena arena(p.engine.threads > 0 ? p.engine.threads : tbb::task_arena::automatic);
     arena.execute([&] {
-      tbb::parallel_pipeline(p.engine.max_in_flight, source_filter & middle & sink_filter);
+      tbb::parallel_pipeline(
+          p.engine.max_in_flight,
+          tbb::make_filter<void, Batch*>(filter_mode::serial_in_order,
+                                         [&](tbb::flow_control& fc) { return im.read(fc); }) &
+              middle &
+              tbb::make_filter<Batch*, void>(filter_mode::serial_in_order,
+                                             [&](Batch* b) { im.write(b); }));
     });
   }
-
-  // ---- drain ------------------------------------------------------------------------------
-  // Sealing operators close their open ranges (final checkpoints) after a clean drain.
-  if (im.error.empty() && !tracker_.failed()) {
-    std::lock_guard<std::mutex> lock(own_mu_);
-    im.close_seals(p, -1);
-  }
-  for (size_t r = 0; r < kRouteCount; ++r) {
-    if (p.sinks[r] && !p.sinks[r]->flush(30000))
-      im.fail("route " + std::string(route_name(static_cast<Route>(r))) +
-              ": flush failed: " + p.sinks[r]->error());
-  }
-  const int64_t deadline = monotonic_ns() + 30'000'000'000LL;
-  while (tracker_.pending() > 0 && !tracker_.failed() && monotonic_ns() < deadline) {
-    for (const auto& s : p.sinks)
-      if (s) s->poll();
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  {
-    std::lock_guard<std::mutex> lock(own_mu_);
-    acknowledge_done();
-  }
-  if (tracker_.pending() > 0 && im.error.empty())
-    im.fail(std::to_string(tracker_.pending()) + " input records still unacknowledged at shutdown");
-  p.source->stop();
-  for (auto& op : p.operators) op->stop();
-  p.services.stop_all();
-  for (const auto& s : p.sinks)
-    if (s) s->stop();
+  im.drain();
+  im.stop_all();
   running_.store(false);
 
   summary.frames_in = stats_.frames_in.load();
   summary.rows_in = stats_.rows_in.load();
-  summary.trusted = stats_.trusted.load();
-  summary.rejected = stats_.rejected.load();
-  summary.alerts = stats_.alerts.load();
-  for (size_t c = 0; c < im.by_reason.size(); ++c)
-    if (const uint64_t n = im.by_reason[c].load(); n > 0)
-      summary.rejected_by_reason[std::string(reject_code_name(static_cast<RejectCode>(c)))] = n;
+  // A trusted record is one reading: count those its sink confirmed (a record whose write
+  // failed later, at a flush, is not trusted output).
+  summary.trusted = im.routes.confirmed(Route::kTrusted);
+  summary.rejected = im.routes.readings(Route::kRejected);
+  summary.alerts = im.routes.records(Route::kAlerts);
+  summary.rejected_by_reason = im.routes.rejected_by_reason();
+  summary.unconfirmed = im.routes.unconfirmed();
   summary.seconds = (monotonic_ns() - t0) * 1e-9;
   if (!im.error.empty()) {
     summary.ok = false;
@@ -561,6 +661,7 @@ RunSummary Runner::run() {
             {"trusted", std::to_string(summary.trusted)},
             {"rejected", std::to_string(summary.rejected)},
             {"alerts", std::to_string(summary.alerts)},
+            {"unconfirmed", std::to_string(summary.unconfirmed)},
             {"error", summary.error}});
   return summary;
 }

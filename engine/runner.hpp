@@ -4,6 +4,7 @@
 /// sinks in input order (so per-partition order is preserved), offsets acknowledged only
 /// when every output of a record is acknowledged, graceful drain on request_stop().
 
+#include <array>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -16,13 +17,39 @@
 
 namespace assay::engine {
 
-/// Live counters of a running pipeline (read by the progress line and tests).
+/// The one account of what a pipeline wrote to its routes: records and readings per route
+/// (Prometheus `assay_route_records_total`, the live progress and the run summary all read it),
+/// rejected readings by reason, and outputs a sink confirmed or failed. (Operator probes count
+/// rejections where they happen; this one counts what reached the routes.)
+class RouteProbe {
+ public:
+  RouteProbe(Metrics& metrics, const std::string& pipeline);
+  /// An output record was handed to its sink.
+  void written(const OutputRecord& o);
+  /// Its sink confirmed it (ok) or gave up on it.
+  void acknowledged(Route route, bool ok);
+  /// Readings written to `route` (for alerts and attestations: records).
+  uint64_t readings(Route route) const;
+  /// Records written to `route`.
+  uint64_t records(Route route) const;
+  /// Records of `route` its sink confirmed.
+  uint64_t confirmed(Route route) const;
+  /// Records written but not confirmed by their sink (yet), or failed.
+  uint64_t unconfirmed() const;
+  /// Rejected readings by reason code name.
+  std::map<std::string, uint64_t> rejected_by_reason() const;
+
+ private:
+  std::array<prometheus::Counter*, kRouteCount> counters_{};
+  std::array<std::atomic<uint64_t>, kRouteCount> records_{}, readings_{}, confirmed_{}, failed_{};
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(RejectCode::kCount_)> by_reason_{};
+};
+
+/// Live counters of a running pipeline's input (read by the progress line and tests; what it
+/// wrote is in the RouteProbe).
 struct RunStats {
   std::atomic<uint64_t> frames_in{0};  ///< input records (frames)
   std::atomic<uint64_t> rows_in{0};    ///< readings (+ undecodable frames)
-  std::atomic<uint64_t> trusted{0};
-  std::atomic<uint64_t> rejected{0};
-  std::atomic<uint64_t> alerts{0};
   std::atomic<uint64_t> alerts_unrouted{0};  ///< alerts raised with no alerts route configured
   std::atomic<uint64_t> batches{0};
   /// Batches read from partitions that were revoked before they were written (re-read by
@@ -36,6 +63,8 @@ struct RunSummary {
   std::string error;
   uint64_t frames_in = 0, rows_in = 0, trusted = 0, rejected = 0, alerts = 0;
   std::map<std::string, uint64_t> rejected_by_reason;
+  /// Output records written but never confirmed by their sink (0 after a clean run).
+  uint64_t unconfirmed = 0;
   double seconds = 0;
 };
 
@@ -54,8 +83,10 @@ class Runner final : public SourceHost {
   void request_stop() { stop_.store(true, std::memory_order_relaxed); }
   /// True while the pipeline runs and its source is healthy (feeds /readyz).
   bool ready() const;
-  /// Live counters.
+  /// Live counters of the input.
   const RunStats& stats() const { return stats_; }
+  /// What was written, per route.
+  const RouteProbe& routes() const;
   /// The offset tracker (the one place where input progress is tracked).
   OffsetTracker& offsets() { return tracker_; }
 

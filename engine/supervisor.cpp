@@ -24,6 +24,7 @@ void add_summary(RunSummary& total, const RunSummary& s) {
   total.trusted += s.trusted;
   total.rejected += s.rejected;
   total.alerts += s.alerts;
+  total.unconfirmed += s.unconfirmed;
   for (const auto& [k, v] : s.rejected_by_reason) total.rejected_by_reason[k] += v;
   total.seconds += s.seconds;
 }

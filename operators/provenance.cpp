@@ -414,7 +414,7 @@ void Provenance::add_output(engine::Batch& b, uint32_t frame, const std::vector<
   std::memcpy(b.out_arena.data() + start, bytes.data(), bytes.size());
   out->push_back(engine::OutputRecord{
       engine::Route::kAttestations, frame, static_cast<uint32_t>(start),
-      static_cast<uint32_t>(bytes.size()), UINT32_MAX, engine::RejectCode::kNone});
+      static_cast<uint32_t>(bytes.size()), UINT32_MAX, engine::RejectCode::kNone, 0});
 }
 
 void Provenance::emit_pending(engine::Batch& b, uint32_t frame, ProvenanceState& st,

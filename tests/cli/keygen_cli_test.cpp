@@ -7,6 +7,7 @@
 
 #include "connectors/record_json.hpp"
 #include "cli/commands.hpp"
+#include "crypto/signing.hpp"
 #include "sim_test_util.hpp"
 
 namespace {
@@ -28,7 +29,7 @@ std::string raw_public_hex(const fs::path& pub, bool ed) {
   EVP_PKEY* k = PEM_read_PUBKEY(f, nullptr, nullptr, nullptr);
   std::fclose(f);
   if (k == nullptr) return {};
-  std::vector<uint8_t> raw(ed ? 32 : 65);
+  std::vector<uint8_t> raw(ed ? 32 : 200);
   size_t len = raw.size();
   const bool ok = ed ? EVP_PKEY_get_raw_public_key(k, raw.data(), &len) == 1
                      : EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, raw.data(),
@@ -40,7 +41,9 @@ std::string raw_public_hex(const fs::path& pub, bool ed) {
   return hex;
 }
 
-void check_asymmetric(const char* alg, bool ed) {
+// raw_bytes: size of the raw public key (32 Ed25519, 65 or 97 ECDSA); registry: the alg name.
+void check_asymmetric(const char* alg, const char* registry, size_t raw_bytes) {
+  const bool ed = raw_bytes == 32;
   const fs::path dir = assay::test::temp_dir(std::string("keygen-") + alg);
   const std::string prefix = (dir / "dev1").string();
   std::string out;
@@ -51,10 +54,21 @@ void check_asymmetric(const char* alg, bool ed) {
   EXPECT_EQ(key_pem.rfind("-----BEGIN PRIVATE KEY-----", 0), 0u) << "not PKCS#8";
   EXPECT_EQ(read_file(pub).rfind("-----BEGIN PUBLIC KEY-----", 0), 0u);
   const std::string hex = raw_public_hex(pub, ed);
-  ASSERT_EQ(hex.size(), ed ? 64u : 130u);
-  EXPECT_EQ(out, std::string("- key_id: dev1-k1\n  alg: ") + (ed ? "Ed25519" : "EcdsaP256Sha256") +
-                     "\n  public_key: \"" + hex + "\"\n");
+  ASSERT_EQ(hex.size(), 2 * raw_bytes);
+  EXPECT_EQ(out, std::string("- key_id: dev1-k1\n  alg: ") + registry + "\n  public_key: \"" + hex + "\"\n");
   EXPECT_EQ(out.find("PRIVATE"), std::string::npos);
+  // The key file signs, and the printed public key verifies the signature.
+  const auto sk = assay::crypto::SigningKey::from_pem(key_pem);
+  ASSERT_TRUE(sk);
+  EXPECT_EQ(assay::crypto::signature_algorithm_name(sk->alg()), registry);
+  std::string printed;
+  assay::connectors::append_hex(printed, sk->public_key());
+  EXPECT_EQ(printed, hex);
+  const std::vector<uint8_t> msg = {'O', 'C', 'M', 'F'};
+  std::vector<uint8_t> sig;
+  ASSERT_TRUE(sk->sign(msg, sig));
+  EXPECT_EQ(sig.size(), assay::crypto::signature_size(sk->alg()));
+  EXPECT_TRUE(assay::crypto::verify_with_public_key(sk->alg(), sk->public_key(), msg, sig));
   // Refuses to overwrite; --force overwrites with a new key.
   EXPECT_EQ(run_capture(cmd_keygen, {"keygen", "--alg", alg, "--out", prefix}, out), 1);
   EXPECT_EQ(read_file(key), key_pem);
@@ -64,8 +78,15 @@ void check_asymmetric(const char* alg, bool ed) {
   EXPECT_NE(out.find("- key_id: dev1\n"), std::string::npos) << out;
 }
 
-TEST(KeygenCli, Ed25519) { check_asymmetric("ed25519", true); }
-TEST(KeygenCli, EcdsaP256) { check_asymmetric("ecdsa-p256", false); }
+TEST(KeygenCli, Ed25519) { check_asymmetric("ed25519", "Ed25519", 32); }
+TEST(KeygenCli, EcdsaP256) { check_asymmetric("ecdsa-p256", "EcdsaP256Sha256", 65); }
+TEST(KeygenCli, EcdsaP384) { check_asymmetric("ecdsa-p384", "EcdsaP384Sha384", 97); }
+TEST(KeygenCli, EcdsaBrainpoolP256r1) {
+  check_asymmetric("ecdsa-brainpoolp256r1", "EcdsaBrainpoolP256r1Sha256", 65);
+}
+TEST(KeygenCli, EcdsaBrainpoolP384r1) {
+  check_asymmetric("ecdsa-brainpoolp384r1", "EcdsaBrainpoolP384r1Sha384", 97);
+}
 
 TEST(KeygenCli, HmacSecret) {
   const fs::path dir = assay::test::temp_dir("keygen-hmac");
@@ -92,6 +113,7 @@ TEST(KeygenCli, UsageErrors) {
   EXPECT_EQ(run_capture(cmd_keygen, {"keygen", "--help"}, out), 0);
   EXPECT_NE(out.find("usage: assay keygen"), std::string::npos);
   EXPECT_EQ(run_capture(cmd_keygen, {"keygen", "--alg", "rsa", "--out", "x"}, out), 2);
+  EXPECT_EQ(run_capture(cmd_keygen, {"keygen", "--alg", "ecdsa-p521", "--out", "x"}, out), 2);
   EXPECT_EQ(run_capture(cmd_keygen, {"keygen", "--alg", "ed25519"}, out), 2);
   EXPECT_EQ(run_capture(cmd_keygen, {"keygen", "--out", "x"}, out), 2);
   EXPECT_EQ(run_capture(cmd_keygen, {"keygen", "--alg", "ed25519", "--out", "/nonexistent-dir/x"}, out), 1);

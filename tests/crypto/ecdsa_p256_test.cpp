@@ -512,3 +512,29 @@ TEST(EcdsaP256, SignVerifyRoundTrip) {
 
 }  // namespace
 }  // namespace assay::crypto
+
+namespace assay::crypto {
+namespace {
+
+// A key's comb table built by the AVX-512 engine equals the portable builder's, entry for entry
+// (canonical coordinates, so verdicts cannot depend on which built it).
+TEST(EcdsaP256, VectorCombTableEqualsPortable) {
+  if (!backend_supported(Backend::kAvx512)) GTEST_SKIP() << "no AVX-512 IFMA on this CPU";
+  constexpr size_t kEntries = 43 * 32;
+  for (int k = 0; k < 4; ++k) {
+    auto kp = ecdsa_p256_keypair();
+    ASSERT_TRUE(kp);
+    std::vector<detail::P256Affine> a(kEntries), b(kEntries);
+    detail::p256_set_vector_comb_build(true);
+    detail::p256_build_comb_for_test(kp->public_uncompressed.data(), a.data());
+    detail::p256_set_vector_comb_build(false);
+    detail::p256_build_comb_for_test(kp->public_uncompressed.data(), b.data());
+    detail::p256_set_vector_comb_build(true);
+    for (size_t i = 0; i < kEntries; ++i) {
+      ASSERT_EQ(std::memcmp(&a[i], &b[i], sizeof a[i]), 0) << "key " << k << " entry " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace assay::crypto

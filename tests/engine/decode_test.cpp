@@ -30,7 +30,12 @@ TEST(Decode, SignedReadingBecomesOneRow) {
   EXPECT_EQ(b.frames[0].kind, RecordKind::kSignedReading);
   EXPECT_EQ(b.row_reading[0]->seq(), 7u);
   EXPECT_DOUBLE_EQ(b.row_reading[0]->value(), 21.5);
-  EXPECT_FALSE(b.frames[0].body_in_aux);
+  // The envelope is decoded once: the key id, the signature and the signed body.
+  const auto* sr = wire::GetSignedReading(b.frame_bytes(0).data());
+  EXPECT_EQ(b.frames[0].key_id, "k1");
+  EXPECT_EQ(b.frames[0].signature.size(), 64u);
+  EXPECT_EQ(b.frames[0].alg, static_cast<uint8_t>(wire::SignatureAlg::Ed25519));
+  EXPECT_EQ(b.frames[0].signed_bytes.data(), sr->body()->data());  // in place, not copied
 }
 
 TEST(Decode, SignedBatchExpandsToOneRowPerReading) {
@@ -65,11 +70,11 @@ TEST(Decode, MisalignedBodyIsCopiedOnceAndStillDecodes) {
     ASSERT_EQ(decode_batch(t), 1u);
     ASSERT_EQ(t.sel.size(), 1u) << "pad " << pad;
     EXPECT_EQ(t.row_reading[0]->seq(), 1u);
-    if (t.frames[0].body_in_aux) {
+    const auto* sr = wire::GetSignedReading(t.frame_bytes(0).data());
+    if (t.frames[0].signed_bytes.data() != sr->body()->data()) {
       saw_misaligned = true;
       // The copy has the exact same bytes (signatures still cover them).
-      const auto* sr = wire::GetSignedReading(t.frame_bytes(0).data());
-      const auto body = t.body_bytes(0);
+      const auto body = t.signed_bytes(0);
       ASSERT_EQ(body.size(), sr->body()->size());
       EXPECT_EQ(0, std::memcmp(body.data(), sr->body()->data(), body.size()));
     }

@@ -77,8 +77,10 @@ TEST(KafkaEndToEnd, EveryReadingInExactlyOneRouteAndOffsetsCommitted) {
       } else {
         EXPECT_EQ(m.headers.count("assay-reason"), 0u);
       }
-      const size_t idx = expected.at({r.partition, r.offset, r.reading});
-      verdicts_by_frame[idx].push_back(is_trusted ? "trusted" : r.reason);
+      for (uint32_t reading : r.readings) {
+        const size_t idx = expected.at({r.partition, r.offset, reading});
+        verdicts_by_frame[idx].push_back(is_trusted ? "trusted" : r.reason);
+      }
     }
   }
   // Forged and tampered records are rejected (every reading of them) as signature.bad, or as

@@ -4,6 +4,7 @@
 // consumer / admin helpers, decoding of Assay's output records, simulated fleets (cached per
 // build dir), raw-socket HTTP GETs.
 
+#include "tests/rejected_readings.hpp"
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -573,7 +574,8 @@ struct OutputRef {
   bool ok = false;
   int32_t partition = -1;
   int64_t offset = -1;
-  uint32_t reading = 0;
+  uint32_t reading = 0;            ///< the (first) reading
+  std::vector<uint32_t> readings;  ///< every reading it stands for
   std::string sensor_id;
   std::string reason;    // rejected only
   std::string instance;  // trusted only: provenance instance_id (which `assay run` wrote it)
@@ -595,6 +597,7 @@ inline OutputRef decode_output(const Message& m) {
     r.partition = t->provenance()->source_partition();
     r.offset = t->provenance()->source_offset();
     r.reading = t->reading_index();
+    r.readings = {r.reading};
     r.sensor_id = t->sensor_id() ? t->sensor_id()->str() : "";
     r.instance = t->provenance()->instance_id() ? t->provenance()->instance_id()->str() : "";
     r.ok = true;
@@ -604,6 +607,7 @@ inline OutputRef decode_output(const Message& m) {
     r.partition = j->source_partition();
     r.offset = j->source_offset();
     r.reading = j->reading_index();
+    r.readings = testing::rejected_readings(j);
     r.sensor_id = j->sensor_id() ? j->sensor_id()->str() : "";
     r.reason = j->reason()->str();
     r.ok = true;
@@ -643,12 +647,14 @@ inline Accounting account(const std::map<ReadingKey, size_t>& expected,
         ++a.undecodable;
         continue;
       }
-      const ReadingKey k{r.partition, r.offset, r.reading};
-      if (expected.count(k) == 0) {
-        ++a.unknown;
-        continue;
+      for (uint32_t reading : r.readings) {
+        const ReadingKey k{r.partition, r.offset, reading};
+        if (expected.count(k) == 0) {
+          ++a.unknown;
+          continue;
+        }
+        if (++a.seen[k] > 1) ++a.duplicates;
       }
-      if (++a.seen[k] > 1) ++a.duplicates;
     }
   }
   for (const auto& [k, i] : expected)

@@ -2,6 +2,7 @@
 // uncertainty math against hand-computed values, NaN/inf readings, refusal alerts, live
 // reload, stable certificate ids, config parsing, and a simulated fleet (every reading of a
 // sensor with an expired certificate is caught; false positives on clean sensors measured).
+#include "tests/rejected_readings.hpp"
 #include "operators/calibration.hpp"
 
 #include <gtest/gtest.h>
@@ -710,7 +711,8 @@ TEST(Calibration, SimulatedFleetEveryExpiredCalibrationCaughtFewFalsePositives) 
   }
   for (const auto& rec : o.rejected) {
     const auto* rr = wire::GetRejectedRecord(rec.data());
-    verdict[{rr->source_offset(), rr->reading_index()}] = rr->reason()->str();
+    for (uint32_t i : testing::rejected_readings(rr))
+      verdict[{rr->source_offset(), i}] = rr->reason()->str();
   }
   ASSERT_EQ(verdict.size(), labels.size());
   uint64_t expired = 0, expired_caught = 0, clean = 0, clean_flagged = 0;

@@ -1,6 +1,7 @@
 // verify_signature against the simulator: every forged/tampered record is a bad signature,
 // no honest record is, verdicts are identical on every crypto backend; registry refusals,
 // revocation and live reload.
+#include "tests/rejected_readings.hpp"
 #include "operators/verify_signature.hpp"
 
 #include <gtest/gtest.h>
@@ -103,7 +104,8 @@ Outcome run(const Fleet& f, const std::string& backend, const std::string& regis
   }
   for (const auto& rec : r->records()) {
     const auto* rr = wire::GetRejectedRecord(rec.data());
-    o.verdict[{rr->source_offset(), rr->reading_index()}] = rr->reason()->str();
+    for (uint32_t i : testing::rejected_readings(rr))
+      o.verdict[{rr->source_offset(), i}] = rr->reason()->str();
   }
   return o;
 }
