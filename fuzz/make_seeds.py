@@ -215,7 +215,21 @@ audit: {file: out/audit.log, key: testdata/engine.key, fsync: false, topic: audi
                    "rejected": {"type": "file", "path": "t.asy"}}}))
 
 
+def http_seeds():
+    # fuzz_http: request heads as a client sends them (served, refused, incomplete).
+    write("http", "get-metrics", "GET /metrics HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n")
+    write("http", "get-healthz-10", "GET /healthz HTTP/1.0\r\n\r\n")
+    write("http", "head-readyz", "HEAD /readyz?x=1 HTTP/1.1\r\nHost: a\r\n\r\n")
+    write("http", "post-metrics", "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+    write("http", "unknown-path", "GET /nope HTTP/1.1\r\n\r\n")
+    write("http", "http2", "GET /metrics HTTP/2.0\r\n\r\n")
+    write("http", "bare-lf", "GET /metrics HTTP/1.1\nHost: a\n\n")
+    write("http", "incomplete", "GET /metrics HTTP/1.1\r\nHost: a\r\n")
+    write("http", "long-header", "GET /metrics HTTP/1.1\r\nX: " + "a" * 9000 + "\r\n\r\n")
+
+
 def main():
+    http_seeds()
     registry_seeds()
     dcc_seeds()
     pipeline_seeds()

@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
-# One fuzz target as a ctest test: every committed corpus input once (regressions), then
-# SECONDS of fuzzing from them. New inputs go to WORK (under the build dir), crash inputs to
-# ARTIFACTS; the repository is never written.
-#   run_target.sh BINARY CORPUS WORK ARTIFACTS SECONDS [libFuzzer options...]
+# One fuzz target as a ctest test of the fuzz flavour: every committed corpus and regression
+# input once, then SECONDS of fuzzing from them. New inputs go to WORK (under the build dir),
+# crash inputs to ARTIFACTS; the repository is never written. REGRESSIONS may be "-" (none).
+#   run_target.sh BINARY CORPUS REGRESSIONS WORK ARTIFACTS SECONDS [libFuzzer options...]
 set -euo pipefail
-bin=$1 corpus=$2 work=$3 artifacts=$4 seconds=$5
-shift 5
+bin=$1 corpus=$2 regressions=$3 work=$4 artifacts=$5 seconds=$6
+shift 6
 mkdir -p "$work" "$artifacts"
 # Absolute paths: a target may change its working directory (fuzz_pipeline works in a
 # temporary one).
 corpus=$(realpath "$corpus") work=$(realpath "$work") artifacts=$(realpath "$artifacts")/
+dirs=("$corpus")
+[ "$regressions" = - ] || dirs+=("$(realpath "$regressions")")
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 shopt -s nullglob
-inputs=("$corpus"/*)
+inputs=()
+for d in "${dirs[@]}"; do inputs+=("$d"/*); done
 if [ ${#inputs[@]} -gt 0 ]; then
-  echo "== $(basename "$bin"): ${#inputs[@]} corpus inputs"
+  echo "== $(basename "$bin"): ${#inputs[@]} corpus and regression inputs"
   log="$work.regress.log"
   if ! "$bin" -timeout=25 "$@" "${inputs[@]}" >"$log" 2>&1; then
     cat "$log"
@@ -25,4 +28,4 @@ if [ ${#inputs[@]} -gt 0 ]; then
 fi
 echo "== $(basename "$bin"): fuzzing for ${seconds} s"
 exec "$bin" -max_total_time="$seconds" -timeout=25 -print_final_stats=1 \
-  -artifact_prefix="$artifacts" "$@" "$work" "$corpus"
+  -artifact_prefix="$artifacts" "$@" "$work" "${dirs[@]}"

@@ -5,7 +5,8 @@
 #   scripts/fuzz.sh [--seconds N] [--jobs J] [--no-build] [TARGET...]
 #
 # TARGET is a name (`ocmf`) or a binary name (`fuzz_ocmf`); default: every target. Each runs
-# N seconds (default 60) from its committed seeds (fuzz/corpus/<name>, read only) and from what
+# N seconds (default 60) from its committed seeds and regression inputs (fuzz/corpus/<name>,
+# fuzz/regressions/<name>, read only) and from what
 # earlier runs found (build-fuzz/fuzz/corpus/<name>, where new inputs go: never the repo). A
 # crash, leak, timeout or out-of-memory input is saved to build-fuzz/fuzz/crashes/<name>/ and
 # fuzzing goes on with the time left (at most 20 findings per target and run). Logs:
@@ -48,8 +49,9 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 # Fuzzes one target for $seconds, restarting after each finding; writes a summary line.
 run_one() {
   local t=$1 bin=$out/fuzz_$1 work=$out/corpus/$1 crashes=$out/crashes/$1/ log=$out/logs/$1.log
-  local dict=() left=$seconds execs=0 findings=0 start now n
+  local dict=() seeds=("$src/fuzz/corpus/$t") left=$seconds execs=0 findings=0 start now n
   mkdir -p "$work" "$crashes"
+  [ -d "fuzz/regressions/$t" ] && seeds+=("$src/fuzz/regressions/$t")
   [ -f "fuzz/dict/$t.dict" ] && dict=(-dict="$src/fuzz/dict/$t.dict")
   : >"$log"
   start=$(date +%s)
@@ -57,7 +59,7 @@ run_one() {
     local before after
     before=$(find "$crashes" -type f | wc -l)
     "$bin" -max_total_time="$left" -timeout=25 -print_final_stats=1 -artifact_prefix="$crashes" \
-      "${dict[@]}" "$work" "$src/fuzz/corpus/$t" >>"$log" 2>&1 || true
+      "${dict[@]}" "$work" "${seeds[@]}" >>"$log" 2>&1 || true
     n=$(grep -a 'stat::number_of_executed_units:' "$log" | awk '{s += $2} END {print s + 0}')
     execs=$n
     after=$(find "$crashes" -type f | wc -l)
