@@ -30,10 +30,13 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ ${#targets[@]} -eq 0 ]; then
-  for f in fuzz/fuzz_*.cpp; do n=$(basename "$f" .cpp); targets+=("${n#fuzz_}"); done
+  for f in fuzz/fuzz_*.cpp; do
+    n=$(basename "$f" .cpp)
+    [ "$n" = fuzz_util ] || targets+=("${n#fuzz_}")  # fuzz_util.cpp: helpers, not a target
+  done
 fi
 for t in "${targets[@]}"; do
-  [ -f "fuzz/fuzz_$t.cpp" ] || { echo "fuzz.sh: no target '$t' (fuzz/fuzz_$t.cpp)" >&2; exit 2; }
+  [ -f "fuzz/fuzz_$t.cpp" ] && [ "$t" != util ] || { echo "fuzz.sh: no target '$t' (fuzz/fuzz_$t.cpp)" >&2; exit 2; }
 done
 if [ "$build" = 1 ]; then
   bins=()

@@ -1,6 +1,7 @@
 // Regression tests for what fuzzing found in formats/ (issue 19; fuzz/fuzz_ocmf.cpp,
 // fuzz/fuzz_senml.cpp). Each test reproduces the input of one finding; the input is also in the
-// fuzz corpus (fuzz/corpus/<target>/crash-*), so the fuzz targets replay it too.
+// fuzz regressions (fuzz/regressions/<target>/crash-*), which the fuzz targets and their replay
+// tests (fuzz_replay_<target>) replay.
 #include <gtest/gtest.h>
 
 #include <string>
