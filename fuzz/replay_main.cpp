@@ -51,8 +51,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "replay: %s (%zu bytes)\n", f.c_str(), bytes.size());
     // An empty vector's data() may be null; libFuzzer never passes null either.
     static const uint8_t kEmpty = 0;
-    LLVMFuzzerTestOneInput(
-        bytes.empty() ? &kEmpty : reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    LLVMFuzzerTestOneInput(bytes.empty() ? &kEmpty : reinterpret_cast<const uint8_t*>(bytes.data()),
+                           bytes.size());
   }
   std::printf("replayed %zu inputs\n", files.size());
   return 0;
