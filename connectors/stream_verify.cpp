@@ -18,6 +18,14 @@
 namespace assay::connectors {
 namespace {
 
+// The shift between a record's Kafka offset and its chain_index (both from the files, so any
+// values): offset - index modulo 2^64. Only compared for equality (a change of shift is an
+// offset_mismatch / a noted offset shift), which the wrapping difference decides exactly, without
+// the signed overflow of offset - int64_t(index) (found by fuzz_stream_verify).
+int64_t offset_shift(int64_t offset, uint64_t index) {
+  return static_cast<int64_t>(static_cast<uint64_t>(offset) - index);
+}
+
 using engine::Attestation;
 using engine::AttestationKind;
 using engine::Hash32;
@@ -121,7 +129,7 @@ void verify_v1(const std::vector<StoredRecord>& trusted,
     }
     int64_t shift = 0;
     for (size_t j = 0; offsets && j < E.size(); ++j) {
-      const int64_t d = E[j].rec->offset - static_cast<int64_t>(E[j].idx);
+      const int64_t d = offset_shift(E[j].rec->offset, E[j].idx);
       if (d != shift)
         rp.add("offset_mismatch", "trusted", E[j].rec, c,
                "chain_index " + std::to_string(E[j].idx) + " stored at offset " +
@@ -512,7 +520,7 @@ struct StreamVerifier::Impl {
   }
 
   void note_offset(const V2Rec& r, int32_t c) {
-    const int64_t d = r.offset - static_cast<int64_t>(r.index);
+    const int64_t d = offset_shift(r.offset, r.index);
     auto [it, fresh] = last_shift.try_emplace({r.partition, c}, 0);
     if (!fresh && it->second == d) return;
     if (fresh && d == 0) return;

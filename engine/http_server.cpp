@@ -1,5 +1,6 @@
 #include "engine/http_server.hpp"
 
+#include <exception>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -11,7 +12,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <exception>
 #include <ctime>
 #include <string_view>
 #include <vector>
@@ -92,15 +92,6 @@ bool is_tchar(char c) {
   return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
 }
 
-// Index just past the blank line that ends a request head ("\r\n\r\n" or "\n\n"); npos if
-// it has not arrived yet.
-size_t head_end(const std::string& s) {
-  for (size_t i = s.find('\n'); i != std::string::npos; i = s.find('\n', i + 1)) {
-    if (i + 1 < s.size() && s[i + 1] == '\n') return i + 2;
-    if (i + 2 < s.size() && s[i + 1] == '\r' && s[i + 2] == '\n') return i + 3;
-  }
-  return std::string::npos;
-}
 
 // Splits "host:port", "[v6]:port", ":port" or "port" (empty host = all IPv4 interfaces).
 bool split_listen(const std::string& s, std::string& host, std::string& port, std::string* why) {
@@ -132,6 +123,21 @@ bool split_listen(const std::string& s, std::string& host, std::string& port, st
   return true;
 }
 
+struct Conn {
+  enum class State { kReading, kWriting, kDraining };
+  int fd = -1;
+  State state = State::kReading;
+  int64_t deadline_ns = 0;
+  std::string in;
+  std::string out;
+  size_t sent = 0;
+};
+
+void close_conn(Conn& c) {
+  if (c.fd >= 0) ::close(c.fd);
+  c.fd = -1;
+}
+
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -156,21 +162,6 @@ bool percent_decode(std::string_view s, bool plus, std::string& out) {
   return true;
 }
 
-struct Conn {
-  enum class State { kReading, kWriting, kDraining };
-  int fd = -1;
-  State state = State::kReading;
-  int64_t deadline_ns = 0;
-  std::string in;
-  std::string out;
-  size_t sent = 0;
-};
-
-void close_conn(Conn& c) {
-  if (c.fd >= 0) ::close(c.fd);
-  c.fd = -1;
-}
-
 }  // namespace
 
 HttpServer::HttpServer(std::string listen, Metrics& metrics, std::function<bool()> ready,
@@ -183,10 +174,6 @@ HttpServer::HttpServer(std::string listen, Metrics& metrics, std::function<bool(
 
 HttpServer::~HttpServer() {
   stop();
-}
-
-void HttpServer::set_routes(std::vector<HttpRoute> routes) {
-  routes_.store(std::make_shared<const std::vector<HttpRoute>>(std::move(routes)));
 }
 
 bool HttpServer::start(std::string* error) {
@@ -240,6 +227,10 @@ bool HttpServer::start(std::string* error) {
   return true;
 }
 
+void HttpServer::set_routes(std::vector<HttpRoute> routes) {
+  routes_.store(std::make_shared<const std::vector<HttpRoute>>(std::move(routes)));
+}
+
 void HttpServer::stop() {
   if (!thread_.joinable()) return;
   stopping_.store(true);
@@ -251,16 +242,22 @@ void HttpServer::stop() {
   listen_fd_ = wake_fd_ = -1;
 }
 
-HttpServer::Response HttpServer::answer(const std::string& head) const {
-  Response r;
-  auto error = [&](int status, std::string_view extra = {}) {
-    r.status = status;
-    r.text = error_response(status, extra);
-    return r;
+size_t http_head_end(std::string_view s) {
+  for (size_t i = s.find('\n'); i != std::string_view::npos; i = s.find('\n', i + 1)) {
+    if (i + 1 < s.size() && s[i + 1] == '\n') return i + 2;
+    if (i + 2 < s.size() && s[i + 1] == '\r' && s[i + 2] == '\n') return i + 3;
+  }
+  return std::string_view::npos;
+}
+
+HttpRequestHead parse_http_request(std::string_view head) {
+  HttpRequestHead req;
+  auto error = [&](int status) {
+    req.status = status;
+    return req;
   };
   // Request line: METHOD SP request-target SP HTTP-version (RFC 9112, section 3).
-  size_t eol = head.find('\n');
-  std::string_view line(head.data(), eol);
+  std::string_view line = head.substr(0, head.find('\n'));
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   const size_t sp1 = line.find(' ');
   if (sp1 == std::string_view::npos || sp1 == 0) return error(400);
@@ -279,51 +276,36 @@ HttpServer::Response HttpServer::answer(const std::string& head) const {
     return error(400);
   if (version[5] != '1') return error(505);
   const std::string_view path = target.substr(0, target.find_first_of("?#"));
-  const bool metrics = path == "/metrics", health = path == "/healthz",
-             readiness = path == "/readyz";
-  const bool head_only = method == "HEAD";
-  if (!metrics && !health && !readiness) {
-    // An endpoint of a component (set_routes): the longest matching prefix.
-    const auto routes = routes_.load();
-    const HttpRoute* best = nullptr;
-    if (routes)
-      for (const HttpRoute& route : *routes)
-        if (path.substr(0, route.prefix.size()) == route.prefix &&
-            (best == nullptr || route.prefix.size() > best->prefix.size()))
-          best = &route;
-    if (best == nullptr) return error(404);
-    if (method != "GET" && !head_only) return error(405, "Allow: GET, HEAD\r\n");
-    HttpRequest req;
-    if (!percent_decode(path, false, req.path)) return error(400);
-    const size_t q = target.find('?');
-    if (q != std::string_view::npos) {
-      std::string_view rest = target.substr(q + 1);
-      rest = rest.substr(0, rest.find('#'));
-      while (!rest.empty()) {
-        const size_t amp = rest.find('&');
-        const std::string_view item = rest.substr(0, amp);
-        rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
-        if (item.empty()) continue;
-        const size_t eq = item.find('=');
-        std::string k, v;
-        if (!percent_decode(item.substr(0, eq), true, k) ||
-            !percent_decode(eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1),
-                            true, v))
-          return error(400);
-        req.query.emplace_back(std::move(k), std::move(v));
-      }
-    }
-    HttpReply reply;
-    try {
-      reply = best->handler(req);
-    } catch (const std::exception&) {  // a handler's bug must not take the endpoint down
-      return error(500);
-    }
-    r.status = reply.status;
-    r.text = make_response(reply.status, reply.content_type, reply.body, head_only);
+  if (path == "/metrics")
+    req.target = HttpRequestHead::Target::kMetrics;
+  else if (path == "/healthz")
+    req.target = HttpRequestHead::Target::kHealth;
+  else if (path == "/readyz")
+    req.target = HttpRequestHead::Target::kReady;
+  else
+    req.target = HttpRequestHead::Target::kRoute;  // a component's endpoint, or 404
+  req.head_only = method == "HEAD";
+  if (method != "GET" && !req.head_only) {
+    req.target = HttpRequestHead::Target::kNone;
+    return error(405);
+  }
+  req.request_target = target;
+  req.status = 200;
+  return req;
+}
+
+HttpServer::Response HttpServer::answer(std::string_view head) const {
+  Response r;
+  const HttpRequestHead req = parse_http_request(head);
+  if (req.status != 200) {
+    r.status = req.status;
+    r.text = error_response(req.status, req.status == 405 ? "Allow: GET, HEAD\r\n" : "");
     return r;
   }
-  if (method != "GET" && !head_only) return error(405, "Allow: GET, HEAD\r\n");
+  const bool metrics = req.target == HttpRequestHead::Target::kMetrics;
+  const bool health = req.target == HttpRequestHead::Target::kHealth;
+  const bool head_only = req.head_only;
+  if (req.target == HttpRequestHead::Target::kRoute) return answer_route(req);
   if (metrics) {
     r.text = make_response(200, "text/plain; version=0.0.4; charset=utf-8", metrics_.serialize(),
                            head_only);
@@ -334,6 +316,55 @@ HttpServer::Response HttpServer::answer(const std::string& head) const {
         r.status, "text/plain; charset=utf-8",
         health ? (ok ? "ok\n" : "unhealthy\n") : (ok ? "ready\n" : "not ready\n"), head_only);
   }
+  return r;
+}
+
+HttpServer::Response HttpServer::answer_route(const HttpRequestHead& head) const {
+  Response r;
+  auto error = [&](int status) {
+    r.status = status;
+    r.text = error_response(status, "");
+    return r;
+  };
+  const std::string_view target = head.request_target;
+  const std::string_view path = target.substr(0, target.find_first_of("?#"));
+  // An endpoint of a component (set_routes): the longest matching prefix.
+  const auto routes = routes_.load();
+  const HttpRoute* best = nullptr;
+  if (routes)
+    for (const HttpRoute& route : *routes)
+      if (path.substr(0, route.prefix.size()) == route.prefix &&
+          (best == nullptr || route.prefix.size() > best->prefix.size()))
+        best = &route;
+  if (best == nullptr) return error(404);
+  HttpRequest req;
+  if (!percent_decode(path, false, req.path)) return error(400);
+  const size_t q = target.find('?');
+  if (q != std::string_view::npos) {
+    std::string_view rest = target.substr(q + 1);
+    rest = rest.substr(0, rest.find('#'));
+    while (!rest.empty()) {
+      const size_t amp = rest.find('&');
+      const std::string_view item = rest.substr(0, amp);
+      rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+      if (item.empty()) continue;
+      const size_t eq = item.find('=');
+      std::string k, v;
+      if (!percent_decode(item.substr(0, eq), true, k) ||
+          !percent_decode(eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1),
+                          true, v))
+        return error(400);
+      req.query.emplace_back(std::move(k), std::move(v));
+    }
+  }
+  HttpReply reply;
+  try {
+    reply = best->handler(req);
+  } catch (const std::exception&) {  // a handler's bug must not take the endpoint down
+    return error(500);
+  }
+  r.status = reply.status;
+  r.text = make_response(reply.status, reply.content_type, reply.body, head.head_only);
   return r;
 }
 
@@ -373,7 +404,7 @@ void HttpServer::loop() {
           const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
           if (n > 0) {
             c.in.append(buf, static_cast<size_t>(n));
-            if (c.in.size() > limits_.max_request_bytes || head_end(c.in) != std::string::npos)
+            if (c.in.size() > limits_.max_request_bytes || http_head_end(c.in) != std::string::npos)
               break;
             continue;
           }
@@ -383,9 +414,9 @@ void HttpServer::loop() {
           break;
         }
         if (c.fd < 0) continue;
-        const size_t end = head_end(c.in);
+        const size_t end = http_head_end(c.in);
         if (end != std::string::npos && end <= limits_.max_request_bytes) {
-          c.out = answer(c.in.substr(0, end)).text;
+          c.out = answer(std::string_view(c.in).substr(0, end)).text;
         } else if (c.in.size() > limits_.max_request_bytes) {
           c.out = error_response(431);
         } else {

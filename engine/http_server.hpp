@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -24,6 +25,28 @@
 namespace assay::engine {
 
 class Metrics;
+
+/// What a request head asks for, as the server reads it (RFC 9112 request line; the header
+/// fields are not interpreted). Pure parsing, no sockets: the server's loop and the fuzz
+/// target (fuzz/fuzz_http.cpp) use the same functions.
+struct HttpRequestHead {
+  /// 200: a request to serve; otherwise the error status to answer (400, 404, 405, 505).
+  int status = 400;
+  /// The endpoint (kNone unless status is 200); kRoute: a path the server does not own, for
+  /// the routes of set_routes() (which may still answer 404).
+  enum class Target { kNone, kMetrics, kHealth, kReady, kRoute } target = Target::kNone;
+  /// HEAD: answer with the headers only.
+  bool head_only = false;
+  /// The request-target as received (path, query, fragment; a view into the head).
+  std::string_view request_target;
+};
+
+/// Index just past the blank line ("\r\n\r\n" or "\n\n") that ends a request head in the
+/// bytes received so far; npos while it has not arrived.
+size_t http_head_end(std::string_view received);
+
+/// Reads a complete request head (the bytes up to http_head_end()).
+HttpRequestHead parse_http_request(std::string_view head);
 
 /// Bounds on what clients may hold (the defaults suit probes and scrapers).
 struct HttpLimits {
@@ -65,7 +88,8 @@ class HttpServer {
  private:
   struct Response;
   void loop();
-  Response answer(const std::string& head) const;
+  Response answer(std::string_view head) const;
+  Response answer_route(const HttpRequestHead& head) const;
 
   const std::string listen_;
   Metrics& metrics_;

@@ -7,9 +7,6 @@ namespace {
 
 constexpr char kMagic[4] = {'A', 'O', 'C', 'M'};
 constexpr uint16_t kVersion = 1;
-constexpr size_t kMaxSignerBytes = 4096;
-constexpr size_t kMaxObisBytes = 256;
-constexpr uint32_t kMaxRestoreRegisters = 1024;
 
 void flag(OcmfCheckResult& r, OcmfCheck c, size_t reading) {
   if (r.first == OcmfCheck::kOk) {
@@ -197,7 +194,9 @@ bool OcmfCheckState::restore(std::span<const uint8_t> bytes) {
   uint16_t param = 0;
   uint64_t count = 0;
   if (!rd.open(bytes, kMagic, kVersion, &param, &count)) return false;
-  // Every entry takes at least 4 + 1 + 8 + 8 + 8 + 4 bytes.
+  // Every entry takes at least 4 + 1 + 8 + 8 + 8 + 4 bytes. Strings and register lists are
+  // bounded by the bytes present only: restore takes back whatever check() can have stored (a
+  // signer or OBIS code as long as the parser's limits allow, max_registers as configured).
   if (count > rd.remaining() / 33) return false;
   std::unordered_map<std::string, Meter, StringHash, std::equal_to<>> meters;
   meters.reserve(count);
@@ -206,9 +205,9 @@ bool OcmfCheckState::restore(std::span<const uint8_t> bytes) {
     uint8_t flags = 0;
     uint32_t nreg = 0;
     Meter m;
-    if (!rd.get_string(key, kMaxSignerBytes) || !rd.get(flags) || flags > 31 ||
+    if (!rd.get_string(key, rd.remaining()) || !rd.get(flags) || flags > 31 ||
         !rd.get(m.last_pg[0]) || !rd.get(m.last_pg[1]) || !rd.get(m.last_time_ns) ||
-        !rd.get(nreg) || nreg > kMaxRestoreRegisters || nreg > rd.remaining() / 12)
+        !rd.get(nreg) || nreg > rd.remaining() / 12)
       return false;
     m.has_pg[0] = flags & 1;
     m.has_pg[1] = flags & 2;
@@ -218,7 +217,7 @@ bool OcmfCheckState::restore(std::span<const uint8_t> bytes) {
     m.registers.resize(nreg);
     for (Register& r : m.registers) {
       std::string_view obis;
-      if (!rd.get_string(obis, kMaxObisBytes) || !rd.get_finite(r.value)) return false;
+      if (!rd.get_string(obis, rd.remaining()) || !rd.get_finite(r.value)) return false;
       r.obis.assign(obis);
     }
     if (!meters.emplace(std::string(key), std::move(m)).second) return false;  // duplicate

@@ -7,7 +7,6 @@ namespace {
 
 constexpr char kMagic[4] = {'A', 'S', 'N', 'R'};
 constexpr uint16_t kVersion = 1;
-constexpr size_t kMaxNameBytes = 4096;
 
 }  // namespace
 
@@ -89,7 +88,9 @@ bool SenmlReplayState::restore(std::span<const uint8_t> bytes) {
   for (uint64_t i = 0; i < count; ++i) {
     std::string_view name;
     int64_t t = 0;
-    if (!rd.get_string(name, kMaxNameBytes) || !rd.get(t)) return false;
+    // A name as long as the bytes present: restore takes back every name check() can have
+    // stored (SenmlParseOptions::max_name_bytes is the parser's, and configurable).
+    if (!rd.get_string(name, rd.remaining()) || !rd.get(t)) return false;
     if (!last.emplace(std::string(name), t).second) return false;
   }
   if (!rd.at_end()) return false;
