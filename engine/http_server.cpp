@@ -1,6 +1,5 @@
 #include "engine/http_server.hpp"
 
-#include <exception>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -13,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <exception>
 #include <string_view>
 #include <vector>
 
@@ -91,7 +91,6 @@ bool is_tchar(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
 }
-
 
 // Splits "host:port", "[v6]:port", ":port" or "port" (empty host = all IPv4 interfaces).
 bool split_listen(const std::string& s, std::string& host, std::string& port, std::string* why) {

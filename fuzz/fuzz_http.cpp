@@ -16,8 +16,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (end != std::string_view::npos) {
     fuzz::check(end <= in.size(), "head end past the input");
     fuzz::check(engine::http_head_end(in.substr(0, end)) == end, "head end moves with a prefix");
-    fuzz::check(end == in.size() || engine::http_head_end(in.substr(0, end - 1)) == std::string_view::npos,
-                "head end found before its last byte");
+    fuzz::check(
+        end == in.size() || engine::http_head_end(in.substr(0, end - 1)) == std::string_view::npos,
+        "head end found before its last byte");
   }
   // The server parses the head once it is complete and within max_request_bytes (8192).
   if (end != std::string_view::npos && end <= 8192) {
@@ -25,9 +26,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const bool served = req.status == 200;
     fuzz::check(served == (req.target != engine::HttpRequestHead::Target::kNone),
                 "endpoint and status disagree");
-    fuzz::check(served || req.status == 400 || req.status == 404 || req.status == 405 ||
-                    req.status == 505,
-                "an unexpected status");
+    fuzz::check(
+        served || req.status == 400 || req.status == 404 || req.status == 405 || req.status == 505,
+        "an unexpected status");
   }
   return 0;
 }

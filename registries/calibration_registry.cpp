@@ -673,19 +673,22 @@ void CalibrationStore::publish() {
 }
 
 void CalibrationStore::refuse(RefusedCertificate r) {
-  refused_total_.fetch_add(1);
   if (config_.on_refused) config_.on_refused(r);
   engine::log_error("calibration_registry", "certificate refused",
                     {{"reason", std::string(cert_refusal_name(r.reason))},
                      {"certificate_id", r.certificate_id},
                      {"detail", r.message}});
-  std::lock_guard<std::mutex> lock(refusals_mu_);
-  if (refusals_.size() >= config_.max_pending_refusals) {
-    refusals_dropped_.fetch_add(1);
-    return;
+  {
+    std::lock_guard<std::mutex> lock(refusals_mu_);
+    if (refusals_.size() >= config_.max_pending_refusals) {
+      refusals_dropped_.fetch_add(1);
+    } else {
+      refusals_.push_back(std::move(r));
+      pending_.store(refusals_.size(), std::memory_order_relaxed);
+    }
   }
-  refusals_.push_back(std::move(r));
-  pending_.store(refusals_.size(), std::memory_order_relaxed);
+  // Counted last: whoever sees the count finds the refusal already queued (or dropped).
+  refused_total_.fetch_add(1);
 }
 
 std::vector<RefusedCertificate> CalibrationStore::take_refusals() {

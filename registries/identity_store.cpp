@@ -15,7 +15,8 @@ void log_refusals(const RegistryLoadReport& report) {
 }  // namespace
 
 IdentityStore::IdentityStore(IdentitySource source, std::shared_ptr<engine::AuditLog> audit)
-    : LiveSource("identity", source.reload_interval_ms, std::move(audit)), source_(std::move(source)) {
+    : LiveSource("identity", source.reload_interval_ms, std::move(audit)),
+      source_(std::move(source)) {
   RegistryLoadReport report;
   file_ = load(report);
   current_.store(file_);
@@ -33,7 +34,9 @@ IdentityStore::IdentityStore(IdentitySource source, std::shared_ptr<engine::Audi
                                        const std::string& where) { on_message(k, v, where); });
 }
 
-IdentityStore::~IdentityStore() { stop(); }
+IdentityStore::~IdentityStore() {
+  stop();
+}
 
 std::string IdentityStore::describe() const {
   std::string d = "identity registry";

@@ -3,6 +3,8 @@
 // after a graceful drain; an invalid one is refused with its location while the running
 // pipeline keeps going; a requested reload reloads; a requested stop drains and ends the run.
 // No record is lost across generations.
+#include "engine/supervisor.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -17,7 +19,6 @@
 
 #include "connectors/builtin.hpp"
 #include "connectors/memory.hpp"
-#include "engine/supervisor.hpp"
 #include "operators/builtin.hpp"
 #include "records.hpp"
 #include "registries/pipeline.hpp"
@@ -34,7 +35,9 @@ class FeedSource final : public Source {
  public:
   explicit FeedSource(std::shared_ptr<connectors::QueueSource> q) : q_(std::move(q)) {}
   bool start(std::string*) override { return true; }
-  SourceStatus next(Batch& batch, size_t max_frames) override { return q_->next(batch, max_frames); }
+  SourceStatus next(Batch& batch, size_t max_frames) override {
+    return q_->next(batch, max_frames);
+  }
   std::string describe() const override { return "feed"; }
 
  private:
@@ -59,8 +62,8 @@ class CountSink final : public Sink {
 };
 
 struct Fixture {
-  fs::path dir = fs::temp_directory_path() /
-                 ("assay-supervisor-" + std::to_string(getpid()) + "-" + std::to_string(std::random_device{}()));
+  fs::path dir = fs::temp_directory_path() / ("assay-supervisor-" + std::to_string(getpid()) + "-" +
+                                              std::to_string(std::random_device{}()));
   std::shared_ptr<connectors::QueueSource> feed = std::make_shared<connectors::QueueSource>("feed");
   std::atomic<uint64_t> trusted{0}, rejected{0};
   Registries reg;

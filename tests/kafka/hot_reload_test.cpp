@@ -66,7 +66,8 @@ TEST(KafkaHotReload, ChangedConfigIsReloadedInvalidOneRefusedNothingLost) {
   // Readings accounted for: one trusted record per reading; a rejected record may stand for
   // several readings of one input (reading_indexes).
   auto outputs = [&] {
-    return sum(end_offsets(spec.trusted)) + static_cast<int64_t>(readings_of(consume_all(spec.rejected)));
+    return sum(end_offsets(spec.trusted)) +
+           static_cast<int64_t>(readings_of(consume_all(spec.rejected)));
   };
   auto metrics = [&] { return http_get(spec.metrics_port, "/metrics"); };
 

@@ -49,8 +49,8 @@ TEST(KafkaEndToEnd, EveryReadingInExactlyOneRouteAndOffsetsCommitted) {
   const Accounting a = account(expected, {&trusted, &rejected});
   std::cout << "[ kafka ] " << frames.size() << " input records, " << a.expected << " readings -> "
             << trusted.size() << " trusted, " << rejected.size() << " rejected records ("
-            << readings_of(rejected) << " readings), " << alerts.size()
-            << " alerts; assay run " << secs << " s (idle timeout 4 s included)\n";
+            << readings_of(rejected) << " readings), " << alerts.size() << " alerts; assay run "
+            << secs << " s (idle timeout 4 s included)\n";
   EXPECT_EQ(a.missing, 0u);
   EXPECT_EQ(a.duplicates, 0u);
   EXPECT_EQ(a.unknown, 0u);
@@ -69,7 +69,8 @@ TEST(KafkaEndToEnd, EveryReadingInExactlyOneRouteAndOffsetsCommitted) {
       EXPECT_EQ(m.headers.count("assay-pipeline"), 1u);
       EXPECT_EQ(m.headers.at("assay-pipeline"), "kafka-e2e");
       ASSERT_EQ(m.headers.count("assay-verdict"), 1u);
-      EXPECT_EQ(m.headers.at("assay-verdict").rfind("signature=", 0), 0u) << m.headers.at("assay-verdict");
+      EXPECT_EQ(m.headers.at("assay-verdict").rfind("signature=", 0), 0u)
+          << m.headers.at("assay-verdict");
       EXPECT_EQ(m.key, r.sensor_id);
       EXPECT_FALSE(r.sensor_id.empty());
       if (!is_trusted) {
@@ -95,13 +96,14 @@ TEST(KafkaEndToEnd, EveryReadingInExactlyOneRouteAndOffsetsCommitted) {
     ASSERT_EQ(verdicts_by_frame[i].size(), readings_in_frame(frames[i]));
     for (const auto& v : verdicts_by_frame[i]) {
       ++bad_reasons[v];
-      EXPECT_TRUE(v == "signature.bad" || v == "signature.throttled") << "frame " << i << " " << labels[i] << ": " << v;
+      EXPECT_TRUE(v == "signature.bad" || v == "signature.throttled")
+          << "frame " << i << " " << labels[i] << ": " << v;
     }
   }
   EXPECT_GT(bad_frames, 0u);
   EXPECT_GT(bad_reasons["signature.bad"], 0u);
-  std::cout << "[ kafka ] forged/tampered readings: " << bad_reasons["signature.bad"] << " signature.bad, "
-            << bad_reasons["signature.throttled"] << " signature.throttled\n";
+  std::cout << "[ kafka ] forged/tampered readings: " << bad_reasons["signature.bad"]
+            << " signature.bad, " << bad_reasons["signature.throttled"] << " signature.throttled\n";
 
   // The summary agrees with what the topics hold.
   const std::string summary = read_text(dir / "summary.json");

@@ -20,11 +20,10 @@ void produce_entries(const std::string& topic, const SharedRegistryScenario& s, 
   ASSERT_NE(rk, nullptr) << err;
   for (int i = first; i < first + count; ++i) {
     const std::string k = SharedRegistryScenario::id(i), v = s.entry_yaml(i, changed);
-    const auto e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
-                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                     RD_KAFKA_V_KEY(k.data(), k.size()),
-                                     RD_KAFKA_V_VALUE(const_cast<char*>(v.data()), v.size()),
-                                     RD_KAFKA_V_END);
+    const auto e = rd_kafka_producev(
+        rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(k.data(), k.size()), RD_KAFKA_V_VALUE(const_cast<char*>(v.data()), v.size()),
+        RD_KAFKA_V_END);
     ASSERT_EQ(e, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(e);
   }
   ASSERT_EQ(rd_kafka_flush(rk, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -40,14 +39,17 @@ TEST(SharedRegistryTopic, ATopicChangeReachesEveryOperator) {
   // The file is empty of sensors: everything the operators know comes from the topic.
   write_text(s.dir() / "sensors.yaml", "sensors: []\n");
   const std::string file = (s.dir() / "pipeline.yaml").string();
-  write_text(file, s.pipeline_yaml("registries:\n  identity:\n    file: sensors.yaml\n"
-                                   "    topic: {brokers: \"" + bootstrap() + "\", topic: " + topic +
-                                       "}\n  calibration: {certificates: certs.yaml, trust: labs.yaml}\n",
-                                   "", ""));
+  write_text(file,
+             s.pipeline_yaml("registries:\n  identity:\n    file: sensors.yaml\n"
+                             "    topic: {brokers: \"" +
+                                 bootstrap() + "\", topic: " + topic +
+                                 "}\n  calibration: {certificates: certs.yaml, trust: labs.yaml}\n",
+                             "", ""));
   SharedRegistryScenario::Outcome before, after;
   double switch_s = 0;
-  s.run(file, [&] { produce_entries(topic, s, true, 0, 4); }, before, after, switch_s,
-        &SharedRegistryScenario::fully_changed);
+  s.run(
+      file, [&] { produce_entries(topic, s, true, 0, 4); }, before, after, switch_s,
+      &SharedRegistryScenario::fully_changed);
   SharedRegistryScenario::check(before, after);
   std::cout << "[ kafka ] registry topic change visible to every operator after " << switch_s
             << " s\n";

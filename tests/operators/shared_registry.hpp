@@ -58,7 +58,8 @@ class SharedRegistryScenario {
   std::string entry_yaml(int i, bool changed) const {
     std::string y = "sensor_id: " + id(i) + "\nquantity: temperature\nunit: Cel\n";
     const bool narrow = changed && i == 2;
-    y += narrow ? "measuring_range: {min: 0, max: 10}\n" : "measuring_range: {min: -40, max: 150}\n";
+    y +=
+        narrow ? "measuring_range: {min: 0, max: 10}\n" : "measuring_range: {min: -40, max: 150}\n";
     const bool withdrawn = changed && i == 1;
     y += "approved_firmware: [\"" + engine::to_hex(withdrawn ? kFirmwareB : kFirmwareA) + "\"]\n";
     const char* group = i >= 3 && i <= 5 ? "G1" : i >= 6 ? "G2" : "";
@@ -90,17 +91,23 @@ class SharedRegistryScenario {
   std::string pipeline_yaml(const std::string& registries_section, const std::string& registry_keys,
                             const std::string& calibration_keys) const {
     const std::string d = dir_.string();
-    return "name: shared-registry\n" + registries_section +
-           "input: {type: file, path: " + d + "/in.asy}\n"
-           "routes:\n  trusted: {type: file, path: " + d + "/t.asy}\n"
-           "  rejected: {type: file, path: " + d + "/r.asy}\n"
-           "  alerts: {type: file, path: " + d + "/a.asy}\n"
+    return "name: shared-registry\n" + registries_section + "input: {type: file, path: " + d +
+           "/in.asy}\n"
+           "routes:\n  trusted: {type: file, path: " +
+           d +
+           "/t.asy}\n"
+           "  rejected: {type: file, path: " +
+           d +
+           "/r.asy}\n"
+           "  alerts: {type: file, path: " +
+           d +
+           "/a.asy}\n"
            "operators:\n"
-           "  - type: verify_signature\n" + registry_keys +
-           "  - type: anomaly\n" + registry_keys +
+           "  - type: verify_signature\n" +
+           registry_keys + "  - type: anomaly\n" + registry_keys +
            "    rate_limit: {rate: 0}\n"
-           "  - type: calibration\n" + calibration_keys +
-           "  - type: drift\n" + registry_keys +
+           "  - type: calibration\n" +
+           calibration_keys + "  - type: drift\n" + registry_keys +
            "    redundancy: {persistence: 2, min_others: 2, max_age_ms: 600000}\n";
   }
 
@@ -146,8 +153,8 @@ class SharedRegistryScenario {
   // 10..19. Returns the outcomes of both phases and the delay of the switch.
   // `applied` (optional) says when the whole change is visible (a topic's messages may be
   // applied one at a time); by default the first new snapshot is the change.
-  void run(const std::string& pipeline_file, const std::function<void()>& change,
-           Outcome& before, Outcome& after, double& switch_seconds,
+  void run(const std::string& pipeline_file, const std::function<void()>& change, Outcome& before,
+           Outcome& after, double& switch_seconds,
            const std::function<bool(const registries::IdentityRegistry&)>& applied = {}) {
     engine::Registries reg;
     operators::register_builtin_operators(reg.operators);
@@ -218,9 +225,9 @@ class SharedRegistryScenario {
       EXPECT_EQ(v.size(), 1u) << id(i) << " got " << v.begin()->first;
       EXPECT_EQ(v.count(verdict) ? v.at(verdict) : 0, 10) << id(i) << " expected " << verdict;
     };
-    only(0, "signature.key_revoked");                 // verify_signature
-    only(1, "calibration.firmware_not_approved");     // calibration (through its identity)
-    only(2, "anomaly.outside_physical_range");        // anomaly
+    only(0, "signature.key_revoked");              // verify_signature
+    only(1, "calibration.firmware_not_approved");  // calibration (through its identity)
+    only(2, "anomaly.outside_physical_range");     // anomaly
     for (int i = 3; i < kSensors; ++i) only(i, "trusted");
     // drift: s4 now compares with G2 (values ~50) and raises a redundancy alarm; nobody else.
     ASSERT_EQ(after.alarms.count("s4"), 1u);
@@ -259,7 +266,6 @@ class SharedRegistryScenario {
   }
 
  private:
-
   static constexpr std::array<uint8_t, 32> kFirmwareA = {0xAA, 0xAA, 0xAA, 0xAA};
   static constexpr std::array<uint8_t, 32> kFirmwareB = {0xBB, 0xBB, 0xBB, 0xBB};
   std::filesystem::path dir_;
