@@ -1,6 +1,6 @@
 #pragma once
-/// \file Binary snapshots of the formats' checker states, in the layout the engine's stateful
-/// operators use (operators/state_codec.hpp, which formats/ cannot include):
+/// \file Binary snapshots of stateful checkers: the formats' checkers and the stateful operators
+/// (anomaly, drift) share this one layout and codec:
 ///   magic (4 bytes) | version (u16) | param (u16) | count (u64) | entries... | FNV-1a-64 (u64)
 /// little-endian. Readers check every length against the bytes left, so a truncated or
 /// corrupted snapshot is refused and never read out of bounds.

@@ -3,12 +3,16 @@
 #include <algorithm>
 #include <limits>
 
-#include "operators/state_codec.hpp"
+#include "formats/state_codec.hpp"
 #include "registries/pipeline.hpp"
 #include "schemas/common_generated.h"
 #include "schemas/reading_generated.h"
 
 namespace assay::operators {
+
+// One snapshot layout for every stateful checker (formats/ and operators/).
+using formats::SnapshotReader;
+using formats::SnapshotWriter;
 
 namespace {
 
