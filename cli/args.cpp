@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "engine/signing_key.hpp"
+
 namespace assay::cli {
 
 Args::Args(std::string usage, std::string description)
@@ -153,6 +155,22 @@ int handle_parse(Args& args, int argc, char** argv) {
   if (args.help_requested()) {
     std::fputs(args.help().c_str(), stdout);
     return kExitOk;
+  }
+  return -1;
+}
+
+int pinned_engine_keys(const Args& args, const char* what,
+                       std::vector<std::array<uint8_t, 32>>* keys) {
+  for (const std::string& k : args.all("public-key")) {
+    std::string err;
+    if (!engine::parse_engine_public_key(k, &keys->emplace_back(), &err)) {
+      std::fprintf(stderr, "error: %s\n", err.c_str());
+      return kExitUsage;
+    }
+  }
+  if (keys->empty()) {
+    std::fprintf(stderr, "error: --public-key is required (%s)\n", what);
+    return kExitUsage;
   }
   return -1;
 }

@@ -2,6 +2,8 @@
 /// \file A small command-line parser for `assay` subcommands: `--name value`, `--name=value`,
 /// boolean flags, positionals, and `--help`. Usage errors are reported, never exit().
 
+#include <array>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -11,8 +13,9 @@ namespace assay::cli {
 
 /// Exit codes of the `assay` tool.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;  ///< ran, but the result is negative (e.g. verification failed)
-inline constexpr int kExitUsage = 2;    ///< usage or configuration error; nothing was started
+inline constexpr int kExitFailure =
+    1;  ///< ran, but the result is negative (e.g. verification failed)
+inline constexpr int kExitUsage = 2;  ///< usage or configuration error; nothing was started
 
 /// Declarative option parser for one subcommand.
 class Args {
@@ -70,5 +73,11 @@ class Args {
 /// Runs a parsed Args check for a subcommand: prints help (returns kExitOk) or the usage
 /// error (returns kExitUsage); returns -1 when the subcommand should go on.
 int handle_parse(Args& args, int argc, char** argv);
+
+/// Reads every `--public-key` (pinned engine keys: 64 hex chars, or a .pub PEM / hex file) into
+/// `keys`; at least one is required (`what` says what it must have signed, for the error).
+/// Returns -1 to go on, or kExitUsage after printing the error.
+int pinned_engine_keys(const Args& args, const char* what,
+                       std::vector<std::array<uint8_t, 32>>* keys);
 
 }  // namespace assay::cli

@@ -40,18 +40,7 @@ int cmd_verify_results(int argc, char** argv) {
       .flag("quiet", "print only findings and the verdict");
   if (int rc = handle_parse(args, argc, argv); rc >= 0) return rc;
   std::vector<std::array<uint8_t, 32>> keys;
-  for (const std::string& k : args.all("public-key")) {
-    std::string err;
-    if (!parse_engine_public_key(k, &keys.emplace_back(), &err)) {
-      std::fprintf(stderr, "error: %s\n", err.c_str());
-      return kExitUsage;
-    }
-  }
-  if (keys.empty()) {
-    std::fprintf(stderr,
-                 "error: --public-key is required (the engine key results are signed with)\n");
-    return kExitUsage;
-  }
+  if (int rc = pinned_engine_keys(args, "the engine key results are signed with", &keys); rc >= 0) return rc;
   const std::vector<std::string> files = {args.get("FILE")};
   std::vector<std::vector<uint8_t>> records;
   bool framing_ok = true;

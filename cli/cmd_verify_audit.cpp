@@ -46,18 +46,7 @@ int cmd_verify_audit(int argc, char** argv) {
       .flag("quiet", "print only findings and the verdict, not one line per event");
   if (int rc = handle_parse(args, argc, argv); rc >= 0) return rc;
   std::vector<std::array<uint8_t, 32>> keys;
-  for (const std::string& k : args.all("public-key")) {
-    std::string err;
-    if (!parse_engine_public_key(k, &keys.emplace_back(), &err)) {
-      std::fprintf(stderr, "error: %s\n", err.c_str());
-      return kExitUsage;
-    }
-  }
-  if (keys.empty()) {
-    std::fprintf(stderr,
-                 "error: --public-key is required (the engine key the log must be signed with)\n");
-    return kExitUsage;
-  }
+  if (int rc = pinned_engine_keys(args, "the engine key the log must be signed with", &keys); rc >= 0) return rc;
   const std::string path = args.get("FILE");
   FrameReader reader(UINT32_MAX);
   if (!reader.open(path)) {
