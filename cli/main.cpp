@@ -1,6 +1,9 @@
 // `assay`: the command-line entry point. Dispatches to the subcommands in commands.hpp.
 #include <cstdio>
 #include <cstring>
+#include <new>
+
+#include <oneapi/tbb/global_control.h>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
@@ -60,7 +63,15 @@ int main(int argc, char** argv) {
     return 0;
   }
   for (const auto& c : kCommands) {
-    if (std::strcmp(cmd, c.name) == 0) return c.fn(argc - 1, argv + 1);
+    if (std::strcmp(cmd, c.name) != 0) continue;
+    // Hold the TBB scheduler so that its worker threads are joined before the process exits.
+    // Without the join, workers still run their thread-exit handlers (OpenSSL's per-thread DRBG
+    // and error state) while the process's exit handlers run: a race that LeakSanitizer reports
+    // as a leak, and that would let any exit-time check see half-torn-down threads.
+    oneapi::tbb::task_scheduler_handle scheduler{oneapi::tbb::attach{}};
+    const int code = c.fn(argc - 1, argv + 1);
+    (void)oneapi::tbb::finalize(scheduler, std::nothrow);
+    return code;
   }
   std::fprintf(stderr, "assay: unknown command '%s'\n\n", cmd);
   usage(stderr);
