@@ -1,7 +1,5 @@
 #include "connectors/stream_verify.hpp"
 
-#include <tbb/parallel_for.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -13,6 +11,7 @@
 #include "engine/bytes.hpp"
 #include "engine/framing.hpp"
 #include "engine/signing_key.hpp"
+#include "engine/tsan.hpp"
 #include "schemas/trusted_reading_generated.h"
 
 namespace assay::connectors {
@@ -505,7 +504,7 @@ struct StreamVerifier::Impl {
   void drain() {
     if (queue.empty()) return;
     constexpr size_t kChunk = 256;
-    tbb::parallel_for(size_t{0}, (queue.size() + kChunk - 1) / kChunk, [&](size_t chunk) {
+    engine::tsan::parallel_for((queue.size() + kChunk - 1) / kChunk, [&](size_t chunk) {
       const size_t lo = chunk * kChunk, hi = std::min(queue.size(), lo + kChunk);
       std::vector<std::span<const uint8_t>> msgs;
       std::vector<Hash32> out(hi - lo);

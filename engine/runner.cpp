@@ -12,6 +12,7 @@
 #include "engine/encode.hpp"
 #include "engine/log.hpp"
 #include "engine/time.hpp"
+#include "engine/tsan.hpp"
 #include "schemas/common_generated.h"
 #include "schemas/reading_generated.h"
 
@@ -502,7 +503,8 @@ void Runner::Impl::drain() {
     acknowledge_done();
   }
   if (self.tracker_.pending() > 0 && error.empty())
-    fail(std::to_string(self.tracker_.pending()) + " input records still unacknowledged at shutdown");
+    fail(std::to_string(self.tracker_.pending()) +
+         " input records still unacknowledged at shutdown");
 }
 
 void Runner::Impl::stop_all() {
@@ -516,7 +518,9 @@ void Runner::Impl::stop_all() {
 // ---- Runner ---------------------------------------------------------------------------------
 
 Runner::Runner(Pipeline& pipeline, Metrics& metrics)
-    : impl_(std::make_unique<Impl>(*this, pipeline, metrics)), pipeline_(pipeline), metrics_(metrics) {
+    : impl_(std::make_unique<Impl>(*this, pipeline, metrics)),
+      pipeline_(pipeline),
+      metrics_(metrics) {
   Impl& im = *impl_;
   const std::string& pname = pipeline_.info.name;
   im.decode_probe = std::make_unique<OperatorProbe>(metrics_, pname, "decode");
@@ -538,24 +542,25 @@ Runner::Runner(Pipeline& pipeline, Metrics& metrics)
                                            std::string(route_name(static_cast<Route>(r))));
   for (size_t i = 0; i < pipeline_.operators.size(); ++i) {
     const bool st = pipeline_.operators[i]->stateful();
-    if (im.groups.empty() || im.groups.back().stateful || st) im.groups.push_back(StageGroup{st, {}});
+    if (im.groups.empty() || im.groups.back().stateful || st)
+      im.groups.push_back(StageGroup{st, {}});
     im.groups.back().ops.push_back(i);
   }
-  im.frames_counter =
-      &metrics_.counters("assay_input_frames_total", "Input records (frames) read")
-           .Add({{"pipeline", pname}});
-  im.rows_counter =
-      &metrics_
-           .counters("assay_input_readings_total",
-                     "Readings decoded from input records (plus undecodable records)")
-           .Add({{"pipeline", pname}});
+  im.frames_counter = &metrics_.counters("assay_input_frames_total", "Input records (frames) read")
+                           .Add({{"pipeline", pname}});
+  im.rows_counter = &metrics_
+                         .counters("assay_input_readings_total",
+                                   "Readings decoded from input records (plus undecodable records)")
+                         .Add({{"pipeline", pname}});
   im.in_flight = &metrics_.gauges("assay_batches_in_flight", "Batches inside the pipeline")
                       .Add({{"pipeline", pname}});
 }
 
 Runner::~Runner() = default;
 
-const RouteProbe& Runner::routes() const { return impl_->routes; }
+const RouteProbe& Runner::routes() const {
+  return impl_->routes;
+}
 
 std::map<int32_t, Offset> Runner::revoke(std::span<const Partition> partitions) {
   std::lock_guard<std::mutex> lock(own_mu_);
@@ -611,30 +616,60 @@ RunSummary Runner::run() {
             {"batch_size", std::to_string(p.engine.batch_size)},
             {"max_in_flight", std::to_string(p.engine.max_in_flight)}});
 
-  // The stages, wired: read → decode → operator groups → encode → write.
+  // The stages, wired: read → decode → operator groups → encode → write. TBB hands a batch
+  // from stage to stage, and a serial stage's state from call to call, through atomics
+  // ThreadSanitizer cannot see; the tsan:: calls state those hand-overs (nothing otherwise).
   using tbb::filter_mode;
+  [[maybe_unused]] char done_sync = 0;  // every stage's writes, seen after the pipeline ends
+  auto handed = [&done_sync](const void* serial_sync, auto fn) {
+    return [&done_sync, serial_sync, fn](Batch* b) {
+      tsan::acquire(b);
+      if (serial_sync != nullptr) tsan::acquire(serial_sync);
+      Batch* out = fn(b);
+      if (serial_sync != nullptr) tsan::release(serial_sync);
+      tsan::release(out);
+      tsan::release(&done_sync);
+      return out;
+    };
+  };
   tbb::filter<Batch*, Batch*> middle = tbb::make_filter<Batch*, Batch*>(
-      filter_mode::parallel, [&](Batch* b) { return im.decode(b); });
+      filter_mode::parallel, handed(nullptr, [&](Batch* b) { return im.decode(b); }));
   for (const StageGroup& g : im.groups)
     middle = middle & tbb::make_filter<Batch*, Batch*>(
                           g.stateful ? filter_mode::serial_in_order : filter_mode::parallel,
-                          [&, ops = g.ops](Batch* b) {
-                            for (size_t i : ops) im.run_operator(i, *b);
-                            return b;
-                          });
-  middle = middle & tbb::make_filter<Batch*, Batch*>(filter_mode::parallel,
-                                                     [&](Batch* b) { return im.encode(b); });
+                          handed(g.stateful ? static_cast<const void*>(&g) : nullptr,
+                                 [&, ops = g.ops](Batch* b) {
+                                   for (size_t i : ops) im.run_operator(i, *b);
+                                   return b;
+                                 }));
+  middle =
+      middle & tbb::make_filter<Batch*, Batch*>(
+                   filter_mode::parallel, handed(nullptr, [&](Batch* b) { return im.encode(b); }));
   {
+    [[maybe_unused]] char read_sync = 0, write_sync = 0;
     tbb::task_arena arena(p.engine.threads > 0 ? p.engine.threads : tbb::task_arena::automatic);
+    tsan::release(&read_sync);  // what start() set up, seen by the first read
     arena.execute([&] {
       tbb::parallel_pipeline(
           p.engine.max_in_flight,
           tbb::make_filter<void, Batch*>(filter_mode::serial_in_order,
-                                         [&](tbb::flow_control& fc) { return im.read(fc); }) &
-              middle &
-              tbb::make_filter<Batch*, void>(filter_mode::serial_in_order,
-                                             [&](Batch* b) { im.write(b); }));
+                                         [&](tbb::flow_control& fc) {
+                                           tsan::acquire(&read_sync);
+                                           Batch* b = im.read(fc);
+                                           tsan::release(&read_sync);
+                                           if (b != nullptr) tsan::release(b);
+                                           tsan::release(&done_sync);
+                                           return b;
+                                         }) &
+              middle & tbb::make_filter<Batch*, void>(filter_mode::serial_in_order, [&](Batch* b) {
+                tsan::acquire(b);
+                tsan::acquire(&write_sync);
+                im.write(b);
+                tsan::release(&write_sync);
+                tsan::release(&done_sync);
+              }));
     });
+    tsan::acquire(&done_sync);
   }
   im.drain();
   im.stop_all();

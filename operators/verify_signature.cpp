@@ -1,13 +1,11 @@
 #include "operators/verify_signature.hpp"
 
-#include <tbb/parallel_for.h>
-
-
 #include "crypto/ecdsa_p256.hpp"
 #include "crypto/ed25519.hpp"
 #include "crypto/hmac_sha256.hpp"
-#include "registries/pipeline.hpp"
 #include "engine/log.hpp"
+#include "engine/tsan.hpp"
+#include "registries/pipeline.hpp"
 #include "schemas/reading_generated.h"
 
 namespace assay::operators {
@@ -181,7 +179,7 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
   const size_t ned = (ed.size() + chunk - 1) / chunk, nec = (ec.size() + chunk - 1) / chunk,
                nhm = (hm.size() + chunk - 1) / chunk;
   const size_t nsus = (ed_suspect.size() + 31) / 32;
-  tbb::parallel_for(size_t{0}, ned + nec + nhm + nsus, [&](size_t t) {
+  engine::tsan::parallel_for(ned + nec + nhm + nsus, [&](size_t t) {
     if (t >= ned + nec + nhm) {
       const size_t s = (t - ned - nec - nhm) * 32, e = std::min(ed_suspect.size(), s + 32);
       for (size_t i = s; i < e; ++i)
@@ -236,8 +234,9 @@ std::unique_ptr<engine::Operator> VerifySignature::from_config(const engine::Con
   VerifySignatureConfig cfg;
   cfg.identity = registries::identity_store_for(c, ctx);
   if (!cfg.identity)
-    c.fail("verify_signature needs `registry` (a file), `registry_topic`, or both, or the "
-           "pipeline's `registries.identity`");
+    c.fail(
+        "verify_signature needs `registry` (a file), `registry_topic`, or both, or the "
+        "pipeline's `registries.identity`");
   if (auto bn = c.maybe("backend")) {
     if (!crypto::parse_backend(bn->as_string(), cfg.backend))
       bn->fail("unknown backend (auto, openssl, portable, avx2, avx512)");

@@ -1,8 +1,6 @@
 #include "registries/calibration_registry.hpp"
-#include "registries/identity_store.hpp"
 
 #include <sys/stat.h>
-#include <tbb/parallel_for.h>
 
 #include <algorithm>
 #include <chrono>
@@ -16,8 +14,10 @@
 #include "engine/files.hpp"
 #include "engine/log.hpp"
 #include "engine/time.hpp"
+#include "engine/tsan.hpp"
 #include "registries/certificate_sources.hpp"
 #include "registries/dcc.hpp"
+#include "registries/identity_store.hpp"
 
 namespace assay::registries {
 
@@ -161,7 +161,8 @@ std::shared_ptr<const TrustList> load_trust_list(const std::string& path,
         std::optional<ConfigNode> src = e.maybe("certificate");
         if (src) {
           data = src->as_string();
-          if (e.has("certificate_file")) e.get("certificate_file").fail("give certificate or certificate_file, not both");
+          if (e.has("certificate_file"))
+            e.get("certificate_file").fail("give certificate or certificate_file, not both");
         } else {
           src = e.get("certificate_file");
           data = src->read_file();
@@ -337,7 +338,7 @@ std::vector<CalibrationCertificate> load_certificates_file(const std::string& pa
   std::vector<crypto::Ed25519Job> jobs(parsed.size());
   std::vector<uint8_t> ok(parsed.size(), 0);
   constexpr size_t kChunk = 128;
-  tbb::parallel_for(size_t{0}, (parsed.size() + kChunk - 1) / kChunk, [&](size_t t) {
+  engine::tsan::parallel_for((parsed.size() + kChunk - 1) / kChunk, [&](size_t t) {
     const size_t s = t * kChunk, e = std::min(parsed.size(), s + kChunk);
     for (size_t i = s; i < e; ++i) {
       canon[i] = canonical_bytes(parsed[i]);
@@ -638,7 +639,8 @@ void CalibrationStore::load_files() {
 
 int64_t CalibrationStore::file_stamp(const std::string& file) const {
   // A certificates directory changes when a file in it is added, removed or rewritten.
-  return file == config_.certificates_path ? certificates_stamp(file) : LiveSource::file_stamp(file);
+  return file == config_.certificates_path ? certificates_stamp(file)
+                                           : LiveSource::file_stamp(file);
 }
 
 void CalibrationStore::publish() {
@@ -722,7 +724,8 @@ void CalibrationStore::on_topic_message(std::string_view key, std::optional<std:
     DccOutcome d = import_dcc(*value, where, *trust, identity.get());
     if (d.import) o.cert = std::move(d.import->cert);
     o.refused = std::move(d.refused);
-    if (o.refused && o.refused->certificate_id.empty()) o.refused->certificate_id = std::string(key);
+    if (o.refused && o.refused->certificate_id.empty())
+      o.refused->certificate_id = std::string(key);
   } else {
     try {
       const ConfigNode node = ConfigNode::load_string(std::string(*value), where);

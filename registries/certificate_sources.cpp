@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <tbb/parallel_for.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +14,7 @@
 #include "engine/config.hpp"
 #include "engine/files.hpp"
 #include "engine/time.hpp"
+#include "engine/tsan.hpp"
 #include "registries/dcc.hpp"
 
 namespace assay::registries {
@@ -133,7 +133,7 @@ std::vector<CalibrationCertificate> load_certificates_dir(const std::string& dir
   std::vector<PerFile> files(names.size());
   // Each file on its own (DCC: parse + XMLDSig verification + mapping; YAML: a whole file
   // with its own batched verification), in parallel.
-  tbb::parallel_for(size_t{0}, names.size(), [&](size_t i) {
+  engine::tsan::parallel_for(names.size(), [&](size_t i) {
     const std::string path = dir + "/" + names[i];
     PerFile& f = files[i];
     std::string data, error;
