@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "engine/http_route.hpp"
+#include "engine/snapshot_cell.hpp"
 
 namespace assay::engine {
 
@@ -99,7 +100,7 @@ class HttpServer {
   int wake_fd_ = -1;  ///< eventfd: stop() wakes the loop
   int port_ = 0;
   std::atomic<bool> stopping_{false};
-  std::atomic<std::shared_ptr<const std::vector<HttpRoute>>> routes_;
+  SnapshotCell<std::vector<HttpRoute>> routes_;
   std::thread thread_;
 };
 

@@ -623,6 +623,7 @@ RunSummary Runner::run() {
   [[maybe_unused]] char done_sync = 0;  // every stage's writes, seen after the pipeline ends
   auto handed = [&done_sync](const void* serial_sync, auto fn) {
     return [&done_sync, serial_sync, fn](Batch* b) {
+      tsan::receive();
       tsan::acquire(b);
       if (serial_sync != nullptr) tsan::acquire(serial_sync);
       Batch* out = fn(b);
@@ -645,30 +646,32 @@ RunSummary Runner::run() {
   middle =
       middle & tbb::make_filter<Batch*, Batch*>(
                    filter_mode::parallel, handed(nullptr, [&](Batch* b) { return im.encode(b); }));
+  [[maybe_unused]] char read_sync = 0, write_sync = 0;
+  const tbb::filter<void, void> chain =
+      tbb::make_filter<void, Batch*>(filter_mode::serial_in_order,
+                                     [&](tbb::flow_control& fc) {
+                                       tsan::receive();
+                                       tsan::acquire(&read_sync);
+                                       Batch* b = im.read(fc);
+                                       tsan::release(&read_sync);
+                                       if (b != nullptr) tsan::release(b);
+                                       tsan::release(&done_sync);
+                                       return b;
+                                     }) &
+      middle & tbb::make_filter<Batch*, void>(filter_mode::serial_in_order, [&](Batch* b) {
+        tsan::receive();
+        tsan::acquire(b);
+        tsan::acquire(&write_sync);
+        im.write(b);
+        tsan::release(&write_sync);
+        tsan::release(&done_sync);
+      });
   {
-    [[maybe_unused]] char read_sync = 0, write_sync = 0;
     tbb::task_arena arena(p.engine.threads > 0 ? p.engine.threads : tbb::task_arena::automatic);
-    tsan::release(&read_sync);  // what start() set up, seen by the first read
-    arena.execute([&] {
-      tbb::parallel_pipeline(
-          p.engine.max_in_flight,
-          tbb::make_filter<void, Batch*>(filter_mode::serial_in_order,
-                                         [&](tbb::flow_control& fc) {
-                                           tsan::acquire(&read_sync);
-                                           Batch* b = im.read(fc);
-                                           tsan::release(&read_sync);
-                                           if (b != nullptr) tsan::release(b);
-                                           tsan::release(&done_sync);
-                                           return b;
-                                         }) &
-              middle & tbb::make_filter<Batch*, void>(filter_mode::serial_in_order, [&](Batch* b) {
-                tsan::acquire(b);
-                tsan::acquire(&write_sync);
-                im.write(b);
-                tsan::release(&write_sync);
-                tsan::release(&done_sync);
-              }));
-    });
+    // Everything set up so far (start(), the stages' bodies), seen by the first read, and
+    // through each batch's hand-overs by every later stage.
+    tsan::publish();
+    arena.execute([&] { tbb::parallel_pipeline(p.engine.max_in_flight, chain); });
     tsan::acquire(&done_sync);
   }
   im.drain();

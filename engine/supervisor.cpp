@@ -156,13 +156,15 @@ SupervisedRun Supervisor::run(std::unique_ptr<Pipeline> first) {
         next = load_pipeline(options_.config_path, factories_, metrics_);
       } catch (const ConfigError& e) {
         refused_sha = file_sha256_hex(options_.config_path);
-        config_probe.reload_failed();
         if (AuditLog* audit = p->info.audit.get()) {
           const auto sha = from_hex(refused_sha);
           audit->record_config_reload(false, sha ? *sha : std::vector<uint8_t>{}, e.what());
         }
         log_error("config", "reload refused; the running pipeline stays",
                   {{"trigger", trigger}, {"error", e.what()}, {"config_sha256", refused_sha}});
+        // Counted after the audit record and the log line: whoever sees the metric move finds
+        // both.
+        config_probe.reload_failed();
         if (options_.on_reload) options_.on_reload(false, refused_sha, e.what());
         continue;
       }

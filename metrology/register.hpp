@@ -31,6 +31,7 @@
 #include "engine/http_route.hpp"
 #include "engine/operator.hpp"
 #include "engine/service.hpp"
+#include "engine/snapshot_cell.hpp"
 #include "metrology/aas.hpp"
 #include "metrology/protocol.hpp"
 #include "registries/calibration_registry.hpp"
@@ -139,7 +140,7 @@ class InstrumentRegister final : public engine::Service,
 
   const RegisterConfig config_;
   std::unique_ptr<Columns> cols_;
-  std::atomic<std::shared_ptr<const Index>> index_;
+  engine::SnapshotCell<Index> index_;
   std::atomic<uint32_t> count_{0};
   std::atomic<uint64_t> unknown_{0};
   uint64_t identity_generation_ = 0;

@@ -29,11 +29,12 @@
 #include <unordered_set>
 #include <vector>
 
-#include "registries/calibration_certificate.hpp"
 #include "connectors/compacted_topic.hpp"
+#include "engine/config.hpp"
+#include "engine/snapshot_cell.hpp"
+#include "registries/calibration_certificate.hpp"
 #include "registries/identity_registry.hpp"
 #include "registries/live_source.hpp"
-#include "engine/config.hpp"
 
 namespace assay::registries {
 
@@ -52,9 +53,9 @@ struct LabKey {
   int64_t valid_until_ns = INT64_MAX;  ///< ... nor those issued after this
   bool revoked = false;
   // alg X509 only:
-  std::vector<uint8_t> x509_der;                ///< the lab's X.509 certificate (DER)
-  std::string x509_subject;                     ///< its subject (RFC 2253)
-  int64_t x509_not_before_ns = INT64_MIN;       ///< its validity
+  std::vector<uint8_t> x509_der;           ///< the lab's X.509 certificate (DER)
+  std::string x509_subject;                ///< its subject (RFC 2253)
+  int64_t x509_not_before_ns = INT64_MIN;  ///< its validity
   int64_t x509_not_after_ns = INT64_MAX;
   std::shared_ptr<const DccVerifyKey> dcc_key;  ///< its public key for xmlsec
 };
@@ -76,8 +77,9 @@ class TrustList {
 
 /// Loads a trust list (`labs: [{lab_id, key_id, alg: Ed25519, public_key: HEX, valid_from?,
 /// valid_until?, revoked?}]`; DCC labs: `alg: X509` with `certificate: PEM` or
-/// `certificate_file: PATH` instead of public_key, see docs/dcc.md). Throws engine::ConfigError if the file cannot be read or has
-/// no `labs` list; a bad entry is refused into `refused` (located message) and the rest loads.
+/// `certificate_file: PATH` instead of public_key, see docs/dcc.md). Throws engine::ConfigError if
+/// the file cannot be read or has no `labs` list; a bad entry is refused into `refused` (located
+/// message) and the rest loads.
 std::shared_ptr<const TrustList> load_trust_list(const std::string& path,
                                                  std::vector<std::string>& refused);
 
@@ -280,10 +282,9 @@ struct CertificatesLoadReport {
 /// a directory loads every certificate file in it (certificate_sources.hpp). Throws
 /// engine::ConfigError if the file cannot be read or parsed at all. `identity` (optional)
 /// gives DCC imports the sensor's unit.
-std::vector<CalibrationCertificate> load_certificates_file(const std::string& path,
-                                                           const TrustList& trust,
-                                                           CertificatesLoadReport& report,
-                                                           const IdentityRegistry* identity = nullptr);
+std::vector<CalibrationCertificate> load_certificates_file(
+    const std::string& path, const TrustList& trust, CertificatesLoadReport& report,
+    const IdentityRegistry* identity = nullptr);
 
 /// Append-only store of strings with stable addresses: views into it stay valid for the
 /// store's lifetime, so rows can carry a certificate id as a string_view even after the
@@ -307,7 +308,7 @@ struct CalibrationStoreConfig {
   std::string certificates_path;  ///< may be empty when a topic is configured
   std::string trust_path;         ///< required
   connectors::KafkaClientSettings topic_kafka;
-  std::string topic;                    ///< compacted certificates topic; empty = none
+  std::string topic;  ///< compacted certificates topic; empty = none
   /// The pipeline's live identity registry (optional): its current snapshot is attached to
   /// every calibration snapshot, which is published again whenever the identity registry changes.
   std::shared_ptr<IdentityStore> identity;
@@ -318,7 +319,9 @@ struct CalibrationStoreConfig {
   /// Called after every publish with the number of certificates in the new snapshot.
   std::function<void(size_t)> on_published;
   /// The service key: which certificates, trust list and topic.
-  std::string key() const { return "calibration:" + certificates_path + "|" + trust_path + "|" + topic; }
+  std::string key() const {
+    return "calibration:" + certificates_path + "|" + trust_path + "|" + topic;
+  }
 };
 
 /// The live calibration registry (a pipeline service): loads the trust list and the
@@ -329,7 +332,8 @@ class CalibrationStore final : public LiveSource {
  public:
   /// Loads the trust list and the certificates file; throws engine::ConfigError if either
   /// cannot be read at all.
-  CalibrationStore(CalibrationStoreConfig config, std::shared_ptr<engine::AuditLog> audit = nullptr);
+  CalibrationStore(CalibrationStoreConfig config,
+                   std::shared_ptr<engine::AuditLog> audit = nullptr);
   ~CalibrationStore() override;
 
   std::string describe() const override;
@@ -359,14 +363,14 @@ class CalibrationStore final : public LiveSource {
   void publish() override;
 
  private:
-  void load_files();     // throws engine::ConfigError
+  void load_files();  // throws engine::ConfigError
   void refuse(RefusedCertificate r);
   void on_topic_message(std::string_view key, std::optional<std::string_view> value,
                         const std::string& where);
 
   const CalibrationStoreConfig config_;
   InternPool ids_;
-  std::atomic<std::shared_ptr<const CalibrationRegistry>> registry_;
+  engine::SnapshotCell<CalibrationRegistry> registry_;
   std::mutex mu_;  // guards trust_, file_certs_, overlay_; publishes one at a time
   std::shared_ptr<const TrustList> trust_;
   std::vector<RegisteredCertificate> file_certs_;

@@ -6,15 +6,16 @@
 /// or paths. Every load, change and refused reload is an audit event.
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <functional>
 #include <vector>
 
 #include "engine/operator.hpp"
+#include "engine/snapshot_cell.hpp"
 #include "registries/identity_registry.hpp"
 #include "registries/live_source.hpp"
 
@@ -22,8 +23,8 @@ namespace assay::registries {
 
 /// Where an identity registry comes from.
 struct IdentitySource {
-  std::string file;  ///< YAML or JSON file (may be empty with a topic)
-  TopicSource topic; ///< compacted topic overlaying the file (empty topic = none)
+  std::string file;                   ///< YAML or JSON file (may be empty with a topic)
+  TopicSource topic;                  ///< compacted topic overlaying the file (empty topic = none)
   int64_t reload_interval_ms = 2000;  ///< poll the file for changes (0 = never)
   /// The service key: what the registry is, independent of who names it.
   std::string key() const { return "identity:" + file + "|" + topic.topic; }
@@ -71,7 +72,7 @@ class IdentityStore final : public LiveSource {
   engine::AuditDetails counts() const;
 
   const IdentitySource source_;
-  std::atomic<std::shared_ptr<const IdentityRegistry>> current_;
+  engine::SnapshotCell<IdentityRegistry> current_;
   std::mutex mu_;  ///< guards file_ and overlay_
   std::shared_ptr<const IdentityRegistry> file_;
   std::map<std::string, std::optional<SensorEntry>, std::less<>> overlay_;

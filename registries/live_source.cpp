@@ -10,7 +10,9 @@ LiveSource::LiveSource(std::string name, int64_t reload_interval_ms,
                        std::shared_ptr<engine::AuditLog> audit)
     : name_(std::move(name)), reload_interval_ms_(reload_interval_ms), audit_(std::move(audit)) {}
 
-LiveSource::~LiveSource() { stop(); }
+LiveSource::~LiveSource() {
+  stop();
+}
 
 void LiveSource::watch_files(std::vector<std::string> files) {
   files_ = std::move(files);
@@ -27,12 +29,12 @@ void LiveSource::follow_topic(TopicSource source,
 bool LiveSource::start(std::string* error) {
   stop_.store(false);
   if (topic_ && !follower_) {
-    follower_ = std::make_unique<connectors::CompactedTopicFollower>(
+    auto follower = std::make_unique<connectors::CompactedTopicFollower>(
         topic_->kafka, topic_->topic, on_message_, [this] { publish(); });
-    if (!follower_->start(error)) {
-      follower_.reset();
-      return false;
-    }
+    if (!follower->start(error)) return false;
+    // ready() may be asked from another thread (readiness probe) while this one starts.
+    std::lock_guard<std::mutex> lock(follower_mu_);
+    follower_ = std::move(follower);
   }
   if (reload_interval_ms_ > 0 && !files_.empty() && !watcher_.joinable())
     watcher_ = std::thread([this] { watch_loop(); });
@@ -45,9 +47,14 @@ void LiveSource::stop() {
   if (follower_) follower_->stop();
 }
 
-int64_t LiveSource::file_stamp(const std::string& file) const { return engine::file_mtime_ns(file); }
+int64_t LiveSource::file_stamp(const std::string& file) const {
+  return engine::file_mtime_ns(file);
+}
 
-bool LiveSource::ready() const { return !follower_ || follower_->caught_up(); }
+bool LiveSource::ready() const {
+  std::lock_guard<std::mutex> lock(follower_mu_);
+  return !follower_ || follower_->caught_up();
+}
 
 void LiveSource::audit(std::string_view what, engine::AuditDetails details) const {
   if (audit_) audit_->record("registry." + name_ + "_" + std::string(what), std::move(details));

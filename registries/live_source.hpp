@@ -78,7 +78,10 @@ class LiveSource : public engine::Service {
   std::vector<int64_t> mtimes_;  ///< of the last load attempt (watcher thread only)
   std::optional<TopicSource> topic_;
   connectors::CompactedTopicFollower::OnMessage on_message_;
+  /// Set once by start() (the starting thread); read by ready() from any thread under
+  /// follower_mu_.
   std::unique_ptr<connectors::CompactedTopicFollower> follower_;
+  mutable std::mutex follower_mu_;
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> stop_{false};
   std::thread watcher_;
