@@ -79,7 +79,8 @@ void record_attrs(flatbuffers::FlatBufferBuilder& fbb, AttrOffsets& out, const O
   attr(fbb, out, "ocmf.MM", r.meter_model);
   attr(fbb, out, "ocmf.MS", r.meter_serial);
   attr(fbb, out, "ocmf.MF", r.meter_firmware);
-  if (r.has_identification_status) attr(fbb, out, "ocmf.IS", r.identification_status ? "true" : "false");
+  if (r.has_identification_status)
+    attr(fbb, out, "ocmf.IS", r.identification_status ? "true" : "false");
   attr(fbb, out, "ocmf.IL", r.identification_level);
   std::string flags;
   for (std::string_view f : r.identification_flags) {
@@ -195,7 +196,7 @@ void OcmfFormat::decode(Batch& b, uint32_t f) const {
   for (uint32_t k = 0; k < rec.readings.size(); ++k) at[k] = build_reading(blob, rec, k, id);
   b.built.push_back(std::move(blob));
   const std::vector<uint8_t>& kept = b.built.back();  // its data keeps its address
-  fr.signed_bytes = rec.payload;                       // a view into the frame: the signed bytes
+  fr.signed_bytes = rec.payload;                      // a view into the frame: the signed bytes
   fr.key_id = std::string_view(reinterpret_cast<const char*>(kept.data()), id.size());
   fr.signature = {kept.data() + rs_at, rs.size()};
   fr.alg = static_cast<uint8_t>(alg);

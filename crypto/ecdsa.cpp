@@ -96,9 +96,12 @@ const EVP_MD* md_of(EcdsaCurve c) {
 size_t digest_bytes_of(EcdsaHash h, EcdsaCurve c) {
   const size_t fb = info(c).field_bytes;
   switch (h) {
-    case EcdsaHash::kCurve: return fb;
-    case EcdsaHash::kSha256: return 32;
-    case EcdsaHash::kSha384: return fb == 48 ? 48 : 0;
+    case EcdsaHash::kCurve:
+      return fb;
+    case EcdsaHash::kSha256:
+      return 32;
+    case EcdsaHash::kSha384:
+      return fb == 48 ? 48 : 0;
   }
   return 0;
 }
@@ -371,12 +374,11 @@ bool verify_reference(const EcdsaJob& j, EcdsaCurve curve) {
   ECDSA_SIG_free(sig);
   if (der_len <= 0) return false;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok =
-      ctx != nullptr &&
-      EVP_DigestVerifyInit(ctx, nullptr, md_of_job(j.hash, curve), nullptr, j.key->impl().pkey) ==
-          1 &&
-      EVP_DigestVerify(ctx, der, static_cast<size_t>(der_len),
-                       j.message != nullptr ? j.message : kEmpty, j.message_len) == 1;
+  const bool ok = ctx != nullptr &&
+                  EVP_DigestVerifyInit(ctx, nullptr, md_of_job(j.hash, curve), nullptr,
+                                       j.key->impl().pkey) == 1 &&
+                  EVP_DigestVerify(ctx, der, static_cast<size_t>(der_len),
+                                   j.message != nullptr ? j.message : kEmpty, j.message_len) == 1;
   EVP_MD_CTX_free(ctx);
   if (!ok) ERR_clear_error();
   return ok;

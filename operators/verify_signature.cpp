@@ -229,13 +229,13 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
           verdict[f] = SignatureVerdict::AlgorithmNotAllowed;
           break;
         }
-        crypto::EcdsaJob job{&*key->ec,
-                             env.signature.data(),
-                             env.signature.size(),
-                             der ? crypto::EcdsaSignatureFormat::kDer
-                                 : crypto::EcdsaSignatureFormat::kP1363,
-                             body.data(),
-                             body.size()};
+        crypto::EcdsaJob job{
+            &*key->ec,
+            env.signature.data(),
+            env.signature.size(),
+            der ? crypto::EcdsaSignatureFormat::kDer : crypto::EcdsaSignatureFormat::kP1363,
+            body.data(),
+            body.size()};
         job.hash = kEcAlgs[gi].hash;
         gx[gi].push_back(job);
         gx_f[gi].push_back(f);

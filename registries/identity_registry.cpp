@@ -140,9 +140,10 @@ SensorKey parse_key(const ConfigNode& kc, const std::string& sensor_id) {
     k.hmac = crypto::HmacSha256Key::from_secret(*secret);
     std::fill(secret->begin(), secret->end(), 0);
   } else {
-    algn.fail("unknown alg '" + alg +
-              "' (Ed25519, EcdsaP256Sha256, HmacSha256, EcdsaP384Sha384, EcdsaP384Sha256, "
-              "EcdsaBrainpoolP256r1Sha256, EcdsaBrainpoolP384r1Sha384, EcdsaBrainpoolP384r1Sha256)");
+    algn.fail(
+        "unknown alg '" + alg +
+        "' (Ed25519, EcdsaP256Sha256, HmacSha256, EcdsaP384Sha384, EcdsaP384Sha256, "
+        "EcdsaBrainpoolP256r1Sha256, EcdsaBrainpoolP384r1Sha384, EcdsaBrainpoolP384r1Sha256)");
   }
   if (auto n = kc.maybe("valid_from")) k.valid_from_ns = parse_time(*n, engine::TimeBound::kFrom);
   if (auto n = kc.maybe("valid_until"))

@@ -88,7 +88,7 @@ TEST(OcmfFormat, DecodesOneRowPerReadingWithTheExactSignedPayload) {
                                      f.signed_bytes.size());
   EXPECT_EQ(signed_text, p);
   EXPECT_EQ(f.signed_bytes.data(), b.arena.data() + 5);
-  EXPECT_EQ(f.key_id, "G1/M1");  // GS and MS differ
+  EXPECT_EQ(f.key_id, "G1/M1");                                                 // GS and MS differ
   EXPECT_EQ(f.alg, static_cast<uint8_t>(wire::SignatureAlg::EcdsaP256Sha256));  // SA absent
   EXPECT_FALSE(f.signature_der);
   ASSERT_EQ(f.signature.size(), 64u);  // r||s, each 32 bytes
@@ -122,13 +122,19 @@ TEST(OcmfFormat, IdentityRuleAndPrefix) {
   OcmfFormatOptions o;
   o.id_prefix = "ocmf:";
   // GS equal to MS: MS alone.
-  decode(b, {record(R"({"GS":"M9","MS":"M9","PG":"F1","RD":[{"TM":"2024-05-01T10:00:00,000+0000 S","RV":1,"RU":"kWh","ST":"G"}]})")},
-         o);
+  decode(
+      b,
+      {record(
+          R"({"GS":"M9","MS":"M9","PG":"F1","RD":[{"TM":"2024-05-01T10:00:00,000+0000 S","RV":1,"RU":"kWh","ST":"G"}]})")},
+      o);
   ASSERT_EQ(b.sel.size(), 1u);
   EXPECT_EQ(b.frames[0].key_id, "ocmf:M9");
   EXPECT_EQ(b.row_reading[0]->sensor_id()->str(), "ocmf:M9");
   // Only a charge point id.
-  decode(b, {record(R"({"CI":"CP-1","PG":"F1","RD":[{"TM":"2024-05-01T10:00:00,000+0000 S","RV":1,"RU":"kWh","ST":"G"}]})")});
+  decode(
+      b,
+      {record(
+          R"({"CI":"CP-1","PG":"F1","RD":[{"TM":"2024-05-01T10:00:00,000+0000 S","RV":1,"RU":"kWh","ST":"G"}]})")});
   ASSERT_EQ(b.sel.size(), 1u);
   EXPECT_EQ(b.frames[0].key_id, "CP-1");
 }
@@ -141,15 +147,14 @@ TEST(OcmfFormat, AlgorithmsAndSignatureWidths) {
     size_t width;
   };
   // A DER signature with 48-byte-capable integers parses for every curve (r = s = 1).
-  for (const Case& c : {Case{"ECDSA-secp256r1-SHA256", wire::SignatureAlg::EcdsaP256Sha256, 64},
-                        Case{"ECDSA-brainpool256r1-SHA256",
-                             wire::SignatureAlg::EcdsaBrainpoolP256r1Sha256, 64},
-                        Case{"ECDSA-secp384r1-SHA256", wire::SignatureAlg::EcdsaP384Sha256, 96},
-                        Case{"ECDSA-brainpool384r1-SHA256",
-                             wire::SignatureAlg::EcdsaBrainpoolP384r1Sha256, 96}}) {
+  for (const Case& c :
+       {Case{"ECDSA-secp256r1-SHA256", wire::SignatureAlg::EcdsaP256Sha256, 64},
+        Case{"ECDSA-brainpool256r1-SHA256", wire::SignatureAlg::EcdsaBrainpoolP256r1Sha256, 64},
+        Case{"ECDSA-secp384r1-SHA256", wire::SignatureAlg::EcdsaP384Sha256, 96},
+        Case{"ECDSA-brainpool384r1-SHA256", wire::SignatureAlg::EcdsaBrainpoolP384r1Sha256, 96}}) {
     SCOPED_TRACE(c.sa);
-    decode(b, {record(payload(), std::string(R"({"SA":")") + c.sa +
-                                     R"(","SD":"3006020101020101"})")});
+    decode(b,
+           {record(payload(), std::string(R"({"SA":")") + c.sa + R"(","SD":"3006020101020101"})")});
     ASSERT_EQ(b.sel.size(), 2u);
     EXPECT_EQ(b.frames[0].alg, static_cast<uint8_t>(c.alg));
     EXPECT_EQ(b.frames[0].signature.size(), c.width);
@@ -162,18 +167,20 @@ TEST(OcmfFormat, AlgorithmsAndSignatureWidths) {
 }
 
 TEST(OcmfFormat, RefusedAlgorithms) {
-  EXPECT_EQ(reason_of(record(payload(), R"({"SA":"ECDSA-secp256k1-SHA256","SD":"3006020101020101"})")),
-            "ocmf.unsupported_algorithm");
-  EXPECT_EQ(reason_of(record(payload(), R"({"SA":"ECDSA-secp192r1-SHA256","SD":"3006020101020101"})")),
-            "ocmf.legacy_algorithm");
-  EXPECT_EQ(reason_of(record(payload(), R"({"SA":"ECDSA-secp192k1-SHA256","SD":"3006020101020101"})")),
-            "ocmf.legacy_algorithm");
+  EXPECT_EQ(
+      reason_of(record(payload(), R"({"SA":"ECDSA-secp256k1-SHA256","SD":"3006020101020101"})")),
+      "ocmf.unsupported_algorithm");
+  EXPECT_EQ(
+      reason_of(record(payload(), R"({"SA":"ECDSA-secp192r1-SHA256","SD":"3006020101020101"})")),
+      "ocmf.legacy_algorithm");
+  EXPECT_EQ(
+      reason_of(record(payload(), R"({"SA":"ECDSA-secp192k1-SHA256","SD":"3006020101020101"})")),
+      "ocmf.legacy_algorithm");
   // Even when asked to allow them: the engine cannot verify them.
   OcmfFormatOptions o;
   o.parse.allow_legacy_curves = true;
   Batch b;
-  decode(b, {record(payload(), R"({"SA":"ECDSA-secp192r1-SHA256","SD":"3006020101020101"})")},
-         o);
+  decode(b, {record(payload(), R"({"SA":"ECDSA-secp192r1-SHA256","SD":"3006020101020101"})")}, o);
   ASSERT_EQ(b.row_count(), 1u);
   EXPECT_EQ(engine::reject_code_name(b.row_reject[0]), "ocmf.legacy_algorithm");
   EXPECT_EQ(reason_of(record(payload(), R"({"SA":"RSA-SHA256","SD":"3006020101020101"})")),
@@ -181,7 +188,8 @@ TEST(OcmfFormat, RefusedAlgorithms) {
 }
 
 TEST(OcmfFormat, EveryParserErrorPathIsARejectionWithItsReason) {
-  const std::string rd = R"("RD":[{"TM":"2024-05-01T10:00:00,000+0000 S","RV":1,"RU":"kWh","ST":"G"}])";
+  const std::string rd =
+      R"("RD":[{"TM":"2024-05-01T10:00:00,000+0000 S","RV":1,"RU":"kWh","ST":"G"}])";
   const std::string ok = R"({"FV":"1.0","MS":"M1","PG":"T1",)" + rd + "}";
   struct Case {
     std::string rec, reason;
@@ -252,8 +260,9 @@ TEST(OcmfFormat, LimitsAreRejections) {
   ASSERT_EQ(b.row_count(), 1u);
   EXPECT_EQ(engine::reject_code_name(b.row_reject[0]), "ocmf.too_large");
   // Nesting beyond the parser's depth in an unmapped field.
-  std::string deep = R"({"MS":"M1","PG":"T1","XX":)" + std::string(20, '[') + std::string(20, ']') +
-                     R"(,"RD":[{"TM":"2024-05-01T10:00:00,000+0000 S","RV":1,"RU":"kWh","ST":"G"}]})";
+  std::string deep =
+      R"({"MS":"M1","PG":"T1","XX":)" + std::string(20, '[') + std::string(20, ']') +
+      R"(,"RD":[{"TM":"2024-05-01T10:00:00,000+0000 S","RV":1,"RU":"kWh","ST":"G"}]})";
   EXPECT_EQ(reason_of(record(deep)), "ocmf.too_deep");
   // The engine's expansion bound (engine.max_readings_per_record).
   EXPECT_EQ(reason_of(record(payload()), 1), "wire.too_many_readings");
@@ -271,7 +280,10 @@ TEST(OcmfFormat, LimitsAreRejections) {
 
 TEST(OcmfFormat, ReadingWithoutValueIsNotANumber) {
   Batch b;
-  decode(b, {record(R"({"MS":"M1","PG":"T1","RD":[{"TM":"2024-05-01T10:00:00,000+0000 S","RU":"kWh","ST":"E","EF":"E"}]})")});
+  decode(
+      b,
+      {record(
+          R"({"MS":"M1","PG":"T1","RD":[{"TM":"2024-05-01T10:00:00,000+0000 S","RU":"kWh","ST":"E","EF":"E"}]})")});
   ASSERT_EQ(b.sel.size(), 1u);
   EXPECT_TRUE(std::isnan(b.row_reading[0]->value()));
   EXPECT_EQ(attr(b.row_reading[0], "ocmf.EF"), "E");

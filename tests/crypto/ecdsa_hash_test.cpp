@@ -65,7 +65,7 @@ TEST(EcdsaHash, Sha256OnThe384BitCurvesOnEveryBackend) {
       msgs.push_back(std::move(m));
     }
     for (int i = 0; i < 40; ++i) {
-      EcdsaJob j{&key,         sigs[i].data(),  sigs[i].size(), EcdsaSignatureFormat::kDer,
+      EcdsaJob j{&key,           sigs[i].data(), sigs[i].size(), EcdsaSignatureFormat::kDer,
                  msgs[i].data(), msgs[i].size()};
       j.hash = i % 2 == 0 ? EcdsaHash::kSha256 : EcdsaHash::kCurve;
       jobs.push_back(j);

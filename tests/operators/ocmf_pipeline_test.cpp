@@ -36,7 +36,9 @@ std::string slurp(const std::string& p) {
   return ss.str();
 }
 
-std::vector<uint8_t> bytes(const std::string& s) { return {s.begin(), s.end()}; }
+std::vector<uint8_t> bytes(const std::string& s) {
+  return {s.begin(), s.end()};
+}
 
 struct Real {
   std::string id, record, curve, expect, parse, key_hex;
@@ -44,7 +46,8 @@ struct Real {
 
 std::vector<Real> load_real() {
   std::vector<Real> out;
-  std::istringstream in(slurp(std::string(ASSAY_SOURCE_DIR) + "/tests/data/ocmf/real_records.jsonl"));
+  std::istringstream in(
+      slurp(std::string(ASSAY_SOURCE_DIR) + "/tests/data/ocmf/real_records.jsonl"));
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
@@ -116,7 +119,8 @@ Outputs run(const std::vector<std::vector<uint8_t>>& records, const std::string&
 }
 
 fs::path temp_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("assay-" + name + "-" + std::to_string(::getpid()));
+  const fs::path d =
+      fs::temp_directory_path() / ("assay-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -125,7 +129,8 @@ fs::path temp_dir(const std::string& name) {
 std::string pem_of_der_hex(const std::string& hex) {
   // Hex DER -> PEM, written independently of the engine (base64 by hand).
   std::vector<uint8_t> der;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) der.push_back(std::stoi(hex.substr(i, 2), nullptr, 16));
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    der.push_back(std::stoi(hex.substr(i, 2), nullptr, 16));
   static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string b64;
   for (size_t i = 0; i < der.size(); i += 3) {
@@ -197,9 +202,10 @@ TEST(OcmfPipeline, RealRecordsVerifyAsTrustedAndTamperedTwinsAreSignatureBad) {
       input.push_back(bytes(r->record));
       input.push_back(bytes(tamper(r->record)));
       formats::OcmfRecord rec;
-      ASSERT_EQ(formats::parse_ocmf(
-                    {reinterpret_cast<const uint8_t*>(r->record.data()), r->record.size()}, {}, rec),
-                formats::OcmfError::kNone);
+      ASSERT_EQ(
+          formats::parse_ocmf(
+              {reinterpret_cast<const uint8_t*>(r->record.data()), r->record.size()}, {}, rec),
+          formats::OcmfError::kNone);
       expected_rows += rec.readings.size();
     }
     records += g.records.size();
@@ -253,9 +259,9 @@ TEST(OcmfPipeline, RecordsThatCannotBeTrustedAreRejectedWithTheirReason) {
                      entry(signer_of(nzr384.record), "EcdsaP384Sha384", nzr384.key_hex);
   std::ofstream(dir / "meters.yaml") << yaml;
   const std::vector<std::pair<const Real*, std::string>> cases = {
-      {&keba_bad, "signature.bad"},                              // altered upstream
-      {&ebee_bad, "signature.bad"},                              // altered upstream
-      {&nzr384, "signature.algorithm_not_allowed"},              // registered for SHA-384
+      {&keba_bad, "signature.bad"},                                 // altered upstream
+      {&ebee_bad, "signature.bad"},                                 // altered upstream
+      {&nzr384, "signature.algorithm_not_allowed"},                 // registered for SHA-384
       {by_id.at("bauer-bsm-ws36a-1"), "signature.unknown_sensor"},  // not in the registry
       {by_id.at("dzg-nano-secp256k1-1"), "ocmf.unsupported_algorithm"},
       {by_id.at("ebz-ld3-secp192r1-1"), "ocmf.legacy_algorithm"},
@@ -286,10 +292,10 @@ Series keba_series(const fs::path& dir) {
   for (const auto& r : j.at("records")) s.records.push_back(r.get<std::string>());
   const std::string id = signer_of(s.records.front());
   EXPECT_EQ(id, "16913115");  // GS only (KEBA sets no MS)
-  std::ofstream(dir / "keba.yaml") << "sensors:\n  - sensor_id: \"" + id +
-                                          "\"\n    keys:\n      - key_id: \"" + id +
-                                          "\"\n        alg: EcdsaP256Sha256\n        public_key: \"" +
-                                          j.at("public_key_der_hex").get<std::string>() + "\"\n";
+  std::ofstream(dir / "keba.yaml")
+      << "sensors:\n  - sensor_id: \"" + id + "\"\n    keys:\n      - key_id: \"" + id +
+             "\"\n        alg: EcdsaP256Sha256\n        public_key: \"" +
+             j.at("public_key_der_hex").get<std::string>() + "\"\n";
   s.registry = (dir / "keba.yaml").string();
   return s;
 }
@@ -320,8 +326,8 @@ TEST(OcmfPipeline, PlausibilityChecksOverARealSeries) {
   }
   // Default checks: the unsynchronised clock is a finding on every record.
   {
-    const Outputs o = run(in, s.registry, std::make_unique<operators::OcmfChecks>(
-                                              formats::OcmfCheckConfig{}));
+    const Outputs o =
+        run(in, s.registry, std::make_unique<operators::OcmfChecks>(formats::OcmfCheckConfig{}));
     EXPECT_TRUE(o.trusted.empty());
     ASSERT_EQ(o.rejected.size(), 100u);
     for (const auto& r : reasons(o)) EXPECT_EQ(r, "ocmf.time_unsynchronized");
@@ -338,9 +344,9 @@ TEST(OcmfPipeline, PlausibilityChecksOverARealSeries) {
     EXPECT_EQ(reasons(o),
               (std::vector<std::string>{"ocmf.pagination_replay", "ocmf.pagination_gap"}));
     const auto* rj = wire::GetRejectedRecord(o.rejected[1].data());
-    EXPECT_EQ(std::string(reinterpret_cast<const char*>(rj->payload()->data()),
-                          rj->payload()->size()),
-              s.records[42]);
+    EXPECT_EQ(
+        std::string(reinterpret_cast<const char*>(rj->payload()->data()), rj->payload()->size()),
+        s.records[42]);
     EXPECT_EQ(rj->stage()->str(), "ocmf_checks");
     EXPECT_EQ(o.trusted.size(), 3u * 98u);  // 100 sent, the replay out, the gap record out
   }
