@@ -121,9 +121,6 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
   std::vector<const registries::SensorKey*> ec_key, hm_key;
   std::vector<crypto::EcdsaP256Job> ec;
   std::vector<crypto::HmacSha256Job> hm;
-  std::vector<crypto::EcdsaJob> p256_der;
-  std::vector<uint32_t> p256_der_f;
-  std::vector<const registries::SensorKey*> p256_der_key;
   std::vector<uint32_t> ed_f, ec_f, hm_f;
   // The other ECDSA algorithms, one batch list per algorithm (kEcAlgs order).
   std::array<std::vector<crypto::EcdsaJob>, kEcAlgCount> gx;
@@ -172,9 +169,8 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
       verdict[f] = SignatureVerdict::KeyRevoked;
       continue;
     }
-    // DER (as some formats carry ECDSA) is checked strictly by crypto; raw has a fixed size.
-    const bool der = env.signature_der && key->ec.has_value();
-    if (!der && env.signature.size() != expected_sig_len(key->alg)) {
+    // Raw signatures only (input formats decode DER to r‖s): a fixed size per algorithm.
+    if (env.signature.size() != expected_sig_len(key->alg)) {
       verdict[f] = SignatureVerdict::Malformed;
       continue;
     }
@@ -205,13 +201,6 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
         }
         break;
       case wire::SignatureAlg::EcdsaP256Sha256:
-        if (der) {  // P-256 in DER: through the generic API (P-256 machinery underneath)
-          p256_der.push_back({&*key->ec, env.signature.data(), env.signature.size(),
-                              crypto::EcdsaSignatureFormat::kDer, body.data(), body.size()});
-          p256_der_f.push_back(f);
-          p256_der_key.push_back(key);
-          break;
-        }
         ec.push_back(
             {&*key->ecdsa, env.signature.data(), env.signature.size(), body.data(), body.size()});
         ec_f.push_back(f);
@@ -233,7 +222,7 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
             &*key->ec,
             env.signature.data(),
             env.signature.size(),
-            der ? crypto::EcdsaSignatureFormat::kDer : crypto::EcdsaSignatureFormat::kP1363,
+            crypto::EcdsaSignatureFormat::kP1363,
             body.data(),
             body.size()};
         job.hash = kEcAlgs[gi].hash;
@@ -252,7 +241,7 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
   const size_t ned = (ed.size() + chunk - 1) / chunk, nec = (ec.size() + chunk - 1) / chunk,
                nhm = (hm.size() + chunk - 1) / chunk;
   const size_t nsus = (ed_suspect.size() + 31) / 32;
-  // The other ECDSA lists (P-256 in DER, then kEcAlgs): one task per chunk of one list.
+  // The other ECDSA lists (kEcAlgs): one task per chunk of one list.
   struct GxTask {
     const std::vector<crypto::EcdsaJob>* jobs;
     std::vector<uint8_t>* ok;
@@ -260,10 +249,7 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
     size_t start;
   };
   std::array<std::vector<uint8_t>, kEcAlgCount> gx_ok;
-  std::vector<uint8_t> p256_der_ok(p256_der.size());
   std::vector<GxTask> gx_tasks;
-  for (size_t s = 0; s < p256_der.size(); s += chunk)
-    gx_tasks.push_back({&p256_der, &p256_der_ok, crypto::EcdsaCurve::kP256, s});
   for (size_t g = 0; g < kEcAlgCount; ++g) {
     gx_ok[g].resize(gx[g].size());
     for (size_t s = 0; s < gx[g].size(); s += chunk)
@@ -315,8 +301,6 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
   strike(hm_key, hm_ok);
   apply(ec_f, ec_ok);
   apply(hm_f, hm_ok);
-  strike(p256_der_key, p256_der_ok);
-  apply(p256_der_f, p256_der_ok);
   for (size_t g = 0; g < kEcAlgCount; ++g) {
     strike(gx_key[g], gx_ok[g]);
     apply(gx_f[g], gx_ok[g]);
