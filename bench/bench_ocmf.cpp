@@ -84,8 +84,8 @@ const Data& data() {
             EVP_DigestSign(ctx, sig, &sl, reinterpret_cast<const uint8_t*>(payload.data()),
                            payload.size()) != 1)
           std::abort();
-        const std::string rec = "OCMF|" + payload + R"(|{"SA":"ECDSA-secp256r1-SHA256","SD":")" +
-                                hex(sig, sl) + "\"}";
+        const std::string rec =
+            "OCMF|" + payload + R"(|{"SA":"ECDSA-secp256r1-SHA256","SD":")" + hex(sig, sl) + "\"}";
         x.records.emplace_back(rec.begin(), rec.end());
         x.meter.push_back(m);
       }
@@ -132,8 +132,8 @@ void BM_OcmfOpenSslOneAtATimeP256(benchmark::State& state) {
       const auto der = rec.signature_der();
       EVP_MD_CTX_reset(ctx);
       ok += EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, d.keys[d.meter[i]]) == 1 &&
-            EVP_DigestVerify(ctx, der.data(), der.size(), rec.payload.data(),
-                             rec.payload.size()) == 1;
+            EVP_DigestVerify(ctx, der.data(), der.size(), rec.payload.data(), rec.payload.size()) ==
+                1;
     }
   }
   EVP_MD_CTX_free(ctx);
