@@ -239,6 +239,11 @@ void build_inputs(const ConfigNode& input, const std::map<std::string, TestKey>&
       auto b = from_hex(item.get("hex").as_string());
       if (!b) item.get("hex").fail("malformed hex");
       out.push_back(std::move(*b));
+    } else if (item.has("text")) {  // a record of a text format, byte for byte (OCMF)
+      const ConfigNode text = item.get("text");
+      if (!text.is_scalar()) text.fail("must be a string (the record as written)");
+      const std::string t = text.scalar();
+      out.emplace_back(t.begin(), t.end());
     } else if (item.has("file")) {
       const std::string path = item.get("file").as_path();
       if (!std::ifstream(path)) item.get("file").fail("cannot read '" + path + "'");
@@ -258,7 +263,7 @@ void build_inputs(const ConfigNode& input, const std::map<std::string, TestKey>&
       if (item.has("sign")) body = sign_body(item.get("sign"), keys, std::move(body), batch);
       out.push_back(std::move(body));
     } else {
-      item.fail("an input needs one of `reading`, `batch`, `hex` or `file`");
+      item.fail("an input needs one of `reading`, `batch`, `hex`, `text` or `file`");
     }
     item.finish();
   }

@@ -92,6 +92,27 @@ const EVP_MD* md_of(EcdsaCurve c) {
   return mds[static_cast<size_t>(c)];
 }
 
+// Digest bytes of a job's hash on `curve`: 32 or 48, or 0 if the pair is not supported.
+size_t digest_bytes_of(EcdsaHash h, EcdsaCurve c) {
+  const size_t fb = info(c).field_bytes;
+  switch (h) {
+    case EcdsaHash::kCurve:
+      return fb;
+    case EcdsaHash::kSha256:
+      return 32;
+    case EcdsaHash::kSha384:
+      return fb == 48 ? 48 : 0;
+  }
+  return 0;
+}
+
+const EVP_MD* md_of_job(EcdsaHash h, EcdsaCurve c) {
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  static EVP_MD* const sha384 = EVP_MD_fetch(nullptr, "SHA384", nullptr);
+  if (h == EcdsaHash::kCurve) return md_of(c);
+  return digest_bytes_of(h, c) == 32 ? sha256 : sha384;
+}
+
 // The group order, big-endian (field_bytes bytes).
 const uint8_t* order_be(EcdsaCurve c) {
   static const std::array<std::array<uint8_t, 48>, 4> orders = [] {
@@ -320,7 +341,7 @@ bool in_range(const uint8_t* x, EcdsaCurve c) {
 
 bool job_usable(const EcdsaJob& j, EcdsaCurve curve) {
   return j.key != nullptr && j.key->curve() == curve &&
-         (j.message != nullptr || j.message_len == 0);
+         (j.message != nullptr || j.message_len == 0) && digest_bytes_of(j.hash, curve) != 0;
 }
 
 const uint8_t kEmpty[1] = {0};
@@ -353,11 +374,11 @@ bool verify_reference(const EcdsaJob& j, EcdsaCurve curve) {
   ECDSA_SIG_free(sig);
   if (der_len <= 0) return false;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok =
-      ctx != nullptr &&
-      EVP_DigestVerifyInit(ctx, nullptr, md_of(curve), nullptr, j.key->impl().pkey) == 1 &&
-      EVP_DigestVerify(ctx, der, static_cast<size_t>(der_len),
-                       j.message != nullptr ? j.message : kEmpty, j.message_len) == 1;
+  const bool ok = ctx != nullptr &&
+                  EVP_DigestVerifyInit(ctx, nullptr, md_of_job(j.hash, curve), nullptr,
+                                       j.key->impl().pkey) == 1 &&
+                  EVP_DigestVerify(ctx, der, static_cast<size_t>(der_len),
+                                   j.message != nullptr ? j.message : kEmpty, j.message_len) == 1;
   EVP_MD_CTX_free(ctx);
   if (!ok) ERR_clear_error();
   return ok;
@@ -377,6 +398,7 @@ void verify_p256(std::span<const EcdsaJob> jobs, uint8_t* verdicts, Backend b) {
     for (size_t i = base; i < end; ++i) {
       const EcdsaJob& j = jobs[i];
       verdicts[i] = 0;
+      // P-256 hashes with SHA-256 only (job_usable refuses SHA-384 on a 256-bit curve).
       if (!job_usable(j, EcdsaCurve::kP256) || !signature_rs(j, 32, rs[m])) continue;
       pj[m] = {j.key->p256(), rs[m], 64, j.message, j.message_len};
       index[m++] = i;
@@ -417,13 +439,30 @@ void verify_engine(EcdsaCurve curve, std::span<const EcdsaJob> jobs, uint8_t* ve
       index[m++] = i;
     }
     if (m == 0) continue;
+    // Digests: jobs with the curve's hash length in one run, SHA-256 on a 384-bit curve
+    // (OCMF) in another. A digest no longer than the order is e itself (left-padded).
     uint8_t flat[kChunk * 48];
-    detail::ecdsa_hash_messages(fb, msgs, lens, m, flat);
-    for (size_t k = 0; k < m; ++k) {
-      // The hash is as long as the order (256/384 bits): e is the whole digest.
-      std::memcpy(digests[k], flat + k * fb, fb);
-      in[k] = {rs[k], rs[k] + fb, digests[k]};
+    const uint8_t* sub_msgs[kChunk];
+    size_t sub_lens[kChunk], sub_at[kChunk];
+    for (size_t pass = 0; pass < 2; ++pass) {
+      const size_t db = pass == 0 ? fb : 32;
+      if (pass == 1 && db == fb) break;
+      size_t q = 0;
+      for (size_t k = 0; k < m; ++k) {
+        if (digest_bytes_of(jobs[index[k]].hash, curve) != db) continue;
+        sub_msgs[q] = msgs[k];
+        sub_lens[q] = lens[k];
+        sub_at[q++] = k;
+      }
+      if (q == 0) continue;
+      detail::ecdsa_hash_messages(db, sub_msgs, sub_lens, q, flat);
+      for (size_t t = 0; t < q; ++t) {
+        uint8_t* d = digests[sub_at[t]];
+        std::memset(d, 0, fb - db);
+        std::memcpy(d + (fb - db), flat + t * db, db);
+      }
     }
+    for (size_t k = 0; k < m; ++k) in[k] = {rs[k], rs[k] + fb, digests[k]};
     detail::ec_prepare(cp, in, m, pj);
     if (avx512) {
       detail::ec_verify_avx512(cp, pj, m, out);

@@ -116,6 +116,13 @@ struct EcdsaKeyParse {
   explicit operator bool() const { return key.has_value(); }
 };
 
+/// The hash a job's message is digested with.
+enum class EcdsaHash : uint8_t {
+  kCurve = 0,   ///< the curve's own hash (SHA-256 for the 256-bit curves, SHA-384 otherwise)
+  kSha256 = 1,  ///< SHA-256 on any curve (OCMF signs with SHA-256 on P-384 and brainpoolP384r1 too)
+  kSha384 = 2,  ///< SHA-384 (384-bit curves only; a P-256/brainpoolP256r1 job is then invalid)
+};
+
 /// One ECDSA verification. The pointed-to bytes must stay valid for the duration of the call.
 struct EcdsaJob {
   const EcdsaPublicKey* key;    ///< null gives an invalid verdict
@@ -123,7 +130,9 @@ struct EcdsaJob {
   size_t signature_len;         ///< P1363: exactly 2·ecdsa_field_bytes(); DER: the encoding
   EcdsaSignatureFormat format;  ///< how the signature is encoded
   const uint8_t* message;       ///< may be null only if message_len == 0
-  size_t message_len;           ///< bytes of message (hashed with the curve's hash)
+  size_t message_len;           ///< bytes of message (hashed with `hash`)
+  /// The hash (default: the curve's). A hash shorter than the order gives e = the whole digest.
+  EcdsaHash hash = EcdsaHash::kCurve;
 };
 
 /// Verifies one signature (the curve is the key's). False for a wrong signature or a malformed

@@ -27,6 +27,7 @@ enum class RecordKind : uint8_t {
   kSignedBatch,    ///< "ASBT"
   kReading,        ///< "ARDG" (unsigned)
   kReadingBatch,   ///< "ABAT" (unsigned)
+  kForeign,        ///< a signed record of another format, decoded by an InputFormat (OCMF ...)
 };
 
 /// One input record as received: a view into the batch arena plus its source position.

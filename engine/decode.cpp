@@ -39,7 +39,8 @@ RejectCode verify_outer(const Batch& b, Frame& f) {
   f.kind = detect_kind(bytes);
   flatbuffers::Verifier v(bytes.data(), bytes.size(), kMaxDepth, kMaxTables);
   switch (f.kind) {
-    case RecordKind::kUnknown: return RejectCode::kUnknownRoot;
+    case RecordKind::kUnknown:
+    case RecordKind::kForeign: return RejectCode::kUnknownRoot;
     case RecordKind::kSignedReading:
       if (!wire::VerifySignedReadingBuffer(v)) return RejectCode::kVerifierFailed;
       set_envelope(f, wire::GetSignedReading(bytes.data()));

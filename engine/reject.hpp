@@ -59,6 +59,61 @@ enum class RejectCode : uint16_t {
   kVerificationLate,             ///< "verification.late_response": arrived after the request's deadline
   kVerificationDuplicate,        ///< "verification.duplicate_response": the request was already answered
   kVerificationMalformed,        ///< "verification.malformed_response": not a ReferenceCheck reading
+  // OCMF input (format `ocmf`, docs/ocmf.md). The parser's reasons, in formats::OcmfError
+  // order (kOcmfTooLarge + (error - 1)):
+  kOcmfTooLarge,  ///< "ocmf.too_large"
+  kOcmfNotOcmf,  ///< "ocmf.not_ocmf"
+  kOcmfMissingSection,  ///< "ocmf.missing_section"
+  kOcmfExtraSection,  ///< "ocmf.extra_section"
+  kOcmfPayloadJson,  ///< "ocmf.payload_invalid_json"
+  kOcmfSignatureJson,  ///< "ocmf.signature_invalid_json"
+  kOcmfNotObject,  ///< "ocmf.section_not_object"
+  kOcmfDuplicateKey,  ///< "ocmf.duplicate_key"
+  kOcmfWrongType,  ///< "ocmf.wrong_type"
+  kOcmfNumberOutOfRange,  ///< "ocmf.number_out_of_range"
+  kOcmfTooDeep,  ///< "ocmf.too_deep"
+  kOcmfTooManyReadings,  ///< "ocmf.too_many_readings"
+  kOcmfTooManyFields,  ///< "ocmf.too_many_fields"
+  kOcmfFieldTooLong,  ///< "ocmf.field_too_long"
+  kOcmfUnsupportedVersion,  ///< "ocmf.unsupported_version"
+  kOcmfPaginationInvalid,  ///< "ocmf.pagination_invalid"
+  kOcmfMissingIdentity,  ///< "ocmf.missing_identity"
+  kOcmfNoReadings,  ///< "ocmf.no_readings"
+  kOcmfReadingNotObject,  ///< "ocmf.reading_not_object"
+  kOcmfTimeMissing,  ///< "ocmf.time_missing"
+  kOcmfTimeInvalid,  ///< "ocmf.time_invalid"
+  kOcmfTimeStatusInvalid,  ///< "ocmf.time_status_invalid"
+  kOcmfTxInvalid,  ///< "ocmf.tx_invalid"
+  kOcmfStatusMissing,  ///< "ocmf.status_missing"
+  kOcmfStatusInvalid,  ///< "ocmf.status_invalid"
+  kOcmfUnitMissing,  ///< "ocmf.unit_missing"
+  kOcmfErrorFlagsInvalid,  ///< "ocmf.error_flags_invalid"
+  kOcmfValueInvalid,  ///< "ocmf.value_invalid"
+  kOcmfSignatureMissing,  ///< "ocmf.signature_missing"
+  kOcmfUnknownAlgorithm,  ///< "ocmf.unknown_algorithm"
+  kOcmfLegacyAlgorithm,  ///< "ocmf.legacy_algorithm"
+  kOcmfUnknownEncoding,  ///< "ocmf.unknown_encoding"
+  kOcmfUnknownMimeType,  ///< "ocmf.unknown_mime_type"
+  kOcmfSignatureEncoding,  ///< "ocmf.signature_encoding_invalid"
+  kOcmfSignatureDer,  ///< "ocmf.signature_der_invalid"
+  kOcmfInternalLimit,  ///< "ocmf.internal_limit"
+  kOcmfUnsupportedAlgorithm,  ///< "ocmf.unsupported_algorithm": an SA Assay does not verify (secp256k1)
+  // OCMF plausibility (operator `ocmf_checks`), in formats::OcmfCheck order
+  // (kOcmfCheckPaginationReplay + (check - 1)):
+  kOcmfCheckPaginationReplay,  ///< "ocmf.pagination_replay"
+  kOcmfCheckPaginationGap,  ///< "ocmf.pagination_gap"
+  kOcmfCheckTransactionUnterminated,  ///< "ocmf.transaction_unterminated"
+  kOcmfCheckTransactionNotOpen,  ///< "ocmf.transaction_not_open"
+  kOcmfCheckEndWithoutBegin,  ///< "ocmf.transaction_end_without_begin"
+  kOcmfCheckReadingDecreased,  ///< "ocmf.reading_decreased"
+  kOcmfCheckTimeDecreased,  ///< "ocmf.time_decreased"
+  kOcmfCheckTimeUnsynchronized,  ///< "ocmf.time_unsynchronized"
+  kOcmfCheckTimeInformative,  ///< "ocmf.time_informative"
+  kOcmfCheckTransactionException,  ///< "ocmf.transaction_exception"
+  kOcmfCheckErrorFlags,  ///< "ocmf.error_flags"
+  kOcmfCheckMeterStatus,  ///< "ocmf.meter_status"
+  kOcmfCheckTooManyRegisters,  ///< "ocmf.too_many_registers"
+  kOcmfCheckStateFull,  ///< "ocmf.state_full"
   kCount_,               ///< number of codes (keep last)
 };
 

@@ -3,6 +3,7 @@
 #include "operators/anomaly.hpp"
 #include "operators/calibration.hpp"
 #include "operators/drift.hpp"
+#include "operators/ocmf_checks.hpp"
 #include "operators/privacy.hpp"
 #include "operators/provenance.hpp"
 #include "operators/verify_signature.hpp"
@@ -16,6 +17,7 @@ void register_builtin_operators(engine::OperatorRegistry& r) {
   r.add("anomaly", &Anomaly::from_config);
   r.add("drift", &Drift::from_config);
   r.add("provenance", &Provenance::from_config);
+  r.add("ocmf_checks", &OcmfChecks::from_config);
 }
 
 }  // namespace assay::operators

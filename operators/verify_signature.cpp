@@ -1,5 +1,6 @@
 #include "operators/verify_signature.hpp"
 
+#include "crypto/ecdsa.hpp"
 #include "crypto/ecdsa_p256.hpp"
 #include "crypto/ed25519.hpp"
 #include "crypto/hmac_sha256.hpp"
@@ -42,8 +43,48 @@ RejectCode code_of(SignatureVerdict v) {
   }
 }
 
+// The ECDSA algorithms verified through crypto/ecdsa.hpp (every one but EcdsaP256Sha256, which
+// has its own per-key-table path), with their curve and hash.
+struct EcAlg {
+  wire::SignatureAlg alg;
+  crypto::EcdsaCurve curve;
+  crypto::EcdsaHash hash;
+};
+constexpr EcAlg kEcAlgs[] = {
+    {wire::SignatureAlg::EcdsaP384Sha384, crypto::EcdsaCurve::kP384, crypto::EcdsaHash::kSha384},
+    {wire::SignatureAlg::EcdsaP384Sha256, crypto::EcdsaCurve::kP384, crypto::EcdsaHash::kSha256},
+    {wire::SignatureAlg::EcdsaBrainpoolP256r1Sha256, crypto::EcdsaCurve::kBrainpoolP256r1,
+     crypto::EcdsaHash::kSha256},
+    {wire::SignatureAlg::EcdsaBrainpoolP384r1Sha384, crypto::EcdsaCurve::kBrainpoolP384r1,
+     crypto::EcdsaHash::kSha384},
+    {wire::SignatureAlg::EcdsaBrainpoolP384r1Sha256, crypto::EcdsaCurve::kBrainpoolP384r1,
+     crypto::EcdsaHash::kSha256},
+};
+constexpr size_t kEcAlgCount = std::size(kEcAlgs);
+
+// Index in kEcAlgs, or kEcAlgCount.
+size_t ec_alg_index(wire::SignatureAlg alg) {
+  for (size_t i = 0; i < kEcAlgCount; ++i)
+    if (kEcAlgs[i].alg == alg) return i;
+  return kEcAlgCount;
+}
+
+// Length of a raw (P1363 / 64-byte / MAC) signature of `alg`; 0 if unknown.
 size_t expected_sig_len(wire::SignatureAlg alg) {
-  return alg == wire::SignatureAlg::HmacSha256 ? 32 : 64;
+  switch (alg) {
+    case wire::SignatureAlg::HmacSha256:
+      return 32;
+    case wire::SignatureAlg::Ed25519:
+    case wire::SignatureAlg::EcdsaP256Sha256:
+    case wire::SignatureAlg::EcdsaBrainpoolP256r1Sha256:
+      return 64;
+    case wire::SignatureAlg::EcdsaP384Sha384:
+    case wire::SignatureAlg::EcdsaP384Sha256:
+    case wire::SignatureAlg::EcdsaBrainpoolP384r1Sha384:
+    case wire::SignatureAlg::EcdsaBrainpoolP384r1Sha256:
+      return 96;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -81,6 +122,10 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
   std::vector<crypto::EcdsaP256Job> ec;
   std::vector<crypto::HmacSha256Job> hm;
   std::vector<uint32_t> ed_f, ec_f, hm_f;
+  // The other ECDSA algorithms, one batch list per algorithm (kEcAlgs order).
+  std::array<std::vector<crypto::EcdsaJob>, kEcAlgCount> gx;
+  std::array<std::vector<uint32_t>, kEcAlgCount> gx_f;
+  std::array<std::vector<const registries::SensorKey*>, kEcAlgCount> gx_key;
 
   for (uint32_t r : b.sel) {
     const uint32_t f = b.row_frame[r];
@@ -124,6 +169,7 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
       verdict[f] = SignatureVerdict::KeyRevoked;
       continue;
     }
+    // Raw signatures only (input formats decode DER to r‖s): a fixed size per algorithm.
     if (env.signature.size() != expected_sig_len(key->alg)) {
       verdict[f] = SignatureVerdict::Malformed;
       continue;
@@ -166,9 +212,25 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
         hm_f.push_back(f);
         hm_key.push_back(key);
         break;
-      default:  // algorithms this operator does not verify yet (P-384, brainpool): refused
-        verdict[f] = SignatureVerdict::AlgorithmNotAllowed;
+      default: {
+        const size_t gi = ec_alg_index(key->alg);
+        if (gi == kEcAlgCount || !key->ec) {  // an algorithm this operator cannot verify
+          verdict[f] = SignatureVerdict::AlgorithmNotAllowed;
+          break;
+        }
+        crypto::EcdsaJob job{
+            &*key->ec,
+            env.signature.data(),
+            env.signature.size(),
+            crypto::EcdsaSignatureFormat::kP1363,
+            body.data(),
+            body.size()};
+        job.hash = kEcAlgs[gi].hash;
+        gx[gi].push_back(job);
+        gx_f[gi].push_back(f);
+        gx_key[gi].push_back(key);
         break;
+      }
     }
   }
 
@@ -179,8 +241,28 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
   const size_t ned = (ed.size() + chunk - 1) / chunk, nec = (ec.size() + chunk - 1) / chunk,
                nhm = (hm.size() + chunk - 1) / chunk;
   const size_t nsus = (ed_suspect.size() + 31) / 32;
-  engine::tsan::parallel_for(ned + nec + nhm + nsus, [&](size_t t) {
-    if (t >= ned + nec + nhm) {
+  // The other ECDSA lists (kEcAlgs): one task per chunk of one list.
+  struct GxTask {
+    const std::vector<crypto::EcdsaJob>* jobs;
+    std::vector<uint8_t>* ok;
+    crypto::EcdsaCurve curve;
+    size_t start;
+  };
+  std::array<std::vector<uint8_t>, kEcAlgCount> gx_ok;
+  std::vector<GxTask> gx_tasks;
+  for (size_t g = 0; g < kEcAlgCount; ++g) {
+    gx_ok[g].resize(gx[g].size());
+    for (size_t s = 0; s < gx[g].size(); s += chunk)
+      gx_tasks.push_back({&gx[g], &gx_ok[g], kEcAlgs[g].curve, s});
+  }
+  const size_t ngx = gx_tasks.size();
+  engine::tsan::parallel_for(ned + nec + nhm + nsus + ngx, [&](size_t t) {
+    if (t >= ned + nec + nhm + nsus) {
+      const GxTask& g = gx_tasks[t - ned - nec - nhm - nsus];
+      const size_t n = std::min(chunk, g.jobs->size() - g.start);
+      crypto::ecdsa_verify_batch(g.curve, {g.jobs->data() + g.start, n},
+                                 {g.ok->data() + g.start, n}, config_.backend);
+    } else if (t >= ned + nec + nhm) {
       const size_t s = (t - ned - nec - nhm) * 32, e = std::min(ed_suspect.size(), s + 32);
       for (size_t i = s; i < e; ++i)
         ed_suspect_ok[i] = crypto::ed25519_verify(ed_suspect[i], config_.backend) ? 1 : 0;
@@ -219,6 +301,10 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
   strike(hm_key, hm_ok);
   apply(ec_f, ec_ok);
   apply(hm_f, hm_ok);
+  for (size_t g = 0; g < kEcAlgCount; ++g) {
+    strike(gx_key[g], gx_ok[g]);
+    apply(gx_f[g], gx_ok[g]);
+  }
 
   for (uint32_t r : b.sel) {
     const SignatureVerdict v = verdict[b.row_frame[r]];

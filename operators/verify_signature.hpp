@@ -1,7 +1,9 @@
 #pragma once
-/// \file Operator `verify_signature`: verifies every SignedReading and SignedBatch over its
-/// exact body bytes with the sensor's registered key, in batches per algorithm (Ed25519,
-/// ECDSA P-256, HMAC-SHA256), spread over cores with TBB. Verdicts per row: valid, bad
+/// \file Operator `verify_signature`: verifies every SignedReading and SignedBatch (and every
+/// record of another input format, over the bytes its envelope names) over its exact signed
+/// bytes with the sensor's registered key, in batches per algorithm (Ed25519, ECDSA P-256,
+/// HMAC-SHA256, ECDSA P-384 and brainpoolP256r1/P384r1 with SHA-256 or SHA-384), spread over
+/// cores with TBB. Verdicts per row: valid, bad
 /// signature, unknown sensor, unknown key, key revoked, key not valid at the reading's time,
 /// algorithm not allowed, malformed, unsigned. Every reading of a SignedBatch carries the
 /// batch's verdict.

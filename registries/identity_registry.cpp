@@ -57,8 +57,35 @@ std::string read_secret_file(const ConfigNode& n) {
   return s;
 }
 
+// The ECDSA algorithms by registry name, with their curve.
+bool ecdsa_alg(const std::string& name, wire::SignatureAlg& alg, crypto::EcdsaCurve& curve) {
+  static const struct {
+    const char* name;
+    wire::SignatureAlg alg;
+    crypto::EcdsaCurve curve;
+  } kAlgs[] = {
+      {"EcdsaP256Sha256", wire::SignatureAlg::EcdsaP256Sha256, crypto::EcdsaCurve::kP256},
+      {"EcdsaP384Sha384", wire::SignatureAlg::EcdsaP384Sha384, crypto::EcdsaCurve::kP384},
+      {"EcdsaP384Sha256", wire::SignatureAlg::EcdsaP384Sha256, crypto::EcdsaCurve::kP384},
+      {"EcdsaBrainpoolP256r1Sha256", wire::SignatureAlg::EcdsaBrainpoolP256r1Sha256,
+       crypto::EcdsaCurve::kBrainpoolP256r1},
+      {"EcdsaBrainpoolP384r1Sha384", wire::SignatureAlg::EcdsaBrainpoolP384r1Sha384,
+       crypto::EcdsaCurve::kBrainpoolP384r1},
+      {"EcdsaBrainpoolP384r1Sha256", wire::SignatureAlg::EcdsaBrainpoolP384r1Sha256,
+       crypto::EcdsaCurve::kBrainpoolP384r1},
+  };
+  for (const auto& a : kAlgs)
+    if (name == a.name) {
+      alg = a.alg;
+      curve = a.curve;
+      return true;
+    }
+  return false;
+}
+
 SensorKey parse_key(const ConfigNode& kc, const std::string& sensor_id) {
   SensorKey k;
+  crypto::EcdsaCurve curve = crypto::EcdsaCurve::kP256;
   k.sensor_id = sensor_id;
   k.key_id = kc.get("key_id").as_string();
   if (k.key_id.empty()) kc.get("key_id").fail("must not be empty");
@@ -72,20 +99,27 @@ SensorKey parse_key(const ConfigNode& kc, const std::string& sensor_id) {
     std::copy(bytes->begin(), bytes->end(), k.ed25519.begin());
     if (!crypto::ed25519_public_key_valid(k.ed25519.data()))
       pk.fail("not a valid Ed25519 public key (non-canonical, small order or with torsion)");
-  } else if (alg == "EcdsaP256Sha256") {
+  } else if (ecdsa_alg(alg, k.alg, curve)) {
+    // Meter makers publish keys as DER or PEM SubjectPublicKeyInfo or hex of either (OCMF),
+    // sensors as SEC1 points in hex: all of them, inline or from a file.
     std::vector<uint8_t> bytes;
     std::optional<ConfigNode> src = kc.maybe("public_key");
     if (src) {
-      auto b = engine::from_hex(src->as_string());
-      if (!b) src->fail("public_key must be hex (65-byte uncompressed or 33-byte compressed point)");
-      bytes = *b;
+      const std::string text = src->as_string();
+      bytes.assign(text.begin(), text.end());
     } else {
-      src = kc.get("public_key_file");
+      src = kc.maybe("public_key_file");
+      if (!src) kc.fail("an " + alg + " key needs public_key or public_key_file");
       const std::string text = src->read_file();
       bytes.assign(text.begin(), text.end());
     }
-    k.ecdsa = crypto::EcdsaP256PublicKey::parse(bytes);
-    if (!k.ecdsa) src->fail("not a valid P-256 public key (not on the curve or badly encoded)");
+    crypto::EcdsaKeyParse parsed = crypto::EcdsaPublicKey::parse(curve, bytes);
+    if (!parsed)
+      src->fail("not a valid " + std::string(crypto::ecdsa_curve_name(curve)) +
+                " public key: " + std::string(crypto::ecdsa_key_error_text(parsed.error)) +
+                " (hex SEC1 point, hex DER or PEM SubjectPublicKeyInfo)");
+    k.ec = std::move(parsed.key);
+    if (curve == crypto::EcdsaCurve::kP256) k.ecdsa = *k.ec->p256();
   } else if (alg == "HmacSha256") {
     k.alg = wire::SignatureAlg::HmacSha256;
     std::string hex;
@@ -106,9 +140,11 @@ SensorKey parse_key(const ConfigNode& kc, const std::string& sensor_id) {
     k.hmac = crypto::HmacSha256Key::from_secret(*secret);
     std::fill(secret->begin(), secret->end(), 0);
   } else {
-    algn.fail("unknown alg '" + alg + "' (Ed25519, EcdsaP256Sha256, HmacSha256)");
+    algn.fail(
+        "unknown alg '" + alg +
+        "' (Ed25519, EcdsaP256Sha256, HmacSha256, EcdsaP384Sha384, EcdsaP384Sha256, "
+        "EcdsaBrainpoolP256r1Sha256, EcdsaBrainpoolP384r1Sha384, EcdsaBrainpoolP384r1Sha256)");
   }
-  if (alg == "EcdsaP256Sha256") k.alg = wire::SignatureAlg::EcdsaP256Sha256;
   if (auto n = kc.maybe("valid_from")) k.valid_from_ns = parse_time(*n, engine::TimeBound::kFrom);
   if (auto n = kc.maybe("valid_until"))
     k.valid_until_ns = parse_time(*n, engine::TimeBound::kUntil);

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "crypto/ecdsa.hpp"
 #include "crypto/ecdsa_p256.hpp"
 #include "crypto/hmac_sha256.hpp"
 #include "engine/config.hpp"
@@ -38,6 +39,9 @@ struct SensorKey {
   wire::SignatureAlg alg = wire::SignatureAlg::Ed25519;
   std::array<uint8_t, 32> ed25519{};                 ///< Ed25519 public key
   std::optional<crypto::EcdsaP256PublicKey> ecdsa;   ///< ECDSA P-256 public key
+  /// Any ECDSA key (P-256, P-384, brainpoolP256r1/P384r1), for the algorithms other than
+  /// EcdsaP256Sha256 (set for P-256 keys too).
+  std::optional<crypto::EcdsaPublicKey> ec;
   std::optional<crypto::HmacSha256Key> hmac;         ///< HMAC secret (never logged)
   int64_t valid_from_ns = INT64_MIN;
   int64_t valid_until_ns = INT64_MAX;

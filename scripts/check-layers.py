@@ -5,7 +5,7 @@ Each folder may include only the folders below it:
 
     crypto      <- nothing but itself
     engine      <- crypto, schemas                  (the engine core)
-    connectors  <- engine, crypto, schemas
+    connectors  <- engine, formats, crypto, schemas   (input formats decode with formats/)
     formats     <- crypto
     registries  <- connectors, engine, crypto, schemas
     operators   <- registries, formats, engine, crypto, schemas
@@ -22,7 +22,7 @@ import sys
 ALLOWED = {
     "crypto": {"crypto"},
     "engine": {"engine", "crypto", "schemas"},
-    "connectors": {"connectors", "engine", "crypto", "schemas"},
+    "connectors": {"connectors", "engine", "formats", "crypto", "schemas"},
     "formats": {"formats", "crypto"},
     "registries": {"registries", "connectors", "engine", "crypto", "schemas"},
     "operators": {"operators", "registries", "formats", "engine", "crypto", "schemas"},

@@ -1,0 +1,84 @@
+#include "operators/ocmf_checks.hpp"
+
+namespace assay::operators {
+
+using engine::Batch;
+using engine::RejectCode;
+
+namespace {
+
+// Per-partition state: the checker's per-meter memory (snapshot "AOCM").
+class OcmfChecksState final : public engine::OperatorState {
+ public:
+  formats::OcmfCheckState state;
+  std::vector<uint8_t> snapshot() const override { return state.snapshot(); }
+  bool restore(std::span<const uint8_t> bytes) override {
+    if (bytes.empty()) {
+      state.clear();
+      return true;
+    }
+    return state.restore(bytes);
+  }
+  size_t memory_bytes() const override { return state.meter_count() * 256; }
+};
+
+}  // namespace
+
+RejectCode ocmf_check_reject_code(formats::OcmfCheck c) {
+  if (c == formats::OcmfCheck::kOk || c == formats::OcmfCheck::kCount_) return RejectCode::kNone;
+  return static_cast<RejectCode>(static_cast<uint16_t>(RejectCode::kOcmfCheckPaginationReplay) +
+                                 static_cast<uint16_t>(c) - 1);
+}
+
+std::unique_ptr<engine::OperatorState> OcmfChecks::make_state(engine::Partition) const {
+  return std::make_unique<OcmfChecksState>();
+}
+
+void OcmfChecks::process(Batch& b, engine::OperatorState* state,
+                         engine::OperatorContext& ctx) const {
+  auto& st = static_cast<OcmfChecksState*>(state)->state;
+  // The decode stage accepted these records already; parse again with the most tolerant
+  // type policy (the checks read the same fields whatever the input's policy was).
+  formats::OcmfParseOptions po;
+  po.max_record_bytes = SIZE_MAX;
+  po.max_readings = SIZE_MAX;
+  thread_local formats::OcmfRecord rec;
+  size_t i = 0;
+  while (i < b.sel.size()) {
+    const uint32_t f = b.row_frame[b.sel[i]];
+    size_t end = i;
+    while (end < b.sel.size() && b.row_frame[b.sel[end]] == f) ++end;
+    const engine::Frame& fr = b.frames[f];
+    if (fr.kind == engine::RecordKind::kForeign) {
+      RejectCode code = RejectCode::kNone;
+      const formats::OcmfError e = formats::parse_ocmf(b.frame_bytes(f), po, rec);
+      if (e != formats::OcmfError::kNone) {
+        code = RejectCode::kOcmfNotOcmf;  // another format's record: not checkable here
+      } else {
+        code = ocmf_check_reject_code(checker_.check(st, rec, fr.key_id).first);
+      }
+      if (code != RejectCode::kNone)
+        for (size_t k = i; k < end; ++k) b.reject_row(b.sel[k], code, ctx.stage);
+    }
+    i = end;
+  }
+}
+
+std::unique_ptr<engine::Operator> OcmfChecks::from_config(const engine::ConfigNode& c,
+                                                          engine::BuildContext&) {
+  formats::OcmfCheckConfig cfg;
+  cfg.pagination = c.get_bool("pagination", cfg.pagination);
+  cfg.transactions = c.get_bool("transactions", cfg.transactions);
+  cfg.monotonic = c.get_bool("monotonic", cfg.monotonic);
+  cfg.reject_unsynchronized = c.get_bool("reject_unsynchronized", cfg.reject_unsynchronized);
+  cfg.reject_informative = c.get_bool("reject_informative", cfg.reject_informative);
+  cfg.error_flags = c.get_bool("error_flags", cfg.error_flags);
+  cfg.meter_status = c.get_bool("meter_status", cfg.meter_status);
+  cfg.max_meters = static_cast<size_t>(
+      c.get_int("max_meters", static_cast<int64_t>(cfg.max_meters), 1, int64_t{1} << 30));
+  cfg.max_registers = static_cast<size_t>(
+      c.get_int("max_registers", static_cast<int64_t>(cfg.max_registers), 1, 1024));
+  return std::make_unique<OcmfChecks>(cfg);
+}
+
+}  // namespace assay::operators
