@@ -18,6 +18,7 @@
 
 #include "connectors/memory.hpp"
 #include "connectors/ocmf_format.hpp"
+#include "engine/bytes.hpp"
 #include "engine/log.hpp"
 #include "engine/runner.hpp"
 #include "formats/ocmf.hpp"
@@ -31,15 +32,7 @@ namespace fs = std::filesystem;
 constexpr int kMeters = 100;
 constexpr int kPerMeter = 200;
 
-std::string hex(const uint8_t* p, size_t n) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < n; ++i) {
-    s += d[p[i] >> 4];
-    s += d[p[i] & 15];
-  }
-  return s;
-}
+std::string hex(const uint8_t* p, size_t n) { return engine::to_hex({p, n}); }
 
 struct Data {
   fs::path dir;
