@@ -32,7 +32,9 @@ namespace fs = std::filesystem;
 constexpr int kMeters = 100;
 constexpr int kPerMeter = 200;
 
-std::string hex(const uint8_t* p, size_t n) { return engine::to_hex({p, n}); }
+std::string hex(const uint8_t* p, size_t n) {
+  return engine::to_hex({p, n});
+}
 
 struct Data {
   fs::path dir;
