@@ -40,6 +40,9 @@ namespace {
 const uint8_t* g_current = nullptr;
 size_t g_current_size = 0;
 char g_crash_path[4200] = {};
+// The handlers this one replaced (the sanitizers' among them), restored before re-raising so
+// that their report still comes.
+struct sigaction g_previous[NSIG];
 
 void on_fatal_signal(int sig) {
   if (g_current != nullptr && g_crash_path[0] != '\0') {
@@ -58,7 +61,9 @@ void on_fatal_signal(int sig) {
       (void)!::write(2, "\n", 1);
     }
   }
-  std::signal(sig, SIG_DFL);
+  // Back to the previous handler; the signal, blocked while this handler runs, reaches it on
+  // return (and a fault re-executes, reaching it too).
+  sigaction(sig, &g_previous[sig], nullptr);
   std::raise(sig);
 }
 
@@ -215,7 +220,12 @@ int main(int argc, char** argv) {
   std::printf("replayed %zu inputs\n", files.size());
   if (mutate_seconds <= 0) return 0;
 
-  for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL}) std::signal(sig, on_fatal_signal);
+  for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL}) {
+    struct sigaction sa {};
+    sa.sa_handler = on_fatal_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, &g_previous[sig]);
+  }
   Mutator m(seed);
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::duration<double>(mutate_seconds);
