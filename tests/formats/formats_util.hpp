@@ -19,6 +19,16 @@
 
 namespace assay::formats::test {
 
+// The same OCMF record with one digit of its first meter reading ("RV") changed: still
+// well-formed, so only the signature can tell (the tampered twin of a real record).
+inline std::string tamper_ocmf_reading(const std::string& rec) {
+  std::string t = rec;
+  size_t at = t.find("\"RV\"");
+  at = t.find_first_of("0123456789", at + 4);
+  t[at] = t[at] == '9' ? '8' : static_cast<char>(t[at] + 1);
+  return t;
+}
+
 inline std::span<const uint8_t> bytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }

@@ -48,15 +48,6 @@ bool verifies(const OcmfRecord& r, const std::vector<uint8_t>& key) {
   return test::openssl_ecdsa_sha256_verify_der(key, r.payload, r.signature_der());
 }
 
-// The same record with one digit of the first meter reading changed.
-std::string tamper(const std::string& rec) {
-  std::string t = rec;
-  size_t at = t.find("\"RV\"");
-  at = t.find_first_of("0123456789", at + 4);
-  t[at] = t[at] == '9' ? '8' : static_cast<char>(t[at] + 1);
-  return t;
-}
-
 TEST(OcmfReal, DataIsThere) {
   const auto recs = load_real();
   EXPECT_EQ(recs.size(), 23u);
@@ -93,7 +84,7 @@ TEST(OcmfReal, TamperedTwinsFail) {
   for (const RealRecord& rr : load_real()) {
     if (rr.expect != "valid") continue;
     SCOPED_TRACE(rr.id);
-    const std::string twin = tamper(rr.record);
+    const std::string twin = formats::test::tamper_ocmf_reading(rr.record);
     ASSERT_NE(twin, rr.record);
     OcmfRecord r;
     ASSERT_EQ(parse_ocmf(bytes(twin), options_for(rr), r), OcmfError::kNone);
@@ -114,7 +105,7 @@ TEST(OcmfReal, AssayCryptoAgreesOnP256Records) {
     const crypto::EcdsaP256Job job{&*key, r.signature_raw().data(), r.signature_raw().size(),
                                    r.payload.data(), r.payload.size()};
     EXPECT_EQ(crypto::ecdsa_p256_verify(job), rr.expect == "valid");
-    const std::string twin = tamper(rr.record);
+    const std::string twin = formats::test::tamper_ocmf_reading(rr.record);
     OcmfRecord t;
     ASSERT_EQ(parse_ocmf(bytes(twin), {}, t), OcmfError::kNone);
     const crypto::EcdsaP256Job tjob{&*key, t.signature_raw().data(), t.signature_raw().size(),

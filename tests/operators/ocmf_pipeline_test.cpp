@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "../formats/formats_util.hpp"
 #include "connectors/memory.hpp"
 #include "connectors/ocmf_format.hpp"
 #include "engine/pipeline.hpp"
@@ -74,15 +75,6 @@ std::string signer_of(const std::string& rec) {
   if (formats::parse_ocmf({p, rec.size()}, o, r) != formats::OcmfError::kNone) return "";
   std::string buf;
   return std::string(connectors::ocmf_identity(r, "", buf));
-}
-
-// The same record with one digit of the first meter reading changed (still well-formed).
-std::string tamper(const std::string& rec) {
-  std::string t = rec;
-  size_t at = t.find("\"RV\"");
-  at = t.find_first_of("0123456789", at + 4);
-  t[at] = t[at] == '9' ? '8' : static_cast<char>(t[at] + 1);
-  return t;
 }
 
 struct Outputs {
@@ -200,7 +192,7 @@ TEST(OcmfPipeline, RealRecordsVerifyAsTrustedAndTamperedTwinsAreSignatureBad) {
     size_t expected_rows = 0;
     for (const Real* r : g.records) {
       input.push_back(bytes(r->record));
-      input.push_back(bytes(tamper(r->record)));
+      input.push_back(bytes(formats::test::tamper_ocmf_reading(r->record)));
       formats::OcmfRecord rec;
       ASSERT_EQ(
           formats::parse_ocmf(
@@ -232,7 +224,8 @@ TEST(OcmfPipeline, RealRecordsVerifyAsTrustedAndTamperedTwinsAreSignatureBad) {
       EXPECT_EQ(rj->stage()->str(), "verify_signature");
       const std::string payload(reinterpret_cast<const char*>(rj->payload()->data()),
                                 rj->payload()->size());
-      EXPECT_EQ(payload, tamper(g.records[i]->record)) << g.records[i]->id;
+      EXPECT_EQ(payload, formats::test::tamper_ocmf_reading(g.records[i]->record))
+          << g.records[i]->id;
     }
   }
   EXPECT_EQ(records, 15u);  // every real record that is valid upstream on a supported curve
@@ -352,7 +345,8 @@ TEST(OcmfPipeline, PlausibilityChecksOverARealSeries) {
   }
   // A forged record never reaches the checks: its pagination does not count.
   {
-    std::vector<std::vector<uint8_t>> forged = {in[0], bytes(tamper(s.records[1])), in[1], in[2]};
+    std::vector<std::vector<uint8_t>> forged = {
+        in[0], bytes(formats::test::tamper_ocmf_reading(s.records[1])), in[1], in[2]};
     const Outputs o = run(forged, s.registry, relaxed_checks());
     EXPECT_EQ(reasons(o), (std::vector<std::string>{"signature.bad"}));
     EXPECT_EQ(o.trusted.size(), 9u);
