@@ -6,6 +6,7 @@
 #include "connectors/kafka_sink.hpp"
 #include "connectors/kafka_source.hpp"
 #include "connectors/ocmf_format.hpp"
+#include "connectors/senml_cose_format.hpp"
 #include "connectors/witness_client.hpp"
 
 namespace assay::connectors {
@@ -17,6 +18,7 @@ void register_builtin_connectors(engine::Registries& r) {
   r.sources["kafka"] = &KafkaSource::from_config;
   r.sinks["kafka"] = &KafkaSink::from_config;
   r.formats["ocmf"] = &OcmfFormat::from_config;
+  r.formats["senml-cose"] = &SenmlCoseFormat::from_config;
   r.audit_publisher = &KafkaAuditPublisher::from_config;
   r.witness = [](engine::WitnessOptions options, engine::Metrics* metrics) {
     return std::make_shared<WitnessClient>(std::move(options), metrics);

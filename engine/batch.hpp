@@ -51,6 +51,10 @@ struct Frame {
   uint8_t alg = 0;
   /// Signature encoding: true for DER (ECDSA as OCMF sends it), false for raw r||s / 64 bytes.
   bool signature_der = false;
+  /// False when the format has no per-sensor sequence number (SenML): the readings' `seq` is
+  /// then not a counter, and sequence checks (anomaly's replay and gap) skip them; the format's
+  /// own replay protection applies instead (docs/senml-cose.md).
+  bool sequenced = true;
 };
 
 /// An alert raised by an operator while processing a batch (encoded by the output stage).
@@ -98,9 +102,9 @@ struct OutputRecord {
   uint32_t frame = 0;  ///< input frame it derives from
   uint32_t offset = 0;
   uint32_t size = 0;
-  uint32_t row = 0;           ///< (first) row it derives from (UINT32_MAX for alerts)
+  uint32_t row = 0;  ///< (first) row it derives from (UINT32_MAX for alerts)
   RejectCode reason = RejectCode::kNone;
-  uint32_t readings = 1;      ///< readings it accounts for (0 for alerts and checkpoints)
+  uint32_t readings = 1;       ///< readings it accounts for (0 for alerts and checkpoints)
   uint32_t side = UINT32_MAX;  ///< index into Batch::side_records for an operator's own record
 };
 
@@ -139,23 +143,23 @@ class Batch {
   int64_t created_ns = 0;
 
   // ---- rows (one per reading, or one per undecodable frame) ----------------------------
-  std::vector<uint32_t> row_frame;                 ///< frame index of the row
-  std::vector<uint32_t> row_index;                 ///< index of the reading inside the frame
-  std::vector<const wire::Reading*> row_reading;   ///< decoded reading (nullptr if none)
-  std::vector<uint8_t> row_signature;              ///< wire::SignatureVerdict
-  std::vector<uint8_t> row_calibration;            ///< wire::CalibrationVerdict
-  std::vector<uint8_t> row_drift;                  ///< wire::DriftLevel
-  std::vector<uint32_t> row_anomaly;               ///< wire::AnomalyFlag bits
-  std::vector<double> row_corrected;               ///< corrected value
-  std::vector<double> row_expanded_unc;            ///< expanded uncertainty U
-  std::vector<double> row_coverage;                ///< coverage factor k
+  std::vector<uint32_t> row_frame;                ///< frame index of the row
+  std::vector<uint32_t> row_index;                ///< index of the reading inside the frame
+  std::vector<const wire::Reading*> row_reading;  ///< decoded reading (nullptr if none)
+  std::vector<uint8_t> row_signature;             ///< wire::SignatureVerdict
+  std::vector<uint8_t> row_calibration;           ///< wire::CalibrationVerdict
+  std::vector<uint8_t> row_drift;                 ///< wire::DriftLevel
+  std::vector<uint32_t> row_anomaly;              ///< wire::AnomalyFlag bits
+  std::vector<double> row_corrected;              ///< corrected value
+  std::vector<double> row_expanded_unc;           ///< expanded uncertainty U
+  std::vector<double> row_coverage;               ///< coverage factor k
   /// Maximum permissible error (in-service) at the reading's value, from its certificate
   /// (set by `calibration`; 0 = unknown). Used by `drift` for reference checks and groups.
   std::vector<double> row_mpe;
-  std::vector<double> row_drift_stat;              ///< drift statistic
-  std::vector<std::string_view> row_cert_id;       ///< calibration certificate id (static storage)
-  std::vector<RejectCode> row_reject;              ///< kNone while the row is in play
-  std::vector<uint8_t> row_reject_stage;           ///< stage index that rejected (0 = decode)
+  std::vector<double> row_drift_stat;         ///< drift statistic
+  std::vector<std::string_view> row_cert_id;  ///< calibration certificate id (static storage)
+  std::vector<RejectCode> row_reject;         ///< kNone while the row is in play
+  std::vector<uint8_t> row_reject_stage;      ///< stage index that rejected (0 = decode)
   /// Calls f(column) for each per-row column above: the one list of them (add_row() and clear()
   /// use it; a new verdict column is declared above and named here, then encoded).
   template <class F>

@@ -220,6 +220,7 @@ SenmlError resolve(const SenmlParseOptions& o, SenmlPack& p) {
       rec.name = {dst.data(), dst.size()};
     }
     if (!valid_name(rec.name)) return SenmlError::kInvalidName;
+    rec.base_name_size = static_cast<uint32_t>(bn.size());
     // Unit.
     rec.unit = (r.present & bit(U)) ? r.u : bu;
     // Value.
@@ -630,6 +631,36 @@ SenmlError parse_senml_json(std::span<const uint8_t> input, const SenmlParseOpti
   if (!sax.saw_array()) return SenmlError::kNotArray;
   if (p.raw.empty()) return SenmlError::kEmptyPack;
   return resolve(o, p);
+}
+
+bool senml_payload_is_json(const CoseMessage& m, bool& is_json) {
+  if (!m.has_content_type) {
+    const auto& p = m.payload;
+    size_t i = 0;
+    while (i < p.size() && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')) ++i;
+    is_json = i < p.size() && p[i] == '[';
+    return true;
+  }
+  if (!m.content_type.empty()) {
+    if (m.content_type == "application/senml+cbor") {
+      is_json = false;
+      return true;
+    }
+    if (m.content_type == "application/senml+json") {
+      is_json = true;
+      return true;
+    }
+    return false;
+  }
+  if (m.content_format == kSenmlCborContentFormat) {
+    is_json = false;
+    return true;
+  }
+  if (m.content_format == kSenmlJsonContentFormat) {
+    is_json = true;
+    return true;
+  }
+  return false;
 }
 
 }  // namespace assay::formats

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "formats/cose.hpp"
 #include "formats/text_arena.hpp"
 
 namespace assay::formats {
@@ -69,7 +70,9 @@ enum class SenmlValueKind : uint8_t {
 
 /// One resolved record.
 struct SenmlRecord {
-  std::string_view name;  ///< resolved name (bn + n): the sensor id
+  std::string_view name;  ///< resolved name (bn + n)
+  /// Length of the base name in effect, a prefix of `name` (the rest is the record's `n`).
+  uint32_t base_name_size = 0;
   int64_t time_ns = 0;    ///< resolved time (bt + t), UTC ns since the epoch (absolute)
   std::string_view unit;  ///< u, else bu; empty if neither
   SenmlValueKind kind = SenmlValueKind::kNumber;
@@ -141,5 +144,11 @@ SenmlError parse_senml_json(std::span<const uint8_t> input, const SenmlParseOpti
 /// Content formats of the SenML media types (RFC 8428 §12.3), for COSE content type checks.
 inline constexpr uint64_t kSenmlJsonContentFormat = 110;  ///< application/senml+json
 inline constexpr uint64_t kSenmlCborContentFormat = 112;  ///< application/senml+cbor
+
+/// True if a COSE message's content type names SenML, with the payload's representation in
+/// `json`: content type absent (then JSON if the payload starts with '[' after JSON
+/// whitespace, else CBOR), 112 or "application/senml+cbor" (CBOR), 110 or
+/// "application/senml+json" (JSON). False for any other content type.
+bool senml_payload_is_json(const CoseMessage& m, bool& json);
 
 }  // namespace assay::formats

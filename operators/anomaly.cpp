@@ -83,7 +83,8 @@ std::unique_ptr<engine::OperatorState> Anomaly::make_state(engine::Partition) co
 
 uint32_t Anomaly::range_index(const registries::IdentityRegistry* registry,
                               std::string_view sensor_id) const {
-  const registries::SensorInfo* info = registry != nullptr ? registry->find_sensor(sensor_id) : nullptr;
+  const registries::SensorInfo* info =
+      registry != nullptr ? registry->find_sensor(sensor_id) : nullptr;
   if (info == nullptr || (!info->range_min && !info->range_max)) return 0;
   const std::pair<double, double> r{info->range_min.value_or(-HUGE_VAL),
                                     info->range_max.value_or(HUGE_VAL)};
@@ -165,7 +166,8 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
     }
     // Sequence: replay, gap, suspect jump.
     const uint64_t seq = rd->seq();
-    if (a->has_seq != 0) {
+    const bool sequenced = b.frames[b.row_frame[r]].sequenced;
+    if (sequenced && a->has_seq != 0) {
       if (seq <= a->last_seq) {
         flags |= bit(AnomalyFlag::Replay);
         finish(false, RejectCode::kNone);
@@ -192,7 +194,8 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
         flags |= bit(AnomalyFlag::ClockSkew);
     }
     // Physical range.
-    if (a->range == UINT32_MAX) a->range = range_index(registry.get(), rd->sensor_id()->string_view());
+    if (a->range == UINT32_MAX)
+      a->range = range_index(registry.get(), rd->sensor_id()->string_view());
     const auto& [lo, hi] = ranges_[a->range];
     const bool outside = x < lo || x > hi;  // false for NaN bounds
     if (outside) flags |= bit(AnomalyFlag::OutsidePhysicalRange);
@@ -232,9 +235,11 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
     }
     // The sequence advances for every reading that passed the sequence check, rejected for
     // another reason or not: its seq was used, and a later copy of it is a replay.
-    a->last_seq = seq;
-    a->has_seq = 1;
-    a->pending_run = 0;
+    if (sequenced) {
+      a->last_seq = seq;
+      a->has_seq = 1;
+      a->pending_run = 0;
+    }
     finish(false, RejectCode::kNone);
   }
 }

@@ -4,6 +4,7 @@
 #include "operators/calibration.hpp"
 #include "operators/drift.hpp"
 #include "operators/ocmf_checks.hpp"
+#include "operators/senml_checks.hpp"
 #include "operators/privacy.hpp"
 #include "operators/provenance.hpp"
 #include "operators/verify_signature.hpp"
@@ -18,6 +19,7 @@ void register_builtin_operators(engine::OperatorRegistry& r) {
   r.add("drift", &Drift::from_config);
   r.add("provenance", &Provenance::from_config);
   r.add("ocmf_checks", &OcmfChecks::from_config);
+  r.add("senml_checks", &SenmlChecks::from_config);
 }
 
 }  // namespace assay::operators
