@@ -32,8 +32,15 @@ int cmd_simulate(int argc, char** argv) {
             "Remote verification (docs/metrology-cloud.md): with --answer-requests TOPIC (Kafka\n"
             "only) the instruments answer the signed test-case requests on TOPIC at their next\n"
             "reading; --answer-fault NAME=FRACTION makes instruments answer drifted,\n"
-            "wrong_firmware, silent, wrong_key or duplicate.");
+            "wrong_firmware, silent, wrong_key or duplicate.\n"
+            "Formats (--format, docs/simulator.md): assay (SignedReading/SignedBatch, the default);\n"
+            "ocmf (OCMF records of energy meters, every one ECDSA P-256: --alg-mix is refused; the\n"
+            "registry's key_id is the meter serial MS; one record per reading or per batch, PG +1 per\n"
+            "record, transactions of 10 records); senml-cose (SenML packs in CBOR inside COSE_Sign1 for\n"
+            "Ed25519/ES256, COSE_Mac0 for HMAC; kid = the key id; clock_skew is off, as a skewed\n"
+            "time is a SenML replay). Same faults and labels in every format.");
   args.option("out", "framed record file to write ('-' = stdout)")
+      .option("format", "record format: assay, ocmf or senml-cose", "assay")
       .option("brokers", "write to Kafka instead of a file: bootstrap servers (with --topic)")
       .option("topic", "Kafka topic to write to (with --brokers); key = sensor_id")
       .multi("kafka-property", "NAME=VALUE librdkafka property for --brokers (e.g. security.protocol=ssl)")
@@ -98,7 +105,13 @@ int cmd_simulate(int argc, char** argv) {
   c.rate = rate;
   c.batch_fraction = batch_fraction;
   std::string error;
+  if (!sim::parse_sim_format(args.get("format"), c.format, error)) return usage_error(error);
+  if (c.format == sim::SimFormat::kOcmf && args.has("alg-mix"))
+    return usage_error("--alg-mix does not apply to --format ocmf (every meter signs with ECDSA P-256)");
   if (!sim::parse_alg_mix(args.get("alg-mix"), c.alg_mix, error)) return usage_error(error);
+  // SenML times must strictly increase per sensor: clock_skew is off unless asked for (and then
+  // refused by validate()).
+  if (c.format == sim::SimFormat::kSenmlCose) c.faults[sim::Fault::kClockSkew] = 0;
   for (const auto& f : args.all("fault"))
     if (!sim::parse_fault(f, c.faults, error)) return usage_error(error);
   if (args.has("start-time")) {

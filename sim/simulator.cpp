@@ -33,6 +33,7 @@
 #include "schemas/reading_generated.h"
 #include "schemas/signed_batch_generated.h"
 #include "schemas/signed_reading_generated.h"
+#include "sim/instrument_records.hpp"
 #include "sim/keys.hpp"
 #include "sim/rng.hpp"
 
@@ -52,6 +53,9 @@ constexpr double kSpikeSigma = 20.0;
 constexpr size_t kChunkFrames = 4096;
 constexpr int kFirmwareVersions = 3;
 constexpr int kLabs = 3;
+constexpr uint32_t kOcmfTxRecords = 10;    // records per OCMF transaction
+constexpr uint64_t kOcmfSeqPerPage = 256;  // Assay's OCMF seq = PG x 256 + RD index
+constexpr int64_t kOcmfMinTamperE4 = 10;   // a tampered RV moves by at least 0.001 kWh
 
 constexpr std::string_view kFaultNames[kFaultCount] = {
     "none", "forged", "tampered", "replay", "unknown_key", "drift", "spike", "stuck", "clock_skew",
@@ -69,6 +73,9 @@ constexpr QuantitySpec kQuantities[] = {
     {"mass", "kg", 0, 60},
     {"voltage", "V", 0, 400},
 };
+
+// What an OCMF meter measures, as Assay's ocmf format maps it (kWh -> kW.h).
+constexpr QuantitySpec kOcmfEnergy = {"energy", "kW.h", 0, 1e7};
 
 struct KeySlot {
   std::string key_id;
@@ -89,6 +96,8 @@ struct PlannedReading {
   bool reference = false;
   double reference_value = 0;
   Fault label = Fault::kNone;
+  char time_status = 'S';    // OCMF: TM status (U for a clock_skew reading)
+  int64_t register_e4 = 0;  // OCMF: RV in 0.0001 kWh
 };
 
 struct Sensor {
@@ -101,6 +110,14 @@ struct Sensor {
   Alg alg = Alg::kEd25519;
   std::vector<KeySlot> keys;
   std::array<uint8_t, 32> firmware{};
+  int firmware_version = 0;
+  // OCMF: the meter's register model and its pagination / transaction counters (planning).
+  std::string charge_point;
+  double ocmf_mean_inc = 0;  // mean register increment per reading (kWh)
+  int64_t ocmf_offset_e4 = 0;  // static error of the register (0.0001 kWh)
+  int64_t register_e4 = 0;
+  uint64_t ocmf_pg = 0;      // last PG of a record that counts (one that verifies)
+  uint32_t ocmf_tx_pos = 0;  // records of the open transaction so far
   Fault sensor_fault = Fault::kNone;
   bool flashed = false;  // runs unapproved firmware (wrong_firmware, from its first request on)
   uint64_t n_readings = 0;
@@ -126,6 +143,9 @@ struct PlannedFrame {
   uint8_t key_slot = 0;
   bool store_replay = false;
   uint64_t fault_seed = 0;
+  uint64_t ocmf_pg = 0;       // OCMF: PG of the record
+  bool ocmf_tx_begin = false;  // OCMF: the record opens a transaction (first RD: TX B)
+  bool ocmf_tx_end = false;    // OCMF: the record closes it (last RD: TX E)
   std::vector<PlannedReading> readings;
   std::vector<uint8_t> out;
   bool ok = true;
@@ -183,6 +203,12 @@ class Simulation {
   void plan_reading(Sensor& s, uint64_t k, std::vector<PlannedFrame>& chunk);
   void emit_frame(Sensor& s, std::vector<PlannedFrame>& chunk);
   void build_frame(PlannedFrame& f) const;
+  void build_ocmf(PlannedFrame& f) const;
+  void build_senml_cose(PlannedFrame& f) const;
+  uint64_t out_seq(const PlannedFrame& f, size_t i) const;
+  const QuantitySpec& quantity_of(const Sensor& s) const {
+    return c_.format == SimFormat::kOcmf ? kOcmfEnergy : kQuantities[s.quantity];
+  }
   void build_body(flatbuffers::FlatBufferBuilder& fbb, const Sensor& s, const PlannedFrame& f,
                   int tamper_index, double tamper_delta) const;
   bool write_chunk(std::vector<PlannedFrame>& chunk, std::string& error);
@@ -316,7 +342,8 @@ bool Simulation::make_fleet(std::string& error) {
       s.phase = r.uniform(0, 2 * std::numbers::pi);
       if (grouped) s.group = "line-" + std::to_string(i / 3 + 1) + "-" + kQuantities[s.quantity].quantity;
     }
-    s.static_error = s.u * r.uniform(-1, 1);
+    const double static_error_draw = r.uniform(-1, 1);
+    s.static_error = s.u * static_error_draw;
     s.batch = r.chance(c_.batch_fraction);
     s.reference_checker = r.chance(0.05);
     // The reference standard: a round value near the operating point.
@@ -326,8 +353,10 @@ bool Simulation::make_fleet(std::string& error) {
             : a < c_.alg_mix.ed25519 + c_.alg_mix.ecdsa ? Alg::kEcdsaP256
                                                         : Alg::kHmac;
     if (mix_total <= 0) s.alg = Alg::kEd25519;
+    if (c_.format == SimFormat::kOcmf) s.alg = Alg::kEcdsaP256;  // every meter: P-256
     sum_.alg_sensors[static_cast<size_t>(s.alg)]++;
-    s.firmware = firmware_[r.below(kFirmwareVersions)];
+    s.firmware_version = static_cast<int>(r.below(kFirmwareVersions));
+    s.firmware = firmware_[s.firmware_version];
     const bool rotation = r.chance(0.05);
     const int nkeys = rotation ? 2 : 1;
     for (int k = 0; k < nkeys; ++k) {
@@ -338,7 +367,20 @@ bool Simulation::make_fleet(std::string& error) {
       slot.valid_until = key_until;
       s.keys.push_back(std::move(slot));
     }
-    if (rotation) {
+    if (c_.format == SimFormat::kOcmf) {
+      // An energy meter: one key named by the meter identity (Assay's OCMF key_id = MS), a
+      // register that counts up. Its own random stream: the fleet's other draws are unchanged.
+      s.keys.resize(1);
+      s.keys[0].key_id = s.id;
+      Rng er(c_.seed, 0x4F434D46'00000000ULL + i);
+      const double power_kw = er.uniform(3.7, 22.0);
+      s.ocmf_mean_inc = power_kw * static_cast<double>(c_.interval_ms) / 3.6e6;
+      s.u = std::max(0.05 * s.ocmf_mean_inc, 1e-4);  // sigma of an increment (kWh)
+      s.static_error = s.u * static_error_draw;
+      s.ocmf_offset_e4 = std::llround(s.static_error * 1e4);
+      s.register_e4 = std::llround(er.uniform(100, 50000)) * 10000;
+      s.charge_point = "DE*ASY*E" + std::to_string(c_.seed) + "*" + num;
+    } else if (rotation) {
       // k1 until 60 % of the run (+ one batch), k2 from 40 %: overlap in the middle.
       s.keys[0].valid_until = start_ns_ + duration * 6 / 10 + batch_span + interval_ns_;
       s.keys[1].valid_from = start_ns_ + duration * 4 / 10;
@@ -478,7 +520,7 @@ bool Simulation::write_side_files(std::string& error) {
     }
     fw += "]";
     for (const auto& s : sensors_) {
-      const auto& q = kQuantities[s.quantity];
+      const auto& q = quantity_of(s);
       y += "  - sensor_id: " + registries::yaml_scalar(s.id) + "\n";
       y += "    owner: " + registries::yaml_scalar(s.owner) + "\n";
       if (!s.group.empty()) y += "    redundancy_group: " + registries::yaml_scalar(s.group) + "\n";
@@ -519,7 +561,7 @@ bool Simulation::write_side_files(std::string& error) {
     std::vector<registries::CalibrationCertificate> certs;
     certs.reserve(sensors_.size());
     for (const auto& s : sensors_) {
-      const auto& q = kQuantities[s.quantity];
+      const auto& q = quantity_of(s);
       const Lab& lab = labs_[s.index % kLabs];
       registries::CalibrationCertificate c;
       char num[16];
@@ -599,7 +641,8 @@ void Simulation::plan_reading(Sensor& s, uint64_t k, std::vector<PlannedFrame>& 
     pr.label = Fault::kDrift;
   }
   if (s.sensor_fault == Fault::kExpiredCalibration) pr.label = Fault::kExpiredCalibration;
-  pr.reference = s.reference_checker && pr.seq % kReferenceEvery == 0;
+  // Only Assay's own records can mark a reference check.
+  pr.reference = c_.format == SimFormat::kAssay && s.reference_checker && pr.seq % kReferenceEvery == 0;
   if (pr.reference) pr.reference_value = s.reference_value;
   pr.value = (pr.reference ? s.reference_value : truth) + bias + s.u * r.normal();
   if (s.sensor_fault == Fault::kNone) {
@@ -647,6 +690,33 @@ void Simulation::plan_reading(Sensor& s, uint64_t k, std::vector<PlannedFrame>& 
     }
   }
   pr.unapproved_firmware = s.flashed;
+  if (c_.format != SimFormat::kAssay) {
+    // The instrument formats carry milliseconds (OCMF's TM; SenML's float offsets stay exact).
+    pr.time_ns -= ((pr.time_ns % kNsPerMs) + kNsPerMs) % kNsPerMs;
+  }
+  if (c_.format == SimFormat::kOcmf) {
+    // The register counts the energy of the interval; faults change the increment, so the
+    // register never falls: stuck = no increment, spike = +20 sigma once, drift = a gain that
+    // ramps to +/-50 % by the last reading; clock_skew = the skewed time with status U.
+    double inc = s.ocmf_mean_inc * (1 + 0.3 * std::sin(2 * std::numbers::pi * t / s.period_s + s.phase)) +
+                 s.u * r.normal();
+    if (inc < 0) inc = 0;
+    if (pr.label == Fault::kDrift) {
+      const double remaining = static_cast<double>(std::max<uint64_t>(1, s.n_readings - s.drift_start_seq));
+      const double ramp = static_cast<double>(pr.seq - s.drift_start_seq) / remaining;
+      inc *= 1 + (s.drift_per_reading < 0 ? -0.5 : 0.5) * ramp;
+    } else if (pr.label == Fault::kStuck) {
+      inc = 0;
+    } else if (pr.label == Fault::kSpike) {
+      inc += kSpikeSigma * s.u;
+    } else if (pr.label == Fault::kClockSkew) {
+      pr.time_status = 'U';
+    }
+    s.register_e4 += std::llround(inc * 1e4);
+    pr.register_e4 = s.register_e4 + s.ocmf_offset_e4;
+    pr.value = static_cast<double>(pr.register_e4) / 1e4;
+    pr.u = s.u;
+  }
   s.pending.push_back(pr);
   if (!s.batch || s.pending.size() >= c_.batch_size || pr.seq == s.n_readings) emit_frame(s, chunk);
 }
@@ -681,6 +751,18 @@ void Simulation::emit_frame(Sensor& s, std::vector<PlannedFrame>& chunk) {
       f.fault = Fault::kTampered;
     } else if (x < p3) {
       f.fault = Fault::kUnknownKey;
+    }
+  }
+  if (c_.format == SimFormat::kOcmf) {
+    // A forged, tampered or unknown-key record never verifies, so it takes the meter's next
+    // PG and transaction position without consuming them: the next record that verifies
+    // continues the pagination and the transaction without a gap.
+    f.ocmf_pg = s.ocmf_pg + 1;
+    f.ocmf_tx_begin = s.ocmf_tx_pos == 0;
+    f.ocmf_tx_end = s.ocmf_tx_pos + 1 == kOcmfTxRecords || f.readings.back().seq == s.n_readings;
+    if (f.fault == Fault::kNone) {
+      s.ocmf_pg = f.ocmf_pg;
+      s.ocmf_tx_pos = f.ocmf_tx_end ? 0 : s.ocmf_tx_pos + 1;
     }
   }
   bool clean = f.fault == Fault::kNone;
@@ -737,8 +819,123 @@ void Simulation::build_body(flatbuffers::FlatBufferBuilder& fbb, const Sensor& s
   w::FinishReadingBatchBuffer(fbb, root);
 }
 
+uint64_t Simulation::out_seq(const PlannedFrame& f, size_t i) const {
+  switch (c_.format) {
+    case SimFormat::kOcmf: return f.ocmf_pg * kOcmfSeqPerPage + i;
+    case SimFormat::kSenmlCose: return static_cast<uint64_t>(f.readings[i].time_ns);
+    default: return f.readings[i].seq;
+  }
+}
+
+void Simulation::build_ocmf(PlannedFrame& f) const {
+  thread_local std::vector<OcmfEntry> entries;
+  thread_local std::vector<uint8_t> sig;
+  thread_local std::vector<uint8_t> der;
+  const Sensor& s = sensors_[f.sensor];
+  const size_t n = f.readings.size();
+  entries.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const PlannedReading& pr = f.readings[i];
+    OcmfEntry& e = entries[i];
+    e.time_ns = pr.time_ns;
+    e.time_status = pr.time_status;
+    e.tx = (i == 0 && f.ocmf_tx_begin) ? 'B' : (i + 1 == n && f.ocmf_tx_end) ? 'E' : 'C';
+    e.register_e4 = pr.register_e4;
+  }
+  Rng fr(f.fault_seed, 7);
+  const std::string meter = f.fault == Fault::kUnknownKey ? s.id + "-k9" : s.id;
+  const std::string firmware = "1.0." + std::to_string(s.firmware_version + 1);
+  OcmfPayloadSpec spec{meter, firmware, s.charge_point, f.ocmf_pg, entries};
+  std::string payload = ocmf_payload(spec);
+  const std::span<const uint8_t> body(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+  const auto ecdsa = static_cast<size_t>(Alg::kEcdsaP256);
+  bool ok = true;
+  switch (f.fault) {
+    case Fault::kForged:
+      if (fr.chance(0.5)) {
+        // Random r and s of the right shape (below the group order, non-zero).
+        sig.resize(64);
+        fr.bytes(sig.data(), sig.size());
+        sig[0] &= 0x7F;
+        sig[32] &= 0x7F;
+        sig[31] |= 1;
+        sig[63] |= 1;
+      } else {
+        ok = forger_[ecdsa]->sign(body, sig);
+      }
+      break;
+    case Fault::kUnknownKey:
+      ok = rogue_[ecdsa]->sign(body, sig);
+      break;
+    case Fault::kTampered: {
+      ok = s.keys[0].key->sign(body, sig);
+      const size_t idx = fr.below(n);
+      const int64_t delta = std::max<int64_t>(kOcmfMinTamperE4, std::llround(s.u * fr.uniform(3, 10) * 1e4));
+      entries[idx].register_e4 += fr.chance(0.5) ? delta : -delta;
+      payload = ocmf_payload(spec);
+      break;
+    }
+    default:
+      ok = s.keys[0].key->sign(body, sig);
+      break;
+  }
+  ok = ok && ecdsa_p1363_to_der(sig, der);
+  const std::string rec = ocmf_record(payload, der);
+  f.out.assign(rec.begin(), rec.end());
+  f.ok = ok;
+}
+
+void Simulation::build_senml_cose(PlannedFrame& f) const {
+  thread_local std::vector<SenmlEntry> entries;
+  thread_local std::vector<uint8_t> sig;
+  const Sensor& s = sensors_[f.sensor];
+  const KeySlot& slot = s.keys[f.key_slot];
+  const auto& q = kQuantities[s.quantity];
+  const size_t n = f.readings.size();
+  entries.resize(n);
+  for (size_t i = 0; i < n; ++i) entries[i] = {f.readings[i].time_ns, f.readings[i].value};
+  const std::string base_name = s.id + ":";
+  std::vector<uint8_t> payload = senml_pack_cbor(base_name, q.quantity, q.unit, entries);
+  const bool mac = s.alg == Alg::kHmac;
+  const int cose_alg = s.alg == Alg::kEd25519 ? -8 : s.alg == Alg::kEcdsaP256 ? -7 : 5;
+  const std::vector<uint8_t> prot = cose_protected_header(cose_alg);
+  const std::vector<uint8_t> tbs = cose_to_be_signed(mac, prot, payload);
+  const auto alg_index = static_cast<size_t>(s.alg);
+  Rng fr(f.fault_seed, 7);
+  std::string key_id = slot.key_id;
+  bool ok = !payload.empty() && !prot.empty() && !tbs.empty();
+  switch (f.fault) {
+    case Fault::kForged:
+      if (fr.chance(0.5)) {
+        sig.resize(signature_size(s.alg));
+        fr.bytes(sig.data(), sig.size());
+      } else {
+        ok = ok && forger_[alg_index]->sign(tbs, sig);
+      }
+      break;
+    case Fault::kUnknownKey:
+      key_id = s.short_id + "-k9";
+      ok = ok && rogue_[alg_index]->sign(tbs, sig);
+      break;
+    case Fault::kTampered: {
+      ok = ok && slot.key->sign(tbs, sig);
+      const size_t idx = fr.below(n);
+      entries[idx].value += (fr.chance(0.5) ? 1 : -1) * f.readings[idx].u * fr.uniform(3, 10);
+      payload = senml_pack_cbor(base_name, q.quantity, q.unit, entries);
+      break;
+    }
+    default:
+      ok = ok && slot.key->sign(tbs, sig);
+      break;
+  }
+  f.out = cose_message(mac, prot, key_id, payload, sig);
+  f.ok = ok && !f.out.empty();
+}
+
 void Simulation::build_frame(PlannedFrame& f) const {
   if (f.fault == Fault::kReplay) return;  // bytes copied at write time
+  if (c_.format == SimFormat::kOcmf) return build_ocmf(f);
+  if (c_.format == SimFormat::kSenmlCose) return build_senml_cose(f);
   thread_local flatbuffers::FlatBufferBuilder inner(1024);
   thread_local flatbuffers::FlatBufferBuilder outer(1024);
   thread_local std::vector<uint8_t> sig;
@@ -838,14 +1035,14 @@ bool Simulation::write_chunk(std::vector<PlannedFrame>& chunk, std::string& erro
       }
       nread = f.readings.size();
       for (size_t i = 0; i < nread; ++i) {
-        if (labels_open_) append_label(frame_index_, i, s, f.readings[i].seq, f.readings[i].label);
+        if (labels_open_) append_label(frame_index_, i, s, out_seq(f, i), f.readings[i].label);
         sum_.fault_readings[static_cast<size_t>(f.readings[i].label)]++;
       }
       (f.batch ? sum_.signed_batches : sum_.signed_readings)++;
       if (f.store_replay) {
         s.replay_bytes = f.out;
         s.replay_seqs.clear();
-        for (const auto& pr : f.readings) s.replay_seqs.push_back(pr.seq);
+        for (size_t i = 0; i < f.readings.size(); ++i) s.replay_seqs.push_back(out_seq(f, i));
         s.replay_batch = f.batch;
       }
     }
@@ -940,6 +1137,33 @@ bool Simulation::run(std::string& error) {
 
 }  // namespace
 
+std::string_view sim_format_name(SimFormat f) {
+  switch (f) {
+    case SimFormat::kOcmf: return "ocmf";
+    case SimFormat::kSenmlCose: return "senml-cose";
+    default: return "assay";
+  }
+}
+
+bool parse_sim_format(std::string_view name, SimFormat& format, std::string& error) {
+  for (SimFormat f : {SimFormat::kAssay, SimFormat::kOcmf, SimFormat::kSenmlCose}) {
+    if (name == sim_format_name(f)) {
+      format = f;
+      return true;
+    }
+  }
+  error = "--format: unknown format '" + std::string(name) + "' (assay, ocmf, senml-cose)";
+  return false;
+}
+
+uint32_t max_batch_size(SimFormat f) {
+  switch (f) {
+    case SimFormat::kOcmf: return 256;
+    case SimFormat::kSenmlCose: return 1024;
+    default: return 65536;
+  }
+}
+
 std::string_view fault_name(Fault f) {
   const auto i = static_cast<size_t>(f);
   return i < kFaultCount ? kFaultNames[i] : std::string_view("?");
@@ -1027,6 +1251,20 @@ bool validate(const SimConfig& c, std::string& error) {
     error = "--rate must be >= 0";
     return false;
   }
+  if (c.batch_size > max_batch_size(c.format)) {
+    error = "--batch-size must be at most " + std::to_string(max_batch_size(c.format)) + " with --format " +
+            std::string(sim_format_name(c.format));
+    return false;
+  }
+  if (c.format != SimFormat::kAssay && c.responder) {
+    error = "answering verification requests needs --format assay";
+    return false;
+  }
+  if (c.format == SimFormat::kSenmlCose && c.faults[Fault::kClockSkew] > 0) {
+    error = "clock_skew cannot be simulated with --format senml-cose (a sensor's SenML times must "
+            "strictly increase: a skewed time is a replay); use --fault clock_skew=0";
+    return false;
+  }
   double frame_faults = 0;
   for (Fault f : {Fault::kForged, Fault::kTampered, Fault::kUnknownKey}) frame_faults += c.faults[f];
   if (frame_faults > 1) {
@@ -1042,6 +1280,7 @@ bool validate(const SimConfig& c, std::string& error) {
 
 bool run_simulation(const SimConfig& config, FrameSink& sink, SimSummary& summary, std::string& error) {
   summary = SimSummary{};
+  summary.format = config.format;
   if (!validate(config, error)) return false;
   const double cpu0 = process_cpu_seconds();
   Simulation sim(config, sink, summary);
@@ -1053,12 +1292,14 @@ bool run_simulation(const SimConfig& config, FrameSink& sink, SimSummary& summar
 std::string format_summary(const SimSummary& s) {
   char buf[256];
   std::string o;
+  const bool own = s.format == SimFormat::kAssay;
   std::snprintf(buf, sizeof buf,
-                "simulate: %llu readings in %llu frames (%llu SignedReading, %llu SignedBatch) in %.3f s "
+                "simulate: %llu readings in %llu %s (%llu %s, %llu %s) in %.3f s "
                 "(%.0f readings/s)\n",
                 static_cast<unsigned long long>(s.readings), static_cast<unsigned long long>(s.frames),
-                static_cast<unsigned long long>(s.signed_readings),
-                static_cast<unsigned long long>(s.signed_batches), s.wall_seconds,
+                own ? "frames" : (s.format == SimFormat::kOcmf ? "OCMF records" : "COSE messages"),
+                static_cast<unsigned long long>(s.signed_readings), own ? "SignedReading" : "single-reading",
+                static_cast<unsigned long long>(s.signed_batches), own ? "SignedBatch" : "batch", s.wall_seconds,
                 s.wall_seconds > 0 ? static_cast<double>(s.readings) / s.wall_seconds : 0.0);
   o += buf;
   std::snprintf(buf, sizeof buf, "  cpu time: %.3f s (%.0f readings per cpu-second)\n", s.cpu_seconds,

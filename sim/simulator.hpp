@@ -64,8 +64,29 @@ struct AlgMix {
 /// Parses "ed25519=0.5,ecdsa=0.3,hmac=0.2" (missing names are 0). False and `error` if bad.
 bool parse_alg_mix(std::string_view spec, AlgMix& mix, std::string& error);
 
+/// Record format of the output (docs/simulator.md, "Formats").
+enum class SimFormat : uint8_t {
+  kAssay = 0,  ///< Assay's SignedReading / SignedBatch FlatBuffers (the default)
+  kOcmf,       ///< OCMF records of energy meters signing with ECDSA P-256 (docs/ocmf.md)
+  kSenmlCose,  ///< SenML packs (CBOR) in COSE_Sign1 / COSE_Mac0 messages (docs/senml-cose.md)
+};
+
+/// Name on the command line: "assay", "ocmf", "senml-cose".
+std::string_view sim_format_name(SimFormat f);
+
+/// Parses a --format value. False and `error` if unknown.
+bool parse_sim_format(std::string_view name, SimFormat& format, std::string& error);
+
+/// Readings per record at most, per format (OCMF: 256, since Assay's seq is PG x 256 + RD
+/// index; SenML: 1024, the parser's default record limit; Assay: 65536).
+uint32_t max_batch_size(SimFormat f);
+
 /// Configuration of one simulation run.
 struct SimConfig {
+  /// Record format. kOcmf: every sensor is an ECDSA P-256 energy meter (alg_mix ignored);
+  /// kSenmlCose: clock_skew must be 0 (a skewed time is a SenML replay). Neither takes a
+  /// responder.
+  SimFormat format = SimFormat::kAssay;
   uint32_t sensors = 100;
   uint64_t records = 100000;  ///< new readings in total (replayed frames come on top)
   uint64_t seed = 1;
@@ -104,10 +125,13 @@ struct SimConfig {
 
 /// What a run produced.
 struct SimSummary {
+  SimFormat format = SimFormat::kAssay;  ///< format of the records
   uint64_t readings = 0;  ///< readings written (including replayed ones)
   uint64_t frames = 0;
-  uint64_t signed_readings = 0;  ///< SignedReading frames (including replays)
-  uint64_t signed_batches = 0;   ///< SignedBatch frames (including replays)
+  /// SignedReading frames (other formats: records of one reading), including replays.
+  uint64_t signed_readings = 0;
+  /// SignedBatch frames (other formats: records of a batch sensor), including replays.
+  uint64_t signed_batches = 0;
   std::array<uint64_t, kFaultCount> fault_readings{};  ///< readings per label
   std::array<uint64_t, 3> alg_frames{};                ///< frames per Alg (index = Alg value)
   std::array<uint64_t, 3> alg_sensors{};               ///< sensors per Alg
