@@ -182,4 +182,26 @@ TEST(Cli, DemoOnTheEmbeddedClusterProcessesEverySimulatedReading) {
   fs::remove_all(d);
 }
 
+// `assay demo --format ocmf|senml-cose`: the fleet sends the instrument format into the embedded
+// cluster and the matching example pipeline reads it; every reading is routed, replays get the
+// format's replay reason and forged or tampered records signature.bad.
+TEST(Cli, DemoInInstrumentFormatsRoutesEveryReading) {
+  for (const std::string format : {"ocmf", "senml-cose"}) {
+    SCOPED_TRACE(format);
+    const fs::path d = temp_dir();
+    const Result r = sh("cd " ASSAY_SOURCE_DIR " && " + kAssay + " demo --no-progress --format " +
+                        format + " --sensors 20 --records 3000 --dir " + d.string());
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("readings in = trusted+rejected          yes"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find(format == "ocmf" ? "ocmf.pagination_replay" : "senml.replay"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("signature.bad"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(format == "ocmf" ? "OCMF records" : "COSE messages"), std::string::npos)
+        << r.out;
+    fs::remove_all(d);
+  }
+}
+
 }  // namespace
