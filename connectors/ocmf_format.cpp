@@ -1,9 +1,9 @@
 #include "connectors/ocmf_format.hpp"
 
 #include <cmath>
-#include <cstring>
 #include <limits>
 
+#include "connectors/format_rows.hpp"
 #include "engine/pipeline.hpp"
 #include "schemas/reading_generated.h"
 
@@ -58,13 +58,9 @@ std::string_view section_prefix(formats::OcmfSection s) {
   return "ocmf.";
 }
 
-using AttrOffsets = std::vector<flatbuffers::Offset<wire::Attribute>>;
-
 void attr(flatbuffers::FlatBufferBuilder& fbb, AttrOffsets& out, std::string_view key,
           std::string_view value) {
-  if (value.empty()) return;
-  out.push_back(wire::CreateAttribute(fbb, fbb.CreateString(key.data(), key.size()),
-                                      fbb.CreateString(value.data(), value.size())));
+  if (!value.empty()) add_attribute(fbb, out, key, value);
 }
 
 // The record-level attributes (the same on every reading of the record).
@@ -145,10 +141,7 @@ size_t build_reading(std::vector<uint8_t>& blob, const OcmfRecord& r, uint32_t k
   b.add_value(rd.has_value ? rd.value : std::numeric_limits<double>::quiet_NaN());
   b.add_attributes(av);
   wire::FinishReadingBuffer(fbb, b.Finish());
-  const size_t at = (blob.size() + 7) & ~size_t{7};
-  blob.resize(at + fbb.GetSize());
-  std::memcpy(blob.data() + at, fbb.GetBufferPointer(), fbb.GetSize());
-  return at;
+  return append_finished(blob, fbb);
 }
 
 }  // namespace
@@ -192,17 +185,15 @@ void OcmfFormat::decode(Batch& b, uint32_t f) const {
   const std::span<const uint8_t> rs = rec.signature_raw();
   const size_t rs_at = blob.size();
   blob.insert(blob.end(), rs.begin(), rs.end());
-  std::vector<size_t> at(rec.readings.size());
+  thread_local std::vector<size_t> at;
+  at.resize(rec.readings.size());
   for (uint32_t k = 0; k < rec.readings.size(); ++k) at[k] = build_reading(blob, rec, k, id);
-  b.built.push_back(std::move(blob));
-  const std::vector<uint8_t>& kept = b.built.back();  // its data keeps its address
-  fr.signed_bytes = rec.payload;                      // a view into the frame: the signed bytes
+  const std::vector<uint8_t>& kept = add_record_rows(b, f, std::move(blob), at);
+  fr.signed_bytes = rec.payload;  // a view into the frame: the signed bytes
   fr.key_id = std::string_view(reinterpret_cast<const char*>(kept.data()), id.size());
   fr.signature = {kept.data() + rs_at, rs.size()};
   fr.alg = static_cast<uint8_t>(alg);
   fr.signature_der = false;
-  for (uint32_t k = 0; k < rec.readings.size(); ++k)
-    b.add_row(f, k, wire::GetReading(kept.data() + at[k]));
 }
 
 std::unique_ptr<engine::InputFormat> OcmfFormat::from_config(const engine::ConfigNode& input,

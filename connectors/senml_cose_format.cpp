@@ -1,9 +1,9 @@
 #include "connectors/senml_cose_format.hpp"
 
 #include <cstdio>
-#include <cstring>
 #include <limits>
 
+#include "connectors/format_rows.hpp"
 #include "engine/bytes.hpp"
 #include "engine/pipeline.hpp"
 #include "schemas/reading_generated.h"
@@ -32,14 +32,6 @@ wire::SignatureAlg wire_alg(CoseAlgorithm a) {
       break;
   }
   return wire::SignatureAlg::HmacSha256;
-}
-
-using AttrOffsets = std::vector<flatbuffers::Offset<wire::Attribute>>;
-
-void attr(flatbuffers::FlatBufferBuilder& fbb, AttrOffsets& out, std::string_view key,
-          std::string_view value) {
-  out.push_back(wire::CreateAttribute(fbb, fbb.CreateString(key.data(), key.size()),
-                                      fbb.CreateString(value.data(), value.size())));
 }
 
 std::string number_text(double v) {
@@ -73,23 +65,23 @@ size_t build_reading(std::vector<uint8_t>& blob, const SenmlRecord& rec, std::st
   thread_local flatbuffers::FlatBufferBuilder fbb(512);
   fbb.Clear();
   AttrOffsets attrs;
-  attr(fbb, attrs, "senml.name", rec.name);
+  add_attribute(fbb, attrs, "senml.name", rec.name);
   switch (rec.kind) {
     case SenmlValueKind::kBool:
-      attr(fbb, attrs, "senml.vb", rec.bool_value ? "true" : "false");
+      add_attribute(fbb, attrs, "senml.vb", rec.bool_value ? "true" : "false");
       break;
     case SenmlValueKind::kString:
-      attr(fbb, attrs, "senml.vs", rec.string_value);
+      add_attribute(fbb, attrs, "senml.vs", rec.string_value);
       break;
     case SenmlValueKind::kData:
-      attr(fbb, attrs, "senml.vd", engine::to_hex(rec.data_value));
+      add_attribute(fbb, attrs, "senml.vd", engine::to_hex(rec.data_value));
       break;
     case SenmlValueKind::kNumber:
     case SenmlValueKind::kSumOnly:
       break;
   }
-  if (rec.has_sum) attr(fbb, attrs, "senml.s", number_text(rec.sum));
-  if (rec.has_update_time) attr(fbb, attrs, "senml.ut", number_text(rec.update_time));
+  if (rec.has_sum) add_attribute(fbb, attrs, "senml.s", number_text(rec.sum));
+  if (rec.has_update_time) add_attribute(fbb, attrs, "senml.ut", number_text(rec.update_time));
   const auto sid = fbb.CreateString(sensor.data(), sensor.size());
   const auto q = fbb.CreateString(quantity.data(), quantity.size());
   const auto unit = fbb.CreateString(rec.unit.data(), rec.unit.size());
@@ -104,10 +96,7 @@ size_t build_reading(std::vector<uint8_t>& blob, const SenmlRecord& rec, std::st
   b.add_value(rec.value);
   b.add_attributes(av);
   wire::FinishReadingBuffer(fbb, b.Finish());
-  const size_t at = (blob.size() + 7) & ~size_t{7};
-  blob.resize(at + fbb.GetSize());
-  std::memcpy(blob.data() + at, fbb.GetBufferPointer(), fbb.GetSize());
-  return at;
+  return append_finished(blob, fbb);
 }
 
 bool printable(std::span<const uint8_t> kid) {
@@ -181,15 +170,12 @@ void SenmlCoseFormat::decode(Batch& b, uint32_t f) const {
     identity(pack.records[k], options_.sensor, id, sensor, quantity);
     at[k] = build_reading(blob, pack.records[k], sensor, quantity);
   }
-  b.built.push_back(std::move(blob));
-  const std::vector<uint8_t>& kept = b.built.back();  // its data keeps its address
+  const std::vector<uint8_t>& kept = add_record_rows(b, f, std::move(blob), at);
   fr.signed_bytes = {kept.data() + tbs_at, tbs_size};
   fr.key_id = std::string_view(reinterpret_cast<const char*>(kept.data()), id.size());
   fr.signature = msg.signature;  // a view into the frame
   fr.alg = static_cast<uint8_t>(wire_alg(msg.algorithm));
   fr.signature_der = false;
-  for (uint32_t k = 0; k < pack.records.size(); ++k)
-    b.add_row(f, k, wire::GetReading(kept.data() + at[k]));
 }
 
 std::unique_ptr<engine::InputFormat> SenmlCoseFormat::from_config(const engine::ConfigNode& input,

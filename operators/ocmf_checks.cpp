@@ -1,5 +1,7 @@
 #include "operators/ocmf_checks.hpp"
 
+#include "operators/format_checks.hpp"
+
 namespace assay::operators {
 
 using engine::Batch;
@@ -8,19 +10,8 @@ using engine::RejectCode;
 namespace {
 
 // Per-partition state: the checker's per-meter memory (snapshot "AOCM").
-class OcmfChecksState final : public engine::OperatorState {
- public:
-  formats::OcmfCheckState state;
-  std::vector<uint8_t> snapshot() const override { return state.snapshot(); }
-  bool restore(std::span<const uint8_t> bytes) override {
-    if (bytes.empty()) {
-      state.clear();
-      return true;
-    }
-    return state.restore(bytes);
-  }
-  size_t memory_bytes() const override { return state.meter_count() * 256; }
-};
+using OcmfChecksState =
+    FormatCheckState<formats::OcmfCheckState, &formats::OcmfCheckState::meter_count, 256>;
 
 }  // namespace
 
@@ -43,25 +34,19 @@ void OcmfChecks::process(Batch& b, engine::OperatorState* state,
   po.max_record_bytes = SIZE_MAX;
   po.max_readings = SIZE_MAX;
   thread_local formats::OcmfRecord rec;
-  size_t i = 0;
-  while (i < b.sel.size()) {
-    const uint32_t f = b.row_frame[b.sel[i]];
-    size_t end = i;
-    while (end < b.sel.size() && b.row_frame[b.sel[end]] == f) ++end;
+  for_each_selected_record(b, [&](uint32_t f, size_t begin, size_t end) {
     const engine::Frame& fr = b.frames[f];
-    if (fr.kind == engine::RecordKind::kForeign) {
-      RejectCode code = RejectCode::kNone;
-      const formats::OcmfError e = formats::parse_ocmf(b.frame_bytes(f), po, rec);
-      if (e != formats::OcmfError::kNone) {
-        code = RejectCode::kOcmfNotOcmf;  // another format's record: not checkable here
-      } else {
-        code = ocmf_check_reject_code(checker_.check(st, rec, fr.key_id).first);
-      }
-      if (code != RejectCode::kNone)
-        for (size_t k = i; k < end; ++k) b.reject_row(b.sel[k], code, ctx.stage);
+    if (fr.kind != engine::RecordKind::kForeign) return;
+    RejectCode code = RejectCode::kNone;
+    const formats::OcmfError e = formats::parse_ocmf(b.frame_bytes(f), po, rec);
+    if (e != formats::OcmfError::kNone) {
+      code = RejectCode::kOcmfNotOcmf;  // another format's record: not checkable here
+    } else {
+      code = ocmf_check_reject_code(checker_.check(st, rec, fr.key_id).first);
     }
-    i = end;
-  }
+    if (code != RejectCode::kNone)
+      for (size_t k = begin; k < end; ++k) b.reject_row(b.sel[k], code, ctx.stage);
+  });
 }
 
 std::unique_ptr<engine::Operator> OcmfChecks::from_config(const engine::ConfigNode& c,

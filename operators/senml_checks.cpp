@@ -4,6 +4,7 @@
 
 #include "formats/cose.hpp"
 #include "formats/senml.hpp"
+#include "operators/format_checks.hpp"
 
 namespace assay::operators {
 
@@ -13,19 +14,8 @@ using engine::RejectCode;
 namespace {
 
 // Per-partition state: the last accepted time per sensor name (snapshot "ASNR").
-class SenmlChecksState final : public engine::OperatorState {
- public:
-  formats::SenmlReplayState state;
-  std::vector<uint8_t> snapshot() const override { return state.snapshot(); }
-  bool restore(std::span<const uint8_t> bytes) override {
-    if (bytes.empty()) {
-      state.clear();
-      return true;
-    }
-    return state.restore(bytes);
-  }
-  size_t memory_bytes() const override { return state.sensor_count() * 96; }
-};
+using SenmlChecksState =
+    FormatCheckState<formats::SenmlReplayState, &formats::SenmlReplayState::sensor_count, 96>;
 
 }  // namespace
 
@@ -55,36 +45,29 @@ void SenmlChecks::process(Batch& b, engine::OperatorState* state,
   so.max_records = SIZE_MAX;
   so.accept_non_numeric = true;
   thread_local formats::SenmlPack pack;
-  size_t i = 0;
-  while (i < b.sel.size()) {
-    const uint32_t f = b.row_frame[b.sel[i]];
-    size_t end = i;
-    while (end < b.sel.size() && b.row_frame[b.sel[end]] == f) ++end;
-    const engine::Frame& fr = b.frames[f];
-    if (fr.kind == engine::RecordKind::kForeign) {
-      RejectCode code = RejectCode::kNone;
-      formats::CoseMessage msg;
-      bool json = false;
-      const formats::CoseError ce = formats::parse_cose(b.frame_bytes(f), co, msg);
-      if (ce != formats::CoseError::kNone) {
-        // Another format's record: not checkable here (the COSE parser's reason).
-        code = static_cast<RejectCode>(static_cast<uint16_t>(RejectCode::kCoseTooLarge) +
-                                       static_cast<uint16_t>(ce) - 1);
-      } else if (!formats::senml_payload_is_json(msg, json)) {
-        code = RejectCode::kCoseContentTypeUnsupported;
-      } else {
-        const formats::SenmlError se = json ? formats::parse_senml_json(msg.payload, so, pack)
-                                            : formats::parse_senml_cbor(msg.payload, so, pack);
-        code = se != formats::SenmlError::kNone
-                   ? static_cast<RejectCode>(static_cast<uint16_t>(RejectCode::kSenmlTooLarge) +
-                                             static_cast<uint16_t>(se) - 1)
-                   : senml_check_reject_code(checker_.check(st, pack).check);
-      }
-      if (code != RejectCode::kNone)
-        for (size_t k = i; k < end; ++k) b.reject_row(b.sel[k], code, ctx.stage);
+  for_each_selected_record(b, [&](uint32_t f, size_t begin, size_t end) {
+    if (b.frames[f].kind != engine::RecordKind::kForeign) return;
+    RejectCode code = RejectCode::kNone;
+    formats::CoseMessage msg;
+    bool json = false;
+    const formats::CoseError ce = formats::parse_cose(b.frame_bytes(f), co, msg);
+    if (ce != formats::CoseError::kNone) {
+      // Another format's record: not checkable here (the COSE parser's reason).
+      code = static_cast<RejectCode>(static_cast<uint16_t>(RejectCode::kCoseTooLarge) +
+                                     static_cast<uint16_t>(ce) - 1);
+    } else if (!formats::senml_payload_is_json(msg, json)) {
+      code = RejectCode::kCoseContentTypeUnsupported;
+    } else {
+      const formats::SenmlError se = json ? formats::parse_senml_json(msg.payload, so, pack)
+                                          : formats::parse_senml_cbor(msg.payload, so, pack);
+      code = se != formats::SenmlError::kNone
+                 ? static_cast<RejectCode>(static_cast<uint16_t>(RejectCode::kSenmlTooLarge) +
+                                           static_cast<uint16_t>(se) - 1)
+                 : senml_check_reject_code(checker_.check(st, pack).check);
     }
-    i = end;
-  }
+    if (code != RejectCode::kNone)
+      for (size_t k = begin; k < end; ++k) b.reject_row(b.sel[k], code, ctx.stage);
+  });
 }
 
 std::unique_ptr<engine::Operator> SenmlChecks::from_config(const engine::ConfigNode& c,

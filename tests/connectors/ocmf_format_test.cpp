@@ -10,6 +10,7 @@
 #include <string>
 
 #include "connectors/builtin.hpp"
+#include "tests/support/decode_util.hpp"
 #include "engine/pipeline.hpp"
 #include "schemas/reading_generated.h"
 
@@ -36,18 +37,7 @@ std::string record(const std::string& p, const std::string& sig = kSig) {
 // Decodes records into one batch; returns it.
 Batch& decode(Batch& b, const std::vector<std::string>& recs, OcmfFormatOptions o = {},
               uint32_t max_readings = UINT32_MAX) {
-  b.clear();
-  b.max_readings_per_record = max_readings;
-  for (const std::string& r : recs) {
-    engine::Frame f;
-    f.offset = static_cast<uint32_t>(b.arena.size());
-    f.size = static_cast<uint32_t>(r.size());
-    b.arena.insert(b.arena.end(), r.begin(), r.end());
-    b.frames.push_back(f);
-  }
-  OcmfFormat fmt(std::move(o));
-  engine::decode_batch(b, &fmt);
-  return b;
+  return test::decode_records(b, recs, OcmfFormat(std::move(o)), max_readings);
 }
 
 std::string reason_of(const std::string& rec, uint32_t max_readings = UINT32_MAX) {

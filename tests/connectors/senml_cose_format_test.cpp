@@ -13,6 +13,7 @@
 #include "../formats/cbor_builder.hpp"
 #include "engine/pipeline.hpp"
 #include "schemas/reading_generated.h"
+#include "tests/support/decode_util.hpp"
 
 namespace assay::connectors {
 namespace {
@@ -53,18 +54,7 @@ Cbor pack3(std::string_view bn = "urn:dev:ow:10e2:") {
 
 Batch& decode(Batch& b, const std::vector<std::vector<uint8_t>>& recs,
               SenmlCoseFormatOptions o = {}, uint32_t max_readings = UINT32_MAX) {
-  b.clear();
-  b.max_readings_per_record = max_readings;
-  for (const auto& r : recs) {
-    engine::Frame f;
-    f.offset = static_cast<uint32_t>(b.arena.size());
-    f.size = static_cast<uint32_t>(r.size());
-    b.arena.insert(b.arena.end(), r.begin(), r.end());
-    b.frames.push_back(f);
-  }
-  SenmlCoseFormat fmt(std::move(o));
-  engine::decode_batch(b, &fmt);
-  return b;
+  return test::decode_records(b, recs, SenmlCoseFormat(std::move(o)), max_readings);
 }
 
 std::string reason_of(const std::vector<uint8_t>& rec, uint32_t max_readings = UINT32_MAX) {

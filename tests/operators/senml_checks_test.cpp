@@ -8,6 +8,7 @@
 #include "connectors/senml_cose_format.hpp"
 #include "engine/metrics.hpp"
 #include "engine/pipeline.hpp"
+#include "tests/support/decode_util.hpp"
 
 namespace assay::operators {
 namespace {
@@ -28,16 +29,7 @@ std::vector<uint8_t> message(uint64_t t) {
 }
 
 void decode(Batch& b, const std::vector<std::vector<uint8_t>>& recs) {
-  b.clear();
-  for (const auto& r : recs) {
-    engine::Frame f;
-    f.offset = static_cast<uint32_t>(b.arena.size());
-    f.size = static_cast<uint32_t>(r.size());
-    b.arena.insert(b.arena.end(), r.begin(), r.end());
-    b.frames.push_back(f);
-  }
-  connectors::SenmlCoseFormat fmt({});
-  engine::decode_batch(b, &fmt);
+  test::decode_records(b, recs, connectors::SenmlCoseFormat({}));
   b.sel.clear();
   for (uint32_t r = 0; r < b.row_count(); ++r)
     if (b.row_reject[r] == RejectCode::kNone) b.sel.push_back(r);

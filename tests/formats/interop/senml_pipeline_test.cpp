@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "../formats_util.hpp"
 #include "connectors/memory.hpp"
 #include "connectors/senml_cose_format.hpp"
 #include "engine/pipeline.hpp"
@@ -27,13 +28,6 @@ namespace {
 
 using namespace assay;
 namespace fs = std::filesystem;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 struct Outputs {
   std::vector<std::vector<uint8_t>> trusted, rejected;
@@ -66,16 +60,9 @@ Outputs run(const std::vector<std::vector<uint8_t>>& records, const std::string&
   return {tp->records(), rp->records()};
 }
 
-std::string unhex_text(const std::string& hex) {
-  std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2)
-    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  return out;
-}
-
 TEST(SenmlCosePipeline, IndependentImplementationsStreamGetsTheExpectedVerdicts) {
   const fs::path dir = ASSAY_COSE_VECTORS;
-  const auto manifest = nlohmann::json::parse(slurp(dir / "manifest.json"));
+  const auto manifest = nlohmann::json::parse(formats::test::read_text(dir / "manifest.json"));
   // Registry: sensor rule `key`, so each kid names its sensor.
   const fs::path work =
       fs::temp_directory_path() / ("assay-senml-pipe-" + std::to_string(::getpid()));
@@ -83,7 +70,8 @@ TEST(SenmlCosePipeline, IndependentImplementationsStreamGetsTheExpectedVerdicts)
   std::string yaml = "sensors:\n";
   std::map<std::string, std::string> sensor_of_key;  // key name -> sensor id (kid text)
   for (const auto& [kid_hex, name] : manifest.at("registry").items()) {
-    const std::string kid = unhex_text(kid_hex);
+    const auto kid_bytes = formats::test::unhex(kid_hex);
+    const std::string kid(kid_bytes.begin(), kid_bytes.end());
     const auto& k = manifest.at("keys").at(name.get<std::string>());
     const std::string type = k.at("type");
     sensor_of_key[name] = kid;
@@ -105,8 +93,7 @@ TEST(SenmlCosePipeline, IndependentImplementationsStreamGetsTheExpectedVerdicts)
   std::vector<std::vector<uint8_t>> records;
   const auto& messages = manifest.at("messages");
   for (const auto& m : messages) {
-    const std::string bytes = slurp(dir / m.at("file").get<std::string>());
-    records.emplace_back(bytes.begin(), bytes.end());
+    records.push_back(formats::test::read_binary(dir / m.at("file").get<std::string>()));
   }
   ASSERT_GE(records.size(), 20u);
 
