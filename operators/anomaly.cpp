@@ -142,9 +142,13 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
         }
       return true;
     };
+    // The row's "now": its frame's record time (the Kafka timestamp), never the wall clock;
+    // without one (file input), the rate limit counts in sensor time (docs/drift-anomaly.md).
+    const engine::Frame& frame = b.frames[b.row_frame[r]];
+    const bool has_record_time = frame.record_time_type != engine::RecordTimeType::kNone;
     // Rate limit first: a flooding sensor costs one table lookup per reading.
     if (emission > 0) {
-      const int64_t now = ctx.now_mono_ns;
+      const int64_t now = has_record_time ? frame.record_time_ns : rd->time_ns();
       const int64_t tat = std::max(a->tat_ns, now);
       if (sat_sub(tat, now) > tolerance) {
         flags |= bit(AnomalyFlag::RateLimited);
@@ -166,7 +170,7 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
     }
     // Sequence: replay, gap, suspect jump.
     const uint64_t seq = rd->seq();
-    const bool sequenced = b.frames[b.row_frame[r]].sequenced;
+    const bool sequenced = frame.sequenced;
     if (sequenced && a->has_seq != 0) {
       if (seq <= a->last_seq) {
         flags |= bit(AnomalyFlag::Replay);
@@ -186,9 +190,9 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
         if (seq != a->last_seq + 1) flags |= bit(AnomalyFlag::Gap);
       }
     }
-    // Clock: sensor time against ingest time.
-    if (ctx.now_ns > 0) {
-      const int64_t d = sat_sub(rd->time_ns(), ctx.now_ns);
+    // Clock: sensor time against the record time (off without one).
+    if (has_record_time) {
+      const int64_t d = sat_sub(rd->time_ns(), frame.record_time_ns);
       if (d > c.future_tolerance_ns) flags |= bit(AnomalyFlag::FutureTimestamp);
       if (d > c.clock_skew_tolerance_ns || d < -c.clock_skew_tolerance_ns)
         flags |= bit(AnomalyFlag::ClockSkew);
