@@ -146,8 +146,12 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
     // without one (file input), the rate limit counts in sensor time (docs/drift-anomaly.md).
     const engine::Frame& frame = b.frames[b.row_frame[r]];
     const bool has_record_time = frame.record_time_type != engine::RecordTimeType::kNone;
+    // In sensor time a replay's old time would read as a burst: replays are left to the
+    // sequence check below (they never touch the state).
+    const bool replay_in_sensor_time = !has_record_time && frame.sequenced &&
+                                       a->has_seq != 0 && rd->seq() <= a->last_seq;
     // Rate limit first: a flooding sensor costs one table lookup per reading.
-    if (emission > 0) {
+    if (emission > 0 && !replay_in_sensor_time) {
       const int64_t now = has_record_time ? frame.record_time_ns : rd->time_ns();
       const int64_t tat = std::max(a->tat_ns, now);
       if (sat_sub(tat, now) > tolerance) {

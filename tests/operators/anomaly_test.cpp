@@ -239,6 +239,46 @@ TEST(Anomaly, FloodingSensorIsRateLimitedOthersAreNot) {
   EXPECT_EQ(ok, 10);
 }
 
+TEST(Anomaly, WithoutRecordTimeTheRateLimitCountsInSensorTimeAndClockChecksAreOff) {
+  AnomalyConfig c = defaults();
+  c.rate = 10;
+  c.burst = 20;
+  Fixture f(c);
+  // File input: no record time. 100 readings claiming one second of sensor time: 20 (the
+  // burst) + 4 pass in the first half second, 5 in the next, whatever the wall clock (an hour
+  // ahead, then an hour behind).
+  std::vector<R> rs;
+  for (int i = 0; i < 50; ++i) {
+    rs.push_back(at(static_cast<uint64_t>(i + 1), 20.0));
+    rs.back().time_ns = kT0 + i * (kSec / 100);  // 0.5 s of sensor time
+  }
+  auto& b = f.rows.batch(rs);
+  f.rows.run(f.op, *f.st, b, kT0 + 3600 * kSec, 1);
+  int ok = 0;
+  for (uint32_t r = 0; r < b.row_count(); ++r) {
+    ok += b.row_reject[r] == RejectCode::kNone;
+    EXPECT_EQ(b.row_anomaly[r] & bit(AnomalyFlag::ClockSkew), 0u);  // an hour "late": no check
+  }
+  EXPECT_EQ(ok, 24);  // the burst of 20, then one per 0.1 s of sensor time
+  std::vector<R> more;
+  for (int i = 50; i < 100; ++i) {
+    more.push_back(at(static_cast<uint64_t>(i + 1), 20.0));
+    more.back().time_ns = kT0 + i * (kSec / 100);
+  }
+  auto& b2 = f.rows.batch(more);
+  f.rows.run(f.op, *f.st, b2, kT0 - 3600 * kSec, 2);
+  ok = 0;
+  for (uint32_t r = 0; r < b2.row_count(); ++r) ok += b2.row_reject[r] == RejectCode::kNone;
+  EXPECT_EQ(ok, 5);
+  // A replay of an old reading is a replay, not a burst.
+  R old = at(3, 20.0);
+  old.time_ns = kT0;
+  auto& b3 = f.rows.batch({old});
+  f.rows.run(f.op, *f.st, b3, kT0, 3);
+  EXPECT_EQ(b3.row_reject[0], RejectCode::kAnomalyReplay);
+  EXPECT_EQ(b3.row_anomaly[0], bit(AnomalyFlag::Replay));
+}
+
 TEST(Anomaly, SnapshotRoundTripAndCorruptionRefused) {
   Fixture f;
   uint64_t seq = 1;
