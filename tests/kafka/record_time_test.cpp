@@ -2,12 +2,11 @@
 // checks, docs/drift-anomaly.md "Time"): the message timestamp with its type. With CreateTime
 // it is whatever the producer wrote (here: timestamps from 2001, out of order); with
 // LogAppendTime it is the broker's append time, whatever the producer wrote.
-#include "kafka_util.hpp"
-
 #include "connectors/kafka_source.hpp"
 #include "engine/batch.hpp"
 #include "engine/metrics.hpp"
 #include "engine/time.hpp"
+#include "kafka_util.hpp"
 
 namespace assay::kt {
 namespace {
@@ -26,7 +25,8 @@ void create_topic_with_timestamp_type(const std::string& topic, const char* type
   rd_kafka_CreateTopics(rk, &nt, 1, nullptr, q);
   rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 30000);
   ASSERT_NE(ev, nullptr) << "CreateTopics timed out";
-  EXPECT_EQ(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_event_error_string(ev);
+  EXPECT_EQ(rd_kafka_event_error(ev), RD_KAFKA_RESP_ERR_NO_ERROR)
+      << rd_kafka_event_error_string(ev);
   rd_kafka_event_destroy(ev);
   rd_kafka_queue_destroy(q);
   rd_kafka_NewTopic_destroy(nt);

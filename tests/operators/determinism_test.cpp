@@ -49,8 +49,7 @@ struct Input {
 // with its record time (as LogAppendTime), rotating over the partitions.
 class TimedSource final : public engine::Source {
  public:
-  explicit TimedSource(const std::vector<Input>& inputs, int partitions)
-      : partitions_(partitions) {
+  explicit TimedSource(const std::vector<Input>& inputs, int partitions) : partitions_(partitions) {
     for (const Input& in : inputs) queues_[in.partition].push_back(&in);
   }
   bool start(std::string*) override { return true; }
@@ -126,8 +125,8 @@ std::unique_ptr<Fleet> simulate(int partitions) {
     Input in;
     if (b.row_count() > 0 && b.row_reading[0] != nullptr) {
       const std::string_view id = b.row_reading[0]->sensor_id()->string_view();
-      in.partition = static_cast<int32_t>(std::hash<std::string_view>{}(id) %
-                                          static_cast<size_t>(partitions));
+      in.partition =
+          static_cast<int32_t>(std::hash<std::string_view>{}(id) % static_cast<size_t>(partitions));
       times.push_back(b.row_reading[0]->time_ns());
     }
     in.bytes = std::move(bytes);
@@ -215,16 +214,16 @@ Outputs run(const Fleet& f, int partitions, int threads, size_t batch_size, bool
 // Ten runs in all: threads 1, 2, 4 and batch sizes 1, 7, 256, 1024, each compared with the
 // first.
 void expect_same_outputs(const Fleet& fleet, int partitions, bool groups, const Outputs& ref) {
-  const std::pair<int, size_t> runs[] = {{2, 1024}, {4, 1024}, {1, 7},   {2, 7},  {4, 7},
-                                         {2, 256},  {4, 256},  {4, 1},   {1, 256}};
+  const std::pair<int, size_t> runs[] = {{2, 1024}, {4, 1024}, {1, 7}, {2, 7},  {4, 7},
+                                         {2, 256},  {4, 256},  {4, 1}, {1, 256}};
   for (const auto& [threads, batch] : runs) {
     const Outputs o = run(fleet, partitions, threads, batch, groups);
-    EXPECT_TRUE(o.trusted == ref.trusted) << "trusted differs: threads " << threads << " batch "
-                                          << batch;
+    EXPECT_TRUE(o.trusted == ref.trusted)
+        << "trusted differs: threads " << threads << " batch " << batch;
     EXPECT_TRUE(o.rejected == ref.rejected)
         << "rejected differs: threads " << threads << " batch " << batch;
-    EXPECT_TRUE(o.alerts == ref.alerts) << "alerts differ: threads " << threads << " batch "
-                                        << batch;
+    EXPECT_TRUE(o.alerts == ref.alerts)
+        << "alerts differ: threads " << threads << " batch " << batch;
   }
 }
 
