@@ -78,6 +78,10 @@ engine::SourceStatus FileSource::next(engine::Batch& b, size_t max_frames) {
     f.offset = static_cast<uint32_t>(start);
     f.size = len;
     f.source_offset = engine::Offset(next_offset_++);
+    // No record time (RecordTimeType::kNone): a file carries no trustworthy time of arrival
+    // (its mtime changes on copy; the wall clock differs on every re-run), so the checks that
+    // compare a reading with its arrival time are off for file input and the rate limit counts
+    // in sensor time (docs/drift-anomaly.md, "Time").
     if (st == engine::FrameStatus::kTruncated) f.pre_reject = engine::RejectCode::kFrameTruncated;
     if (st == engine::FrameStatus::kTooLarge) f.pre_reject = engine::RejectCode::kFrameTooLarge;
     b.frames.push_back(f);

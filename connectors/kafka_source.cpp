@@ -1,6 +1,7 @@
 #include "connectors/kafka_source.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -328,6 +329,17 @@ engine::SourceStatus KafkaSource::next(engine::Batch& b, size_t max_frames) {
     f.offset = static_cast<uint32_t>(start);
     f.size = static_cast<uint32_t>(keep);
     f.source_offset = engine::Offset(m->offset);
+    // The record time: the message timestamp (ms), with its type. LogAppendTime is the
+    // broker's; CreateTime is whatever the producer wrote (docs/drift-anomaly.md, "Time").
+    rd_kafka_timestamp_type_t tstype = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+    const int64_t ts_ms = rd_kafka_message_timestamp(m, &tstype);
+    if (tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts_ms > 0 &&
+        ts_ms <= INT64_MAX / 1'000'000) {
+      f.record_time_ns = ts_ms * 1'000'000;
+      f.record_time_type = tstype == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME
+                               ? engine::RecordTimeType::kLogAppendTime
+                               : engine::RecordTimeType::kCreateTime;
+    }
     if (too_large) f.pre_reject = engine::RejectCode::kFrameTooLarge;
     b.frames.push_back(f);
     rd_kafka_message_destroy(m);

@@ -30,6 +30,13 @@ enum class RecordKind : uint8_t {
   kForeign,        ///< a signed record of another format, decoded by an InputFormat (OCMF ...)
 };
 
+/// Where a frame's record time (Frame::record_time_ns) comes from.
+enum class RecordTimeType : uint8_t {
+  kNone = 0,       ///< no record time (file input, memory sources): checks that need it are off
+  kCreateTime,     ///< Kafka CreateTime: set by the producer (a forger can choose it)
+  kLogAppendTime,  ///< Kafka LogAppendTime: set by the broker when it appended the record
+};
+
 /// One input record as received: a view into the batch arena plus its source position.
 struct Frame {
   uint32_t offset = 0;  ///< start of the bytes in Batch::arena
@@ -55,6 +62,13 @@ struct Frame {
   /// then not a counter, and sequence checks (anomaly's replay and gap) skip them; the format's
   /// own replay protection applies instead (docs/senml-cose.md).
   bool sequenced = true;
+  /// The record's time, set by the source from the input alone (never the wall clock): the
+  /// Kafka message timestamp, 0 when the source has none (record_time_type kNone). Operators
+  /// take their notion of "now" from it, so that reprocessing gives the live run's verdicts
+  /// (docs/drift-anomaly.md, "Time").
+  int64_t record_time_ns = 0;
+  /// What record_time_ns is.
+  RecordTimeType record_time_type = RecordTimeType::kNone;
 };
 
 /// An alert raised by an operator while processing a batch (encoded by the output stage).

@@ -73,8 +73,11 @@ struct OperatorContext {
   const PipelineInfo& pipeline;
   OperatorProbe& probe;
   uint8_t stage = 0;  ///< this operator's stage index (for Batch::reject_row)
-  int64_t now_ns = 0; ///< wall-clock time at the start of the batch (UTC ns)
-  int64_t now_mono_ns = 0; ///< monotonic time at the start of the batch (for rates)
+  /// Wall-clock time at the start of the batch (UTC ns): for metrics and processing-time
+  /// fields only, never for a verdict (verdicts take "now" from Frame::record_time_ns).
+  int64_t now_ns = 0;
+  /// Monotonic time at the start of the batch: for metrics and timers only, never a verdict.
+  int64_t now_mono_ns = 0;
   /// The sinks' history; set only for seal() and finish().
   const OutputReader* outputs = nullptr;
 };

@@ -142,9 +142,17 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
         }
       return true;
     };
+    // The row's "now": its frame's record time (the Kafka timestamp), never the wall clock;
+    // without one (file input), the rate limit counts in sensor time (docs/drift-anomaly.md).
+    const engine::Frame& frame = b.frames[b.row_frame[r]];
+    const bool has_record_time = frame.record_time_type != engine::RecordTimeType::kNone;
+    // In sensor time a replay's old time would read as a burst: replays are left to the
+    // sequence check below (they never touch the state).
+    const bool replay_in_sensor_time = !has_record_time && frame.sequenced &&
+                                       a->has_seq != 0 && rd->seq() <= a->last_seq;
     // Rate limit first: a flooding sensor costs one table lookup per reading.
-    if (emission > 0) {
-      const int64_t now = ctx.now_mono_ns;
+    if (emission > 0 && !replay_in_sensor_time) {
+      const int64_t now = has_record_time ? frame.record_time_ns : rd->time_ns();
       const int64_t tat = std::max(a->tat_ns, now);
       if (sat_sub(tat, now) > tolerance) {
         flags |= bit(AnomalyFlag::RateLimited);
@@ -166,7 +174,7 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
     }
     // Sequence: replay, gap, suspect jump.
     const uint64_t seq = rd->seq();
-    const bool sequenced = b.frames[b.row_frame[r]].sequenced;
+    const bool sequenced = frame.sequenced;
     if (sequenced && a->has_seq != 0) {
       if (seq <= a->last_seq) {
         flags |= bit(AnomalyFlag::Replay);
@@ -186,9 +194,9 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
         if (seq != a->last_seq + 1) flags |= bit(AnomalyFlag::Gap);
       }
     }
-    // Clock: sensor time against ingest time.
-    if (ctx.now_ns > 0) {
-      const int64_t d = sat_sub(rd->time_ns(), ctx.now_ns);
+    // Clock: sensor time against the record time (off without one).
+    if (has_record_time) {
+      const int64_t d = sat_sub(rd->time_ns(), frame.record_time_ns);
       if (d > c.future_tolerance_ns) flags |= bit(AnomalyFlag::FutureTimestamp);
       if (d > c.clock_skew_tolerance_ns || d < -c.clock_skew_tolerance_ns)
         flags |= bit(AnomalyFlag::ClockSkew);

@@ -1,9 +1,11 @@
 #pragma once
 /// \file Operator `anomaly`: per-sensor checks of the reading stream. Flags (wire::AnomalyFlag
 /// bits in Batch::row_anomaly): replay (seq not greater than the last accepted), gap (seq
-/// skipped), clock skew (sensor time vs. ingest time), future timestamp, outside the physical
-/// range, spike (Hampel filter), stuck value (N identical readings), rate limited (token
-/// bucket per sensor). Which flags reject the row is configurable; the others are kept on the
+/// skipped), clock skew (sensor time vs. record time), future timestamp, outside the physical
+/// range, spike (Hampel filter), stuck value (N identical readings), rate limited (GCRA per
+/// sensor, on the record time). "Now" is the frame's record time (Frame::record_time_ns, the
+/// Kafka timestamp), never the wall clock: without one (file input) the clock checks are off
+/// and the rate limit counts in sensor time, so reprocessing gives the same verdicts. Which flags reject the row is configurable; the others are kept on the
 /// trusted record. NaN/infinite values are rejected (reading.value_not_finite) and never enter
 /// any statistic. See docs/drift-anomaly.md.
 
@@ -36,8 +38,8 @@ struct AnomalyConfig {
   /// advancing the sequence state until `resync` consecutive readings confirm the new base.
   uint64_t max_gap = 1'000'000;
   uint32_t resync = 3;
-  int64_t clock_skew_tolerance_ns = 300'000'000'000;  ///< |sensor time - ingest time| (5 min)
-  int64_t future_tolerance_ns = 60'000'000'000;       ///< sensor time ahead of ingest (1 min)
+  int64_t clock_skew_tolerance_ns = 300'000'000'000;  ///< |sensor time - record time| (5 min)
+  int64_t future_tolerance_ns = 60'000'000'000;       ///< sensor time ahead of record time (1 min)
   int spike_window = 7;          ///< Hampel window (previous measurements), 3..9
   double spike_threshold = 3.5;  ///< |x - median| > t * scale
   /// Scale floor: scale = max(1.4826 * MAD, spike_min_sigma * std_uncertainty).
@@ -53,7 +55,7 @@ struct AnomalyConfig {
 struct AnomalySensor {
   uint64_t last_seq = 0;     ///< last accepted seq
   uint64_t pending_seq = 0;  ///< last seq of a suspect jump being confirmed
-  int64_t tat_ns = 0;        ///< rate limit: theoretical arrival time (GCRA), monotonic ns
+  int64_t tat_ns = 0;        ///< rate limit: theoretical arrival time (GCRA), record-time ns
   double last_value = 0;     ///< last measurement value (stuck detection)
   double anchor = 0;         ///< window values are stored as float(x - anchor)
   std::array<float, kMaxSpikeWindow> window{};

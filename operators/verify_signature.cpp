@@ -93,20 +93,6 @@ VerifySignature::VerifySignature(VerifySignatureConfig config) : config_(std::mo
   if (!config_.identity) throw std::invalid_argument("verify_signature needs an identity registry");
 }
 
-bool VerifySignature::within_budget(registries::KeyHealth& h, int64_t now) const {
-  if (config_.suspect_key_rate <= 0) return true;
-  const int64_t step = static_cast<int64_t>(1e9 / config_.suspect_key_rate);
-  const int64_t burst =
-      static_cast<int64_t>(config_.suspect_key_burst * 1e9 / config_.suspect_key_rate);
-  int64_t tat = h.budget_tat_ns.load(std::memory_order_relaxed);
-  for (;;) {
-    const int64_t base = std::max(tat, now);
-    if (base - now > burst) return false;
-    if (h.budget_tat_ns.compare_exchange_weak(tat, base + step, std::memory_order_relaxed))
-      return true;
-  }
-}
-
 void VerifySignature::process(Batch& b, engine::OperatorState*,
                               engine::OperatorContext& ctx) const {
   const auto reg = config_.identity->current();
@@ -179,14 +165,12 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
       continue;
     }
     const auto body = env.signed_bytes;
-    // A key that recently produced bad signatures is suspect: it gets a budget of
-    // verifications per second (beyond it: throttled, not verified), and its Ed25519
-    // signatures are verified one at a time so they cannot make an honest batch fail.
+    // A key that recently produced bad signatures is suspect: its Ed25519 signatures are
+    // verified one at a time, outside the shared batch, so a forger's bad signatures cannot
+    // make an honest batch fail and bisect. Every record is verified: suspicion chooses only
+    // the path, and both paths give the exact verdict of the signature, so the verdict never
+    // depends on timing, thread count, batch size or which batches ran first.
     const bool suspect = key->health->strikes.load(std::memory_order_relaxed) > 0;
-    if (suspect && !within_budget(*key->health, ctx.now_mono_ns)) {
-      verdict[f] = SignatureVerdict::Throttled;
-      continue;
-    }
     switch (key->alg) {
       case wire::SignatureAlg::Ed25519:
         if (suspect) {
@@ -331,7 +315,8 @@ std::unique_ptr<engine::Operator> VerifySignature::from_config(const engine::Con
   }
   cfg.allow_unsigned = c.get_bool("allow_unsigned", false);
   cfg.chunk = static_cast<size_t>(c.get_int("chunk", 256, 1, 4096));
-  cfg.suspect_key_rate = c.get_double("suspect_key_rate", 100);
+  // Deprecated (no record is throttled any more): still accepted so existing configs load.
+  cfg.suspect_key_rate = c.get_double("suspect_key_rate", 0);
   cfg.suspect_key_burst = c.get_double("suspect_key_burst", 50);
   if (cfg.suspect_key_rate < 0 || cfg.suspect_key_burst < 1)
     c.fail("suspect_key_rate must be >= 0 and suspect_key_burst >= 1");

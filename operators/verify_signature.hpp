@@ -6,7 +6,9 @@
 /// cores with TBB. Verdicts per row: valid, bad
 /// signature, unknown sensor, unknown key, key revoked, key not valid at the reading's time,
 /// algorithm not allowed, malformed, unsigned. Every reading of a SignedBatch carries the
-/// batch's verdict.
+/// batch's verdict. Every record is verified: verdicts depend on the input alone (never on
+/// time, thread count or batch size); a key that produced bad signatures ("suspect") has its
+/// Ed25519 signatures verified one at a time, outside the shared batches.
 
 #include <atomic>
 #include <memory>
@@ -28,11 +30,11 @@ struct VerifySignatureConfig {
   crypto::Backend backend = crypto::Backend::kAuto;
   bool allow_unsigned = false;    ///< pass unsigned Reading/ReadingBatch input (verdict Unsigned)
   size_t chunk = 256;             ///< signatures per crypto batch / parallel task
-  /// One-at-a-time verifications per second allowed for a suspect key (one that recently
-  /// produced bad signatures); its records beyond that are rejected as signature.throttled
-  /// without being verified, so a forgery flood cannot starve honest sensors. 0 = no limit.
-  double suspect_key_rate = 100;
-  /// Burst of such verifications allowed at once.
+  /// Deprecated and ignored: every record is verified, none is rejected as
+  /// signature.throttled (docs/verification-ed25519.md, "Forgery floods"). Kept so that
+  /// existing configs and callers still build and load.
+  double suspect_key_rate = 0;
+  /// Deprecated and ignored (see suspect_key_rate).
   double suspect_key_burst = 50;
 };
 
@@ -58,7 +60,6 @@ class VerifySignature final : public engine::Operator {
                                                        engine::BuildContext& ctx);
 
  private:
-  bool within_budget(registries::KeyHealth& health, int64_t now_mono_ns) const;
   const VerifySignatureConfig config_;
 };
 

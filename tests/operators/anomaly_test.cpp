@@ -40,11 +40,15 @@ struct Fixture {
   explicit Fixture(AnomalyConfig c = defaults())
       : op(std::move(c)), st(op.make_state(engine::Partition(0))) {}
   // Runs one reading per batch; returns the row's flags, reject code in *code.
-  // Ingest (monotonic) time advances by 0.1 s per reading: within the default rate limit.
+  // The record time (the Kafka timestamp) starts at `now` and advances by 0.1 s per
+  // reading: within the default rate limit. The context's wall clock is far off on purpose
+  // (no verdict may depend on it).
   uint32_t one(const R& r, RejectCode* code = nullptr, int64_t now = kT0) {
-    auto& b = rows.batch({r});
+    R rr = r;
+    if (rr.record_time_ns == 0) rr.record_time_ns = now + (mono - kSec);
+    auto& b = rows.batch({rr});
     mono += kSec / 10;
-    rows.run(op, *st, b, now, mono);
+    rows.run(op, *st, b, /*now_ns=*/1, /*mono_ns=*/1);
     if (code) *code = b.row_reject[0];
     return b.row_anomaly[0];
   }
@@ -205,6 +209,7 @@ TEST(Anomaly, FloodingSensorIsRateLimitedOthersAreNot) {
     rs.push_back(at(static_cast<uint64_t>(i + 1), 20.0 + 0.001 * i, "flood"));
     if (i % 20 == 0) rs.push_back(at(1, 20.0, "honest-" + std::to_string(i / 20)));
   }
+  for (R& r : rs) r.record_time_ns = kT0;  // all appended by the broker in the same instant
   auto& b = f.rows.batch(rs);
   f.rows.run(f.op, *f.st, b, kT0, 10 * kSec);
   int flood_ok = 0, flood_limited = 0, honest_ok = 0;
@@ -225,11 +230,53 @@ TEST(Anomaly, FloodingSensorIsRateLimitedOthersAreNot) {
   // One second later the bucket has 10 more tokens.
   std::vector<R> more;
   for (int i = 0; i < 30; ++i) more.push_back(at(static_cast<uint64_t>(2000 + i), 20.0, "flood"));
+  for (R& r : more) r.record_time_ns = kT0 + kSec;
   auto& b2 = f.rows.batch(more);
-  f.rows.run(f.op, *f.st, b2, kT0, 11 * kSec);
+  // The wall clock is 1 h later (a backlog reprocessed): the verdicts follow the record time.
+  f.rows.run(f.op, *f.st, b2, kT0 + 3600 * kSec, 3600 * kSec);
   int ok = 0;
   for (uint32_t r = 0; r < b2.row_count(); ++r) ok += b2.row_reject[r] == RejectCode::kNone;
   EXPECT_EQ(ok, 10);
+}
+
+TEST(Anomaly, WithoutRecordTimeTheRateLimitCountsInSensorTimeAndClockChecksAreOff) {
+  AnomalyConfig c = defaults();
+  c.rate = 10;
+  c.burst = 20;
+  Fixture f(c);
+  // File input: no record time. 100 readings claiming one second of sensor time: 20 (the
+  // burst) + 4 pass in the first half second, 5 in the next, whatever the wall clock (an hour
+  // ahead, then an hour behind).
+  std::vector<R> rs;
+  for (int i = 0; i < 50; ++i) {
+    rs.push_back(at(static_cast<uint64_t>(i + 1), 20.0));
+    rs.back().time_ns = kT0 + i * (kSec / 100);  // 0.5 s of sensor time
+  }
+  auto& b = f.rows.batch(rs);
+  f.rows.run(f.op, *f.st, b, kT0 + 3600 * kSec, 1);
+  int ok = 0;
+  for (uint32_t r = 0; r < b.row_count(); ++r) {
+    ok += b.row_reject[r] == RejectCode::kNone;
+    EXPECT_EQ(b.row_anomaly[r] & bit(AnomalyFlag::ClockSkew), 0u);  // an hour "late": no check
+  }
+  EXPECT_EQ(ok, 24);  // the burst of 20, then one per 0.1 s of sensor time
+  std::vector<R> more;
+  for (int i = 50; i < 100; ++i) {
+    more.push_back(at(static_cast<uint64_t>(i + 1), 20.0));
+    more.back().time_ns = kT0 + i * (kSec / 100);
+  }
+  auto& b2 = f.rows.batch(more);
+  f.rows.run(f.op, *f.st, b2, kT0 - 3600 * kSec, 2);
+  ok = 0;
+  for (uint32_t r = 0; r < b2.row_count(); ++r) ok += b2.row_reject[r] == RejectCode::kNone;
+  EXPECT_EQ(ok, 5);
+  // A replay of an old reading is a replay, not a burst.
+  R old = at(3, 20.0);
+  old.time_ns = kT0;
+  auto& b3 = f.rows.batch({old});
+  f.rows.run(f.op, *f.st, b3, kT0, 3);
+  EXPECT_EQ(b3.row_reject[0], RejectCode::kAnomalyReplay);
+  EXPECT_EQ(b3.row_anomaly[0], bit(AnomalyFlag::Replay));
 }
 
 TEST(Anomaly, SnapshotRoundTripAndCorruptionRefused) {
@@ -243,7 +290,9 @@ TEST(Anomaly, SnapshotRoundTripAndCorruptionRefused) {
   ASSERT_TRUE(restored->restore(snap));
   EXPECT_EQ(restored->snapshot(), snap);
   // Behaviour carries over: a replay of the last seq is rejected by the restored state.
-  auto& b = f.rows.batch({at(seq - 1, 20.0, "sensor-49")});
+  R copy = at(seq - 1, 20.0, "sensor-49");
+  copy.record_time_ns = kT0 + f.mono;  // after the last record time the state saw
+  auto& b = f.rows.batch({copy});
   f.rows.run(f.op, *restored, b, kT0, f.mono + kSec);
   EXPECT_EQ(b.row_reject[0], RejectCode::kAnomalyReplay);
   // Every single-byte corruption and every truncation is refused; the state is unchanged.

@@ -282,7 +282,8 @@ struct Outcome {
 };
 
 // Decode + (calibration columns from the certificates, when `calibrated`) + anomaly + drift,
-// batch by batch, with the ingest time of a batch = the median sensor time of its readings.
+// batch by batch, with the record time of a batch's frames = the median sensor time of its
+// readings.
 Outcome run_pipeline(const Fleet& f, bool calibrated, DriftConfig dc = {}) {
   AnomalyConfig ac;
   const auto identity = registries::IdentityStore::open((f.dir / "sensors.yaml").string());
@@ -321,6 +322,11 @@ Outcome run_pipeline(const Fleet& f, bool calibrated, DriftConfig dc = {}) {
     }
     std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
     const int64_t now = times[times.size() / 2];
+    // The record time of every frame of the batch (as a broker's LogAppendTime would be).
+    for (engine::Frame& fr : b.frames) {
+      fr.record_time_ns = now;
+      fr.record_time_type = engine::RecordTimeType::kLogAppendTime;
+    }
     engine::OperatorContext ca{info, probe, 1, now, now};
     anomaly.process(b, sa.get(), ca);
     b.compact_selection();

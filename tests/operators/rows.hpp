@@ -21,6 +21,8 @@ struct R {
   double u = 0.1;
   bool reference = false;
   double reference_value = 0;
+  /// Record time of the row's frame (the Kafka timestamp; 0 = none, as for file input).
+  int64_t record_time_ns = 0;
 };
 
 /// Owns reading buffers and builds batches of rows pointing at them.
@@ -45,14 +47,20 @@ class Rows {
       }
       wire::FinishReadingBuffer(fbb, rb.Finish());
       bufs_.emplace_back(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
-      b_.frames.push_back(engine::Frame{});
+      engine::Frame frame;
+      if (r.record_time_ns != 0) {
+        frame.record_time_ns = r.record_time_ns;
+        frame.record_time_type = engine::RecordTimeType::kLogAppendTime;
+      }
+      b_.frames.push_back(frame);
       b_.add_row(static_cast<uint32_t>(b_.frames.size() - 1), 0,
                  wire::GetReading(bufs_.back().data()));
     }
     if (bufs_.size() > 100000) bufs_.erase(bufs_.begin(), bufs_.begin() + 50000);
     return b_;
   }
-  /// Runs `op` on the batch with ingest time `now_ns` (wall) and `mono_ns` (monotonic).
+  /// Runs `op` on the batch with the context's wall-clock `now_ns` and monotonic `mono_ns`
+  /// (which no verdict may depend on: "now" is each frame's record time, R::record_time_ns).
   void run(const engine::Operator& op, engine::OperatorState& st, engine::Batch& b,
            int64_t now_ns = 1'700'000'000'000'000'000, int64_t mono_ns = 1'000'000'000) {
     engine::OperatorContext ctx{info_, probe_, 1, now_ns, mono_ns};
