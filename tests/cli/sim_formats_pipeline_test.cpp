@@ -53,13 +53,11 @@ TEST_P(SimFormatPipeline, EveryFaultGetsItsReasonAndEveryCleanRecordIsTrusted) {
   ASSERT_GT(label["forged"], 0);
   ASSERT_GT(label["replay"], 0);
   ASSERT_GT(label["unknown_key"], 0);
-  // suspect_key_rate 0: every record is verified (the forgery-flood budget is not part of what
-  // this test checks).
+  // Every record is verified (no forgery-flood budget): the counts are exact.
   std::ofstream(d / "p.yaml") << "name: simfmt\ninput: {type: file, path: f.bin, format: " +
                                      c.format +
                                      "}\noperators:\n"
-                                     "  - {type: verify_signature, registry: sensors.yaml, "
-                                     "suspect_key_rate: 0}\n"
+                                     "  - {type: verify_signature, registry: sensors.yaml}\n"
                                      "  - {type: " +
                                      c.checks +
                                      "}\nroutes:\n  trusted: {type: file, path: t.asy}\n"
