@@ -24,6 +24,8 @@ int cmd_verify_stream(int argc, char** argv);
 int cmd_prove(int argc, char** argv);
 /// `assay dcc inspect FILE --trust LABS`: what Assay takes from a DCC (docs/dcc.md).
 int cmd_dcc(int argc, char** argv);
+/// `assay state reset PIPELINE.yaml`: deletes a pipeline's durable operator state (audited).
+int cmd_state(int argc, char** argv);
 /// `assay pubkey KEYFILE`: the public key and key id of an engine signing key.
 int cmd_pubkey(int argc, char** argv);
 /// `assay verify-results FILE --public-key K`: checks e-verification results offline.

@@ -32,6 +32,7 @@ constexpr Command kCommands[] = {
      "verify a trusted stream's chains and checkpoints"},
     {"prove", assay::cli::cmd_prove, "inclusion proof for one trusted record"},
     {"pubkey", assay::cli::cmd_pubkey, "print an engine key's public key to pin"},
+    {"state", assay::cli::cmd_state, "reset a pipeline's durable operator state (audited)"},
     {"dcc", assay::cli::cmd_dcc, "inspect a Digital Calibration Certificate (DCC XML)"},
     {"verify-results", assay::cli::cmd_verify_results,
      "check e-verification results (signatures, decisions, evidence)"},

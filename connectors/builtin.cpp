@@ -5,6 +5,7 @@
 #include "connectors/file_source.hpp"
 #include "connectors/kafka_sink.hpp"
 #include "connectors/kafka_source.hpp"
+#include "connectors/kafka_state.hpp"
 #include "connectors/ocmf_format.hpp"
 #include "connectors/senml_cose_format.hpp"
 #include "connectors/witness_client.hpp"
@@ -17,6 +18,7 @@ void register_builtin_connectors(engine::Registries& r) {
   r.sinks["jsonl"] = &FileSink::from_config;
   r.sources["kafka"] = &KafkaSource::from_config;
   r.sinks["kafka"] = &KafkaSink::from_config;
+  r.state_store = &KafkaStateStore::from_config;
   r.formats["ocmf"] = &OcmfFormat::from_config;
   r.formats["senml-cose"] = &SenmlCoseFormat::from_config;
   r.audit_publisher = &KafkaAuditPublisher::from_config;

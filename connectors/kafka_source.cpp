@@ -67,6 +67,15 @@ void KafkaSource::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition
   for (int i = 0; i < parts->cnt; ++i)
     names += (names.empty() ? "" : ",") + std::to_string(parts->elems[i].partition);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    // Durable operator state first: no record of these partitions is fetched before their
+    // state is restored (the assignment below starts the fetching).
+    std::vector<engine::Partition> added;
+    for (int i = 0; i < parts->cnt; ++i) added.emplace_back(parts->elems[i].partition);
+    if (host_ != nullptr && !host_->assigned(added)) {
+      set_error("partitions " + names + ": operator state could not be restored");
+      fatal_.store(true);
+      return;
+    }
     rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_, parts);
     if (e != nullptr) {
       log_error("kafka_source", "incremental assign failed", {{"error", rd_kafka_error_string(e)}});

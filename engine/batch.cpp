@@ -62,6 +62,8 @@ void Batch::clear() {
   side_records.clear();
   out_arena.clear();
   outputs.clear();
+  state_out.clear();
+  state_arena.clear();
 }
 
 }  // namespace assay::engine

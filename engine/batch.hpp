@@ -194,6 +194,17 @@ class Batch {
   std::vector<uint8_t> out_arena;
   std::vector<OutputRecord> outputs;
 
+  // ---- durable state (docs/state.md) -------------------------------------------------
+  /// One changed state entry of a stateful operator, bytes in state_arena.
+  struct StateOut {
+    uint16_t op = 0;  ///< operator index in the pipeline
+    uint32_t key_offset = 0, key_size = 0, entry_offset = 0, entry_size = 0;
+  };
+  /// Entries changed by this batch, written to the state store with its outputs.
+  std::vector<StateOut> state_out;
+  /// Bytes of state_out's keys and entries.
+  std::vector<uint8_t> state_arena;
+
   /// Bytes of frame `f`.
   std::span<const uint8_t> frame_bytes(uint32_t f) const {
     return {arena.data() + frames[f].offset, frames[f].size};

@@ -37,6 +37,10 @@ class SourceHost {
   /// instead of written, forgets their pending frames, and returns the offsets that are
   /// safe to commit for them now (one past the last fully acknowledged record).
   virtual std::map<int32_t, Offset> revoke(std::span<const Partition> partitions) = 0;
+  /// The partitions were assigned to this instance; called before any of their records is
+  /// read (blocks while their durable operator state is restored). False if the pipeline
+  /// cannot continue (the host then fails the run with the reason).
+  virtual bool assigned(std::span<const Partition> /*partitions*/) { return true; }
   /// Fatal source error detected outside next() (e.g. in a callback).
   virtual void source_failed(const std::string& message) = 0;
 };

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,10 +23,24 @@ namespace assay::engine {
 
 class AuditLog;
 
+/// Called with one durable state entry: the key it replaces (e.g. a sensor id) and its bytes.
+using StateEntryFn = std::function<void(std::string_view key, std::span<const uint8_t> entry)>;
+
 /// Per-partition mutable state of an operator (e.g. per-sensor statistics).
 class OperatorState {
  public:
   virtual ~OperatorState() = default;
+  /// True if the state is durable entry by entry (changed_entries() and merge_entry();
+  /// docs/state.md). Other states start empty on every assignment of their partition.
+  virtual bool durable() const { return false; }
+  /// Calls `fn` once per key whose entry the rows `rows` of `batch` (the selection the
+  /// operator was given) may have changed, with that key's current entry: a snapshot() of
+  /// that key alone. Runs right after process(), in the operator's serial stage.
+  virtual void changed_entries(const Batch& /*batch*/, std::span<const uint32_t> /*rows*/,
+                               const StateEntryFn& /*fn*/) const {}
+  /// Merges an entry changed_entries() produced (it replaces the key's earlier entry); false
+  /// with the state unchanged if the bytes are not a valid entry of this state.
+  virtual bool merge_entry(std::span<const uint8_t> /*entry*/) { return false; }
   /// Serialises the state (for changelog/checkpoint backing); empty if stateless.
   virtual std::vector<uint8_t> snapshot() const { return {}; }
   /// Restores from snapshot(); false if the bytes are not a valid snapshot.

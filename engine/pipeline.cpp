@@ -220,6 +220,35 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
                 "wrote (a framed file or Kafka; not jsonl)");
     }
   }
+  // Durable operator state: the stateful operators whose states can be kept entry by entry.
+  std::vector<StateOperator> durable_ops;
+  for (size_t i = 0; i < p->operators.size(); ++i) {
+    const Operator& op = *p->operators[i];
+    if (!op.stateful()) continue;
+    const auto probe = op.make_state(Partition(0));
+    if (probe && probe->durable())
+      durable_ops.push_back(StateOperator{i, p->stage_names[i + 1], std::string(op.type())});
+  }
+  bool store_built = false;
+  {
+    const auto section = root.maybe("state");
+    if (section && !reg.state_store) section->fail("durable state is not available in this build");
+    if (reg.state_store) p->state = reg.state_store(section ? &*section : nullptr, input, ctx);
+    store_built = p->state != nullptr;
+    if (p->state) {
+      p->state_ops = std::move(durable_ops);
+      if (p->state_ops.empty()) p->state.reset();  // nothing to keep
+    }
+  }
+  for (size_t i = 0; i < p->operators.size(); ++i) {
+    if (!p->operators[i]->stateful()) continue;
+    bool kept = false;
+    for (const StateOperator& so : p->state_ops) kept = kept || so.op == i;
+    if (store_built && !kept && !p->operators[i]->seals())
+      p->warnings.push_back(root.location() + ": operator '" + p->stage_names[i + 1] +
+                            "': its state is not durable: it starts empty after a restart or "
+                            "a rebalance (docs/state.md)");
+  }
   check_file_collisions(*p, input, routes);
   root.finish();
   return p;

@@ -15,6 +15,7 @@
 #include "engine/decode.hpp"
 #include "engine/io.hpp"
 #include "engine/operator.hpp"
+#include "engine/state_store.hpp"
 #include "engine/witness.hpp"
 
 namespace assay::engine {
@@ -46,6 +47,8 @@ struct Registries {
   std::map<std::string, InputFormatFactory, std::less<>> formats;
   /// Builds the witness service for provenance witnesses (empty: witnesses are refused).
   WitnessFactory witness;
+  /// Builds the store of durable operator state (`state:`; empty: state is never durable).
+  StateStoreFactory state_store;
   /// Handlers of top-level sections by key (e.g. "registries").
   std::map<std::string, SectionFactory, std::less<>> sections;
 };
@@ -72,6 +75,10 @@ struct Pipeline {
   /// Services shared by the operators (live registries ...): started before the operators,
   /// stopped after them.
   ServiceSet services;
+  /// Where durable operator state is kept (docs/state.md); null when it is not.
+  std::unique_ptr<StateStore> state;
+  /// The stateful operators whose state `state` keeps (StateStore's op indexes).
+  std::vector<StateOperator> state_ops;
   /// Located warnings found while building (`assay lint` prints them).
   std::vector<std::string> warnings;
 };

@@ -11,6 +11,7 @@
 #include "engine/decode.hpp"
 #include "engine/encode.hpp"
 #include "engine/log.hpp"
+#include "engine/state_store.hpp"
 #include "engine/time.hpp"
 #include "engine/tsan.hpp"
 #include "schemas/common_generated.h"
@@ -153,8 +154,18 @@ struct Runner::Impl {
   std::unique_ptr<ConnectorProbe> source_probe;
   std::array<std::unique_ptr<ConnectorProbe>, kRouteCount> sink_probes;
   std::unique_ptr<OperatorProbe> decode_probe, output_probe;
-  // Per stateful operator: per-partition states. Touched only by that operator's serial stage.
-  std::vector<std::map<int32_t, std::unique_ptr<OperatorState>>> states;
+  // Per stateful operator: per-partition states with the ownership epoch they belong to, under
+  // state_mu[i] (the operator's serial stage, and partition hand-over: assign and revoke).
+  struct StateSlot {
+    std::unique_ptr<OperatorState> state;
+    uint64_t epoch = 0;
+  };
+  std::vector<std::map<int32_t, StateSlot>> states;
+  std::unique_ptr<std::mutex[]> state_mu;
+  // Per operator: its index in Pipeline::state_ops (-1: its state is not durable).
+  std::vector<int> durable;
+  prometheus::Gauge* restoring_gauge = nullptr;
+  std::vector<prometheus::Counter*> restored_counters, written_counters;  // per state op
   std::vector<StageGroup> groups;
   // Operators that seal outputs, and their per-partition sealing states (guarded by own_mu_).
   std::vector<size_t> sealers;
@@ -187,6 +198,7 @@ struct Runner::Impl {
   void poll_sinks() {
     for (const auto& s : p.sinks)
       if (s) s->poll();
+    if (p.state) p.state->poll();
   }
   void acknowledge_done();
   void retire(std::unique_ptr<Batch> b) {
@@ -194,6 +206,12 @@ struct Runner::Impl {
     give(std::move(b));
   }
   void close_seals(int32_t only);
+  uint64_t current_epoch(int32_t part) {
+    std::lock_guard<std::mutex> lock(self.epoch_mu_);
+    return self.epochs_[part];
+  }
+  std::unique_ptr<OperatorState> restore_state(size_t i, Partition part, std::string* err);
+  bool restore_partitions(std::span<const Partition> parts);
   bool healthy() {
     std::lock_guard<std::mutex> lock(error_mu);
     return error.empty();
@@ -281,6 +299,13 @@ bool Runner::Impl::start(std::string* err) {
     });
     if (!p.sinks[r]->start(err)) {
       *err = "route " + std::string(route_name(route)) + ": " + *err;
+      return false;
+    }
+  }
+  if (p.state) {
+    p.state->set_ack([this](uint64_t token, bool ok) { self.tracker_.ack(token, ok); });
+    if (!p.state->start(p.state_ops, err)) {
+      *err = "state: " + *err;
       return false;
     }
   }
@@ -375,13 +400,47 @@ void Runner::Impl::run_operator(size_t i, Batch& b) {
   const int64_t s = monotonic_ns();
   const std::vector<uint32_t> before = b.sel;
   OperatorState* state = nullptr;
+  std::unique_lock<std::mutex> state_lock;
   if (p.operators[i]->stateful()) {
-    auto& slot = states[i][b.partition.value()];
-    if (!slot) slot = p.operators[i]->make_state(b.partition);
-    state = slot.get();
+    state_lock = std::unique_lock<std::mutex>(state_mu[i]);
+    const uint64_t epoch = current_epoch(b.partition.value());
+    // A batch of a partition revoked since it was read: written by nobody (write() drops it),
+    // and it must not touch the state of the partition's next assignment.
+    if (b.epoch != epoch) return;
+    StateSlot& slot = states[i][b.partition.value()];
+    if (!slot.state || slot.epoch != epoch) {
+      // Not restored on assignment (a source without consumer-group assignment): now.
+      std::string err;
+      slot.state = durable[i] >= 0 ? restore_state(i, b.partition, &err)
+                                   : p.operators[i]->make_state(b.partition);
+      slot.epoch = epoch;
+      if (!slot.state) {
+        fail(err);
+        self.stop_.store(true);
+        states[i].erase(b.partition.value());
+        return;
+      }
+    }
+    state = slot.state.get();
   }
   OperatorContext ctx = context(i);
   p.operators[i]->process(b, state, ctx);
+  if (state != nullptr && durable[i] >= 0) {
+    const auto op = static_cast<uint16_t>(durable[i]);
+    state->changed_entries(b, before, [&b, op](std::string_view key,
+                                               std::span<const uint8_t> entry) {
+      Batch::StateOut o;
+      o.op = op;
+      o.key_offset = static_cast<uint32_t>(b.state_arena.size());
+      o.key_size = static_cast<uint32_t>(key.size());
+      b.state_arena.insert(b.state_arena.end(), key.begin(), key.end());
+      o.entry_offset = static_cast<uint32_t>(b.state_arena.size());
+      o.entry_size = static_cast<uint32_t>(entry.size());
+      b.state_arena.insert(b.state_arena.end(), entry.begin(), entry.end());
+      b.state_out.push_back(o);
+    });
+  }
+  if (state_lock.owns_lock()) state_lock.unlock();
   count_rejections(b, before, *probes[i]);
   b.compact_selection();
   probes[i]->batch(before.size(), b.sel.size(), (monotonic_ns() - s) * 1e-9);
@@ -430,6 +489,9 @@ void Runner::Impl::write(Batch* raw) {
   std::vector<uint32_t> per_frame(nframes, 0);
   for (const OutputRecord& o : b->outputs)
     if (p.sinks[static_cast<size_t>(o.route)]) ++per_frame[o.frame];
+  // Durable state entries count as outputs of the batch's last frame: its offset (and so
+  // every offset of the batch) is committed only once they are durable too.
+  if (nframes > 0 && p.state) per_frame[nframes - 1] += static_cast<uint32_t>(b->state_out.size());
   std::vector<Offset> offsets(nframes);
   for (size_t f = 0; f < nframes; ++f) offsets[f] = b->frames[f].source_offset;
   std::vector<uint64_t> tokens(nframes);
@@ -467,6 +529,32 @@ void Runner::Impl::write(Batch* raw) {
     routes.written(o);
     ++per_route[static_cast<size_t>(o.route)];
   }
+  if (p.state && !b->state_out.empty()) {
+    const int64_t next_offset = b->frames[nframes - 1].source_offset.value() + 1;
+    thread_local std::vector<uint8_t> record;
+    std::array<uint64_t, 256> per_op{};
+    for (const Batch::StateOut& so : b->state_out) {
+      const std::string_view key(reinterpret_cast<const char*>(b->state_arena.data()) + so.key_offset,
+                                 so.key_size);
+      record.clear();
+      encode_state_record(p.state_ops[so.op].type, key, next_offset,
+                          {b->state_arena.data() + so.entry_offset, so.entry_size}, record);
+      if (!p.state->write(so.op, b->partition, key, record, tokens[nframes - 1])) {
+        fail("state: " + p.state->error());
+        self.tracker_.ack(tokens[nframes - 1], false);
+        self.stop_.store(true);
+        continue;
+      }
+      ++per_op[so.op];
+    }
+    uint64_t n = 0;
+    for (size_t op = 0; op < p.state_ops.size(); ++op) {
+      if (per_op[op] == 0) continue;
+      written_counters[op]->Increment(static_cast<double>(per_op[op]));
+      n += per_op[op];
+    }
+    self.stats_.state_written.fetch_add(n, std::memory_order_relaxed);
+  }
   const double write_seconds = (monotonic_ns() - write_start) * 1e-9;
   for (size_t r = 0; r < kRouteCount; ++r)
     if (per_route[r] > 0) sink_probes[r]->records(per_route[r], write_seconds);
@@ -493,6 +581,8 @@ void Runner::Impl::drain() {
       fail("route " + std::string(route_name(static_cast<Route>(r))) +
            ": flush failed: " + p.sinks[r]->error());
   }
+  if (p.state && !p.state->flush(30000))
+    fail("state: flush failed: " + p.state->error());
   const int64_t deadline = monotonic_ns() + 30'000'000'000LL;
   while (self.tracker_.pending() > 0 && !self.tracker_.failed() && monotonic_ns() < deadline) {
     poll_sinks();
@@ -513,6 +603,7 @@ void Runner::Impl::stop_all() {
   p.services.stop_all();
   for (const auto& s : p.sinks)
     if (s) s->stop();
+  if (p.state) p.state->stop();
 }
 
 // ---- Runner ---------------------------------------------------------------------------------
@@ -529,6 +620,25 @@ Runner::Runner(Pipeline& pipeline, Metrics& metrics)
     im.probes.push_back(
         std::make_unique<OperatorProbe>(metrics_, pname, pipeline_.stage_names[i + 1]));
   im.states.resize(pipeline_.operators.size());
+  im.state_mu = std::make_unique<std::mutex[]>(pipeline_.operators.size());
+  im.durable.assign(pipeline_.operators.size(), -1);
+  for (size_t k = 0; k < pipeline_.state_ops.size(); ++k) {
+    im.durable[pipeline_.state_ops[k].op] = static_cast<int>(k);
+    const std::map<std::string, std::string> labels{{"pipeline", pname},
+                                                    {"operator", pipeline_.state_ops[k].stage}};
+    im.restored_counters.push_back(
+        &metrics_.counters("assay_state_entries_restored_total",
+                           "Durable operator state entries restored on partition assignment")
+             .Add(labels));
+    im.written_counters.push_back(
+        &metrics_.counters("assay_state_entries_written_total",
+                           "Durable operator state entries written (changed by a batch)")
+             .Add(labels));
+  }
+  im.restoring_gauge =
+      &metrics_.gauges("assay_state_restoring_partitions",
+                       "Partitions whose durable operator state is being restored (not ready)")
+           .Add({{"pipeline", pname}});
   im.seal_states.resize(pipeline_.operators.size());
   im.reader.p = &pipeline_;
   for (size_t i = 0; i < pipeline_.operators.size(); ++i)
@@ -585,7 +695,97 @@ std::map<int32_t, Offset> Runner::revoke(std::span<const Partition> partitions) 
     if (auto c = tracker_.committable(p)) out[p.value()] = *c;
     tracker_.drop_partition(p);
   }
+  // Per-partition process state goes with the partition (its next owner restores the durable
+  // part); batches of it still in flight are skipped by their stateful stages (epoch).
+  for (size_t i = 0; i < pipeline_.operators.size(); ++i) {
+    if (!pipeline_.operators[i]->stateful()) continue;
+    std::lock_guard<std::mutex> state_lock(impl_->state_mu[i]);
+    for (Partition p : partitions) impl_->states[i].erase(p.value());
+  }
   return out;
+}
+
+bool Runner::assigned(std::span<const Partition> partitions) {
+  if (!pipeline_.state) return true;
+  return impl_->restore_partitions(partitions);
+}
+
+// A fresh state of operator i for `part` with every entry the store holds for it; null with a
+// message naming the store's place and the record if the stored state cannot be used.
+std::unique_ptr<OperatorState> Runner::Impl::restore_state(size_t i, Partition part,
+                                                           std::string* err) {
+  auto state = p.operators[i]->make_state(part);
+  const size_t k = static_cast<size_t>(durable[i]);
+  const StateOperator& so = p.state_ops[k];
+  uint64_t n = 0;
+  std::string bad;
+  std::string read_error;
+  const bool ok = p.state->restore(
+      k, part,
+      [&](std::span<const uint8_t> bytes, int64_t position) {
+        StateRecord rec;
+        std::string reason;
+        if (!decode_state_record(bytes, &rec, &reason)) {
+        } else if (rec.op_type != so.type) {
+          reason = "written by operator type '" + std::string(rec.op_type) + "', not '" + so.type + "'";
+        } else if (!state->merge_entry(rec.entry)) {
+          reason = "the entry of key '" + std::string(rec.key.substr(0, 200)) +
+                   "' is not a valid " + so.type + " state entry (corrupt, or an incompatible version)";
+        } else {
+          ++n;
+          return true;
+        }
+        bad = p.state->describe(k, part.value()) + " at offset " + std::to_string(position) +
+              ": " + reason;
+        return false;
+      },
+      &read_error);
+  if (!bad.empty() || !ok) {
+    *err = "state of operator '" + so.stage + "': " + (bad.empty() ? read_error : bad) +
+           " (the pipeline does not start from empty state by itself: `assay state reset` "
+           "does, and records it in the audit log)";
+    return nullptr;
+  }
+  restored_counters[k]->Increment(static_cast<double>(n));
+  self.stats_.state_restored.fetch_add(n, std::memory_order_relaxed);
+  return state;
+}
+
+// Restores the durable state of every durable operator for `parts` (on assignment, before any
+// of their records is read); fails the run if a stored state cannot be used.
+bool Runner::Impl::restore_partitions(std::span<const Partition> parts) {
+  self.restoring_.fetch_add(static_cast<int>(parts.size()));
+  restoring_gauge->Increment(static_cast<double>(parts.size()));
+  bool ok = true;
+  for (Partition part : parts) {
+    const int64_t t0 = monotonic_ns();
+    const uint64_t before = self.stats_.state_restored.load();
+    for (size_t i = 0; i < p.operators.size() && ok; ++i) {
+      if (durable[i] < 0) continue;
+      std::string err;
+      auto state = restore_state(i, part, &err);
+      if (!state) {
+        log_error("runner", "partition state cannot be restored",
+                  {{"pipeline", p.info.name}, {"error", err}});
+        fail(err);
+        self.stop_.store(true);
+        ok = false;
+        break;
+      }
+      const uint64_t epoch = current_epoch(part.value());
+      std::lock_guard<std::mutex> lock(state_mu[i]);
+      states[i][part.value()] = StateSlot{std::move(state), epoch};
+    }
+    if (ok)
+      log_info("runner", "partition state restored",
+               {{"pipeline", p.info.name},
+                {"partition", std::to_string(part.value())},
+                {"entries", std::to_string(self.stats_.state_restored.load() - before)},
+                {"seconds", std::to_string((monotonic_ns() - t0) * 1e-9)}});
+    self.restoring_.fetch_sub(1);
+    restoring_gauge->Decrement();
+  }
+  return ok;
 }
 
 void Runner::source_failed(const std::string& message) {
@@ -594,7 +794,8 @@ void Runner::source_failed(const std::string& message) {
 }
 
 bool Runner::ready() const {
-  return running_.load() && !stop_.load() && pipeline_.source && pipeline_.source->healthy();
+  return running_.load() && !stop_.load() && restoring_.load() == 0 && pipeline_.source &&
+         pipeline_.source->healthy();
 }
 
 RunSummary Runner::run() {

@@ -55,6 +55,8 @@ struct RunStats {
   /// Batches read from partitions that were revoked before they were written (re-read by
   /// the partition's next owner from its last committed offset).
   std::atomic<uint64_t> dropped_revoked{0};
+  /// Durable state entries restored, and written (docs/state.md).
+  std::atomic<uint64_t> state_restored{0}, state_written{0};
 };
 
 /// Final account of a run.
@@ -92,6 +94,7 @@ class Runner final : public SourceHost {
 
   // SourceHost
   std::map<int32_t, Offset> revoke(std::span<const Partition> partitions) override;
+  bool assigned(std::span<const Partition> partitions) override;
   void source_failed(const std::string& message) override;
 
  private:
@@ -111,6 +114,8 @@ class Runner final : public SourceHost {
   std::mutex epoch_mu_;
   std::map<int32_t, uint64_t> epochs_;
   std::atomic<bool> running_{false};
+  /// Partitions whose durable state is being restored (not ready meanwhile).
+  std::atomic<int> restoring_{0};
 };
 
 }  // namespace assay::engine

@@ -252,23 +252,51 @@ void Anomaly::process(engine::Batch& b, engine::OperatorState* state,
   }
 }
 
+namespace {
+
+void put_anomaly_entry(SnapshotWriter& w, std::string_view id, const AnomalySensor& a) {
+  w.put_string(id);
+  w.put(a.last_seq);
+  w.put(a.pending_seq);
+  w.put(a.tat_ns);
+  w.put(a.last_value);
+  w.put(a.anchor);
+  for (float f : a.window) w.put(f);
+  w.put(a.stuck_run);
+  w.put(a.win_count);
+  w.put(a.win_pos);
+  w.put(a.pending_run);
+  w.put(a.has_seq);
+  w.put(a.has_value);
+}
+
+// Reads one entry written by put_anomaly_entry under a snapshot of Hampel window `window`,
+// for a state whose window is `own_window`.
+bool get_anomaly_entry(SnapshotReader& rd, int window, int own_window, std::string_view* id,
+                       AnomalySensor* out) {
+  AnomalySensor a;
+  if (!rd.get_string(*id, 1u << 20) || id->empty()) return false;
+  if (!rd.get(a.last_seq) || !rd.get(a.pending_seq) || !rd.get(a.tat_ns) ||
+      !rd.get_finite(a.last_value) || !rd.get_finite(a.anchor))
+    return false;
+  for (float& f : a.window)
+    if (!rd.get_finite(f)) return false;
+  if (!rd.get(a.stuck_run) || !rd.get(a.win_count) || !rd.get(a.win_pos) ||
+      !rd.get(a.pending_run) || !rd.get(a.has_seq) || !rd.get(a.has_value))
+    return false;
+  if (a.win_count > window || a.win_pos >= window || a.has_seq > 1 || a.has_value > 1)
+    return false;
+  if (window != own_window) a.win_count = a.win_pos = 0;  // window size changed: refill
+  a.range = UINT32_MAX;
+  *out = a;
+  return true;
+}
+
+}  // namespace
+
 std::vector<uint8_t> AnomalyState::snapshot() const {
   SnapshotWriter w(kMagic, kVersion, static_cast<uint16_t>(window_), table.size());
-  table.for_each([&](std::string_view id, const AnomalySensor& a) {
-    w.put_string(id);
-    w.put(a.last_seq);
-    w.put(a.pending_seq);
-    w.put(a.tat_ns);
-    w.put(a.last_value);
-    w.put(a.anchor);
-    for (float f : a.window) w.put(f);
-    w.put(a.stuck_run);
-    w.put(a.win_count);
-    w.put(a.win_pos);
-    w.put(a.pending_run);
-    w.put(a.has_seq);
-    w.put(a.has_value);
-  });
+  table.for_each([&](std::string_view id, const AnomalySensor& a) { put_anomaly_entry(w, id, a); });
   return w.finish();
 }
 
@@ -278,32 +306,46 @@ bool AnomalyState::restore(std::span<const uint8_t> bytes) {
   uint64_t count = 0;
   if (!rd.open(bytes, kMagic, kVersion, &window, &count)) return false;
   if (window < 3 || window > kMaxSpikeWindow) return false;
-  // Smallest entry: 4-byte length + 1-byte id + fields.
   if (count > rd.remaining() / 88) return false;  // an entry is at least 88 bytes
   SensorTable<AnomalySensor> t;
   for (uint64_t i = 0; i < count; ++i) {
     std::string_view id;
     AnomalySensor a;
-    if (!rd.get_string(id, 1u << 20) || id.empty()) return false;
-    if (!rd.get(a.last_seq) || !rd.get(a.pending_seq) || !rd.get(a.tat_ns) ||
-        !rd.get_finite(a.last_value) || !rd.get_finite(a.anchor))
-      return false;
-    for (float& f : a.window)
-      if (!rd.get_finite(f)) return false;
-    if (!rd.get(a.stuck_run) || !rd.get(a.win_count) || !rd.get(a.win_pos) ||
-        !rd.get(a.pending_run) || !rd.get(a.has_seq) || !rd.get(a.has_value))
-      return false;
-    if (a.win_count > window || a.win_pos >= window || a.has_seq > 1 || a.has_value > 1)
-      return false;
-    if (window != window_) a.win_count = a.win_pos = 0;  // window size changed: refill
+    if (!get_anomaly_entry(rd, window, window_, &id, &a)) return false;
     bool inserted = false;
     AnomalySensor* slot = t.find_or_insert(id, &inserted);
     if (slot == nullptr || !inserted) return false;  // duplicate id
-    a.range = UINT32_MAX;
     *slot = a;
   }
   if (!rd.at_end()) return false;
   table.swap(t);
+  return true;
+}
+
+void AnomalyState::changed_entries(const engine::Batch& batch, std::span<const uint32_t> rows,
+                                   const engine::StateEntryFn& fn) const {
+  for_each_distinct_sensor(batch, rows, [&](std::string_view id) {
+    const AnomalySensor* a = table.find(id);
+    if (a == nullptr) return;  // not tracked (rejected before it was seen, or table full)
+    SnapshotWriter w(kMagic, kVersion, static_cast<uint16_t>(window_), 1);
+    put_anomaly_entry(w, id, *a);
+    const std::vector<uint8_t> entry = w.finish();
+    fn(id, entry);
+  });
+}
+
+bool AnomalyState::merge_entry(std::span<const uint8_t> entry) {
+  SnapshotReader rd;
+  uint16_t window = 0;
+  uint64_t count = 0;
+  if (!rd.open(entry, kMagic, kVersion, &window, &count) || count != 1) return false;
+  if (window < 3 || window > kMaxSpikeWindow) return false;
+  std::string_view id;
+  AnomalySensor a;
+  if (!get_anomaly_entry(rd, window, window_, &id, &a) || !rd.at_end()) return false;
+  AnomalySensor* slot = table.find_or_insert(id);
+  if (slot == nullptr) return false;
+  *slot = a;
   return true;
 }
 

@@ -73,6 +73,11 @@ class AnomalyState final : public engine::OperatorState {
   explicit AnomalyState(int window) : window_(window) {}
   std::vector<uint8_t> snapshot() const override;
   bool restore(std::span<const uint8_t> bytes) override;
+  /// Durable entry by entry: one entry per sensor (a one-sensor snapshot()).
+  bool durable() const override { return true; }
+  void changed_entries(const engine::Batch& batch, std::span<const uint32_t> rows,
+                       const engine::StateEntryFn& fn) const override;
+  bool merge_entry(std::span<const uint8_t> entry) override;
   size_t memory_bytes() const override { return table.memory_bytes(); }
   SensorTable<AnomalySensor> table;
   /// Identity registry generation the cached range indexes were looked up in (not persisted).

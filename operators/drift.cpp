@@ -378,21 +378,42 @@ void Drift::process(engine::Batch& b, engine::OperatorState* state,
   }
 }
 
+namespace {
+
+void put_drift_entry(SnapshotWriter& w, std::string_view id, const DriftSensor& d) {
+  w.put_string(id);
+  w.put(d.cusum.hi);
+  w.put(d.cusum.lo);
+  w.put(d.ewma.z);
+  w.put(d.ewma.n);
+  w.put(d.ph.n);
+  w.put(d.ph.mean);
+  w.put(d.ph.up);
+  w.put(d.ph.down);
+  w.put(d.levels);
+  w.put(d.red_run);
+}
+
+bool get_drift_entry(SnapshotReader& rd, std::string_view* id, DriftSensor* out) {
+  DriftSensor d;
+  if (!rd.get_string(*id, 1u << 20) || id->empty()) return false;
+  if (!rd.get_finite(d.cusum.hi) || !rd.get_finite(d.cusum.lo) || !rd.get_finite(d.ewma.z) ||
+      !rd.get(d.ewma.n) || !rd.get(d.ph.n) || !rd.get_finite(d.ph.mean) ||
+      !rd.get_finite(d.ph.up) || !rd.get_finite(d.ph.down) || !rd.get(d.levels) ||
+      !rd.get(d.red_run))
+    return false;
+  if (d.cusum.hi < 0 || d.cusum.lo < 0 || d.ph.up < 0 || d.ph.down < 0) return false;
+  if (d.levels >= (1u << (2 * static_cast<int>(Detector::kCount)))) return false;
+  d.member = -2;  // group membership comes from the current configuration
+  *out = d;
+  return true;
+}
+
+}  // namespace
+
 std::vector<uint8_t> DriftState::snapshot() const {
   SnapshotWriter w(kMagic, kVersion, 0, table.size());
-  table.for_each([&](std::string_view id, const DriftSensor& d) {
-    w.put_string(id);
-    w.put(d.cusum.hi);
-    w.put(d.cusum.lo);
-    w.put(d.ewma.z);
-    w.put(d.ewma.n);
-    w.put(d.ph.n);
-    w.put(d.ph.mean);
-    w.put(d.ph.up);
-    w.put(d.ph.down);
-    w.put(d.levels);
-    w.put(d.red_run);
-  });
+  table.for_each([&](std::string_view id, const DriftSensor& d) { put_drift_entry(w, id, d); });
   return w.finish();
 }
 
@@ -407,15 +428,7 @@ bool DriftState::restore(std::span<const uint8_t> bytes) {
   for (uint64_t i = 0; i < count; ++i) {
     std::string_view id;
     DriftSensor d;
-    if (!rd.get_string(id, 1u << 20) || id.empty()) return false;
-    if (!rd.get_finite(d.cusum.hi) || !rd.get_finite(d.cusum.lo) || !rd.get_finite(d.ewma.z) ||
-        !rd.get(d.ewma.n) || !rd.get(d.ph.n) || !rd.get_finite(d.ph.mean) ||
-        !rd.get_finite(d.ph.up) || !rd.get_finite(d.ph.down) || !rd.get(d.levels) ||
-        !rd.get(d.red_run))
-      return false;
-    if (d.cusum.hi < 0 || d.cusum.lo < 0 || d.ph.up < 0 || d.ph.down < 0) return false;
-    if (d.levels >= (1u << (2 * static_cast<int>(Detector::kCount)))) return false;
-    d.member = -2;  // group membership comes from the current configuration
+    if (!get_drift_entry(rd, &id, &d)) return false;
     bool inserted = false;
     DriftSensor* slot = t.find_or_insert(id, &inserted);
     if (slot == nullptr || !inserted) return false;
@@ -423,6 +436,32 @@ bool DriftState::restore(std::span<const uint8_t> bytes) {
   }
   if (!rd.at_end()) return false;
   table.swap(t);
+  return true;
+}
+
+void DriftState::changed_entries(const engine::Batch& batch, std::span<const uint32_t> rows,
+                                 const engine::StateEntryFn& fn) const {
+  for_each_distinct_sensor(batch, rows, [&](std::string_view id) {
+    const DriftSensor* d = table.find(id);
+    if (d == nullptr) return;
+    SnapshotWriter w(kMagic, kVersion, 0, 1);
+    put_drift_entry(w, id, *d);
+    const std::vector<uint8_t> entry = w.finish();
+    fn(id, entry);
+  });
+}
+
+bool DriftState::merge_entry(std::span<const uint8_t> entry) {
+  SnapshotReader rd;
+  uint16_t param = 0;
+  uint64_t count = 0;
+  if (!rd.open(entry, kMagic, kVersion, &param, &count) || param != 0 || count != 1) return false;
+  std::string_view id;
+  DriftSensor d;
+  if (!get_drift_entry(rd, &id, &d) || !rd.at_end()) return false;
+  DriftSensor* slot = table.find_or_insert(id);
+  if (slot == nullptr) return false;
+  *slot = d;
   return true;
 }
 

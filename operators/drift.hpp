@@ -94,6 +94,11 @@ class DriftState final : public engine::OperatorState {
   uint64_t observations = 0;
   std::vector<uint8_t> snapshot() const override;
   bool restore(std::span<const uint8_t> bytes) override;
+  /// Durable entry by entry: one entry per sensor (a one-sensor snapshot()).
+  bool durable() const override { return true; }
+  void changed_entries(const engine::Batch& batch, std::span<const uint32_t> rows,
+                       const engine::StateEntryFn& fn) const override;
+  bool merge_entry(std::span<const uint8_t> entry) override;
   size_t memory_bytes() const override { return table.memory_bytes(); }
   SensorTable<DriftSensor> table;
   /// Group-table generation the cached member indexes belong to (not persisted).

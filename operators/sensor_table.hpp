@@ -95,6 +95,10 @@ class SensorTable {
   }
   /// The value for `id`, or nullptr.
   T* find(std::string_view id) { return find(id, sensor_id_hash(id)); }
+  /// Read-only lookup of `id`, or nullptr.
+  const T* find(std::string_view id) const {
+    return const_cast<SensorTable*>(this)->find(id, sensor_id_hash(id));
+  }
   /// The value for `id` whose sensor_id_hash is `h`, or nullptr.
   T* find(std::string_view id, uint64_t h) {
     if (size_ == 0) return nullptr;
@@ -209,6 +213,21 @@ inline void hash_selected_sensors(const engine::Batch& b, std::vector<uint64_t>&
                  ? sensor_id_hash(rd->sensor_id()->string_view())
                  : 0;
   }
+}
+
+/// Calls `fn(id)` once for each distinct sensor id of the rows `rows` of `b` (the sensors whose
+/// state a batch may have changed: durable state, docs/state.md), in id order.
+template <class Fn>
+void for_each_distinct_sensor(const engine::Batch& b, std::span<const uint32_t> rows, Fn&& fn) {
+  thread_local std::vector<std::string_view> ids;
+  ids.clear();
+  for (uint32_t r : rows) {
+    const wire::Reading* rd = b.row_reading[r];
+    if (rd != nullptr && rd->sensor_id() != nullptr) ids.push_back(rd->sensor_id()->string_view());
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  for (std::string_view id : ids) fn(id);
 }
 
 /// Lookahead distances for SensorTable prefetching (rows ahead of the one processed).
