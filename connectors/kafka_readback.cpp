@@ -17,6 +17,8 @@ rd_kafka_t* make_reader(const KafkaClientSettings& settings, const std::string& 
        {"group.id", "assay-readback-" + std::to_string(getpid())},  // assign() only: never joins
        {"enable.auto.commit", "false"},
        {"enable.partition.eof", "true"},
+       // What exactly-once pipelines wrote in aborted transactions is never read back.
+       {"isolation.level", "read_committed"},
        {"auto.offset.reset", "earliest"},
        {"client.id", "assay-readback"}},
       error);
@@ -76,7 +78,9 @@ bool each_in_partitions(rd_kafka_t* rk, const std::string& topic, const std::vec
     if (m == nullptr) continue;
     auto it = high.find(m->partition);
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      if (it != high.end() && m->offset >= it->second) high.erase(it);
+      // The end of what may be read now: the high watermark, or (read_committed) the last
+      // stable offset when a transaction is still open beyond it.
+      if (it != high.end()) high.erase(it);
     } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       *error = "reading " + topic + "/" + std::to_string(m->partition) + ": " +
                rd_kafka_message_errstr(m);

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "connectors/kafka_readback.hpp"
+#include "connectors/kafka_txn.hpp"
 #include "engine/log.hpp"
 
 namespace assay::connectors {
@@ -11,6 +12,8 @@ KafkaSink::KafkaSink(KafkaSinkConfig config, engine::Route route, std::string pi
     : config_(std::move(config)), route_(route), pipeline_(std::move(pipeline)) {}
 
 KafkaSink::~KafkaSink() { stop(); }
+
+rd_kafka_t* KafkaSink::handle() const { return txn_ ? txn_->handle() : producer_.handle(); }
 
 void KafkaSink::set_error(const std::string& e) {
   std::lock_guard<std::mutex> lock(err_mu_);
@@ -53,6 +56,28 @@ void KafkaSink::error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaq
 }
 
 bool KafkaSink::start(std::string* error) {
+  if (txn_) {
+    // Exactly-once: the pipeline's transactional producer writes this route too.
+    if (!txn_->start(error)) return false;
+    rd_kafka_t* rk = txn_->handle();
+    if (rkt_ == nullptr) rkt_ = rd_kafka_topic_new(rk, config_.topic.c_str(), nullptr);
+    const TopicCheck check = check_topic(rk, config_.topic, 5000, &partitions_);
+    if (check == TopicCheck::kMissing) {
+      *error = "topic '" + config_.topic + "' does not exist";
+      return false;
+    }
+    max_queue_ = 1000000;
+    txn_->on_delivery(config_.topic, [this](const rd_kafka_message_t* msg) {
+      // A failed delivery fails the transaction's commit, which aborts and rewinds: not an
+      // error of the sink.
+      if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR && msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE &&
+          msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+        engine::log_warn("kafka_sink", "delivery failed; the transaction will be aborted",
+                         {{"topic", config_.topic}, {"error", rd_kafka_err2str(msg->err)}});
+      if (ack_) ack_(reinterpret_cast<uint64_t>(msg->_private), msg->err == RD_KAFKA_RESP_ERR_NO_ERROR);
+    });
+    return true;
+  }
   ProducerOptions o;
   // Throughput: idempotent, acks from every in-sync replica, small linger, large batches.
   o.defaults = {{"enable.idempotence", "true"},
@@ -84,7 +109,7 @@ bool KafkaSink::start(std::string* error) {
 }
 
 bool KafkaSink::ready() const {
-  rd_kafka_t* rk = producer_.handle();
+  rd_kafka_t* rk = handle();
   return rk != nullptr && static_cast<size_t>(rd_kafka_outq_len(rk)) < max_queue_ * 8 / 10;
 }
 
@@ -103,7 +128,8 @@ bool KafkaSink::write(std::span<const uint8_t> record, const engine::OutputMeta&
     }
   }
   const std::string_view reason = engine::reject_code_name(meta.reason);
-  rd_kafka_t* rk = producer_.handle();
+  rd_kafka_t* rk = handle();
+  rd_kafka_topic_t* rkt = txn_ ? rkt_ : producer_.topic();
   for (;;) {
     // Headers cost an allocation each on the serial sink stage, so only what the topic does
     // not already say: the pipeline, the verdict summary and, for rejected records, the reason.
@@ -116,7 +142,7 @@ bool KafkaSink::write(std::span<const uint8_t> record, const engine::OutputMeta&
     if (meta.reason != engine::RejectCode::kNone)
       rd_kafka_header_add(h, "assay-reason", -1, reason.data(), static_cast<ssize_t>(reason.size()));
     const rd_kafka_resp_err_t err =
-        rd_kafka_producev(rk, RD_KAFKA_V_RKT(producer_.topic()), RD_KAFKA_V_PARTITION(partition),
+        rd_kafka_producev(rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                           RD_KAFKA_V_VALUE(const_cast<uint8_t*>(record.data()), record.size()),
                           RD_KAFKA_V_KEY(meta.key.data(), meta.key.size()), RD_KAFKA_V_HEADERS(h),
@@ -134,7 +160,7 @@ bool KafkaSink::write(std::span<const uint8_t> record, const engine::OutputMeta&
 }
 
 bool KafkaSink::flush(int timeout_ms) {
-  rd_kafka_t* rk = producer_.handle();
+  rd_kafka_t* rk = handle();
   if (rk == nullptr) return true;
   const rd_kafka_resp_err_t err = rd_kafka_flush(rk, timeout_ms);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -147,6 +173,8 @@ bool KafkaSink::flush(int timeout_ms) {
 
 void KafkaSink::stop() {
   producer_.stop();
+  if (rkt_ != nullptr) rd_kafka_topic_destroy(rkt_);
+  rkt_ = nullptr;
 }
 
 bool KafkaSink::read_back(engine::Partition partition, size_t max_records,
@@ -161,8 +189,7 @@ bool KafkaSink::read_back(engine::Partition partition, size_t max_records,
              " (partition: source needs at least as many partitions as the input topic)";
     return false;
   }
-  if (producer_.handle() != nullptr &&
-      rd_kafka_flush(producer_.handle(), 30000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (handle() != nullptr && rd_kafka_flush(handle(), 30000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     *error = "records still in flight to topic '" + config_.topic + "'";
     return false;
   }
@@ -184,7 +211,14 @@ std::unique_ptr<engine::Sink> KafkaSink::from_config(const engine::ConfigNode& c
     if (p->as_string() != "source") p->fail("the only partitioning option is 'source'");
     cfg.partition_by_source = true;
   }
-  return std::make_unique<KafkaSink>(std::move(cfg), route, ctx.pipeline.name);
+  auto sink = std::make_unique<KafkaSink>(std::move(cfg), route, ctx.pipeline.name);
+  if (ctx.engine.exactly_once) {
+    // Written in the input's transactions when on the same cluster (otherwise the pipeline
+    // refuses the route: it is not transactional).
+    auto txn = ctx.services.find<KafkaTransactions>("kafka-transactions");
+    if (txn && txn->client().brokers == sink->config_.client.brokers) sink->txn_ = txn;
+  }
+  return sink;
 }
 
 }  // namespace assay::connectors

@@ -14,6 +14,8 @@
 
 namespace assay::connectors {
 
+class KafkaTransactions;
+
 /// Configuration of a Kafka sink.
 struct KafkaSinkConfig {
   KafkaClientSettings client;
@@ -40,7 +42,7 @@ class KafkaSink final : public engine::Sink {
   std::string describe() const override { return "kafka:" + config_.topic; }
   /// Reads back and follows the source partition with `partition: source`.
   engine::SinkCapabilities capabilities() const override {
-    return {config_.partition_by_source, config_.partition_by_source, false};
+    return {config_.partition_by_source, config_.partition_by_source, txn_ != nullptr};
   }
   /// The last `max_records` records of output partition `partition` (after flushing what this
   /// sink still has in flight); needs `partition: source`.
@@ -64,6 +66,11 @@ class KafkaSink final : public engine::Sink {
   const std::string pipeline_;
   /// The producer (its own thread serves delivery reports off the serial sink stage).
   KafkaProducer producer_;
+  /// Exactly-once: the pipeline's transactional producer (then producer_ is unused).
+  std::shared_ptr<KafkaTransactions> txn_;
+  rd_kafka_topic_t* rkt_ = nullptr;  ///< this topic on txn_'s producer
+  /// The producer handle in use.
+  rd_kafka_t* handle() const;
   size_t max_queue_ = 100000;
   int partitions_ = 0;  ///< partitions of the topic at start (0 = unknown)
   mutable std::mutex err_mu_;

@@ -1,5 +1,7 @@
 #include "connectors/kafka_source.hpp"
 
+#include "connectors/kafka_txn.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -167,11 +169,21 @@ bool KafkaSource::start(std::string* error) {
                    {"fetch.wait.max.ms", "50"},
                    {"client.id", "assay-" + pipeline_},
                    {"log_level", "4"}});
+  if (txn_) {
+    // Exactly-once: offsets are committed only inside the outputs' transactions, and an input
+    // that is itself transactional is read as committed.
+    defaults["enable.auto.commit"] = "false";
+    defaults["isolation.level"] = "read_committed";
+  }
   rd_kafka_conf_t* conf = make_kafka_conf(config_.client, defaults, error);
   if (conf == nullptr) return false;
-  // These two are ours: user properties must not break the no-loss commit protocol.
+  // These are ours: user properties must not break the no-loss commit protocol.
   char err[512];
   rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, sizeof err);
+  if (txn_) {
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
+    rd_kafka_conf_set(conf, "isolation.level", "read_committed", err, sizeof err);
+  }
   rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_rebalance_cb(conf, &KafkaSource::rebalance_cb);
@@ -183,6 +195,7 @@ bool KafkaSource::start(std::string* error) {
     return false;
   }
   rd_kafka_poll_set_consumer(rk_);
+  if (txn_) txn_->set_consumer(rk_);
   rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(topics, config_.topic.c_str(), RD_KAFKA_PARTITION_UA);
   const rd_kafka_resp_err_t se = rd_kafka_subscribe(rk_, topics);
@@ -229,8 +242,41 @@ void KafkaSource::update_lag() {
   rd_kafka_topic_partition_list_destroy(list);
 }
 
+void KafkaSource::rewind() { rewind_.store(true); }
+
+// Exactly-once, after an aborted transaction: every assigned partition back to its committed
+// offset (the beginning when none), and nothing read beyond it is handed out.
+bool KafkaSource::do_rewind() {
+  for (auto& [p, q] : staged_)
+    for (rd_kafka_message_t* m : q) rd_kafka_message_destroy(m);
+  staged_.clear();
+  rd_kafka_topic_partition_list_t* list = nullptr;
+  if (rd_kafka_assignment(rk_, &list) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+  bool ok = true;
+  if (list->cnt > 0) {
+    ok = rd_kafka_committed(rk_, list, 30000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int i = 0; ok && i < list->cnt; ++i)
+      if (list->elems[i].offset < 0) list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+    if (ok) {
+      rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_, list, 30000);
+      if (e != nullptr) {
+        ok = false;
+        rd_kafka_error_destroy(e);
+      }
+    }
+  }
+  log_info("kafka_source", ok ? "rewound to the committed offsets" : "rewind failed",
+           {{"topic", config_.topic}, {"partitions", std::to_string(list->cnt)}});
+  rd_kafka_topic_partition_list_destroy(list);
+  return ok;
+}
+
 engine::SourceStatus KafkaSource::next(engine::Batch& b, size_t max_frames) {
   if (fatal_.load()) return engine::SourceStatus::kFailed;
+  if (rewind_.exchange(false) && !do_rewind()) {
+    set_error("cannot rewind to the committed offsets after an aborted transaction");
+    return engine::SourceStatus::kFailed;
+  }
   const int64_t now = engine::monotonic_ns();
   // Checks the topic at start, and probes the cluster again after a disconnect (so the source
   // becomes healthy again even when no record arrives after an outage).
@@ -358,6 +404,7 @@ engine::SourceStatus KafkaSource::next(engine::Batch& b, size_t max_frames) {
 }
 
 void KafkaSource::acknowledge(engine::Partition partition, engine::Offset next_offset) {
+  if (txn_) return;  // exactly-once: offsets go with the outputs' transactions
   if (rk_ == nullptr) return;
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(list, config_.topic.c_str(), partition.value())->offset =
@@ -371,7 +418,8 @@ void KafkaSource::stop() {
   for (auto& [p, q] : staged_)
     for (rd_kafka_message_t* m : q) rd_kafka_message_destroy(m);
   staged_.clear();
-  rd_kafka_commit(rk_, nullptr, 0);       // stored offsets, synchronously
+  if (!txn_) rd_kafka_commit(rk_, nullptr, 0);  // stored offsets, synchronously
+  if (txn_) txn_->set_consumer(nullptr);
   rd_kafka_consumer_close(rk_);          // leaves the group (revokes through the callback)
   rd_kafka_destroy(rk_);
   rk_ = nullptr;
@@ -416,7 +464,18 @@ std::unique_ptr<engine::Source> KafkaSource::from_config(const engine::ConfigNod
                 std::to_string(fetch) + ") with their framing");
     }
   }
-  return std::make_unique<KafkaSource>(std::move(cfg), ctx.metrics, ctx.pipeline.name);
+  auto source = std::make_unique<KafkaSource>(std::move(cfg), ctx.metrics, ctx.pipeline.name);
+  if (ctx.engine.exactly_once) {
+    // One transactional producer per instance, shared by the Kafka routes and the state
+    // changelog (they find it under this key); its id is unique per live instance.
+    source->txn_ = ctx.services.add(
+        "kafka-transactions",
+        std::make_shared<KafkaTransactions>(source->config_.client, source->config_.topic,
+                                            source->config_.group_id + "-" +
+                                                ctx.pipeline.instance_id,
+                                            10000));  // transaction.timeout.ms: a dead instance's open transaction is aborted after 10 s
+  }
+  return source;
 }
 
 }  // namespace assay::connectors

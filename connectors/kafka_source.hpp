@@ -17,6 +17,8 @@
 
 namespace assay::connectors {
 
+class KafkaTransactions;
+
 /// Configuration of a Kafka source.
 struct KafkaSourceConfig {
   KafkaClientSettings client;
@@ -51,6 +53,7 @@ class KafkaSource final : public engine::Source {
   engine::SourceStatus next(engine::Batch& batch, size_t max_frames) override;
   bool healthy() const override;
   void acknowledge(engine::Partition partition, engine::Offset next_offset) override;
+  void rewind() override;
   void stop() override;
   std::string error() const override;
   std::string describe() const override { return "kafka:" + config_.topic; }
@@ -66,6 +69,7 @@ class KafkaSource final : public engine::Source {
   static void error_cb(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   void on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
   void update_lag();
+  bool do_rewind();
   void set_error(const std::string& e);
 
   const KafkaSourceConfig config_;
@@ -89,6 +93,9 @@ class KafkaSource final : public engine::Source {
   std::string error_;
   std::atomic<bool> fatal_{false};
   std::map<int32_t, prometheus::Gauge*> lag_gauges_;
+  /// Exactly-once: the pipeline's transactions (null with at-least-once).
+  std::shared_ptr<KafkaTransactions> txn_;
+  std::atomic<bool> rewind_{false};
 };
 
 }  // namespace assay::connectors

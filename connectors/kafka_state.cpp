@@ -1,9 +1,11 @@
 #include "connectors/kafka_state.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
 #include "connectors/kafka_readback.hpp"
+#include "connectors/kafka_txn.hpp"
 #include "engine/log.hpp"
 #include "engine/time.hpp"
 
@@ -50,6 +52,8 @@ KafkaStateStore::KafkaStateStore(KafkaStateConfig config) : config_(std::move(co
 
 KafkaStateStore::~KafkaStateStore() { stop(); }
 
+rd_kafka_t* KafkaStateStore::handle() const { return txn_ ? txn_->handle() : producer_.handle(); }
+
 void KafkaStateStore::set_error(const std::string& e) {
   std::lock_guard<std::mutex> lock(err_mu_);
   if (error_.empty()) error_ = e;
@@ -69,7 +73,8 @@ std::string KafkaStateStore::describe(size_t op, int32_t partition) const {
 void KafkaStateStore::delivery_cb(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* self = static_cast<KafkaStateStore*>(opaque);
   const bool ok = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR;
-  if (!ok)
+  // Exactly-once: a failed delivery fails the transaction's commit (abort, rewind, restore).
+  if (!ok && !self->txn_)
     self->set_error("changelog write to partition " + std::to_string(msg->partition) +
                     " failed: " + rd_kafka_err2str(msg->err));
   if (self->ack_) self->ack_(reinterpret_cast<uint64_t>(msg->_private), ok);
@@ -78,7 +83,11 @@ void KafkaStateStore::delivery_cb(rd_kafka_t*, const rd_kafka_message_t* msg, vo
 bool KafkaStateStore::start(const std::vector<engine::StateOperator>& ops, std::string* error) {
   topics_.clear();
   for (const auto& op : ops) topics_.push_back(changelog_topic(config_.topic_prefix, op.stage));
-  if (producer_.handle() != nullptr) return true;
+  if (handle() != nullptr && partitions_ > 0) return true;
+  if (txn_) {
+    // Exactly-once: the changelog is written in the pipeline's transactions.
+    if (!txn_->start(error)) return false;
+  } else {
   ProducerOptions po;
   po.defaults = {{"enable.idempotence", "true"},
                  {"acks", "all"},
@@ -99,10 +108,11 @@ bool KafkaStateStore::start(const std::vector<engine::StateOperator>& ops, std::
     *error = "state store: " + *error;
     return false;
   }
+  }
   partitions_ = config_.partitions;
   if (!config_.input_topic.empty()) {
     int n = 0;
-    if (check_topic(producer_.handle(), config_.input_topic, 30000, &n) != TopicCheck::kExists) {
+    if (check_topic(handle(), config_.input_topic, 30000, &n) != TopicCheck::kExists) {
       *error = "state store: cannot read the partition count of input topic '" +
                config_.input_topic + "'";
       producer_.stop();
@@ -114,6 +124,9 @@ bool KafkaStateStore::start(const std::vector<engine::StateOperator>& ops, std::
     producer_.stop();
     return false;
   }
+  if (txn_)
+    for (const std::string& topic : topics_)
+      txn_->on_delivery(topic, [this](const rd_kafka_message_t* msg) { delivery_cb(nullptr, msg, this); });
   engine::log_info("state", "durable state in changelog topics",
                    {{"topics", [&] {
                        std::string s;
@@ -127,7 +140,7 @@ bool KafkaStateStore::start(const std::vector<engine::StateOperator>& ops, std::
 // Creates the changelog topics that do not exist yet (compacted, one partition per input
 // partition); an existing one must have at least as many partitions as the input.
 bool KafkaStateStore::ensure_topics(std::string* error) {
-  rd_kafka_t* rk = producer_.handle();
+  rd_kafka_t* rk = handle();
   for (const std::string& topic : topics_) {
     int n = 0;
     const TopicCheck check = check_topic(rk, topic, 10000, &n);
@@ -197,11 +210,25 @@ bool KafkaStateStore::restore(size_t op, engine::Partition partition,
     *error = "no such state operator";
     return false;
   }
+  // A just-created topic may not have a leader yet, and a broker may be restarting: transient
+  // errors are retried for a while (the partition is not ready meanwhile).
   std::vector<StoredRecord> records;
-  if (!read_kafka_partition(config_.client, topics_[op], partition.value(), 0, &records, error,
-                            60000)) {
-    *error = describe(op, partition.value()) + ": " + *error;
-    return false;
+  const int64_t deadline = engine::monotonic_ns() + 60'000'000'000LL;
+  for (int attempt = 1;; ++attempt) {
+    records.clear();
+    if (read_kafka_partition(config_.client, topics_[op], partition.value(), 0, &records, error,
+                             60000))
+      break;
+    if (engine::monotonic_ns() > deadline) {
+      *error = describe(op, partition.value()) + ": " + *error;
+      return false;
+    }
+    engine::log_warn("state", "changelog not readable yet; retrying",
+                     {{"topic", topics_[op]},
+                      {"partition", std::to_string(partition.value())},
+                      {"attempt", std::to_string(attempt)},
+                      {"error", *error}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(100 * attempt, 1000)));
   }
   for (const StoredRecord& r : records)
     if (!fn(r.bytes, r.offset)) return true;  // the caller says why it stopped
@@ -210,7 +237,7 @@ bool KafkaStateStore::restore(size_t op, engine::Partition partition,
 
 bool KafkaStateStore::write(size_t op, engine::Partition partition, std::string_view key,
                             std::span<const uint8_t> record, uint64_t token) {
-  rd_kafka_t* rk = producer_.handle();
+  rd_kafka_t* rk = handle();
   if (rk == nullptr || op >= topics_.size()) {
     set_error("state store is not started");
     return false;
@@ -234,7 +261,7 @@ bool KafkaStateStore::write(size_t op, engine::Partition partition, std::string_
 }
 
 bool KafkaStateStore::flush(int timeout_ms) {
-  rd_kafka_t* rk = producer_.handle();
+  rd_kafka_t* rk = handle();
   if (rk == nullptr) return true;
   return rd_kafka_flush(rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR && error().empty();
 }
@@ -324,7 +351,18 @@ std::unique_ptr<engine::StateStore> KafkaStateStore::from_config(const engine::C
     if (cfg.replication_factor == 0) state->get("replication_factor").fail("must be -1 or >= 1");
     state->finish();
   }
-  return std::make_unique<KafkaStateStore>(std::move(cfg));
+  auto store = std::make_unique<KafkaStateStore>(std::move(cfg));
+  if (ctx.engine.exactly_once) {
+    auto txn = ctx.services.find<KafkaTransactions>("kafka-transactions");
+    if (!txn || txn->client().brokers != store->config_.client.brokers) {
+      if (state != nullptr)
+        state->fail("with processing.guarantee: exactly_once the state must be kept on the "
+                    "input's Kafka cluster (written in its transactions)");
+    } else {
+      store->txn_ = std::move(txn);
+    }
+  }
+  return store;
 }
 
 }  // namespace assay::connectors

@@ -17,6 +17,8 @@
 
 namespace assay::connectors {
 
+class KafkaTransactions;
+
 /// Configuration of the Kafka state store.
 struct KafkaStateConfig {
   KafkaClientSettings client;   ///< the cluster (the input's unless `state:` names one)
@@ -61,6 +63,10 @@ class KafkaStateStore final : public engine::StateStore {
   const KafkaStateConfig config_;
   std::vector<std::string> topics_;  ///< per state operator
   KafkaProducer producer_;
+  /// Exactly-once: the pipeline's transactional producer (then producer_ is unused).
+  std::shared_ptr<KafkaTransactions> txn_;
+  /// The producer handle in use.
+  rd_kafka_t* handle() const;
   int partitions_ = 0;
   mutable std::mutex err_mu_;
   std::string error_;

@@ -16,6 +16,8 @@
 #include "engine/config.hpp"
 #include "engine/metrics.hpp"
 #include "engine/operator.hpp"
+#include "engine/service.hpp"
+#include "engine/types.hpp"
 
 namespace assay::engine {
 
@@ -45,6 +47,28 @@ class SourceHost {
   virtual void source_failed(const std::string& message) = 0;
 };
 
+/// Outcome of committing or aborting a transaction.
+enum class TxnStatus {
+  kOk,       ///< done
+  kAborted,  ///< the transaction was aborted (abortable error): rewind, restore, continue
+  kFatal,    ///< the instance cannot go on (e.g. fenced by a newer member): stop
+};
+
+/// Exactly-once output (`processing.guarantee: exactly_once`, docs/state.md): every output,
+/// state entry and input offset written between begin() and commit() becomes visible to
+/// read_committed consumers together, or not at all. A Service (started with the pipeline's
+/// services); implemented by connectors/kafka_txn.*.
+class Transactions : public Service {
+ public:
+  /// Opens a transaction; false with a message (fatal).
+  virtual bool begin(std::string* error) = 0;
+  /// Commits the open transaction with the input positions `offsets` (next offset to read,
+  /// per input partition).
+  virtual TxnStatus commit(const std::map<int32_t, Offset>& offsets, std::string* error) = 0;
+  /// Aborts the open transaction (its records are never visible to read_committed readers).
+  virtual TxnStatus abort(std::string* error) = 0;
+};
+
 /// Where input comes from.
 class Source {
  public:
@@ -63,6 +87,10 @@ class Source {
   /// Called for each input frame once every output derived from it is acknowledged.
   /// Sources commit progress from this (Kafka offsets); files ignore it.
   virtual void acknowledge(Partition, Offset) {}
+  /// Exactly-once: after an aborted transaction, the next next() first moves every assigned
+  /// partition back to its committed offset (and forgets what it read beyond). Thread-safe:
+  /// only sets a flag.
+  virtual void rewind() {}
   /// Stops the source (idempotent).
   virtual void stop() {}
   /// Last fatal error.

@@ -115,6 +115,15 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
         e->get_int("max_output_bytes_per_record", int64_t{16} << 20, 4096, int64_t{1} << 32));
     e->finish();
   }
+  if (auto pr = root.maybe("processing")) {
+    const std::string g = pr->get_string("guarantee", "at_least_once");
+    if (g != "at_least_once" && g != "exactly_once")
+      pr->get("guarantee").fail("must be at_least_once or exactly_once");
+    p->engine.exactly_once = g == "exactly_once";
+    p->engine.commit_interval_ms =
+        static_cast<int>(pr->get_int("commit_interval_ms", 100, 1, 600000));
+    pr->finish();
+  }
   if (auto m = root.maybe("metrics")) {
     p->metrics_listen = m->get_string("listen", "");
     if (auto l = m->maybe("listen")) p->metrics_listen_at = l->location();
@@ -178,6 +187,18 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
   }
   if (!p->sinks[static_cast<size_t>(Route::kTrusted)])
     routes.fail("route 'trusted' is required");
+  if (p->engine.exactly_once) {
+    const auto txns = p->services.all<Transactions>();
+    if (txns.empty())
+      root.get("processing").get("guarantee").fail(
+          "exactly_once needs a Kafka input (offsets are committed in the outputs' transaction)");
+    p->txn = txns.front();
+    for (size_t r = 0; r < kRouteCount; ++r)
+      if (p->sinks[r] && !p->sinks[r]->capabilities().transactional)
+        routes.get(std::string(route_name(static_cast<Route>(r))))
+            .fail("with processing.guarantee: exactly_once every route must be a Kafka topic on "
+                  "the input's cluster (written in its transactions)");
+  }
   if (!p->sinks[static_cast<size_t>(Route::kRejected)])
     routes.fail("route 'rejected' is required: every record that cannot be processed goes there");
 

@@ -75,6 +75,9 @@ struct Pipeline {
   /// Services shared by the operators (live registries ...): started before the operators,
   /// stopped after them.
   ServiceSet services;
+  /// Exactly-once: the transactions every output, state entry and offset goes through (one of
+  /// `services`); null with at-least-once.
+  std::shared_ptr<Transactions> txn;
   /// Where durable operator state is kept (docs/state.md); null when it is not.
   std::unique_ptr<StateStore> state;
   /// The stateful operators whose state `state` keeps (StateStore's op indexes).

@@ -37,8 +37,8 @@ void RouteProbe::written(const OutputRecord& o) {
     by_reason_[static_cast<size_t>(o.reason)].fetch_add(o.readings, std::memory_order_relaxed);
 }
 
-void RouteProbe::acknowledged(Route route, bool ok) {
-  (ok ? confirmed_ : failed_)[static_cast<size_t>(route)].fetch_add(1, std::memory_order_relaxed);
+void RouteProbe::acknowledged(Route route, bool ok, uint64_t n) {
+  (ok ? confirmed_ : failed_)[static_cast<size_t>(route)].fetch_add(n, std::memory_order_relaxed);
 }
 
 uint64_t RouteProbe::readings(Route route) const {
@@ -165,6 +165,18 @@ struct Runner::Impl {
   // Per operator: its index in Pipeline::state_ops (-1: its state is not durable).
   std::vector<int> durable;
   prometheus::Gauge* restoring_gauge = nullptr;
+  // Exactly-once (p.txn set): the open transaction, under Runner::own_mu_.
+  struct Txn {
+    bool open = false;
+    bool dirty = false;                        // something was written in it
+    int64_t started_ns = 0;
+    std::map<int32_t, Offset> offsets;         // next input offset per partition
+    std::array<uint64_t, kRouteCount> written{};
+  } txn;
+  prometheus::Counter* txn_committed = nullptr;
+  prometheus::Counter* txn_aborted = nullptr;
+  // Bumped when an aborted transaction rewinds the source: a batch read across it is dropped.
+  std::atomic<uint64_t> rewind_gen{0};
   std::vector<prometheus::Counter*> restored_counters, written_counters;  // per state op
   std::vector<StageGroup> groups;
   // Operators that seal outputs, and their per-partition sealing states (guarded by own_mu_).
@@ -212,6 +224,8 @@ struct Runner::Impl {
   }
   std::unique_ptr<OperatorState> restore_state(size_t i, Partition part, std::string* err);
   bool restore_partitions(std::span<const Partition> parts);
+  void maybe_commit(bool force);
+  void txn_aborted_rewind(const std::string& reason);
   bool healthy() {
     std::lock_guard<std::mutex> lock(error_mu);
     return error.empty();
@@ -256,10 +270,13 @@ void Runner::Impl::close_seals(int32_t only) {
         meta.pipeline = p.info.name;
         meta.partition = part;
         meta.verdict = "checkpoint";
-        if (!sink->write({fin.out_arena.data() + o.offset, o.size}, meta, kUntrackedToken))
+        if (!sink->write({fin.out_arena.data() + o.offset, o.size}, meta, kUntrackedToken)) {
           fail("route " + std::string(route_name(o.route)) + ": " + sink->error());
-        else
+        } else {
           routes.written(o);
+          ++txn.written[static_cast<size_t>(o.route)];
+          txn.dirty = true;
+        }
       }
     }
   }
@@ -294,6 +311,7 @@ bool Runner::Impl::start(std::string* err) {
     if (!p.sinks[r]) continue;
     const Route route = static_cast<Route>(r);
     p.sinks[r]->set_ack([this, route](uint64_t token, bool ok) {
+      if (p.txn) return;  // exactly-once: outputs count as confirmed when their transaction commits
       self.tracker_.ack(token, ok);
       routes.acknowledged(route, ok);
     });
@@ -303,7 +321,9 @@ bool Runner::Impl::start(std::string* err) {
     }
   }
   if (p.state) {
-    p.state->set_ack([this](uint64_t token, bool ok) { self.tracker_.ack(token, ok); });
+    p.state->set_ack([this](uint64_t token, bool ok) {
+      if (!p.txn) self.tracker_.ack(token, ok);
+    });
     if (!p.state->start(p.state_ops, err)) {
       *err = "state: " + *err;
       return false;
@@ -323,7 +343,83 @@ bool Runner::Impl::start(std::string* err) {
     *err = "input " + p.source->describe() + ": " + *err;
     return false;
   }
+  if (p.txn) {
+    if (!p.txn->begin(err)) {
+      p.source->stop();
+      for (auto& op : p.operators) op->stop();
+      p.services.stop_all();
+      *err = "exactly-once: " + *err;
+      return false;
+    }
+    txn.open = true;
+    txn.started_ns = monotonic_ns();
+  }
   return true;
+}
+
+// Exactly-once: commits the open transaction (outputs, state entries, input offsets) when the
+// commit interval has passed, or now (`force`), and opens the next one. Caller holds own_mu_.
+void Runner::Impl::maybe_commit(bool force) {
+  if (!p.txn || !txn.open || !txn.dirty) return;
+  const int64_t now = monotonic_ns();
+  if (!force && now - txn.started_ns < int64_t{p.engine.commit_interval_ms} * 1'000'000) return;
+  std::string err;
+  if (!healthy() || self.tracker_.failed()) {
+    // Never commit a transaction after a failure: it may lack outputs of its records.
+    p.txn->abort(&err);
+    txn.open = false;
+    return;
+  }
+  const TxnStatus st = p.txn->commit(txn.offsets, &err);
+  if (st == TxnStatus::kOk) {
+    for (size_t r = 0; r < kRouteCount; ++r)
+      if (txn.written[r] > 0) routes.acknowledged(static_cast<Route>(r), true, txn.written[r]);
+    txn_committed->Increment();
+  } else if (st == TxnStatus::kAborted) {
+    txn_aborted_rewind(err);
+  } else {
+    fail("exactly-once: " + err);
+    self.stop_.store(true);
+    txn.open = false;
+    return;
+  }
+  txn.offsets.clear();
+  txn.written = {};
+  txn.dirty = false;
+  if (!p.txn->begin(&err)) {
+    fail("exactly-once: " + err);
+    self.stop_.store(true);
+    txn.open = false;
+    return;
+  }
+  txn.started_ns = monotonic_ns();
+}
+
+// Exactly-once, after an aborted transaction: nothing of it is visible, so every batch in
+// flight is dropped (epochs), every partition's state is restored again from what was
+// committed (lazily, at its next batch), chains are read back again, and the source goes
+// back to the committed offsets. Caller holds own_mu_.
+void Runner::Impl::txn_aborted_rewind(const std::string& reason) {
+  log_warn("runner", "transaction aborted; rewinding to the committed offsets",
+           {{"pipeline", p.info.name}, {"reason", reason}});
+  txn_aborted->Increment();
+  std::vector<int32_t> parts;
+  {
+    std::lock_guard<std::mutex> lock(self.epoch_mu_);
+    for (auto& [part, epoch] : self.epochs_) {
+      ++epoch;
+      parts.push_back(part);
+    }
+  }
+  for (int32_t part : parts) self.tracker_.drop_partition(Partition(part));
+  for (auto& states : seal_states) states.clear();
+  for (size_t i = 0; i < p.operators.size(); ++i) {
+    if (!p.operators[i]->stateful()) continue;
+    std::lock_guard<std::mutex> lock(state_mu[i]);
+    states[i].clear();
+  }
+  rewind_gen.fetch_add(1);
+  p.source->rewind();
 }
 
 // Backpressure: admit no new input while a service, an operator or a sink is not ready.
@@ -350,7 +446,12 @@ Batch* Runner::Impl::read(tbb::flow_control& fc) {
     auto batch = take();
     batch->max_readings_per_record = p.engine.max_readings_per_record;
     const int64_t read_start = monotonic_ns();
+    const uint64_t gen = rewind_gen.load();
     const SourceStatus st = p.source->next(*batch, p.engine.batch_size);
+    if (st == SourceStatus::kBatch && gen != rewind_gen.load()) {
+      give(std::move(batch));  // read before an aborted transaction's rewind: read again
+      continue;
+    }
     if (st == SourceStatus::kBatch)
       source_probe->records(batch->frames.size(), (monotonic_ns() - read_start) * 1e-9);
     if (st == SourceStatus::kFailed) source_probe->error();
@@ -378,6 +479,7 @@ Batch* Runner::Impl::read(tbb::flow_control& fc) {
     {
       std::lock_guard<std::mutex> lock(self.own_mu_);
       acknowledge_done();
+      maybe_commit(false);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
@@ -488,10 +590,11 @@ void Runner::Impl::write(Batch* raw) {
   const size_t nframes = b->frames.size();
   std::vector<uint32_t> per_frame(nframes, 0);
   for (const OutputRecord& o : b->outputs)
-    if (p.sinks[static_cast<size_t>(o.route)]) ++per_frame[o.frame];
+    if (p.sinks[static_cast<size_t>(o.route)] && !p.txn) ++per_frame[o.frame];
   // Durable state entries count as outputs of the batch's last frame: its offset (and so
   // every offset of the batch) is committed only once they are durable too.
-  if (nframes > 0 && p.state) per_frame[nframes - 1] += static_cast<uint32_t>(b->state_out.size());
+  if (nframes > 0 && p.state && !p.txn)
+    per_frame[nframes - 1] += static_cast<uint32_t>(b->state_out.size());
   std::vector<Offset> offsets(nframes);
   for (size_t f = 0; f < nframes; ++f) offsets[f] = b->frames[f].source_offset;
   std::vector<uint64_t> tokens(nframes);
@@ -560,6 +663,12 @@ void Runner::Impl::write(Batch* raw) {
     if (per_route[r] > 0) sink_probes[r]->records(per_route[r], write_seconds);
   poll_sinks();
   acknowledge_done();
+  if (p.txn && nframes > 0) {
+    txn.offsets[b->partition.value()] = Offset(b->frames[nframes - 1].source_offset.value() + 1);
+    for (size_t r = 0; r < kRouteCount; ++r) txn.written[r] += per_route[r];
+    txn.dirty = true;
+    maybe_commit(false);
+  }
   own_lock.unlock();
   self.stats_.frames_in.fetch_add(nframes, std::memory_order_relaxed);
   self.stats_.rows_in.fetch_add(b->row_count(), std::memory_order_relaxed);
@@ -583,6 +692,10 @@ void Runner::Impl::drain() {
   }
   if (p.state && !p.state->flush(30000))
     fail("state: flush failed: " + p.state->error());
+  if (p.txn) {
+    std::lock_guard<std::mutex> lock(self.own_mu_);
+    maybe_commit(true);  // aborts instead after a failure
+  }
   const int64_t deadline = monotonic_ns() + 30'000'000'000LL;
   while (self.tracker_.pending() > 0 && !self.tracker_.failed() && monotonic_ns() < deadline) {
     poll_sinks();
@@ -635,6 +748,10 @@ Runner::Runner(Pipeline& pipeline, Metrics& metrics)
                            "Durable operator state entries written (changed by a batch)")
              .Add(labels));
   }
+  auto& txns = metrics_.counters("assay_transactions_total",
+                                 "Exactly-once transactions, by result (committed, aborted)");
+  im.txn_committed = &txns.Add({{"pipeline", pname}, {"result", "committed"}});
+  im.txn_aborted = &txns.Add({{"pipeline", pname}, {"result", "aborted"}});
   im.restoring_gauge =
       &metrics_.gauges("assay_state_restoring_partitions",
                        "Partitions whose durable operator state is being restored (not ready)")
@@ -675,6 +792,9 @@ const RouteProbe& Runner::routes() const {
 std::map<int32_t, Offset> Runner::revoke(std::span<const Partition> partitions) {
   std::lock_guard<std::mutex> lock(own_mu_);
   std::map<int32_t, Offset> out;
+  // Exactly-once: what was written so far is committed with its offsets before the partitions
+  // move (KIP-447); the source commits nothing itself.
+  if (pipeline_.txn) impl_->maybe_commit(true);
   if (!impl_->sealers.empty()) {
     // Chains move with the partition: close their open ranges (a checkpoint over what was
     // written), and deliver everything before the next owner reads the outputs back.
@@ -692,7 +812,7 @@ std::map<int32_t, Offset> Runner::revoke(std::span<const Partition> partitions) 
       ++epochs_[p.value()];
     }
     for (auto& states : impl_->seal_states) states.erase(p.value());  // re-read on reassignment
-    if (auto c = tracker_.committable(p)) out[p.value()] = *c;
+    if (auto c = tracker_.committable(p); c && !pipeline_.txn) out[p.value()] = *c;
     tracker_.drop_partition(p);
   }
   // Per-partition process state goes with the partition (its next owner restores the durable

@@ -26,8 +26,9 @@ class RouteProbe {
   RouteProbe(Metrics& metrics, const std::string& pipeline);
   /// An output record was handed to its sink.
   void written(const OutputRecord& o);
-  /// Its sink confirmed it (ok) or gave up on it.
-  void acknowledged(Route route, bool ok);
+  /// Its sink confirmed `n` records (ok; exactly-once: their transaction committed) or gave
+  /// up on them.
+  void acknowledged(Route route, bool ok, uint64_t n = 1);
   /// Readings written to `route` (for alerts and attestations: records).
   uint64_t readings(Route route) const;
   /// Records written to `route`.

@@ -722,6 +722,122 @@ inline std::vector<std::string> frame_labels(const fs::path& labels, size_t fram
   return out;
 }
 
+// The sensor id of a SignedReading frame ("" for anything else).
+inline std::string frame_sensor(const std::vector<uint8_t>& f) {
+  std::vector<uint64_t> buf((f.size() + 7) / 8);
+  std::memcpy(buf.data(), f.data(), f.size());
+  const auto* p = reinterpret_cast<const uint8_t*>(buf.data());
+  flatbuffers::Verifier v(p, f.size());
+  if (f.size() < 8 || std::memcmp(p + 4, wire::SignedReadingIdentifier(), 4) != 0 ||
+      !wire::VerifySignedReadingBuffer(v))
+    return "";
+  const auto* body = wire::GetSignedReading(p)->body();
+  std::vector<uint64_t> b((body->size() + 7) / 8);
+  std::memcpy(b.data(), body->data(), body->size());
+  flatbuffers::Verifier bv(reinterpret_cast<const uint8_t*>(b.data()), body->size());
+  if (!wire::VerifyReadingBuffer(bv)) return "";
+  const auto* r = wire::GetReading(b.data());
+  return r->sensor_id() ? r->sensor_id()->str() : "";
+}
+
+// Produces frames[idx...] to `topic`, each to partition hash(sensor) % partitions (a sensor's
+// readings stay in one partition, as with keyed producers); returns where each landed.
+inline std::vector<Placement> produce_by_sensor(const std::string& topic, int partitions,
+                                                const std::vector<std::vector<uint8_t>>& frames,
+                                                const std::vector<size_t>& idx) {
+  std::vector<Placement> out(idx.size());
+  char err[512];
+  rd_kafka_conf_t* conf = base_conf(
+      {{"bootstrap.servers", bootstrap()}, {"enable.idempotence", "true"}, {"log_level", "3"}});
+  rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    auto* o = static_cast<std::vector<Placement>*>(opaque);
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+      (*o)[reinterpret_cast<size_t>(m->_private)] = Placement{m->partition, m->offset};
+  });
+  rd_kafka_conf_set_opaque(conf, &out);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (rk == nullptr) {
+    ADD_FAILURE() << err;
+    return {};
+  }
+  for (size_t j = 0; j < idx.size(); ++j) {
+    const size_t i = idx[j];
+    const std::string sensor = frame_sensor(frames[i]);
+    const int32_t part = static_cast<int32_t>(std::hash<std::string>{}(sensor) % partitions);
+    for (;;) {
+      const auto e = rd_kafka_producev(
+          rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(part),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+          RD_KAFKA_V_VALUE(const_cast<uint8_t*>(frames[i].data()), frames[i].size()),
+          RD_KAFKA_V_KEY(sensor.data(), sensor.size()),
+          RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(j)), RD_KAFKA_V_END);
+      if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        ADD_FAILURE() << rd_kafka_err2str(e);
+        break;
+      }
+      rd_kafka_poll(rk, 10);
+    }
+    rd_kafka_poll(rk, 0);
+  }
+  EXPECT_EQ(rd_kafka_flush(rk, 60000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_destroy(rk);
+  for (const Placement& p : out) EXPECT_GE(p.offset, 0) << "a record was not delivered";
+  return out;
+}
+
+/// Reads every message of `topic` as a read_committed consumer (what an exactly-once
+/// pipeline's consumers see), up to the end of what may be read now.
+inline std::vector<Message> consume_committed(const std::string& topic, int timeout_ms = 120000) {
+  std::vector<Message> out;
+  const std::vector<int64_t> ends = end_offsets(topic);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER,
+                                base_conf({{"bootstrap.servers", bootstrap()},
+                                           {"group.id", unique_name("reader")},
+                                           {"enable.auto.commit", "false"},
+                                           {"enable.partition.eof", "true"},
+                                           {"isolation.level", "read_committed"},
+                                           {"log_level", "3"}}),
+                                err, sizeof err);
+  if (rk == nullptr) {
+    ADD_FAILURE() << err;
+    return out;
+  }
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(ends.size()));
+  std::set<int32_t> remaining;
+  for (size_t p = 0; p < ends.size(); ++p) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), static_cast<int32_t>(p))->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
+    remaining.insert(static_cast<int32_t>(p));
+  }
+  rd_kafka_assign(rk, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!remaining.empty() && Clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 200);
+    if (m == nullptr) continue;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      remaining.erase(m->partition);
+    } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      Message msg;
+      msg.partition = m->partition;
+      msg.offset = m->offset;
+      if (m->key != nullptr) msg.key.assign(static_cast<const char*>(m->key), m->key_len);
+      const auto* v = static_cast<const uint8_t*>(m->payload);
+      msg.value.assign(v, v + m->len);
+      out.push_back(std::move(msg));
+    }
+    rd_kafka_message_destroy(m);
+  }
+  EXPECT_TRUE(remaining.empty()) << "timed out reading " << topic << " (read_committed)";
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  return out;
+}
+
 // ---- pipelines ---------------------------------------------------------------------------------
 
 /// Topics and settings of one Kafka-to-Kafka pipeline.

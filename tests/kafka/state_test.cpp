@@ -10,62 +10,6 @@
 namespace assay::kt {
 namespace {
 
-// The sensor id of a SignedReading frame ("" for anything else).
-std::string frame_sensor(const std::vector<uint8_t>& f) {
-  std::vector<uint64_t> buf((f.size() + 7) / 8);
-  std::memcpy(buf.data(), f.data(), f.size());
-  const auto* p = reinterpret_cast<const uint8_t*>(buf.data());
-  flatbuffers::Verifier v(p, f.size());
-  if (f.size() < 8 || std::memcmp(p + 4, wire::SignedReadingIdentifier(), 4) != 0 ||
-      !wire::VerifySignedReadingBuffer(v))
-    return "";
-  const auto* body = wire::GetSignedReading(p)->body();
-  std::vector<uint64_t> b((body->size() + 7) / 8);
-  std::memcpy(b.data(), body->data(), body->size());
-  flatbuffers::Verifier bv(reinterpret_cast<const uint8_t*>(b.data()), body->size());
-  if (!wire::VerifyReadingBuffer(bv)) return "";
-  const auto* r = wire::GetReading(b.data());
-  return r->sensor_id() ? r->sensor_id()->str() : "";
-}
-
-// Produces frames[idx...] to `topic`, each to partition hash(sensor) % partitions (a sensor's
-// readings stay in one partition, as with keyed producers); returns where each landed.
-std::vector<Placement> produce_by_sensor(const std::string& topic, int partitions,
-                                         const std::vector<std::vector<uint8_t>>& frames,
-                                         const std::vector<size_t>& idx) {
-  char err[512];
-  rd_kafka_t* rk = rd_kafka_new(
-      RD_KAFKA_PRODUCER,
-      base_conf({{"bootstrap.servers", bootstrap()}, {"enable.idempotence", "true"}, {"log_level", "3"}}),
-      err, sizeof err);
-  std::vector<Placement> out;
-  if (rk == nullptr) {
-    ADD_FAILURE() << err;
-    return out;
-  }
-  for (size_t i : idx) {
-    const std::string sensor = frame_sensor(frames[i]);
-    const int32_t part = static_cast<int32_t>(std::hash<std::string>{}(sensor) % partitions);
-    out.push_back({part, -1});
-    for (;;) {
-      const auto e = rd_kafka_producev(
-          rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(part),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_VALUE(const_cast<uint8_t*>(frames[i].data()), frames[i].size()),
-          RD_KAFKA_V_KEY(sensor.data(), sensor.size()), RD_KAFKA_V_END);
-      if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
-      if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        ADD_FAILURE() << rd_kafka_err2str(e);
-        break;
-      }
-      rd_kafka_poll(rk, 10);
-    }
-  }
-  EXPECT_EQ(rd_kafka_flush(rk, 60000), RD_KAFKA_RESP_ERR_NO_ERROR);
-  rd_kafka_destroy(rk);
-  return out;
-}
-
 struct StateSpec {
   std::string input, group, trusted, rejected, registry, audit_key, audit_file;
   int metrics_port = 0;
