@@ -4,11 +4,14 @@
 //       (idempotent, acks=all, linger.ms=5, batch.size=1000000, lz4); done when every record
 //       is delivered;
 //   (b) `assay run` with a pass-through pipeline (no operators; trusted + rejected routes to
-//       Kafka topics); done when the output topics hold one record per input reading.
+//       Kafka topics); done when the output topics hold one record per input reading;
+//   (c) with --eos: the same pipeline with `processing.guarantee: exactly_once` (one
+//       transaction every 100 ms carrying the outputs and the input offsets); done when the
+//       group's committed input offsets reach the end (they are committed with the outputs).
 // Both clocks start before the consumer is created (group join included). Not a ctest: run
 // bench/kafka_bench.sh (starts and stops a broker), or this binary with ASSAY_KAFKA_DIR set.
 //
-// usage: assay_bench_kafka [--records N] [--reps R] [--assay PATH]
+// usage: assay_bench_kafka [--records N] [--reps R] [--assay PATH] [--eos]
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
@@ -176,9 +179,20 @@ double bare_passthrough(const std::string& in, const std::string& out, uint64_t 
 }
 
 // (b) `assay run` pass-through; returns seconds until the outputs hold `n` records.
+// Sum of `group`'s committed offsets on the 4 partitions of `topic`.
+int64_t committed_sum(rd_kafka_t* rk, const std::string& topic) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(4);
+  for (int p = 0; p < 4; ++p) rd_kafka_topic_partition_list_add(list, topic.c_str(), p);
+  int64_t sum = 0;
+  if (rd_kafka_committed(rk, list, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+    for (int i = 0; i < list->cnt; ++i) sum += list->elems[i].offset > 0 ? list->elems[i].offset : 0;
+  rd_kafka_topic_partition_list_destroy(list);
+  return sum;
+}
+
 double assay_passthrough(const std::string& assay, const fs::path& dir, const std::string& in,
                          const std::string& trusted, const std::string& rejected, uint64_t n,
-                         const std::string& group) {
+                         const std::string& group, bool eos = false) {
   const fs::path yaml = dir / (group + ".yaml");
   {
     std::ofstream y(yaml);
@@ -187,9 +201,16 @@ double assay_passthrough(const std::string& assay, const fs::path& dir, const st
       << "routes:\n  trusted:\n    type: kafka\n    brokers: " << g_bootstrap << "\n    topic: " << trusted
       << "\n  rejected:\n    type: kafka\n    brokers: " << g_bootstrap << "\n    topic: " << rejected
       << "\nengine:\n  batch_size: 1024\n  max_in_flight: 8\n";
+    if (eos) y << "processing:\n  guarantee: exactly_once\n  commit_interval_ms: 100\n";
   }
   char err[512];
   rd_kafka_t* admin = rd_kafka_new(RD_KAFKA_PRODUCER, conf({{"bootstrap.servers", g_bootstrap}}), err, sizeof err);
+  // Exactly-once: output end offsets also count transaction markers; the committed input
+  // offsets (written in the outputs' transactions) say when everything is visible.
+  rd_kafka_t* watcher =
+      eos ? rd_kafka_new(RD_KAFKA_CONSUMER,
+                         conf({{"bootstrap.servers", g_bootstrap}, {"group.id", group}}), err, sizeof err)
+          : nullptr;
   const std::string log = (dir / (group + ".log")).string();
   std::vector<std::string> args{assay, "run", yaml.string(), "--no-progress"};
   std::vector<char*> argv;
@@ -205,7 +226,8 @@ double assay_passthrough(const std::string& assay, const fs::path& dir, const st
   posix_spawn_file_actions_destroy(&fa);
   double secs = -1;
   while (true) {
-    const int64_t got = end_offsets_sum(admin, trusted, 4) + end_offsets_sum(admin, rejected, 1);
+    const int64_t got = eos ? committed_sum(watcher, in)
+                            : end_offsets_sum(admin, trusted, 4) + end_offsets_sum(admin, rejected, 1);
     if (got >= static_cast<int64_t>(n)) {
       secs = std::chrono::duration<double>(Clock::now() - t0).count();
       break;
@@ -218,6 +240,7 @@ double assay_passthrough(const std::string& assay, const fs::path& dir, const st
   int st = 0;
   waitpid(pid, &st, 0);
   rd_kafka_destroy(admin);
+  if (watcher != nullptr) rd_kafka_destroy(watcher);
   return secs;
 }
 
@@ -226,7 +249,15 @@ double assay_passthrough(const std::string& assay, const fs::path& dir, const st
 int main(int argc, char** argv) {
   uint64_t records = 1000000;
   int reps = 3;
+  bool eos = false;
   std::string assay = (fs::path(argv[0]).parent_path() / ".." / "engine" / "cli" / "assay").string();
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--eos") {
+      eos = true;
+      for (int j = i; j + 1 < argc; ++j) argv[j] = argv[j + 1];
+      --argc;
+      break;
+    }
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--records") records = std::strtoull(argv[i + 1], nullptr, 10);
@@ -277,7 +308,7 @@ int main(int argc, char** argv) {
   std::printf("input: %zu SignedReading records (%.0f bytes avg) in topic %s (4 partitions); produced in %.2f s\n",
               frames.size(), bytes / frames.size(), in.c_str(), produce_s);
   std::printf("%-4s %-28s %10s %14s\n", "rep", "what", "seconds", "readings/s");
-  std::vector<double> bare_rates, assay_rates;
+  std::vector<double> bare_rates, assay_rates, eos_rates;
   const uint64_t n = frames.size();
   for (int r = 0; r < reps; ++r) {
     const std::string out = "bench-bare-out-" + tag + "-" + std::to_string(r);
@@ -294,6 +325,16 @@ int main(int argc, char** argv) {
     assay_rates.push_back(n / a);
     std::printf("%-4d %-28s %10.2f %14.0f\n", r, "assay run (pass-through)", a, n / a);
     std::fflush(stdout);
+    if (eos) {
+      const std::string etr = tr + "-eos", erj = rj + "-eos";
+      create_topic(etr, 4);
+      create_topic(erj, 1);
+      const double e = assay_passthrough(assay, dir, in, etr, erj, n,
+                                         "bench-eos-" + tag + "-" + std::to_string(r), true);
+      eos_rates.push_back(n / e);
+      std::printf("%-4d %-28s %10.2f %14.0f\n", r, "assay run (exactly-once)", e, n / e);
+      std::fflush(stdout);
+    }
   }
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -302,5 +343,10 @@ int main(int argc, char** argv) {
   const double mb = median(bare_rates), ma = median(assay_rates);
   std::printf("median: bare %.0f readings/s, assay %.0f readings/s, ratio assay/bare = %.2f (target >= 0.80)\n",
               mb, ma, ma / mb);
+  if (eos) {
+    const double me = median(eos_rates);
+    std::printf("median: assay exactly-once %.0f readings/s, ratio exactly-once/at-least-once = %.2f\n",
+                me, me / ma);
+  }
   return 0;
 }

@@ -17,6 +17,8 @@ rd_kafka_t* make_reader(const KafkaClientSettings& settings, const std::string& 
        {"group.id", "assay-readback-" + std::to_string(getpid())},  // assign() only: never joins
        {"enable.auto.commit", "false"},
        {"enable.partition.eof", "true"},
+       // The end of a partition is found by a fetch that returns nothing: do not wait long.
+       {"fetch.wait.max.ms", "10"},
        // What exactly-once pipelines wrote in aborted transactions is never read back.
        {"isolation.level", "read_committed"},
        {"auto.offset.reset", "earliest"},
@@ -136,6 +138,16 @@ bool read_kafka_partition(const KafkaClientSettings& settings, const std::string
   rd_kafka_t* rk = make_reader(settings, topic, error);
   if (rk == nullptr) return false;
   const bool ok = read_partitions(rk, topic, {partition}, max_records, out, error, timeout_ms);
+  rd_kafka_destroy(rk);
+  return ok;
+}
+
+bool for_each_kafka_record_in(const KafkaClientSettings& settings, const std::string& topic,
+                              const std::vector<int32_t>& partitions, const KafkaRecordFn& fn,
+                              std::string* error, int timeout_ms) {
+  rd_kafka_t* rk = make_reader(settings, topic, error);
+  if (rk == nullptr) return false;
+  const bool ok = each_in_partitions(rk, topic, partitions, 0, fn, error, timeout_ms);
   rd_kafka_destroy(rk);
   return ok;
 }

@@ -28,6 +28,12 @@ using KafkaRecordFn = std::function<void(int32_t, int64_t, std::span<const uint8
 bool for_each_kafka_record(const KafkaClientSettings& settings, const std::string& topic,
                            const KafkaRecordFn& fn, std::string* error);
 
+/// Calls `fn` for every record of the given partitions of `topic` (read together, in offset
+/// order per partition) up to their ends at the time of the call; holds one record at a time.
+bool for_each_kafka_record_in(const KafkaClientSettings& settings, const std::string& topic,
+                              const std::vector<int32_t>& partitions, const KafkaRecordFn& fn,
+                              std::string* error, int timeout_ms = 60000);
+
 /// Appends every record of every partition of `topic` (partition by partition, in offset
 /// order) up to the high watermarks at the time of the call.
 bool read_kafka_topic(const KafkaClientSettings& settings, const std::string& topic,

@@ -204,35 +204,40 @@ bool KafkaStateStore::ensure_topics(std::string* error) {
   return true;
 }
 
-bool KafkaStateStore::restore(size_t op, engine::Partition partition,
+bool KafkaStateStore::restore(size_t op, std::span<const engine::Partition> partitions,
                               const engine::StateRecordFn& fn, std::string* error) {
   if (op >= topics_.size()) {
     *error = "no such state operator";
     return false;
   }
-  // A just-created topic may not have a leader yet, and a broker may be restarting: transient
-  // errors are retried for a while (the partition is not ready meanwhile).
-  std::vector<StoredRecord> records;
+  std::vector<int32_t> parts;
+  for (engine::Partition p : partitions) parts.push_back(p.value());
+  std::string where;
+  for (int32_t p : parts) where += (where.empty() ? "" : ",") + std::to_string(p);
+  // A just-created topic may not have a leader yet, and a broker may be restarting: errors
+  // before the first record are retried for a while (the partitions are not ready meanwhile).
   const int64_t deadline = engine::monotonic_ns() + 60'000'000'000LL;
   for (int attempt = 1;; ++attempt) {
-    records.clear();
-    if (read_kafka_partition(config_.client, topics_[op], partition.value(), 0, &records, error,
-                             60000))
-      break;
-    if (engine::monotonic_ns() > deadline) {
-      *error = describe(op, partition.value()) + ": " + *error;
+    bool any = false, stopped = false;
+    const bool ok = for_each_kafka_record_in(
+        config_.client, topics_[op], parts,
+        [&](int32_t p, int64_t offset, std::span<const uint8_t> bytes) {
+          any = true;
+          if (!stopped && !fn(engine::Partition(p), bytes, offset)) stopped = true;
+        },
+        error, 60000);
+    if (ok || stopped) return true;  // a stop: the caller says why
+    if (any || engine::monotonic_ns() > deadline) {
+      *error = "changelog topic '" + topics_[op] + "' partitions " + where + ": " + *error;
       return false;
     }
     engine::log_warn("state", "changelog not readable yet; retrying",
                      {{"topic", topics_[op]},
-                      {"partition", std::to_string(partition.value())},
+                      {"partitions", where},
                       {"attempt", std::to_string(attempt)},
                       {"error", *error}});
     std::this_thread::sleep_for(std::chrono::milliseconds(std::min(100 * attempt, 1000)));
   }
-  for (const StoredRecord& r : records)
-    if (!fn(r.bytes, r.offset)) return true;  // the caller says why it stopped
-  return true;
 }
 
 bool KafkaStateStore::write(size_t op, engine::Partition partition, std::string_view key,
@@ -329,7 +334,7 @@ std::unique_ptr<engine::StateStore> KafkaStateStore::from_config(const engine::C
     if (state != nullptr) state->finish();
     return nullptr;
   }
-  if (type != "kafka") state->get("type").fail("must be kafka or none");
+  if (type != "kafka") state->get("type").fail("must be kafka, file or none");
   KafkaStateConfig cfg;
   const bool own_cluster = state != nullptr && state->has("brokers");
   if (!own_cluster && !kafka_input)

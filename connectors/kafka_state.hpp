@@ -38,8 +38,8 @@ class KafkaStateStore final : public engine::StateStore {
   explicit KafkaStateStore(KafkaStateConfig config);
   ~KafkaStateStore() override;
   bool start(const std::vector<engine::StateOperator>& ops, std::string* error) override;
-  bool restore(size_t op, engine::Partition partition, const engine::StateRecordFn& fn,
-               std::string* error) override;
+  bool restore(size_t op, std::span<const engine::Partition> partitions,
+               const engine::StateRecordFn& fn, std::string* error) override;
   bool write(size_t op, engine::Partition partition, std::string_view key,
              std::span<const uint8_t> record, uint64_t token) override;
   bool flush(int timeout_ms) override;

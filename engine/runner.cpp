@@ -222,6 +222,9 @@ struct Runner::Impl {
     std::lock_guard<std::mutex> lock(self.epoch_mu_);
     return self.epochs_[part];
   }
+  bool restore_states(size_t i, std::span<const Partition> parts,
+                      std::vector<std::unique_ptr<OperatorState>>* out,
+                      std::vector<uint64_t>* counts, std::string* err);
   std::unique_ptr<OperatorState> restore_state(size_t i, Partition part, std::string* err);
   bool restore_partitions(std::span<const Partition> parts);
   void maybe_commit(bool force);
@@ -830,29 +833,39 @@ bool Runner::assigned(std::span<const Partition> partitions) {
   return impl_->restore_partitions(partitions);
 }
 
-// A fresh state of operator i for `part` with every entry the store holds for it; null with a
-// message naming the store's place and the record if the stored state cannot be used.
-std::unique_ptr<OperatorState> Runner::Impl::restore_state(size_t i, Partition part,
-                                                           std::string* err) {
-  auto state = p.operators[i]->make_state(part);
+// Fresh states of operator i for `parts`, each with every entry the store holds for it
+// (counts[k] entries for parts[k]); false with a message naming the store's place and the
+// record if a stored state cannot be used.
+bool Runner::Impl::restore_states(size_t i, std::span<const Partition> parts,
+                                  std::vector<std::unique_ptr<OperatorState>>* out,
+                                  std::vector<uint64_t>* counts, std::string* err) {
   const size_t k = static_cast<size_t>(durable[i]);
   const StateOperator& so = p.state_ops[k];
-  uint64_t n = 0;
-  std::string bad;
-  std::string read_error;
+  out->clear();
+  counts->assign(parts.size(), 0);
+  std::map<int32_t, size_t> index;
+  for (size_t j = 0; j < parts.size(); ++j) {
+    out->push_back(p.operators[i]->make_state(parts[j]));
+    index[parts[j].value()] = j;
+  }
+  std::string bad, read_error;
   const bool ok = p.state->restore(
-      k, part,
-      [&](std::span<const uint8_t> bytes, int64_t position) {
+      k, parts,
+      [&](Partition part, std::span<const uint8_t> bytes, int64_t position) {
+        const auto it = index.find(part.value());
+        if (it == index.end()) return true;  // not asked for
         StateRecord rec;
         std::string reason;
         if (!decode_state_record(bytes, &rec, &reason)) {
         } else if (rec.op_type != so.type) {
-          reason = "written by operator type '" + std::string(rec.op_type) + "', not '" + so.type + "'";
-        } else if (!state->merge_entry(rec.entry)) {
+          reason = "written by operator type '" + std::string(rec.op_type) + "', not '" +
+                   so.type + "'";
+        } else if (!(*out)[it->second]->merge_entry(rec.entry)) {
           reason = "the entry of key '" + std::string(rec.key.substr(0, 200)) +
-                   "' is not a valid " + so.type + " state entry (corrupt, or an incompatible version)";
+                   "' is not a valid " + so.type +
+                   " state entry (corrupt, or an incompatible version)";
         } else {
-          ++n;
+          ++(*counts)[it->second];
           return true;
         }
         bad = p.state->describe(k, part.value()) + " at offset " + std::to_string(position) +
@@ -864,47 +877,67 @@ std::unique_ptr<OperatorState> Runner::Impl::restore_state(size_t i, Partition p
     *err = "state of operator '" + so.stage + "': " + (bad.empty() ? read_error : bad) +
            " (the pipeline does not start from empty state by itself: `assay state reset` "
            "does, and records it in the audit log)";
-    return nullptr;
+    return false;
   }
+  uint64_t n = 0;
+  for (uint64_t c : *counts) n += c;
   restored_counters[k]->Increment(static_cast<double>(n));
   self.stats_.state_restored.fetch_add(n, std::memory_order_relaxed);
-  return state;
+  return true;
+}
+
+std::unique_ptr<OperatorState> Runner::Impl::restore_state(size_t i, Partition part,
+                                                           std::string* err) {
+  std::vector<std::unique_ptr<OperatorState>> out;
+  std::vector<uint64_t> counts;
+  const Partition parts[1] = {part};
+  if (!restore_states(i, parts, &out, &counts, err)) return nullptr;
+  return std::move(out.front());
 }
 
 // Restores the durable state of every durable operator for `parts` (on assignment, before any
-// of their records is read); fails the run if a stored state cannot be used.
+// of their records is read; each operator's partitions are read together); fails the run if a
+// stored state cannot be used.
 bool Runner::Impl::restore_partitions(std::span<const Partition> parts) {
+  if (parts.empty()) return true;
   self.restoring_.fetch_add(static_cast<int>(parts.size()));
   restoring_gauge->Increment(static_cast<double>(parts.size()));
+  const int64_t t0 = monotonic_ns();
+  std::vector<uint64_t> total(parts.size(), 0);
   bool ok = true;
-  for (Partition part : parts) {
-    const int64_t t0 = monotonic_ns();
-    const uint64_t before = self.stats_.state_restored.load();
-    for (size_t i = 0; i < p.operators.size() && ok; ++i) {
-      if (durable[i] < 0) continue;
-      std::string err;
-      auto state = restore_state(i, part, &err);
-      if (!state) {
-        log_error("runner", "partition state cannot be restored",
-                  {{"pipeline", p.info.name}, {"error", err}});
-        fail(err);
-        self.stop_.store(true);
-        ok = false;
-        break;
-      }
-      const uint64_t epoch = current_epoch(part.value());
-      std::lock_guard<std::mutex> lock(state_mu[i]);
-      states[i][part.value()] = StateSlot{std::move(state), epoch};
+  for (size_t i = 0; i < p.operators.size() && ok; ++i) {
+    if (durable[i] < 0) continue;
+    std::vector<std::unique_ptr<OperatorState>> restored;
+    std::vector<uint64_t> counts;
+    std::string err;
+    if (!restore_states(i, parts, &restored, &counts, &err)) {
+      log_error("runner", "partition state cannot be restored",
+                {{"pipeline", p.info.name}, {"error", err}});
+      fail(err);
+      self.stop_.store(true);
+      ok = false;
+      break;
     }
-    if (ok)
-      log_info("runner", "partition state restored",
-               {{"pipeline", p.info.name},
-                {"partition", std::to_string(part.value())},
-                {"entries", std::to_string(self.stats_.state_restored.load() - before)},
-                {"seconds", std::to_string((monotonic_ns() - t0) * 1e-9)}});
-    self.restoring_.fetch_sub(1);
-    restoring_gauge->Decrement();
+    std::lock_guard<std::mutex> lock(state_mu[i]);
+    for (size_t j = 0; j < parts.size(); ++j) {
+      states[i][parts[j].value()] = StateSlot{std::move(restored[j]), current_epoch(parts[j].value())};
+      total[j] += counts[j];
+    }
   }
+  if (ok) {
+    std::string names, entries;
+    for (size_t j = 0; j < parts.size(); ++j) {
+      names += (j ? "," : "") + std::to_string(parts[j].value());
+      entries += (j ? "," : "") + std::to_string(total[j]);
+    }
+    log_info("runner", "partition state restored",
+             {{"pipeline", p.info.name},
+              {"partitions", names},
+              {"entries", entries},
+              {"seconds", std::to_string((monotonic_ns() - t0) * 1e-9)}});
+  }
+  self.restoring_.fetch_sub(static_cast<int>(parts.size()));
+  restoring_gauge->Decrement(static_cast<double>(parts.size()));
   return ok;
 }
 

@@ -28,9 +28,10 @@ struct StateOperator {
   std::string type;      ///< its operator type ("anomaly")
 };
 
-/// Called with each stored record of a partition, oldest first: its bytes and its position
-/// (e.g. the Kafka offset) for messages. Returns false to stop.
-using StateRecordFn = std::function<bool(std::span<const uint8_t> record, int64_t position)>;
+/// Called with each stored record, oldest first per partition: its partition, its bytes and
+/// its position (e.g. the Kafka offset) for messages. Returns false to stop.
+using StateRecordFn =
+    std::function<bool(Partition partition, std::span<const uint8_t> record, int64_t position)>;
 
 /// Where durable operator state is kept.
 class StateStore {
@@ -41,9 +42,9 @@ class StateStore {
   /// Prepares storage for `ops` (e.g. creates the changelog topics with one partition per
   /// input partition); false with a message naming the place.
   virtual bool start(const std::vector<StateOperator>& ops, std::string* error) = 0;
-  /// Calls `fn` with every record stored for `ops[op]` and `partition`, oldest first. False
-  /// with a message naming the place if it cannot be read.
-  virtual bool restore(size_t op, Partition partition, const StateRecordFn& fn,
+  /// Calls `fn` with every record stored for `ops[op]` and `partitions` (read together),
+  /// oldest first per partition. False with a message naming the place if it cannot be read.
+  virtual bool restore(size_t op, std::span<const Partition> partitions, const StateRecordFn& fn,
                        std::string* error) = 0;
   /// Queues one record (latest entry of `key`) for `ops[op]` and `partition`; the ack
   /// callback reports `token` when it is durable. False on a fatal error (error()).
