@@ -189,8 +189,7 @@ void register_ecdsa_sha256_capture() {
   xmlSecPtrListPtr ids = xmlSecTransformIdsGet();
   for (xmlSecSize i = 0; i < xmlSecPtrListGetSize(ids); ++i) {
     if (xmlSecPtrListGetItem(ids, i) != g_ecdsa_sha256) continue;
-    if (xmlSecPtrListSet(ids, &g_ecdsa_sha256_capture, i) < 0)
-      break;
+    if (xmlSecPtrListSet(ids, &g_ecdsa_sha256_capture, i) < 0) break;
     return;
   }
   throw std::runtime_error("xmlsec: cannot register the ecdsa-sha256 transform");
