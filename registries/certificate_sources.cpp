@@ -43,6 +43,13 @@ std::vector<std::string> list_dir(const std::string& dir) {
   std::vector<std::string> names;
   while (const dirent* e = ::readdir(d)) {
     if (!certificate_name(e->d_name)) continue;
+    // A regular file, or a link to one (stat follows it); the directory entry's type saves the
+    // stat where the file system states it.
+    if (e->d_type == DT_REG) {
+      names.emplace_back(e->d_name);
+      continue;
+    }
+    if (e->d_type != DT_UNKNOWN && e->d_type != DT_LNK) continue;
     const std::string p = dir + "/" + e->d_name;
     struct stat st {};
     if (::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode)) names.emplace_back(e->d_name);
