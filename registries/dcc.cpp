@@ -1194,23 +1194,17 @@ std::vector<double> fit(const std::vector<double>& x, const std::vector<double>&
   return out;
 }
 
-// The schema version and the signature: what is checked before anything is mapped. (An ECDSA
-// P-256 SignatureValue may be left to the caller: `deferred`; map_dcc then runs only once it
-// verifies.)
-SignatureCheck check_dcc_signature(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
-                                   DeferredCheck& deferred) {
-  const std::string version = attr(root, "schemaVersion");
-  if (!version.starts_with("3."))
-    fail(root, "schemaVersion '" + version + "' is not supported (DCC 3.x)");
-  return verify_signature(doc, root, trust, deferred);
-}
-
-// The mapping of a document whose signature verified (`sig`).
-DccImport map_dcc(const xmlNode* root, const IdentityRegistry* identity,
-                  const SignatureCheck& sig) {
+DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
+                  const IdentityRegistry* identity, DeferredCheck& deferred) {
   DccImport im;
   CalibrationCertificate& c = im.cert;
   im.schema_version = attr(root, "schemaVersion");
+  if (!im.schema_version.starts_with("3."))
+    fail(root, "schemaVersion '" + im.schema_version + "' is not supported (DCC 3.x)");
+  // Signature first: nothing of an unverified document is used.
+  // (An ECDSA P-256 SignatureValue may be left to the caller: `deferred`; the mapping below
+  // then stands only once it verifies.)
+  const SignatureCheck sig = verify_signature(doc, root, trust, deferred);
   im.signature_method = sig.method;
   im.signer_subject = sig.key->x509_subject;
   im.signing_time_ns = sig.signing_time_ns;
@@ -1588,68 +1582,25 @@ bool looks_like_xml(std::string_view d) {
   return false;
 }
 
-/// A parsed DCC whose mapping waits for its ECDSA SignatureValue check (DccPendingSignature).
-struct DccDeferredImport {
-  xmlDocPtr doc = nullptr;
-  std::string where;
-  const IdentityRegistry* identity = nullptr;
-  bool record_taken = false;
-  std::string id;  // best effort, for a refusal
-  // The signature check but its last step (SignatureCheck).
-  const LabKey* key = nullptr;
-  std::string method;
-  std::vector<uint8_t> value;
-  int64_t signing_time_ns = 0;
-  DccDeferredImport() = default;
-  DccDeferredImport(const DccDeferredImport&) = delete;
-  DccDeferredImport& operator=(const DccDeferredImport&) = delete;
-  ~DccDeferredImport() {
-    if (doc != nullptr) xmlFreeDoc(doc);
-  }
-};
-
-namespace {
-
-RefusedCertificate refusal_at(const std::string& where, CertRefusal why, long line,
-                              const std::string& path, const std::string& msg, std::string id) {
-  RefusedCertificate r;
-  r.reason = why;
-  r.certificate_id = std::move(id);
-  r.message = where + (line > 0 ? ":" + std::to_string(line) : "") + ": " + path + ": " + msg;
-  return r;
-}
-
-RefusedCertificate refusal_of(const std::string& where, const DccFail& f, std::string id) {
-  return refusal_at(where, f.reason, f.node != nullptr ? xmlGetLineNo(f.node) : 0,
-                    node_path(f.node), f.message, std::move(id));
-}
-
-// Maps a document whose signature verified into `out` (the import or the refusal).
-void map_into(DccOutcome& out, xmlDocPtr doc, const std::string& where,
-              const IdentityRegistry* identity, bool record_taken, const SignatureCheck& sig,
-              const std::string& id) {
-  t_record_taken = record_taken;
-  try {
-    out.import = map_dcc(xmlDocGetRootElement(doc), identity, sig);
-  } catch (const DccFail& f) {
-    out.import.reset();
-    out.refused = refusal_of(where, f, id);
-  }
-}
-
-}  // namespace
-
 DccOutcome import_dcc(std::string_view xml, const std::string& where, const TrustList& trust,
                       const IdentityRegistry* identity, bool record_taken, DccVerifyMode mode) {
   init_once();
+  t_record_taken = record_taken;
   DccOutcome out;
-  auto refuse = [&](CertRefusal why, long line, const std::string& path, const std::string& msg) {
-    out.refused = refusal_at(where, why, line, path, msg, "");
+  auto refuse = [&](CertRefusal why, long line, const std::string& path, const std::string& msg,
+                    std::string id, std::string sensor) {
+    RefusedCertificate r;
+    r.reason = why;
+    r.certificate_id = std::move(id);
+    r.sensor_id = std::move(sensor);
+    r.message = where + (line > 0 ? ":" + std::to_string(line) : "") + ": " + path + ": " + msg;
+    out.refused = std::move(r);
   };
   if (xml.size() > kDccMaxBytes) {
     refuse(CertRefusal::kInvalid, 0, "/",
            "document of " + std::to_string(xml.size()) + " bytes is larger than the limit of " +
-               std::to_string(kDccMaxBytes) + " bytes; not parsed");
+               std::to_string(kDccMaxBytes) + " bytes; not parsed",
+           "", "");
     return out;
   }
   // One parser context per thread, reused (its name dictionary too: a registry's DCCs share
@@ -1668,7 +1619,7 @@ DccOutcome import_dcc(std::string_view xml, const std::string& where, const Trus
     parser.ctxt = xmlNewParserCtxt();
     parser.uses = 0;
     if (parser.ctxt == nullptr) {
-      refuse(CertRefusal::kInvalid, 0, "/", "cannot create an XML parser");
+      refuse(CertRefusal::kInvalid, 0, "/", "cannot create an XML parser", "", "");
       return out;
     }
     parser.ctxt->sax->internalSubset = on_internal_subset;
@@ -1685,7 +1636,8 @@ DccOutcome import_dcc(std::string_view xml, const std::string& where, const Trus
     parser.drop();
     refuse(CertRefusal::kInvalid, line, "/",
            "a DOCTYPE is not allowed in a DCC (no DTD, no entity declarations: entity expansion "
-           "and external entities are refused before they are read)");
+           "and external entities are refused before they are read)",
+           "", "");
     return out;
   }
   if (!doc || ctxt->wellFormed == 0) {
@@ -1693,13 +1645,12 @@ DccOutcome import_dcc(std::string_view xml, const std::string& where, const Trus
     std::string msg = e != nullptr && e->message != nullptr ? trim(e->message) : "not well-formed";
     const long line = e != nullptr ? e->line : 0;
     parser.drop();
-    refuse(CertRefusal::kInvalid, line, "/", "malformed XML: " + msg);
+    refuse(CertRefusal::kInvalid, line, "/", "malformed XML: " + msg, "", "");
     return out;
   }
   const xmlNode* root = xmlDocGetRootElement(doc.get());
-  std::string id;
+  std::string id, sensor;
   DeferredCheck deferred;
-  SignatureCheck sig;
   try {
     if (root == nullptr) fail(nullptr, "no root element");
     if (!is(root, kDccNs, "digitalCalibrationCertificate")) {
@@ -1712,38 +1663,25 @@ DccOutcome import_dcc(std::string_view xml, const std::string& where, const Trus
     if (const xmlNode* a = child(root, kDccNs, "administrativeData")) {
       id = text(child(child(a, kDccNs, "coreData"), kDccNs, "uniqueIdentifier"));
     }
-    sig = check_dcc_signature(doc.get(), root, trust, deferred);
+    out.import = map_dcc(doc.get(), root, trust, identity, deferred);
   } catch (const DccFail& f) {
-    out.refused = refusal_of(where, f, id);
+    out.import.reset();
+    refuse(f.reason, f.node != nullptr ? xmlGetLineNo(f.node) : 0, node_path(f.node), f.message, id,
+           sensor);
   }
-  if (!deferred.set) {
-    // Verified by xmlsec (or refused): map now.
-    if (!out.refused) map_into(out, doc.get(), where, identity, record_taken, sig, id);
-    return out;
+  if (deferred.set) {
+    // What the outcome becomes if the SignatureValue does not verify.
+    DccPendingSignature p;
+    p.key = std::move(deferred.key);
+    p.signed_info = std::move(deferred.message);
+    p.signature = deferred.signature;
+    p.refusal.reason = CertRefusal::kBadSignature;
+    p.refusal.certificate_id = id;
+    p.refusal.message = where + (deferred.line > 0 ? ":" + std::to_string(deferred.line) : "") +
+                        ": " + deferred.path + ": " + deferred.why;
+    out.pending = std::move(p);
+    if (mode == DccVerifyMode::kNow) complete_dcc_signatures(std::span<DccOutcome>(&out, 1));
   }
-  // The ECDSA P-256 SignatureValue is still to be checked: nothing is mapped before it
-  // verifies. A refusal decided after the signature step stands only if it does.
-  DccPendingSignature p;
-  p.key = std::move(deferred.key);
-  p.signed_info = std::move(deferred.message);
-  p.signature = deferred.signature;
-  p.refusal =
-      refusal_at(where, CertRefusal::kBadSignature, deferred.line, deferred.path, deferred.why, id);
-  if (!out.refused) {
-    auto d = std::make_shared<DccDeferredImport>();
-    d->doc = doc.release();
-    d->where = where;
-    d->identity = identity;
-    d->record_taken = record_taken;
-    d->id = id;
-    d->key = sig.key;
-    d->method = std::move(sig.method);
-    d->value = std::move(sig.value);
-    d->signing_time_ns = sig.signing_time_ns;
-    p.document = std::move(d);
-  }
-  out.pending = std::move(p);
-  if (mode == DccVerifyMode::kNow) complete_dcc_signatures(std::span<DccOutcome>(&out, 1));
   return out;
 }
 
@@ -1766,18 +1704,9 @@ void complete_dcc_signatures(std::span<DccOutcome> outcomes) {
   crypto::ecdsa_verify_batch(crypto::EcdsaCurve::kP256, jobs, verdicts);
   for (size_t j = 0; j < which.size(); ++j) {
     DccOutcome& o = outcomes[which[j]];
-    DccPendingSignature& p = *o.pending;
     if (verdicts[j] != 1) {
       o.import.reset();
-      o.refused = std::move(p.refusal);
-    } else if (p.document != nullptr && !o.refused) {
-      const DccDeferredImport& d = *p.document;
-      SignatureCheck sig;
-      sig.key = d.key;
-      sig.method = d.method;
-      sig.value = d.value;
-      sig.signing_time_ns = d.signing_time_ns;
-      map_into(o, d.doc, d.where, d.identity, d.record_taken, sig, d.id);
+      o.refused = std::move(o.pending->refusal);
     }
     o.pending.reset();
   }

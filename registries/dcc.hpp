@@ -62,8 +62,6 @@ struct DccImport {
   std::vector<DccTaken> taken;      ///< the values taken, with their XML paths (if recorded)
 };
 
-struct DccDeferredImport;
-
 /// The ECDSA P-256 check of a DCC's SignatureValue over its canonical ds:SignedInfo, left for
 /// complete_dcc_signatures (DccVerifyMode::kDeferred). xmlsec has processed the signature
 /// (structure, allowed algorithms, the key's type, every reference's digest) and handed the
@@ -74,9 +72,6 @@ struct DccPendingSignature {
   std::string signed_info;                  ///< the canonical ds:SignedInfo (the signed bytes)
   std::array<uint8_t, 64> signature{};      ///< the SignatureValue, r‖s (32 + 32 bytes)
   RefusedCertificate refusal;               ///< the outcome if the signature does not verify
-  /// The parsed document, mapped only once the signature verifies (dcc.cpp); null if the
-  /// outcome after the signature is already decided (DccOutcome::refused).
-  std::shared_ptr<DccDeferredImport> document;
 };
 
 /// Outcome of importing one DCC: either the import or the refusal (located message:
@@ -84,11 +79,9 @@ struct DccPendingSignature {
 struct DccOutcome {
   std::optional<DccImport> import;
   std::optional<RefusedCertificate> refused;
-  /// Set only by DccVerifyMode::kDeferred: the SignatureValue is still to be checked and
-  /// nothing of the document has been mapped (`import` is empty; `refused` may hold a refusal
-  /// that stands only if the signature verifies). complete_dcc_signatures resolves it: the
-  /// mapping's outcome, or pending->refusal (`bad_signature`) exactly as an immediate check
-  /// refuses the document.
+  /// Set only by DccVerifyMode::kDeferred: `import` / `refused` stand only if this signature
+  /// verifies; otherwise the outcome is pending->refusal (`bad_signature`), exactly as an
+  /// immediate check refuses it. complete_dcc_signatures resolves and clears it.
   std::optional<DccPendingSignature> pending;
 };
 
@@ -103,17 +96,16 @@ enum class DccVerifyMode : uint8_t {
 /// quantity: the DCC's values are converted to that unit, and a DCC with no value in a unit
 /// of the same dimension is refused. `record_taken` fills DccImport::taken (the XML path of
 /// every value taken; `assay dcc inspect`). `mode`: kDeferred leaves the ECDSA P-256
-/// SignatureValue check of a document whose references verified, and its mapping, in
-/// DccOutcome::pending (other keys and algorithms are always verified by xmlsec at once); then
-/// `identity` must stay valid until complete_dcc_signatures. Never throws for a bad document.
+/// SignatureValue check of a document whose references verified in DccOutcome::pending (other
+/// keys and algorithms are always verified by xmlsec at once). Never throws for a bad document.
 DccOutcome import_dcc(std::string_view xml, const std::string& where, const TrustList& trust,
                       const IdentityRegistry* identity = nullptr, bool record_taken = false,
                       DccVerifyMode mode = DccVerifyMode::kNow);
 
 /// Verifies the pending signatures of `outcomes` together (one ecdsa_verify_batch on the
-/// calling thread) and resolves each: a document whose signature verifies is mapped (its import
-/// or its refusal), one whose signature does not is refused (`bad_signature`). Clears every
-/// `pending`. Verdicts do not depend on the batch (docs/verification-ecdsa-hmac.md).
+/// calling thread) and resolves each: a signature that verifies leaves the outcome as it is,
+/// one that does not replaces it by its refusal. Clears every `pending`. Verdicts do not
+/// depend on the batch (docs/verification-ecdsa-hmac.md).
 void complete_dcc_signatures(std::span<DccOutcome> outcomes);
 
 /// Initialises libxml2 and xmlsec for the importer once per process (import_dcc calls it; a
