@@ -79,9 +79,11 @@ struct DccPendingSignature {
 struct DccOutcome {
   std::optional<DccImport> import;
   std::optional<RefusedCertificate> refused;
-  /// Set only by DccVerifyMode::kDeferred: `import` / `refused` stand only if this signature
-  /// verifies; otherwise the outcome is pending->refusal (`bad_signature`), exactly as an
-  /// immediate check refuses it. complete_dcc_signatures resolves and clears it.
+  /// Set only by DccVerifyMode::kDeferred: the SignatureValue is still to be checked, and
+  /// `import` / `refused` (the mapping, already done) must not be used before
+  /// complete_dcc_signatures resolves it: they stand only if the signature verifies; otherwise
+  /// the outcome becomes pending->refusal (`bad_signature`), exactly as an immediate check
+  /// refuses the document.
   std::optional<DccPendingSignature> pending;
 };
 
