@@ -113,7 +113,11 @@ void complete_dcc_signatures(std::span<DccOutcome> outcomes);
 /// Initialises libxml2 and xmlsec for the importer once per process (import_dcc calls it; a
 /// program that also uses xmlsec itself, e.g. to sign test documents, calls it first). It
 /// removes every libxml2 and xmlsec input callback (file, http, ftp) so that nothing a
-/// document references can be opened, and refuses external entities.
+/// document references can be opened, and refuses external entities. It registers, for the
+/// ecdsa-sha256 URI, a copy of xmlsec's own transform class that can hand the SignatureValue
+/// check to Assay's verifier (and signs and verifies as xmlsec's otherwise): a program that
+/// restricts a DSig context's transforms by class enables the one registered for the URI
+/// (xmlSecTransformIdListFindByHref), not xmlSecTransformEcdsaSha256Id.
 void dcc_init();
 
 /// True if `data` is an XML document rather than YAML/JSON: its first character after an
