@@ -12,6 +12,9 @@
 //    enveloped XMLDSig signature (ECDSA P-256, exclusive C14N, signed at set-up with xmlsec)
 //    verified against the lab's X.509 certificate. ASSAY_BENCH_DCC_DIR keeps the generated
 //    DCC directory between runs (it is reused when it holds the expected number of files).
+//  - BM_ImportDcc: one DCC import from memory (parse, XMLDSig, mapping; the ECDSA check as a
+//    batch of one). BM_ImportDccBatch/N: runs of N with the ECDSA checks batched, as a
+//    directory load does them (items_per_second).
 // Run: build/bench/assay_bench_calibration --benchmark_min_time=2
 #include <benchmark/benchmark.h>
 #include <libxml/parser.h>
@@ -547,6 +550,38 @@ void BM_ImportDcc(benchmark::State& state) {
   state.counters["bytes"] = static_cast<double>(docs[0].size());
 }
 BENCHMARK(BM_ImportDcc)->Unit(benchmark::kMicrosecond);
+
+// The same documents as a certificates directory imports them: runs of N (the argument), each
+// document's ECDSA P-256 SignatureValue check and mapping deferred and the run's checks
+// verified in one batch (complete_dcc_signatures). Time per run; items_per_second = documents
+// per CPU second.
+void BM_ImportDccBatch(benchmark::State& state) {
+  const DccWorld& d = dcc_world();
+  engine::set_log_level(engine::LogLevel::kError);
+  std::vector<std::string> docs;
+  for (uint32_t i = 0; i < 256; ++i) {
+    std::ifstream in(fs::path(d.dir) / ("dcc-" + std::to_string(i) + ".xml"), std::ios::binary);
+    docs.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::vector<std::string> refused;
+  const auto trust = registries::load_trust_list(d.trust, refused);
+  const size_t run = static_cast<size_t>(state.range(0));
+  std::vector<registries::DccOutcome> outcomes;
+  size_t n = 0;
+  for (auto _ : state) {
+    outcomes.clear();
+    for (size_t i = 0; i < run; ++i)
+      outcomes.push_back(registries::import_dcc(docs[(n + i) % docs.size()], "bench.xml", *trust,
+                                                nullptr, false,
+                                                registries::DccVerifyMode::kDeferred));
+    registries::complete_dcc_signatures(outcomes);
+    for (const auto& o : outcomes)
+      if (!o.import) std::abort();
+    n += run;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(n));
+}
+BENCHMARK(BM_ImportDccBatch)->Arg(16)->Arg(32)->Arg(64)->Arg(128)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -49,7 +49,11 @@ std::string resign(const std::string& xml) {
     }
     xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformEnvelopedId);
     xmlSecDSigCtxEnableReferenceTransform(ctx, xmlSecTransformSha256Id);
-    xmlSecDSigCtxEnableSignatureTransform(ctx, xmlSecTransformEcdsaSha256Id);
+    // The class registered for the URI: after dcc_init, the importer's copy of xmlsec's own
+    // (registries/dcc.cpp), which signs exactly as xmlsec's.
+    xmlSecDSigCtxEnableSignatureTransform(
+        ctx, xmlSecTransformIdListFindByHref(xmlSecTransformIdsGet(), xmlSecHrefEcdsaSha256,
+                                             xmlSecTransformUsageSignatureMethod));
     if (xmlSecDSigCtxSign(ctx, sig) >= 0) {
       xmlChar* mem = nullptr;
       int len = 0;

@@ -25,13 +25,16 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "crypto/ecdsa.hpp"
 #include "engine/time.hpp"
 
 namespace assay::registries {
 
-/// An xmlsec key (the public key of a trust-list X.509 certificate), duplicated per use.
+/// The public key of a trust-list X.509 certificate: for xmlsec, and (an EC P-256 key) for
+/// Assay's batched ECDSA verifier.
 struct DccVerifyKey {
   xmlSecKeyPtr key = nullptr;
+  std::optional<crypto::EcdsaPublicKey> p256;  ///< set iff the certificate's key is EC P-256
   DccVerifyKey() = default;
   DccVerifyKey(const DccVerifyKey&) = delete;
   DccVerifyKey& operator=(const DccVerifyKey&) = delete;
@@ -47,6 +50,7 @@ constexpr const char* kSiNs = "https://ptb.de/si";
 constexpr const char* kDsNs = "http://www.w3.org/2000/09/xmldsig#";
 constexpr const char* kXadesNs = "http://uri.etsi.org/01903/v1.3.2#";
 constexpr const char* kXadesSignedProps = "http://uri.etsi.org/01903#SignedProperties";
+constexpr std::string_view kEcdsaSha256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
 constexpr int64_t kDayNs = 86'400'000'000'000;
 
 // ---- process-wide set-up: libxml2 and xmlsec never touch the network or the file system ----
@@ -94,6 +98,103 @@ void xmlsec_error(const char* file, int line, const char* func, const char* obje
   t_xmlsec_error = m;
 }
 
+// ---- the ECDSA P-256 SignatureValue check, handed to Assay's batched verifier ----------
+//
+// xmlsec processes the signature as always: SignedInfo, the allowed algorithms, the key's type
+// against the SignatureMethod, every reference (dereference, transforms, C14N, digest). Its
+// ecdsa-sha256 transform receives the canonical SignedInfo (execute) and then the decoded
+// SignatureValue (verify). Assay registers, for that Algorithm URI, a transform class that is
+// xmlsec's own (OpenSSL) class with two additions: while a thread's capture is active
+// (verify_signature, for a trust-list key that is EC P-256), execute also records the bytes it
+// digests, and verify records a SignatureValue of exactly 2 x 32 bytes and reports success to
+// xmlsec; the caller then owes the check: the document's outcome holds only once
+// crypto::ecdsa_verify_batch accepts it (complete_dcc_signatures). In every other case
+// (capture inactive, signing, a shortened r||s) xmlsec's own code runs unchanged.
+
+struct EcdsaCapture {
+  bool active = false;    // set by verify_signature around xmlSecDSigCtxVerify
+  bool captured = false;  // verify was reached and deferred
+  std::string message;    // the bytes xmlsec's signature transform digests
+  std::array<uint8_t, 64> signature{};
+};
+thread_local EcdsaCapture t_capture;
+
+xmlSecTransformId g_ecdsa_sha256 = nullptr;  // xmlsec's own class (OpenSSL)
+// The class registered for the ecdsa-sha256 URI: a copy of xmlsec's with wrapped methods.
+struct _xmlSecTransformKlass g_ecdsa_sha256_capture {};
+
+// Runs one of xmlsec's own methods on `t`: its OpenSSL code checks that the transform object
+// is of its class, so the object carries that class for the duration of the call.
+template <typename Call>
+auto as_xmlsec(xmlSecTransformPtr t, Call&& call) {
+  t->id = g_ecdsa_sha256;
+  struct Restore {
+    xmlSecTransformPtr t;
+    ~Restore() { t->id = &g_ecdsa_sha256_capture; }
+  } restore{t};
+  return call();
+}
+
+int capture_initialize(xmlSecTransformPtr t) {
+  return as_xmlsec(t, [&] { return g_ecdsa_sha256->initialize(t); });
+}
+void capture_finalize(xmlSecTransformPtr t) {
+  as_xmlsec(t, [&] { g_ecdsa_sha256->finalize(t); });
+}
+int capture_set_key_req(xmlSecTransformPtr t, xmlSecKeyReqPtr req) {
+  return as_xmlsec(t, [&] { return g_ecdsa_sha256->setKeyReq(t, req); });
+}
+int capture_set_key(xmlSecTransformPtr t, xmlSecKeyPtr key) {
+  return as_xmlsec(t, [&] { return g_ecdsa_sha256->setKey(t, key); });
+}
+
+int capture_execute(xmlSecTransformPtr t, int last, xmlSecTransformCtxPtr ctx) {
+  if (t_capture.active && t->operation == xmlSecTransformOperationVerify) {
+    const xmlSecSize n = xmlSecBufferGetSize(&t->inBuf);
+    if (n > 0)
+      t_capture.message.append(reinterpret_cast<const char*>(xmlSecBufferGetData(&t->inBuf)), n);
+  }
+  return as_xmlsec(t, [&] { return g_ecdsa_sha256->execute(t, last, ctx); });
+}
+
+int capture_verify(xmlSecTransformPtr t, const xmlSecByte* data, xmlSecSize size,
+                   xmlSecTransformCtxPtr ctx) {
+  if (t_capture.active && t->operation == xmlSecTransformOperationVerify &&
+      t->status == xmlSecTransformStatusFinished && data != nullptr &&
+      size == t_capture.signature.size()) {
+    std::memcpy(t_capture.signature.data(), data, t_capture.signature.size());
+    t_capture.captured = true;
+    t->status = xmlSecTransformStatusOk;  // provisional: the caller verifies (see above)
+    return 0;
+  }
+  return as_xmlsec(t, [&] { return g_ecdsa_sha256->verify(t, data, size, ctx); });
+}
+
+// Puts the capturing class in the place of xmlsec's ecdsa-sha256 class in xmlsec's list of
+// transforms (xmlsec finds a transform by its Algorithm URI in that one process-wide list).
+void register_ecdsa_sha256_capture() {
+  g_ecdsa_sha256 = xmlSecTransformEcdsaSha256Id;
+  if (g_ecdsa_sha256 == nullptr || g_ecdsa_sha256->initialize == nullptr ||
+      g_ecdsa_sha256->finalize == nullptr || g_ecdsa_sha256->setKeyReq == nullptr ||
+      g_ecdsa_sha256->setKey == nullptr || g_ecdsa_sha256->verify == nullptr ||
+      g_ecdsa_sha256->execute == nullptr)
+    throw std::runtime_error("xmlsec: no ecdsa-sha256 transform");
+  g_ecdsa_sha256_capture = *g_ecdsa_sha256;
+  g_ecdsa_sha256_capture.initialize = capture_initialize;
+  g_ecdsa_sha256_capture.finalize = capture_finalize;
+  g_ecdsa_sha256_capture.setKeyReq = capture_set_key_req;
+  g_ecdsa_sha256_capture.setKey = capture_set_key;
+  g_ecdsa_sha256_capture.execute = capture_execute;
+  g_ecdsa_sha256_capture.verify = capture_verify;
+  xmlSecPtrListPtr ids = xmlSecTransformIdsGet();
+  for (xmlSecSize i = 0; i < xmlSecPtrListGetSize(ids); ++i) {
+    if (xmlSecPtrListGetItem(ids, i) != g_ecdsa_sha256) continue;
+    if (xmlSecPtrListSet(ids, &g_ecdsa_sha256_capture, i) < 0) break;
+    return;
+  }
+  throw std::runtime_error("xmlsec: cannot register the ecdsa-sha256 transform");
+}
+
 void init_once() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -110,6 +211,7 @@ void init_once() {
     xmlSecIORegisterCallbacks(refuse_match, refuse_open, refuse_read, refuse_close);
     xmlSetExternalEntityLoader(refuse_entity_loader);
     xmlSecErrorsSetCallback(xmlsec_error);
+    register_ecdsa_sha256_capture();
   });
 }
 
@@ -775,6 +877,18 @@ struct SignatureCheck {
   int64_t signing_time_ns = 0;
 };
 
+// The SignatureValue check verify_signature left to the caller (see EcdsaCapture), with the
+// refusal it turns into (located at the ds:Signature).
+struct DeferredCheck {
+  bool set = false;
+  std::shared_ptr<const DccVerifyKey> key;
+  std::string message;
+  std::array<uint8_t, 64> signature{};
+  long line = 0;
+  std::string path;
+  std::string why;
+};
+
 std::vector<uint8_t> base64(const xmlNode* n) {
   std::string s;
   for (char c : text(n))
@@ -848,7 +962,8 @@ const LabKey* signer_key(const xmlNode* sig, const TrustList& trust) {
        CertRefusal::kUntrustedLab);
 }
 
-SignatureCheck verify_signature(xmlDocPtr doc, const xmlNode* root, const TrustList& trust) {
+SignatureCheck verify_signature(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
+                                DeferredCheck& deferred) {
   std::vector<const xmlNode*> sigs;
   collect(root, kDsNs, "Signature", sigs);
   if (sigs.empty()) fail(root, "the DCC is unsigned (no ds:Signature)", CertRefusal::kUnsigned);
@@ -919,7 +1034,7 @@ SignatureCheck verify_signature(xmlDocPtr doc, const xmlNode* root, const TrustL
   const xmlSecTransformId digests[] = {xmlSecTransformSha256Id, xmlSecTransformSha384Id,
                                        xmlSecTransformSha512Id};
   const xmlSecTransformId methods[] = {xmlSecTransformRsaSha256Id,   xmlSecTransformRsaSha384Id,
-                                       xmlSecTransformRsaSha512Id,   xmlSecTransformEcdsaSha256Id,
+                                       xmlSecTransformRsaSha512Id,   &g_ecdsa_sha256_capture,
                                        xmlSecTransformEcdsaSha384Id, xmlSecTransformEcdsaSha512Id};
   for (auto id : c14n) {
     xmlSecDSigCtxEnableReferenceTransform(ctx, id);
@@ -929,6 +1044,18 @@ SignatureCheck verify_signature(xmlDocPtr doc, const xmlNode* root, const TrustL
   for (auto id : digests) xmlSecDSigCtxEnableReferenceTransform(ctx, id);
   for (auto id : methods) xmlSecDSigCtxEnableSignatureTransform(ctx, id);
   t_xmlsec_error.clear();
+  // An ecdsa-sha256 signature by a P-256 trust-list key: xmlsec hands its SignatureValue check
+  // to the caller (EcdsaCapture); the capture ends with this function, whatever happens.
+  const std::shared_ptr<const DccVerifyKey>& dkey = out.key->dcc_key;
+  const bool capture = dkey != nullptr && dkey->p256.has_value() && out.method == kEcdsaSha256;
+  struct Capture {
+    explicit Capture(bool on) {
+      t_capture.active = on;
+      t_capture.captured = false;
+      t_capture.message.clear();
+    }
+    ~Capture() { t_capture.active = false; }
+  } capturing{capture};
   const int rc = xmlSecDSigCtxVerify(ctx, const_cast<xmlNode*>(sig));
   if (rc < 0 || ctx->status != xmlSecDSigStatusSucceeded) {
     std::string why =
@@ -948,6 +1075,17 @@ SignatureCheck verify_signature(xmlDocPtr doc, const xmlNode* root, const TrustL
     }
     if (rc < 0 && !t_xmlsec_error.empty()) why += " (" + t_xmlsec_error + ")";
     fail(sig, why + " [lab key '" + out.key->key_id + "']", CertRefusal::kBadSignature);
+  }
+  if (capture && t_capture.captured) {
+    // xmlsec accepted everything but the SignatureValue, which the caller verifies; if it does
+    // not, the refusal is the one xmlsec's own check gives (a failed check, no reference named).
+    deferred.set = true;
+    deferred.key = dkey;
+    deferred.message = t_capture.message;
+    deferred.signature = t_capture.signature;
+    deferred.line = xmlGetLineNo(sig);
+    deferred.path = node_path(sig);
+    deferred.why = "the signature does not verify [lab key '" + out.key->key_id + "']";
   }
   // XAdES signing time, from signed properties that a verified reference covers.
   for (const auto& id : signed_props) {
@@ -1057,14 +1195,16 @@ std::vector<double> fit(const std::vector<double>& x, const std::vector<double>&
 }
 
 DccImport map_dcc(xmlDocPtr doc, const xmlNode* root, const TrustList& trust,
-                  const IdentityRegistry* identity) {
+                  const IdentityRegistry* identity, DeferredCheck& deferred) {
   DccImport im;
   CalibrationCertificate& c = im.cert;
   im.schema_version = attr(root, "schemaVersion");
   if (!im.schema_version.starts_with("3."))
     fail(root, "schemaVersion '" + im.schema_version + "' is not supported (DCC 3.x)");
   // Signature first: nothing of an unverified document is used.
-  const SignatureCheck sig = verify_signature(doc, root, trust);
+  // (An ECDSA P-256 SignatureValue may be left to the caller: `deferred`; the mapping below
+  // then stands only once it verifies.)
+  const SignatureCheck sig = verify_signature(doc, root, trust, deferred);
   im.signature_method = sig.method;
   im.signer_subject = sig.key->x509_subject;
   im.signing_time_ns = sig.signing_time_ns;
@@ -1443,7 +1583,7 @@ bool looks_like_xml(std::string_view d) {
 }
 
 DccOutcome import_dcc(std::string_view xml, const std::string& where, const TrustList& trust,
-                      const IdentityRegistry* identity, bool record_taken) {
+                      const IdentityRegistry* identity, bool record_taken, DccVerifyMode mode) {
   init_once();
   t_record_taken = record_taken;
   DccOutcome out;
@@ -1510,6 +1650,7 @@ DccOutcome import_dcc(std::string_view xml, const std::string& where, const Trus
   }
   const xmlNode* root = xmlDocGetRootElement(doc.get());
   std::string id, sensor;
+  DeferredCheck deferred;
   try {
     if (root == nullptr) fail(nullptr, "no root element");
     if (!is(root, kDccNs, "digitalCalibrationCertificate")) {
@@ -1522,13 +1663,53 @@ DccOutcome import_dcc(std::string_view xml, const std::string& where, const Trus
     if (const xmlNode* a = child(root, kDccNs, "administrativeData")) {
       id = text(child(child(a, kDccNs, "coreData"), kDccNs, "uniqueIdentifier"));
     }
-    out.import = map_dcc(doc.get(), root, trust, identity);
+    out.import = map_dcc(doc.get(), root, trust, identity, deferred);
   } catch (const DccFail& f) {
     out.import.reset();
     refuse(f.reason, f.node != nullptr ? xmlGetLineNo(f.node) : 0, node_path(f.node), f.message, id,
            sensor);
   }
+  if (deferred.set) {
+    // What the outcome becomes if the SignatureValue does not verify.
+    DccPendingSignature p;
+    p.key = std::move(deferred.key);
+    p.signed_info = std::move(deferred.message);
+    p.signature = deferred.signature;
+    p.refusal.reason = CertRefusal::kBadSignature;
+    p.refusal.certificate_id = id;
+    p.refusal.message = where + (deferred.line > 0 ? ":" + std::to_string(deferred.line) : "") +
+                        ": " + deferred.path + ": " + deferred.why;
+    out.pending = std::move(p);
+    if (mode == DccVerifyMode::kNow) complete_dcc_signatures(std::span<DccOutcome>(&out, 1));
+  }
   return out;
+}
+
+void complete_dcc_signatures(std::span<DccOutcome> outcomes) {
+  std::vector<crypto::EcdsaJob> jobs;
+  std::vector<size_t> which;
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    if (!outcomes[i].pending) continue;
+    const DccPendingSignature& p = *outcomes[i].pending;
+    const crypto::EcdsaPublicKey* key =
+        p.key != nullptr && p.key->p256.has_value() ? &*p.key->p256 : nullptr;  // null: invalid
+    jobs.push_back({key, p.signature.data(), p.signature.size(),
+                    crypto::EcdsaSignatureFormat::kP1363,
+                    reinterpret_cast<const uint8_t*>(p.signed_info.data()), p.signed_info.size(),
+                    crypto::EcdsaHash::kSha256});
+    which.push_back(i);
+  }
+  if (jobs.empty()) return;
+  std::vector<uint8_t> verdicts(jobs.size(), 0);
+  crypto::ecdsa_verify_batch(crypto::EcdsaCurve::kP256, jobs, verdicts);
+  for (size_t j = 0; j < which.size(); ++j) {
+    DccOutcome& o = outcomes[which[j]];
+    if (verdicts[j] != 1) {
+      o.import.reset();
+      o.refused = std::move(o.pending->refusal);
+    }
+    o.pending.reset();
+  }
 }
 
 std::optional<X509LabCertificate> parse_x509_lab_certificate(std::string_view data,
@@ -1573,12 +1754,26 @@ std::optional<X509LabCertificate> parse_x509_lab_certificate(std::string_view da
   out.not_before_ns = to_ns(X509_get0_notBefore(x));
   out.not_after_ns = to_ns(X509_get0_notAfter(x));
   const int type = EVP_PKEY_base_id(X509_get0_pubkey(x));
-  X509_free(x);
   if (type != EVP_PKEY_RSA && type != EVP_PKEY_EC) {
+    X509_free(x);
     error = "the certificate's key is neither RSA nor EC (XMLDSig rsa-sha* / ecdsa-sha*)";
     return std::nullopt;
   }
   auto key = std::make_shared<DccVerifyKey>();
+  if (type == EVP_PKEY_EC) {
+    // Its P-256 key for Assay's verifier (another curve: xmlsec verifies with OpenSSL).
+    std::vector<uint8_t> spki;
+    if (EVP_PKEY* pk = X509_get_pubkey(x)) {
+      unsigned char* d = nullptr;
+      const int n = i2d_PUBKEY(pk, &d);
+      if (n > 0) spki.assign(d, d + n);
+      OPENSSL_free(d);
+      EVP_PKEY_free(pk);
+    }
+    crypto::EcdsaKeyParse parsed = crypto::EcdsaPublicKey::parse(crypto::EcdsaCurve::kP256, spki);
+    if (parsed) key->p256 = std::move(parsed.key);
+  }
+  X509_free(x);
   key->key = xmlSecCryptoAppKeyLoadMemory(out.der.data(), static_cast<xmlSecSize>(out.der.size()),
                                           xmlSecKeyDataFormatCertDer, nullptr, nullptr, nullptr);
   if (key->key == nullptr) {

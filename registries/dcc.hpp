@@ -11,9 +11,11 @@
 /// CalibrationCertificate. A document that fails is refused with the file, the XML path and
 /// the reason. The mapping rules are in docs/dcc.md.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,25 +62,62 @@ struct DccImport {
   std::vector<DccTaken> taken;      ///< the values taken, with their XML paths (if recorded)
 };
 
+/// The ECDSA P-256 check of a DCC's SignatureValue over its canonical ds:SignedInfo, left for
+/// complete_dcc_signatures (DccVerifyMode::kDeferred). xmlsec has processed the signature
+/// (structure, allowed algorithms, the key's type, every reference's digest) and handed the
+/// bytes it would have verified here; Assay's batched P-256 verifier (crypto/ecdsa.hpp) checks
+/// them with the trust list's key.
+struct DccPendingSignature {
+  std::shared_ptr<const DccVerifyKey> key;  ///< the signing trust-list entry's key
+  std::string signed_info;                  ///< the canonical ds:SignedInfo (the signed bytes)
+  std::array<uint8_t, 64> signature{};      ///< the SignatureValue, r‖s (32 + 32 bytes)
+  RefusedCertificate refusal;               ///< the outcome if the signature does not verify
+};
+
 /// Outcome of importing one DCC: either the import or the refusal (located message:
 /// "<where>:<line>: <xml path>: <reason>").
 struct DccOutcome {
   std::optional<DccImport> import;
   std::optional<RefusedCertificate> refused;
+  /// Set only by DccVerifyMode::kDeferred: the SignatureValue is still to be checked, and
+  /// `import` / `refused` (the mapping, already done) must not be used before
+  /// complete_dcc_signatures resolves it: they stand only if the signature verifies; otherwise
+  /// the outcome becomes pending->refusal (`bad_signature`), exactly as an immediate check
+  /// refuses the document.
+  std::optional<DccPendingSignature> pending;
+};
+
+/// When import_dcc checks an ECDSA P-256 (ecdsa-sha256) SignatureValue.
+enum class DccVerifyMode : uint8_t {
+  kNow = 0,       ///< before import_dcc returns (a batch of one)
+  kDeferred = 1,  ///< left in DccOutcome::pending for complete_dcc_signatures
 };
 
 /// Imports one DCC document. `where` names it in refusals (a file path or
 /// "kafka:topic/partition@offset"). `identity` (optional) supplies the sensor's unit and
 /// quantity: the DCC's values are converted to that unit, and a DCC with no value in a unit
 /// of the same dimension is refused. `record_taken` fills DccImport::taken (the XML path of
-/// every value taken; `assay dcc inspect`). Never throws for a bad document.
+/// every value taken; `assay dcc inspect`). `mode`: kDeferred leaves the ECDSA P-256
+/// SignatureValue check of a document whose references verified in DccOutcome::pending (other
+/// keys and algorithms are always verified by xmlsec at once). Never throws for a bad document.
 DccOutcome import_dcc(std::string_view xml, const std::string& where, const TrustList& trust,
-                      const IdentityRegistry* identity = nullptr, bool record_taken = false);
+                      const IdentityRegistry* identity = nullptr, bool record_taken = false,
+                      DccVerifyMode mode = DccVerifyMode::kNow);
+
+/// Verifies the pending signatures of `outcomes` together (one ecdsa_verify_batch on the
+/// calling thread) and resolves each: a signature that verifies leaves the outcome as it is,
+/// one that does not replaces it by its refusal. Clears every `pending`. Verdicts do not
+/// depend on the batch (docs/verification-ecdsa-hmac.md).
+void complete_dcc_signatures(std::span<DccOutcome> outcomes);
 
 /// Initialises libxml2 and xmlsec for the importer once per process (import_dcc calls it; a
 /// program that also uses xmlsec itself, e.g. to sign test documents, calls it first). It
 /// removes every libxml2 and xmlsec input callback (file, http, ftp) so that nothing a
-/// document references can be opened, and refuses external entities.
+/// document references can be opened, and refuses external entities. It registers, for the
+/// ecdsa-sha256 URI, a copy of xmlsec's own transform class that can hand the SignatureValue
+/// check to Assay's verifier (and signs and verifies as xmlsec's otherwise): a program that
+/// restricts a DSig context's transforms by class enables the one registered for the URI
+/// (xmlSecTransformIdListFindByHref), not xmlSecTransformEcdsaSha256Id.
 void dcc_init();
 
 /// True if `data` is an XML document rather than YAML/JSON: its first character after an
