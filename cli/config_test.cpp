@@ -354,6 +354,12 @@ ConfigCaseResult run_case(const ConfigNode& c, const std::string& pipeline_path,
   Metrics metrics;
   auto p = load_pipeline(pipeline_path, reg, metrics);
   p->source = std::make_unique<connectors::MemorySource>(std::move(records), 1, "test");
+  // Memory in, memory out: no durable state, no transactions (each case starts empty).
+  p->state.reset();
+  p->state_ops.clear();
+  p->txn.reset();
+  p->engine.exactly_once = false;
+  p->services.remove("kafka-transactions");
   std::array<connectors::MemorySink*, kRouteCount> sinks{};
   for (size_t r = 0; r < kRouteCount; ++r) {
     if (!p->sinks[r]) continue;

@@ -46,6 +46,14 @@ class ServiceSet {
       if (k == target) return std::dynamic_pointer_cast<T>(s);
     return nullptr;
   }
+  /// Removes the service under `key` (e.g. a client a test replaces by memory); no-op if none.
+  void remove(const std::string& key) {
+    for (auto it = services_.begin(); it != services_.end(); ++it)
+      if (it->first == key) {
+        services_.erase(it);
+        return;
+      }
+  }
   /// Makes `alias` another name of the service under `key` (e.g. "identity:default").
   void alias(const std::string& alias, const std::string& key) { aliases_.emplace_back(alias, key); }
   /// Adds `service` under `key`; throws std::logic_error if the key is taken.

@@ -38,7 +38,7 @@ std::string pipeline(const fs::path& d, const std::string& input, const std::str
          "}\noperators:\n  - type: verify_signature\n    registry: sensors.yaml\n"
          "  - type: anomaly\n    name: screen\n    registry: sensors.yaml\n    reject: [replay]\n"
          "routes:\n  trusted: {type: file, path: trusted.asy, append: true}\n"
-         "  rejected: {type: jsonl, path: rejected.jsonl, append: true}\n" +
+         "  rejected: {type: file, path: rejected.asy, append: true}\n" +
          state + "\n";
   (void)d;
 }
@@ -79,7 +79,7 @@ TEST(FileState, ReplayedRecordsInALaterRunAreStillReplays) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(summary_num(d / "s2.json", "trusted"), 0) << "replays after a restart are replays";
   EXPECT_EQ(summary_num(d / "s2.json", "rejected"), 3);
-  std::ifstream rej(d / "rejected.jsonl");
+  std::ifstream rej(d / "rejected.asy", std::ios::binary);
   const std::string rejected((std::istreambuf_iterator<char>(rej)), {});
   size_t replays = 0;
   for (size_t p = rejected.find("anomaly.replay"); p != std::string::npos;
