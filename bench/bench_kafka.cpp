@@ -11,7 +11,9 @@
 // Both clocks start before the consumer is created (group join included). Not a ctest: run
 // bench/kafka_bench.sh (starts and stops a broker), or this binary with ASSAY_KAFKA_DIR set.
 //
-// usage: assay_bench_kafka [--records N] [--reps R] [--assay PATH] [--eos]
+// usage: assay_bench_kafka [--records N] [--reps R] [--assay PATH] [--eos] [--restore SENSORS]
+//   --restore S: instead, S sensors' anomaly state is written by one run and restored by R later
+//   runs of the same group; prints the restore time (the runner's own log line).
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
@@ -244,12 +246,101 @@ double assay_passthrough(const std::string& assay, const fs::path& dir, const st
   return secs;
 }
 
+// Runs `assay run yaml` to its end (idle timeout); returns its log.
+std::string run_assay_to_end(const std::string& assay, const fs::path& yaml, const fs::path& log) {
+  const std::string cmd = assay + " run " + yaml.string() + " --no-progress > " + log.string() + " 2>&1";
+  if (std::system(cmd.c_str()) != 0) die("assay run failed; see " + log.string());
+  return read_text(log);
+}
+
+// The seconds of the "partition state restored" log lines (summed) and the entries they
+// restored (entries=a,b,c summed).
+double restore_seconds(const std::string& log, uint64_t* entries) {
+  double secs = 0;
+  *entries = 0;
+  for (size_t p = log.find("partition state restored"); p != std::string::npos;
+       p = log.find("partition state restored", p + 1)) {
+    const size_t eol = log.find('\n', p);
+    const std::string line = log.substr(p, eol == std::string::npos ? std::string::npos : eol - p);
+    const auto e = line.find("entries=");
+    for (const char* c = line.c_str() + e + 8; e != std::string::npos;) {
+      char* end = nullptr;
+      *entries += std::strtoull(c, &end, 10);
+      if (*end != ',') break;
+      c = end + 1;
+    }
+    secs += std::strtod(line.c_str() + line.find("seconds=") + 8, nullptr);
+  }
+  if (*entries == 0) die("no state restored in the log");
+  return secs;
+}
+
+// --restore N: N sensors' anomaly state written to the changelog by one run, then restored by
+// later runs of the same group (nothing new to read): the restore time, as the runner logs it
+// (every changelog partition read to its end and each entry merged).
+int restore_bench(const std::string& assay, const fs::path& dir, uint64_t sensors, int reps) {
+  const std::string tag = std::to_string(getpid());
+  const fs::path fleet = dir / ("restore-" + std::to_string(sensors) + ".asy");
+  const std::string cmd = assay + " simulate --out " + fleet.string() + " --records " +
+                          std::to_string(sensors) + " --sensors " + std::to_string(sensors) +
+                          " --alg-mix hmac=1 --batch-fraction 0 --seed 2 --start-time 2026-01-01T00:00:00Z"
+                          " --registry-out " + (dir / "restore-sensors.yaml").string() +
+                          " --certs-out " + (dir / "rc.yaml").string() + " --labs-out " +
+                          (dir / "rl.yaml").string() + " > " + (dir / "rsim.log").string() + " 2>&1";
+  if (std::system(cmd.c_str()) != 0) die("simulate failed: " + cmd);
+  std::vector<std::string> frames;
+  {
+    const std::string s = read_text(fleet);
+    size_t off = 0;
+    while (off + 4 <= s.size()) {
+      uint32_t len = 0;
+      std::memcpy(&len, s.data() + off, 4);
+      if (off + 4 + len > s.size()) break;
+      frames.emplace_back(s.substr(off + 4, len));
+      off += 4 + len;
+    }
+  }
+  const std::string in = "bench-restore-in-" + tag, tr = "bench-restore-t-" + tag,
+                    rj = "bench-restore-r-" + tag, group = "bench-restore-" + tag;
+  create_topic(in, 4);
+  create_topic(tr, 4);
+  create_topic(rj, 1);
+  produce_input(in, frames);
+  const fs::path yaml = dir / "restore.yaml";
+  {
+    std::ofstream y(yaml);
+    y << "name: bench-restore\ninput:\n  type: kafka\n  brokers: " << g_bootstrap << "\n  topic: " << in
+      << "\n  group_id: " << group << "\n  idle_timeout_ms: 2000\n"
+      << "operators:\n  - type: anomaly\n"
+      << "routes:\n  trusted:\n    type: kafka\n    brokers: " << g_bootstrap << "\n    topic: " << tr
+      << "\n  rejected:\n    type: kafka\n    brokers: " << g_bootstrap << "\n    topic: " << rj << "\n";
+  }
+  const std::string first = run_assay_to_end(assay, yaml, dir / "restore-0.log");
+  std::printf("restore: %llu sensors' anomaly state written by a first run (%zu input records)\n",
+              static_cast<unsigned long long>(sensors), frames.size());
+  std::vector<double> secs;
+  for (int r = 0; r < reps; ++r) {
+    const std::string log = run_assay_to_end(assay, yaml, dir / ("restore-" + std::to_string(r + 1) + ".log"));
+    uint64_t entries = 0;
+    secs.push_back(restore_seconds(log, &entries));
+    if (entries != sensors)
+      die("restored " + std::to_string(entries) + " entries, expected " + std::to_string(sensors));
+    std::printf("%-4d restore of %llu entries: %.3f s (%.0f entries/s)\n", r,
+                static_cast<unsigned long long>(sensors), secs.back(), sensors / secs.back());
+  }
+  std::sort(secs.begin(), secs.end());
+  std::printf("median: restore %.3f s, %.0f entries/s\n", secs[secs.size() / 2],
+              sensors / secs[secs.size() / 2]);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   uint64_t records = 1000000;
   int reps = 3;
   bool eos = false;
+  uint64_t restore_sensors = 0;
   std::string assay = (fs::path(argv[0]).parent_path() / ".." / "engine" / "cli" / "assay").string();
   for (int i = 1; i < argc; ++i)
     if (std::string(argv[i]) == "--eos") {
@@ -263,6 +354,7 @@ int main(int argc, char** argv) {
     if (a == "--records") records = std::strtoull(argv[i + 1], nullptr, 10);
     else if (a == "--reps") reps = std::atoi(argv[i + 1]);
     else if (a == "--assay") assay = argv[i + 1];
+    else if (a == "--restore") restore_sensors = std::strtoull(argv[i + 1], nullptr, 10);
     else die("unknown option " + a);
   }
   const char* kdir = std::getenv("ASSAY_KAFKA_DIR");
@@ -271,6 +363,7 @@ int main(int argc, char** argv) {
   while (!g_bootstrap.empty() && (g_bootstrap.back() == '\n' || g_bootstrap.back() == ' ')) g_bootstrap.pop_back();
   const fs::path dir = fs::path(kdir) / "bench";
   fs::create_directories(dir);
+  if (restore_sensors > 0) return restore_bench(assay, dir, restore_sensors, reps);
 
   // Input: small SignedReading records (HMAC, no batches), one reading each.
   const fs::path fleet = dir / ("fleet-" + std::to_string(records) + ".asy");
