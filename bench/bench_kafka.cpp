@@ -56,6 +56,21 @@ std::string read_text(const fs::path& p) {
 
 std::string g_bootstrap;
 
+// The records of a framed record file (u32 length + bytes, repeated).
+std::vector<std::string> read_framed(const fs::path& file) {
+  std::vector<std::string> frames;
+  const std::string s = read_text(file);
+  size_t off = 0;
+  while (off + 4 <= s.size()) {
+    uint32_t len = 0;
+    std::memcpy(&len, s.data() + off, 4);
+    if (off + 4 + len > s.size()) break;
+    frames.emplace_back(s.substr(off + 4, len));
+    off += 4 + len;
+  }
+  return frames;
+}
+
 rd_kafka_conf_t* conf(const std::map<std::string, std::string>& props) {
   rd_kafka_conf_t* c = rd_kafka_conf_new();
   char err[512];
@@ -187,7 +202,8 @@ int64_t committed_sum(rd_kafka_t* rk, const std::string& topic) {
   for (int p = 0; p < 4; ++p) rd_kafka_topic_partition_list_add(list, topic.c_str(), p);
   int64_t sum = 0;
   if (rd_kafka_committed(rk, list, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
-    for (int i = 0; i < list->cnt; ++i) sum += list->elems[i].offset > 0 ? list->elems[i].offset : 0;
+    for (int i = 0; i < list->cnt; ++i)
+      sum += list->elems[i].offset > 0 ? list->elems[i].offset : 0;
   rd_kafka_topic_partition_list_destroy(list);
   return sum;
 }
@@ -211,7 +227,8 @@ double assay_passthrough(const std::string& assay, const fs::path& dir, const st
   // offsets (written in the outputs' transactions) say when everything is visible.
   rd_kafka_t* watcher =
       eos ? rd_kafka_new(RD_KAFKA_CONSUMER,
-                         conf({{"bootstrap.servers", g_bootstrap}, {"group.id", group}}), err, sizeof err)
+                         conf({{"bootstrap.servers", g_bootstrap}, {"group.id", group}}), err,
+                         sizeof err)
           : nullptr;
   const std::string log = (dir / (group + ".log")).string();
   std::vector<std::string> args{assay, "run", yaml.string(), "--no-progress"};
@@ -228,8 +245,9 @@ double assay_passthrough(const std::string& assay, const fs::path& dir, const st
   posix_spawn_file_actions_destroy(&fa);
   double secs = -1;
   while (true) {
-    const int64_t got = eos ? committed_sum(watcher, in)
-                            : end_offsets_sum(admin, trusted, 4) + end_offsets_sum(admin, rejected, 1);
+    const int64_t got =
+        eos ? committed_sum(watcher, in)
+            : end_offsets_sum(admin, trusted, 4) + end_offsets_sum(admin, rejected, 1);
     if (got >= static_cast<int64_t>(n)) {
       secs = std::chrono::duration<double>(Clock::now() - t0).count();
       break;
@@ -248,7 +266,8 @@ double assay_passthrough(const std::string& assay, const fs::path& dir, const st
 
 // Runs `assay run yaml` to its end (idle timeout); returns its log.
 std::string run_assay_to_end(const std::string& assay, const fs::path& yaml, const fs::path& log) {
-  const std::string cmd = assay + " run " + yaml.string() + " --no-progress > " + log.string() + " 2>&1";
+  const std::string cmd =
+      assay + " run " + yaml.string() + " --no-progress > " + log.string() + " 2>&1";
   if (std::system(cmd.c_str()) != 0) die("assay run failed; see " + log.string());
   return read_text(log);
 }
@@ -281,25 +300,16 @@ double restore_seconds(const std::string& log, uint64_t* entries) {
 int restore_bench(const std::string& assay, const fs::path& dir, uint64_t sensors, int reps) {
   const std::string tag = std::to_string(getpid());
   const fs::path fleet = dir / ("restore-" + std::to_string(sensors) + ".asy");
-  const std::string cmd = assay + " simulate --out " + fleet.string() + " --records " +
-                          std::to_string(sensors) + " --sensors " + std::to_string(sensors) +
-                          " --alg-mix hmac=1 --batch-fraction 0 --seed 2 --start-time 2026-01-01T00:00:00Z"
-                          " --registry-out " + (dir / "restore-sensors.yaml").string() +
-                          " --certs-out " + (dir / "rc.yaml").string() + " --labs-out " +
-                          (dir / "rl.yaml").string() + " > " + (dir / "rsim.log").string() + " 2>&1";
+  const std::string cmd =
+      assay + " simulate --out " + fleet.string() + " --records " + std::to_string(sensors) +
+      " --sensors " + std::to_string(sensors) +
+      " --alg-mix hmac=1 --batch-fraction 0 --seed 2 --start-time 2026-01-01T00:00:00Z"
+      " --registry-out " +
+      (dir / "restore-sensors.yaml").string() + " --labels-out " +
+      (dir / "restore-labels.jsonl").string() + " --certs-out " + (dir / "rc.yaml").string() +
+      " --labs-out " + (dir / "rl.yaml").string() + " > " + (dir / "rsim.log").string() + " 2>&1";
   if (std::system(cmd.c_str()) != 0) die("simulate failed: " + cmd);
-  std::vector<std::string> frames;
-  {
-    const std::string s = read_text(fleet);
-    size_t off = 0;
-    while (off + 4 <= s.size()) {
-      uint32_t len = 0;
-      std::memcpy(&len, s.data() + off, 4);
-      if (off + 4 + len > s.size()) break;
-      frames.emplace_back(s.substr(off + 4, len));
-      off += 4 + len;
-    }
-  }
+  const std::vector<std::string> frames = read_framed(fleet);
   const std::string in = "bench-restore-in-" + tag, tr = "bench-restore-t-" + tag,
                     rj = "bench-restore-r-" + tag, group = "bench-restore-" + tag;
   create_topic(in, 4);
@@ -309,18 +319,20 @@ int restore_bench(const std::string& assay, const fs::path& dir, uint64_t sensor
   const fs::path yaml = dir / "restore.yaml";
   {
     std::ofstream y(yaml);
-    y << "name: bench-restore\ninput:\n  type: kafka\n  brokers: " << g_bootstrap << "\n  topic: " << in
-      << "\n  group_id: " << group << "\n  idle_timeout_ms: 2000\n"
+    y << "name: bench-restore\ninput:\n  type: kafka\n  brokers: " << g_bootstrap
+      << "\n  topic: " << in << "\n  group_id: " << group << "\n  idle_timeout_ms: 2000\n"
       << "operators:\n  - type: anomaly\n"
-      << "routes:\n  trusted:\n    type: kafka\n    brokers: " << g_bootstrap << "\n    topic: " << tr
-      << "\n  rejected:\n    type: kafka\n    brokers: " << g_bootstrap << "\n    topic: " << rj << "\n";
+      << "routes:\n  trusted:\n    type: kafka\n    brokers: " << g_bootstrap
+      << "\n    topic: " << tr << "\n  rejected:\n    type: kafka\n    brokers: " << g_bootstrap
+      << "\n    topic: " << rj << "\n";
   }
   const std::string first = run_assay_to_end(assay, yaml, dir / "restore-0.log");
   std::printf("restore: %llu sensors' anomaly state written by a first run (%zu input records)\n",
               static_cast<unsigned long long>(sensors), frames.size());
   std::vector<double> secs;
   for (int r = 0; r < reps; ++r) {
-    const std::string log = run_assay_to_end(assay, yaml, dir / ("restore-" + std::to_string(r + 1) + ".log"));
+    const std::string log =
+        run_assay_to_end(assay, yaml, dir / ("restore-" + std::to_string(r + 1) + ".log"));
     uint64_t entries = 0;
     secs.push_back(restore_seconds(log, &entries));
     if (entries != sensors)
@@ -354,7 +366,8 @@ int main(int argc, char** argv) {
     if (a == "--records") records = std::strtoull(argv[i + 1], nullptr, 10);
     else if (a == "--reps") reps = std::atoi(argv[i + 1]);
     else if (a == "--assay") assay = argv[i + 1];
-    else if (a == "--restore") restore_sensors = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (a == "--restore")
+      restore_sensors = std::strtoull(argv[i + 1], nullptr, 10);
     else die("unknown option " + a);
   }
   const char* kdir = std::getenv("ASSAY_KAFKA_DIR");
@@ -378,18 +391,7 @@ int main(int argc, char** argv) {
     if (std::system(cmd.c_str()) != 0) die("simulate failed: " + cmd);
     fs::rename(fleet.string() + ".tmp", fleet);
   }
-  std::vector<std::string> frames;
-  {
-    const std::string s = read_text(fleet);
-    size_t off = 0;
-    while (off + 4 <= s.size()) {
-      uint32_t len = 0;
-      std::memcpy(&len, s.data() + off, 4);
-      if (off + 4 + len > s.size()) break;
-      frames.emplace_back(s.substr(off + 4, len));
-      off += 4 + len;
-    }
-  }
+  const std::vector<std::string> frames = read_framed(fleet);
   double bytes = 0;
   for (const auto& f : frames) bytes += f.size();
   const std::string tag = std::to_string(getpid());
@@ -438,8 +440,9 @@ int main(int argc, char** argv) {
               mb, ma, ma / mb);
   if (eos) {
     const double me = median(eos_rates);
-    std::printf("median: assay exactly-once %.0f readings/s, ratio exactly-once/at-least-once = %.2f\n",
-                me, me / ma);
+    std::printf(
+        "median: assay exactly-once %.0f readings/s, ratio exactly-once/at-least-once = %.2f\n", me,
+        me / ma);
   }
   return 0;
 }

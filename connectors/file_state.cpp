@@ -97,7 +97,7 @@ bool FileStateStore::start(const std::vector<engine::StateOperator>& ops, std::s
       return false;
     }
     entries_[{stage, static_cast<int32_t>(p), std::string(rec.key)}] = {std::move(record),
-                                                                       static_cast<int64_t>(i)};
+                                                                        static_cast<int64_t>(i)};
   }
   engine::log_info("state", "state file read",
                    {{"path", path_}, {"entries", std::to_string(entries_.size())}});

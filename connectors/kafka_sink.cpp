@@ -13,7 +13,9 @@ KafkaSink::KafkaSink(KafkaSinkConfig config, engine::Route route, std::string pi
 
 KafkaSink::~KafkaSink() { stop(); }
 
-rd_kafka_t* KafkaSink::handle() const { return txn_ ? txn_->handle() : producer_.handle(); }
+rd_kafka_t* KafkaSink::handle() const {
+  return txn_ ? txn_->handle() : producer_.handle();
+}
 
 void KafkaSink::set_error(const std::string& e) {
   std::lock_guard<std::mutex> lock(err_mu_);
@@ -74,7 +76,8 @@ bool KafkaSink::start(std::string* error) {
           msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
         engine::log_warn("kafka_sink", "delivery failed; the transaction will be aborted",
                          {{"topic", config_.topic}, {"error", rd_kafka_err2str(msg->err)}});
-      if (ack_) ack_(reinterpret_cast<uint64_t>(msg->_private), msg->err == RD_KAFKA_RESP_ERR_NO_ERROR);
+      if (ack_)
+        ack_(reinterpret_cast<uint64_t>(msg->_private), msg->err == RD_KAFKA_RESP_ERR_NO_ERROR);
     });
     return true;
   }

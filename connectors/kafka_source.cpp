@@ -1,13 +1,12 @@
 #include "connectors/kafka_source.hpp"
 
-#include "connectors/kafka_txn.hpp"
-
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
 
+#include "connectors/kafka_txn.hpp"
 #include "engine/log.hpp"
 #include "engine/time.hpp"
 
@@ -242,7 +241,9 @@ void KafkaSource::update_lag() {
   rd_kafka_topic_partition_list_destroy(list);
 }
 
-void KafkaSource::rewind() { rewind_.store(true); }
+void KafkaSource::rewind() {
+  rewind_.store(true);
+}
 
 // Exactly-once, after an aborted transaction: every assigned partition back to its committed
 // offset (the beginning when none), and nothing read beyond it is handed out.
@@ -468,12 +469,12 @@ std::unique_ptr<engine::Source> KafkaSource::from_config(const engine::ConfigNod
   if (ctx.engine.exactly_once) {
     // One transactional producer per instance, shared by the Kafka routes and the state
     // changelog (they find it under this key); its id is unique per live instance.
-    source->txn_ = ctx.services.add(
-        "kafka-transactions",
-        std::make_shared<KafkaTransactions>(source->config_.client, source->config_.topic,
-                                            source->config_.group_id + "-" +
-                                                ctx.pipeline.instance_id,
-                                            10000));  // transaction.timeout.ms: a dead instance's open transaction is aborted after 10 s
+    source->txn_ = ctx.services.add("kafka-transactions",
+                                    std::make_shared<KafkaTransactions>(
+                                        source->config_.client, source->config_.topic,
+                                        source->config_.group_id + "-" + ctx.pipeline.instance_id,
+                                        10000));  // transaction.timeout.ms: a dead instance's open
+                                                  // transaction is aborted after 10 s
   }
   return source;
 }

@@ -39,6 +39,29 @@ rd_kafka_event_t* admin_call(rd_kafka_t* rk, Submit submit, int timeout_ms) {
   return ev;
 }
 
+// Why a CreateTopics / DeleteTopics request on one topic failed ("" if it did not; `ignore` is
+// the per-topic error that counts as success, e.g. "already exists"); destroys `ev`.
+template <class ResultOf, class TopicsOf>
+std::string admin_failure(rd_kafka_event_t* ev, ResultOf result_of, TopicsOf topics_of,
+                          rd_kafka_resp_err_t ignore) {
+  if (ev == nullptr) return "timed out";
+  std::string why;
+  if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    why = rd_kafka_event_error_string(ev);
+  } else {
+    size_t cnt = 0;
+    const rd_kafka_topic_result_t** tr = topics_of(result_of(ev), &cnt);
+    for (size_t i = 0; i < cnt; ++i) {
+      const rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[i]);
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != ignore)
+        why = rd_kafka_topic_result_error_string(tr[i]) ? rd_kafka_topic_result_error_string(tr[i])
+                                                        : rd_kafka_err2str(e);
+    }
+  }
+  rd_kafka_event_destroy(ev);
+  return why;
+}
+
 }  // namespace
 
 std::string changelog_topic(const std::string& prefix, const std::string& stage) {
@@ -50,9 +73,13 @@ std::string changelog_topic(const std::string& prefix, const std::string& stage)
 
 KafkaStateStore::KafkaStateStore(KafkaStateConfig config) : config_(std::move(config)) {}
 
-KafkaStateStore::~KafkaStateStore() { stop(); }
+KafkaStateStore::~KafkaStateStore() {
+  stop();
+}
 
-rd_kafka_t* KafkaStateStore::handle() const { return txn_ ? txn_->handle() : producer_.handle(); }
+rd_kafka_t* KafkaStateStore::handle() const {
+  return txn_ ? txn_->handle() : producer_.handle();
+}
 
 void KafkaStateStore::set_error(const std::string& e) {
   std::lock_guard<std::mutex> lock(err_mu_);
@@ -88,26 +115,26 @@ bool KafkaStateStore::start(const std::vector<engine::StateOperator>& ops, std::
     // Exactly-once: the changelog is written in the pipeline's transactions.
     if (!txn_->start(error)) return false;
   } else {
-  ProducerOptions po;
-  po.defaults = {{"enable.idempotence", "true"},
-                 {"acks", "all"},
-                 {"linger.ms", "5"},
-                 {"batch.size", "1000000"},
-                 {"compression.type", "lz4"},
-                 {"queue.buffering.max.messages", "1000000"},
-                 {"client.id", "assay-state"},
-                 {"log_level", "3"}};
-  po.opaque = this;
-  po.on_delivery = &KafkaStateStore::delivery_cb;
-  po.poll_interval_ms = 20;
-  po.stop_flush_ms = 30000;
-  po.topic_check_timeout_ms = 0;  // the changelog topics are checked (and created) below
-  // The producer's own topic handle is the first changelog topic's (not checked: it may not
-  // exist yet); the changelog topics get the input topic's partition count.
-  if (!producer_.start(config_.client, topics_.front(), po, error)) {
-    *error = "state store: " + *error;
-    return false;
-  }
+    ProducerOptions po;
+    po.defaults = {{"enable.idempotence", "true"},
+                   {"acks", "all"},
+                   {"linger.ms", "5"},
+                   {"batch.size", "1000000"},
+                   {"compression.type", "lz4"},
+                   {"queue.buffering.max.messages", "1000000"},
+                   {"client.id", "assay-state"},
+                   {"log_level", "3"}};
+    po.opaque = this;
+    po.on_delivery = &KafkaStateStore::delivery_cb;
+    po.poll_interval_ms = 20;
+    po.stop_flush_ms = 30000;
+    po.topic_check_timeout_ms = 0;  // the changelog topics are checked (and created) below
+    // The producer's own topic handle is the first changelog topic's (not checked: it may not
+    // exist yet); the changelog topics get the input topic's partition count.
+    if (!producer_.start(config_.client, topics_.front(), po, error)) {
+      *error = "state store: " + *error;
+      return false;
+    }
   }
   partitions_ = config_.partitions;
   if (!config_.input_topic.empty()) {
@@ -126,9 +153,11 @@ bool KafkaStateStore::start(const std::vector<engine::StateOperator>& ops, std::
   }
   if (txn_)
     for (const std::string& topic : topics_)
-      txn_->on_delivery(topic, [this](const rd_kafka_message_t* msg) { delivery_cb(nullptr, msg, this); });
+      txn_->on_delivery(topic,
+                        [this](const rd_kafka_message_t* msg) { delivery_cb(nullptr, msg, this); });
   engine::log_info("state", "durable state in changelog topics",
-                   {{"topics", [&] {
+                   {{"topics",
+                     [&] {
                        std::string s;
                        for (const auto& t : topics_) s += (s.empty() ? "" : ",") + t;
                        return s;
@@ -172,22 +201,9 @@ bool KafkaStateStore::ensure_topics(std::string* error) {
     rd_kafka_event_t* ev = admin_call(
         rk, [&](rd_kafka_queue_t* q) { rd_kafka_CreateTopics(rk, &nt, 1, nullptr, q); }, 30000);
     rd_kafka_NewTopic_destroy(nt);
-    std::string why;
-    if (ev == nullptr) {
-      why = "timed out";
-    } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      why = rd_kafka_event_error_string(ev);
-    } else {
-      size_t cnt = 0;
-      const rd_kafka_topic_result_t** tr =
-          rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
-      for (size_t i = 0; i < cnt; ++i)
-        if (rd_kafka_topic_result_error(tr[i]) != RD_KAFKA_RESP_ERR_NO_ERROR &&
-            rd_kafka_topic_result_error(tr[i]) != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-          why = rd_kafka_topic_result_error_string(tr[i]) ? rd_kafka_topic_result_error_string(tr[i])
-                                                          : "error";
-    }
-    if (ev != nullptr) rd_kafka_event_destroy(ev);
+    const std::string why =
+        admin_failure(ev, &rd_kafka_event_CreateTopics_result, &rd_kafka_CreateTopics_result_topics,
+                      RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS);
     if (!why.empty()) {
       *error = "cannot create changelog topic '" + topic + "' (" + why +
                "); create it yourself: cleanup.policy=compact, " + std::to_string(partitions_) +
@@ -253,8 +269,8 @@ bool KafkaStateStore::write(size_t op, engine::Partition partition, std::string_
         rk, RD_KAFKA_V_TOPIC(topics_[op].c_str()), RD_KAFKA_V_PARTITION(partition.value()),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_VALUE(const_cast<uint8_t*>(record.data()), record.size()),
-        RD_KAFKA_V_KEY(key.data(), key.size()),
-        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(token)), RD_KAFKA_V_END);
+        RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(token)),
+        RD_KAFKA_V_END);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && engine::monotonic_ns() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the poller drains
@@ -291,21 +307,9 @@ bool KafkaStateStore::reset(const std::vector<engine::StateOperator>& ops, std::
     rd_kafka_event_t* ev = admin_call(
         rk, [&](rd_kafka_queue_t* q) { rd_kafka_DeleteTopics(rk, &dt, 1, nullptr, q); }, 30000);
     rd_kafka_DeleteTopic_destroy(dt);
-    std::string why;
-    if (ev == nullptr) {
-      why = "timed out";
-    } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      why = rd_kafka_event_error_string(ev);
-    } else {
-      size_t cnt = 0;
-      const rd_kafka_topic_result_t** tr =
-          rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &cnt);
-      for (size_t i = 0; i < cnt; ++i)
-        if (rd_kafka_topic_result_error(tr[i]) != RD_KAFKA_RESP_ERR_NO_ERROR &&
-            rd_kafka_topic_result_error(tr[i]) != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
-          why = rd_kafka_err2str(rd_kafka_topic_result_error(tr[i]));
-    }
-    if (ev != nullptr) rd_kafka_event_destroy(ev);
+    const std::string why =
+        admin_failure(ev, &rd_kafka_event_DeleteTopics_result, &rd_kafka_DeleteTopics_result_topics,
+                      RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
     if (!why.empty()) {
       *error = "cannot delete changelog topic '" + topic + "': " + why;
       ok = false;
@@ -322,7 +326,9 @@ bool KafkaStateStore::reset(const std::vector<engine::StateOperator>& ops, std::
   return ok;
 }
 
-void KafkaStateStore::stop() { producer_.stop(); }
+void KafkaStateStore::stop() {
+  producer_.stop();
+}
 
 std::unique_ptr<engine::StateStore> KafkaStateStore::from_config(const engine::ConfigNode* state,
                                                                  const engine::ConfigNode& input,
@@ -351,8 +357,7 @@ std::unique_ptr<engine::StateStore> KafkaStateStore::from_config(const engine::C
   if (state != nullptr) {
     cfg.topic_prefix = state->get_string("topic_prefix", group);
     if (cfg.topic_prefix.empty()) state->get("topic_prefix").fail("must not be empty");
-    cfg.replication_factor =
-        static_cast<int>(state->get_int("replication_factor", -1, -1, 32767));
+    cfg.replication_factor = static_cast<int>(state->get_int("replication_factor", -1, -1, 32767));
     if (cfg.replication_factor == 0) state->get("replication_factor").fail("must be -1 or >= 1");
     state->finish();
   }
@@ -361,8 +366,9 @@ std::unique_ptr<engine::StateStore> KafkaStateStore::from_config(const engine::C
     auto txn = ctx.services.find<KafkaTransactions>("kafka-transactions");
     if (!txn || txn->client().brokers != store->config_.client.brokers) {
       if (state != nullptr)
-        state->fail("with processing.guarantee: exactly_once the state must be kept on the "
-                    "input's Kafka cluster (written in its transactions)");
+        state->fail(
+            "with processing.guarantee: exactly_once the state must be kept on the "
+            "input's Kafka cluster (written in its transactions)");
     } else {
       store->txn_ = std::move(txn);
     }

@@ -11,7 +11,9 @@ KafkaTransactions::KafkaTransactions(KafkaClientSettings client, std::string inp
       transactional_id_(std::move(transactional_id)),
       transaction_timeout_ms_(transaction_timeout_ms) {}
 
-KafkaTransactions::~KafkaTransactions() { stop(); }
+KafkaTransactions::~KafkaTransactions() {
+  stop();
+}
 
 void KafkaTransactions::delivery_cb(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
   auto* self = static_cast<KafkaTransactions*>(opaque);
@@ -69,7 +71,9 @@ bool KafkaTransactions::start(std::string* error) {
   return true;
 }
 
-void KafkaTransactions::stop() { producer_.stop(); }
+void KafkaTransactions::stop() {
+  producer_.stop();
+}
 
 engine::TxnStatus KafkaTransactions::classify(rd_kafka_error_t* e, const char* what,
                                               std::string* error) {

@@ -190,14 +190,18 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
   if (p->engine.exactly_once) {
     const auto txns = p->services.all<Transactions>();
     if (txns.empty())
-      root.get("processing").get("guarantee").fail(
-          "exactly_once needs a Kafka input (offsets are committed in the outputs' transaction)");
+      root.get("processing")
+          .get("guarantee")
+          .fail(
+              "exactly_once needs a Kafka input (offsets are committed in the outputs' "
+              "transaction)");
     p->txn = txns.front();
     for (size_t r = 0; r < kRouteCount; ++r)
       if (p->sinks[r] && !p->sinks[r]->capabilities().transactional)
         routes.get(std::string(route_name(static_cast<Route>(r))))
-            .fail("with processing.guarantee: exactly_once every route must be a Kafka topic on "
-                  "the input's cluster (written in its transactions)");
+            .fail(
+                "with processing.guarantee: exactly_once every route must be a Kafka topic on "
+                "the input's cluster (written in its transactions)");
   }
   if (!p->sinks[static_cast<size_t>(Route::kRejected)])
     routes.fail("route 'rejected' is required: every record that cannot be processed goes there");

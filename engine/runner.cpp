@@ -168,9 +168,9 @@ struct Runner::Impl {
   // Exactly-once (p.txn set): the open transaction, under Runner::own_mu_.
   struct Txn {
     bool open = false;
-    bool dirty = false;                        // something was written in it
+    bool dirty = false;  // something was written in it
     int64_t started_ns = 0;
-    std::map<int32_t, Offset> offsets;         // next input offset per partition
+    std::map<int32_t, Offset> offsets;  // next input offset per partition
     std::array<uint64_t, kRouteCount> written{};
   } txn;
   prometheus::Counter* txn_committed = nullptr;
@@ -532,18 +532,18 @@ void Runner::Impl::run_operator(size_t i, Batch& b) {
   p.operators[i]->process(b, state, ctx);
   if (state != nullptr && durable[i] >= 0) {
     const auto op = static_cast<uint16_t>(durable[i]);
-    state->changed_entries(b, before, [&b, op](std::string_view key,
-                                               std::span<const uint8_t> entry) {
-      Batch::StateOut o;
-      o.op = op;
-      o.key_offset = static_cast<uint32_t>(b.state_arena.size());
-      o.key_size = static_cast<uint32_t>(key.size());
-      b.state_arena.insert(b.state_arena.end(), key.begin(), key.end());
-      o.entry_offset = static_cast<uint32_t>(b.state_arena.size());
-      o.entry_size = static_cast<uint32_t>(entry.size());
-      b.state_arena.insert(b.state_arena.end(), entry.begin(), entry.end());
-      b.state_out.push_back(o);
-    });
+    state->changed_entries(b, before,
+                           [&b, op](std::string_view key, std::span<const uint8_t> entry) {
+                             Batch::StateOut o;
+                             o.op = op;
+                             o.key_offset = static_cast<uint32_t>(b.state_arena.size());
+                             o.key_size = static_cast<uint32_t>(key.size());
+                             b.state_arena.insert(b.state_arena.end(), key.begin(), key.end());
+                             o.entry_offset = static_cast<uint32_t>(b.state_arena.size());
+                             o.entry_size = static_cast<uint32_t>(entry.size());
+                             b.state_arena.insert(b.state_arena.end(), entry.begin(), entry.end());
+                             b.state_out.push_back(o);
+                           });
   }
   if (state_lock.owns_lock()) state_lock.unlock();
   count_rejections(b, before, *probes[i]);
@@ -640,8 +640,8 @@ void Runner::Impl::write(Batch* raw) {
     thread_local std::vector<uint8_t> record;
     std::array<uint64_t, 256> per_op{};
     for (const Batch::StateOut& so : b->state_out) {
-      const std::string_view key(reinterpret_cast<const char*>(b->state_arena.data()) + so.key_offset,
-                                 so.key_size);
+      const std::string_view key(
+          reinterpret_cast<const char*>(b->state_arena.data()) + so.key_offset, so.key_size);
       record.clear();
       encode_state_record(p.state_ops[so.op].type, key, next_offset,
                           {b->state_arena.data() + so.entry_offset, so.entry_size}, record);
@@ -693,8 +693,7 @@ void Runner::Impl::drain() {
       fail("route " + std::string(route_name(static_cast<Route>(r))) +
            ": flush failed: " + p.sinks[r]->error());
   }
-  if (p.state && !p.state->flush(30000))
-    fail("state: flush failed: " + p.state->error());
+  if (p.state && !p.state->flush(30000)) fail("state: flush failed: " + p.state->error());
   if (p.txn) {
     std::lock_guard<std::mutex> lock(self.own_mu_);
     maybe_commit(true);  // aborts instead after a failure
@@ -743,12 +742,14 @@ Runner::Runner(Pipeline& pipeline, Metrics& metrics)
     const std::map<std::string, std::string> labels{{"pipeline", pname},
                                                     {"operator", pipeline_.state_ops[k].stage}};
     im.restored_counters.push_back(
-        &metrics_.counters("assay_state_entries_restored_total",
-                           "Durable operator state entries restored on partition assignment")
+        &metrics_
+             .counters("assay_state_entries_restored_total",
+                       "Durable operator state entries restored on partition assignment")
              .Add(labels));
     im.written_counters.push_back(
-        &metrics_.counters("assay_state_entries_written_total",
-                           "Durable operator state entries written (changed by a batch)")
+        &metrics_
+             .counters("assay_state_entries_written_total",
+                       "Durable operator state entries written (changed by a batch)")
              .Add(labels));
   }
   auto& txns = metrics_.counters("assay_transactions_total",
@@ -756,8 +757,9 @@ Runner::Runner(Pipeline& pipeline, Metrics& metrics)
   im.txn_committed = &txns.Add({{"pipeline", pname}, {"result", "committed"}});
   im.txn_aborted = &txns.Add({{"pipeline", pname}, {"result", "aborted"}});
   im.restoring_gauge =
-      &metrics_.gauges("assay_state_restoring_partitions",
-                       "Partitions whose durable operator state is being restored (not ready)")
+      &metrics_
+           .gauges("assay_state_restoring_partitions",
+                   "Partitions whose durable operator state is being restored (not ready)")
            .Add({{"pipeline", pname}});
   im.seal_states.resize(pipeline_.operators.size());
   im.reader.p = &pipeline_;
@@ -795,9 +797,6 @@ const RouteProbe& Runner::routes() const {
 std::map<int32_t, Offset> Runner::revoke(std::span<const Partition> partitions) {
   std::lock_guard<std::mutex> lock(own_mu_);
   std::map<int32_t, Offset> out;
-  // Exactly-once: what was written so far is committed with its offsets before the partitions
-  // move (KIP-447); the source commits nothing itself.
-  if (pipeline_.txn) impl_->maybe_commit(true);
   if (!impl_->sealers.empty()) {
     // Chains move with the partition: close their open ranges (a checkpoint over what was
     // written), and deliver everything before the next owner reads the outputs back.
@@ -809,6 +808,9 @@ std::map<int32_t, Offset> Runner::revoke(std::span<const Partition> partitions) 
         impl_->fail("route " + std::string(route_name(r)) +
                     ": flush before handing over partitions failed: " + s->error());
   }
+  // Exactly-once: what was written so far (final checkpoints included) is committed with its
+  // offsets before the partitions move (KIP-447); the source commits nothing itself.
+  if (pipeline_.txn) impl_->maybe_commit(true);
   for (Partition p : partitions) {
     {
       std::lock_guard<std::mutex> epoch_lock(epoch_mu_);
@@ -858,8 +860,8 @@ bool Runner::Impl::restore_states(size_t i, std::span<const Partition> parts,
         std::string reason;
         if (!decode_state_record(bytes, &rec, &reason)) {
         } else if (rec.op_type != so.type) {
-          reason = "written by operator type '" + std::string(rec.op_type) + "', not '" +
-                   so.type + "'";
+          reason =
+              "written by operator type '" + std::string(rec.op_type) + "', not '" + so.type + "'";
         } else if (!(*out)[it->second]->merge_entry(rec.entry)) {
           reason = "the entry of key '" + std::string(rec.key.substr(0, 200)) +
                    "' is not a valid " + so.type +
@@ -868,8 +870,8 @@ bool Runner::Impl::restore_states(size_t i, std::span<const Partition> parts,
           ++(*counts)[it->second];
           return true;
         }
-        bad = p.state->describe(k, part.value()) + " at offset " + std::to_string(position) +
-              ": " + reason;
+        bad = p.state->describe(k, part.value()) + " at offset " + std::to_string(position) + ": " +
+              reason;
         return false;
       },
       &read_error);
@@ -920,7 +922,8 @@ bool Runner::Impl::restore_partitions(std::span<const Partition> parts) {
     }
     std::lock_guard<std::mutex> lock(state_mu[i]);
     for (size_t j = 0; j < parts.size(); ++j) {
-      states[i][parts[j].value()] = StateSlot{std::move(restored[j]), current_epoch(parts[j].value())};
+      states[i][parts[j].value()] =
+          StateSlot{std::move(restored[j]), current_epoch(parts[j].value())};
       total[j] += counts[j];
     }
   }

@@ -23,9 +23,9 @@ namespace assay::engine {
 
 /// A stateful operator whose state is made durable.
 struct StateOperator {
-  size_t op = 0;         ///< index in Pipeline::operators
-  std::string stage;     ///< its stage name (`name:` or the type)
-  std::string type;      ///< its operator type ("anomaly")
+  size_t op = 0;      ///< index in Pipeline::operators
+  std::string stage;  ///< its stage name (`name:` or the type)
+  std::string type;   ///< its operator type ("anomaly")
 };
 
 /// Called with each stored record, oldest first per partition: its partition, its bytes and
@@ -75,10 +75,10 @@ inline constexpr uint16_t kStateRecordVersion = 1;
 
 /// A decoded state record (views into the record's bytes).
 struct StateRecord {
-  std::string_view op_type;          ///< operator type that wrote it
-  std::string_view key;              ///< the key it replaces
-  int64_t input_offset = -1;         ///< input position after the batch that wrote it
-  std::span<const uint8_t> entry;    ///< the operator's entry (OperatorState::merge_entry)
+  std::string_view op_type;        ///< operator type that wrote it
+  std::string_view key;            ///< the key it replaces
+  int64_t input_offset = -1;       ///< input position after the batch that wrote it
+  std::span<const uint8_t> entry;  ///< the operator's entry (OperatorState::merge_entry)
 };
 
 /// Appends a state record to `out`:

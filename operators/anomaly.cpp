@@ -284,8 +284,7 @@ bool get_anomaly_entry(SnapshotReader& rd, int window, int own_window, std::stri
   if (!rd.get(a.stuck_run) || !rd.get(a.win_count) || !rd.get(a.win_pos) ||
       !rd.get(a.pending_run) || !rd.get(a.has_seq) || !rd.get(a.has_value))
     return false;
-  if (a.win_count > window || a.win_pos >= window || a.has_seq > 1 || a.has_value > 1)
-    return false;
+  if (a.win_count > window || a.win_pos >= window || a.has_seq > 1 || a.has_value > 1) return false;
   if (window != own_window) a.win_count = a.win_pos = 0;  // window size changed: refill
   a.range = UINT32_MAX;
   *out = a;

@@ -46,8 +46,8 @@ std::string pipeline(const fs::path& d, const std::string& input, const std::str
 TEST(FileState, ReplayedRecordsInALaterRunAreStillReplays) {
   const fs::path d = temp_dir();
   std::string faults;
-  for (const char* f : {"forged", "tampered", "replay", "unknown_key", "spike", "stuck", "drift",
-                        "clock_skew"})
+  for (const char* f :
+       {"forged", "tampered", "replay", "unknown_key", "spike", "stuck", "drift", "clock_skew"})
     faults += std::string(" --fault ") + f + "=0";
   Result r = sh(kAssay + " simulate --out " + (d / "fleet.asy").string() +
                 " --sensors 10 --records 400 --batch-fraction 0 --seed 3 --registry-out " +

@@ -1,8 +1,8 @@
 // Exactly-once on the real broker under chaos (issue 14 items 2 and 4, docs/state.md): outputs
 // on every route, the state changelog and the input offsets in one Kafka transaction.
-#include "tests/kafka/kafka_util.hpp"
-
 #include <random>
+
+#include "tests/kafka/kafka_util.hpp"
 
 namespace assay::kt {
 namespace {
@@ -16,7 +16,8 @@ std::string eos_pipeline(const EosSpec& s) {
   std::ostringstream y;
   y << "name: eos-it\n"
     << "input:\n  type: kafka\n  brokers: " << bootstrap() << "\n  topic: " << s.input
-    << "\n  group_id: " << s.group << "\n  idle_timeout_ms: 5000\n"
+    << "\n  group_id: " << s.group
+    << "\n  idle_timeout_ms: 5000\n"
     // A killed member's partitions move after its session times out (the broker's minimum).
     << "  properties:\n    session.timeout.ms: 6000\n    heartbeat.interval.ms: 1000\n"
     << "operators:\n"
@@ -26,8 +27,9 @@ std::string eos_pipeline(const EosSpec& s) {
     << "    rate_limit: {rate: 0}\n"
     << "routes:\n"
     << "  trusted:\n    type: kafka\n    brokers: " << bootstrap() << "\n    topic: " << s.trusted
-    << "\n  rejected:\n    type: kafka\n    brokers: " << bootstrap() << "\n    topic: "
-    << s.rejected << "\n"
+    << "\n  rejected:\n    type: kafka\n    brokers: " << bootstrap()
+    << "\n    topic: " << s.rejected
+    << "\n"
     // Small batches and few in flight: many transactions, so that kills land mid-stream.
     << "engine:\n  batch_size: 64\n  max_in_flight: 2\n";
   if (s.exactly_once) y << "processing:\n  guarantee: exactly_once\n  commit_interval_ms: 100\n";
@@ -45,7 +47,8 @@ std::map<ReadingKey, std::string> verdicts(const std::vector<Message>& trusted,
       const OutputRef r = decode_output(m);
       EXPECT_TRUE(r.ok);
       for (uint32_t k : r.readings)
-        if (!out.emplace(ReadingKey{r.partition, r.offset, k}, msgs == &trusted ? "trusted" : r.reason)
+        if (!out.emplace(ReadingKey{r.partition, r.offset, k},
+                         msgs == &trusted ? "trusted" : r.reason)
                  .second)
           ++*duplicates;
     }
@@ -65,16 +68,18 @@ std::map<ReadingKey, std::string> verdicts(const std::vector<Message>& trusted,
 // length and the draw; scripts/chaos.sh runs 100 cycles.
 TEST(KafkaChaos, KillsRestartsAndBrokerRestartsNeitherLoseNorDuplicateAndMatchACleanRun) {
   ASSAY_REQUIRE_BROKER();
-  const int cycles = std::getenv("ASSAY_CHAOS_CYCLES") ? std::atoi(std::getenv("ASSAY_CHAOS_CYCLES")) : 3;
-  const unsigned seed =
-      std::getenv("ASSAY_CHAOS_SEED") ? static_cast<unsigned>(std::atoi(std::getenv("ASSAY_CHAOS_SEED"))) : 14;
+  const int cycles =
+      std::getenv("ASSAY_CHAOS_CYCLES") ? std::atoi(std::getenv("ASSAY_CHAOS_CYCLES")) : 3;
+  const unsigned seed = std::getenv("ASSAY_CHAOS_SEED")
+                            ? static_cast<unsigned>(std::atoi(std::getenv("ASSAY_CHAOS_SEED")))
+                            : 14;
   ASSERT_GE(cycles, 1);
   std::mt19937 rng(seed);
   const int records = kSanitized ? 4000 : 12000;
-  const Fleet fleet = simulated_fleet(
-      "eos-" + std::to_string(records),
-      {"--records", std::to_string(records), "--sensors", "30", "--seed", "41", "--fault",
-       "forged=0.01", "--fault", "replay=0.01"});
+  const Fleet fleet =
+      simulated_fleet("eos-" + std::to_string(records),
+                      {"--records", std::to_string(records), "--sensors", "30", "--seed", "41",
+                       "--fault", "forged=0.01", "--fault", "replay=0.01"});
   const auto frames = read_frames(fleet.records());
   ASSERT_GT(frames.size(), 1000u);
 
@@ -88,7 +93,8 @@ TEST(KafkaChaos, KillsRestartsAndBrokerRestartsNeitherLoseNorDuplicateAndMatchAC
     for (; next < frames.size() && idx.size() < n; ++next) idx.push_back(next);
     // Replays: a few records produced before, produced again.
     if (next > 100)
-      for (int k = 0; k < 5; ++k) idx.push_back(std::uniform_int_distribution<size_t>(0, next - 100)(rng));
+      for (int k = 0; k < 5; ++k)
+        idx.push_back(std::uniform_int_distribution<size_t>(0, next - 100)(rng));
     const auto p = produce_by_sensor(input, 3, frames, idx);
     placed.insert(placed.end(), p.begin(), p.end());
     copies.insert(copies.end(), idx.begin(), idx.end());
@@ -97,15 +103,20 @@ TEST(KafkaChaos, KillsRestartsAndBrokerRestartsNeitherLoseNorDuplicateAndMatchAC
   produce_chunk(chunk);
 
   const fs::path dir = work_dir("chaos");
-  EosSpec eos{input, unique_name("chaos-group"), unique_name("chaos-trusted"),
-              unique_name("chaos-rejected"), fleet.registry().string(), true};
+  EosSpec eos{input,
+              unique_name("chaos-group"),
+              unique_name("chaos-trusted"),
+              unique_name("chaos-rejected"),
+              fleet.registry().string(),
+              true};
   create_topic(eos.trusted, 3);
   create_topic(eos.rejected, 3);
   write_text(dir / "pipeline.yaml", eos_pipeline(eos));
   const std::vector<std::string> argv{assay_bin(), "run", (dir / "pipeline.yaml").string(),
                                       "--no-progress"};
   auto replica = [](int r) {
-    return std::map<std::string, std::string>{{"ASSAY_INSTANCE_ID", "chaos-replica-" + std::to_string(r)}};
+    return std::map<std::string, std::string>{
+        {"ASSAY_INSTANCE_ID", "chaos-replica-" + std::to_string(r)}};
   };
   // The group's committed input position, asked through one client (fast enough to poll).
   char err[512];
@@ -119,7 +130,8 @@ TEST(KafkaChaos, KillsRestartsAndBrokerRestartsNeitherLoseNorDuplicateAndMatchAC
     for (int p = 0; p < 3; ++p) rd_kafka_topic_partition_list_add(list, input.c_str(), p);
     int64_t done = 0;
     if (rd_kafka_committed(watcher, list, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
-      for (int i = 0; i < list->cnt; ++i) done += list->elems[i].offset > 0 ? list->elems[i].offset : 0;
+      for (int i = 0; i < list->cnt; ++i)
+        done += list->elems[i].offset > 0 ? list->elems[i].offset : 0;
     rd_kafka_topic_partition_list_destroy(list);
     return done;
   };
@@ -137,8 +149,10 @@ TEST(KafkaChaos, KillsRestartsAndBrokerRestartsNeitherLoseNorDuplicateAndMatchAC
     }
     // At a random moment after the group committed a transaction of this cycle.
     const bool progressed = wait_until([&] { return committed() > before; }, 120s, 5ms);
-    EXPECT_TRUE(progressed) << name << ": no transaction committed\n" << read_text(dir / (name + "a.err"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 300)(rng)));
+    EXPECT_TRUE(progressed) << name << ": no transaction committed\n"
+                            << read_text(dir / (name + "a.err"));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 300)(rng)));
     if (action == 0) {
       a.signal(SIGKILL);
       ++kills;
@@ -146,11 +160,13 @@ TEST(KafkaChaos, KillsRestartsAndBrokerRestartsNeitherLoseNorDuplicateAndMatchAC
       a.signal(SIGTERM);  // graceful: drains, commits, leaves the group
       ++terms;
     } else {
-      const int brc = run_to_end({ASSAY_SOURCE_DIR "/scripts/kafka/broker.sh", "restart", kafka_dir()},
-                                 dir, name + "-broker", 120s);
+      const int brc =
+          run_to_end({ASSAY_SOURCE_DIR "/scripts/kafka/broker.sh", "restart", kafka_dir()}, dir,
+                     name + "-broker", 120s);
       ASSERT_EQ(brc, 0) << read_text(dir / (name + "-broker.err"));
       ++broker_restarts;
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(200, 1500)(rng)));
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::uniform_int_distribution<int>(200, 1500)(rng)));
       a.signal(SIGKILL);
       ++kills;
     }
@@ -176,14 +192,19 @@ TEST(KafkaChaos, KillsRestartsAndBrokerRestartsNeitherLoseNorDuplicateAndMatchAC
 
   // The clean run over the same topic: one instance, at-least-once, never interrupted.
   const fs::path clean_dir = work_dir("chaos-clean");
-  EosSpec clean{input, unique_name("chaos-clean-group"), unique_name("chaos-clean-trusted"),
-                unique_name("chaos-clean-rejected"), fleet.registry().string(), false};
+  EosSpec clean{input,
+                unique_name("chaos-clean-group"),
+                unique_name("chaos-clean-trusted"),
+                unique_name("chaos-clean-rejected"),
+                fleet.registry().string(),
+                false};
   create_topic(clean.trusted, 3);
   create_topic(clean.rejected, 3);
   write_text(clean_dir / "pipeline.yaml", eos_pipeline(clean));
-  ASSERT_EQ(run_to_end({assay_bin(), "run", (clean_dir / "pipeline.yaml").string(), "--no-progress"},
-                       clean_dir, "run", 300s),
-            0)
+  ASSERT_EQ(
+      run_to_end({assay_bin(), "run", (clean_dir / "pipeline.yaml").string(), "--no-progress"},
+                 clean_dir, "run", 300s),
+      0)
       << read_text(clean_dir / "run.err");
 
   uint64_t clean_dups = 0, eos_dups = 0;

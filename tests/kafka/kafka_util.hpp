@@ -468,6 +468,26 @@ inline int64_t sum(const std::vector<int64_t>& v) {
   return s;
 }
 
+/// A consumed message, copied (headers included).
+inline Message to_message(const rd_kafka_message_t* m) {
+  Message msg;
+  msg.partition = m->partition;
+  msg.offset = m->offset;
+  if (m->key != nullptr) msg.key.assign(static_cast<const char*>(m->key), m->key_len);
+  const auto* v = static_cast<const uint8_t*>(m->payload);
+  msg.value.assign(v, v + m->len);
+  rd_kafka_headers_t* h = nullptr;
+  if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name = nullptr;
+    const void* val = nullptr;
+    size_t sz = 0;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(h, i, &name, &val, &sz) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+      msg.headers[name] = std::string(static_cast<const char*>(val), sz);
+  }
+  return msg;
+}
+
 /// Reads every message of `topic` from the beginning up to the current end offsets.
 inline std::vector<Message> consume_all(const std::string& topic, int timeout_ms = 120000) {
   std::vector<Message> out;
@@ -501,23 +521,9 @@ inline std::vector<Message> consume_all(const std::string& topic, int timeout_ms
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 200);
     if (m == nullptr) continue;
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      Message msg;
-      msg.partition = m->partition;
-      msg.offset = m->offset;
-      if (m->key != nullptr) msg.key.assign(static_cast<const char*>(m->key), m->key_len);
-      const auto* v = static_cast<const uint8_t*>(m->payload);
-      msg.value.assign(v, v + m->len);
-      rd_kafka_headers_t* h = nullptr;
-      if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        const char* name = nullptr;
-        const void* val = nullptr;
-        size_t sz = 0;
-        for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &val, &sz) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
-          msg.headers[name] = std::string(static_cast<const char*>(val), sz);
-      }
       auto it = remaining.find(m->partition);
       if (it != remaining.end() && m->offset + 1 >= it->second) remaining.erase(it);
-      out.push_back(std::move(msg));
+      out.push_back(to_message(m));
     }
     rd_kafka_message_destroy(m);
   }
@@ -822,13 +828,7 @@ inline std::vector<Message> consume_committed(const std::string& topic, int time
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       remaining.erase(m->partition);
     } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      Message msg;
-      msg.partition = m->partition;
-      msg.offset = m->offset;
-      if (m->key != nullptr) msg.key.assign(static_cast<const char*>(m->key), m->key_len);
-      const auto* v = static_cast<const uint8_t*>(m->payload);
-      msg.value.assign(v, v + m->len);
-      out.push_back(std::move(msg));
+      out.push_back(to_message(m));
     }
     rd_kafka_message_destroy(m);
   }

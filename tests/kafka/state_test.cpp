@@ -3,9 +3,8 @@
 // (restart or rebalance), and so a replay after a restart is still a replay. A corrupt
 // changelog stops the pipeline with the topic, partition and offset; `assay state reset` is
 // the one way to start from empty, recorded in the audit log.
-#include "tests/kafka/kafka_util.hpp"
-
 #include "schemas/reading_generated.h"
+#include "tests/kafka/kafka_util.hpp"
 
 namespace assay::kt {
 namespace {
@@ -14,6 +13,17 @@ struct StateSpec {
   std::string input, group, trusted, rejected, registry, audit_key, audit_file;
   int metrics_port = 0;
 };
+
+// Fresh topic and group names for a test, with the fleet's registry.
+StateSpec fresh_spec(const Fleet& fleet) {
+  StateSpec s;
+  s.input = unique_name("state-in");
+  s.group = unique_name("state-group");
+  s.trusted = unique_name("state-trusted");
+  s.rejected = unique_name("state-rejected");
+  s.registry = fleet.registry().string();
+  return s;
+}
 
 std::string state_pipeline(const StateSpec& s) {
   std::ostringstream y;
@@ -26,8 +36,8 @@ std::string state_pipeline(const StateSpec& s) {
     << "    reject: [replay]\n"
     << "routes:\n"
     << "  trusted:\n    type: kafka\n    brokers: " << bootstrap() << "\n    topic: " << s.trusted
-    << "\n  rejected:\n    type: kafka\n    brokers: " << bootstrap() << "\n    topic: "
-    << s.rejected << "\n";
+    << "\n  rejected:\n    type: kafka\n    brokers: " << bootstrap()
+    << "\n    topic: " << s.rejected << "\n";
   if (!s.audit_file.empty())
     y << "audit:\n  file: " << s.audit_file << "\n  key: " << s.audit_key << "\n";
   if (s.metrics_port > 0) y << "metrics:\n  listen: 127.0.0.1:" << s.metrics_port << "\n";
@@ -68,12 +78,7 @@ TEST(KafkaDurableState, ReplayAfterRestartIsStillAReplay) {
   ASSERT_GE(honest.size(), 300u);
 
   const fs::path dir = work_dir("state-restart");
-  StateSpec s;
-  s.input = unique_name("state-in");
-  s.group = unique_name("state-group");
-  s.trusted = unique_name("state-trusted");
-  s.rejected = unique_name("state-rejected");
-  s.registry = fleet.registry().string();
+  StateSpec s = fresh_spec(fleet);
   create_topic(s.input, 3);
   create_topic(s.trusted, 3);
   create_topic(s.rejected, 3);
@@ -120,16 +125,11 @@ TEST(KafkaDurableState, CorruptChangelogStopsWithItsPlaceAndResetIsAudited) {
   ASSERT_GE(honest.size(), 100u);
 
   const fs::path dir = work_dir("state-corrupt");
-  StateSpec s;
-  s.input = unique_name("state-in");
-  s.group = unique_name("state-group");
-  s.trusted = unique_name("state-trusted");
-  s.rejected = unique_name("state-rejected");
-  s.registry = fleet.registry().string();
-  ASSERT_EQ(run_to_end({assay_bin(), "keygen", "--alg", "ed25519", "--out",
-                        (dir / "engine").string()},
-                       dir, "keygen", 60s),
-            0)
+  StateSpec s = fresh_spec(fleet);
+  ASSERT_EQ(
+      run_to_end({assay_bin(), "keygen", "--alg", "ed25519", "--out", (dir / "engine").string()},
+                 dir, "keygen", 60s),
+      0)
       << read_text(dir / "keygen.err");
   s.audit_key = (dir / "engine.key").string();
   s.audit_file = (dir / "audit.asy").string();
