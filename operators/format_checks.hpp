@@ -25,17 +25,21 @@ class FormatCheckState final : public engine::OperatorState {
   explicit FormatCheckState(size_t max_entries) : max_entries_(max_entries) {}
   /// The checker's state.
   S state;
-  /// The state before a batch: forgets which keys the previous batch changed.
+  /// The checker's state for process() at the start of a batch: forgets which keys the
+  /// previous batch changed, so that changed_entries() reports this batch's alone.
   S& begin_batch() {
     state.clear_changed();
     return state;
   }
+  /// Durable entry by entry: one entry per key (a one-key snapshot of `S`).
   bool durable() const override { return true; }
   /// The keys the last batch changed (whatever `rows` are: the state knows them), in key order.
   void changed_entries(const engine::Batch& /*batch*/, std::span<const uint32_t> /*rows*/,
                        const engine::StateEntryFn& fn) const override {
     state.for_each_changed(fn);
   }
+  /// Inserts or replaces the entry's key; false (state unchanged) if malformed, or if the key
+  /// is new and the state holds `max_entries` keys already.
   bool merge_entry(std::span<const uint8_t> entry) override {
     return state.merge(entry, max_entries_);
   }
