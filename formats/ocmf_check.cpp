@@ -8,6 +8,49 @@ namespace {
 constexpr char kMagic[4] = {'A', 'O', 'C', 'M'};
 constexpr uint16_t kVersion = 1;
 
+// Every entry takes at least 4 + 1 + 8 + 8 + 8 + 4 bytes; a register at least 4 + 8.
+constexpr size_t kMinEntryBytes = 33;
+constexpr size_t kMinRegisterBytes = 12;
+
+void put_entry(SnapshotWriter& w, std::string_view signer, const OcmfCheckState::Meter& m) {
+  w.put_string(signer);
+  const uint8_t flags = (m.has_pg[0] ? 1 : 0) | (m.has_pg[1] ? 2 : 0) | (m.open ? 4 : 0) |
+                        (m.tainted ? 8 : 0) | (m.has_time ? 16 : 0);
+  w.put(flags);
+  w.put(m.last_pg[0]);
+  w.put(m.last_pg[1]);
+  w.put(m.last_time_ns);
+  w.put(static_cast<uint32_t>(m.registers.size()));
+  for (const OcmfCheckState::Register& r : m.registers) {
+    w.put_string(r.obis);
+    w.put(r.value);
+  }
+}
+
+// Strings and register lists are bounded by the bytes present only: restore takes back
+// whatever check() can have stored (a signer or OBIS code as long as the parser's limits
+// allow, max_registers as configured).
+bool get_entry(SnapshotReader& rd, std::string_view* signer, OcmfCheckState::Meter* m) {
+  uint8_t flags = 0;
+  uint32_t nreg = 0;
+  if (!rd.get_string(*signer, rd.remaining()) || !rd.get(flags) || flags > 31 ||
+      !rd.get(m->last_pg[0]) || !rd.get(m->last_pg[1]) || !rd.get(m->last_time_ns) ||
+      !rd.get(nreg) || nreg > rd.remaining() / kMinRegisterBytes)
+    return false;
+  m->has_pg[0] = flags & 1;
+  m->has_pg[1] = flags & 2;
+  m->open = flags & 4;
+  m->tainted = flags & 8;
+  m->has_time = flags & 16;
+  m->registers.resize(nreg);
+  for (OcmfCheckState::Register& r : m->registers) {
+    std::string_view obis;
+    if (!rd.get_string(obis, rd.remaining()) || !rd.get_finite(r.value)) return false;
+    r.obis.assign(obis);
+  }
+  return true;
+}
+
 void flag(OcmfCheckResult& r, OcmfCheck c, size_t reading) {
   if (r.first == OcmfCheck::kOk) {
     r.first = c;
@@ -83,6 +126,8 @@ OcmfCheckResult OcmfChecker::check(OcmfCheckState& state, const OcmfRecord& rec,
     }
     if (rec.pagination != m.last_pg[ctx] + 1) flag(res, OcmfCheck::kPaginationGap, 0);
   }
+  // From here on the meter's record may move (a replay returned above without touching it).
+  state.changed_.add(it->first, state.meters_.size());
   if (!m.has_pg[ctx] || rec.pagination > m.last_pg[ctx]) {
     m.has_pg[ctx] = true;
     m.last_pg[ctx] = rec.pagination;
@@ -171,21 +216,7 @@ std::vector<uint8_t> OcmfCheckState::snapshot() const {
   for (const auto& kv : meters_) sorted.push_back(&kv);
   std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
   SnapshotWriter w(kMagic, kVersion, 0, sorted.size());
-  for (const auto* kv : sorted) {
-    const Meter& m = kv->second;
-    w.put_string(kv->first);
-    const uint8_t flags = (m.has_pg[0] ? 1 : 0) | (m.has_pg[1] ? 2 : 0) | (m.open ? 4 : 0) |
-                          (m.tainted ? 8 : 0) | (m.has_time ? 16 : 0);
-    w.put(flags);
-    w.put(m.last_pg[0]);
-    w.put(m.last_pg[1]);
-    w.put(m.last_time_ns);
-    w.put(static_cast<uint32_t>(m.registers.size()));
-    for (const Register& r : m.registers) {
-      w.put_string(r.obis);
-      w.put(r.value);
-    }
-  }
+  for (const auto* kv : sorted) put_entry(w, kv->first, kv->second);
   return w.finish();
 }
 
@@ -194,36 +225,48 @@ bool OcmfCheckState::restore(std::span<const uint8_t> bytes) {
   uint16_t param = 0;
   uint64_t count = 0;
   if (!rd.open(bytes, kMagic, kVersion, &param, &count)) return false;
-  // Every entry takes at least 4 + 1 + 8 + 8 + 8 + 4 bytes. Strings and register lists are
-  // bounded by the bytes present only: restore takes back whatever check() can have stored (a
-  // signer or OBIS code as long as the parser's limits allow, max_registers as configured).
-  if (count > rd.remaining() / 33) return false;
+  if (count > rd.remaining() / kMinEntryBytes) return false;
   std::unordered_map<std::string, Meter, StringHash, std::equal_to<>> meters;
   meters.reserve(count);
   for (uint64_t i = 0; i < count; ++i) {
     std::string_view key;
-    uint8_t flags = 0;
-    uint32_t nreg = 0;
     Meter m;
-    if (!rd.get_string(key, rd.remaining()) || !rd.get(flags) || flags > 31 ||
-        !rd.get(m.last_pg[0]) || !rd.get(m.last_pg[1]) || !rd.get(m.last_time_ns) ||
-        !rd.get(nreg) || nreg > rd.remaining() / 12)
-      return false;
-    m.has_pg[0] = flags & 1;
-    m.has_pg[1] = flags & 2;
-    m.open = flags & 4;
-    m.tainted = flags & 8;
-    m.has_time = flags & 16;
-    m.registers.resize(nreg);
-    for (Register& r : m.registers) {
-      std::string_view obis;
-      if (!rd.get_string(obis, rd.remaining()) || !rd.get_finite(r.value)) return false;
-      r.obis.assign(obis);
-    }
+    if (!get_entry(rd, &key, &m)) return false;
     if (!meters.emplace(std::string(key), std::move(m)).second) return false;  // duplicate
   }
   if (!rd.at_end()) return false;
+  changed_.clear();  // before the keys it points to go
   meters_ = std::move(meters);
+  return true;
+}
+
+void OcmfCheckState::for_each_changed(const EntryFn& fn) const {
+  for (const std::string* signer : changed_.sorted()) {
+    const auto it = meters_.find(*signer);
+    if (it == meters_.end()) continue;  // cannot happen: keys are only erased with changed_
+    SnapshotWriter w(kMagic, kVersion, 0, 1);
+    put_entry(w, it->first, it->second);
+    const std::vector<uint8_t> entry = w.finish();
+    fn(it->first, entry);
+  }
+}
+
+bool OcmfCheckState::merge(std::span<const uint8_t> entry, size_t max_meters) {
+  SnapshotReader rd;
+  uint16_t param = 0;
+  uint64_t count = 0;
+  std::string_view signer;
+  Meter m;
+  if (!rd.open(entry, kMagic, kVersion, &param, &count) || param != 0 || count != 1 ||
+      !get_entry(rd, &signer, &m) || !rd.at_end())
+    return false;
+  const auto it = meters_.find(signer);
+  if (it != meters_.end()) {
+    it->second = std::move(m);
+    return true;
+  }
+  if (meters_.size() >= max_meters) return false;
+  meters_.emplace(std::string(signer), std::move(m));
   return true;
 }
 

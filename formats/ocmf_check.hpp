@@ -11,6 +11,7 @@
 /// Same records in the same order -> same results and same state. See docs/ocmf.md.
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -91,16 +92,34 @@ class OcmfCheckState {
   /// The state of `signer`, or nullptr.
   const Meter* find(std::string_view signer) const;
   /// Forgets everything.
-  void clear() { meters_.clear(); }
+  void clear() {
+    meters_.clear();
+    changed_.clear();
+  }
 
   /// Versioned snapshot (magic "AOCM", version 1), entries sorted by signer: deterministic.
   std::vector<uint8_t> snapshot() const;
   /// Replaces the state with a snapshot; false (state unchanged) if it is malformed.
   bool restore(std::span<const uint8_t> bytes);
 
+  /// Called with one durable entry: a signer and the snapshot of that signer alone.
+  using EntryFn = std::function<void(std::string_view signer, std::span<const uint8_t> entry)>;
+  /// Calls `fn` once per signer whose record check() may have changed since the last
+  /// clear_changed() (or clear() / restore()), in signer order, with a snapshot() holding that
+  /// signer alone (count 1: an ordinary "AOCM" snapshot, so restore() reads it too). Does not
+  /// forget them.
+  void for_each_changed(const EntryFn& fn) const;
+  /// Forgets which signers changed (the engine calls it before each batch).
+  void clear_changed() { changed_.clear(); }
+  /// Merges an entry of for_each_changed(): replaces its signer's record, inserting the signer
+  /// if it is new. False, with the state unchanged, if `entry` is not a one-signer "AOCM"
+  /// snapshot, or if the signer is new and the state holds `max_meters` already.
+  bool merge(std::span<const uint8_t> entry, size_t max_meters);
+
  private:
   friend class OcmfChecker;
   std::unordered_map<std::string, Meter, StringHash, std::equal_to<>> meters_;
+  ChangedKeys changed_;  // signers check() updated since clear_changed()
 };
 
 /// The checks (immutable, shareable across threads; the state is not).

@@ -7,6 +7,18 @@ namespace {
 
 constexpr char kMagic[4] = {'A', 'S', 'N', 'R'};
 constexpr uint16_t kVersion = 1;
+constexpr size_t kMinEntryBytes = 12;  // u32 name length + i64 time
+
+void put_entry(SnapshotWriter& w, std::string_view name, int64_t t) {
+  w.put_string(name);
+  w.put(t);
+}
+
+bool get_entry(SnapshotReader& rd, std::string_view* name, int64_t* t) {
+  // A name as long as the bytes present: restore takes back every name check() can have
+  // stored (SenmlParseOptions::max_name_bytes is the parser's, and configurable).
+  return rd.get_string(*name, rd.remaining()) && rd.get(*t);
+}
 
 }  // namespace
 
@@ -57,9 +69,10 @@ SenmlCheckResult SenmlReplayChecker::check(SenmlReplayState& state, const SenmlP
   for (const SenmlRecord& r : recs) {
     auto it = state.last_.find(r.name);
     if (it == state.last_.end())
-      state.last_.emplace(std::string(r.name), r.time_ns);
+      it = state.last_.emplace(std::string(r.name), r.time_ns).first;
     else
       it->second = r.time_ns;
+    state.changed_.add(it->first, state.last_.size());
   }
   return {};
 }
@@ -70,10 +83,7 @@ std::vector<uint8_t> SenmlReplayState::snapshot() const {
   for (const auto& kv : last_) sorted.push_back(&kv);
   std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
   SnapshotWriter w(kMagic, kVersion, 0, sorted.size());
-  for (const auto* kv : sorted) {
-    w.put_string(kv->first);
-    w.put(kv->second);
-  }
+  for (const auto* kv : sorted) put_entry(w, kv->first, kv->second);
   return w.finish();
 }
 
@@ -82,19 +92,48 @@ bool SenmlReplayState::restore(std::span<const uint8_t> bytes) {
   uint16_t param = 0;
   uint64_t count = 0;
   if (!rd.open(bytes, kMagic, kVersion, &param, &count)) return false;
-  if (count > rd.remaining() / 12) return false;  // each entry: u32 length + i64 time
+  if (count > rd.remaining() / kMinEntryBytes) return false;
   std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>> last;
   last.reserve(count);
   for (uint64_t i = 0; i < count; ++i) {
     std::string_view name;
     int64_t t = 0;
-    // A name as long as the bytes present: restore takes back every name check() can have
-    // stored (SenmlParseOptions::max_name_bytes is the parser's, and configurable).
-    if (!rd.get_string(name, rd.remaining()) || !rd.get(t)) return false;
+    if (!get_entry(rd, &name, &t)) return false;
     if (!last.emplace(std::string(name), t).second) return false;
   }
   if (!rd.at_end()) return false;
+  changed_.clear();  // before the keys it points to go
   last_ = std::move(last);
+  return true;
+}
+
+void SenmlReplayState::for_each_changed(const EntryFn& fn) const {
+  for (const std::string* name : changed_.sorted()) {
+    const auto it = last_.find(*name);
+    if (it == last_.end()) continue;  // cannot happen: keys are only erased with changed_
+    SnapshotWriter w(kMagic, kVersion, 0, 1);
+    put_entry(w, it->first, it->second);
+    const std::vector<uint8_t> entry = w.finish();
+    fn(it->first, entry);
+  }
+}
+
+bool SenmlReplayState::merge(std::span<const uint8_t> entry, size_t max_sensors) {
+  SnapshotReader rd;
+  uint16_t param = 0;
+  uint64_t count = 0;
+  std::string_view name;
+  int64_t t = 0;
+  if (!rd.open(entry, kMagic, kVersion, &param, &count) || param != 0 || count != 1 ||
+      !get_entry(rd, &name, &t) || !rd.at_end())
+    return false;
+  const auto it = last_.find(name);
+  if (it != last_.end()) {
+    it->second = t;
+    return true;
+  }
+  if (last_.size() >= max_sensors) return false;
+  last_.emplace(std::string(name), t);
   return true;
 }
 

@@ -16,6 +16,7 @@
 /// signature or MAC verified, in their order.
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -58,15 +59,32 @@ class SenmlReplayState {
   /// Last accepted time of `name` (UTC ns), or nullptr.
   const int64_t* last_time(std::string_view name) const;
   /// Forgets everything.
-  void clear() { last_.clear(); }
+  void clear() {
+    last_.clear();
+    changed_.clear();
+  }
   /// Versioned snapshot (magic "ASNR", version 1), sorted by name: deterministic.
   std::vector<uint8_t> snapshot() const;
   /// Replaces the state with a snapshot; false (state unchanged) if malformed.
   bool restore(std::span<const uint8_t> bytes);
 
+  /// Called with one durable entry: a sensor name and the snapshot of that sensor alone.
+  using EntryFn = std::function<void(std::string_view name, std::span<const uint8_t> entry)>;
+  /// Calls `fn` once per sensor whose time check() set since the last clear_changed() (or
+  /// clear() / restore()), in name order, with a snapshot() holding that sensor alone (count
+  /// 1: an ordinary "ASNR" snapshot, so restore() reads it too). Does not forget them.
+  void for_each_changed(const EntryFn& fn) const;
+  /// Forgets which sensors changed (the engine calls it before each batch).
+  void clear_changed() { changed_.clear(); }
+  /// Merges an entry of for_each_changed(): sets its sensor's time, inserting the sensor if
+  /// it is new. False, with the state unchanged, if `entry` is not a one-sensor "ASNR"
+  /// snapshot, or if the sensor is new and the state holds `max_sensors` already.
+  bool merge(std::span<const uint8_t> entry, size_t max_sensors);
+
  private:
   friend class SenmlReplayChecker;
   std::unordered_map<std::string, int64_t, StringHash, std::equal_to<>> last_;
+  ChangedKeys changed_;  // sensors whose time check() set since clear_changed()
 };
 
 /// The replay check (immutable, shareable across threads; the state is not).
@@ -76,6 +94,8 @@ class SenmlReplayChecker {
   explicit SenmlReplayChecker(SenmlCheckConfig config = {}) : config_(config) {}
   /// Checks `pack` against `state`; on success advances the state, on failure leaves it.
   SenmlCheckResult check(SenmlReplayState& state, const SenmlPack& pack) const;
+  /// The configuration.
+  const SenmlCheckConfig& config() const { return config_; }
 
  private:
   SenmlCheckConfig config_;

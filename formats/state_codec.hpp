@@ -5,11 +5,13 @@
 /// little-endian. Readers check every length against the bytes left, so a truncated or
 /// corrupted snapshot is refused and never read out of bounds.
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
@@ -102,6 +104,36 @@ class SnapshotReader {
  private:
   std::span<const uint8_t> data_;
   size_t pos_ = 0;
+};
+
+/// The keys of a checker state's map (std::string keys of a node-based map, whose addresses
+/// stay valid until the key is erased) that the checker changed since clear(): what a durable
+/// state writes after a batch. Repeats are dropped when read; a list that outgrows the map is
+/// compacted, so one that nobody clears stays bounded by the number of keys.
+class ChangedKeys {
+ public:
+  /// Records that `key` (a key of a map of `map_size` entries) changed.
+  void add(const std::string& key, size_t map_size) {
+    if (!keys_.empty() && keys_.back() == &key) return;
+    keys_.push_back(&key);
+    if (keys_.size() > 2 * map_size + 16) {
+      std::sort(keys_.begin(), keys_.end());
+      keys_.erase(std::unique(keys_.begin(), keys_.end()), keys_.end());
+    }
+  }
+  /// The changed keys, each once, in byte order of the keys.
+  std::vector<const std::string*> sorted() const {
+    std::vector<const std::string*> out = keys_;
+    std::sort(out.begin(), out.end(),
+              [](const std::string* a, const std::string* b) { return *a < *b; });
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+  /// Forgets them (also whenever the map's keys are erased).
+  void clear() { keys_.clear(); }
+
+ private:
+  std::vector<const std::string*> keys_;
 };
 
 /// Transparent string hash, so that maps keyed by std::string are searched with string_views

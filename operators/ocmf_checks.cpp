@@ -22,12 +22,12 @@ RejectCode ocmf_check_reject_code(formats::OcmfCheck c) {
 }
 
 std::unique_ptr<engine::OperatorState> OcmfChecks::make_state(engine::Partition) const {
-  return std::make_unique<OcmfChecksState>();
+  return std::make_unique<OcmfChecksState>(checker_.config().max_meters);
 }
 
 void OcmfChecks::process(Batch& b, engine::OperatorState* state,
                          engine::OperatorContext& ctx) const {
-  auto& st = static_cast<OcmfChecksState*>(state)->state;
+  auto& st = static_cast<OcmfChecksState*>(state)->begin_batch();
   // The decode stage accepted these records already; parse again with the most tolerant
   // type policy (the checks read the same fields whatever the input's policy was).
   formats::OcmfParseOptions po;

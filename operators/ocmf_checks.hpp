@@ -3,7 +3,8 @@
 /// (pagination continuity per meter and context, transaction pairing, meter readings and times
 /// that must not decrease within a transaction, time synchronisation status, error flags,
 /// meter status) on the records of an `ocmf` input. Stateful: one formats::OcmfCheckState per
-/// partition, fed in input order, so verdicts are deterministic. Place it after
+/// partition, fed in input order, so verdicts are deterministic; durable, one entry per signer
+/// a batch updated (docs/state.md). Place it after
 /// verify_signature: only records whose signature verified reach it, so a forged record never
 /// moves a meter's state. A finding rejects every reading of the record with its reason
 /// (`ocmf.pagination_gap`, ...); records of other formats pass untouched. See docs/ocmf.md.

@@ -26,12 +26,12 @@ RejectCode senml_check_reject_code(formats::SenmlCheck c) {
 }
 
 std::unique_ptr<engine::OperatorState> SenmlChecks::make_state(engine::Partition) const {
-  return std::make_unique<SenmlChecksState>();
+  return std::make_unique<SenmlChecksState>(checker_.config().max_sensors);
 }
 
 void SenmlChecks::process(Batch& b, engine::OperatorState* state,
                           engine::OperatorContext& ctx) const {
-  auto& st = static_cast<SenmlChecksState*>(state)->state;
+  auto& st = static_cast<SenmlChecksState*>(state)->begin_batch();
   // The decode stage accepted these packs already (with the input's limits); parse again
   // without limits and without the tag requirement: the check reads the same records.
   formats::CoseParseOptions co;

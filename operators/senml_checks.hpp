@@ -3,7 +3,8 @@
 /// the records of a `senml-cose` input. SenML has no sequence number, so the rule is on time:
 /// per sensor name, resolved times must strictly increase across packs and within a pack, and
 /// a pack is checked atomically. Stateful: one formats::SenmlReplayState per partition, fed in
-/// input order, so verdicts are deterministic. Place it after verify_signature: only packs whose
+/// input order, so verdicts are deterministic; durable, one entry per sensor name a batch
+/// advanced (docs/state.md). Place it after verify_signature: only packs whose
 /// signature or MAC verified reach it, so a forged pack never moves a sensor's time. A finding
 /// rejects every reading of the pack (`senml.replay`, `senml.state_full`). See
 /// docs/senml-cose.md.

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -241,6 +243,148 @@ TEST(OcmfCheck, CorruptSnapshotsAreRefused) {
   OcmfCheckState empty;
   EXPECT_TRUE(b.state.restore(empty.snapshot()));
   EXPECT_EQ(b.state.meter_count(), 0u);
+}
+
+// Durable entries: the signers check() changed, one per entry, merged back in order.
+struct Entry {
+  std::string key;
+  std::vector<uint8_t> bytes;
+};
+
+std::vector<Entry> take_changed(OcmfCheckState& s) {
+  std::vector<Entry> out;
+  s.for_each_changed([&](std::string_view k, std::span<const uint8_t> e) {
+    out.push_back({std::string(k), {e.begin(), e.end()}});
+  });
+  s.clear_changed();
+  return out;
+}
+
+std::vector<std::string> keys(const std::vector<Entry>& es) {
+  std::vector<std::string> k;
+  for (const auto& e : es) k.push_back(e.key);
+  return k;
+}
+
+TEST(OcmfCheck, ChangedEntriesRebuildTheState) {
+  Checker a;
+  std::vector<Entry> log;
+  const auto batch = [&](const std::vector<std::string>& recs) {
+    for (const auto& r : recs) a(r);
+    auto es = take_changed(a.state);
+    log.insert(log.end(), es.begin(), es.end());
+    return keys(es);
+  };
+  // Sorted by signer, each once: an open transaction with registers, a tainted one, F counter.
+  EXPECT_EQ(
+      batch({make("T1", {{"10:00:00", "B", 1}, {"10:00:00", "B", 7, "2.8.0"}}, "Z9"),
+             make("T1", {{"10:00:00", "B", 1}}, "M1"), make("T2", {{"10:01:00", "X", 2}}, "M1"),
+             make("F7", {{"10:01:00", "", 2}}, "A2")}),
+      (std::vector<std::string>{"A2", "M1", "Z9"}));
+  // A replay changes nothing; a gap or another finding still moves the record.
+  EXPECT_EQ(batch({make("T1", {{"10:02:00", "C", 1}}, "Z9")}), std::vector<std::string>{});
+  EXPECT_EQ(
+      batch({make("T4", {{"10:03:00", "C", 0.5}}, "Z9"), make("F8", {{"10:04:00", "", 3}}, "A2")}),
+      (std::vector<std::string>{"A2", "Z9"}));
+  EXPECT_EQ(log.size(), 5u);
+  // Each entry is an ordinary snapshot of its signer alone.
+  OcmfCheckState one;
+  ASSERT_TRUE(one.restore(log.back().bytes));
+  EXPECT_EQ(one.meter_count(), 1u);
+  ASSERT_NE(one.find("Z9"), nullptr);
+  EXPECT_EQ(one.find("Z9")->last_pg[0], 4u);
+  EXPECT_EQ(one.find("Z9")->registers.size(), 2u);
+  // Merged in order into a fresh state: the same state.
+  Checker b;
+  for (const auto& e : log) ASSERT_TRUE(b.state.merge(e.bytes, SIZE_MAX)) << e.key;
+  EXPECT_EQ(b.state.snapshot(), a.state.snapshot());
+  EXPECT_TRUE(take_changed(b.state).empty());
+  // Replays stay replays; everything else continues as in the original.
+  EXPECT_EQ(name(b(make("T4", {{"10:05:00", "C", 2}}, "Z9"))), "ocmf.pagination_replay");
+  EXPECT_EQ(name(b(make("F7", {{"10:05:00", "", 3}}, "A2"))), "ocmf.pagination_replay");
+  for (const std::string& rec :
+       {make("T3", {{"10:06:00", "C", 3}}, "M1"), make("T5", {{"10:06:00", "C", 0.1}}, "Z9"),
+        make("T6", {{"10:07:00", "E", 9}}, "Z9"), make("F9", {{"10:08:00", "", 4}}, "A2")}) {
+    const auto ra = a(rec);
+    const auto rb = b(rec);
+    EXPECT_EQ(ra.first, rb.first) << rec;
+    EXPECT_EQ(ra.mask, rb.mask) << rec;
+  }
+  EXPECT_EQ(a.state.snapshot(), b.state.snapshot());
+  // A state full refuses the record without touching the state: nothing changed.
+  OcmfCheckConfig one_meter;
+  one_meter.max_meters = 1;
+  Checker full(one_meter);
+  full(make("T1", {{"10:00:00", "", 1}}, "M1"));
+  take_changed(full.state);
+  EXPECT_EQ(name(full(make("T1", {{"10:00:00", "", 1}}, "M2"))), "ocmf.state_full");
+  EXPECT_TRUE(take_changed(full.state).empty());
+}
+
+TEST(OcmfCheck, MalformedEntriesAreRefusedAndChangeNothing) {
+  Checker a;
+  a(make("T1", {{"10:00:00", "B", 1}, {"10:00:00", "B", 2, "2.8.0"}}));
+  a(make("T1", {{"10:00:00", "", 1}}, "M2"));
+  const auto es = take_changed(a.state);
+  ASSERT_EQ(es.size(), 2u);
+  const std::vector<uint8_t> entry = es[0].bytes;  // M1, with two registers
+  Checker b;
+  b(make("T5", {{"10:00:00", "", 1}}, "OTHER"));
+  const auto before = b.state.snapshot();
+  for (size_t i = 0; i < entry.size(); ++i) {
+    auto bad = entry;
+    bad[i] ^= 0x40;
+    EXPECT_FALSE(b.state.merge(bad, SIZE_MAX)) << i;
+  }
+  for (size_t n = 0; n < entry.size(); ++n)
+    EXPECT_FALSE(b.state.merge(std::span(entry).first(n), SIZE_MAX)) << n;
+  auto longer = entry;
+  longer.push_back(0);
+  EXPECT_FALSE(b.state.merge(longer, SIZE_MAX));
+  EXPECT_FALSE(b.state.merge(a.state.snapshot(), SIZE_MAX));           // two signers
+  EXPECT_FALSE(b.state.merge(OcmfCheckState().snapshot(), SIZE_MAX));  // none
+  // The SenML state's magic, checksum recomputed: foreign.
+  auto foreign = entry;
+  std::memcpy(foreign.data(), "ASNR", 4);
+  const uint64_t h = snapshot_fnv1a64(std::span(foreign).first(foreign.size() - 8));
+  std::memcpy(foreign.data() + foreign.size() - 8, &h, 8);
+  EXPECT_FALSE(b.state.merge(foreign, SIZE_MAX));
+  // Unknown flag bits and a non-finite register value, checksum recomputed: refused.
+  const auto reseal = [](std::vector<uint8_t> e) {
+    const uint64_t x = snapshot_fnv1a64(std::span(e).first(e.size() - 8));
+    std::memcpy(e.data() + e.size() - 8, &x, 8);
+    return e;
+  };
+  const size_t flags_at = 16 + 4 + 2;  // header, u32 length, "M1"
+  auto flags = entry;
+  flags[flags_at] |= 0x20;
+  EXPECT_FALSE(b.state.merge(reseal(flags), SIZE_MAX));
+  auto nan = entry;
+  const double q = std::nan("");
+  std::memcpy(nan.data() + nan.size() - 8 - 8, &q, 8);  // the last register's value
+  EXPECT_FALSE(b.state.merge(reseal(nan), SIZE_MAX));
+  EXPECT_TRUE(a.state.restore(reseal(entry)));  // resealing alone keeps it valid
+  EXPECT_FALSE(b.state.merge({}, SIZE_MAX));
+  EXPECT_EQ(b.state.snapshot(), before);
+  EXPECT_TRUE(b.state.merge(entry, SIZE_MAX));
+  EXPECT_EQ(b.state.meter_count(), 2u);
+}
+
+TEST(OcmfCheck, MergeRespectsTheMeterLimit) {
+  Checker a;
+  for (const char* m : {"M1", "M2", "M3"}) a(make("T1", {{"10:00:00", "", 1}}, m));
+  a(make("T2", {{"10:01:00", "", 1}}, "M1"));
+  const auto es = take_changed(a.state);
+  ASSERT_EQ(keys(es), (std::vector<std::string>{"M1", "M2", "M3"}));
+  OcmfCheckState s;
+  EXPECT_TRUE(s.merge(es[0].bytes, 2));
+  EXPECT_TRUE(s.merge(es[1].bytes, 2));
+  const auto before = s.snapshot();
+  EXPECT_FALSE(s.merge(es[2].bytes, 2));  // a third meter
+  EXPECT_EQ(s.snapshot(), before);
+  EXPECT_TRUE(s.merge(es[0].bytes, 2));  // a known one is replaced
+  EXPECT_EQ(s.meter_count(), 2u);
+  EXPECT_EQ(s.find("M1")->last_pg[0], 2u);
 }
 
 TEST(OcmfCheck, RealKebaSeries) {

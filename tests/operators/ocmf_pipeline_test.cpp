@@ -14,16 +14,19 @@
 #include <sstream>
 
 #include "../formats/formats_util.hpp"
+#include "connectors/file_state.hpp"
 #include "connectors/memory.hpp"
 #include "connectors/ocmf_format.hpp"
 #include "engine/pipeline.hpp"
 #include "engine/runner.hpp"
+#include "formats/senml_check.hpp"
 #include "operators/ocmf_checks.hpp"
 #include "operators/verify_signature.hpp"
 #include "registries/identity_store.hpp"
 #include "schemas/reading_generated.h"
 #include "schemas/rejected_record_generated.h"
 #include "schemas/trusted_reading_generated.h"
+#include "tests/support/decode_util.hpp"
 
 namespace {
 
@@ -81,9 +84,11 @@ struct Outputs {
   std::vector<std::vector<uint8_t>> trusted, rejected;
 };
 
-// Runs records through decode(ocmf) -> verify_signature [-> ocmf_checks] with the registry file.
+// Runs records through decode(ocmf) -> verify_signature [-> ocmf_checks] with the registry file;
+// with `state_file`, the checks' state is kept there (`state: {type: file}`).
 Outputs run(const std::vector<std::vector<uint8_t>>& records, const std::string& registry,
-            std::unique_ptr<engine::Operator> checks = nullptr, size_t batch_size = 1024) {
+            std::unique_ptr<engine::Operator> checks = nullptr, size_t batch_size = 1024,
+            const std::string& state_file = "") {
   engine::Metrics metrics;
   engine::Pipeline p;
   p.info = {"ocmf-test", std::vector<uint8_t>(32, 0), "test-1"};
@@ -103,6 +108,10 @@ Outputs run(const std::vector<std::vector<uint8_t>>& records, const std::string&
   if (checks) {
     p.operators.push_back(std::move(checks));
     p.stage_names.push_back("ocmf_checks");
+    if (!state_file.empty()) {
+      p.state = std::make_unique<connectors::FileStateStore>(state_file);
+      p.state_ops = {engine::StateOperator{1, "ocmf_checks", "ocmf_checks"}};
+    }
   }
   engine::Runner runner(p, metrics);
   const auto summary = runner.run();
@@ -350,6 +359,125 @@ TEST(OcmfPipeline, PlausibilityChecksOverARealSeries) {
     const Outputs o = run(forged, s.registry, relaxed_checks());
     EXPECT_EQ(reasons(o), (std::vector<std::string>{"signature.bad"}));
     EXPECT_EQ(o.trusted.size(), 9u);
+  }
+  fs::remove_all(dir);
+}
+
+TEST(OcmfPipeline, DurableCheckStateEntriesRestoreTheState) {
+  const fs::path dir = temp_dir("ocmfdurable");
+  const Series s = keba_series(dir);
+  ASSERT_EQ(s.records.size(), 100u);
+  const auto op = relaxed_checks();
+  auto a = op->make_state(engine::Partition{0});
+  EXPECT_TRUE(a->durable());
+  engine::PipelineInfo info{"p", {}, "i"};
+  engine::Metrics metrics;
+  engine::OperatorProbe probe(metrics, "p", "ocmf_checks");
+  engine::OperatorContext ctx{info, probe, 2, 0, 0};
+  const connectors::OcmfFormat format(connectors::OcmfFormatOptions{});
+  // What the runner does: process a batch, then take the entries its rows changed.
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> log;
+  const auto process = [&](engine::OperatorState& st, const std::vector<std::string>& recs) {
+    engine::Batch b;
+    test::decode_records(b, recs, format);
+    b.sel.clear();
+    for (uint32_t r = 0; r < b.row_count(); ++r)
+      if (b.row_reject[r] == engine::RejectCode::kNone) b.sel.push_back(r);
+    const std::vector<uint32_t> rows = b.sel;
+    EXPECT_EQ(rows.size(), 3 * recs.size());
+    op->process(b, &st, ctx);
+    std::vector<std::string> keys;
+    st.changed_entries(b, rows, [&](std::string_view k, std::span<const uint8_t> e) {
+      keys.emplace_back(k);
+      log.emplace_back(std::string(k), std::vector<uint8_t>(e.begin(), e.end()));
+    });
+    std::vector<std::string> verdicts;
+    for (uint32_t r = 0; r < b.row_count(); r += 3)
+      verdicts.emplace_back(engine::reject_code_name(b.row_reject[r]));
+    return std::make_pair(keys, verdicts);
+  };
+  const std::vector<std::string> meter = {"16913115"};
+  for (size_t i = 0; i < 60; i += 7) {
+    const std::vector<std::string> batch(s.records.begin() + i,
+                                         s.records.begin() + std::min<size_t>(i + 7, 60));
+    const auto [keys, verdicts] = process(*a, batch);
+    EXPECT_EQ(keys, meter) << i;
+    for (const auto& v : verdicts) EXPECT_EQ(v, "none") << i;
+  }
+  // A batch of replays only changes nothing.
+  EXPECT_TRUE(process(*a, {s.records[3], s.records[59]}).first.empty());
+  ASSERT_EQ(log.size(), 9u);
+
+  // Every entry, in order, into a fresh state: the same state; replays stay replays, and the
+  // series goes on without a gap.
+  auto b = op->make_state(engine::Partition{0});
+  for (const auto& [key, entry] : log) ASSERT_TRUE(b->merge_entry(entry)) << key;
+  EXPECT_EQ(b->snapshot(), a->snapshot());
+  log.clear();
+  const auto [keys, verdicts] = process(*b, {s.records[10], s.records[59], s.records[60]});
+  EXPECT_EQ(keys, meter);
+  EXPECT_EQ(verdicts,
+            (std::vector<std::string>{"ocmf.pagination_replay", "ocmf.pagination_replay", "none"}));
+  ASSERT_EQ(log.size(), 1u);
+
+  // Malformed, truncated or foreign entries are refused and change nothing.
+  const auto before = b->snapshot();
+  const std::vector<uint8_t> good = log.front().second;
+  for (size_t n = 0; n < good.size(); ++n)
+    EXPECT_FALSE(b->merge_entry(std::span(good).first(n))) << n;
+  auto flipped = good;
+  flipped[good.size() / 2] ^= 4;
+  EXPECT_FALSE(b->merge_entry(flipped));
+  formats::SenmlReplayState senml;
+  EXPECT_FALSE(b->merge_entry(senml.snapshot()));  // another checker's snapshot
+  EXPECT_EQ(b->snapshot(), before);
+  EXPECT_TRUE(b->merge_entry(good));
+
+  // max_meters holds on restore: a second meter does not fit in a state of one.
+  formats::OcmfCheckConfig one;
+  one.max_meters = 1;
+  one.reject_unsynchronized = false;
+  operators::OcmfChecks tight(one);
+  auto t = tight.make_state(engine::Partition{0});
+  formats::OcmfCheckState other;
+  formats::OcmfChecker checker;
+  formats::OcmfRecord rec;
+  ASSERT_EQ(formats::parse_ocmf(bytes(s.records[0]), {}, rec), formats::OcmfError::kNone);
+  checker.check(other, rec, "another meter");
+  std::vector<uint8_t> other_entry;
+  other.for_each_changed([&](std::string_view, std::span<const uint8_t> e) {
+    other_entry.assign(e.begin(), e.end());
+  });
+  ASSERT_FALSE(other_entry.empty());
+  EXPECT_TRUE(t->merge_entry(good));
+  EXPECT_FALSE(t->merge_entry(other_entry));
+  EXPECT_TRUE(t->merge_entry(good));
+  fs::remove_all(dir);
+}
+
+TEST(OcmfPipeline, CheckStateKeptInAFileCarriesOverToTheNextRun) {
+  const fs::path dir = temp_dir("ocmfstatefile");
+  const Series s = keba_series(dir);
+  std::vector<std::vector<uint8_t>> first, second;
+  for (size_t i = 0; i < 50; ++i) first.push_back(bytes(s.records[i]));
+  for (size_t i = 40; i < 100; ++i) second.push_back(bytes(s.records[i]));
+  const std::string state = (dir / "state.ckpt").string();
+  {
+    const Outputs o = run(first, s.registry, relaxed_checks(), 9, state);
+    EXPECT_TRUE(o.rejected.empty());
+    EXPECT_EQ(o.trusted.size(), 150u);
+  }
+  ASSERT_TRUE(fs::exists(state));
+  // The next run goes on from record 40: 40..49 are replays, 50.. continue without a gap.
+  {
+    const Outputs o = run(second, s.registry, relaxed_checks(), 9, state);
+    EXPECT_EQ(reasons(o), std::vector<std::string>(10, "ocmf.pagination_replay"));
+    EXPECT_EQ(o.trusted.size(), 150u);
+  }
+  // Without the state file the same run accepts the replays.
+  {
+    const Outputs o = run(second, s.registry, relaxed_checks(), 9);
+    EXPECT_TRUE(o.rejected.empty());
   }
   fs::remove_all(dir);
 }
