@@ -488,24 +488,31 @@ inline Message to_message(const rd_kafka_message_t* m) {
   return msg;
 }
 
+/// A consumer of its own group that is only assigned partitions (never commits); with
+/// `read_committed`, as an exactly-once pipeline's consumers read, reporting partition ends.
+/// Null (a test failure added) if it cannot be created.
+inline rd_kafka_t* new_reader(bool read_committed) {
+  char err[512];
+  std::map<std::string, std::string> props{{"bootstrap.servers", bootstrap()},
+                                           {"group.id", unique_name("reader")},
+                                           {"enable.auto.commit", "false"},
+                                           {"enable.partition.eof", read_committed ? "true" : "false"},
+                                           {"log_level", "3"}};
+  if (read_committed) props["isolation.level"] = "read_committed";
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, base_conf(props), err, sizeof err);
+  if (rk == nullptr)
+    ADD_FAILURE() << err;
+  else
+    rd_kafka_poll_set_consumer(rk);
+  return rk;
+}
+
 /// Reads every message of `topic` from the beginning up to the current end offsets.
 inline std::vector<Message> consume_all(const std::string& topic, int timeout_ms = 120000) {
   std::vector<Message> out;
   const std::vector<int64_t> ends = end_offsets(topic);
-  char err[512];
-  rd_kafka_t* rk = rd_kafka_new(
-      RD_KAFKA_CONSUMER,
-      base_conf({{"bootstrap.servers", bootstrap()},
-                 {"group.id", unique_name("reader")},
-                 {"enable.auto.commit", "false"},
-                 {"enable.partition.eof", "false"},
-                 {"log_level", "3"}}),
-      err, sizeof err);
-  if (rk == nullptr) {
-    ADD_FAILURE() << err;
-    return out;
-  }
-  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_t* rk = new_reader(false);
+  if (rk == nullptr) return out;
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(ends.size()));
   std::map<int32_t, int64_t> remaining;  // partition -> end offset still to reach
   for (size_t p = 0; p < ends.size(); ++p) {
@@ -797,20 +804,8 @@ inline std::vector<Placement> produce_by_sensor(const std::string& topic, int pa
 inline std::vector<Message> consume_committed(const std::string& topic, int timeout_ms = 120000) {
   std::vector<Message> out;
   const std::vector<int64_t> ends = end_offsets(topic);
-  char err[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER,
-                                base_conf({{"bootstrap.servers", bootstrap()},
-                                           {"group.id", unique_name("reader")},
-                                           {"enable.auto.commit", "false"},
-                                           {"enable.partition.eof", "true"},
-                                           {"isolation.level", "read_committed"},
-                                           {"log_level", "3"}}),
-                                err, sizeof err);
-  if (rk == nullptr) {
-    ADD_FAILURE() << err;
-    return out;
-  }
-  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_t* rk = new_reader(true);
+  if (rk == nullptr) return out;
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(static_cast<int>(ends.size()));
   std::set<int32_t> remaining;
