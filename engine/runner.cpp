@@ -5,6 +5,8 @@
 
 #include <array>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -141,6 +143,40 @@ struct SinkReader final : OutputReader {
 // are ignored by the OffsetTracker.
 constexpr uint64_t kUntrackedToken = ~uint64_t{0};
 
+// The sealing of one output partition (docs/architecture.md, "Sealing"): its batches in input
+// order, from when they are read until the write stage is done with them, and the sealing
+// operators' states of its chains. Guarded by Impl::seal_mu; the states by `busy` (whoever set
+// it alone touches them, and the write stage, revoke() and an aborted transaction touch them
+// only while no one else has it).
+struct SealLane {
+  enum class Step : uint8_t {
+    kQueued,   // read, not yet at the seal stage
+    kArrived,  // at the seal stage, waiting for the batches of the partition before it
+    kSealing,  // seal() runs on it
+    kSealed,   // sealed: to be written
+    kSkipped,  // of an earlier ownership epoch: not sealed, dropped by the write stage
+    kFailed,   // seal() failed (or an earlier batch's did): not written
+    kWritten,  // sealed and written by revoke() (its chain position was taken)
+  };
+  struct Entry {
+    Batch* batch = nullptr;
+    Step step = Step::kQueued;
+  };
+  std::deque<Entry> entries;  // not yet through the write stage, in input order
+  size_t done = 0;            // entries at the front whose seal step is over (Sealed and later)
+  bool busy = false;          // a thread runs the seal step of this lane's next batch
+  bool ready = false;         // the states exist and continued their chains (first seal() ran)
+  bool closed = false;        // revoke() is handing the partition over: no seal step starts
+  bool failed = false;        // a seal() failed: nothing more of this partition is sealed
+  std::vector<std::unique_ptr<OperatorState>> states;  // per sealing operator (Impl::sealers)
+
+  Entry& entry_of(const Batch* b) {
+    for (Entry& e : entries)
+      if (e.batch == b) return e;
+    std::abort();  // every batch read is queued (read()) until the write stage pops it
+  }
+};
+
 // The run's parts: each pipeline stage is a named function below; run() wires them into a
 // tbb::parallel_pipeline.
 struct Runner::Impl {
@@ -179,9 +215,13 @@ struct Runner::Impl {
   std::atomic<uint64_t> rewind_gen{0};
   std::vector<prometheus::Counter*> restored_counters, written_counters;  // per state op
   std::vector<StageGroup> groups;
-  // Operators that seal outputs, and their per-partition sealing states (guarded by own_mu_).
+  // Operators that seal outputs, and per output partition their lane (SealLane; never erased,
+  // so a lane's address stays valid). seal_cv: a lane's entry finished its seal step, or a
+  // lane is no longer busy.
   std::vector<size_t> sealers;
-  std::vector<std::map<int32_t, std::unique_ptr<OperatorState>>> seal_states;
+  std::mutex seal_mu;
+  std::condition_variable seal_cv;
+  std::map<int32_t, SealLane> lanes;
   SinkReader reader;
   std::mutex pool_mu;
   std::vector<std::unique_ptr<Batch>> pool;
@@ -203,6 +243,7 @@ struct Runner::Impl {
   Batch* decode(Batch* b);
   void run_operator(size_t i, Batch& b);
   Batch* encode(Batch* b);
+  Batch* seal(Batch* b);
   void write(Batch* b);
 
   // ---- helpers ---------------------------------------------------------------------------
@@ -218,6 +259,14 @@ struct Runner::Impl {
     give(std::move(b));
   }
   void close_seals(int32_t only);
+  void drain_lane(SealLane& lane);
+  SealLane::Step seal_batch(SealLane& lane, Batch& b);
+  SealLane::Step settle(Batch& b);
+  void quiesce_lane(SealLane& lane, std::unique_lock<std::mutex>& lock);
+  void reset_lane(SealLane& lane);
+  void write_sealed_ahead(int32_t part);
+  void output(Batch& b);
+  void count_input(const Batch& b);
   uint64_t current_epoch(int32_t part) {
     std::lock_guard<std::mutex> lock(self.epoch_mu_);
     return self.epochs_[part];
@@ -257,15 +306,22 @@ struct Runner::Impl {
 
 // Runs finish() of the sealing states of partition `only` (every partition if negative) and
 // writes what they produce (final checkpoints, not tracked as input progress). The caller
-// holds Runner::own_mu_.
+// holds Runner::own_mu_, and no seal step runs on those lanes (the pipeline has ended, or
+// revoke() closed them).
 void Runner::Impl::close_seals(int32_t only) {
-  for (size_t i : sealers) {
-    for (auto& [part, state] : seal_states[i]) {
-      if (only >= 0 && part != only) continue;
+  std::vector<std::pair<int32_t, SealLane*>> chosen;
+  {
+    std::lock_guard<std::mutex> lock(seal_mu);
+    for (auto& [part, lane] : lanes)
+      if ((only < 0 || part == only) && !lane.states.empty()) chosen.emplace_back(part, &lane);
+  }
+  for (size_t k = 0; k < sealers.size(); ++k) {
+    const size_t i = sealers[k];
+    for (auto& [part, lane] : chosen) {
       Batch fin;
       fin.partition = Partition(part);
       OperatorContext ctx = context(i, &reader);
-      p.operators[i]->finish(fin, state.get(), ctx);
+      p.operators[i]->finish(fin, lane->states[k].get(), ctx);
       for (const OutputRecord& o : fin.outputs) {
         Sink* sink = p.sinks[static_cast<size_t>(o.route)].get();
         if (sink == nullptr) continue;
@@ -283,6 +339,23 @@ void Runner::Impl::close_seals(int32_t only) {
       }
     }
   }
+}
+
+// Waits (lock: on seal_mu) until no seal step runs on `lane`.
+void Runner::Impl::quiesce_lane(SealLane& lane, std::unique_lock<std::mutex>& lock) {
+  seal_cv.wait(lock, [&lane] { return !lane.busy; });
+}
+
+// Forgets a lane's sealing states (the partition was handed over, or a transaction aborted):
+// the next batch of a current epoch continues the chains from the outputs again. The caller
+// holds own_mu_ and has bumped the partition's epoch, so that a seal step starting now skips
+// the batches still queued.
+void Runner::Impl::reset_lane(SealLane& lane) {
+  std::unique_lock<std::mutex> lock(seal_mu);
+  quiesce_lane(lane, lock);
+  lane.states.clear();
+  lane.ready = false;
+  lane.failed = false;
 }
 
 // Hands the source the committable position of every partition that moved (caller holds
@@ -415,7 +488,14 @@ void Runner::Impl::txn_aborted_rewind(const std::string& reason) {
     }
   }
   for (int32_t part : parts) self.tracker_.drop_partition(Partition(part));
-  for (auto& states : seal_states) states.clear();
+  if (!sealers.empty()) {
+    std::vector<SealLane*> all;
+    {
+      std::lock_guard<std::mutex> lock(seal_mu);
+      for (auto& [part, lane] : lanes) all.push_back(&lane);
+    }
+    for (SealLane* lane : all) reset_lane(*lane);
+  }
   for (size_t i = 0; i < p.operators.size(); ++i) {
     if (!p.operators[i]->stateful()) continue;
     std::lock_guard<std::mutex> lock(state_mu[i]);
@@ -465,6 +545,10 @@ Batch* Runner::Impl::read(tbb::flow_control& fc) {
         batch->epoch = self.epochs_[batch->partition.value()];
       }
       batch->created_ns = monotonic_ns();
+      if (!sealers.empty()) {  // its place in its partition's sealing order
+        std::lock_guard<std::mutex> lock(seal_mu);
+        lanes[batch->partition.value()].entries.push_back({batch.get(), SealLane::Step::kQueued});
+      }
       in_flight->Set(++batches_in_flight);
       return batch.release();
     }
@@ -561,11 +645,107 @@ Batch* Runner::Impl::encode(Batch* b) {
   return b;
 }
 
-// Last stage (serial, input order): seal (hash chains) and write, under the hand-over lock;
+// Stage (parallel across partitions, in input order within one; only with a sealing
+// operator): seal (hash chains). A batch whose partition's earlier batches are still on their
+// way is left for the thread that seals those (drain_lane()); the write stage waits for it.
+Batch* Runner::Impl::seal(Batch* b) {
+  SealLane* lane = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(seal_mu);
+    lane = &lanes[b->partition.value()];
+    lane->entry_of(b).step = SealLane::Step::kArrived;
+  }
+  drain_lane(*lane);
+  return b;
+}
+
+// Runs the seal step of the lane's arrived batches, oldest first, until one is missing,
+// unless another thread is on the lane, the lane is closed, or it is not ready (the first
+// seal() of a chain reads the outputs back, which only the write stage may do: settle()).
+void Runner::Impl::drain_lane(SealLane& lane) {
+  std::unique_lock<std::mutex> lock(seal_mu);
+  if (lane.busy || !lane.ready || lane.closed) return;
+  lane.busy = true;
+  while (!lane.closed && lane.done < lane.entries.size() &&
+         lane.entries[lane.done].step == SealLane::Step::kArrived) {
+    SealLane::Entry& e = lane.entries[lane.done];  // a deque keeps it in place meanwhile
+    e.step = SealLane::Step::kSealing;
+    lock.unlock();
+    const SealLane::Step step = seal_batch(lane, *e.batch);
+    lock.lock();
+    e.step = step;
+    ++lane.done;
+    seal_cv.notify_all();
+  }
+  lane.busy = false;
+  seal_cv.notify_all();
+}
+
+// The seal step of one batch, by the thread that set lane.busy: every sealing operator's
+// seal(), on the lane's states.
+SealLane::Step Runner::Impl::seal_batch(SealLane& lane, Batch& b) {
+  // A batch of an earlier ownership epoch is dropped by the write stage: it must not move
+  // the chains (they may already be another epoch's).
+  if (b.epoch != current_epoch(b.partition.value())) return SealLane::Step::kSkipped;
+  if (lane.failed) return SealLane::Step::kFailed;
+  for (size_t k = 0; k < sealers.size(); ++k) {
+    const size_t i = sealers[k];
+    OperatorContext ctx = context(i, &reader);
+    std::string seal_error;
+    if (!p.operators[i]->seal(b, lane.states[k].get(), ctx, &seal_error)) {
+      lane.failed = true;  // its chain cannot go on: nothing after it is sealed (or written)
+      fail(std::string(p.operators[i]->type()) + ": " + seal_error);
+      self.stop_.store(true);
+      return SealLane::Step::kFailed;
+    }
+  }
+  return SealLane::Step::kSealed;
+}
+
+// In the write stage (caller holds own_mu_): waits until `b`, the oldest batch of its lane, is
+// through its seal step, or runs that step here when no thread will: the first batch of a
+// lane (its chains continue from what the outputs hold, read back while nothing is written),
+// and batches that arrived before it. Takes the batch off the lane; returns its step.
+SealLane::Step Runner::Impl::settle(Batch& b) {
+  std::unique_lock<std::mutex> lock(seal_mu);
+  SealLane& lane = lanes[b.partition.value()];
+  if (lane.entries.empty() || lane.entries.front().batch != &b) std::abort();  // input order
+  SealLane::Entry& e = lane.entries.front();
+  while (lane.done == 0) {
+    if (e.step == SealLane::Step::kArrived && !lane.busy) {
+      lane.busy = true;
+      e.step = SealLane::Step::kSealing;
+      if (lane.states.empty())
+        for (size_t i : sealers) lane.states.push_back(p.operators[i]->make_state(b.partition));
+      lock.unlock();
+      const SealLane::Step step = seal_batch(lane, b);
+      lock.lock();
+      e.step = step;
+      ++lane.done;
+      if (step == SealLane::Step::kSealed) lane.ready = true;
+      lane.busy = false;
+      seal_cv.notify_all();
+      break;
+    }
+    seal_cv.wait(lock);  // another thread is sealing it
+  }
+  const SealLane::Step step = e.step;
+  lane.entries.pop_front();
+  --lane.done;
+  return step;
+}
+
+// Last stage (serial, input order): write, under the hand-over lock, once the batch is sealed;
 // a batch of a partition revoked meanwhile is dropped unwritten (its next owner reads it again).
 void Runner::Impl::write(Batch* raw) {
   std::unique_ptr<Batch> b(raw);
   std::unique_lock<std::mutex> own_lock(self.own_mu_);
+  const SealLane::Step step = sealers.empty() ? SealLane::Step::kSealed : settle(*b);
+  if (step == SealLane::Step::kWritten) {  // by revoke(), which counted it
+    own_lock.unlock();
+    retire(std::move(b));
+    return;
+  }
   uint64_t epoch = 0;
   {
     std::lock_guard<std::mutex> epoch_lock(self.epoch_mu_);
@@ -577,19 +757,21 @@ void Runner::Impl::write(Batch* raw) {
     retire(std::move(b));
     return;
   }
-  for (size_t i : sealers) {  // hash chains etc.: serial, in input order
-    auto& slot = seal_states[i][b->partition.value()];
-    if (!slot) slot = p.operators[i]->make_state(b->partition);
-    OperatorContext ctx = context(i, &reader);
-    std::string seal_error;
-    if (!p.operators[i]->seal(*b, slot.get(), ctx, &seal_error)) {
-      own_lock.unlock();
-      fail(std::string(p.operators[i]->type()) + ": " + seal_error);
-      self.stop_.store(true);
-      retire(std::move(b));
-      return;
-    }
+  if (step == SealLane::Step::kFailed) {  // the run is failing (seal_batch)
+    own_lock.unlock();
+    retire(std::move(b));
+    return;
   }
+  output(*b);
+  own_lock.unlock();
+  count_input(*b);
+  retire(std::move(b));
+}
+
+// Writes a sealed batch's outputs and state entries, registers its frames for the offset
+// commit, and adds it to the open transaction. The caller holds own_mu_.
+void Runner::Impl::output(Batch& batch) {
+  Batch* b = &batch;
   const size_t nframes = b->frames.size();
   std::vector<uint32_t> per_frame(nframes, 0);
   for (const OutputRecord& o : b->outputs)
@@ -672,13 +854,47 @@ void Runner::Impl::write(Batch* raw) {
     txn.dirty = true;
     maybe_commit(false);
   }
-  own_lock.unlock();
+}
+
+// Counts a written batch as input processed.
+void Runner::Impl::count_input(const Batch& b) {
+  const size_t nframes = b.frames.size();
   self.stats_.frames_in.fetch_add(nframes, std::memory_order_relaxed);
-  self.stats_.rows_in.fetch_add(b->row_count(), std::memory_order_relaxed);
+  self.stats_.rows_in.fetch_add(b.row_count(), std::memory_order_relaxed);
   self.stats_.batches.fetch_add(1, std::memory_order_relaxed);
   frames_counter->Increment(static_cast<double>(nframes));
-  rows_counter->Increment(static_cast<double>(b->row_count()));
-  retire(std::move(b));
+  rows_counter->Increment(static_cast<double>(b.row_count()));
+}
+
+// revoke(), for a partition whose lane it closed: writes the batches that were sealed but not
+// yet written, in order. The chains already cover them, so their outputs are written now
+// (before the final checkpoint), not dropped: a checkpoint never covers a record that was not
+// written, and the next owner continues after them. The caller holds own_mu_.
+void Runner::Impl::write_sealed_ahead(int32_t part) {
+  SealLane* lane = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(seal_mu);
+    auto it = lanes.find(part);
+    if (it == lanes.end()) return;
+    lane = &it->second;
+  }
+  for (size_t k = 0;; ++k) {
+    // (An aborted transaction, in output(), moves the epoch: what is left is then dropped.)
+    const uint64_t epoch = current_epoch(part);
+    if (!healthy() || self.tracker_.failed()) return;
+    Batch* b = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(seal_mu);
+      if (k >= lane->done) return;
+      SealLane::Entry& e = lane->entries[k];
+      if (e.step != SealLane::Step::kSealed || e.batch->epoch != epoch) continue;
+      e.step = SealLane::Step::kWritten;
+      b = e.batch;
+    }
+    // Nobody else touches b now: the write stage waits for own_mu_, and its seal step is over.
+    output(*b);
+    count_input(*b);
+  }
 }
 
 // After the pipeline stopped: final checkpoints (after a clean drain), flush, wait for the
@@ -761,7 +977,6 @@ Runner::Runner(Pipeline& pipeline, Metrics& metrics)
            .gauges("assay_state_restoring_partitions",
                    "Partitions whose durable operator state is being restored (not ready)")
            .Add({{"pipeline", pname}});
-  im.seal_states.resize(pipeline_.operators.size());
   im.reader.p = &pipeline_;
   for (size_t i = 0; i < pipeline_.operators.size(); ++i)
     if (pipeline_.operators[i]->seals()) im.sealers.push_back(i);
@@ -797,10 +1012,23 @@ const RouteProbe& Runner::routes() const {
 std::map<int32_t, Offset> Runner::revoke(std::span<const Partition> partitions) {
   std::lock_guard<std::mutex> lock(own_mu_);
   std::map<int32_t, Offset> out;
+  std::vector<SealLane*> closed;
   if (!impl_->sealers.empty()) {
-    // Chains move with the partition: close their open ranges (a checkpoint over what was
-    // written), and deliver everything before the next owner reads the outputs back.
-    // (Not after a failure: a checkpoint must never cover records that were not written.)
+    // No seal step starts on these partitions until they are handed over, and none runs.
+    {
+      std::unique_lock<std::mutex> seal_lock(impl_->seal_mu);
+      for (Partition p : partitions) {
+        SealLane& lane = impl_->lanes[p.value()];
+        lane.closed = true;
+        impl_->quiesce_lane(lane, seal_lock);
+        closed.push_back(&lane);
+      }
+    }
+    // Chains move with the partition: write what they already cover, close their open ranges
+    // (a checkpoint over what was written), and deliver everything before the next owner reads
+    // the outputs back. (Not after a failure: a checkpoint must never cover records that were
+    // not written.)
+    for (Partition p : partitions) impl_->write_sealed_ahead(p.value());
     if (impl_->healthy() && !tracker_.failed())
       for (Partition p : partitions) impl_->close_seals(p.value());
     for (Route r : {Route::kTrusted, Route::kAttestations})
@@ -816,9 +1044,15 @@ std::map<int32_t, Offset> Runner::revoke(std::span<const Partition> partitions) 
       std::lock_guard<std::mutex> epoch_lock(epoch_mu_);
       ++epochs_[p.value()];
     }
-    for (auto& states : impl_->seal_states) states.erase(p.value());  // re-read on reassignment
     if (auto c = tracker_.committable(p); c && !pipeline_.txn) out[p.value()] = *c;
     tracker_.drop_partition(p);
+  }
+  // The chains are re-read on reassignment; batches of these partitions still in flight are
+  // skipped by the seal stage (epoch).
+  for (SealLane* lane : closed) {
+    impl_->reset_lane(*lane);
+    std::lock_guard<std::mutex> seal_lock(impl_->seal_mu);
+    lane->closed = false;
   }
   // Per-partition process state goes with the partition (its next owner restores the durable
   // part); batches of it still in flight are skipped by their stateful stages (epoch).
@@ -973,7 +1207,7 @@ RunSummary Runner::run() {
             {"batch_size", std::to_string(p.engine.batch_size)},
             {"max_in_flight", std::to_string(p.engine.max_in_flight)}});
 
-  // The stages, wired: read → decode → operator groups → encode → write. TBB hands a batch
+  // The stages, wired: read → decode → operator groups → encode → (seal) → write. TBB hands a batch
   // from stage to stage, and a serial stage's state from call to call, through atomics
   // ThreadSanitizer cannot see; the tsan:: calls state those hand-overs (nothing otherwise).
   using tbb::filter_mode;
@@ -1003,6 +1237,11 @@ RunSummary Runner::run() {
   middle =
       middle & tbb::make_filter<Batch*, Batch*>(
                    filter_mode::parallel, handed(nullptr, [&](Batch* b) { return im.encode(b); }));
+  // Sealing: parallel across partitions, in input order within one (its lanes, under seal_mu).
+  if (!im.sealers.empty())
+    middle = middle & tbb::make_filter<Batch*, Batch*>(
+                          filter_mode::parallel,
+                          handed(nullptr, [&](Batch* b) { return im.seal(b); }));
   [[maybe_unused]] char read_sync = 0, write_sync = 0;
   const tbb::filter<void, void> chain =
       tbb::make_filter<void, Batch*>(filter_mode::serial_in_order,
