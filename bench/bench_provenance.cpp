@@ -3,14 +3,19 @@
 // defaults every_records 10000 / every_ms 1000), side by side in one run, on three pipelines:
 // decode + encode only (BM_Runner), verify_signature (BM_FullPipeline) and the whole chain of
 // examples/quality.yaml, verify_signature + calibration + anomaly + drift (BM_QualityPipeline);
-// and the consumer's verify_stream throughput (records/s) over a stream the pipeline wrote, and
-// the serial step of the v2 chain alone (BM_ChainHashV2).
+// the seal stage alone on four partitions (BM_SealOnly: decode + encode + provenance, whose
+// chains are sealed in parallel across partitions); and the consumer's verify_stream
+// throughput (records/s) over a stream the pipeline wrote, and the serial step of the v2 chain
+// alone (BM_ChainHashV2).
 // Run with --benchmark_enable_random_interleaving=true --benchmark_repetitions=N on a shared
 // machine and compare medians.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <random>
 
 #include "bench/bench_records.hpp"
@@ -75,6 +80,74 @@ const Fleet& fleet() {
   return f;
 }
 
+// Serves `records` `repeat` times, one batch per partition in turn over `partitions`
+// partitions (frame offsets count per partition), like a topic with that many partitions.
+class PartitionedMemorySource final : public engine::Source {
+ public:
+  PartitionedMemorySource(const std::vector<std::vector<uint8_t>>& records, size_t repeat,
+                          int partitions)
+      : records_(records), repeat_(repeat), next_offset_(static_cast<size_t>(partitions), 0) {}
+  bool start(std::string*) override { return true; }
+  std::string describe() const override { return "memory:partitioned"; }
+  engine::SourceStatus next(engine::Batch& b, size_t max_frames) override {
+    if (records_.empty() || round_ >= repeat_) return engine::SourceStatus::kEnd;
+    const size_t part = turn_++ % next_offset_.size();
+    b.topic = "partitioned";
+    b.partition = engine::Partition(static_cast<int32_t>(part));
+    while (b.frames.size() < max_frames && round_ < repeat_) {
+      const auto& rec = records_[pos_];
+      const size_t start = (b.arena.size() + 7) & ~size_t{7};
+      b.arena.resize(start + rec.size());
+      std::memcpy(b.arena.data() + start, rec.data(), rec.size());
+      engine::Frame f;
+      f.offset = static_cast<uint32_t>(start);
+      f.size = static_cast<uint32_t>(rec.size());
+      f.source_offset = engine::Offset(next_offset_[part]++);
+      b.frames.push_back(f);
+      if (++pos_ == records_.size()) {
+        pos_ = 0;
+        ++round_;
+      }
+    }
+    return engine::SourceStatus::kBatch;
+  }
+
+ private:
+  const std::vector<std::vector<uint8_t>>& records_;
+  size_t repeat_, round_ = 0, pos_ = 0, turn_ = 0;
+  std::vector<int64_t> next_offset_;
+};
+
+// Counts what is written per output partition, like a topic with one partition per chain;
+// reads back only a partition it holds nothing of (each chain starts empty), so provenance can
+// start a chain on every partition without the sink keeping the records.
+class PartitionCountingSink final : public engine::Sink {
+ public:
+  bool start(std::string*) override { return true; }
+  bool write(std::span<const uint8_t>, const engine::OutputMeta& meta, uint64_t token) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++count_[meta.partition];
+    }
+    if (ack_) ack_(token, true);
+    return true;
+  }
+  bool flush(int) override { return true; }
+  std::string describe() const override { return "memory:counting"; }
+  engine::SinkCapabilities capabilities() const override { return {true, true, false}; }
+  bool read_back(engine::Partition p, size_t, std::vector<std::vector<uint8_t>>*,
+                 std::string* error) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (count_[p.value()] == 0) return true;
+    *error = "a counting sink cannot read back";
+    return false;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<int32_t, uint64_t> count_;
+};
+
 // Which operators run before provenance.
 enum class Chain { kEmpty, kVerify, kQuality };
 
@@ -108,7 +181,7 @@ engine::RunSummary run_once(const std::vector<std::vector<uint8_t>>& records, si
                             bool provenance, int threads, bool keep, Chain chain,
                             benchmark::State* timing = nullptr,
                             std::vector<std::vector<uint8_t>>* trusted = nullptr,
-                            std::vector<std::vector<uint8_t>>* atts = nullptr) {
+                            std::vector<std::vector<uint8_t>>* atts = nullptr, int partitions = 1) {
   if (timing != nullptr) timing->PauseTiming();
   engine::RunSummary s;
   {
@@ -117,8 +190,14 @@ engine::RunSummary run_once(const std::vector<std::vector<uint8_t>>& records, si
     p.info = {"bench", std::vector<uint8_t>(32, 0), "bench-1"};
     p.engine.threads = threads;
     p.engine.batch_size = 1024;
-    p.source = std::make_unique<connectors::MemorySource>(records, repeat);
-    p.sinks[0] = std::make_unique<connectors::MemorySink>(keep);
+    if (partitions > 1)
+      p.source = std::make_unique<PartitionedMemorySource>(records, repeat, partitions);
+    else
+      p.source = std::make_unique<connectors::MemorySource>(records, repeat);
+    if (partitions > 1 && !keep)
+      p.sinks[0] = std::make_unique<PartitionCountingSink>();
+    else
+      p.sinks[0] = std::make_unique<connectors::MemorySink>(keep);
     p.sinks[1] = std::make_unique<connectors::MemorySink>(keep);
     p.sinks[2] = std::make_unique<connectors::MemorySink>(false);
     p.stage_names = {"decode"};
@@ -162,6 +241,27 @@ void BM_Runner(benchmark::State& state) {
   state.SetLabel(prov ? "with provenance" : "without provenance");
 }
 BENCHMARK(BM_Runner)
+    ->ArgsProduct({{0, 1}, {1, 2}})
+    ->ArgNames({"provenance", "threads"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// The seal stage alone: decode + encode (+ provenance) on four partitions, whose chains are
+// sealed in parallel (issue 18: two threads >= 1.7x one thread with provenance).
+// range(0): 0 = without, 1 = with provenance; range(1): engine threads.
+void BM_SealOnly(benchmark::State& state) {
+  static const auto records = make_records(4096);
+  const size_t repeat = 100;
+  const bool prov = state.range(0) != 0;
+  for (auto _ : state) {
+    const auto s = run_once(records, repeat, prov, static_cast<int>(state.range(1)), false,
+                            Chain::kEmpty, &state, nullptr, nullptr, /*partitions=*/4);
+    if (!s.ok || s.trusted != records.size() * repeat) state.SkipWithError("wrong accounting");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * records.size() * repeat));
+  state.SetLabel(prov ? "with provenance, 4 partitions" : "without provenance, 4 partitions");
+}
+BENCHMARK(BM_SealOnly)
     ->ArgsProduct({{0, 1}, {1, 2}})
     ->ArgNames({"provenance", "threads"})
     ->Unit(benchmark::kMillisecond)

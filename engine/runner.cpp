@@ -1239,9 +1239,9 @@ RunSummary Runner::run() {
                    filter_mode::parallel, handed(nullptr, [&](Batch* b) { return im.encode(b); }));
   // Sealing: parallel across partitions, in input order within one (its lanes, under seal_mu).
   if (!im.sealers.empty())
-    middle = middle & tbb::make_filter<Batch*, Batch*>(
-                          filter_mode::parallel,
-                          handed(nullptr, [&](Batch* b) { return im.seal(b); }));
+    middle =
+        middle & tbb::make_filter<Batch*, Batch*>(
+                     filter_mode::parallel, handed(nullptr, [&](Batch* b) { return im.seal(b); }));
   [[maybe_unused]] char read_sync = 0, write_sync = 0;
   const tbb::filter<void, void> chain =
       tbb::make_filter<void, Batch*>(filter_mode::serial_in_order,

@@ -49,9 +49,9 @@ std::vector<Records> make_inputs(int partitions, int per_partition) {
   std::vector<Records> in(static_cast<size_t>(partitions));
   for (int p = 0; p < partitions; ++p)
     for (int i = 0; i < per_partition; ++i)
-      in[static_cast<size_t>(p)].push_back(testing::make_reading(
-          "urn:p" + std::to_string(p) + ":s" + std::to_string(i % 5), static_cast<uint64_t>(i),
-          p * 1000 + i * 0.5));
+      in[static_cast<size_t>(p)].push_back(
+          testing::make_reading("urn:p" + std::to_string(p) + ":s" + std::to_string(i % 5),
+                                static_cast<uint64_t>(i), p * 1000 + i * 0.5));
   return in;
 }
 
@@ -128,7 +128,8 @@ class PartitionedSource final : public engine::Source {
         std::lock_guard<std::mutex> lock(mu_);
         if (auto it = committed_.find(h.partition); it != committed_.end()) next = it->second;
       }
-      if (auto it = committable.find(h.partition); it != committable.end()) next = it->second.value();
+      if (auto it = committable.find(h.partition); it != committable.end())
+        next = it->second.value();
       pos_[static_cast<size_t>(h.partition)] = static_cast<size_t>(next);  // the next owner's start
       away_ = true;
       back_at_ = served_ + h.away_batches;
@@ -198,11 +199,9 @@ class ObservedSink final : public engine::Sink {
   std::atomic<size_t> written_in_revoke_{0};
 };
 
-
 std::vector<connectors::StoredRecord> stored(const Records& recs) {
   std::vector<connectors::StoredRecord> out;
-  for (size_t i = 0; i < recs.size(); ++i)
-    out.push_back({0, static_cast<int64_t>(i), recs[i]});
+  for (size_t i = 0; i < recs.size(); ++i) out.push_back({0, static_cast<int64_t>(i), recs[i]});
   return out;
 }
 
@@ -221,7 +220,7 @@ std::string dump(const connectors::VerifyReport& r) {
 // What one run sealed, per chain (output partition), in order.
 struct Sealed {
   std::map<int32_t, Records> trusted;  // processing_time_ns, prev and record hash zeroed
-  std::map<int32_t, std::vector<uint64_t>> checkpoints;                  // tree sizes
+  std::map<int32_t, std::vector<uint64_t>> checkpoints;                   // tree sizes
   std::map<int32_t, std::vector<std::pair<uint64_t, uint64_t>>> intents;  // (first, size)
 };
 
@@ -396,8 +395,7 @@ TEST(ParallelSeal, SameSealedOutputsWhateverThreadsAndBatchSizes) {
     const RunResult r = run_provenance(in, threads, batch);
     ASSERT_TRUE(r.summary.ok) << r.summary.error;
     const auto report = verify(r.trusted, r.atts);
-    EXPECT_TRUE(report.ok()) << "threads " << threads << " batch " << batch << "\n"
-                             << dump(report);
+    EXPECT_TRUE(report.ok()) << "threads " << threads << " batch " << batch << "\n" << dump(report);
     const Sealed s = sealed(r);
     EXPECT_TRUE(s.trusted == ref.trusted)
         << "trusted differs: threads " << threads << " batch " << batch;
@@ -443,9 +441,10 @@ TEST(ParallelSeal, HandOverWritesWhatIsSealedAndCheckpointsExactlyThat) {
     const auto& sizes = s.checkpoints.at(1);
     EXPECT_NE(std::find(sizes.begin(), sizes.end(), before), sizes.end())
         << "no checkpoint of size " << before << " (threads " << threads << ")";
-    std::printf("threads %d: %zu records of the chain when handed over, %zu of them written by "
-                "revoke() (sealed, not yet written)\n",
-                threads, before, r.written_in_revoke);
+    std::printf(
+        "threads %d: %zu records of the chain when handed over, %zu of them written by "
+        "revoke() (sealed, not yet written)\n",
+        threads, before, r.written_in_revoke);
     ahead_total += r.written_in_revoke;
   }
   // The case this test is about happened (a timing matter, but partition 0's slow writes make
