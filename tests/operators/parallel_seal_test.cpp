@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -55,6 +56,40 @@ std::vector<Records> make_inputs(int partitions, int per_partition) {
   return in;
 }
 
+// Holds one batch (partition 0, first frame `offset`) in an operator stage until opened: the
+// batches read after it go on to the seal stage, then wait for it in front of the write stage.
+struct Gate {
+  int64_t offset = -1;  // -1: no gate
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false, held = false;
+  void wait() {
+    std::unique_lock<std::mutex> lock(mu);
+    held = true;
+    cv.wait_for(lock, std::chrono::seconds(10), [this] { return open; });  // never hangs a test
+  }
+  void release() {
+    std::lock_guard<std::mutex> lock(mu);
+    open = true;
+    cv.notify_all();
+  }
+};
+
+// A stateless operator that holds the gate's batch.
+class GateOperator final : public engine::Operator {
+ public:
+  explicit GateOperator(Gate& gate) : gate_(gate) {}
+  std::string_view type() const override { return "gate"; }
+  void process(engine::Batch& b, engine::OperatorState*, engine::OperatorContext&) const override {
+    if (b.partition.value() == 0 && !b.frames.empty() &&
+        b.frames.front().source_offset.value() == gate_.offset)
+      gate_.wait();
+  }
+
+ private:
+  Gate& gate_;
+};
+
 // A hand-over of one partition during the run, the way a consumer-group rebalance does it:
 // before serving batch `at_batch` the source calls SourceHost::revoke() for `partition`, then
 // serves the other partitions for `away_batches` batches, then calls assigned() and serves the
@@ -66,6 +101,7 @@ struct HandOver {
   std::atomic<bool> in_revoke{false};
   std::atomic<size_t> written_before{0};  // trusted records of the partition when revoke() returned
   std::function<size_t()> count_trusted;  // of the partition, in the trusted sink
+  Gate gate;                              // opened once revoke() returned
 };
 
 // Serves the partitions in turn, `max_frames` frames at a time; frame offsets are positions in
@@ -122,6 +158,7 @@ class PartitionedSource final : public engine::Source {
       h.in_revoke.store(true);
       const auto committable = host_->revoke(std::span<const engine::Partition>(&part, 1));
       h.in_revoke.store(false);
+      h.gate.release();
       h.written_before.store(h.count_trusted());
       int64_t next = 0;
       {
@@ -256,8 +293,13 @@ RunResult run_provenance(const std::vector<Records>& in, int threads, size_t bat
   cfg.key = test_key();
   cfg.every_records = 50;
   cfg.every_ms = 600'000;  // checkpoints by record count only: the same in every run
+  p.stage_names = {"decode"};
+  if (hand_over != nullptr && hand_over->gate.offset >= 0) {
+    p.operators.push_back(std::make_unique<GateOperator>(hand_over->gate));
+    p.stage_names.push_back("gate");
+  }
   p.operators.push_back(std::make_unique<Provenance>(cfg));
-  p.stage_names = {"decode", "provenance"};
+  p.stage_names.push_back("provenance");
   RunResult r;
   {
     engine::Runner runner(p, metrics);
@@ -406,17 +448,20 @@ TEST(ParallelSeal, SameSealedOutputsWhateverThreadsAndBatchSizes) {
   }
 }
 
-// Each attempt hands partition 1 over mid-stream while partition 0's writes are slow, so that
-// batches of partition 1 are sealed and wait for the write stage when revoke() comes.
+// Partition 1 is handed over mid-stream, at engine.threads 1, 2 and 4, and once (threads 2) with
+// partition 0's batch at offset 48 held in an operator stage: the batches read after it, among
+// them one of partition 1, are sealed and wait for it in front of the write stage when revoke()
+// comes (3 partitions in turn, 8 frames a batch: read #19 is partition 0's at offset 48, #20
+// partition 1's, revoke() before read #23; at most 8 batches in flight).
 TEST(ParallelSeal, HandOverWritesWhatIsSealedAndCheckpointsExactlyThat) {
   const auto in = make_inputs(3, 900);
-  size_t ahead_total = 0;
-  for (const int threads : {2, 1, 4, 2}) {
+  for (const auto& [threads, gated] : {std::pair{1, false}, {2, false}, {4, false}, {2, true}}) {
     HandOver h;
-    h.at_batch = 30;
+    h.at_batch = gated ? 23 : 30;
     h.partition = 1;
     h.away_batches = 12;
-    const RunResult r = run_provenance(in, threads, 8, &h, /*slow_partition=*/0);
+    if (gated) h.gate.offset = 48;
+    const RunResult r = run_provenance(in, threads, 8, &h, /*slow_partition=*/gated ? -1 : 0);
     ASSERT_TRUE(r.summary.ok) << r.summary.error;
     // Every input record exactly once, each chain in input order.
     std::map<int32_t, std::vector<int64_t>> offsets;
@@ -442,14 +487,18 @@ TEST(ParallelSeal, HandOverWritesWhatIsSealedAndCheckpointsExactlyThat) {
     EXPECT_NE(std::find(sizes.begin(), sizes.end(), before), sizes.end())
         << "no checkpoint of size " << before << " (threads " << threads << ")";
     std::printf(
-        "threads %d: %zu records of the chain when handed over, %zu of them written by "
+        "threads %d%s: %zu records of the chain when handed over, %zu of them written by "
         "revoke() (sealed, not yet written)\n",
-        threads, before, r.written_in_revoke);
-    ahead_total += r.written_in_revoke;
+        threads, gated ? " (gated)" : "", before, r.written_in_revoke);
+    if (gated) {
+      EXPECT_TRUE(h.gate.held) << "the gate's batch never came";
+      // Partition 1's batch read after the held one (read #20, offsets 48..55) is sealed and
+      // written by revoke() (with any earlier one the write stage had not reached yet): the
+      // chain holds its first 56 records when it is handed over.
+      EXPECT_GE(r.written_in_revoke, 8u) << "revoke() found no sealed batch waiting";
+      EXPECT_EQ(before, 56u);
+    }
   }
-  // The case this test is about happened (a timing matter, but partition 0's slow writes make
-  // it the rule rather than the exception).
-  EXPECT_GT(ahead_total, 0u) << "no hand-over found sealed batches waiting to be written";
 }
 
 }  // namespace
