@@ -211,8 +211,10 @@ struct Runner::Impl {
   } txn;
   prometheus::Counter* txn_committed = nullptr;
   prometheus::Counter* txn_aborted = nullptr;
-  // Bumped when an aborted transaction rewinds the source: a batch read across it is dropped.
+  // Bumped (under epoch_mu_, with the epochs) when a transaction aborts: a batch read across it
+  // is dropped, and the read stage rewinds the source before it reads again.
   std::atomic<uint64_t> rewind_gen{0};
+  uint64_t applied_rewind = 0;  // read stage only: the rewind_gen the source was rewound for
   std::vector<prometheus::Counter*> restored_counters, written_counters;  // per state op
   std::vector<StageGroup> groups;
   // Operators that seal outputs, and per output partition their lane (SealLane; never erased,
@@ -481,11 +483,14 @@ void Runner::Impl::txn_aborted_rewind(const std::string& reason) {
   txn_aborted->Increment();
   std::vector<int32_t> parts;
   {
+    // Together with the epochs, under epoch_mu_: the read stage stamps a batch with an epoch
+    // only if no rewind came since it asked the source for it (read()).
     std::lock_guard<std::mutex> lock(self.epoch_mu_);
     for (auto& [part, epoch] : self.epochs_) {
       ++epoch;
       parts.push_back(part);
     }
+    rewind_gen.fetch_add(1);
   }
   for (int32_t part : parts) self.tracker_.drop_partition(Partition(part));
   if (!sealers.empty()) {
@@ -501,8 +506,7 @@ void Runner::Impl::txn_aborted_rewind(const std::string& reason) {
     std::lock_guard<std::mutex> lock(state_mu[i]);
     states[i].clear();
   }
-  rewind_gen.fetch_add(1);
-  p.source->rewind();
+  // The read stage tells the source to rewind before it next reads (read()).
 }
 
 // Backpressure: admit no new input while a service, an operator or a sink is not ready.
@@ -529,9 +533,15 @@ Batch* Runner::Impl::read(tbb::flow_control& fc) {
     auto batch = take();
     batch->max_readings_per_record = p.engine.max_readings_per_record;
     const int64_t read_start = monotonic_ns();
+    // After an aborted transaction: back to the committed offsets before anything is read, so
+    // that a batch read under this generation is read after every rewind so far.
     const uint64_t gen = rewind_gen.load();
+    if (gen != applied_rewind) {
+      p.source->rewind();
+      applied_rewind = gen;
+    }
     const SourceStatus st = p.source->next(*batch, p.engine.batch_size);
-    if (st == SourceStatus::kBatch && gen != rewind_gen.load()) {
+    if (st != SourceStatus::kFailed && gen != rewind_gen.load()) {
       give(std::move(batch));  // read before an aborted transaction's rewind: read again
       continue;
     }
@@ -539,11 +549,17 @@ Batch* Runner::Impl::read(tbb::flow_control& fc) {
       source_probe->records(batch->frames.size(), (monotonic_ns() - read_start) * 1e-9);
     if (st == SourceStatus::kFailed) source_probe->error();
     if (st == SourceStatus::kBatch && !batch->frames.empty()) {
-      batch->sequence = next_seq++;
+      bool rewound = false;
       {
         std::lock_guard<std::mutex> lock(self.epoch_mu_);
+        rewound = gen != rewind_gen.load();  // an abort since: its epochs would be too new
         batch->epoch = self.epochs_[batch->partition.value()];
       }
+      if (rewound) {
+        give(std::move(batch));  // read again after the rewind
+        continue;
+      }
+      batch->sequence = next_seq++;
       batch->created_ns = monotonic_ns();
       if (!sealers.empty()) {  // its place in its partition's sealing order
         std::lock_guard<std::mutex> lock(seal_mu);
