@@ -169,6 +169,7 @@ struct SealLane {
   bool closed = false;        // revoke() is handing the partition over: no seal step starts
   bool failed = false;        // a seal() failed: nothing more of this partition is sealed
   std::vector<std::unique_ptr<OperatorState>> states;  // per sealing operator (Impl::sealers)
+  uint64_t states_epoch = 0;                           // the ownership epoch the states belong to
 
   Entry& entry_of(const Batch* b) {
     for (Entry& e : entries)
@@ -682,8 +683,11 @@ void Runner::Impl::drain_lane(SealLane& lane) {
   std::unique_lock<std::mutex> lock(seal_mu);
   if (lane.busy || !lane.ready || lane.closed) return;
   lane.busy = true;
+  // (A batch of a later epoch than the states, read after a hand-over or an aborted
+  // transaction, is left to settle(), which continues the chains from the outputs first.)
   while (!lane.closed && lane.done < lane.entries.size() &&
-         lane.entries[lane.done].step == SealLane::Step::kArrived) {
+         lane.entries[lane.done].step == SealLane::Step::kArrived &&
+         lane.entries[lane.done].batch->epoch <= lane.states_epoch) {
     SealLane::Entry& e = lane.entries[lane.done];  // a deque keeps it in place meanwhile
     e.step = SealLane::Step::kSealing;
     lock.unlock();
@@ -702,7 +706,8 @@ void Runner::Impl::drain_lane(SealLane& lane) {
 SealLane::Step Runner::Impl::seal_batch(SealLane& lane, Batch& b) {
   // A batch of an earlier ownership epoch is dropped by the write stage: it must not move
   // the chains (they may already be another epoch's).
-  if (b.epoch != current_epoch(b.partition.value())) return SealLane::Step::kSkipped;
+  if (b.epoch != current_epoch(b.partition.value()) || b.epoch != lane.states_epoch)
+    return SealLane::Step::kSkipped;
   if (lane.failed) return SealLane::Step::kFailed;
   for (size_t k = 0; k < sealers.size(); ++k) {
     const size_t i = sealers[k];
@@ -723,6 +728,7 @@ SealLane::Step Runner::Impl::seal_batch(SealLane& lane, Batch& b) {
 // lane (its chains continue from what the outputs hold, read back while nothing is written),
 // and batches that arrived before it. Takes the batch off the lane; returns its step.
 SealLane::Step Runner::Impl::settle(Batch& b) {
+  const uint64_t epoch = current_epoch(b.partition.value());  // fixed while own_mu_ is held
   std::unique_lock<std::mutex> lock(seal_mu);
   SealLane& lane = lanes[b.partition.value()];
   if (lane.entries.empty() || lane.entries.front().batch != &b) std::abort();  // input order
@@ -731,8 +737,15 @@ SealLane::Step Runner::Impl::settle(Batch& b) {
     if (e.step == SealLane::Step::kArrived && !lane.busy) {
       lane.busy = true;
       e.step = SealLane::Step::kSealing;
-      if (lane.states.empty())
+      if (b.epoch == epoch && (lane.states.empty() || lane.states_epoch != epoch)) {
+        // The first batch of this ownership epoch: fresh states (their chains continue from
+        // the outputs in seal()).
+        lane.states.clear();
         for (size_t i : sealers) lane.states.push_back(p.operators[i]->make_state(b.partition));
+        lane.states_epoch = epoch;
+        lane.ready = false;
+        lane.failed = false;
+      }
       lock.unlock();
       const SealLane::Step step = seal_batch(lane, b);
       lock.lock();
@@ -767,7 +780,7 @@ void Runner::Impl::write(Batch* raw) {
     std::lock_guard<std::mutex> epoch_lock(self.epoch_mu_);
     epoch = self.epochs_[b->partition.value()];
   }
-  if (b->epoch != epoch) {
+  if (b->epoch != epoch || step == SealLane::Step::kSkipped) {
     own_lock.unlock();
     self.stats_.dropped_revoked.fetch_add(1, std::memory_order_relaxed);
     retire(std::move(b));
