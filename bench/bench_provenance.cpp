@@ -181,7 +181,8 @@ engine::RunSummary run_once(const std::vector<std::vector<uint8_t>>& records, si
                             bool provenance, int threads, bool keep, Chain chain,
                             benchmark::State* timing = nullptr,
                             std::vector<std::vector<uint8_t>>* trusted = nullptr,
-                            std::vector<std::vector<uint8_t>>* atts = nullptr, int partitions = 1) {
+                            std::vector<std::vector<uint8_t>>* atts = nullptr, int partitions = 1,
+                            size_t batch_size = 1024) {
   if (timing != nullptr) timing->PauseTiming();
   engine::RunSummary s;
   {
@@ -189,7 +190,7 @@ engine::RunSummary run_once(const std::vector<std::vector<uint8_t>>& records, si
     engine::Pipeline p;
     p.info = {"bench", std::vector<uint8_t>(32, 0), "bench-1"};
     p.engine.threads = threads;
-    p.engine.batch_size = 1024;
+    p.engine.batch_size = batch_size;
     if (partitions > 1)
       p.source = std::make_unique<PartitionedMemorySource>(records, repeat, partitions);
     else
@@ -247,23 +248,25 @@ BENCHMARK(BM_Runner)
     ->UseRealTime();
 
 // The seal stage alone: decode + encode (+ provenance) on four partitions, whose chains are
-// sealed in parallel (issue 18: two threads >= 1.7x one thread with provenance).
-// range(0): 0 = without, 1 = with provenance; range(1): engine threads.
+// sealed in parallel (issue 18: two threads >= 1.7x one thread with provenance). Smaller
+// batches make the seal step's share larger (one signed intent per batch).
+// range(0): 0 = without, 1 = with provenance; range(1): engine threads; range(2): batch size.
 void BM_SealOnly(benchmark::State& state) {
   static const auto records = make_records(4096);
   const size_t repeat = 100;
   const bool prov = state.range(0) != 0;
   for (auto _ : state) {
-    const auto s = run_once(records, repeat, prov, static_cast<int>(state.range(1)), false,
-                            Chain::kEmpty, &state, nullptr, nullptr, /*partitions=*/4);
+    const auto s =
+        run_once(records, repeat, prov, static_cast<int>(state.range(1)), false, Chain::kEmpty,
+                 &state, nullptr, nullptr, /*partitions=*/4, static_cast<size_t>(state.range(2)));
     if (!s.ok || s.trusted != records.size() * repeat) state.SkipWithError("wrong accounting");
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * records.size() * repeat));
   state.SetLabel(prov ? "with provenance, 4 partitions" : "without provenance, 4 partitions");
 }
 BENCHMARK(BM_SealOnly)
-    ->ArgsProduct({{0, 1}, {1, 2}})
-    ->ArgNames({"provenance", "threads"})
+    ->ArgsProduct({{0, 1}, {1, 2}, {1024, 64}})
+    ->ArgNames({"provenance", "threads", "batch"})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
