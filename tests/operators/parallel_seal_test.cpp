@@ -13,7 +13,10 @@
 //  - a partition handed over mid-stream (SourceHost::revoke from inside the source, as a Kafka
 //    rebalance does) while batches of it are sealed but not yet written: those are written
 //    before the hand-over's final checkpoint, which covers exactly what was written, and the
-//    chain continues after the reassignment with every input record exactly once.
+//    chain continues after the reassignment with every input record exactly once;
+//  - exactly-once with aborted transactions while batches are sealed and in flight: the chains
+//    are read back from what was committed, and the committed stream holds every input record
+//    exactly once and verifies.
 #include <gtest/gtest.h>
 
 #include <algorithm>
