@@ -417,7 +417,8 @@ TEST(ParallelSeal, PartitionsSealConcurrentlyEachInInputOrder) {
       EXPECT_EQ(firsts[i], static_cast<int64_t>(8 * i)) << "partition " << part << " batch " << i;
   }
   EXPECT_EQ(probe.max_same, 1) << "two batches of one partition were sealed at once";
-  EXPECT_GE(probe.max_all, 2) << "no two partitions were ever sealed at the same time";
+  if (std::thread::hardware_concurrency() >= 2)  // (TBB runs one thread on one core)
+    EXPECT_GE(probe.max_all, 2) << "no two partitions were ever sealed at the same time";
   std::printf("seal() calls at once: at most %d\n", probe.max_all);
 }
 
@@ -467,7 +468,10 @@ TEST(ParallelSeal, SameSealedOutputsWhateverThreadsAndBatchSizes) {
 // partition 1's, revoke() before read #23; at most 8 batches in flight).
 TEST(ParallelSeal, HandOverWritesWhatIsSealedAndCheckpointsExactlyThat) {
   const auto in = make_inputs(3, 900);
+  // (The gated run needs a second thread while one is held: TBB gives none on one core.)
+  const bool two_threads = std::thread::hardware_concurrency() >= 2;
   for (const auto& [threads, gated] : {std::pair{1, false}, {2, false}, {4, false}, {2, true}}) {
+    if (gated && !two_threads) continue;
     HandOver h;
     h.at_batch = gated ? 23 : 30;
     h.partition = 1;
