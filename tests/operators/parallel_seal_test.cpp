@@ -417,8 +417,9 @@ TEST(ParallelSeal, PartitionsSealConcurrentlyEachInInputOrder) {
       EXPECT_EQ(firsts[i], static_cast<int64_t>(8 * i)) << "partition " << part << " batch " << i;
   }
   EXPECT_EQ(probe.max_same, 1) << "two batches of one partition were sealed at once";
-  if (std::thread::hardware_concurrency() >= 2)  // (TBB runs one thread on one core)
+  if (std::thread::hardware_concurrency() >= 2) {  // (TBB runs one thread on one core)
     EXPECT_GE(probe.max_all, 2) << "no two partitions were ever sealed at the same time";
+  }
   std::printf("seal() calls at once: at most %d\n", probe.max_all);
 }
 
