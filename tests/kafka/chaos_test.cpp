@@ -227,6 +227,10 @@ TEST(KafkaChaos, KillsRestartsAndBrokerRestartsNeitherLoseNorDuplicateAndMatchAC
         std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 300)(rng)));
     // The added instance is removed again: gracefully (it leaves the group) or killed.
     if (b && std::uniform_int_distribution<int>(0, 1)(rng) == 0) {
+      // (Once it runs: a process signalled before its main() starts has no handler yet.)
+      EXPECT_TRUE(
+          wait_until([&] { return b->err().find("consumer started") != std::string::npos; }, 60s))
+          << b->err();
       b->signal(SIGTERM);
       ++removed_gracefully;
       const auto brc = b->wait_for(60s);
