@@ -62,6 +62,14 @@ std::string read_text(const fs::path& p) {
   return ss.str();
 }
 
+// The 1-, 5- and 15-minute load averages ("2.10 1.85 1.60").
+std::string loadavg() {
+  std::string s = read_text("/proc/loadavg");
+  size_t sp = 0;
+  for (int i = 0; i < 3 && sp != std::string::npos; ++i) sp = s.find(' ', sp + 1);
+  return s.substr(0, sp);
+}
+
 std::string g_bootstrap;
 
 // The records of a framed record file (u32 length + bytes, repeated).
@@ -339,27 +347,21 @@ int restore_bench(const std::string& assay, const fs::path& dir, uint64_t sensor
               static_cast<unsigned long long>(sensors), frames.size());
   std::vector<double> secs;
   for (int r = 0; r < reps; ++r) {
+    const std::string load_before = loadavg();
     const std::string log =
         run_assay_to_end(assay, yaml, dir / ("restore-" + std::to_string(r + 1) + ".log"));
     uint64_t entries = 0;
     secs.push_back(restore_seconds(log, &entries));
     if (entries != sensors)
       die("restored " + std::to_string(entries) + " entries, expected " + std::to_string(sensors));
-    std::printf("%-4d restore of %llu entries: %.3f s (%.0f entries/s)\n", r,
-                static_cast<unsigned long long>(sensors), secs.back(), sensors / secs.back());
+    std::printf("%-4d restore of %llu entries: %.3f s (%.0f entries/s)  load avg %s -> %s\n", r,
+                static_cast<unsigned long long>(sensors), secs.back(), sensors / secs.back(),
+                load_before.c_str(), loadavg().c_str());
   }
   std::sort(secs.begin(), secs.end());
   std::printf("median: restore %.3f s, %.0f entries/s\n", secs[secs.size() / 2],
               sensors / secs[secs.size() / 2]);
   return 0;
-}
-
-// The 1-, 5- and 15-minute load averages ("2.10 1.85 1.60").
-std::string loadavg() {
-  std::string s = read_text("/proc/loadavg");
-  size_t sp = 0;
-  for (int i = 0; i < 3 && sp != std::string::npos; ++i) sp = s.find(' ', sp + 1);
-  return s.substr(0, sp);
 }
 
 // Changelog topics of consumer group `group` (<group>-<stage>-changelog) and their partition
@@ -393,7 +395,12 @@ std::vector<std::pair<std::string, int>> changelog_topics_of(const std::string& 
 // only closed segments are compacted and these runs stay in the first one).
 struct ChangelogBytes {
   uint64_t records = 0, payload = 0, disk = 0;
-  std::string topics;
+  std::map<std::string, uint64_t> per_topic;  ///< records per topic (`<stage>-changelog`)
+  std::string topics() const {
+    std::string s;
+    for (const auto& [t, n] : per_topic) s += (s.empty() ? "" : ", ") + t + " " + std::to_string(n);
+    return s;
+  }
 };
 
 ChangelogBytes changelog_bytes(const std::string& group, const fs::path& kafka_dir) {
@@ -412,7 +419,7 @@ ChangelogBytes changelog_bytes(const std::string& group, const fs::path& kafka_d
   if (rk == nullptr) die(err);
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(16);
   for (const auto& [t, parts] : topics) {
-    cb.topics += (cb.topics.empty() ? "" : ",") + t.substr(group.size() + 1);
+    cb.per_topic[t.substr(group.size() + 1)] = 0;
     for (int p = 0; p < parts; ++p) {
       rd_kafka_topic_partition_list_add(list, t.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
       for (const auto& f :
@@ -433,6 +440,7 @@ ChangelogBytes changelog_bytes(const std::string& group, const fs::path& kafka_d
       at_end.emplace(rd_kafka_topic_name(m->rkt), m->partition);
     } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       ++cb.records;
+      ++cb.per_topic[std::string(rd_kafka_topic_name(m->rkt)).substr(group.size() + 1)];
       cb.payload += m->key_len + m->len;
     }
     rd_kafka_message_destroy(m);
@@ -539,7 +547,8 @@ int quality_bench(const std::string& assay, const fs::path& kafka_dir, const fs:
   fs::remove(key.string() + ".key");
   fs::remove(key.string() + ".pub");
   if (std::system(
-          (assay + " keygen --alg ed25519 --out " + key.string() + " > /dev/null").c_str()) != 0)
+          (assay + " keygen --alg ed25519 --out " + key.string() + " > /dev/null 2>&1").c_str()) !=
+      0)
     die("keygen failed");
   uint64_t readings = 0;
   {
@@ -626,9 +635,9 @@ int quality_bench(const std::string& assay, const fs::path& kafka_dir, const fs:
                   rt.load_after.c_str());
       const ChangelogBytes cb = changelog_bytes(run, kafka_dir);
       std::printf(
-          "     changelog [%s]: %llu records, %llu key+value bytes, %llu bytes on disk; "
+          "     changelog (records: %s): %llu records, %llu key+value bytes, %llu bytes on disk; "
           "per reading: %.3f records, %.1f key+value bytes, %.1f bytes on disk\n",
-          cb.topics.c_str(), static_cast<unsigned long long>(cb.records),
+          cb.topics().c_str(), static_cast<unsigned long long>(cb.records),
           static_cast<unsigned long long>(cb.payload), static_cast<unsigned long long>(cb.disk),
           double(cb.records) / readings, double(cb.payload) / readings, double(cb.disk) / readings);
       std::fflush(stdout);
@@ -653,6 +662,12 @@ int quality_bench(const std::string& assay, const fs::path& kafka_dir, const fs:
       "at-least-once by outputs acknowledged (no commit wait): with state %.0f, without %.0f "
       "readings/s; exactly-once / that = %.2f; with / without state = %.2f\n",
       alos_out, none_out, eos / alos_out, alos_out / none_out);
+  for (size_t m = 0; m < 2; ++m)
+    std::printf(
+        "changelog written per input reading (%s, last repetition): %.3f records, %.1f key+value "
+        "bytes, %.1f bytes on disk (per input record: %.1f key+value bytes)\n",
+        modes[m].name, double(bytes[m].records) / readings, double(bytes[m].payload) / readings,
+        double(bytes[m].disk) / readings, double(bytes[m].payload) / n);
   return 0;
 }
 
