@@ -70,7 +70,37 @@ std::string loadavg() {
   return s.substr(0, sp);
 }
 
+// CPU seconds (user + system) a process has used so far (/proc/PID/stat), -1 if unknown.
+double proc_cpu_seconds(pid_t pid) {
+  const std::string s = read_text("/proc/" + std::to_string(pid) + "/stat");
+  const size_t close = s.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream in(s.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {  // fields 14 and 15: utime, stime (ticks)
+    if (i == 14) utime = std::strtoull(field.c_str(), nullptr, 10);
+    if (i == 15) stime = std::strtoull(field.c_str(), nullptr, 10);
+  }
+  return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+}
+
+// The machine's busy and total CPU time so far (/proc/stat, all cores, seconds).
+std::pair<double, double> machine_cpu_seconds() {
+  std::istringstream in(read_text("/proc/stat"));
+  std::string cpu;
+  unsigned long long v[8] = {};
+  in >> cpu;
+  for (auto& x : v) in >> x;
+  const double tick = double(sysconf(_SC_CLK_TCK));
+  const unsigned long long idle = v[3] + v[4];
+  unsigned long long total = 0;
+  for (auto x : v) total += x;
+  return {double(total - idle) / tick, double(total) / tick};
+}
+
 std::string g_bootstrap;
+pid_t g_broker_pid = -1;  // the broker's process (ASSAY_KAFKA_DIR/pid), for its CPU time
 
 // The records of a framed record file (u32 length + bytes, repeated).
 std::vector<std::string> read_framed(const fs::path& file) {
@@ -457,6 +487,8 @@ ChangelogBytes changelog_bytes(const std::string& group, const fs::path& kafka_d
 struct RunTimes {
   double t_commit = -1, t_outputs = -1;
   std::string load_before, load_after;
+  double cpu_assay = -1, cpu_broker = -1;  ///< CPU seconds until t_commit
+  double machine_busy = -1;                ///< busy fraction of all cores meanwhile
 };
 
 RunTimes timed_run(const std::string& assay, const fs::path& yaml, const fs::path& log,
@@ -479,6 +511,8 @@ RunTimes timed_run(const std::string& assay, const fs::path& yaml, const fs::pat
   posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   RunTimes rt;
   rt.load_before = loadavg();
+  const double broker0 = proc_cpu_seconds(g_broker_pid);
+  const auto machine0 = machine_cpu_seconds();
   pid_t pid = -1;
   const auto t0 = Clock::now();
   if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0)
@@ -494,6 +528,10 @@ RunTimes timed_run(const std::string& assay, const fs::path& yaml, const fs::pat
     }
     if (committed_sum(watcher, in) >= static_cast<int64_t>(n)) {
       rt.t_commit = std::chrono::duration<double>(Clock::now() - t0).count();
+      rt.cpu_assay = proc_cpu_seconds(pid);
+      rt.cpu_broker = proc_cpu_seconds(g_broker_pid) - broker0;
+      const auto machine1 = machine_cpu_seconds();
+      rt.machine_busy = (machine1.first - machine0.first) / (machine1.second - machine0.second);
       break;
     }
     int st = 0;
@@ -575,6 +613,8 @@ int quality_bench(const std::string& assay, const fs::path& kafka_dir, const fs:
                                 {"exactly-once", true, true},
                                 {"at-least-once, state: none", false, false}};
   std::vector<std::vector<double>> rates(modes.size()), rates_out(modes.size());
+  std::vector<std::vector<double>> cpu_assay(modes.size()),
+      cpu_broker(modes.size());  // s per 1M readings
   std::vector<ChangelogBytes> bytes(modes.size());
   std::printf("%-4s %-28s %9s %12s %12s %10s  %s\n", "rep", "what", "seconds", "readings/s",
               "records/s", "out-secs", "load avg before -> after");
@@ -633,6 +673,13 @@ int quality_bench(const std::string& assay, const fs::path& kafka_dir, const fs:
       std::printf("%-4d %-28s %9.2f %12.0f %12.0f %10s  %s -> %s\n", r, mode.name, rt.t_commit,
                   readings / rt.t_commit, n / rt.t_commit, out_s, rt.load_before.c_str(),
                   rt.load_after.c_str());
+      cpu_assay[m].push_back(rt.cpu_assay * 1e6 / readings);
+      cpu_broker[m].push_back(rt.cpu_broker * 1e6 / readings);
+      std::printf(
+          "     cpu until committed: assay %.2f s, broker %.2f s (per 1M readings: %.2f + %.2f s); "
+          "machine busy %.0f %% of both cores\n",
+          rt.cpu_assay, rt.cpu_broker, cpu_assay[m].back(), cpu_broker[m].back(),
+          rt.machine_busy * 100);
       const ChangelogBytes cb = changelog_bytes(run, kafka_dir);
       std::printf(
           "     changelog (records: %s): %llu records, %llu key+value bytes, %llu bytes on disk; "
@@ -662,6 +709,9 @@ int quality_bench(const std::string& assay, const fs::path& kafka_dir, const fs:
       "at-least-once by outputs acknowledged (no commit wait): with state %.0f, without %.0f "
       "readings/s; exactly-once / that = %.2f; with / without state = %.2f\n",
       alos_out, none_out, eos / alos_out, alos_out / none_out);
+  for (size_t m = 0; m < modes.size(); ++m)
+    std::printf("median cpu per 1M readings (%s): assay %.2f s, broker %.2f s\n", modes[m].name,
+                median(cpu_assay[m]), median(cpu_broker[m]));
   for (size_t m = 0; m < 2; ++m)
     std::printf(
         "changelog written per input reading (%s, last repetition): %.3f records, %.1f key+value "
@@ -708,6 +758,8 @@ int main(int argc, char** argv) {
   if (kdir == nullptr) die("set ASSAY_KAFKA_DIR to a running broker (scripts/kafka/broker.sh start DIR)");
   g_bootstrap = read_text(fs::path(kdir) / "bootstrap");
   while (!g_bootstrap.empty() && (g_bootstrap.back() == '\n' || g_bootstrap.back() == ' ')) g_bootstrap.pop_back();
+  if (fs::exists(fs::path(kdir) / "pid"))
+    g_broker_pid = std::atoi(read_text(fs::path(kdir) / "pid").c_str());
   const fs::path dir = fs::path(kdir) / "bench";
   fs::create_directories(dir);
   if (restore_sensors > 0) return restore_bench(assay, dir, restore_sensors, reps);
