@@ -2,7 +2,12 @@
 # End-to-end Kafka benchmark (issue 3): starts a throwaway real broker (scripts/kafka/broker.sh),
 # runs build/bench/assay_bench_kafka against it (bare librdkafka passthrough vs `assay run`
 # pass-through, same input, same run), stops the broker.
-# Usage: bench/kafka_bench.sh [BUILD_DIR] [--records N] [--reps R]
+# Usage: bench/kafka_bench.sh [BUILD_DIR] [--records N] [--reps R] [--eos]
+#        bench/kafka_bench.sh [BUILD_DIR] --restore SENSORS [--reps R]
+#        bench/kafka_bench.sh [BUILD_DIR] --pipeline quality [--records N] [--sensors S]
+#                             [--reps R] [--commit-interval-ms MS]
+# (--pipeline quality: at-least-once vs exactly-once vs no durable state on a quality.yaml-like
+# pipeline, with the changelog bytes per reading; see bench/bench_kafka.cpp.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="build"

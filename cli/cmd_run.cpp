@@ -39,6 +39,17 @@ extern "C" void on_sighup(int) {
   if (Supervisor* s = g_supervisor.load()) s->request_reload();
 }
 
+/// SIGINT/SIGTERM request a graceful stop; installed before the pipeline is loaded, so that a
+/// stop requested while loading (e.g. a pod terminated right after it started) still ends in
+/// a clean exit instead of the default disposition.
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
 }  // namespace
 
 Registries builtin_registries() {
@@ -108,11 +119,7 @@ int run_pipeline(std::unique_ptr<Pipeline> first, Metrics& metrics, const RunOpt
   so.on_reload = opts.on_reload;
   Supervisor supervisor(builtin_registries(), metrics, std::move(so));
   g_supervisor.store(&supervisor);
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  install_stop_handlers();
   if (!opts.config_path.empty()) {
     struct sigaction hup {};
     hup.sa_handler = on_sighup;
@@ -215,6 +222,7 @@ int cmd_run(int argc, char** argv) {
               "2000")
       .flag("no-reload", "ignore SIGHUP and file changes (no hot reload)");
   if (int rc = handle_parse(args, argc, argv); rc >= 0) return rc;
+  install_stop_handlers();
   const std::string path = args.get("PIPELINE.yaml");
   Registries reg = builtin_registries();
   Metrics metrics;

@@ -205,6 +205,7 @@ int cmd_verify_stream(int argc, char** argv) {
   connectors::VerifyOptions opt;
   opt.public_key = key;
   opt.allow_open_tail = args.has("allow-open-tail");
+  opt.offsets_may_skip = args.has("brokers");  // Kafka offsets (transaction markers)
   long long min_w = 0;
   if (!load_witnesses(args, &opt.witnesses, &err) || !args.get_int("min-witnesses", min_w) ||
       min_w < 0 || static_cast<size_t>(min_w) > opt.witnesses.size()) {

@@ -38,9 +38,12 @@ rd_kafka_t* make_reader(const KafkaClientSettings& settings, const std::string& 
 // time of the call; appends them partition by partition, in offset order.
 // Calls `fn` for every record of the given partitions (one assignment) up to their high
 // watermarks at the time of the call, in offset order per partition.
+// With max_records > 0, only the last max_records offsets of each partition; *whole (if given)
+// says whether that window reached back to the log start of every partition.
 bool each_in_partitions(rd_kafka_t* rk, const std::string& topic, const std::vector<int32_t>& parts,
                         size_t max_records, const KafkaRecordFn& fn, std::string* error,
-                        int timeout_ms) {
+                        int timeout_ms, bool* whole = nullptr) {
+  if (whole != nullptr) *whole = true;
   std::map<int32_t, int64_t> high;  // partitions still to read -> high watermark
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
@@ -55,8 +58,10 @@ bool each_in_partitions(rd_kafka_t* rk, const std::string& topic, const std::vec
       return false;
     }
     int64_t start = lo;
-    if (max_records > 0 && hi - static_cast<int64_t>(max_records) > lo)
+    if (max_records > 0 && hi - static_cast<int64_t>(max_records) > lo) {
       start = hi - static_cast<int64_t>(max_records);
+      if (whole != nullptr) *whole = false;
+    }
     if (start >= hi) continue;
     high[p] = hi;
     rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = start;
@@ -102,14 +107,14 @@ bool each_in_partitions(rd_kafka_t* rk, const std::string& topic, const std::vec
 // The same, appending partition by partition, in offset order.
 bool read_partitions(rd_kafka_t* rk, const std::string& topic, const std::vector<int32_t>& parts,
                      size_t max_records, std::vector<StoredRecord>* out, std::string* error,
-                     int timeout_ms) {
+                     int timeout_ms, bool* whole = nullptr) {
   std::map<int32_t, std::vector<StoredRecord>> got;
   const bool ok = each_in_partitions(
       rk, topic, parts, max_records,
       [&](int32_t p, int64_t o, std::span<const uint8_t> b) {
         got[p].push_back(StoredRecord{p, o, {b.begin(), b.end()}});
       },
-      error, timeout_ms);
+      error, timeout_ms, whole);
   for (auto& [p, recs] : got)
     for (auto& r : recs) out->push_back(std::move(r));
   return ok;
@@ -137,7 +142,28 @@ bool read_kafka_partition(const KafkaClientSettings& settings, const std::string
                           std::string* error, int timeout_ms) {
   rd_kafka_t* rk = make_reader(settings, topic, error);
   if (rk == nullptr) return false;
-  const bool ok = read_partitions(rk, topic, {partition}, max_records, out, error, timeout_ms);
+  if (max_records == 0) {
+    const bool ok = read_partitions(rk, topic, {partition}, 0, out, error, timeout_ms);
+    rd_kafka_destroy(rk);
+    return ok;
+  }
+  // The last max_records *records*: the last offsets of a partition written by exactly-once
+  // pipelines may be transaction markers or records of aborted transactions, which a
+  // read_committed reader never returns, so the window of offsets widens until it holds
+  // max_records records or reaches the log start.
+  bool ok = true;
+  for (size_t window = max_records;;
+       window = window < (size_t{1} << 40) ? window * 4 + 16 : window) {
+    std::vector<StoredRecord> got;
+    bool whole = true;
+    ok = read_partitions(rk, topic, {partition}, window, &got, error, timeout_ms, &whole);
+    if (!ok) break;
+    if (got.size() >= max_records || whole) {
+      const size_t skip = got.size() > max_records ? got.size() - max_records : 0;
+      for (size_t i = skip; i < got.size(); ++i) out->push_back(std::move(got[i]));
+      break;
+    }
+  }
   rd_kafka_destroy(rk);
   return ok;
 }

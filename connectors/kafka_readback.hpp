@@ -14,7 +14,9 @@
 namespace assay::connectors {
 
 /// Appends the last `max_records` records of topic/partition (all when 0), oldest first,
-/// up to the high watermark at the time of the call. False with a message on an error or
+/// up to the high watermark (read_committed: the last stable offset) at the time of the call;
+/// transaction markers and aborted records at the end do not count (the window of offsets
+/// read widens past them). False with a message on an error or
 /// if the partition cannot be read within `timeout_ms`.
 bool read_kafka_partition(const KafkaClientSettings& settings, const std::string& topic,
                           int32_t partition, size_t max_records, std::vector<StoredRecord>* out,

@@ -129,7 +129,7 @@ void verify_v1(const std::vector<StoredRecord>& trusted,
     int64_t shift = 0;
     for (size_t j = 0; offsets && j < E.size(); ++j) {
       const int64_t d = offset_shift(E[j].rec->offset, E[j].idx);
-      if (d != shift)
+      if (d != shift && !(opt.offsets_may_skip && d > shift))
         rp.add("offset_mismatch", "trusted", E[j].rec, c,
                "chain_index " + std::to_string(E[j].idx) + " stored at offset " +
                    std::to_string(E[j].rec->offset));
@@ -523,7 +523,9 @@ struct StreamVerifier::Impl {
     auto [it, fresh] = last_shift.try_emplace({r.partition, c}, 0);
     if (!fresh && it->second == d) return;
     if (fresh && d == 0) return;
+    const bool skipped_forward = d > it->second;  // (fresh: against 0)
     it->second = d;
+    if (opt.offsets_may_skip && skipped_forward) return;
     if (shifts.size() < 10000)
       shifts.push_back({r.partition, r.offset, c, r.index});
     else

@@ -65,6 +65,11 @@ struct VerifyOptions {
   /// Every record must be covered by a checkpoint with at least this many valid cosignatures
   /// from distinct pinned witnesses (0: witnesses are not required).
   size_t min_witnesses = 0;
+  /// The stored positions are Kafka offsets: they may skip forward (transaction markers and
+  /// records of aborted transactions of exactly-once writers occupy offsets that a
+  /// read_committed reader never returns, and Kafka cannot remove a record from the middle of
+  /// a partition), so only an offset that falls behind its chain index is an offset_mismatch.
+  bool offsets_may_skip = false;
 };
 
 /// Result of a verification.

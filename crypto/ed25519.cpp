@@ -11,6 +11,8 @@
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -177,6 +179,49 @@ GeP2 msm_portable(const Sc* base_scalar, std::span<const MsmTerm> terms) {
 
 const GeCached* base_odd_multiples() { return base_tables().odd; }
 
+void all_multiples_carried(GeCached* out, const GeP3& p, int n) {
+  const GeCached pc = ge_p3_to_cached(p);
+  GeP3 cur = p;
+  for (int i = 0; i < n; ++i) {
+    if (i > 0) cur = ge_p1p1_to_p3(ge_add(cur, pc));
+    out[i] = ge_p3_to_cached(cur);
+    for (Fe* f : {&out[i].YplusX, &out[i].YminusX, &out[i].Z, &out[i].T2d}) {
+      fe_carry(*f);
+      fe_carry(*f);
+    }
+  }
+}
+
+GeP3 times_2_64(GeP3 p) {
+  for (int d = 0; d < 64; ++d) p = ge_p1p1_to_p3(ge_p3_dbl(p));
+  return p;
+}
+
+const GeCached* base_split_multiples(int i) {
+  struct Split {
+    GeCached t[4][kSplitEntries];
+  };
+  static const Split t = [] {
+    Split sp{};
+    GeP3 p = base_tables().B;
+    for (int q = 0; q < 4; ++q) {
+      all_multiples_carried(sp.t[q], p, kSplitEntries);
+      p = times_2_64(p);
+    }
+    return sp;
+  }();
+  return t.t[i];
+}
+
+void single_many_portable(std::span<const SingleEq> eqs, GeP2* out) {
+  for (size_t i = 0; i < eqs.size(); ++i) {
+    const SingleEq& e = eqs[i];
+    const MsmTerm terms[2] = {{e.neg_a, e.k, e.a_table != nullptr ? e.a_w : 5, e.a_table},
+                              {e.neg_r, kScOne, 2}};
+    out[i] = msm_portable(&e.s, std::span<const MsmTerm>(terms, 2));
+  }
+}
+
 void decode_core_portable(const Fe* y, Fe* x, Fe* u, Fe* vxx, size_t n) {
   for (size_t i = 0; i < n; ++i) ge_decode_core(y[i], x[i], u[i], vxx[i]);
 }
@@ -202,9 +247,10 @@ using ed25519_batch::Engine;
 using ed25519_batch::MsmFn;
 using ed25519_batch::MsmTerm;
 
-const Engine kPortableEngine = {&ed25519_batch::msm_portable, &ed25519_batch::msm_portable,
-                                &ed25519_batch::decode_core_portable,
-                                &ed25519_batch::odd_tables_portable};
+const Engine kPortableEngine = {
+    &ed25519_batch::msm_portable,         &ed25519_batch::msm_portable,
+    &ed25519_batch::decode_core_portable, &ed25519_batch::odd_tables_portable,
+    &ed25519_batch::single_many_portable, false};
 
 const Engine& select_engine(Backend backend) {
 #if defined(__x86_64__)
@@ -343,6 +389,70 @@ class KeyCache {
 KeyCache& key_cache() {
   static KeyCache c;
   return c;
+}
+
+// ----------------------------------------------------------------------------------------------
+// Split key tables for independent verification (ed25519_verify_each on engines with `split`):
+// the multiples 1..16 of [2^(64 i)](-A), i = 0..3, so that [k](-A) needs 65 doublings, not 253.
+// Built for a key that recurs (a suspect key under a forgery flood); a small FIFO-bounded cache.
+// ----------------------------------------------------------------------------------------------
+using ed25519_batch::kSplitEntries;
+
+struct SplitKey {
+  GeCached t[4][kSplitEntries];  // limbs < 2^52
+  const GeCached* ptr[4];
+};
+
+class SplitKeyCache {
+ public:
+  /// Keys held at most (10 KiB each: 2.5 MiB).
+  static constexpr size_t kCapacity = 256;
+
+  std::shared_ptr<const SplitKey> find(const uint8_t enc[32]) {
+    std::array<uint8_t, 32> k;
+    std::memcpy(k.data(), enc, 32);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = map_.find(k);
+    return it == map_.end() ? nullptr : it->second;
+  }
+  void insert(const uint8_t enc[32], std::shared_ptr<const SplitKey> v) {
+    std::array<uint8_t, 32> k;
+    std::memcpy(k.data(), enc, 32);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!map_.emplace(k, std::move(v)).second) return;
+    fifo_.push_back(k);
+    if (fifo_.size() > kCapacity) {
+      map_.erase(fifo_.front());
+      fifo_.pop_front();
+    }
+  }
+  void clear() {
+    std::lock_guard<std::mutex> lock(mu_);
+    map_.clear();
+    fifo_.clear();
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::array<uint8_t, 32>, std::shared_ptr<const SplitKey>> map_;
+  std::deque<std::array<uint8_t, 32>> fifo_;
+};
+
+SplitKeyCache& split_cache() {
+  static SplitKeyCache c;
+  return c;
+}
+
+/// Split tables of -A (given as neg_a).
+std::shared_ptr<const SplitKey> build_split_key(const GeP3& neg_a) {
+  auto k = std::make_shared<SplitKey>();
+  GeP3 p = neg_a;
+  for (int q = 0; q < 4; ++q) {
+    ed25519_batch::all_multiples_carried(k->t[q], p, kSplitEntries);
+    k->ptr[q] = k->t[q];
+    if (q < 3) p = ed25519_batch::times_2_64(p);
+  }
+  return k;
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -734,6 +844,83 @@ void ed25519_verify_batch(std::span<const Ed25519Job> jobs, std::span<uint8_t> v
   }
 }
 
+void ed25519_verify_each(std::span<const Ed25519Job> jobs, std::span<uint8_t> verdicts,
+                         Backend backend) {
+  const size_t n = std::min(jobs.size(), verdicts.size());
+  for (size_t i = 0; i < verdicts.size(); ++i) verdicts[i] = 0;
+  if (backend == Backend::kOpenSSL) {
+    for (size_t i = 0; i < n; ++i) verdicts[i] = openssl_backend_verify(jobs[i]) ? 1 : 0;
+    return;
+  }
+  const Engine& engine = select_engine(backend);
+  const bool caching = key_cache().enabled();
+  // Pre-checks and keys, as single_verify does; R decompressed in bulk.
+  struct Item {
+    uint32_t job;
+    std::shared_ptr<const CachedKey> key;  // a cached key, or null (neg_a decoded here)
+    GeP3 neg_a;
+    GeP3 neg_r;
+    std::shared_ptr<const SplitKey> split;  // split tables (a recurring key), or null
+  };
+  std::vector<Item> items;
+  items.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    const Ed25519Job& j = jobs[i];
+    if (!job_pointers_ok(j)) continue;
+    if (!fe_bytes_canonical(j.public_key) || !fe_bytes_canonical(j.signature)) continue;
+    if (!sc_bytes_canonical(j.signature + 32)) continue;
+    Item it{i, caching ? key_cache().find(j.public_key) : nullptr, {}, {}, nullptr};
+    if (!it.key && !prepare_key(it.neg_a, j.public_key)) continue;
+    items.push_back(std::move(it));
+  }
+  const size_t m = items.size();
+  if (engine.split && caching && m > 1) {
+    // Split tables for keys already holding them and for keys that recur in this call.
+    std::vector<uint32_t> by_key(m);
+    for (uint32_t k = 0; k < m; ++k) by_key[k] = k;
+    auto pk = [&](uint32_t k) { return jobs[items[k].job].public_key; };
+    std::sort(by_key.begin(), by_key.end(),
+              [&](uint32_t a, uint32_t b) { return std::memcmp(pk(a), pk(b), 32) < 0; });
+    for (size_t lo = 0; lo < m;) {
+      size_t hi = lo + 1;
+      while (hi < m && std::memcmp(pk(by_key[lo]), pk(by_key[hi]), 32) == 0) ++hi;
+      std::shared_ptr<const SplitKey> sk = split_cache().find(pk(by_key[lo]));
+      if (!sk && hi - lo >= 2) {
+        const Item& first = items[by_key[lo]];
+        sk = build_split_key(first.key ? first.key->neg_a : first.neg_a);
+        split_cache().insert(pk(by_key[lo]), sk);
+      }
+      for (size_t q = lo; q < hi; ++q) items[by_key[q]].split = sk;
+      lo = hi;
+    }
+  }
+  std::vector<Fe> y(m), x(m), u(m), vxx(m);
+  for (size_t k = 0; k < m; ++k) y[k] = fe_frombytes(jobs[items[k].job].signature);
+  if (m) engine.decode_core(y.data(), x.data(), u.data(), vxx.data(), m);
+  std::vector<ed25519_batch::SingleEq> eqs;
+  std::vector<uint32_t> eq_job;
+  eqs.reserve(m);
+  eq_job.reserve(m);
+  for (size_t k = 0; k < m; ++k) {
+    Item& it = items[k];
+    const Ed25519Job& j = jobs[it.job];
+    GeP3 r;
+    if (!ge_decode_finish(r, j.signature, y[k], x[k], u[k], vxx[k])) continue;
+    it.neg_r = ge_neg(r);
+    Sc ch;
+    if (!challenge_scalar(ch, j.signature, j.public_key, j.message, j.message_len)) continue;
+    const GeP3* neg_a = it.key ? &it.key->neg_a : &it.neg_a;
+    eqs.push_back({neg_a, it.key ? it.key->table : nullptr, kCacheW, &it.neg_r,
+                   sc_load32(j.signature + 32), ch, it.split ? it.split->ptr : nullptr});
+    eq_job.push_back(it.job);
+  }
+  if (eqs.empty()) return;
+  t_counters.single_verifications += eqs.size();
+  std::vector<GeP2> out(eqs.size());
+  engine.single_many(eqs, out.data());
+  for (size_t k = 0; k < eqs.size(); ++k) verdicts[eq_job[k]] = ge_mul8_is_identity(out[k]) ? 1 : 0;
+}
+
 bool ed25519_keypair(uint8_t public_key[32], uint8_t private_key[32]) {
   EVP_PKEY_CTX* pctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr);
   if (!pctx) return false;
@@ -781,6 +968,7 @@ bool ed25519_verify_openssl_raw(const Ed25519Job& job) {
   return job_pointers_ok(job) && openssl_verify(job);
 }
 void ed25519_key_cache_set_capacity(size_t entries) {
+  split_cache().clear();
   key_cache().set_capacity(entries);
 }
 }  // namespace detail

@@ -43,6 +43,15 @@ bool ed25519_verify(const Ed25519Job& job, Backend backend = Backend::kAuto);
 void ed25519_verify_batch(std::span<const Ed25519Job> jobs, std::span<uint8_t> verdicts,
                           Backend backend = Backend::kAuto);
 
+/// Independent verification: verdicts[i] = ed25519_verify(jobs[i], backend), each from its own
+/// single equation, never combined with another job's (so one bad signature costs one equation
+/// and changes nothing for the others). The AVX-512 engine evaluates 8 equations per pass, one
+/// per vector lane, which makes a verification about as cheap as in a batch of 8; meant for
+/// signatures likely to be bad (a suspect key's), where a batch would fail and bisect.
+/// Same size rule as ed25519_verify_batch.
+void ed25519_verify_each(std::span<const Ed25519Job> jobs, std::span<uint8_t> verdicts,
+                         Backend backend = Backend::kAuto);
+
 /// Largest batch the batch verifier processes in one multi-scalar multiplication (callers may
 /// pass more; it splits).
 inline constexpr size_t kEd25519MaxBatch = 256;

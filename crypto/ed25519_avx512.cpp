@@ -360,7 +360,8 @@ void build_tables8(const GeP3* const* pts, int cnt, int entries, GeCached* const
     ts[j] = &p.T;
   }
   P3x8 p{f8_load(xs, cnt), f8_load(ys, cnt), f8_load(zs, cnt), f8_load(ts, cnt)};
-  const Cachedx8 p2 = p3_to_cached(p1p1_to_p3(p2_dbl(p.X, p.Y, p.Z)), d2);
+  Cachedx8 p2{};
+  if (entries > 1) p2 = p3_to_cached(p1p1_to_p3(p2_dbl(p.X, p.Y, p.Z)), d2);
   P3x8 cur = p;
   for (int e = 0; e < entries; ++e) {
     if (e > 0) cur = p1p1_to_p3(add_or_sub(cur, p2, 0));
@@ -551,7 +552,175 @@ GeP2 msm_avx512(const Sc* base_scalar, std::span<const MsmTerm> terms) {
   return ge_p3_to_p2(acc);
 }
 
-const Engine kAvx512Engine = {&msm_avx512, &msm_portable, &decode_core_avx512, &odd_tables_avx512};
+// ---------------------------------------------------------------------------------------------
+// Independent single equations, one per lane.
+// ---------------------------------------------------------------------------------------------
+/// Terms of one lane: 4 + 4 slices (split) or 2, and -R.
+constexpr int kMaxRounds = 9;
+
+/// Signed radix-32 digits of a 64-bit slice: x = sum of d[i] 2^(5 i), d[i] in [-16, 15] for
+/// i < 13, d[13] in {0, 1}.
+void fixed_digits(uint64_t x, int8_t d[14]) {
+  int carry = 0;
+  for (int i = 0; i < 13; ++i) {
+    int v = (int)((x >> (5 * i)) & 31) + carry;
+    carry = v >= 16;
+    if (carry) v -= 32;
+    d[i] = (int8_t)v;
+  }
+  d[13] = (int8_t)carry;
+}
+
+/// Per position, the table additions of each lane in rounds: round r of position p adds, in
+/// every lane whose bit is set in active[p][r], the entry at addr[p][r][lane].
+struct LaneScratch {
+  LocalVec<GeCached> a_tables;  // window-5 tables of keys that come without one (8 lanes)
+  GeCached r_entry[8];          // -R in cached form, one per lane
+  int64_t addr[257][kMaxRounds][8];
+  uint8_t active[257][kMaxRounds];
+  uint8_t neg[257][kMaxRounds];
+  uint8_t rounds[257];
+  Digit digits[256 / 2 + 2];
+};
+
+/// Evaluates up to 8 equations (eqs.size() <= 8), lane j for eqs[j].
+void single_lanes8(std::span<const SingleEq> eqs, GeP2* out, LaneScratch& s) {
+  const int cnt = (int)eqs.size();
+  // Tables of keys without a cached one, built 8 at a time; -R of every lane in cached form.
+  const GeCached* a_tab[8];
+  int a_w[8];
+  {
+    const GeP3* pts[8];
+    GeCached* outs[8];
+    int missing = 0;
+    s.a_tables.resize(8 * kEntries);
+    for (int j = 0; j < cnt; ++j) {
+      if (eqs[j].a_table != nullptr || eqs[j].a_split != nullptr) {  // (split: tables unused)
+        a_tab[j] = eqs[j].a_table;
+        a_w[j] = eqs[j].a_w;
+        continue;
+      }
+      GeCached* t = &s.a_tables[(size_t)kEntries * missing].v;
+      a_tab[j] = t;
+      a_w[j] = kW;
+      pts[missing] = eqs[j].neg_a;
+      outs[missing++] = t;
+    }
+    if (missing > 0) build_tables8(pts, missing, kEntries, outs);
+    const GeP3* rp[8];
+    GeCached* ro[8];
+    for (int j = 0; j < cnt; ++j) {
+      rp[j] = eqs[j].neg_r;
+      ro[j] = &s.r_entry[j];
+    }
+    build_tables8(rp, cnt, 1, ro);
+  }
+  const GeCached* base = base_table_carried().e;
+  std::memset(s.active, 0, sizeof s.active);
+  std::memset(s.neg, 0, sizeof s.neg);
+  std::memset(s.rounds, 0, sizeof s.rounds);
+  int top = 1;
+  auto place = [&](int lane, int pos, const GeCached* entry, bool negative) {
+    int r = 0;
+    while (s.active[pos][r] & (1u << lane)) ++r;  // at most 9 terms per lane and position
+    s.addr[pos][r][lane] = addr_of(entry);
+    s.active[pos][r] |= (uint8_t)(1u << lane);
+    if (negative) s.neg[pos][r] |= (uint8_t)(1u << lane);
+    if (s.rounds[pos] < r + 1) s.rounds[pos] = (uint8_t)(r + 1);
+  };
+  auto place_all = [&](int lane, const Sc& k, int w, const GeCached* table) {
+    const size_t nd = wnaf_list(k, w, 0, s.digits, &top);
+    for (size_t d = 0; d < nd; ++d) {
+      const int v = s.digits[d].value;
+      place(lane, s.digits[d].pos, &table[(v > 0 ? v : -v) >> 1], v < 0);
+    }
+  };
+  for (int j = 0; j < cnt; ++j) {
+    if (eqs[j].a_split != nullptr) {
+      // [k] neg_a + [s] B as four 64-bit slices each: the sum over q of
+      // [k_q] ([2^(64 q)] neg_a) + [s_q] ([2^(64 q)] B), in fixed radix-32 windows (every
+      // split lane has its digits at the same positions 0, 5, ..., 65).
+      for (int q = 0; q < 4; ++q) {
+        int8_t dk[14], ds[14];
+        fixed_digits(eqs[j].k.v[q], dk);
+        fixed_digits(eqs[j].s.v[q], ds);
+        const GeCached* bq = base_split_multiples(q);
+        for (int i = 0; i < 14; ++i) {
+          if (dk[i] != 0)
+            place(j, 5 * i, &eqs[j].a_split[q][(dk[i] > 0 ? dk[i] : -dk[i]) - 1], dk[i] < 0);
+          if (ds[i] != 0) place(j, 5 * i, &bq[(ds[i] > 0 ? ds[i] : -ds[i]) - 1], ds[i] < 0);
+        }
+      }
+      top = top > 66 ? top : 66;
+    } else {
+      place_all(j, eqs[j].k, a_w[j], a_tab[j]);
+      place_all(j, eqs[j].s, kBaseW, base);
+    }
+    place(j, 0, &s.r_entry[j], false);  // + (-R), scalar 1
+  }
+  const F8 zero{{_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                 _mm512_setzero_si512(), _mm512_setzero_si512()}};
+  const F8 one = f8_const(fe_one());
+  F8 X = zero, Y = one, Z = one;
+  const V vzero = _mm512_setzero_si512();
+  for (int pos = top - 1; pos >= 0; --pos) {
+    P1P1x8 t = p2_dbl(X, Y, Z);
+    for (int r = 0; r < s.rounds[pos]; ++r) {
+      const __mmask8 active = s.active[pos][r];
+      const V vi = _mm512_loadu_si512(s.addr[pos][r]);
+      Cachedx8 q;
+      F8* fields[4] = {&q.YplusX, &q.YminusX, &q.Z, &q.T2d};
+      for (int f = 0; f < 4; ++f)
+        for (int k = 0; k < 5; ++k)
+          fields[f]->v[k] = _mm512_mask_i64gather_epi64(
+              vzero, active, vi, reinterpret_cast<const void*>((uintptr_t)((f * 5 + k) * 8)), 1);
+      const P1P1x8 sum = add_or_sub(p1p1_to_p3(t), q, s.neg[pos][r]);
+      t.X = f8_blend(active, t.X, sum.X);
+      t.Y = f8_blend(active, t.Y, sum.Y);
+      t.Z = f8_blend(active, t.Z, sum.Z);
+      t.T = f8_blend(active, t.T, sum.T);
+    }
+    const P2x8 a = p1p1_to_p2(t);
+    X = a.X;
+    Y = a.Y;
+    Z = a.Z;
+  }
+  Fe *xs[8], *ys[8], *zs[8];
+  for (int j = 0; j < cnt; ++j) {
+    xs[j] = &out[j].X;
+    ys[j] = &out[j].Y;
+    zs[j] = &out[j].Z;
+  }
+  f8_store(xs, cnt, X);
+  f8_store(ys, cnt, Y);
+  f8_store(zs, cnt, Z);
+}
+
+void single_many_avx512(std::span<const SingleEq> eqs, GeP2* out) {
+  thread_local LaneScratch s;
+  // Split equations (64 positions) and full ones (253) in separate passes of 8.
+  for (int split = 1; split >= 0; --split) {
+    SingleEq group[8];
+    size_t at[8];
+    size_t cnt = 0;
+    auto flush = [&] {
+      GeP2 res[8];
+      single_lanes8(std::span<const SingleEq>(group, cnt), res, s);
+      for (size_t j = 0; j < cnt; ++j) out[at[j]] = res[j];
+      cnt = 0;
+    };
+    for (size_t i = 0; i < eqs.size(); ++i) {
+      if ((eqs[i].a_split != nullptr) != (split == 1)) continue;
+      group[cnt] = eqs[i];
+      at[cnt++] = i;
+      if (cnt == 8) flush();
+    }
+    if (cnt > 0) flush();
+  }
+}
+
+const Engine kAvx512Engine = {&msm_avx512,        &msm_portable,       &decode_core_avx512,
+                              &odd_tables_avx512, &single_many_avx512, true};
 
 }  // namespace
 

@@ -23,6 +23,26 @@ struct MsmTerm {
 using MsmFn = ed25519_internal::GeP2 (*)(const ed25519_internal::Sc* base_scalar,
                                           std::span<const MsmTerm> terms);
 
+/// One independent single equation: [s] B + [k] neg_a + neg_r (the caller checks that [8] of the
+/// result is the identity). `a_table`, if set, holds neg_a's odd multiples for window `a_w` in
+/// cached form with every limb < 2^52 (a cached key); otherwise the back end builds one.
+struct SingleEq {
+  const ed25519_internal::GeP3* neg_a;
+  const ed25519_internal::GeCached* a_table;
+  int a_w;
+  const ed25519_internal::GeP3* neg_r;
+  ed25519_internal::Sc s;  ///< < L
+  ed25519_internal::Sc k;  ///< < L
+  /// Optional (engines with `split` only): the multiples 1..kSplitEntries (cached form, limbs
+  /// < 2^52) of [2^(64 i)] neg_a for i = 0..3, so that [k] neg_a is evaluated as four 64-bit
+  /// products in fixed signed radix-32 windows: 65 doublings instead of 253, and the same
+  /// digit positions in every lane.
+  const ed25519_internal::GeCached* const* a_split = nullptr;
+};
+
+/// Evaluates each equation on its own (out[i] for eqs[i]); no combination across equations.
+using SingleManyFn = void (*)(std::span<const SingleEq> eqs, ed25519_internal::GeP2* out);
+
 /// Computes ge_decode_core (x, u, vxx from y) for n y-coordinates.
 using DecodeCoreFn = void (*)(const ed25519_internal::Fe* y, ed25519_internal::Fe* x,
                               ed25519_internal::Fe* u, ed25519_internal::Fe* vxx, size_t n);
@@ -38,7 +58,24 @@ struct Engine {
   MsmFn msm_single;           ///< the same, for the 3-term single-verification equation
   DecodeCoreFn decode_core;   ///< bulk point decompression (heavy part)
   OddTablesFn odd_tables;     ///< tables of cached keys
+  SingleManyFn single_many;   ///< independent single equations (8 per pass on AVX-512)
+  bool split;                 ///< single_many uses SingleEq::a_split when given
 };
+
+/// Entries of each split table (SingleEq::a_split): the multiples 1..16.
+inline constexpr int kSplitEntries = 16;
+
+/// The multiples 1..kSplitEntries of [2^(64 i)] B, i = 0..3, in cached form, limbs < 2^52.
+const ed25519_internal::GeCached* base_split_multiples(int i);
+
+/// out[j] = (j + 1) p in cached form with every limb < 2^52, j < n.
+void all_multiples_carried(ed25519_internal::GeCached* out, const ed25519_internal::GeP3& p, int n);
+
+/// [2^64] p.
+ed25519_internal::GeP3 times_2_64(ed25519_internal::GeP3 p);
+
+/// Portable single_many: one msm_portable per equation.
+void single_many_portable(std::span<const SingleEq> eqs, ed25519_internal::GeP2* out);
 
 /// Portable odd_tables.
 void odd_tables_portable(const ed25519_internal::GeP3* const* points, size_t n, int w,

@@ -21,7 +21,7 @@ namespace {
 using engine::RejectCode;
 
 constexpr char kMagic[4] = {'A', 'D', 'R', 'F'};
-constexpr uint16_t kVersion = 1;
+constexpr uint16_t kVersion = 2;   // 2: + a group member's recent values; 1 still read
 constexpr size_t kMaxOthers = 15;  // members compared at most (the first ones of a group)
 
 constexpr std::string_view kKinds[] = {"drift.cusum", "drift.ewma", "drift.page_hinkley",
@@ -187,7 +187,23 @@ bool Drift::Member::at(int64_t t, int64_t max_age, double* v, double* var_factor
 }
 
 std::unique_ptr<engine::OperatorState> Drift::make_state(engine::Partition) const {
-  return std::make_unique<DriftState>();
+  return std::make_unique<DriftState>(this);
+}
+
+bool Drift::member_values(std::string_view sensor_id, Member* out) const {
+  const auto t = current_groups();
+  std::lock_guard<std::mutex> lock(group_mu_);
+  const int32_t m = groups_->member(sensor_id);
+  if (m < 0 || members_[static_cast<size_t>(m)].count == 0) return false;
+  *out = members_[static_cast<size_t>(m)];
+  return true;
+}
+
+void Drift::set_member_values(std::string_view sensor_id, const Member& v) const {
+  const auto t = current_groups();
+  std::lock_guard<std::mutex> lock(group_mu_);
+  const int32_t m = groups_->member(sensor_id);
+  if (m >= 0) members_[static_cast<size_t>(m)] = v;
 }
 
 void Drift::process(engine::Batch& b, engine::OperatorState* state,
@@ -380,7 +396,56 @@ void Drift::process(engine::Batch& b, engine::OperatorState* state,
 
 namespace {
 
-void put_drift_entry(SnapshotWriter& w, std::string_view id, const DriftSensor& d) {
+/// Writes a member's values oldest first: u8 count (0: none), then u8 alarm, f32 sigma,
+/// f32 expanded and count x (f64 value, i64 time_ns).
+void put_member(SnapshotWriter& w, const Drift::Member* m) {
+  const uint8_t n = m != nullptr ? m->count : 0;
+  w.put(n);
+  if (n == 0) return;
+  w.put(m->alarm);
+  w.put(m->sigma);
+  w.put(m->expanded);
+  for (int k = n - 1; k >= 0; --k) {
+    const int i = (m->head + Drift::kRing - k) % Drift::kRing;
+    w.put(m->value[static_cast<size_t>(i)]);
+    w.put(m->time_ns[static_cast<size_t>(i)]);
+  }
+}
+
+bool get_member(SnapshotReader& rd, Drift::Member* m, bool* present) {
+  uint8_t n = 0;
+  *present = false;
+  if (!rd.get(n) || n > Drift::kRing) return false;
+  if (n == 0) return true;
+  Drift::Member v;
+  if (!rd.get(v.alarm) || v.alarm > 1 || !rd.get_finite(v.sigma) || !rd.get_finite(v.expanded))
+    return false;
+  for (int k = 0; k < n; ++k) {
+    double x = 0;
+    int64_t t = 0;
+    if (!rd.get_finite(x) || !rd.get(t)) return false;
+    if (k > 0 && t <= v.time_ns[v.head]) return false;  // increasing times
+    v.head = static_cast<uint8_t>(k);
+    v.value[static_cast<size_t>(k)] = x;
+    v.time_ns[static_cast<size_t>(k)] = t;
+  }
+  v.count = n;
+  *m = v;
+  *present = true;
+  return true;
+}
+
+/// Opens a drift snapshot of format version 2 or 1 (*v2 says which).
+bool open_drift(SnapshotReader& rd, std::span<const uint8_t> bytes, uint16_t* param,
+                uint64_t* count, bool* v2) {
+  *v2 = true;
+  if (rd.open(bytes, kMagic, kVersion, param, count)) return true;
+  *v2 = false;
+  return rd.open(bytes, kMagic, 1, param, count);
+}
+
+void put_drift_entry(SnapshotWriter& w, std::string_view id, const DriftSensor& d,
+                     const Drift::Member* member) {
   w.put_string(id);
   w.put(d.cusum.hi);
   w.put(d.cusum.lo);
@@ -392,10 +457,13 @@ void put_drift_entry(SnapshotWriter& w, std::string_view id, const DriftSensor& 
   w.put(d.ph.down);
   w.put(d.levels);
   w.put(d.red_run);
+  put_member(w, member);
 }
 
-bool get_drift_entry(SnapshotReader& rd, std::string_view* id, DriftSensor* out) {
+bool get_drift_entry(SnapshotReader& rd, bool v2, std::string_view* id, DriftSensor* out,
+                     Drift::Member* member, bool* has_member) {
   DriftSensor d;
+  *has_member = false;
   if (!rd.get_string(*id, 1u << 20) || id->empty()) return false;
   if (!rd.get_finite(d.cusum.hi) || !rd.get_finite(d.cusum.lo) || !rd.get_finite(d.ewma.z) ||
       !rd.get(d.ewma.n) || !rd.get(d.ph.n) || !rd.get_finite(d.ph.mean) ||
@@ -404,6 +472,7 @@ bool get_drift_entry(SnapshotReader& rd, std::string_view* id, DriftSensor* out)
     return false;
   if (d.cusum.hi < 0 || d.cusum.lo < 0 || d.ph.up < 0 || d.ph.down < 0) return false;
   if (d.levels >= (1u << (2 * static_cast<int>(Detector::kCount)))) return false;
+  if (v2 && !get_member(rd, member, has_member)) return false;
   d.member = -2;  // group membership comes from the current configuration
   *out = d;
   return true;
@@ -413,7 +482,11 @@ bool get_drift_entry(SnapshotReader& rd, std::string_view* id, DriftSensor* out)
 
 std::vector<uint8_t> DriftState::snapshot() const {
   SnapshotWriter w(kMagic, kVersion, 0, table.size());
-  table.for_each([&](std::string_view id, const DriftSensor& d) { put_drift_entry(w, id, d); });
+  table.for_each([&](std::string_view id, const DriftSensor& d) {
+    Drift::Member m;
+    const bool has = owner_ != nullptr && d.member != -1 && owner_->member_values(id, &m);
+    put_drift_entry(w, id, d, has ? &m : nullptr);
+  });
   return w.finish();
 }
 
@@ -421,21 +494,28 @@ bool DriftState::restore(std::span<const uint8_t> bytes) {
   SnapshotReader rd;
   uint16_t param = 0;
   uint64_t count = 0;
-  if (!rd.open(bytes, kMagic, kVersion, &param, &count)) return false;
+  bool v2 = false;
+  if (!open_drift(rd, bytes, &param, &count, &v2)) return false;
   constexpr size_t kMinEntry = 4 + 1 + 4 * 8 + 2 + 1;
   if (param != 0 || count > rd.remaining() / kMinEntry) return false;
   SensorTable<DriftSensor> t;
+  std::vector<std::pair<std::string, Drift::Member>> members;
   for (uint64_t i = 0; i < count; ++i) {
     std::string_view id;
     DriftSensor d;
-    if (!get_drift_entry(rd, &id, &d)) return false;
+    Drift::Member m;
+    bool has = false;
+    if (!get_drift_entry(rd, v2, &id, &d, &m, &has)) return false;
     bool inserted = false;
     DriftSensor* slot = t.find_or_insert(id, &inserted);
     if (slot == nullptr || !inserted) return false;
     *slot = d;
+    if (has) members.emplace_back(std::string(id), m);
   }
   if (!rd.at_end()) return false;
   table.swap(t);
+  if (owner_ != nullptr)
+    for (const auto& [id, m] : members) owner_->set_member_values(id, m);
   return true;
 }
 
@@ -444,8 +524,10 @@ void DriftState::changed_entries(const engine::Batch& batch, std::span<const uin
   for_each_distinct_sensor(batch, rows, [&](std::string_view id) {
     const DriftSensor* d = table.find(id);
     if (d == nullptr) return;
+    Drift::Member m;
+    const bool has = owner_ != nullptr && d->member >= 0 && owner_->member_values(id, &m);
     SnapshotWriter w(kMagic, kVersion, 0, 1);
-    put_drift_entry(w, id, *d);
+    put_drift_entry(w, id, *d, has ? &m : nullptr);
     const std::vector<uint8_t> entry = w.finish();
     fn(id, entry);
   });
@@ -455,13 +537,17 @@ bool DriftState::merge_entry(std::span<const uint8_t> entry) {
   SnapshotReader rd;
   uint16_t param = 0;
   uint64_t count = 0;
-  if (!rd.open(entry, kMagic, kVersion, &param, &count) || param != 0 || count != 1) return false;
+  bool v2 = false;
+  if (!open_drift(rd, entry, &param, &count, &v2) || param != 0 || count != 1) return false;
   std::string_view id;
   DriftSensor d;
-  if (!get_drift_entry(rd, &id, &d) || !rd.at_end()) return false;
+  Drift::Member m;
+  bool has = false;
+  if (!get_drift_entry(rd, v2, &id, &d, &m, &has) || !rd.at_end()) return false;
   DriftSensor* slot = table.find_or_insert(id);
   if (slot == nullptr) return false;
   *slot = d;
+  if (has && owner_ != nullptr) owner_->set_member_values(id, m);
   return true;
 }
 

@@ -87,9 +87,15 @@ struct DriftSensor {
   }
 };
 
-/// Per-partition state of `drift`.
+class Drift;
+
+/// Per-partition state of `drift`. A durable entry holds one sensor's detector state and, for
+/// a redundancy-group member, its recent values as the group comparisons use them (entry
+/// format v2; v1 entries, without them, are still read).
 class DriftState final : public engine::OperatorState {
  public:
+  /// The operator whose redundancy table the entries of group members read and restore.
+  explicit DriftState(const Drift* owner = nullptr) : owner_(owner) {}
   /// Error observations (z values) fed to the sequential detectors so far (not persisted).
   uint64_t observations = 0;
   std::vector<uint8_t> snapshot() const override;
@@ -103,6 +109,9 @@ class DriftState final : public engine::OperatorState {
   SensorTable<DriftSensor> table;
   /// Group-table generation the cached member indexes belong to (not persisted).
   uint64_t groups_generation = 0;
+
+ private:
+  const Drift* owner_;
 };
 
 /// Redundancy groups as the identity registry (plus the inline `groups`) defines them at one
@@ -147,7 +156,6 @@ class Drift final : public engine::Operator {
   static std::unique_ptr<engine::Operator> from_config(const engine::ConfigNode& config,
                                                        engine::BuildContext& ctx);
 
- private:
   /// A group member's recent values (a ring of the last kRing, increasing times).
   static constexpr int kRing = 8;
   struct Member {
@@ -165,6 +173,12 @@ class Drift final : public engine::Operator {
     /// estimate in units of sigma^2 (1/n + (t - mean t)^2 / Sxx).
     bool at(int64_t t, int64_t max_age, double* v, double* var_factor) const;
   };
+  /// A copy of a member's values (false if `sensor_id` is no member or holds none).
+  bool member_values(std::string_view sensor_id, Member* out) const;
+  /// Sets a member's values (restore; ignored if `sensor_id` is no member).
+  void set_member_values(std::string_view sensor_id, const Member& m) const;
+
+ private:
   /// The group table of the registry's current generation (rebuilt, with the members'
   /// values carried over by sensor id, when the registry changed).
   std::shared_ptr<const GroupTable> current_groups() const;

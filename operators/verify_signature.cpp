@@ -166,10 +166,10 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
     }
     const auto body = env.signed_bytes;
     // A key that recently produced bad signatures is suspect: its Ed25519 signatures are
-    // verified one at a time, outside the shared batch, so a forger's bad signatures cannot
-    // make an honest batch fail and bisect. Every record is verified: suspicion chooses only
-    // the path, and both paths give the exact verdict of the signature, so the verdict never
-    // depends on timing, thread count, batch size or which batches ran first.
+    // verified independently (crypto::ed25519_verify_each), outside the shared batch, so a forger's
+    // bad signatures cannot make an honest batch fail and bisect. Every record is verified:
+    // suspicion chooses only the path, and both paths give the exact verdict of the signature, so
+    // the verdict never depends on timing, thread count, batch size or which batches ran first.
     const bool suspect = key->health->strikes.load(std::memory_order_relaxed) > 0;
     switch (key->alg) {
       case wire::SignatureAlg::Ed25519:
@@ -248,8 +248,8 @@ void VerifySignature::process(Batch& b, engine::OperatorState*,
                                  {g.ok->data() + g.start, n}, config_.backend);
     } else if (t >= ned + nec + nhm) {
       const size_t s = (t - ned - nec - nhm) * 32, e = std::min(ed_suspect.size(), s + 32);
-      for (size_t i = s; i < e; ++i)
-        ed_suspect_ok[i] = crypto::ed25519_verify(ed_suspect[i], config_.backend) ? 1 : 0;
+      crypto::ed25519_verify_each({ed_suspect.data() + s, e - s}, {ed_suspect_ok.data() + s, e - s},
+                                  config_.backend);
     } else if (t < ned) {
       const size_t s = t * chunk, n = std::min(chunk, ed.size() - s);
       crypto::ed25519_verify_batch({ed.data() + s, n}, {ed_ok.data() + s, n}, config_.backend);

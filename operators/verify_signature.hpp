@@ -8,7 +8,8 @@
 /// algorithm not allowed, malformed, unsigned. Every reading of a SignedBatch carries the
 /// batch's verdict. Every record is verified: verdicts depend on the input alone (never on
 /// time, thread count or batch size); a key that produced bad signatures ("suspect") has its
-/// Ed25519 signatures verified one at a time, outside the shared batches.
+/// Ed25519 signatures verified independently (crypto::ed25519_verify_each), outside the shared
+/// batches.
 
 #include <atomic>
 #include <memory>

@@ -207,10 +207,75 @@ TEST(Ed25519Batch, GarbageNeverCrashes) {
       continue;
     }
     for (size_t i = 0; i < jobs.size(); ++i) EXPECT_EQ(v[i], single[i]) << i;
+    std::vector<uint8_t> e(jobs.size(), 9);
+    ed25519_verify_each(jobs, e, backend);
+    for (size_t i = 0; i < jobs.size(); ++i) EXPECT_EQ(e[i], single[i]) << "each " << i;
   }
   Ed25519Job null_job{nullptr, nullptr, nullptr, 0};
   EXPECT_FALSE(ed25519_verify(null_job));
   EXPECT_FALSE(ed25519_verify(null_job, Backend::kOpenSSL));
+}
+
+// Independent verification (the suspect path of verify_signature): each verdict equals the
+// single verification's, with cached and uncached keys, for every size around the 8-lane
+// passes, and no batch equation is ever evaluated (a forgery cannot slow another job).
+TEST(Ed25519Each, SameVerdictsAsSingleAndNoBatchEquations) {
+  const std::vector<Signed> base = make_signed(203, 23, 9);
+  std::vector<Signed> items = base;
+  std::mt19937_64 rng(21);
+  std::vector<int> want(items.size(), 1);
+  for (size_t i = 0; i < items.size(); ++i) {
+    switch (rng() % 7) {
+      case 0:
+        items[i].sig[rng() % 32] ^= (uint8_t)(1u << (rng() % 8));
+        break;  // R
+      case 1:
+        items[i].sig[32 + rng() % 28] ^= (uint8_t)(1u << (rng() % 8));
+        break;  // S
+      case 2:
+        items[i].msg.push_back(0);
+        break;
+      case 3:
+        std::memcpy(items[i].pk, base[(i + 1) % base.size()].pk, 32);
+        break;  // other key
+      case 4:
+        items[i].sig[63] |= 0xf0;
+        break;  // S >= L
+      default:
+        continue;  // honest
+    }
+    want[i] = -1;
+  }
+  std::vector<Ed25519Job> jobs;
+  for (const auto& x : items) jobs.push_back(x.job());
+  for (size_t cache : {size_t{0}, detail::kEd25519KeyCacheDefaultEntries}) {
+    detail::ed25519_key_cache_set_capacity(cache);
+    for (Backend backend : verifier_backends()) {
+      SCOPED_TRACE(std::string(backend_name(backend)) + " cache " + std::to_string(cache));
+      for (size_t n :
+           {size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{16}, size_t{17}, jobs.size()}) {
+        std::vector<uint8_t> v(n, 9);
+        const detail::Ed25519Counters before = detail::ed25519_thread_counters();
+        ed25519_verify_each({jobs.data(), n}, v, backend);
+        const detail::Ed25519Counters after = detail::ed25519_thread_counters();
+        EXPECT_EQ(after.batch_equations, before.batch_equations);
+        EXPECT_LE(after.single_verifications - before.single_verifications, n);
+        for (size_t i = 0; i < n; ++i) {
+          const uint8_t single = ed25519_verify(jobs[i], backend) ? 1 : 0;
+          EXPECT_EQ(v[i], single) << "n=" << n << " item " << i;
+          if (want[i] == 1) {
+            EXPECT_EQ(v[i], 1) << "honest item " << i;
+          }
+        }
+      }
+      // Half the keys cached, half not (the cache is filled by the batch path).
+      if (cache != 0) {
+        std::vector<uint8_t> warm(40);
+        ed25519_verify_batch({jobs.data(), 40}, warm, backend);
+      }
+    }
+  }
+  detail::ed25519_key_cache_set_capacity(detail::kEd25519KeyCacheDefaultEntries);
 }
 
 }  // namespace

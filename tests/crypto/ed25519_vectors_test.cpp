@@ -97,6 +97,18 @@ void check_cases(const std::vector<Case>& cases, const std::vector<Backend>& bac
         for (size_t j = 0; j < len; ++j) {
           EXPECT_EQ(v2[j], reference[off + j]) << "batch size " << bs << ": " << cases[off + j].name;
         }
+        // Independent verification (8 equations per pass on AVX-512): the same verdicts.
+        std::vector<uint8_t> v3(jobs.size(), 7);
+        ed25519_verify_each(jobs, v3, b);
+        for (size_t j = 0; j < jobs.size(); ++j) {
+          EXPECT_EQ(v3[j], want[j]) << "each, size " << bs << " mixed: " << names[j];
+        }
+        std::vector<uint8_t> v4(only.size(), 7);
+        ed25519_verify_each(only, v4, b);
+        for (size_t j = 0; j < len; ++j) {
+          EXPECT_EQ(v4[j], reference[off + j])
+              << "each, size " << bs << ": " << cases[off + j].name;
+        }
       }
     }
   }

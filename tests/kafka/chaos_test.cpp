@@ -1,14 +1,16 @@
 // Exactly-once on the real broker under chaos (issue 14 items 2 and 4, docs/state.md): outputs
 // on every route, the state changelog and the input offsets in one Kafka transaction.
 #include <random>
+#include <tuple>
 
+#include "schemas/alert_generated.h"
 #include "tests/kafka/kafka_util.hpp"
 
 namespace assay::kt {
 namespace {
 
 struct EosSpec {
-  std::string input, group, trusted, rejected, registry;
+  std::string input, group, trusted, rejected, alerts, attestations, registry;
   bool exactly_once = true;
 };
 
@@ -25,10 +27,23 @@ std::string eos_pipeline(const EosSpec& s) {
     << "  - type: anomaly\n    registry: " << s.registry << "\n"
     << "    reject: [replay]\n"
     << "    rate_limit: {rate: 0}\n"
+    // The fleet's readings are from 2026-01-01; the record timestamps are the produce time.
+    // (A reading flagged as clock-skewed does not feed drift.)
+    << "    clock_skew_tolerance_ms: 31536000000\n"
+    // Drifting sensors: CUSUM/EWMA/Page-Hinkley state must survive every kill and move.
+    << "  - type: drift\n    registry: " << s.registry
+    << "\n"
+    // Hash chains per trusted partition, checkpoints on the attestations route.
+    << "  - type: provenance\n    key: " ASSAY_SOURCE_DIR "/examples/testdata/engine.key\n"
+    << "    checkpoint: {every_records: 500, every_ms: 200}\n"
     << "routes:\n"
     << "  trusted:\n    type: kafka\n    brokers: " << bootstrap() << "\n    topic: " << s.trusted
+    << "\n    partition: source"
     << "\n  rejected:\n    type: kafka\n    brokers: " << bootstrap()
-    << "\n    topic: " << s.rejected
+    << "\n    topic: " << s.rejected << "\n  alerts:\n    type: kafka\n    brokers: " << bootstrap()
+    << "\n    topic: " << s.alerts
+    << "\n  attestations:\n    type: kafka\n    brokers: " << bootstrap()
+    << "\n    topic: " << s.attestations << "\n    partition: source"
     << "\n"
     // Small batches and few in flight: many transactions, so that kills land mid-stream.
     << "engine:\n  batch_size: 64\n  max_in_flight: 2\n";
@@ -55,21 +70,55 @@ std::map<ReadingKey, std::string> verdicts(const std::vector<Message>& trusted,
   return out;
 }
 
-// The chaos harness (issue 14 item 4). A multi-partition input fed in chunks; between the
-// chunks, an exactly-once instance (one of two replica ids, sometimes with a second one
-// beside it) is SIGKILLed, stopped gracefully (SIGTERM), or has the broker restarted under it
-// (then killed), at a random moment after it committed a transaction; after each step some
-// already-produced records are produced again (replays after a kill point). Then two
-// instances run to the end. A read_committed consumer of `trusted` and `rejected` must see
-// every input reading (replayed copies included) exactly once, with the verdict of one clean
-// uninterrupted at-least-once run over the same topic: for each (partition, offset, reading)
-// the route and the rejection reason; nothing else is compared (processing-time and instance
-// fields differ by design). ASSAY_CHAOS_CYCLES (default 3) and ASSAY_CHAOS_SEED set the
-// length and the draw; scripts/chaos.sh runs 100 cycles.
+// An alert as compared between runs: (source partition, source offset, sensor, kind, level,
+// previous level, trigger seq). `time_ns`, `pipeline_name` and `message` are not compared
+// (processing time; the message only restates the levels).
+using AlertKey = std::tuple<int32_t, int64_t, std::string, std::string, int, int, uint64_t>;
+
+std::map<AlertKey, int> alert_counts(const std::vector<Message>& msgs, uint64_t* undecodable) {
+  std::map<AlertKey, int> out;
+  *undecodable = 0;
+  for (const Message& m : msgs) {
+    std::vector<uint64_t> buf((m.value.size() + 7) / 8);
+    std::memcpy(buf.data(), m.value.data(), m.value.size());
+    const auto* p = reinterpret_cast<const uint8_t*>(buf.data());
+    flatbuffers::Verifier ver(p, m.value.size());
+    if (m.value.size() < 8 || !wire::VerifyAlertBuffer(ver)) {
+      ++*undecodable;
+      continue;
+    }
+    const wire::Alert* a = wire::GetAlert(p);
+    ++out[AlertKey{a->source_partition(), a->source_offset(),
+                   a->sensor_id() ? a->sensor_id()->str() : "", a->kind()->str(),
+                   static_cast<int>(a->level()), static_cast<int>(a->previous_level()),
+                   a->trigger_seq()}];
+  }
+  return out;
+}
+
+// The chaos harness (issue 14 item 4). A multi-partition input (a simulated fleet with
+// forgeries, replays and drifting sensors) fed in chunks; between the chunks, an exactly-once
+// instance (one of two replica ids) is SIGKILLed, stopped gracefully (SIGTERM), or has the
+// broker restarted under it (then killed), at a random moment after it committed a
+// transaction; in some cycles a second instance joins at a random moment (a rebalance) and is
+// removed again, gracefully or by SIGKILL; after each step some already-produced records are
+// produced again (replays after a kill point). Then two instances run to the end. Compared with
+// one clean uninterrupted at-least-once run of the same pipeline over the same topic, read with
+// read_committed:
+//  - `trusted` and `rejected`: every input reading (replayed copies included) exactly once, with
+//    the clean run's route and rejection reason for each (partition, offset, reading);
+//  - `alerts`: the same drift alerts, each raised at the same reading (source partition and
+//    offset, sensor, kind, level, previous level, trigger seq), none twice;
+//  - `assay verify-stream` passes on the chaos run's trusted stream and attestations.
+// Not compared: processing-time fields, the instance that wrote a record and the provenance
+// fields that follow from them (chain positions, checkpoints), which differ by design.
+// ASSAY_CHAOS_CYCLES (default 10; 4 under sanitizers) and ASSAY_CHAOS_SEED set the length and
+// the draw; scripts/chaos.sh runs 100 cycles.
 TEST(KafkaChaos, KillsRestartsAndBrokerRestartsNeitherLoseNorDuplicateAndMatchACleanRun) {
   ASSAY_REQUIRE_BROKER();
-  const int cycles =
-      std::getenv("ASSAY_CHAOS_CYCLES") ? std::atoi(std::getenv("ASSAY_CHAOS_CYCLES")) : 3;
+  const int cycles = std::getenv("ASSAY_CHAOS_CYCLES")
+                         ? std::atoi(std::getenv("ASSAY_CHAOS_CYCLES"))
+                         : (kSanitized ? 4 : 10);
   const unsigned seed = std::getenv("ASSAY_CHAOS_SEED")
                             ? static_cast<unsigned>(std::atoi(std::getenv("ASSAY_CHAOS_SEED")))
                             : 14;
@@ -77,12 +126,33 @@ TEST(KafkaChaos, KillsRestartsAndBrokerRestartsNeitherLoseNorDuplicateAndMatchAC
   std::mt19937 rng(seed);
   const int records = kSanitized ? 4000 : 12000;
   const Fleet fleet =
-      simulated_fleet("eos-" + std::to_string(records),
+      simulated_fleet("chaos-" + std::to_string(records),
                       {"--records", std::to_string(records), "--sensors", "30", "--seed", "41",
-                       "--fault", "forged=0.01", "--fault", "replay=0.01"});
+                       "--fault", "forged=0.01", "--fault", "replay=0.01", "--fault", "drift=0.2"});
   const auto frames = read_frames(fleet.records());
   ASSERT_GT(frames.size(), 1000u);
 
+  // Redundancy groups are co-partitioned (their members' records keyed by the group), so that
+  // each member's comparisons with the others see the same values in every run
+  // (docs/state.md, "Redundancy groups").
+  std::map<std::string, std::string> group_of;
+  {
+    std::istringstream reg(read_text(fleet.registry()));
+    std::string line, sensor;
+    while (std::getline(reg, line)) {
+      const auto at = [&](const char* key) {
+        const size_t p = line.find(key);
+        return p == std::string::npos ? std::string() : line.substr(p + std::strlen(key));
+      };
+      if (const std::string s = at("sensor_id: "); !s.empty()) sensor = s;
+      if (const std::string g = at("redundancy_group: "); !g.empty()) group_of[sensor] = g;
+    }
+  }
+  ASSERT_FALSE(group_of.empty()) << "the fleet has no redundancy group";
+  const auto partition_key = [&](const std::string& sensor) {
+    const auto it = group_of.find(sensor);
+    return it == group_of.end() ? sensor : "group:" + it->second;
+  };
   const std::string input = unique_name("chaos-in");
   create_topic(input, 3);
   std::vector<Placement> placed;  // every produced copy
@@ -95,7 +165,7 @@ TEST(KafkaChaos, KillsRestartsAndBrokerRestartsNeitherLoseNorDuplicateAndMatchAC
     if (next > 100)
       for (int k = 0; k < 5; ++k)
         idx.push_back(std::uniform_int_distribution<size_t>(0, next - 100)(rng));
-    const auto p = produce_by_sensor(input, 3, frames, idx);
+    const auto p = produce_by_sensor(input, 3, frames, idx, partition_key);
     placed.insert(placed.end(), p.begin(), p.end());
     copies.insert(copies.end(), idx.begin(), idx.end());
   };
@@ -107,10 +177,12 @@ TEST(KafkaChaos, KillsRestartsAndBrokerRestartsNeitherLoseNorDuplicateAndMatchAC
               unique_name("chaos-group"),
               unique_name("chaos-trusted"),
               unique_name("chaos-rejected"),
+              unique_name("chaos-alerts"),
+              unique_name("chaos-attestations"),
               fleet.registry().string(),
               true};
-  create_topic(eos.trusted, 3);
-  create_topic(eos.rejected, 3);
+  for (const std::string* t : {&eos.trusted, &eos.rejected, &eos.alerts, &eos.attestations})
+    create_topic(*t, 3);
   write_text(dir / "pipeline.yaml", eos_pipeline(eos));
   const std::vector<std::string> argv{assay_bin(), "run", (dir / "pipeline.yaml").string(),
                                       "--no-progress"};
@@ -135,24 +207,40 @@ TEST(KafkaChaos, KillsRestartsAndBrokerRestartsNeitherLoseNorDuplicateAndMatchAC
     rd_kafka_topic_partition_list_destroy(list);
     return done;
   };
-  int kills = 0, terms = 0, broker_restarts = 0, pairs = 0;
+  int kills = 0, terms = 0, broker_restarts = 0, pairs = 0, removed_gracefully = 0;
   for (int c = 0; c < cycles; ++c) {
     const std::string name = "cycle" + std::to_string(c);
     const int64_t before = committed();
     const int action = (c % 3 == 2) ? 2 : std::uniform_int_distribution<int>(0, 1)(rng);
     Child a(argv, dir / (name + "a.out"), dir / (name + "a.err"), replica(c % 2));
     ASSERT_TRUE(a.started());
-    std::optional<Child> b;
-    if (std::uniform_int_distribution<int>(0, 2)(rng) == 0) {  // a second member this time
-      b.emplace(argv, dir / (name + "b.out"), dir / (name + "b.err"), replica(1 - c % 2));
-      ++pairs;
-    }
     // At a random moment after the group committed a transaction of this cycle.
     const bool progressed = wait_until([&] { return committed() > before; }, 120s, 5ms);
     EXPECT_TRUE(progressed) << name << ": no transaction committed\n"
                             << read_text(dir / (name + "a.err"));
+    std::optional<Child> b;
+    if (std::uniform_int_distribution<int>(0, 2)(rng) == 0) {  // an instance joins: rebalance
+      b.emplace(argv, dir / (name + "b.out"), dir / (name + "b.err"), replica(1 - c % 2));
+      ++pairs;
+    }
     std::this_thread::sleep_for(
         std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 300)(rng)));
+    // The added instance is removed again: gracefully (it leaves the group) or killed.
+    if (b && std::uniform_int_distribution<int>(0, 1)(rng) == 0) {
+      // (Once it runs: a process signalled before its main() starts has no handler yet.)
+      EXPECT_TRUE(
+          wait_until([&] { return b->err().find("consumer started") != std::string::npos; }, 60s))
+          << b->err();
+      b->signal(SIGTERM);
+      ++removed_gracefully;
+      const auto brc = b->wait_for(60s);
+      EXPECT_TRUE(brc.has_value()) << name << ": the added instance did not stop";
+      if (brc) {
+        EXPECT_EQ(*brc, 0) << name << ": graceful removal failed\n"
+                           << read_text(dir / (name + "b.err"));
+      }
+      b.reset();
+    }
     if (action == 0) {
       a.signal(SIGKILL);
       ++kills;
@@ -196,10 +284,12 @@ TEST(KafkaChaos, KillsRestartsAndBrokerRestartsNeitherLoseNorDuplicateAndMatchAC
                 unique_name("chaos-clean-group"),
                 unique_name("chaos-clean-trusted"),
                 unique_name("chaos-clean-rejected"),
+                unique_name("chaos-clean-alerts"),
+                unique_name("chaos-clean-attestations"),
                 fleet.registry().string(),
                 false};
-  create_topic(clean.trusted, 3);
-  create_topic(clean.rejected, 3);
+  for (const std::string* t : {&clean.trusted, &clean.rejected, &clean.alerts, &clean.attestations})
+    create_topic(*t, 3);
   write_text(clean_dir / "pipeline.yaml", eos_pipeline(clean));
   ASSERT_EQ(
       run_to_end({assay_bin(), "run", (clean_dir / "pipeline.yaml").string(), "--no-progress"},
@@ -226,13 +316,58 @@ TEST(KafkaChaos, KillsRestartsAndBrokerRestartsNeitherLoseNorDuplicateAndMatchAC
   }
   EXPECT_EQ(differ, 0u) << "verdicts differ from the clean run";
   EXPECT_GT(replays, 0u) << "the replayed records were caught";
+
+  // Drift alerts: the same ones, at the same readings, none twice.
+  uint64_t bad_clean = 0, bad_eos = 0;
+  const auto want_alerts = alert_counts(consume_all(clean.alerts), &bad_clean);
+  const auto got_alerts = alert_counts(consume_committed(eos.alerts), &bad_eos);
+  EXPECT_EQ(bad_clean + bad_eos, 0u) << "undecodable alerts";
+  size_t alarms = 0, alert_total = 0, alert_dups = 0;
+  for (const auto& [k, n] : want_alerts) {
+    alert_total += static_cast<size_t>(n);
+    if (std::get<4>(k) == static_cast<int>(wire::AlertLevel::Alarm)) ++alarms;
+  }
+  for (const auto& [k, n] : got_alerts)
+    if (n > 1) alert_dups += static_cast<size_t>(n - 1);
+  EXPECT_GT(alarms, 0u) << "the drifting sensors raised no alarm: not a drift test";
+  EXPECT_EQ(alert_dups, 0u) << "an alert seen twice by a read_committed consumer";
+  std::ostringstream alert_diff;
+  size_t alert_differ = 0;
+  auto show = [&](const char* what, const AlertKey& k) {
+    if (++alert_differ <= 60)
+      alert_diff << "  " << what << ": partition " << std::get<0>(k) << " offset " << std::get<1>(k)
+                 << " " << std::get<2>(k) << " " << std::get<3>(k) << " level " << std::get<4>(k)
+                 << " (was " << std::get<5>(k) << ") seq " << std::get<6>(k) << "\n";
+  };
+  for (const auto& [k, n] : want_alerts)
+    if (!got_alerts.count(k)) show("missing in the chaos run", k);
+  for (const auto& [k, n] : got_alerts)
+    if (!want_alerts.count(k)) show("only in the chaos run", k);
+  EXPECT_EQ(alert_differ, 0u) << "alerts differ from the clean run:\n" << alert_diff.str();
+
+  // The consumer's proof over the chaos run's topics: every chain, checkpoint and signature.
+  const std::vector<std::string> verify{assay_bin(),
+                                        "verify-stream",
+                                        "--brokers",
+                                        bootstrap(),
+                                        "--topic",
+                                        eos.trusted,
+                                        "--attestations-topic",
+                                        eos.attestations,
+                                        "--property",
+                                        "isolation.level=read_committed",
+                                        "--public-key",
+                                        ASSAY_SOURCE_DIR "/examples/testdata/engine.pub"};
+  const int vrc = run_to_end(verify, dir, "verify", 180s);
+  EXPECT_EQ(vrc, 0) << read_text(dir / "verify.out") << read_text(dir / "verify.err");
   std::cout << "[ kafka ] chaos: " << cycles << " cycles (seed " << seed << "): " << kills
             << " SIGKILLs, " << terms << " graceful stops, " << broker_restarts
-            << " broker restarts, " << pairs << " with a second member; " << expected.size()
-            << " readings (" << replays << " anomaly.replay); read_committed " << got.size()
-            << ", duplicates " << eos_dups << ", verdicts differing from the clean run " << differ
-            << "; trusted log " << sum(end_offsets(eos.trusted))
-            << " offsets incl. aborted records and markers\n";
+            << " broker restarts, " << pairs << " instance additions (" << removed_gracefully
+            << " removed gracefully); " << expected.size() << " readings (" << replays
+            << " anomaly.replay), " << alert_total << " alerts (" << alarms
+            << " alarms); read_committed " << got.size() << ", duplicates " << eos_dups
+            << ", verdicts differing from the clean run " << differ << "; trusted log "
+            << sum(end_offsets(eos.trusted)) << " offsets incl. aborted records and markers\n";
 }
 
 }  // namespace

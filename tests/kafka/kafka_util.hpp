@@ -4,12 +4,9 @@
 // consumer / admin helpers, decoding of Assay's output records, simulated fleets (cached per
 // build dir), raw-socket HTTP GETs.
 
-#include "tests/rejected_readings.hpp"
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-
-#include "engine/framing.hpp"
 #include <librdkafka/rdkafka.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -24,6 +21,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -33,12 +31,14 @@
 #include <tuple>
 #include <vector>
 
+#include "engine/framing.hpp"
 #include "schemas/reading_batch_generated.h"
 #include "schemas/reading_generated.h"
 #include "schemas/rejected_record_generated.h"
 #include "schemas/signed_batch_generated.h"
 #include "schemas/signed_reading_generated.h"
 #include "schemas/trusted_reading_generated.h"
+#include "tests/rejected_readings.hpp"
 
 extern char** environ;
 
@@ -755,9 +755,12 @@ inline std::string frame_sensor(const std::vector<uint8_t>& f) {
 
 // Produces frames[idx...] to `topic`, each to partition hash(sensor) % partitions (a sensor's
 // readings stay in one partition, as with keyed producers); returns where each landed.
-inline std::vector<Placement> produce_by_sensor(const std::string& topic, int partitions,
-                                                const std::vector<std::vector<uint8_t>>& frames,
-                                                const std::vector<size_t>& idx) {
+/// Produces frames[idx[j]] keyed and partitioned by sensor id, or by `partition_key(sensor)`
+/// when given (e.g. the redundancy group, to co-partition a group's members).
+inline std::vector<Placement> produce_by_sensor(
+    const std::string& topic, int partitions, const std::vector<std::vector<uint8_t>>& frames,
+    const std::vector<size_t>& idx,
+    const std::function<std::string(const std::string&)>& partition_key = nullptr) {
   std::vector<Placement> out(idx.size());
   char err[512];
   rd_kafka_conf_t* conf = base_conf(
@@ -776,7 +779,8 @@ inline std::vector<Placement> produce_by_sensor(const std::string& topic, int pa
   for (size_t j = 0; j < idx.size(); ++j) {
     const size_t i = idx[j];
     const std::string sensor = frame_sensor(frames[i]);
-    const int32_t part = static_cast<int32_t>(std::hash<std::string>{}(sensor) % partitions);
+    const std::string pkey = partition_key ? partition_key(sensor) : sensor;
+    const int32_t part = static_cast<int32_t>(std::hash<std::string>{}(pkey) % partitions);
     for (;;) {
       const auto e = rd_kafka_producev(
           rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(part),
