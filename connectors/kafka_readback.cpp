@@ -4,12 +4,15 @@
 
 #include <chrono>
 #include <map>
+#include <thread>
+
+#include "engine/log.hpp"
 
 namespace assay::connectors {
 namespace {
 
 rd_kafka_t* make_reader(const KafkaClientSettings& settings, const std::string& topic,
-                        std::string* error) {
+                        std::string* error, bool committed = true) {
   const std::string brokers = resolve_brokers(settings, {topic});
   rd_kafka_conf_t* conf = make_kafka_conf(
       settings,
@@ -20,7 +23,7 @@ rd_kafka_t* make_reader(const KafkaClientSettings& settings, const std::string& 
        // The end of a partition is found by a fetch that returns nothing: do not wait long.
        {"fetch.wait.max.ms", "10"},
        // What exactly-once pipelines wrote in aborted transactions is never read back.
-       {"isolation.level", "read_committed"},
+       {"isolation.level", committed ? "read_committed" : "read_uncommitted"},
        {"auto.offset.reset", "earliest"},
        {"client.id", "assay-readback"}},
       error);
@@ -120,6 +123,71 @@ bool read_partitions(rd_kafka_t* rk, const std::string& topic, const std::vector
   return ok;
 }
 
+// Waits until no transaction is open on the given partitions: their last stable offset (what
+// a read_committed reader may read up to) reaches their high watermark. A transaction left open
+// by an instance that died keeps committed records written after it (by the partition's next
+// owner) invisible until the broker aborts it (transaction.timeout.ms); reading the tail of a
+// chain or a changelog in that window would miss them, and a chain continued from there would
+// fork. Only for partitions this instance owns (no live writer). `committed` is the
+// read_committed reader.
+bool wait_stable(rd_kafka_t* committed, const KafkaClientSettings& settings,
+                 const std::string& topic, const std::vector<int32_t>& parts, std::string* error,
+                 int timeout_ms) {
+  rd_kafka_t* all = nullptr;  // read_uncommitted: its query answers the high watermark
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + std::chrono::milliseconds(timeout_ms);
+  bool ok = true, warned = false;
+  for (;;) {
+    int32_t open_part = -1;
+    int64_t lso = 0, hw = 0;
+    for (int32_t p : parts) {
+      int64_t lo = 0;
+      rd_kafka_resp_err_t err =
+          rd_kafka_query_watermark_offsets(committed, topic.c_str(), p, &lo, &lso, timeout_ms);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR && all == nullptr) {
+        all = make_reader(settings, topic, error, false);
+        if (all == nullptr) return false;
+      }
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        err = rd_kafka_query_watermark_offsets(all, topic.c_str(), p, &lo, &hw, timeout_ms);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        *error = "cannot query the offsets of " + topic + "/" + std::to_string(p) + ": " +
+                 rd_kafka_err2str(err);
+        ok = false;
+        break;
+      }
+      if (lso < hw) {
+        open_part = p;
+        break;
+      }
+    }
+    if (!ok || open_part < 0) break;
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - start)
+                            .count();
+    if (std::chrono::steady_clock::now() > deadline) {
+      *error = topic + "/" + std::to_string(open_part) +
+               ": a transaction is still open at offset " + std::to_string(lso) +
+               " (high watermark " + std::to_string(hw) + ") after " + std::to_string(waited) +
+               " ms; records committed after it cannot be read yet (a dead instance's "
+               "transaction is aborted by the broker after its transaction.timeout.ms)";
+      ok = false;
+      break;
+    }
+    if (!warned && waited >= 1000) {
+      warned = true;
+      engine::log_warn("kafka", "waiting for an open transaction to end before reading back",
+                       {{"topic", topic},
+                        {"partition", std::to_string(open_part)},
+                        {"last_stable_offset", std::to_string(lso)},
+                        {"high_watermark", std::to_string(hw)}});
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (all != nullptr) rd_kafka_destroy(all);
+  return ok;
+}
+
 }  // namespace
 
 int kafka_partition_count(const KafkaClientSettings& settings, const std::string& topic,
@@ -142,6 +210,10 @@ bool read_kafka_partition(const KafkaClientSettings& settings, const std::string
                           std::string* error, int timeout_ms) {
   rd_kafka_t* rk = make_reader(settings, topic, error);
   if (rk == nullptr) return false;
+  if (!wait_stable(rk, settings, topic, {partition}, error, timeout_ms)) {
+    rd_kafka_destroy(rk);
+    return false;
+  }
   if (max_records == 0) {
     const bool ok = read_partitions(rk, topic, {partition}, 0, out, error, timeout_ms);
     rd_kafka_destroy(rk);
@@ -173,7 +245,8 @@ bool for_each_kafka_record_in(const KafkaClientSettings& settings, const std::st
                               std::string* error, int timeout_ms) {
   rd_kafka_t* rk = make_reader(settings, topic, error);
   if (rk == nullptr) return false;
-  const bool ok = each_in_partitions(rk, topic, partitions, 0, fn, error, timeout_ms);
+  const bool ok = wait_stable(rk, settings, topic, partitions, error, timeout_ms) &&
+                  each_in_partitions(rk, topic, partitions, 0, fn, error, timeout_ms);
   rd_kafka_destroy(rk);
   return ok;
 }

@@ -16,8 +16,11 @@ namespace assay::connectors {
 /// Appends the last `max_records` records of topic/partition (all when 0), oldest first,
 /// up to the high watermark (read_committed: the last stable offset) at the time of the call;
 /// transaction markers and aborted records at the end do not count (the window of offsets
-/// read widens past them). False with a message on an error or
-/// if the partition cannot be read within `timeout_ms`.
+/// read widens past them). First waits (within `timeout_ms`) until no transaction is open on
+/// the partition: records committed after a dead instance's open transaction are invisible to
+/// read_committed readers until the broker aborts it. For partitions this instance owns.
+/// False with a message on an error, if a transaction stays open, or if the partition cannot
+/// be read within `timeout_ms`.
 bool read_kafka_partition(const KafkaClientSettings& settings, const std::string& topic,
                           int32_t partition, size_t max_records, std::vector<StoredRecord>* out,
                           std::string* error, int timeout_ms = 30000);
@@ -32,6 +35,7 @@ bool for_each_kafka_record(const KafkaClientSettings& settings, const std::strin
 
 /// Calls `fn` for every record of the given partitions of `topic` (read together, in offset
 /// order per partition) up to their ends at the time of the call; holds one record at a time.
+/// Like read_kafka_partition, first waits until no transaction is open on them.
 bool for_each_kafka_record_in(const KafkaClientSettings& settings, const std::string& topic,
                               const std::vector<int32_t>& partitions, const KafkaRecordFn& fn,
                               std::string* error, int timeout_ms = 60000);

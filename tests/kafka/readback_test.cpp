@@ -1,0 +1,128 @@
+// Reading back the tail of a partition this instance owns (chains continued after a restart,
+// changelog restores) while a transaction that a dead instance left open sits in the log: its
+// records keep the records committed after it (by the partition's next owner) invisible to
+// read_committed readers until the broker aborts it. Read then, a chain's tail would be an
+// older record and the chain would fork (found by the chaos harness: "the last checkpoint of
+// the chain covers 2635 records but the trusted route ends at chain_index 2326"). The read-back
+// waits for the open transaction to end instead, and says so when it does not.
+#include <thread>
+
+#include "connectors/kafka_readback.hpp"
+#include "tests/kafka/kafka_util.hpp"
+
+namespace assay::kt {
+namespace {
+
+// A transactional producer (librdkafka) with `id`, initialised.
+rd_kafka_t* txn_producer(const std::string& id, int timeout_ms) {
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER,
+                                base_conf({{"bootstrap.servers", bootstrap()},
+                                           {"transactional.id", id},
+                                           {"transaction.timeout.ms", std::to_string(timeout_ms)},
+                                           {"log_level", "3"}}),
+                                err, sizeof err);
+  if (rk == nullptr) return nullptr;
+  rd_kafka_error_t* e = rd_kafka_init_transactions(rk, 30000);
+  if (e != nullptr) {
+    ADD_FAILURE() << rd_kafka_error_string(e);
+    rd_kafka_error_destroy(e);
+  }
+  return rk;
+}
+
+void produce(rd_kafka_t* rk, const std::string& topic, const std::string& value) {
+  ASSERT_EQ(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
+                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+}
+
+void check(rd_kafka_error_t* e) {
+  if (e == nullptr) return;
+  ADD_FAILURE() << rd_kafka_error_string(e);
+  rd_kafka_error_destroy(e);
+}
+
+// One committed record, a transaction left open ("dangling"), then another committed one.
+struct DanglingLog {
+  std::string topic = unique_name("readback");
+  rd_kafka_t* owner = nullptr;
+  rd_kafka_t* dead = nullptr;
+
+  void write() {
+    create_topic(topic, 1);
+    owner = txn_producer(topic + "-owner", 60000);
+    dead = txn_producer(topic + "-dead", 60000);
+    ASSERT_NE(owner, nullptr);
+    ASSERT_NE(dead, nullptr);
+    check(rd_kafka_begin_transaction(owner));
+    produce(owner, topic, "first");
+    check(rd_kafka_commit_transaction(owner, 30000));
+    check(rd_kafka_begin_transaction(dead));
+    produce(dead, topic, "dangling");
+    ASSERT_EQ(rd_kafka_flush(dead, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    check(rd_kafka_begin_transaction(owner));
+    produce(owner, topic, "second");
+    check(rd_kafka_commit_transaction(owner, 30000));
+  }
+  ~DanglingLog() {
+    if (owner != nullptr) rd_kafka_destroy(owner);
+    if (dead != nullptr) rd_kafka_destroy(dead);
+  }
+};
+
+std::string text(const std::vector<uint8_t>& b) {
+  return {b.begin(), b.end()};
+}
+
+TEST(KafkaReadback, WaitsForAnOpenTransactionAndReadsWhatWasCommittedAfterIt) {
+  ASSAY_REQUIRE_BROKER();
+  DanglingLog log;
+  ASSERT_NO_FATAL_FAILURE(log.write());
+  connectors::KafkaClientSettings settings;
+  settings.brokers = bootstrap();
+  // The dead instance's transaction ends 1.5 s from now (here: aborted; the broker aborts it
+  // after transaction.timeout.ms when its instance is gone).
+  const auto t0 = std::chrono::steady_clock::now();
+  std::thread ender([&] {
+    std::this_thread::sleep_for(1500ms);
+    check(rd_kafka_abort_transaction(log.dead, 30000));
+  });
+  std::vector<connectors::StoredRecord> tail;
+  std::string error;
+  const bool ok = connectors::read_kafka_partition(settings, log.topic, 0, 1, &tail, &error);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  ender.join();
+  ASSERT_TRUE(ok) << error;
+  ASSERT_EQ(tail.size(), 1u);
+  EXPECT_EQ(text(tail[0].bytes), "second");  // not "first", the last record before it
+  EXPECT_GE(waited, 1400ms);
+
+  // A changelog restore reads every committed record, also after the transaction.
+  std::vector<std::string> all;
+  ASSERT_TRUE(connectors::for_each_kafka_record_in(
+      settings, log.topic, {0},
+      [&](int32_t, int64_t, std::span<const uint8_t> b) { all.emplace_back(b.begin(), b.end()); },
+      &error))
+      << error;
+  EXPECT_EQ(all, (std::vector<std::string>{"first", "second"}));
+}
+
+TEST(KafkaReadback, ATransactionThatStaysOpenIsAnErrorNotAnOlderTail) {
+  ASSAY_REQUIRE_BROKER();
+  DanglingLog log;
+  ASSERT_NO_FATAL_FAILURE(log.write());
+  connectors::KafkaClientSettings settings;
+  settings.brokers = bootstrap();
+  std::vector<connectors::StoredRecord> tail;
+  std::string error;
+  EXPECT_FALSE(connectors::read_kafka_partition(settings, log.topic, 0, 1, &tail, &error, 1500));
+  EXPECT_TRUE(tail.empty());
+  EXPECT_NE(error.find("a transaction is still open"), std::string::npos) << error;
+  EXPECT_NE(error.find(log.topic + "/0"), std::string::npos) << error;
+  check(rd_kafka_abort_transaction(log.dead, 30000));
+}
+
+}  // namespace
+}  // namespace assay::kt
