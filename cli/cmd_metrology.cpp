@@ -13,6 +13,7 @@
 #include "engine/bytes.hpp"
 #include "engine/files.hpp"
 #include "engine/framing.hpp"
+#include "engine/signed_bytes.hpp"
 #include "engine/signing_key.hpp"
 #include "engine/time.hpp"
 #include "metrology/aas.hpp"
@@ -107,24 +108,24 @@ int cmd_verify_results(int argc, char** argv) {
 
 namespace {
 
-// The reading a TrustedReading carries (the released one, else the one in signed_bytes).
-const wire::Reading* reading_of(const wire::TrustedReading* t) {
+// The reading a TrustedReading carries (the released one, else the one in its signed bytes:
+// `sb`, its own or its carrier's, engine/signed_bytes.hpp).
+const wire::Reading* reading_of(const wire::TrustedReading* t, std::span<const uint8_t> sb) {
   if (t->reading() != nullptr) return t->reading();
-  const auto* sb = t->signed_bytes();
-  if (sb == nullptr || sb->size() < 8) return nullptr;
-  const uint8_t* p = sb->data();
+  if (sb.size() < 8) return nullptr;
+  const uint8_t* p = sb.data();
   // (The file identifier compared as a string_view: flatbuffers' strncmp here trips GCC 12's
   // -Wstringop-overread under -O1 with inlining, a false positive.)
   const std::string_view ident(reinterpret_cast<const char*>(p) + 4, 4);
   if (ident == wire::SignedReadingIdentifier()) {
-    flatbuffers::Verifier v(p, sb->size());
+    flatbuffers::Verifier v(p, sb.size());
     if (!wire::VerifySignedReadingBuffer(v)) return nullptr;
     const auto* body = wire::GetSignedReading(p)->body();
     flatbuffers::Verifier bv(body->data(), body->size());
     return wire::VerifyReadingBuffer(bv) ? wire::GetReading(body->data()) : nullptr;
   }
   if (ident == wire::SignedBatchIdentifier()) {
-    flatbuffers::Verifier v(p, sb->size());
+    flatbuffers::Verifier v(p, sb.size());
     if (!wire::VerifySignedBatchBuffer(v)) return nullptr;
     const auto* body = wire::GetSignedBatch(p)->body();
     flatbuffers::Verifier bv(body->data(), body->size());
@@ -192,13 +193,15 @@ int cmd_aas(int argc, char** argv) {
   // Records per instrument from the trusted stream (the last --records of each).
   std::map<std::string, std::vector<metrology::AasRecord>> records;
   if (args.has("trusted")) {
+    engine::SignedBytesResolver resolver;  // readings of a batch refer to its first one
     for (const auto& rec : read_frame_file(args.get("trusted"))) {
       flatbuffers::Verifier v(rec.data(), rec.size());
       if (rec.size() < 8 || !wire::TrustedReadingBufferHasIdentifier(rec.data()) ||
           !wire::VerifyTrustedReadingBuffer(v))
         continue;
       const auto* t = wire::GetTrustedReading(rec.data());
-      const wire::Reading* rd = reading_of(t);
+      engine::SignedBytesResolver::Missing missing{};
+      const wire::Reading* rd = reading_of(t, resolver.resolve(*t, &missing));
       if (t->sensor_id() == nullptr || rd == nullptr) continue;
       metrology::AasRecord r;
       r.time_ns = rd->time_ns();

@@ -299,6 +299,11 @@ void write_trusted(std::string& o, const w::TrustedReading* t, int depth) {
   field_double(o, "corrected_value", t->corrected_value());
   field_double(o, "expanded_uncertainty", t->expanded_uncertainty());
   field_double(o, "coverage_factor", t->coverage_factor());
+  if (t->signed_bytes_at() != w::SignedBytesAt::Here) {  // carried once (docs/wire-contract.md)
+    field_enum(o, "signed_bytes_at", t->signed_bytes_at(),
+               w::EnumNameSignedBytesAt(t->signed_bytes_at()));
+    field_bytes(o, "signed_bytes_sha256", t->signed_bytes_sha256());
+  }
   key(o, "provenance");
   write_provenance(o, t->provenance());
   if (t->reading() != nullptr) {  // privacy rules applied (docs/privacy.md)

@@ -1,5 +1,9 @@
 #include "engine/encode.hpp"
 
+#include <algorithm>
+#include <array>
+
+#include "crypto/sha256.hpp"
 #include "engine/provenance_chain.hpp"
 #include "engine/released_reading.hpp"
 #include "engine/version.hpp"
@@ -48,7 +52,10 @@ flatbuffers::Offset<flatbuffers::String> string_in(
   return fbb.CreateString(s.data(), s.size());
 }
 
-void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx) {
+// `carried`: the SHA-256 of the input record's bytes when an earlier TrustedReading of this
+// input record and sensor carries them (SignedBytesAt::Carrier); null: this one carries them.
+void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx,
+                    const std::array<uint8_t, 32>* carried) {
   auto& fbb = builder();
   const uint32_t f = b.row_frame[r];
   const wire::Reading* rd = b.row_reading[r];
@@ -58,7 +65,10 @@ void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx) {
   const ReleasedParts released =
       edits.empty() ? ReleasedParts{} : encode_released(fbb, b, r, edits);
   flatbuffers::Offset<flatbuffers::Vector<uint8_t>> signed_bytes = 0;
-  if (edits.empty()) {
+  flatbuffers::Offset<flatbuffers::Vector<uint8_t>> carrier_sha = 0;
+  if (edits.empty() && carried != nullptr) {
+    carrier_sha = fbb.CreateVector(carried->data(), carried->size());
+  } else if (edits.empty()) {
     fbb.ForceVectorAlignment(bytes.size(), 1, 8);
     signed_bytes = fbb.CreateVector(bytes.data(), bytes.size());
   }
@@ -105,7 +115,8 @@ void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx) {
   tb.add_corrected_value(calibrated ? b.row_corrected[r] : rd->value());
   tb.add_expanded_uncertainty(calibrated ? b.row_expanded_unc[r] : 2.0 * rd->std_uncertainty());
   tb.add_coverage_factor(calibrated ? b.row_coverage[r] : 2.0);
-  if (edits.empty()) tb.add_signed_bytes(signed_bytes);
+  if (edits.empty() && carried == nullptr) tb.add_signed_bytes(signed_bytes);
+  if (!carrier_sha.IsNull()) tb.add_signed_bytes_sha256(carrier_sha);
   tb.add_reading_index(b.row_index[r]);
   tb.add_sensor_id(sensor);
   tb.add_anomaly_flags(static_cast<wire::AnomalyFlag>(b.row_anomaly[r]));
@@ -118,6 +129,7 @@ void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx) {
   tb.add_signature_verdict(static_cast<wire::SignatureVerdict>(b.row_signature[r]));
   tb.add_calibration_verdict(static_cast<wire::CalibrationVerdict>(b.row_calibration[r]));
   tb.add_drift_level(static_cast<wire::DriftLevel>(b.row_drift[r]));
+  if (!carrier_sha.IsNull()) tb.add_signed_bytes_at(wire::SignedBytesAt::Carrier);
   wire::FinishTrustedReadingBuffer(fbb, tb.Finish());
   emit(b, fbb, Route::kTrusted, f, r, RejectCode::kNone, ctx.chain_fields ? kChainHeadroom : 0);
 }
@@ -178,11 +190,33 @@ void encode_record(Batch& b, uint32_t first, uint32_t end, const EncodeContext& 
   const size_t out_start = b.outputs.size(), arena_start = b.out_arena.size();
   thread_local std::vector<uint32_t> rejected, group;
   rejected.clear();
+  // engine.signed_bytes: once: the first trusted reading of each sensor carries the record's
+  // bytes; the sensor's later readings refer to it (same key: same output partition).
+  thread_local std::vector<std::string_view> carriers;
+  carriers.clear();
+  std::array<uint8_t, 32> digest{};
+  bool hashed = false;
+  const bool once =
+      ctx.signed_bytes_once && end - first > 1 && b.privacy_of_frame(b.row_frame[first]).empty();
   for (uint32_t r = first; r < end; ++r) {
-    if (b.row_reject[r] == RejectCode::kNone)
-      encode_trusted(b, r, ctx);
-    else
+    if (b.row_reject[r] != RejectCode::kNone) {
       rejected.push_back(r);
+      continue;
+    }
+    const std::array<uint8_t, 32>* carried = nullptr;
+    if (once) {
+      const std::string_view key = b.row_key(r);
+      if (std::find(carriers.begin(), carriers.end(), key) == carriers.end()) {
+        carriers.push_back(key);
+      } else {
+        if (!hashed) {
+          digest = crypto::sha256(b.frame_bytes(b.row_frame[r]));
+          hashed = true;
+        }
+        carried = &digest;
+      }
+    }
+    encode_trusted(b, r, ctx, carried);
   }
   // Group rejected rows by reason and stage, in order of first appearance.
   for (size_t i = 0; i < rejected.size(); ++i) {

@@ -26,6 +26,9 @@ struct EncodeContext {
   /// beyond it the record's outputs are replaced by one rejected record
   /// (record.output_too_large).
   size_t max_output_bytes_per_record = SIZE_MAX;
+  /// engine.signed_bytes: once: the readings of an input record after the first of a sensor
+  /// refer to that carrier's signed_bytes (SignedBytesAt::Carrier) instead of repeating them.
+  bool signed_bytes_once = false;
 };
 
 /// Encodes every row and alert of `batch` into Batch::outputs (views into Batch::out_arena).

@@ -146,6 +146,10 @@ struct EngineOptions {
   uint32_t max_readings_per_record = 4096;
   /// Total bytes of the outputs of one input record (record.output_too_large beyond).
   uint64_t max_output_bytes_per_record = uint64_t{16} << 20;
+  /// `engine.signed_bytes: once` (default): the signed bytes of an input record with several
+  /// readings are written once per sensor on the trusted route (the first TrustedReading
+  /// carries them, the others refer to it); `every`: in every TrustedReading (stream v1).
+  bool signed_bytes_once = true;
   /// `processing.guarantee: exactly_once` (docs/state.md): outputs, state entries and input
   /// offsets are committed in one transaction every `commit_interval_ms`.
   bool exactly_once = false;

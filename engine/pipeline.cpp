@@ -113,6 +113,9 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
         static_cast<uint32_t>(e->get_int("max_readings_per_record", 4096, 1, 1 << 20));
     p->engine.max_output_bytes_per_record = static_cast<uint64_t>(
         e->get_int("max_output_bytes_per_record", int64_t{16} << 20, 4096, int64_t{1} << 32));
+    const std::string sb = e->get_string("signed_bytes", "once");
+    if (sb != "once" && sb != "every") e->get("signed_bytes").fail("must be once or every");
+    p->engine.signed_bytes_once = sb == "once";
     e->finish();
   }
   if (auto pr = root.maybe("processing")) {

@@ -655,8 +655,12 @@ void Runner::Impl::run_operator(size_t i, Batch& b) {
 // Stage (parallel): the output records of every row and alert.
 Batch* Runner::Impl::encode(Batch* b) {
   const int64_t s = monotonic_ns();
-  EncodeContext ectx{p.info, p.stage_names, now_ns(), !sealers.empty(),
-                     static_cast<size_t>(p.engine.max_output_bytes_per_record)};
+  EncodeContext ectx{p.info,
+                     p.stage_names,
+                     now_ns(),
+                     !sealers.empty(),
+                     static_cast<size_t>(p.engine.max_output_bytes_per_record),
+                     p.engine.signed_bytes_once};
   encode_batch(*b, ectx);
   output_probe->batch(b->row_count(), b->outputs.size(), (monotonic_ns() - s) * 1e-9);
   return b;

@@ -19,6 +19,7 @@
 #include "connectors/ocmf_format.hpp"
 #include "engine/pipeline.hpp"
 #include "engine/runner.hpp"
+#include "engine/signed_bytes.hpp"
 #include "formats/senml_check.hpp"
 #include "operators/ocmf_checks.hpp"
 #include "operators/verify_signature.hpp"
@@ -214,12 +215,16 @@ TEST(OcmfPipeline, RealRecordsVerifyAsTrustedAndTamperedTwinsAreSignatureBad) {
 
     // Every reading of every real record is trusted, and carries the record byte for byte.
     ASSERT_EQ(out.trusted.size(), expected_rows);
+    // (A record's later readings refer to its first one, which carries the bytes.)
     std::map<std::string, size_t> trusted_per_record;
+    engine::SignedBytesResolver resolver;
     for (const auto& t : out.trusted) {
       const auto* tr = wire::GetTrustedReading(t.data());
       EXPECT_EQ(tr->signature_verdict(), wire::SignatureVerdict::Valid);
-      const std::string sb(reinterpret_cast<const char*>(tr->signed_bytes()->data()),
-                           tr->signed_bytes()->size());
+      engine::SignedBytesResolver::Missing missing{};
+      const std::span<const uint8_t> bytes = resolver.resolve(*tr, &missing);
+      ASSERT_FALSE(bytes.empty()) << engine::SignedBytesResolver::name(missing);
+      const std::string sb(reinterpret_cast<const char*>(bytes.data()), bytes.size());
       ++trusted_per_record[sb];
       EXPECT_EQ(tr->provenance()->key_id()->str(), signer_of(sb));
       EXPECT_EQ(tr->sensor_id()->str(), signer_of(sb));

@@ -1,0 +1,311 @@
+// Signed batches carried once (issue 18 item 3, docs/wire-contract.md "Signed batches carried
+// once"): with engine.signed_bytes: once (the default) a SignedBatch's bytes are written once
+// per sensor on the trusted route, in the first of its TrustedReadings (the carrier); the
+// others refer to it (SignedBytesAt::Carrier, SHA-256 of the bytes). A consumer re-verifies
+// every trusted reading's signature from the output alone: here with OpenSSL, independently of
+// the engine's verifier, against the public keys of the fleet's registry.
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+
+#include "connectors/builtin.hpp"
+#include "connectors/stream_verify.hpp"
+#include "engine/bytes.hpp"
+#include "engine/framing.hpp"
+#include "engine/runner.hpp"
+#include "engine/signed_bytes.hpp"
+#include "engine/signing_key.hpp"
+#include "operators/builtin.hpp"
+#include "schemas/reading_batch_generated.h"
+#include "schemas/reading_generated.h"
+#include "schemas/signed_batch_generated.h"
+#include "schemas/trusted_reading_generated.h"
+#include "sim/frame_sink.hpp"
+#include "sim/simulator.hpp"
+
+namespace assay::operators {
+namespace {
+
+namespace fs = std::filesystem;
+using Missing = engine::SignedBytesResolver::Missing;
+
+// RFC 8410 section 10.3 example private key (the engine's provenance key).
+constexpr char kPem[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n"
+    "-----END PRIVATE KEY-----\n";
+
+struct Fleet {
+  fs::path dir;
+  size_t frames = 0, readings = 0, input_bytes = 0;
+  std::map<std::string, std::vector<uint8_t>> keys;  // key_id -> Ed25519 public key
+  ~Fleet() { fs::remove_all(dir); }
+};
+
+// Every sensor sends SignedBatches of `per_batch` readings (Ed25519).
+std::unique_ptr<Fleet> simulate(uint32_t per_batch) {
+  auto f = std::make_unique<Fleet>();
+  f->dir = fs::temp_directory_path() /
+           ("assay-sbo-" + std::to_string(getpid()) + "-" + std::to_string(std::random_device{}()));
+  fs::create_directories(f->dir);
+  std::ofstream(f->dir / "engine.pem") << kPem;
+  sim::SimConfig c;
+  c.sensors = 12;
+  c.records = 40 * per_batch;
+  c.seed = 18;
+  c.batch_fraction = 1.0;
+  c.batch_size = per_batch;
+  c.registry_path = (f->dir / "sensors.yaml").string();
+  c.faults = {};
+  c.faults.rate.fill(0.0);
+  std::string err;
+  EXPECT_TRUE(sim::parse_alg_mix("ed25519=1", c.alg_mix, err)) << err;
+  sim::MemoryFrameSink sink;
+  sim::SimSummary summary;
+  EXPECT_TRUE(sim::run_simulation(c, sink, summary, err)) << err;
+  engine::FrameWriter w;
+  EXPECT_TRUE(w.open((f->dir / "in.asy").string()));
+  for (const auto& fr : sink.frames) {
+    EXPECT_TRUE(w.write(fr));
+    f->input_bytes += fr.size();
+  }
+  EXPECT_TRUE(w.close());
+  f->frames = sink.frames.size();
+  f->readings = summary.readings;
+  // The registry's public keys, read with yaml-cpp (not the engine's registry code).
+  const YAML::Node reg = YAML::LoadFile(c.registry_path);
+  for (const auto& s : reg["sensors"])
+    for (const auto& k : s["keys"]) {
+      const auto pk = engine::from_hex(k["public_key"].as<std::string>());
+      EXPECT_TRUE(pk.has_value());
+      if (pk) f->keys[k["key_id"].as<std::string>()] = *pk;
+    }
+  return f;
+}
+
+engine::RunSummary run(const Fleet& f, const std::string& out, const std::string& signed_bytes) {
+  const fs::path d = f.dir;
+  const std::string y =
+      "name: batches\n"
+      "input: {type: file, path: " +
+      (d / "in.asy").string() +
+      "}\n"
+      "operators:\n"
+      "  - {type: verify_signature, registry: " +
+      (d / "sensors.yaml").string() +
+      ", reload_interval_ms: 0}\n"
+      "  - {type: provenance, key: " +
+      (d / "engine.pem").string() +
+      ", checkpoint: {every_records: 500, every_ms: 600000}}\n"
+      "routes:\n"
+      "  trusted: {type: file, path: " +
+      (d / (out + "-trusted.asy")).string() +
+      "}\n"
+      "  rejected: {type: file, path: " +
+      (d / (out + "-rejected.asy")).string() +
+      "}\n"
+      "  attestations: {type: file, path: " +
+      (d / (out + "-att.asy")).string() +
+      "}\n"
+      "engine: {batch_size: 32, max_in_flight: 4, signed_bytes: " +
+      signed_bytes + "}\n";
+  engine::Registries reg;
+  register_builtin_operators(reg.operators);
+  connectors::register_builtin_connectors(reg);
+  engine::Metrics metrics;
+  auto p = engine::build_pipeline(engine::ConfigNode::load_string(y, (d / "p.yaml").string()), y,
+                                  reg, metrics);
+  engine::Runner runner(*p, metrics);
+  return runner.run();
+}
+
+// Independent Ed25519 verification (OpenSSL).
+bool ed25519_ok(const std::vector<uint8_t>& pk, std::span<const uint8_t> sig,
+                std::span<const uint8_t> msg) {
+  EVP_PKEY* key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, pk.data(), pk.size());
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  const bool ok = key != nullptr && ctx != nullptr &&
+                  EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key) == 1 &&
+                  EVP_DigestVerify(ctx, sig.data(), sig.size(), msg.data(), msg.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  EVP_PKEY_free(key);
+  return ok;
+}
+
+struct Reverified {
+  size_t readings = 0, carriers = 0, references = 0, signatures_ok = 0, readings_match = 0;
+  std::map<Missing, size_t> missing;
+};
+
+// Re-verifies every trusted reading from the output records alone: its signed bytes (its own
+// or its carrier's), the batch's signature with the registry's key, and that the reading at
+// reading_index is the one the record describes (sensor and sequence number).
+Reverified reverify(const Fleet& f, const std::vector<std::vector<uint8_t>>& trusted) {
+  Reverified r;
+  engine::SignedBytesResolver resolver;
+  for (const auto& rec : trusted) {
+    flatbuffers::Verifier v(rec.data(), rec.size());
+    if (!v.VerifyBuffer<wire::TrustedReading>(nullptr)) {
+      ADD_FAILURE() << "not a TrustedReading";
+      continue;
+    }
+    const auto* t = wire::GetTrustedReading(rec.data());
+    ++r.readings;
+    if (t->signed_bytes() != nullptr) ++r.carriers;
+    if (t->signed_bytes_at() == wire::SignedBytesAt::Carrier) ++r.references;
+    Missing why{};
+    const std::span<const uint8_t> sb = resolver.resolve(*t, &why);
+    if (sb.empty()) {
+      ++r.missing[why];
+      continue;
+    }
+    flatbuffers::Verifier bv(sb.data(), sb.size());
+    if (!bv.VerifyBuffer<wire::SignedBatch>(nullptr)) continue;
+    const auto* batch = wire::GetSignedBatch(sb.data());
+    const auto key = f.keys.find(batch->key_id()->str());
+    if (key != f.keys.end() &&
+        ed25519_ok(key->second, {batch->signature()->data(), batch->signature()->size()},
+                   {batch->body()->data(), batch->body()->size()}))
+      ++r.signatures_ok;
+    flatbuffers::Verifier rv(batch->body()->data(), batch->body()->size());
+    if (!rv.VerifyBuffer<wire::ReadingBatch>(nullptr)) continue;
+    const auto* rs = wire::GetReadingBatch(batch->body()->data())->readings();
+    if (rs == nullptr || t->reading_index() >= rs->size()) continue;
+    const auto* rd = rs->Get(t->reading_index());
+    if (rd->sensor_id()->str() == t->sensor_id()->str() && rd->seq() == t->seq())
+      ++r.readings_match;
+  }
+  return r;
+}
+
+size_t total_bytes(const std::vector<std::vector<uint8_t>>& recs) {
+  size_t n = 0;
+  for (const auto& r : recs) n += r.size();
+  return n;
+}
+
+TEST(SignedBatchesCarriedOnce, EveryReadingReverifiesFromTheOutputAlone) {
+  for (uint32_t per_batch : {8u, 64u}) {
+    SCOPED_TRACE("readings per batch " + std::to_string(per_batch));
+    const auto f = simulate(per_batch);
+    ASSERT_GT(f->readings, f->frames * (per_batch / 2));  // mostly full batches
+    const engine::RunSummary once = run(*f, "once", "once");
+    ASSERT_TRUE(once.ok) << once.error;
+    const engine::RunSummary every = run(*f, "every", "every");
+    ASSERT_TRUE(every.ok) << every.error;
+    ASSERT_EQ(once.trusted, f->readings);  // a clean fleet: every reading is trusted
+    ASSERT_EQ(every.trusted, f->readings);
+
+    const auto t_once = engine::read_frame_file((f->dir / "once-trusted.asy").string());
+    const auto t_every = engine::read_frame_file((f->dir / "every-trusted.asy").string());
+    const Reverified a = reverify(*f, t_once);
+    EXPECT_EQ(a.readings, f->readings);
+    EXPECT_EQ(a.carriers, f->frames);  // one carrier per batch (one sensor each)
+    EXPECT_EQ(a.references, f->readings - f->frames);
+    EXPECT_TRUE(a.missing.empty());
+    EXPECT_EQ(a.signatures_ok, f->readings);
+    EXPECT_EQ(a.readings_match, f->readings);
+    const Reverified b = reverify(*f, t_every);  // stream v1 layout: every record carries them
+    EXPECT_EQ(b.carriers, f->readings);
+    EXPECT_EQ(b.references, 0u);
+    EXPECT_EQ(b.signatures_ok, f->readings);
+    EXPECT_EQ(b.readings_match, f->readings);
+
+    // The verdicts are the same either way: the records differ only in where the bytes are.
+    ASSERT_EQ(t_once.size(), t_every.size());
+    for (size_t i = 0; i < t_once.size(); ++i) {
+      const auto* x = wire::GetTrustedReading(t_once[i].data());
+      const auto* y = wire::GetTrustedReading(t_every[i].data());
+      EXPECT_EQ(x->sensor_id()->str(), y->sensor_id()->str());
+      EXPECT_EQ(x->seq(), y->seq());
+      EXPECT_EQ(x->signature_verdict(), y->signature_verdict());
+      EXPECT_EQ(x->provenance()->chain_index(), y->provenance()->chain_index());
+    }
+
+    // Bytes per reading (trusted + attestations) against the input's.
+    const auto a_once = engine::read_frame_file((f->dir / "once-att.asy").string());
+    const auto a_every = engine::read_frame_file((f->dir / "every-att.asy").string());
+    const double in = static_cast<double>(f->input_bytes) / static_cast<double>(f->readings);
+    const double out_once =
+        static_cast<double>(total_bytes(t_once) + total_bytes(a_once)) / f->readings;
+    const double out_every =
+        static_cast<double>(total_bytes(t_every) + total_bytes(a_every)) / f->readings;
+    std::printf(
+        "[ bytes ] %u readings per batch: input %.0f B/reading; output with provenance "
+        "%.0f B/reading once (%.2fx input), %.0f every (%.2fx)\n",
+        per_batch, in, out_once, out_once / in, out_every, out_every / in);
+    EXPECT_LT(out_once, out_every / 2);
+
+    // The chains cover the references like any record: verify-stream passes.
+    std::vector<connectors::StoredRecord> trusted, atts;
+    std::string error;
+    ASSERT_TRUE(
+        connectors::read_stored_file((f->dir / "once-trusted.asy").string(), &trusted, &error))
+        << error;
+    ASSERT_TRUE(connectors::read_stored_file((f->dir / "once-att.asy").string(), &atts, &error))
+        << error;
+    connectors::VerifyOptions opt;
+    opt.public_key = engine::EngineKey::load((f->dir / "engine.pem").string())->public_key();
+    const connectors::VerifyReport rep = connectors::verify_stream(trusted, atts, opt);
+    EXPECT_TRUE(rep.ok()) << (rep.findings.empty() ? "" : rep.findings[0].kind);
+    EXPECT_EQ(rep.records, f->readings);
+  }
+}
+
+// A reference whose carrier is missing, or whose carrier's bytes are not the ones it names,
+// is never resolved to other bytes.
+TEST(SignedBatchesCarriedOnce, AReferenceResolvesOnlyToItsOwnCarrier) {
+  const auto f = simulate(8);
+  const engine::RunSummary s = run(*f, "once", "once");
+  ASSERT_TRUE(s.ok) << s.error;
+  auto recs = engine::read_frame_file((f->dir / "once-trusted.asy").string());
+  ASSERT_GE(recs.size(), 16u);
+  ASSERT_NE(wire::GetTrustedReading(recs[0].data())->signed_bytes(), nullptr);
+  ASSERT_NE(wire::GetTrustedReading(recs[8].data())->signed_bytes(), nullptr);
+
+  // Without the first carrier: its batch's 7 references find none (not the next batch's).
+  {
+    std::vector<std::vector<uint8_t>> cut(recs.begin() + 1, recs.end());
+    Reverified r = reverify(*f, cut);
+    EXPECT_EQ(r.missing[Missing::kNoCarrier], 7u);
+    EXPECT_EQ(r.signatures_ok, f->readings - 8);
+  }
+  // A carrier whose signed bytes changed (one byte of its body): its references refuse them.
+  {
+    auto changed = recs;
+    const auto* sb = wire::GetTrustedReading(changed[8].data())->signed_bytes();
+    const auto* batch = wire::GetSignedBatch(sb->data());
+    const size_t at = static_cast<size_t>(batch->body()->data() - changed[8].data()) + 20;
+    changed[8][at] ^= 0x01;
+    Reverified r = reverify(*f, changed);
+    EXPECT_EQ(r.missing[Missing::kMismatch], 7u);
+    EXPECT_EQ(r.signatures_ok, f->readings - 8);  // the carrier's own signature fails too
+  }
+}
+
+TEST(SignedBatchesCarriedOnce, ConfigAcceptsOnceAndEveryOnly) {
+  engine::Registries reg;
+  register_builtin_operators(reg.operators);
+  connectors::register_builtin_connectors(reg);
+  engine::Metrics metrics;
+  const std::string y =
+      "name: x\ninput: {type: file, path: /dev/null}\n"
+      "routes: {trusted: {type: file, path: /dev/null}, rejected: {type: file, path: "
+      "/dev/null}}\nengine: {signed_bytes: twice}\n";
+  try {
+    engine::build_pipeline(engine::ConfigNode::load_string(y, "p.yaml"), y, reg, metrics);
+    ADD_FAILURE() << "accepted signed_bytes: twice";
+  } catch (const engine::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("p.yaml:4:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("once or every"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace assay::operators
