@@ -51,33 +51,46 @@ std::shared_ptr<const engine::EngineKey> engine_key() {
 struct Fleet {
   std::filesystem::path dir;
   std::vector<std::vector<uint8_t>> frames;
+  uint64_t readings = 0, input_bytes = 0;
 };
 
+// `per_batch` 0: one SignedReading per reading; else every sensor sends SignedBatches of
+// `per_batch` readings.
+Fleet make_fleet(uint32_t per_batch) {
+  Fleet x;
+  x.dir = std::filesystem::temp_directory_path() /
+          ("assay-bench-prov-" + std::to_string(getpid()) + "-" + std::to_string(per_batch));
+  std::filesystem::create_directories(x.dir);
+  sim::SimConfig c;
+  c.sensors = 1000;
+  c.records = 100000;
+  c.seed = 5;
+  c.batch_fraction = per_batch == 0 ? 0.0 : 1.0;
+  if (per_batch > 0) c.batch_size = per_batch;
+  c.registry_path = (x.dir / "sensors.yaml").string();
+  c.certs_path = (x.dir / "certificates.yaml").string();
+  c.labs_path = (x.dir / "labs.yaml").string();
+  std::string err;
+  sim::parse_alg_mix("ed25519=1", c.alg_mix, err);
+  c.faults = {};
+  c.faults.rate.fill(0.0);
+  sim::MemoryFrameSink sink;
+  sim::SimSummary s;
+  if (!sim::run_simulation(c, sink, s, err)) std::abort();
+  x.frames = std::move(sink.frames);
+  x.readings = s.readings;
+  for (const auto& fr : x.frames) x.input_bytes += fr.size();
+  return x;
+}
+
 const Fleet& fleet() {
-  static Fleet f = [] {
-    Fleet x;
-    x.dir =
-        std::filesystem::temp_directory_path() / ("assay-bench-prov-" + std::to_string(getpid()));
-    std::filesystem::create_directories(x.dir);
-    sim::SimConfig c;
-    c.sensors = 1000;
-    c.records = 100000;
-    c.seed = 5;
-    c.batch_fraction = 0;
-    c.registry_path = (x.dir / "sensors.yaml").string();
-    c.certs_path = (x.dir / "certificates.yaml").string();
-    c.labs_path = (x.dir / "labs.yaml").string();
-    std::string err;
-    sim::parse_alg_mix("ed25519=1", c.alg_mix, err);
-    c.faults = {};
-    c.faults.rate.fill(0.0);
-    sim::MemoryFrameSink sink;
-    sim::SimSummary s;
-    if (!sim::run_simulation(c, sink, s, err)) std::abort();
-    x.frames = std::move(sink.frames);
-    return x;
-  }();
+  static const Fleet f = make_fleet(0);
   return f;
+}
+
+const Fleet& batch_fleet(uint32_t per_batch) {
+  static const Fleet f8 = make_fleet(8), f64 = make_fleet(64);
+  return per_batch == 8 ? f8 : f64;
 }
 
 // Serves `records` `repeat` times, one batch per partition in turn over `partitions`
@@ -182,7 +195,9 @@ engine::RunSummary run_once(const std::vector<std::vector<uint8_t>>& records, si
                             benchmark::State* timing = nullptr,
                             std::vector<std::vector<uint8_t>>* trusted = nullptr,
                             std::vector<std::vector<uint8_t>>* atts = nullptr, int partitions = 1,
-                            size_t batch_size = 1024) {
+                            size_t batch_size = 1024, const Fleet* source = nullptr,
+                            uint64_t* out_bytes = nullptr, bool signed_bytes_once = true) {
+  const Fleet& src = source != nullptr ? *source : fleet();
   if (timing != nullptr) timing->PauseTiming();
   engine::RunSummary s;
   {
@@ -191,6 +206,7 @@ engine::RunSummary run_once(const std::vector<std::vector<uint8_t>>& records, si
     p.info = {"bench", std::vector<uint8_t>(32, 0), "bench-1"};
     p.engine.threads = threads;
     p.engine.batch_size = batch_size;
+    p.engine.signed_bytes_once = signed_bytes_once;
     if (partitions > 1)
       p.source = std::make_unique<PartitionedMemorySource>(records, repeat, partitions);
     else
@@ -204,7 +220,7 @@ engine::RunSummary run_once(const std::vector<std::vector<uint8_t>>& records, si
     p.stage_names = {"decode"};
     if (chain != Chain::kEmpty) {
       operators::VerifySignatureConfig vc;
-      vc.identity = registries::IdentityStore::open((fleet().dir / "sensors.yaml").string());
+      vc.identity = registries::IdentityStore::open((src.dir / "sensors.yaml").string());
       p.operators.push_back(std::make_unique<operators::VerifySignature>(vc));
       p.stage_names.push_back("verify_signature");
     }
@@ -223,6 +239,10 @@ engine::RunSummary run_once(const std::vector<std::vector<uint8_t>>& records, si
     if (trusted != nullptr) *trusted = static_cast<connectors::MemorySink&>(*p.sinks[0]).records();
     if (atts != nullptr && provenance)
       *atts = static_cast<connectors::MemorySink&>(*p.sinks[3]).records();
+    if (out_bytes != nullptr && (partitions <= 1 || keep)) {  // trusted + attestations
+      *out_bytes = static_cast<connectors::MemorySink&>(*p.sinks[0]).bytes();
+      if (provenance) *out_bytes += static_cast<connectors::MemorySink&>(*p.sinks[3]).bytes();
+    }
   }
   if (timing != nullptr) timing->ResumeTiming();
   return s;
@@ -302,6 +322,36 @@ void BM_QualityPipeline(benchmark::State& state) {
 BENCHMARK(BM_QualityPipeline)
     ->ArgsProduct({{0, 1}, {1, 2}})
     ->ArgNames({"provenance", "threads"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// SignedBatch fleets (issue 18): every sensor sends SignedBatches of 8 or 64 readings (Ed25519),
+// through verify_signature, with and without provenance; signed bytes carried once
+// (engine.signed_bytes: once) or in every TrustedReading (every, the v1 layout). Counters: input
+// and output (trusted + attestations) bytes per reading.
+// range(0): provenance off/on; range(1): threads; range(2): readings per batch; range(3):
+// 1 = once, 0 = every.
+void BM_SignedBatchFleet(benchmark::State& state) {
+  engine::set_log_level(engine::LogLevel::kError);
+  const Fleet& f = batch_fleet(static_cast<uint32_t>(state.range(2)));
+  const bool prov = state.range(0) != 0;
+  uint64_t out = 0;
+  for (auto _ : state) {
+    const auto s =
+        run_once(f.frames, 1, prov, static_cast<int>(state.range(1)), false, Chain::kVerify, &state,
+                 nullptr, nullptr, 1, 1024, &f, &out, state.range(3) != 0);
+    if (!s.ok || s.trusted != f.readings) state.SkipWithError("wrong accounting");
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * f.readings));
+  state.counters["in_B_per_reading"] =
+      static_cast<double>(f.input_bytes) / static_cast<double>(f.readings);
+  state.counters["out_B_per_reading"] = static_cast<double>(out) / static_cast<double>(f.readings);
+  state.SetLabel(std::string(prov ? "with provenance" : "without provenance") +
+                 (state.range(3) != 0 ? ", once" : ", every"));
+}
+BENCHMARK(BM_SignedBatchFleet)
+    ->ArgsProduct({{0, 1}, {1, 2}, {8, 64}, {1, 0}})
+    ->ArgNames({"provenance", "threads", "per_batch", "once"})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

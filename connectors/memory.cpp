@@ -65,10 +65,16 @@ bool MemorySink::write(std::span<const uint8_t> record, const engine::OutputMeta
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++count_;
+    bytes_ += record.size();
     if (keep_) records_.emplace_back(record.begin(), record.end());
   }
   if (ack_) ack_(token, true);
   return true;
+}
+
+size_t MemorySink::bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return bytes_;
 }
 
 std::vector<std::vector<uint8_t>> MemorySink::records() const {

@@ -68,12 +68,15 @@ class MemorySink final : public engine::Sink {
   std::vector<std::vector<uint8_t>> records() const;
   /// Number of records written.
   size_t count() const;
+  /// Bytes of the records written.
+  size_t bytes() const;
 
  private:
   bool keep_;
   mutable std::mutex mu_;
   std::vector<std::vector<uint8_t>> records_;
   size_t count_ = 0;
+  size_t bytes_ = 0;
 };
 
 }  // namespace assay::connectors
