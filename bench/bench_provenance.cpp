@@ -330,16 +330,18 @@ BENCHMARK(BM_QualityPipeline)
 // (engine.signed_bytes: once) or in every TrustedReading (every, the v1 layout). Counters: input
 // and output (trusted + attestations) bytes per reading.
 // range(0): provenance off/on; range(1): threads; range(2): readings per batch; range(3):
-// 1 = once, 0 = every.
+// 1 = once, 0 = every. engine.batch_size: 1,024 readings per batch (128 or 16 records).
 void BM_SignedBatchFleet(benchmark::State& state) {
   engine::set_log_level(engine::LogLevel::kError);
   const Fleet& f = batch_fleet(static_cast<uint32_t>(state.range(2)));
   const bool prov = state.range(0) != 0;
+  // About 1,024 readings per engine batch, as with one reading per record.
+  const size_t batch_frames = 1024 / static_cast<size_t>(state.range(2));
   uint64_t out = 0;
   for (auto _ : state) {
     const auto s =
         run_once(f.frames, 1, prov, static_cast<int>(state.range(1)), false, Chain::kVerify, &state,
-                 nullptr, nullptr, 1, 1024, &f, &out, state.range(3) != 0);
+                 nullptr, nullptr, 1, batch_frames, &f, &out, state.range(3) != 0);
     if (!s.ok || s.trusted != f.readings) state.SkipWithError("wrong accounting");
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * f.readings));
