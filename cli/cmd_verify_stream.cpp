@@ -256,7 +256,10 @@ int cmd_prove(int argc, char** argv) {
       "offset N (a record file: partition 0, offset = frame index): the record bytes, its\n"
       "leaf index, the audit path and the signed checkpoint covering it (the largest one; its\n"
       "witness-cosigned copy when there is one). The proof names the record by its chain and\n"
-      "chain_index. Check it with `assay verify-stream --proof FILE --public-key KEY`.");
+      "chain_index. A reading whose signed bytes its batch's first reading carries (trusted\n"
+      "stream v2) gets that carrier's proof nested as \"carrier\", so the proof alone lets its\n"
+      "signature be re-verified. Check it with `assay verify-stream --proof FILE --public-key "
+      "KEY`.");
   declare_sources(args);
   args.option("offset", "offset of the record").option("partition", "partition of the record", "0");
   if (int rc = handle_parse(args, argc, argv); rc >= 0) return rc;

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "crypto/sha256.hpp"
 #include "crypto/sha256_many.hpp"
 #include "engine/bytes.hpp"
 #include "engine/framing.hpp"
@@ -881,8 +882,10 @@ std::string InclusionProof::json() const {
                     engine::to_hex(record) + "\",\"audit_path\":[";
   for (size_t i = 0; i < audit_path.size(); ++i)
     out += (i ? ",\"" : "\"") + engine::to_hex(audit_path[i]) + "\"";
-  out += "],\"checkpoint\":\"" + engine::to_hex(checkpoint) + "\"}";
-  return out;
+  out += "],\"checkpoint\":\"" + engine::to_hex(checkpoint) + "\"";
+  // Last, so that the outer object's fields come first (the readers take a key's first match).
+  if (!carrier.empty()) out += ",\"carrier\":" + carrier.front().json();
+  return out + "}";
 }
 
 bool InclusionProof::parse(const std::string& t, InclusionProof* out, std::string* error) {
@@ -929,12 +932,33 @@ bool InclusionProof::parse(const std::string& t, InclusionProof* out, std::strin
       return false;
     }
   }
+  out->carrier.clear();
+  // The carrier's proof, nested after every field of this one; a carrier has no carrier.
+  if (find_value(t, "carrier", &p)) {
+    if (t[p] != '{') {
+      *error = "inclusion proof: carrier must be an object";
+      return false;
+    }
+    const std::string inner = t.substr(p);
+    if (inner.find("\"carrier\"") != std::string::npos) {  // no nesting beyond one level
+      *error = "inclusion proof: a carrier's proof has no carrier of its own";
+      return false;
+    }
+    InclusionProof c;
+    if (!parse(inner, &c, error)) {
+      *error = "carrier: " + *error;
+      return false;
+    }
+    out->carrier.push_back(std::move(c));
+  }
   return true;
 }
 
-bool make_inclusion_proof(const std::vector<StoredRecord>& trusted,
-                          const std::vector<StoredRecord>& attestations, int32_t partition,
-                          int64_t offset, InclusionProof* out, std::string* error) {
+namespace {
+
+bool make_one_proof(const std::vector<StoredRecord>& trusted,
+                    const std::vector<StoredRecord>& attestations, int32_t partition,
+                    int64_t offset, InclusionProof* out, std::string* error) {
   const StoredRecord* target = nullptr;
   for (const auto& r : trusted)
     if (r.partition == partition && r.offset == offset) target = &r;
@@ -1020,6 +1044,60 @@ bool make_inclusion_proof(const std::vector<StoredRecord>& trusted,
   return false;
 }
 
+std::string str_of(const flatbuffers::String* s) {
+  return s != nullptr ? s->str() : std::string();
+}
+
+// The same input record (source topic, partition, offset) and sensor.
+bool same_source(const wire::TrustedReading* a, const wire::TrustedReading* b) {
+  const wire::Provenance* pa = a->provenance();
+  const wire::Provenance* pb = b->provenance();
+  return pa != nullptr && pb != nullptr && pa->source_offset() == pb->source_offset() &&
+         pa->source_partition() == pb->source_partition() &&
+         str_of(pa->source_topic()) == str_of(pb->source_topic()) &&
+         str_of(a->sensor_id()) == str_of(b->sensor_id());
+}
+
+bool is_trusted_reading(std::span<const uint8_t> rec) {
+  flatbuffers::Verifier v(rec.data(), rec.size());
+  return rec.size() >= 8 && v.VerifyBuffer<wire::TrustedReading>(nullptr);
+}
+
+}  // namespace
+
+bool make_inclusion_proof(const std::vector<StoredRecord>& trusted,
+                          const std::vector<StoredRecord>& attestations, int32_t partition,
+                          int64_t offset, InclusionProof* out, std::string* error) {
+  if (!make_one_proof(trusted, attestations, partition, offset, out, error)) return false;
+  out->carrier.clear();
+  if (!is_trusted_reading(out->record)) return true;
+  const auto* t = wire::GetTrustedReading(out->record.data());
+  if (t->signed_bytes_at() != wire::SignedBytesAt::Carrier) return true;
+  // Its carrier: the nearest earlier record of the same stored partition from the same input
+  // record and sensor that holds the signed bytes (docs/wire-contract.md).
+  const StoredRecord* carrier = nullptr;
+  for (const auto& r : trusted) {
+    if (r.partition != partition || r.offset >= offset || !is_trusted_reading(r.bytes)) continue;
+    const auto* c = wire::GetTrustedReading(r.bytes.data());
+    if (c->signed_bytes() != nullptr && same_source(c, t) &&
+        (carrier == nullptr || r.offset > carrier->offset))
+      carrier = &r;
+  }
+  if (carrier == nullptr) {
+    *error =
+        "the record's signed bytes are carried by an earlier record of its input record, "
+        "which the stream does not hold";
+    return false;
+  }
+  InclusionProof cp;
+  if (!make_one_proof(trusted, attestations, carrier->partition, carrier->offset, &cp, error)) {
+    *error = "carrier (offset " + std::to_string(carrier->offset) + "): " + *error;
+    return false;
+  }
+  out->carrier.push_back(std::move(cp));
+  return true;
+}
+
 std::vector<std::string> verify_inclusion_proof(const InclusionProof& p,
                                                 const std::array<uint8_t, 32>& public_key) {
   std::vector<std::string> why;
@@ -1074,6 +1152,33 @@ std::vector<std::string> verify_inclusion_proof(const InclusionProof& p,
                   std::to_string(p.leaf_index) + " of the checkpoint's tree");
   if (!engine::merkle_verify_inclusion(id.leaf, p.leaf_index, p.tree_size, p.audit_path, root))
     why.push_back("audit path does not lead to the signed Merkle root");
+  // Signed bytes carried once: the carrier's proof, and that it is this reading's carrier.
+  const auto* t = is_trusted_reading(p.record) ? wire::GetTrustedReading(p.record.data()) : nullptr;
+  const bool reference = t != nullptr && t->signed_bytes_at() == wire::SignedBytesAt::Carrier;
+  if (!reference && !p.carrier.empty())
+    why.push_back("the proof has a carrier but the record holds its own signed bytes");
+  if (reference && p.carrier.empty())
+    why.push_back("the record's signed bytes are in its carrier record, which the proof lacks");
+  if (reference && !p.carrier.empty()) {
+    const InclusionProof& c = p.carrier.front();
+    for (const std::string& w : verify_inclusion_proof(c, public_key))
+      why.push_back("carrier: " + w);
+    RecordId cid;
+    const auto* ct =
+        is_trusted_reading(c.record) ? wire::GetTrustedReading(c.record.data()) : nullptr;
+    if (ct == nullptr || ct->signed_bytes() == nullptr || !identify(c.record, &cid)) {
+      why.push_back("carrier: not a TrustedReading that holds signed bytes");
+    } else {
+      if (!same_source(ct, t) || cid.chain != id.chain || cid.index >= id.index)
+        why.push_back("carrier: not an earlier record of the same chain, input record and sensor");
+      const auto* want = t->signed_bytes_sha256();
+      const auto got = crypto::sha256(
+          std::span<const uint8_t>(ct->signed_bytes()->data(), ct->signed_bytes()->size()));
+      if (want == nullptr || want->size() != got.size() ||
+          !std::equal(got.begin(), got.end(), want->data()))
+        why.push_back("carrier: its signed bytes do not hash to the record's signed_bytes_sha256");
+    }
+  }
   return why;
 }
 

@@ -128,7 +128,11 @@ struct InclusionProof {
   uint64_t tree_size = 0;
   std::vector<engine::Hash32> audit_path;
   std::vector<uint8_t> checkpoint;  ///< the Checkpoint buffer as stored
-  /// As JSON (hex for bytes), one object.
+  /// For a record whose signed bytes are carried by another one (trusted stream v2,
+  /// SignedBytesAt::Carrier): the proof of that carrier record (one entry; none otherwise), so
+  /// the proof alone lets the reading's signature be re-verified.
+  std::vector<InclusionProof> carrier;
+  /// As JSON (hex for bytes), one object (the carrier's proof nested as "carrier").
   std::string json() const;
   /// Parses json(); false with a message on malformed input.
   static bool parse(const std::string& text, InclusionProof* out, std::string* error);
@@ -136,14 +140,17 @@ struct InclusionProof {
 
 /// Builds the proof for the trusted record stored at (partition, offset); false with a message
 /// if there is no such record or no checkpoint covers it. The proof names the record by its
-/// chain and chain_index (which is its Kafka position with `partition: source`).
+/// chain and chain_index (which is its Kafka position with `partition: source`). A record that
+/// refers to a carrier gets the carrier's proof too (InclusionProof::carrier).
 bool make_inclusion_proof(const std::vector<StoredRecord>& trusted,
                           const std::vector<StoredRecord>& attestations, int32_t partition,
                           int64_t offset, InclusionProof* out, std::string* error);
 
 /// Checks a proof alone: checkpoint signature, record hash, that the record is the one the
 /// proof names (chain = partition, chain_index = offset) at the leaf it claims, and the audit
-/// path to the signed Merkle root. Empty result = valid; otherwise the reasons.
+/// path to the signed Merkle root; for a record that refers to a carrier, the carrier's proof
+/// the same way, and that the carrier is an earlier record of the same chain, input record and
+/// sensor whose signed bytes hash to the reference. Empty result = valid; otherwise the reasons.
 std::vector<std::string> verify_inclusion_proof(const InclusionProof& proof,
                                                 const std::array<uint8_t, 32>& public_key);
 

@@ -289,6 +289,65 @@ TEST(SignedBatchesCarriedOnce, AReferenceResolvesOnlyToItsOwnCarrier) {
   }
 }
 
+// `assay prove` for a reading whose bytes are carried by its batch's first reading: the proof
+// includes the carrier's proof, so the proof alone re-verifies the reading's signature.
+TEST(SignedBatchesCarriedOnce, AProofOfAReferenceIncludesItsCarrier) {
+  const auto f = simulate(8);
+  const engine::RunSummary s = run(*f, "once", "once");
+  ASSERT_TRUE(s.ok) << s.error;
+  std::vector<connectors::StoredRecord> trusted, atts;
+  std::string error;
+  ASSERT_TRUE(
+      connectors::read_stored_file((f->dir / "once-trusted.asy").string(), &trusted, &error));
+  ASSERT_TRUE(connectors::read_stored_file((f->dir / "once-att.asy").string(), &atts, &error));
+  const auto key = engine::EngineKey::load((f->dir / "engine.pem").string())->public_key();
+  // Offset 11: the 4th reading of the second batch (its carrier is at offset 8).
+  connectors::InclusionProof proof;
+  ASSERT_TRUE(connectors::make_inclusion_proof(trusted, atts, 0, 11, &proof, &error)) << error;
+  ASSERT_EQ(proof.carrier.size(), 1u);
+  EXPECT_EQ(proof.carrier[0].offset, 8);
+  EXPECT_TRUE(connectors::verify_inclusion_proof(proof, key).empty());
+  connectors::InclusionProof again;  // through its JSON
+  ASSERT_TRUE(connectors::InclusionProof::parse(proof.json(), &again, &error)) << error;
+  ASSERT_EQ(again.carrier.size(), 1u);
+  EXPECT_EQ(again.carrier[0].record, proof.carrier[0].record);
+  EXPECT_TRUE(connectors::verify_inclusion_proof(again, key).empty());
+  // The proof alone re-verifies the reading's signature.
+  engine::SignedBytesResolver resolver;
+  engine::SignedBytesResolver::Missing missing{};
+  resolver.resolve(*wire::GetTrustedReading(again.carrier[0].record.data()), &missing);
+  const auto bytes = resolver.resolve(*wire::GetTrustedReading(again.record.data()), &missing);
+  ASSERT_FALSE(bytes.empty()) << engine::SignedBytesResolver::name(missing);
+  const auto* batch = wire::GetSignedBatch(bytes.data());
+  EXPECT_TRUE(ed25519_ok(f->keys.at(batch->key_id()->str()),
+                         {batch->signature()->data(), batch->signature()->size()},
+                         {batch->body()->data(), batch->body()->size()}));
+  // Without the carrier, with another batch's carrier, with a carrier whose bytes changed.
+  auto without = proof;
+  without.carrier.clear();
+  EXPECT_EQ(connectors::verify_inclusion_proof(without, key).size(), 1u);
+  connectors::InclusionProof other;
+  ASSERT_TRUE(connectors::make_inclusion_proof(trusted, atts, 0, 0, &other, &error)) << error;
+  auto wrong = proof;
+  wrong.carrier[0] = other;
+  const auto why_wrong = connectors::verify_inclusion_proof(wrong, key);
+  ASSERT_EQ(why_wrong.size(), 2u);  // another input record, other bytes
+  EXPECT_NE(why_wrong[0].find("not an earlier record of the same chain, input record"),
+            std::string::npos);
+  auto changed = proof;
+  auto& rec = changed.carrier[0].record;
+  const auto* sb = wire::GetTrustedReading(rec.data())->signed_bytes();
+  rec[static_cast<size_t>(sb->data() - rec.data()) + 40] ^= 0x01;
+  const auto why_changed = connectors::verify_inclusion_proof(changed, key);
+  EXPECT_GE(why_changed.size(), 2u);  // the carrier's record hash, and the reference's hash
+  bool hash_named = false;
+  for (const auto& w : why_changed)
+    hash_named = hash_named || w.find("do not hash") != std::string::npos;
+  EXPECT_TRUE(hash_named);
+  // A reading that carries its own bytes gets no carrier.
+  EXPECT_TRUE(other.carrier.empty());
+}
+
 TEST(SignedBatchesCarriedOnce, ConfigAcceptsOnceAndEveryOnly) {
   engine::Registries reg;
   register_builtin_operators(reg.operators);
