@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <unordered_set>
 
 #include "crypto/sha256.hpp"
 #include "engine/provenance_chain.hpp"
@@ -192,8 +193,20 @@ void encode_record(Batch& b, uint32_t first, uint32_t end, const EncodeContext& 
   rejected.clear();
   // engine.signed_bytes: once: the first trusted reading of each sensor carries the record's
   // bytes; the sensor's later readings refer to it (same key: same output partition).
-  thread_local std::vector<std::string_view> carriers;
-  carriers.clear();
+  // The sensors that have their carrier: a short list, and a set beyond 32 sensors (a record
+  // may hold thousands of readings of as many sensors; a scan would be quadratic).
+  thread_local std::vector<std::string_view> few;
+  thread_local std::unordered_set<std::string_view> many;
+  few.clear();
+  if (!many.empty()) many.clear();
+  auto first_of_sensor = [](std::string_view key) {
+    if (std::find(few.begin(), few.end(), key) != few.end()) return false;
+    if (few.size() < 32) {
+      few.push_back(key);
+      return true;
+    }
+    return many.insert(key).second;
+  };
   std::array<uint8_t, 32> digest{};
   bool hashed = false;
   const bool once =
@@ -206,9 +219,7 @@ void encode_record(Batch& b, uint32_t first, uint32_t end, const EncodeContext& 
     const std::array<uint8_t, 32>* carried = nullptr;
     if (once) {
       const std::string_view key = b.row_key(r);
-      if (std::find(carriers.begin(), carriers.end(), key) == carriers.end()) {
-        carriers.push_back(key);
-      } else {
+      if (!first_of_sensor(key)) {  // not the sensor's first trusted reading (the carrier)
         if (!hashed) {
           digest = crypto::sha256(b.frame_bytes(b.row_frame[r]));
           hashed = true;

@@ -1,14 +1,16 @@
 // End-to-end tests of a pipeline built from YAML over files: accounting, garbage input,
 // config errors with locations.
+#include "registries/pipeline.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 
 #include "connectors/builtin.hpp"
-#include "registries/pipeline.hpp"
 #include "engine/framing.hpp"
 #include "engine/runner.hpp"
 #include "operators/builtin.hpp"
@@ -202,6 +204,55 @@ TEST(Pipeline, TrustedReadingSharesStringsWithItsSignedBytes) {
   // The key ids are always 4-aligned in the input; the sensor ids wherever the body is.
   EXPECT_EQ(shared_key, 40u);
   EXPECT_GE(shared_sensor, 20u);
+}
+
+// engine.signed_bytes: once, in a record with readings of many sensors: one carrier per sensor
+// (its first trusted reading), every later reading of that sensor a reference (more sensors
+// than the short list the encoder scans, so its set is used too).
+TEST(Pipeline, SignedBytesOnceCarrierPerSensorOfARecord) {
+  TempDir tmp;
+  flatbuffers::FlatBufferBuilder fbb;
+  std::vector<flatbuffers::Offset<wire::Reading>> rs;
+  for (int round = 0; round < 3; ++round)
+    for (int s = 0; s < 50; ++s) {
+      auto id = fbb.CreateString("urn:s:" + std::to_string(s));
+      wire::ReadingBuilder rb(fbb);
+      rb.add_sensor_id(id);
+      rb.add_seq(static_cast<uint64_t>(round));
+      rb.add_value(1.0);
+      rs.push_back(rb.Finish());
+    }
+  wire::FinishReadingBatchBuffer(fbb, wire::CreateReadingBatch(fbb, fbb.CreateVector(rs)));
+  engine::FrameWriter w;
+  ASSERT_TRUE(w.open((tmp.path / "in.asy").string()));
+  ASSERT_TRUE(w.write({fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()}));
+  ASSERT_TRUE(w.close());
+  Metrics metrics;
+  auto reg = registries();
+  const std::string yaml = pipeline_yaml(tmp.path);
+  auto p = build_pipeline(ConfigNode::load_string(yaml, (tmp.path / "p.yaml").string()), yaml, reg,
+                          metrics);
+  Runner runner(*p, metrics);
+  const RunSummary s = runner.run();
+  ASSERT_TRUE(s.ok) << s.error;
+  const auto trusted = read_frames(tmp.path / "trusted.asy");
+  ASSERT_EQ(trusted.size(), 150u);
+  std::set<std::string> carried;
+  size_t references = 0;
+  for (size_t i = 0; i < trusted.size(); ++i) {
+    const auto* tr = wire::GetTrustedReading(trusted[i].data());
+    const std::string sensor = tr->sensor_id()->str();
+    if (tr->signed_bytes() != nullptr) {
+      EXPECT_LT(i, 50u) << sensor;                 // the first reading of each sensor
+      EXPECT_TRUE(carried.insert(sensor).second);  // once per sensor
+    } else {
+      EXPECT_EQ(tr->signed_bytes_at(), wire::SignedBytesAt::Carrier);
+      EXPECT_TRUE(carried.count(sensor)) << sensor;  // after its carrier
+      ++references;
+    }
+  }
+  EXPECT_EQ(carried.size(), 50u);
+  EXPECT_EQ(references, 100u);
 }
 
 TEST(Pipeline, StopRequestDrainsWithoutLosingAccounting) {
