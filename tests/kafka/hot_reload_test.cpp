@@ -122,12 +122,18 @@ TEST(KafkaHotReload, ChangedConfigIsReloadedInvalidOneRefusedNothingLost) {
       30s))
       << run.err();
   EXPECT_TRUE(run.running());
-  // ... and with a valid file, SIGHUP reloads even without a change of content.
+  // ... a valid file again is reloaded by the watcher (written atomically: a watcher that read
+  // a half-written file would refuse it), and SIGHUP then reloads even without a change of
+  // content.
   spec.name = "reload-v3";
-  write_text(file, yaml());  // (the watcher may see it first: either way, a reload)
-  run.signal(SIGHUP);
+  write_atomically(file, yaml());
   ASSERT_TRUE(wait_until(
       [&] { return series(metrics(), "assay_config_reloads_total{result=\"success\"}") == 2; },
+      60s))
+      << run.err();
+  run.signal(SIGHUP);
+  ASSERT_TRUE(wait_until(
+      [&] { return series(metrics(), "assay_config_reloads_total{result=\"success\"}") == 3; },
       60s))
       << run.err();
   EXPECT_EQ(series(metrics(), "assay_config_last_reload_successful"), 1);
@@ -154,7 +160,7 @@ TEST(KafkaHotReload, ChangedConfigIsReloadedInvalidOneRefusedNothingLost) {
   EXPECT_GE(by_pipeline["reload-v2"], readings(third, frames.size()));
   EXPECT_EQ(by_pipeline.size(), 2u);
   // The audit log verifies and tells the story: start, load, reload, two refused reloads,
-  // reload, stop.
+  // two reloads, stop.
   ASSERT_EQ(run_to_end({assay_bin(), "verify-audit", (dir / "audit.log").string(), "--public-key",
                         (dir / "engine.pub").string()},
                        dir, "verify-audit", 60s),
@@ -171,8 +177,8 @@ TEST(KafkaHotReload, ChangedConfigIsReloadedInvalidOneRefusedNothingLost) {
     types.push_back(std::string(t) + "=" + std::to_string(n));
   }
   EXPECT_EQ(types,
-            (std::vector<std::string>{"engine.start=1", "config.load=3", "config.reload_failed=2",
-                                      "config.reload=2", "engine.stop=1"}))
+            (std::vector<std::string>{"engine.start=1", "config.load=4", "config.reload_failed=2",
+                                      "config.reload=3", "engine.stop=1"}))
       << events;
   const std::string summary = read_text(dir / "summary.json");
   EXPECT_GE(json_int(summary, "readings_in"), static_cast<int64_t>(readings(0, frames.size())));
