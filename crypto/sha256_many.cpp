@@ -15,8 +15,9 @@ struct MgrDeleter {
   void operator()(IMB_MGR* m) const { free_mb_mgr(m); }
 };
 
-// The fastest manager this CPU runs (null if intel-ipsec-mb cannot be initialised).
-IMB_MGR* thread_manager() {
+// The vector-lane manager: AVX-512's 16 lanes, else AVX2's 8, else SSE (null if intel-ipsec-mb
+// cannot be initialised).
+IMB_MGR* wide_manager() {
   thread_local std::unique_ptr<IMB_MGR, MgrDeleter> mgr = [] {
     std::unique_ptr<IMB_MGR, MgrDeleter> m(alloc_mb_mgr(0));
     if (!m) return m;
@@ -75,7 +76,13 @@ void openssl_one(std::span<const uint8_t> msg, std::array<uint8_t, 32>& out) {
 void sha256_many(std::span<const std::span<const uint8_t>> messages,
                  std::span<std::array<uint8_t, 32>> digests) {
   const size_t n = std::min(messages.size(), digests.size());
-  IMB_MGR* mgr = thread_manager();
+  // The SHA-NI lanes of the SSE manager where the CPU has SHA extensions, except for 64 or more
+  // messages on an AVX-512 CPU, where 16 vector lanes win (the rule of crypto/hmac_sha256.cpp).
+  // Without AVX-512 the SHA-NI lanes win at any count: on an AMD EPYC without AVX-512 or GFNI
+  // (whose AVX2 manager then has no SHA-NI code) 314 vs 549 ns per 720-byte message, 96 vs
+  // 144 ns per 65-byte one (bench/RESULTS.md, "SHA-256 lanes").
+  const bool wide = !cpu_features().sha_ni || (n >= 64 && backend_supported(Backend::kAvx512));
+  IMB_MGR* mgr = wide ? wide_manager() : pair_manager();
   if (mgr == nullptr) {
     for (size_t i = 0; i < n; ++i) openssl_one(messages[i], digests[i]);
     return;

@@ -1,6 +1,7 @@
 #pragma once
 /// \file SHA-256 of several independent messages at once with intel-ipsec-mb's multi-buffer
-/// code (AVX-512, AVX2 or SSE/SHA-NI lanes, chosen at run time): many at once (Merkle tree
+/// code (SHA-NI lanes where the CPU has SHA extensions, AVX-512's 16 vector lanes for 64 or more
+/// messages, else AVX2 or SSE lanes; chosen at run time): many at once (Merkle tree
 /// levels) or two at once (a hash chain's next record with the previous record's Merkle leaf).
 /// A digest is exactly OpenSSL's SHA-256.
 

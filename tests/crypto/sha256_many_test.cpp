@@ -37,6 +37,29 @@ TEST(Sha256Many, MatchesOpenSslForManyLengths) {
   sha256_many({}, {});
 }
 
+// Every count from 1 to 70: below 64 messages and at or above it, different lanes may run
+// (SHA-NI lanes, or 16 AVX-512 lanes for 64 or more); the digests are the same.
+TEST(Sha256Many, EveryCountAroundTheLaneSwitchMatchesOpenSsl) {
+  std::mt19937_64 rng(11);
+  std::vector<std::vector<uint8_t>> data(70);
+  for (size_t i = 0; i < data.size(); ++i) {
+    data[i].resize(65 + (i * 37) % 700);
+    for (auto& b : data[i]) b = static_cast<uint8_t>(rng());
+  }
+  std::vector<std::array<uint8_t, 32>> want(data.size());
+  for (size_t i = 0; i < data.size(); ++i) {
+    unsigned int n = 0;
+    EVP_Digest(data[i].data(), data[i].size(), want[i].data(), &n, EVP_sha256(), nullptr);
+  }
+  const std::vector<std::span<const uint8_t>> msgs(data.begin(), data.end());
+  for (size_t count = 1; count <= msgs.size(); ++count) {
+    std::vector<std::array<uint8_t, 32>> got(count);
+    sha256_many(std::span(msgs).subspan(0, count), got);
+    for (size_t i = 0; i < count; ++i)
+      ASSERT_EQ(got[i], want[i]) << "message " << i << " of " << count;
+  }
+}
+
 // The pairwise form: every pairing of length classes, equal and unequal, in both orders, and
 // the same message twice.
 TEST(Sha256Many, TwoAtOnceMatchesOpenSsl) {
