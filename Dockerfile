@@ -47,7 +47,7 @@ RUN --mount=type=cache,target=/root/.cache/ccache \
 #   libtbb.so.12 -> libtbb12                    libprometheus-cpp-core.so.1.0 -> libprometheus-cpp-core1.0
 #   libcrypto.so.3 / libssl.so.3 -> libssl3
 #   libxml2.so.2 -> libxml2                     libxmlsec1(-openssl).so.1 -> libxmlsec1(-openssl)
-#   libyaml-0.so.2 -> libyaml-0-2
+#   libyaml-0.so.2 -> libyaml-0-2              libsodium.so.23 -> libsodium23
 #   libstdc++.so.6 -> libstdc++6; libgcc_s, libm, libc are in the base image.
 # FlatBuffers is header-only here (no libflatbuffers at run time). ca-certificates: the
 # system CA bundle for Kafka TLS to brokers with publicly signed certificates.
@@ -56,7 +56,8 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -q \
  && apt-get install -y -q --no-install-recommends \
       librdkafka1 libipsec-mb1 libcurl4 libtbb12 libprometheus-cpp-core1.0 \
-      libssl3 libxml2 libxmlsec1 libxmlsec1-openssl libyaml-0-2 libstdc++6 ca-certificates \
+      libssl3 libxml2 libxmlsec1 libxmlsec1-openssl libyaml-0-2 libsodium23 libstdc++6 \
+      ca-certificates \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
  && groupadd --system --gid 10001 assay \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \

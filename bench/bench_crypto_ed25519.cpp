@@ -3,6 +3,9 @@
 //
 //   assay_bench_crypto_ed25519 --benchmark_min_time=1
 #include <benchmark/benchmark.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include <cstdio>
 #include <string>
@@ -10,6 +13,7 @@
 
 #include "crypto/cpu.hpp"
 #include "crypto/ed25519.hpp"
+#include "crypto/signing.hpp"
 
 namespace {
 
@@ -85,9 +89,47 @@ void BM_Batch(benchmark::State& state, Backend backend, bool same_key) {
   state.SetItemsProcessed(state.iterations() * (int64_t)n);
 }
 
+// Signing a 200-byte message (an intent or a checkpoint note is about that size) with one
+// key: OpenSSL's EVP_DigestSign with a reused context (how crypto::SigningKey signed before
+// libsodium), and crypto::SigningKey::sign (libsodium). The same signatures.
+void BM_SignOpenSsl(benchmark::State& state) {
+  const auto key = SigningKey::generate(SignatureAlgorithm::kEd25519);
+  const std::string pem = key->private_key_pem();
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  EVP_PKEY* pkey = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, pkey);
+  std::vector<uint8_t> msg(200, 7), sig(64);
+  for (auto _ : state) {
+    ++msg[0];
+    size_t len = sig.size();
+    if (EVP_DigestSign(ctx, sig.data(), &len, msg.data(), msg.size()) != 1)
+      state.SkipWithError("EVP_DigestSign failed");
+    benchmark::DoNotOptimize(sig.data());
+  }
+  EVP_MD_CTX_free(ctx);
+  EVP_PKEY_free(pkey);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+
+void BM_SignAssay(benchmark::State& state) {
+  const auto key = SigningKey::generate(SignatureAlgorithm::kEd25519);
+  std::vector<uint8_t> msg(200, 7), sig;
+  for (auto _ : state) {
+    ++msg[0];
+    if (!key->sign(msg, sig)) state.SkipWithError("sign failed");
+    benchmark::DoNotOptimize(sig.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.SetLabel(std::string(key->signer()));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  benchmark::RegisterBenchmark("ed25519/sign/openssl_evp", BM_SignOpenSsl);
+  benchmark::RegisterBenchmark("ed25519/sign/assay", BM_SignAssay);
   pool();
   benchmark::RegisterBenchmark("ed25519/openssl_evp/single", BM_Single, Backend::kOpenSSL);
   for (Backend b : supported_backends()) {

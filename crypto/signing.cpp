@@ -13,6 +13,7 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <sodium.h>
 
 #include <array>
 #include <atomic>
@@ -130,6 +131,29 @@ bool ec_public_of(EVP_PKEY* pkey, std::vector<uint8_t>& out) {
 
 std::atomic<uint64_t> g_next_uid{1};
 
+// Sets up libsodium signing for an Ed25519 key OpenSSL holds: libsodium's secret key from the
+// 32-byte private key (the RFC 8032 seed), used only if the public key it derives is the one
+// OpenSSL derived. libsodium signs in ~20 us where OpenSSL takes ~48 us (AMD EPYC; bench
+// BM_Ed25519Sign); without it, OpenSSL signs.
+void enable_sodium_ed25519(EVP_PKEY* pkey, const std::vector<uint8_t>& public_key,
+                           std::array<uint8_t, crypto_sign_SECRETKEYBYTES>& sk, bool& enabled) {
+  enabled = false;
+  static const bool ready = sodium_init() >= 0;  // thread-safe, idempotent
+  if (!ready || public_key.size() != crypto_sign_PUBLICKEYBYTES) return;
+  std::array<uint8_t, crypto_sign_SEEDBYTES> seed{};
+  size_t len = seed.size();
+  std::array<uint8_t, crypto_sign_PUBLICKEYBYTES> pk{};
+  if (EVP_PKEY_get_raw_private_key(pkey, seed.data(), &len) == 1 && len == seed.size() &&
+      crypto_sign_seed_keypair(pk.data(), sk.data(), seed.data()) == 0 &&
+      std::memcmp(pk.data(), public_key.data(), pk.size()) == 0) {
+    enabled = true;
+  } else {
+    ERR_clear_error();
+    sodium_memzero(sk.data(), sk.size());
+  }
+  sodium_memzero(seed.data(), seed.size());
+}
+
 // Per-thread Ed25519 signing context, initialised for the key that used it last: a context can
 // sign again with the same key, which saves the fetch/init work of EVP_DigestSignInit.
 struct EdCtxCache {
@@ -146,7 +170,12 @@ struct SigningKey::Impl {
   std::vector<uint8_t> d_bytes;  // the same, big-endian, field bytes (HMAC key of the nonce)
   EcdsaCurve curve = EcdsaCurve::kP256;
   uint64_t uid = 0;  // process-unique (per-thread signing contexts are cached by it)
+  // Ed25519: libsodium's secret key (seed ‖ public key) when it could be set up (sign() then
+  // signs with libsodium; the signatures are OpenSSL's, RFC 8032 being deterministic).
+  std::array<uint8_t, crypto_sign_SECRETKEYBYTES> ed_sk{};
+  bool ed_sodium = false;
   ~Impl() {
+    sodium_memzero(ed_sk.data(), ed_sk.size());
     EVP_PKEY_free(pkey);
     BN_clear_free(d);
     if (!d_bytes.empty()) OPENSSL_cleanse(d_bytes.data(), d_bytes.size());
@@ -225,6 +254,7 @@ std::unique_ptr<SigningKey> SigningKey::generate(SignatureAlgorithm alg) {
     size_t len = 32;
     if (EVP_PKEY_get_raw_public_key(k->impl_->pkey, k->public_.data(), &len) != 1 || len != 32)
       return nullptr;
+    enable_sodium_ed25519(k->impl_->pkey, k->public_, k->impl_->ed_sk, k->impl_->ed_sodium);
     return k;
   }
   const EcdsaCurve c = *ecdsa_curve_of(alg);
@@ -251,6 +281,7 @@ std::unique_ptr<SigningKey> SigningKey::from_seed(SignatureAlgorithm alg,
     size_t len = 32;
     if (EVP_PKEY_get_raw_public_key(k->impl_->pkey, k->public_.data(), &len) != 1 || len != 32)
       return nullptr;
+    enable_sodium_ed25519(k->impl_->pkey, k->public_, k->impl_->ed_sk, k->impl_->ed_sodium);
     return k;
   }
   const EcdsaCurve c = *ecdsa_curve_of(alg);
@@ -310,6 +341,7 @@ std::unique_ptr<SigningKey> SigningKey::from_pem(std::string_view pem) {
     size_t len = 32;
     if (EVP_PKEY_get_raw_public_key(pkey, k->public_.data(), &len) != 1 || len != 32)
       return nullptr;
+    enable_sodium_ed25519(pkey, k->public_, k->impl_->ed_sk, k->impl_->ed_sodium);
     return k;
   }
   if (EVP_PKEY_is_a(pkey, "EC") != 1) return nullptr;
@@ -394,6 +426,10 @@ bool sign_deterministic(const SigningKey::Impl& im, std::span<const uint8_t> msg
 
 }  // namespace
 
+std::string_view SigningKey::signer() const {
+  return alg_ == SignatureAlgorithm::kEd25519 && impl_->ed_sodium ? "libsodium" : "openssl";
+}
+
 bool SigningKey::sign(std::span<const uint8_t> msg, std::vector<uint8_t>& sig) const {
   static const uint8_t kEmpty = 0;
   const uint8_t* m = msg.empty() ? &kEmpty : msg.data();
@@ -406,8 +442,10 @@ bool SigningKey::sign(std::span<const uint8_t> msg, std::vector<uint8_t>& sig) c
              len == 32;
     }
     case SignatureAlgorithm::kEd25519: {
-      thread_local EdCtxCache c;
       sig.resize(64);
+      if (impl_->ed_sodium)
+        return crypto_sign_detached(sig.data(), nullptr, m, msg.size(), impl_->ed_sk.data()) == 0;
+      thread_local EdCtxCache c;
       size_t len = 64;
       if (c.key_uid == impl_->uid && EVP_DigestSign(c.ctx, sig.data(), &len, m, msg.size()) == 1 &&
           len == 64) {

@@ -9,7 +9,7 @@ PACKAGES=(
   prometheus-cpp-dev libcivetweb-dev libssl-dev openssl libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libipsec-mb-dev prometheus
   zlib1g-dev libzstd-dev liblz4-dev libcurl4-openssl-dev clang-format
-  libcbor-dev nlohmann-json3-dev python3-venv
+  libcbor-dev nlohmann-json3-dev python3-venv libsodium-dev
   libxml2-dev libxmlsec1-dev libxmlsec1-openssl xmlsec1 libyaml-dev
   openssh-client  # ssh-agent for the witness integration test (litewitness signs through one)
 )
