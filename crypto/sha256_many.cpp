@@ -79,8 +79,8 @@ void sha256_many(std::span<const std::span<const uint8_t>> messages,
   // The SHA-NI lanes of the SSE manager where the CPU has SHA extensions, except for 64 or more
   // messages on an AVX-512 CPU, where 16 vector lanes win (the rule of crypto/hmac_sha256.cpp).
   // Without AVX-512 the SHA-NI lanes win at any count: on an AMD EPYC without AVX-512 or GFNI
-  // (whose AVX2 manager then has no SHA-NI code) 314 vs 549 ns per 720-byte message, 96 vs
-  // 144 ns per 65-byte one (bench/RESULTS.md, "SHA-256 lanes").
+  // (whose AVX2 manager then has no SHA-NI code) 1.50-1.75x the AVX2 lanes' rate for 720-byte
+  // messages, 1.41-1.65x for 65-byte ones (bench/RESULTS.md, "Provenance v2, session 4").
   const bool wide = !cpu_features().sha_ni || (n >= 64 && backend_supported(Backend::kAvx512));
   IMB_MGR* mgr = wide ? wide_manager() : pair_manager();
   if (mgr == nullptr) {

@@ -133,8 +133,8 @@ std::atomic<uint64_t> g_next_uid{1};
 
 // Sets up libsodium signing for an Ed25519 key OpenSSL holds: libsodium's secret key from the
 // 32-byte private key (the RFC 8032 seed), used only if the public key it derives is the one
-// OpenSSL derived. libsodium signs in ~20 us where OpenSSL takes ~48 us (AMD EPYC; bench
-// BM_Ed25519Sign); without it, OpenSSL signs.
+// OpenSSL derived. libsodium signs in ~22 us where OpenSSL takes 47-52 us (AMD EPYC;
+// `ed25519/sign/*` in bench/bench_crypto_ed25519.cpp); without it, OpenSSL signs.
 void enable_sodium_ed25519(EVP_PKEY* pkey, const std::vector<uint8_t>& public_key,
                            std::array<uint8_t, crypto_sign_SECRETKEYBYTES>& sk, bool& enabled) {
   enabled = false;
