@@ -99,7 +99,9 @@ void BM_SignOpenSsl(benchmark::State& state) {
   EVP_PKEY* pkey = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
   BIO_free(bio);
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, pkey);
+  if (pkey == nullptr || ctx == nullptr ||
+      EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, pkey) != 1)
+    state.SkipWithError("OpenSSL could not set up the key");
   std::vector<uint8_t> msg(200, 7), sig(64);
   for (auto _ : state) {
     ++msg[0];

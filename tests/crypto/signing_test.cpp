@@ -158,12 +158,6 @@ TEST(Signing, RefusesGarbage) {
   EXPECT_FALSE(verify_with_public_key(SignatureAlgorithm::kEd25519, k->public_key(), msg, sig));
 }
 
-}  // namespace
-}  // namespace assay::crypto
-
-namespace assay::crypto {
-namespace {
-
 // Ed25519 signs through libsodium where it can (crypto/signing.cpp): for keys of every origin
 // (generated, seeded, read from PEM) and messages of every size class, the signature is byte
 // for byte what OpenSSL's EVP_DigestSign gives for the same key (RFC 8032 is deterministic), and

@@ -61,6 +61,17 @@ std::string pipeline_yaml(const fs::path& dir, const std::string& extra = "") {
          extra;
 }
 
+// Runs pipeline_yaml(dir) (the file input dir/in.asy, no operators) to its end.
+RunSummary run_default_pipeline(const fs::path& dir) {
+  Metrics metrics;
+  auto reg = registries();
+  const std::string yaml = pipeline_yaml(dir);
+  auto p =
+      build_pipeline(ConfigNode::load_string(yaml, (dir / "p.yaml").string()), yaml, reg, metrics);
+  Runner runner(*p, metrics);
+  return runner.run();
+}
+
 TEST(Pipeline, GarbageMixedInIsRejectedAndEveryRecordIsAccountedFor) {
   TempDir tmp;
   std::mt19937_64 rng(7);
@@ -158,13 +169,7 @@ TEST(Pipeline, TrustedReadingSharesStringsWithItsSignedBytes) {
   }
   ASSERT_TRUE(w.write(testing::make_reading_batch("urn:batch", 100, 3)));
   ASSERT_TRUE(w.close());
-  Metrics metrics;
-  auto reg = registries();
-  const std::string yaml = pipeline_yaml(tmp.path);
-  auto p = build_pipeline(ConfigNode::load_string(yaml, (tmp.path / "p.yaml").string()), yaml, reg,
-                          metrics);
-  Runner runner(*p, metrics);
-  const RunSummary s = runner.run();
+  const RunSummary s = run_default_pipeline(tmp.path);
   ASSERT_TRUE(s.ok) << s.error;
   const auto trusted = read_frames(tmp.path / "trusted.asy");
   ASSERT_EQ(trusted.size(), 43u);
@@ -227,13 +232,7 @@ TEST(Pipeline, SignedBytesOnceCarrierPerSensorOfARecord) {
   ASSERT_TRUE(w.open((tmp.path / "in.asy").string()));
   ASSERT_TRUE(w.write({fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()}));
   ASSERT_TRUE(w.close());
-  Metrics metrics;
-  auto reg = registries();
-  const std::string yaml = pipeline_yaml(tmp.path);
-  auto p = build_pipeline(ConfigNode::load_string(yaml, (tmp.path / "p.yaml").string()), yaml, reg,
-                          metrics);
-  Runner runner(*p, metrics);
-  const RunSummary s = runner.run();
+  const RunSummary s = run_default_pipeline(tmp.path);
   ASSERT_TRUE(s.ok) << s.error;
   const auto trusted = read_frames(tmp.path / "trusted.asy");
   ASSERT_EQ(trusted.size(), 150u);
