@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 flavour="${1:-release}"
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
 export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
+# The test executables share a precompiled header (tests/CMakeLists.txt); ccache caches their
+# objects only with these sloppiness settings.
+export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros}"
 jobs="${ASSAY_JOBS:-$(nproc)}"
 case "$flavour" in
   release) dir=build; extra=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
