@@ -288,7 +288,20 @@ cmd_start() {
   fi
 
   rm -f "$dir/bootstrap" "$dir/bootstrap_tls" "$dir/pid"
-  [[ -f $dir/broker.log ]] && mv -f "$dir/broker.log" "$dir/broker.log.prev"
+  # Every earlier log of this directory is kept, numbered in start order (broker.log.1, .2, ...;
+  # the last 64): a failure after several restarts (the chaos test restarts the broker) can need
+  # the log of the broker that was running when it began, not only the one before this start.
+  if [[ -f $dir/broker.log ]]; then
+    local n=0 f
+    for f in "$dir"/broker.log.[0-9]*; do
+      [[ -e $f ]] || continue
+      f="${f##*.}"
+      if ((f > n)); then n=$f; fi
+    done
+    n=$((n + 1))
+    mv -f "$dir/broker.log" "$dir/broker.log.$n"
+    if ((n > 64)); then rm -f "$dir/broker.log.$((n - 64))"; fi
+  fi
   # Detached from our session and stdio, so ctest (which waits for the pipes
   # of a test's children) is not held by the broker.
   setsid java "${JVM_COMMON_OPTS[@]}" ${cds_opts[@]+"${cds_opts[@]}"} -Xms64m -Xmx"$HEAP" \
