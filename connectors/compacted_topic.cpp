@@ -51,7 +51,14 @@ bool CompactedTopicFollower::start(std::string* error) {
   rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
   for (int p = 0; p < partitions; ++p) {
     int64_t lo = 0, hi = 0;
-    rd_kafka_query_watermark_offsets(rk_, topic_.c_str(), p, &lo, &hi, 5000);
+    // Where "caught up" is: a partition whose end is not known would count as caught up empty.
+    const rd_kafka_resp_err_t qe = query_watermarks(rk_, topic_, p, &lo, &hi, 10000);
+    if (qe != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_topic_partition_list_destroy(list);
+      *error = "topic '" + topic_ + "': cannot query the offsets of partition " +
+               std::to_string(p) + ": " + rd_kafka_err2str(qe);
+      return false;
+    }
     if (hi > lo) start_high_[p] = hi;
     rd_kafka_topic_partition_list_add(list, topic_.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
   }

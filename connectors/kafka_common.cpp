@@ -2,9 +2,12 @@
 
 #include <librdkafka/rdkafka_mock.h>
 
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "engine/log.hpp"
 
@@ -112,6 +115,53 @@ TopicCheck check_topic(rd_kafka_t* rk, const std::string& topic, int timeout_ms,
   if (md != nullptr) rd_kafka_metadata_destroy(md);
   rd_kafka_topic_destroy(rkt);
   return out;
+}
+
+bool is_transient_kafka_error(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__RESOLVE:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:  // metadata not (yet again) known
+    case RD_KAFKA_RESP_ERR__WAIT_COORD:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_REPLICA_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_KAFKA_STORAGE_ERROR:
+    case RD_KAFKA_RESP_ERR_FENCED_LEADER_EPOCH:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_LEADER_EPOCH:
+    case RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE:  // a new leader's high watermark not yet known
+      return true;
+    default:
+      return false;
+  }
+}
+
+rd_kafka_resp_err_t query_watermarks(rd_kafka_t* rk, const std::string& topic, int32_t partition,
+                                     int64_t* low, int64_t* high, int timeout_ms) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(std::max(timeout_ms, 1));
+  std::chrono::milliseconds pause{50};
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+        rk, topic.c_str(), partition, low, high, static_cast<int>(std::max<int64_t>(left, 1)));
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || !is_transient_kafka_error(err)) return err;
+    if (Clock::now() + pause >= deadline) return err;
+    std::this_thread::sleep_for(pause);
+    // librdkafka answers from its metadata cache: a topic or partition that a restarting
+    // broker did not know for a moment stays "Unknown partition" there (until the periodic
+    // refresh, minutes later) unless the topic's metadata is asked for again.
+    const auto rest =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (rest > 0) check_topic(rk, topic, static_cast<int>(std::min<int64_t>(rest, 2000)), nullptr);
+    pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+  }
 }
 
 bool KafkaProducer::start(const KafkaClientSettings& client, const std::string& topic,

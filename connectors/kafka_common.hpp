@@ -68,6 +68,17 @@ enum class TopicCheck { kExists, kMissing, kUnreachable };
 /// when it exists.
 TopicCheck check_topic(rd_kafka_t* rk, const std::string& topic, int timeout_ms, int* partitions);
 
+/// True for errors that a Kafka request meets while the cluster changes under it (a broker
+/// restarting, a partition leader being elected, metadata being refreshed) and that the same
+/// request, repeated a little later, clears. Not for errors about the request itself
+/// (authorisation, a topic that does not exist, bad configuration).
+bool is_transient_kafka_error(rd_kafka_resp_err_t err);
+
+/// rd_kafka_query_watermark_offsets, repeated on transient errors (is_transient_kafka_error)
+/// until `timeout_ms` has passed in all; returns the last error (NO_ERROR once it succeeds).
+rd_kafka_resp_err_t query_watermarks(rd_kafka_t* rk, const std::string& topic, int32_t partition,
+                                     int64_t* low, int64_t* high, int timeout_ms);
+
 /// What differs between the producers (sink, audit publisher, simulator): their deliberate
 /// settings, given to the one producer set-up (KafkaProducer::start).
 struct ProducerOptions {

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <thread>
@@ -37,8 +38,6 @@ rd_kafka_t* make_reader(const KafkaClientSettings& settings, const std::string& 
   return rk;
 }
 
-// Reads the given partitions together (one assignment) up to their high watermarks at the
-// time of the call; appends them partition by partition, in offset order.
 // Calls `fn` for every record of the given partitions (one assignment) up to their high
 // watermarks at the time of the call, in offset order per partition.
 // With max_records > 0, only the last max_records offsets of each partition; *whole (if given)
@@ -52,8 +51,7 @@ bool each_in_partitions(rd_kafka_t* rk, const std::string& topic, const std::vec
       rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
   for (int32_t p : parts) {
     int64_t lo = 0, hi = 0;
-    const rd_kafka_resp_err_t err =
-        rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &lo, &hi, timeout_ms);
+    const rd_kafka_resp_err_t err = query_watermarks(rk, topic, p, &lo, &hi, timeout_ms);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       rd_kafka_topic_partition_list_destroy(list);
       *error = "cannot query the offsets of " + topic + "/" + std::to_string(p) + ": " +
@@ -92,9 +90,13 @@ bool each_in_partitions(rd_kafka_t* rk, const std::string& topic, const std::vec
       // stable offset when a transaction is still open beyond it.
       if (it != high.end()) high.erase(it);
     } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      *error = "reading " + topic + "/" + std::to_string(m->partition) + ": " +
-               rd_kafka_message_errstr(m);
-      ok = false;
+      // The consumer recovers from a broker restarting or a leader moving by itself: only
+      // other errors end the read (and the deadline, if it does not recover).
+      if (!is_transient_kafka_error(m->err)) {
+        *error = "reading " + topic + "/" + std::to_string(m->partition) + ": " +
+                 rd_kafka_message_errstr(m);
+        ok = false;
+      }
     } else if (it != high.end()) {
       if (m->offset < it->second)
         fn(m->partition, m->offset,
@@ -142,14 +144,16 @@ bool wait_stable(rd_kafka_t* committed, const KafkaClientSettings& settings,
     int64_t lso = 0, hw = 0;
     for (int32_t p : parts) {
       int64_t lo = 0;
-      rd_kafka_resp_err_t err =
-          rd_kafka_query_watermark_offsets(committed, topic.c_str(), p, &lo, &lso, timeout_ms);
+      const int left = static_cast<int>(std::max<int64_t>(
+          1, std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                   std::chrono::steady_clock::now())
+                 .count()));
+      rd_kafka_resp_err_t err = query_watermarks(committed, topic, p, &lo, &lso, left);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR && all == nullptr) {
         all = make_reader(settings, topic, error, false);
         if (all == nullptr) return false;
       }
-      if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
-        err = rd_kafka_query_watermark_offsets(all, topic.c_str(), p, &lo, &hw, timeout_ms);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = query_watermarks(all, topic, p, &lo, &hw, left);
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         *error = "cannot query the offsets of " + topic + "/" + std::to_string(p) + ": " +
                  rd_kafka_err2str(err);
