@@ -174,7 +174,9 @@ bool wait_stable(rd_kafka_t* committed, const KafkaClientSettings& settings,
                ": a transaction is still open at offset " + std::to_string(lso) +
                " (high watermark " + std::to_string(hw) + ") after " + std::to_string(waited) +
                " ms; records committed after it cannot be read yet (a dead instance's "
-               "transaction is aborted by the broker after its transaction.timeout.ms)";
+               "transaction is aborted by the broker after its transaction.timeout.ms; one open "
+               "far longer is a hanging transaction: "
+               "docs/operations.md, 'A transaction that stays open')";
       ok = false;
       break;
     }

@@ -67,6 +67,14 @@ void KafkaSource::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition
   std::string names;
   for (int i = 0; i < parts->cnt; ++i)
     names += (names.empty() ? "" : ",") + std::to_string(parts->elems[i].partition);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) ever_assigned_.store(true);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && stopping_.load()) {
+    // The first assignment, arriving while stop() waits for it: librdkafka's group state is
+    // completed with it; the pipeline, which is stopping, never sees these partitions.
+    rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_, parts);
+    if (e != nullptr) rd_kafka_error_destroy(e);
+    return;
+  }
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     // Durable operator state first: no record of these partitions is fetched before their
     // state is restored (the assignment below starts the fetching).
@@ -97,10 +105,13 @@ void KafkaSource::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition
   rebalancing_.store(true);
   const bool lost = rd_kafka_assignment_lost(rk_) == 1;
   std::vector<engine::Partition> revoked;
-  for (int i = 0; i < parts->cnt; ++i) revoked.emplace_back(parts->elems[i].partition);
   {
     std::lock_guard<std::mutex> lock(assigned_mu_);
-    for (auto p : revoked) assigned_.erase(p.value());
+    for (int i = 0; i < parts->cnt; ++i) {
+      const int32_t p = parts->elems[i].partition;
+      // Partitions assigned only while stopping were never the pipeline's: nothing to revoke.
+      if (assigned_.erase(p) > 0 || !stopping_.load()) revoked.emplace_back(p);
+    }
   }
   // Drop what we polled but did not hand out; in-flight batches are dropped by the runner.
   for (auto p : revoked) {
@@ -419,6 +430,24 @@ void KafkaSource::stop() {
   for (auto& [p, q] : staged_)
     for (rd_kafka_message_t* m : q) rd_kafka_message_destroy(m);
   staged_.clear();
+  // librdkafka 2.0.2 (Debian 12) aborts the process when a consumer that has joined its group
+  // but not yet received its first assignment is destroyed: the cooperative-sticky assignor's
+  // state is still null (librdkafka issue 4312, fixed in 2.3.0). That is a SIGTERM during a
+  // rebalance, e.g. a scale-down while an instance joins. A source stopped before its first
+  // assignment therefore waits for it (bounded; not while the cluster is unreachable), without
+  // handing it to the pipeline; records fetched meanwhile are dropped, their offsets not stored.
+  if (!ever_assigned_.load()) {
+    stopping_.store(true);
+    const int64_t until = engine::monotonic_ns() + 15'000'000'000LL;
+    while (!ever_assigned_.load() && engine::monotonic_ns() < until) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100);
+      if (m != nullptr) rd_kafka_message_destroy(m);
+      if (!connected_.load() && topic_checked_) break;  // down: the join cannot complete
+    }
+    if (!ever_assigned_.load())
+      log_warn("kafka_source", "stopping before the group gave this instance an assignment",
+               {{"topic", config_.topic}, {"group", config_.group_id}});
+  }
   if (!txn_) rd_kafka_commit(rk_, nullptr, 0);  // stored offsets, synchronously
   if (txn_) txn_->set_consumer(nullptr);
   rd_kafka_consumer_close(rk_);          // leaves the group (revokes through the callback)

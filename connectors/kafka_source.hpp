@@ -96,6 +96,11 @@ class KafkaSource final : public engine::Source {
   /// Exactly-once: the pipeline's transactions (null with at-least-once).
   std::shared_ptr<KafkaTransactions> txn_;
   std::atomic<bool> rewind_{false};
+  /// The group has given this source an assignment (possibly empty) at least once: librdkafka's
+  /// assignor state exists (stop()).
+  std::atomic<bool> ever_assigned_{false};
+  /// stop() waits for the first assignment: one that arrives then is not the pipeline's.
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace assay::connectors
