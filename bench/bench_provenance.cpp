@@ -196,7 +196,8 @@ engine::RunSummary run_once(const std::vector<std::vector<uint8_t>>& records, si
                             std::vector<std::vector<uint8_t>>* trusted = nullptr,
                             std::vector<std::vector<uint8_t>>* atts = nullptr, int partitions = 1,
                             size_t batch_size = 1024, const Fleet* source = nullptr,
-                            uint64_t* out_bytes = nullptr, bool signed_bytes_once = true) {
+                            uint64_t* out_bytes = nullptr, bool signed_bytes_once = true,
+                            bool grouped = false) {
   if (timing != nullptr) timing->PauseTiming();
   engine::RunSummary s;
   {
@@ -206,6 +207,7 @@ engine::RunSummary run_once(const std::vector<std::vector<uint8_t>>& records, si
     p.engine.threads = threads;
     p.engine.batch_size = batch_size;
     p.engine.signed_bytes_once = signed_bytes_once;
+    p.engine.trusted_grouped = grouped;
     if (partitions > 1)
       p.source = std::make_unique<PartitionedMemorySource>(records, repeat, partitions);
     else
@@ -327,11 +329,13 @@ BENCHMARK(BM_QualityPipeline)
     ->UseRealTime();
 
 // SignedBatch fleets (issue 18): every sensor sends SignedBatches of 8 or 64 readings (Ed25519),
-// through verify_signature, with and without provenance; signed bytes carried once
-// (engine.signed_bytes: once) or in every TrustedReading (every, the v1 layout). Counters: input
+// through verify_signature, with and without provenance; one TrustedReading per reading with the
+// signed bytes carried once (engine.signed_bytes: once) or in every one (every, the v1 layout),
+// or one grouped TrustedReading per batch (engine.trusted_records: grouped). Counters: input
 // and output (trusted + attestations) bytes per reading.
 // range(0): provenance off/on; range(1): threads; range(2): readings per batch; range(3):
-// 1 = once, 0 = every. engine.batch_size: 1,024 readings per batch (128 or 16 records).
+// layout, 0 = every, 1 = once, 2 = grouped. engine.batch_size: 1,024 readings per batch (128 or
+// 16 records).
 void BM_SignedBatchFleet(benchmark::State& state) {
   engine::set_log_level(engine::LogLevel::kError);
   const Fleet& f = batch_fleet(static_cast<uint32_t>(state.range(2)));
@@ -340,9 +344,9 @@ void BM_SignedBatchFleet(benchmark::State& state) {
   const size_t batch_frames = 1024 / static_cast<size_t>(state.range(2));
   uint64_t out = 0;
   for (auto _ : state) {
-    const auto s =
-        run_once(f.frames, 1, prov, static_cast<int>(state.range(1)), false, Chain::kVerify, &state,
-                 nullptr, nullptr, 1, batch_frames, &f, &out, state.range(3) != 0);
+    const auto s = run_once(f.frames, 1, prov, static_cast<int>(state.range(1)), false,
+                            Chain::kVerify, &state, nullptr, nullptr, 1, batch_frames, &f, &out,
+                            state.range(3) != 0, state.range(3) == 2);
     if (!s.ok || s.trusted != f.readings) state.SkipWithError("wrong accounting");
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * f.readings));
@@ -350,11 +354,13 @@ void BM_SignedBatchFleet(benchmark::State& state) {
       static_cast<double>(f.input_bytes) / static_cast<double>(f.readings);
   state.counters["out_B_per_reading"] = static_cast<double>(out) / static_cast<double>(f.readings);
   state.SetLabel(std::string(prov ? "with provenance" : "without provenance") +
-                 (state.range(3) != 0 ? ", once" : ", every"));
+                 (state.range(3) == 2   ? ", grouped"
+                  : state.range(3) != 0 ? ", once"
+                                        : ", every"));
 }
 BENCHMARK(BM_SignedBatchFleet)
-    ->ArgsProduct({{0, 1}, {1, 2}, {8, 64}, {1, 0}})
-    ->ArgNames({"provenance", "threads", "per_batch", "once"})
+    ->ArgsProduct({{0, 1}, {1, 2}, {8, 64}, {2, 1, 0}})
+    ->ArgNames({"provenance", "threads", "per_batch", "layout"})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -16,6 +16,7 @@
 #include "engine/signed_bytes.hpp"
 #include "engine/signing_key.hpp"
 #include "engine/time.hpp"
+#include "engine/trusted_group.hpp"
 #include "metrology/aas.hpp"
 #include "metrology/results_verify.hpp"
 #include "schemas/reading_batch_generated.h"
@@ -110,7 +111,8 @@ namespace {
 
 // The reading a TrustedReading carries (the released one, else the one in its signed bytes:
 // `sb`, its own or its carrier's, engine/signed_bytes.hpp).
-const wire::Reading* reading_of(const wire::TrustedReading* t, std::span<const uint8_t> sb) {
+const wire::Reading* reading_of(const wire::TrustedReading* t, std::span<const uint8_t> sb,
+                                uint32_t index) {
   if (t->reading() != nullptr) return t->reading();
   if (sb.size() < 8) return nullptr;
   const uint8_t* p = sb.data();
@@ -131,7 +133,7 @@ const wire::Reading* reading_of(const wire::TrustedReading* t, std::span<const u
     flatbuffers::Verifier bv(body->data(), body->size());
     if (!wire::VerifyReadingBatchBuffer(bv)) return nullptr;
     const auto* rs = wire::GetReadingBatch(body->data())->readings();
-    return rs != nullptr && t->reading_index() < rs->size() ? rs->Get(t->reading_index()) : nullptr;
+    return rs != nullptr && index < rs->size() ? rs->Get(index) : nullptr;
   }
   return nullptr;
 }
@@ -194,6 +196,7 @@ int cmd_aas(int argc, char** argv) {
   std::map<std::string, std::vector<metrology::AasRecord>> records;
   if (args.has("trusted")) {
     engine::SignedBytesResolver resolver;  // readings of a batch refer to its first one
+    std::vector<engine::TrustedEntry> entries;
     for (const auto& rec : read_frame_file(args.get("trusted"))) {
       flatbuffers::Verifier v(rec.data(), rec.size());
       if (rec.size() < 8 || !wire::TrustedReadingBufferHasIdentifier(rec.data()) ||
@@ -201,17 +204,23 @@ int cmd_aas(int argc, char** argv) {
         continue;
       const auto* t = wire::GetTrustedReading(rec.data());
       engine::SignedBytesResolver::Missing missing{};
-      const wire::Reading* rd = reading_of(t, resolver.resolve(*t, &missing));
-      if (t->sensor_id() == nullptr || rd == nullptr) continue;
-      metrology::AasRecord r;
-      r.time_ns = rd->time_ns();
-      r.value = t->corrected_value();
-      r.verdict = "trusted";
-      if (t->calibration_verdict() != wire::CalibrationVerdict::NotChecked)
-        r.calibration_verdict = wire::EnumNameCalibrationVerdict(t->calibration_verdict());
-      auto& list = records[t->sensor_id()->str()];
-      list.push_back(std::move(r));
-      if (list.size() > static_cast<size_t>(max_records)) list.erase(list.begin());
+      const std::span<const uint8_t> sb = resolver.resolve(*t, &missing);
+      std::string bad;
+      if (t->sensor_id() == nullptr || !engine::trusted_entries(*t, &entries, &bad)) continue;
+      for (engine::TrustedEntry& e : entries) {  // one, or a grouped record's readings
+        const wire::Reading* rd = reading_of(t, sb, e.reading_index);
+        if (rd == nullptr) continue;
+        engine::derive_uncorrected(e, *rd);
+        metrology::AasRecord r;
+        r.time_ns = rd->time_ns();
+        r.value = e.corrected_value;
+        r.verdict = "trusted";
+        if (e.calibration_verdict != wire::CalibrationVerdict::NotChecked)
+          r.calibration_verdict = wire::EnumNameCalibrationVerdict(e.calibration_verdict);
+        auto& list = records[t->sensor_id()->str()];
+        list.push_back(std::move(r));
+        if (list.size() > static_cast<size_t>(max_records)) list.erase(list.begin());
+      }
     }
   }
   std::ifstream in(args.get("snapshot"));

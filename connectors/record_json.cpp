@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/time.hpp"
+#include "engine/trusted_group.hpp"
 #include "schemas/alert_generated.h"
 #include "schemas/calibration_certificate_generated.h"
 #include "schemas/checkpoint_generated.h"
@@ -278,6 +279,48 @@ void write_provenance(std::string& o, const w::Provenance* p) {
   o.push_back('}');
 }
 
+// A grouped record's readings (docs/wire-contract.md "Grouped trusted records"), expanded:
+// "group": [{reading_index, verdicts, values}, ...]; values the record leaves to the reading
+// are shown as "values": "from_reading".
+void write_group(std::string& o, const w::TrustedReading* t) {
+  std::vector<engine::TrustedEntry> entries;
+  std::string why;
+  if (!engine::trusted_entries(*t, &entries, &why)) {
+    key(o, "group_error");
+    append_json_string(o, why);
+    return;
+  }
+  key(o, "group");
+  o.push_back('[');
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const engine::TrustedEntry& e = entries[i];
+    if (i != 0) o.push_back(',');
+    o.push_back('{');
+    field_u64(o, "reading_index", e.reading_index);
+    field_enum(o, "signature_verdict", e.signature_verdict,
+               w::EnumNameSignatureVerdict(e.signature_verdict));
+    field_enum(o, "calibration_verdict", e.calibration_verdict,
+               w::EnumNameCalibrationVerdict(e.calibration_verdict));
+    field_enum(o, "drift_level", e.drift_level, w::EnumNameDriftLevel(e.drift_level));
+    field_double(o, "drift_statistic", e.drift_statistic);
+    field_anomaly(o, "anomaly_flags", e.anomaly_flags);
+    if (!e.calibration_certificate_id.empty()) {
+      key(o, "calibration_certificate_id");
+      append_json_string(o, e.calibration_certificate_id);
+    }
+    if (e.values_given) {
+      field_double(o, "corrected_value", e.corrected_value);
+      field_double(o, "expanded_uncertainty", e.expanded_uncertainty);
+      field_double(o, "coverage_factor", e.coverage_factor);
+    } else {
+      key(o, "values");
+      o.append("\"from_reading\"");
+    }
+    o.push_back('}');
+  }
+  o.push_back(']');
+}
+
 void write_trusted(std::string& o, const w::TrustedReading* t, int depth) {
   o.append("{\"type\":\"TrustedReading\"");
   field_nested(o, "signed", t->signed_bytes(), depth);
@@ -304,6 +347,7 @@ void write_trusted(std::string& o, const w::TrustedReading* t, int depth) {
                w::EnumNameSignedBytesAt(t->signed_bytes_at()));
     field_bytes(o, "signed_bytes_sha256", t->signed_bytes_sha256());
   }
+  if (t->group_reading_indexes() != nullptr) write_group(o, t);
   key(o, "provenance");
   write_provenance(o, t->provenance());
   if (t->reading() != nullptr) {  // privacy rules applied (docs/privacy.md)

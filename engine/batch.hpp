@@ -120,6 +120,8 @@ struct OutputRecord {
   RejectCode reason = RejectCode::kNone;
   uint32_t readings = 1;       ///< readings it accounts for (0 for alerts and checkpoints)
   uint32_t side = UINT32_MAX;  ///< index into Batch::side_records for an operator's own record
+  /// A grouped TrustedReading whose readings' verdicts differ (the verdict header says so).
+  bool mixed = false;
 };
 
 /// A record an operator produced already encoded, for a route of its own (e.g. an

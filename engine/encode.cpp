@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
+#include <span>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "crypto/sha256.hpp"
@@ -53,10 +56,92 @@ flatbuffers::Offset<flatbuffers::String> string_in(
   return fbb.CreateString(s.data(), s.size());
 }
 
+// The group fields of a grouped TrustedReading (docs/wire-contract.md "Grouped trusted
+// records"): the readings' indexes, and per reading only the fields whose values differ.
+struct GroupParts {
+  flatbuffers::Offset<flatbuffers::Vector<uint32_t>> indexes = 0;
+  flatbuffers::Offset<flatbuffers::Vector<wire::SignatureVerdict>> signature = 0;
+  flatbuffers::Offset<flatbuffers::Vector<wire::CalibrationVerdict>> calibration = 0;
+  flatbuffers::Offset<flatbuffers::Vector<wire::DriftLevel>> drift = 0;
+  flatbuffers::Offset<flatbuffers::Vector<double>> drift_stat = 0;
+  flatbuffers::Offset<flatbuffers::Vector<wire::AnomalyFlag>> anomaly = 0;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>> certs = 0;
+  flatbuffers::Offset<flatbuffers::Vector<double>> corrected = 0, uncertainty = 0, coverage = 0;
+  bool mixed = false;  // the readings' verdicts differ
+};
+
+// A row column's values over `rows` as the wire type T, or nothing when they are all equal.
+template <typename T, typename Col>
+flatbuffers::Offset<flatbuffers::Vector<T>> differing(flatbuffers::FlatBufferBuilder& fbb,
+                                                      const Col& col,
+                                                      std::span<const uint32_t> rows) {
+  bool differ = false;
+  for (uint32_t r : rows) differ = differ || !(col[r] == col[rows.front()]);
+  if (!differ) return 0;
+  thread_local std::vector<T> v;
+  v.clear();
+  for (uint32_t r : rows) v.push_back(static_cast<T>(col[r]));
+  return fbb.CreateVector(v);
+}
+
+GroupParts encode_group(flatbuffers::FlatBufferBuilder& fbb, const Batch& b,
+                        std::span<const uint32_t> rows) {
+  GroupParts g;
+  thread_local std::vector<uint32_t> idx;
+  idx.clear();
+  for (uint32_t r : rows) idx.push_back(b.row_index[r]);
+  g.indexes = fbb.CreateVector(idx);
+  g.signature = differing<wire::SignatureVerdict>(fbb, b.row_signature, rows);
+  g.calibration = differing<wire::CalibrationVerdict>(fbb, b.row_calibration, rows);
+  g.drift = differing<wire::DriftLevel>(fbb, b.row_drift, rows);
+  g.anomaly = differing<wire::AnomalyFlag>(fbb, b.row_anomaly, rows);
+  g.mixed =
+      !g.signature.IsNull() || !g.calibration.IsNull() || !g.drift.IsNull() || !g.anomaly.IsNull();
+  // Bitwise, so that a NaN statistic is written rather than compared.
+  bool stats_differ = false;
+  for (uint32_t r : rows)
+    stats_differ = stats_differ || std::memcmp(&b.row_drift_stat[r],
+                                               &b.row_drift_stat[rows.front()], sizeof(double));
+  if (stats_differ) {
+    thread_local std::vector<double> v;
+    v.clear();
+    for (uint32_t r : rows) v.push_back(b.row_drift_stat[r]);
+    g.drift_stat = fbb.CreateVector(v);
+  }
+  bool certs_differ = false;
+  for (uint32_t r : rows) certs_differ = certs_differ || b.row_cert_id[r] != b.row_cert_id[rows[0]];
+  if (certs_differ) {
+    thread_local std::vector<flatbuffers::Offset<flatbuffers::String>> v;
+    v.clear();
+    for (uint32_t r : rows) v.push_back(fbb.CreateSharedString(b.row_cert_id[r]));
+    g.certs = fbb.CreateVector(v);
+  }
+  bool corrected = false;
+  for (uint32_t r : rows) corrected = corrected || b.row_calibration[r] != 0;
+  if (corrected) {  // as encode_trusted writes them for each reading
+    thread_local std::vector<double> value, unc, k;
+    value.clear();
+    unc.clear();
+    k.clear();
+    for (uint32_t r : rows) {
+      const bool cal = b.row_calibration[r] != 0;
+      value.push_back(cal ? b.row_corrected[r] : b.row_reading[r]->value());
+      unc.push_back(cal ? b.row_expanded_unc[r] : 2.0 * b.row_reading[r]->std_uncertainty());
+      k.push_back(cal ? b.row_coverage[r] : 2.0);
+    }
+    g.corrected = fbb.CreateVector(value);
+    g.uncertainty = fbb.CreateVector(unc);
+    g.coverage = fbb.CreateVector(k);
+  }
+  return g;
+}
+
 // `carried`: the SHA-256 of the input record's bytes when an earlier TrustedReading of this
 // input record and sensor carries them (SignedBytesAt::Carrier); null: this one carries them.
+// `group`: the rows a grouped record stands for (the first is r), or empty for a record of
+// row r alone.
 void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx,
-                    const std::array<uint8_t, 32>* carried) {
+                    const std::array<uint8_t, 32>* carried, std::span<const uint32_t> group = {}) {
   auto& fbb = builder();
   const uint32_t f = b.row_frame[r];
   const wire::Reading* rd = b.row_reading[r];
@@ -109,6 +194,7 @@ void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx,
   if (!cert.IsNull()) pb.add_calibration_certificate_id(cert);
   if (ctx.chain_fields) pb.add_chain_version(2);  // provenance chain format v2
   const auto prov = pb.Finish();
+  const GroupParts grp = group.size() > 1 ? encode_group(fbb, b, group) : GroupParts{};
   const bool calibrated = b.row_calibration[r] != 0;
   wire::TrustedReadingBuilder tb(fbb);
   tb.add_seq(rd->seq());
@@ -131,8 +217,70 @@ void encode_trusted(Batch& b, uint32_t r, const EncodeContext& ctx,
   tb.add_calibration_verdict(static_cast<wire::CalibrationVerdict>(b.row_calibration[r]));
   tb.add_drift_level(static_cast<wire::DriftLevel>(b.row_drift[r]));
   if (!carrier_sha.IsNull()) tb.add_signed_bytes_at(wire::SignedBytesAt::Carrier);
+  if (!grp.indexes.IsNull()) {
+    tb.add_group_reading_indexes(grp.indexes);
+    if (!grp.signature.IsNull()) tb.add_group_signature_verdicts(grp.signature);
+    if (!grp.calibration.IsNull()) tb.add_group_calibration_verdicts(grp.calibration);
+    if (!grp.drift.IsNull()) tb.add_group_drift_levels(grp.drift);
+    if (!grp.drift_stat.IsNull()) tb.add_group_drift_statistics(grp.drift_stat);
+    if (!grp.anomaly.IsNull()) tb.add_group_anomaly_flags(grp.anomaly);
+    if (!grp.certs.IsNull()) tb.add_group_calibration_certificate_ids(grp.certs);
+    if (!grp.corrected.IsNull()) {
+      tb.add_group_corrected_values(grp.corrected);
+      tb.add_group_expanded_uncertainties(grp.uncertainty);
+      tb.add_group_coverage_factors(grp.coverage);
+    }
+  }
   wire::FinishTrustedReadingBuffer(fbb, tb.Finish());
   emit(b, fbb, Route::kTrusted, f, r, RejectCode::kNone, ctx.chain_fields ? kChainHeadroom : 0);
+  if (group.size() > 1) {
+    b.outputs.back().readings = static_cast<uint32_t>(group.size());
+    b.outputs.back().mixed = grp.mixed;
+  }
+}
+
+// engine.trusted_records: grouped: the trusted rows of [first, end) by sensor, in order of each
+// sensor's first reading, a sensor's rows in reading order; one TrustedReading per sensor.
+void encode_trusted_grouped(Batch& b, std::span<const uint32_t> trusted, const EncodeContext& ctx) {
+  thread_local std::vector<std::string_view> keys;                  // group id -> sensor
+  thread_local std::unordered_map<std::string_view, uint32_t> ids;  // beyond 32 sensors
+  thread_local std::vector<uint32_t> gid, start, rows;
+  keys.clear();
+  if (!ids.empty()) ids.clear();
+  gid.clear();
+  for (uint32_t r : trusted) {
+    const std::string_view key = b.row_key(r);
+    uint32_t id = UINT32_MAX;
+    if (keys.size() <= 32) {
+      const auto it = std::find(keys.begin(), keys.end(), key);
+      if (it != keys.end()) id = static_cast<uint32_t>(it - keys.begin());
+    } else if (const auto it = ids.find(key); it != ids.end()) {
+      id = it->second;
+    }
+    if (id == UINT32_MAX) {
+      id = static_cast<uint32_t>(keys.size());
+      keys.push_back(key);
+      if (keys.size() == 33)  // a record of many sensors: from here on by hash
+        for (uint32_t i = 0; i < keys.size(); ++i) ids.emplace(keys[i], i);
+      else if (keys.size() > 33)
+        ids.emplace(key, id);
+    }
+    gid.push_back(id);
+  }
+  // Counting sort by group, stable: each group's rows stay in reading order.
+  start.assign(keys.size() + 1, 0);
+  for (uint32_t id : gid) ++start[id + 1];
+  for (size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
+  rows.resize(trusted.size());
+  {
+    thread_local std::vector<uint32_t> at;
+    at.assign(start.begin(), start.end() - 1);
+    for (size_t i = 0; i < trusted.size(); ++i) rows[at[gid[i]]++] = trusted[i];
+  }
+  for (size_t g = 0; g + 1 < start.size(); ++g) {
+    const std::span<const uint32_t> group(rows.data() + start[g], start[g + 1] - start[g]);
+    encode_trusted(b, group.front(), ctx, nullptr, group);
+  }
 }
 
 // One RejectedRecord for `rows` (readings of one input record rejected for `code` at one
@@ -209,11 +357,18 @@ void encode_record(Batch& b, uint32_t first, uint32_t end, const EncodeContext& 
   };
   std::array<uint8_t, 32> digest{};
   bool hashed = false;
-  const bool once =
-      ctx.signed_bytes_once && end - first > 1 && b.privacy_of_frame(b.row_frame[first]).empty();
+  const bool several = end - first > 1 && b.privacy_of_frame(b.row_frame[first]).empty();
+  const bool once = ctx.signed_bytes_once && several;
+  const bool grouped = ctx.grouped && several;
+  thread_local std::vector<uint32_t> trusted;
+  trusted.clear();
   for (uint32_t r = first; r < end; ++r) {
     if (b.row_reject[r] != RejectCode::kNone) {
       rejected.push_back(r);
+      continue;
+    }
+    if (grouped) {
+      trusted.push_back(r);
       continue;
     }
     const std::array<uint8_t, 32>* carried = nullptr;
@@ -229,6 +384,7 @@ void encode_record(Batch& b, uint32_t first, uint32_t end, const EncodeContext& 
     }
     encode_trusted(b, r, ctx, carried);
   }
+  if (grouped && !trusted.empty()) encode_trusted_grouped(b, trusted, ctx);
   // Group rejected rows by reason and stage, in order of first appearance.
   for (size_t i = 0; i < rejected.size(); ++i) {
     const uint32_t r = rejected[i];

@@ -29,6 +29,9 @@ struct EncodeContext {
   /// engine.signed_bytes: once: the readings of an input record after the first of a sensor
   /// refer to that carrier's signed_bytes (SignedBytesAt::Carrier) instead of repeating them.
   bool signed_bytes_once = false;
+  /// engine.trusted_records: grouped: one TrustedReading per sensor and input record, standing
+  /// for all its trusted readings there (group_reading_indexes).
+  bool grouped = false;
 };
 
 /// Encodes every row and alert of `batch` into Batch::outputs (views into Batch::out_arena).

@@ -150,6 +150,10 @@ struct EngineOptions {
   /// readings are written once per sensor on the trusted route (the first TrustedReading
   /// carries them, the others refer to it); `every`: in every TrustedReading (stream v1).
   bool signed_bytes_once = true;
+  /// `engine.trusted_records: grouped`: the trusted readings of one sensor in one input record
+  /// become one TrustedReading that stands for all of them (group_reading_indexes), carrying the
+  /// signed bytes once; `per_reading` (default): one TrustedReading per reading.
+  bool trusted_grouped = false;
   /// `processing.guarantee: exactly_once` (docs/state.md): outputs, state entries and input
   /// offsets are committed in one transaction every `commit_interval_ms`.
   bool exactly_once = false;

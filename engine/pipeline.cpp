@@ -116,6 +116,10 @@ std::unique_ptr<Pipeline> build_pipeline(const ConfigNode& root, const std::stri
     const std::string sb = e->get_string("signed_bytes", "once");
     if (sb != "once" && sb != "every") e->get("signed_bytes").fail("must be once or every");
     p->engine.signed_bytes_once = sb == "once";
+    const std::string tr = e->get_string("trusted_records", "per_reading");
+    if (tr != "per_reading" && tr != "grouped")
+      e->get("trusted_records").fail("must be per_reading or grouped");
+    p->engine.trusted_grouped = tr == "grouped";
     e->finish();
   }
   if (auto pr = root.maybe("processing")) {

@@ -660,7 +660,8 @@ Batch* Runner::Impl::encode(Batch* b) {
                      now_ns(),
                      !sealers.empty(),
                      static_cast<size_t>(p.engine.max_output_bytes_per_record),
-                     p.engine.signed_bytes_once};
+                     p.engine.signed_bytes_once,
+                     p.engine.trusted_grouped};
   encode_batch(*b, ectx);
   output_probe->batch(b->row_count(), b->outputs.size(), (monotonic_ns() - s) * 1e-9);
   return b;
@@ -833,6 +834,10 @@ void Runner::Impl::output(Batch& batch) {
     if (o.row != UINT32_MAX) {
       meta.key = b->row_key(o.row);  // the pseudonym if a privacy rule replaced it
       verdict_summary(*b, o.row, verdict);
+      if (o.route == Route::kTrusted && o.readings > 1) {  // a grouped record: its first reading's
+        verdict += ";readings=" + std::to_string(o.readings);
+        if (o.mixed) verdict += ";mixed";  // the others' verdicts differ from it
+      }
       meta.verdict = verdict;
     } else {
       meta.verdict = o.route == Route::kAttestations ? "checkpoint"
@@ -1309,9 +1314,16 @@ RunSummary Runner::run() {
 
   summary.frames_in = stats_.frames_in.load();
   summary.rows_in = stats_.rows_in.load();
-  // A trusted record is one reading: count those its sink confirmed (a record whose write
-  // failed later, at a flush, is not trusted output).
-  summary.trusted = im.routes.confirmed(Route::kTrusted);
+  // The readings of the trusted records their sink confirmed (a record whose write failed
+  // later, at a flush, is not trusted output). A record is one reading, or a group's
+  // (engine.trusted_records: grouped); acknowledgements count records, so an unconfirmed record
+  // is taken as one reading: exact unless a grouped record went unconfirmed (the run then
+  // reports it in `unconfirmed`).
+  {
+    const uint64_t records = im.routes.records(Route::kTrusted);
+    const uint64_t confirmed = std::min(im.routes.confirmed(Route::kTrusted), records);
+    summary.trusted = im.routes.readings(Route::kTrusted) - (records - confirmed);
+  }
   summary.rejected = im.routes.readings(Route::kRejected);
   summary.alerts = im.routes.records(Route::kAlerts);
   summary.rejected_by_reason = im.routes.rejected_by_reason();

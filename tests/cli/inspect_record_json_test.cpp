@@ -131,6 +131,39 @@ TEST(InspectRecordJson, TrustedReadingNested) {
             std::string::npos);
 }
 
+// A grouped record (engine.trusted_records: grouped): its readings expanded under "group";
+// values left to the reading say so; inconsistent group fields are named, not read past.
+TEST(InspectRecordJson, GroupedTrustedReadingExpandsItsReadings) {
+  auto build = [](std::vector<uint32_t> idx) {
+    flatbuffers::FlatBufferBuilder fbb;
+    auto i = fbb.CreateVector(idx);
+    std::vector<w::DriftLevel> dl = {w::DriftLevel::Ok, w::DriftLevel::Alarm, w::DriftLevel::Ok};
+    auto d = fbb.CreateVector(dl);
+    auto sid = fbb.CreateString("urn:g");
+    w::TrustedReadingBuilder b(fbb);
+    b.add_sensor_id(sid);
+    b.add_reading_index(idx.empty() ? 0 : idx[0]);
+    b.add_corrected_value(1.5);
+    b.add_group_reading_indexes(i);
+    b.add_group_drift_levels(d);
+    w::FinishTrustedReadingBuffer(fbb, b.Finish());
+    return std::vector<uint8_t>(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+  };
+  std::string out;
+  ASSERT_TRUE(record_to_json(build({0, 1, 4}), out)) << out;
+  EXPECT_TRUE(JsonCheck::valid(out)) << out;
+  EXPECT_NE(out.find("\"group\":[{\"reading_index\":0,"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"reading_index\":4,"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"drift_level\":\"Alarm\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"corrected_value\":1.5"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"values\":\"from_reading\""), std::string::npos) << out;
+  out.clear();
+  ASSERT_TRUE(record_to_json(build({0, 1}), out)) << out;  // 3 drift levels for 2 readings
+  EXPECT_TRUE(JsonCheck::valid(out)) << out;
+  EXPECT_NE(out.find("\"group_error\":\"a group_* vector's length differs"), std::string::npos)
+      << out;
+}
+
 TEST(InspectRecordJson, OtherRootTypes) {
   std::string out;
   {

@@ -49,7 +49,8 @@ struct TempDir {
   ~TempDir() { fs::remove_all(path); }
 };
 
-void write_input(const fs::path& p, int n, int first_seq, bool garbage = true) {
+// `per_record` > 1: each record a ReadingBatch of that many readings of one sensor.
+void write_input(const fs::path& p, int n, int first_seq, bool garbage = true, int per_record = 1) {
   engine::FrameWriter w;
   ASSERT_TRUE(w.open(p.string()));
   for (int i = 0; i < n; ++i) {
@@ -57,15 +58,18 @@ void write_input(const fs::path& p, int n, int first_seq, bool garbage = true) {
       ASSERT_TRUE(w.write(std::vector<uint8_t>(40, 0xAB)));  // rejected, not chained
       continue;
     }
-    ASSERT_TRUE(
-        w.write(testing::make_reading("urn:s:" + std::to_string(i % 7), first_seq + i, i * 0.25)));
+    const std::string sensor = "urn:s:" + std::to_string(i % 7);
+    ASSERT_TRUE(w.write(
+        per_record > 1
+            ? testing::make_reading_batch(sensor, first_seq + uint64_t(i) * per_record, per_record)
+            : testing::make_reading(sensor, first_seq + i, i * 0.25)));
   }
   ASSERT_TRUE(w.close());
 }
 
 std::string yaml(const fs::path& d, bool provenance = true, int every = 100,
                  const std::string& input = "in.asy", const std::string& extra_input = "",
-                 bool audit = false) {
+                 bool audit = false, const std::string& engine_extra = "") {
   std::string y =
       "name: prov\n"
       "input: {type: file, path: " +
@@ -87,7 +91,7 @@ std::string yaml(const fs::path& d, bool provenance = true, int every = 100,
   if (audit)
     y += "audit: {file: " + (d / "audit.log").string() + ", key: " + (d / "engine.pem").string() +
          ", fsync: false}\n";
-  return y + "engine: {batch_size: 64, max_in_flight: 4}\n";
+  return y + "engine: {batch_size: 64, max_in_flight: 4" + engine_extra + "}\n";
 }
 
 engine::RunSummary run_yaml(const fs::path& d, const std::string& y,
@@ -110,8 +114,8 @@ engine::RunSummary run_yaml(const fs::path& d, const std::string& y,
 }
 
 engine::RunSummary run(const fs::path& d, bool provenance = true, int every = 100,
-                       const std::string& input = "in.asy") {
-  return run_yaml(d, yaml(d, provenance, every, input));
+                       const std::string& input = "in.asy", const std::string& engine_extra = "") {
+  return run_yaml(d, yaml(d, provenance, every, input, "", false, engine_extra));
 }
 
 std::array<uint8_t, 32> public_key(const fs::path& d) {
@@ -328,26 +332,36 @@ TEST(Provenance, ChainsEveryTrustedRecordAndSignsC2spCheckpoints) {
   EXPECT_EQ(sig_findings, cks.size() + intents.size()) << dump(bad);
 }
 
-class Tamper : public ::testing::Test {
+// The tamper suite, on a stream of one TrustedReading per reading and on a stream of grouped
+// records (engine.trusted_records: grouped; each input record a batch of 3 readings of one
+// sensor, each output record standing for all three).
+class Tamper : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    write_input(tmp.path / "in.asy", 800, 0, false);
-    const auto s = run(tmp.path);
+    write_input(tmp.path / "in.asy", 800, 0, false, per_record());
+    const auto s = run(tmp.path, true, 100, "in.asy", engine_extra());
     ASSERT_TRUE(s.ok) << s.error;
     t = load(tmp.path / "trusted.asy");
     a = load(tmp.path / "att.asy");
     ASSERT_EQ(t.size(), 800u);
+    ASSERT_EQ(s.trusted, 800u * per_record());
+    for (const auto& r : t) {
+      const auto* g = wire::GetTrustedReading(r.bytes.data())->group_reading_indexes();
+      ASSERT_EQ(g == nullptr ? 1u : g->size(), static_cast<size_t>(per_record()));
+    }
     ASSERT_TRUE(verify(tmp.path, t, a).ok());
     of_kind(a, AttestationKind::kCheckpoint, &ck_at);
     ASSERT_EQ(ck_at.size(), 8u);
   }
   int64_t ck(size_t k) const { return static_cast<int64_t>(ck_at[k]); }  // stored offset
+  int per_record() const { return GetParam() ? 3 : 1; }
+  std::string engine_extra() const { return GetParam() ? ", trusted_records: grouped" : ""; }
   TempDir tmp;
   std::vector<StoredRecord> t, a;
   std::vector<size_t> ck_at;  // offsets of the checkpoints in att.asy (sizes 100, 200, ...)
 };
 
-TEST_F(Tamper, FlippedByteIsNamed) {
+TEST_P(Tamper, FlippedByteIsNamed) {
   t[437].bytes[inside_signed_bytes(t[437].bytes)] ^= 0x01;
   const auto r = verify(tmp.path, t, a);
   EXPECT_FALSE(r.ok());
@@ -359,7 +373,7 @@ TEST_F(Tamper, FlippedByteIsNamed) {
 // fuzz_stream_verify, fuzz/regressions/stream_verify/crash-offset-shift-overflow: a record
 // stored at an offset far from its chain_index made offset - chain_index overflow (UBSan) in
 // both verifiers. The shift is now taken modulo 2^64; the record is named, nothing else breaks.
-TEST_F(Tamper, ExtremeOffsetIsNamedWithoutOverflow) {
+TEST_P(Tamper, ExtremeOffsetIsNamedWithoutOverflow) {
   const int64_t far = std::numeric_limits<int64_t>::min() + 3;
   t[437].offset = far;
   const auto r = verify(tmp.path, t, a);
@@ -369,7 +383,7 @@ TEST_F(Tamper, ExtremeOffsetIsNamedWithoutOverflow) {
   EXPECT_TRUE(verify(tmp.path, t, a).ok());
 }
 
-TEST_F(Tamper, DeletedRecordIsNamed) {
+TEST_P(Tamper, DeletedRecordIsNamed) {
   t.erase(t.begin() + 250);
   renumber(t);
   const auto r = verify(tmp.path, t, a);
@@ -385,7 +399,7 @@ TEST_F(Tamper, DeletedRecordIsNamed) {
 // occupy offsets a read_committed reader never sees, so offsets skip forward. With Kafka
 // offsets that is not a finding; in a record file (frame indices) it is; a record deleted
 // from the middle (offsets fall behind the chain indices) is named either way.
-TEST_F(Tamper, OffsetsSkippingForwardAreKafkaTransactionGaps) {
+TEST_P(Tamper, OffsetsSkippingForwardAreKafkaTransactionGaps) {
   for (size_t i = 300; i < t.size(); ++i) t[i].offset += 2;  // a commit marker and an abort
   for (size_t i = 500; i < t.size(); ++i) t[i].offset += 1;
   const auto kafka = verify(tmp.path, t, a, false, true);
@@ -400,7 +414,7 @@ TEST_F(Tamper, OffsetsSkippingForwardAreKafkaTransactionGaps) {
   EXPECT_TRUE(has(deleted, "offset_mismatch", 250)) << dump(deleted);
 }
 
-TEST_F(Tamper, SwappedRecordsAreNamed) {
+TEST_P(Tamper, SwappedRecordsAreNamed) {
   std::swap(t[600], t[601]);
   renumber(t);
   const auto r = verify(tmp.path, t, a);
@@ -414,7 +428,7 @@ TEST_F(Tamper, SwappedRecordsAreNamed) {
   EXPECT_EQ(offsets_named(r, "trusted"), (std::set<int64_t>{600, 601, 602})) << dump(r);
 }
 
-TEST_F(Tamper, InsertedForgeryIsNamed) {
+TEST_P(Tamper, InsertedForgeryIsNamed) {
   // A forger who knows the format: a changed copy of record 300, correctly linked to 299 and
   // with a correct record_hash, placed before the original.
   engine::ChainFields f;
@@ -431,7 +445,7 @@ TEST_F(Tamper, InsertedForgeryIsNamed) {
   EXPECT_FALSE(has_kind(r, "merkle_mismatch")) << dump(r);
 }
 
-TEST_F(Tamper, ReplacedCheckpointSignatureIsNamed) {
+TEST_P(Tamper, ReplacedCheckpointSignatureIsNamed) {
   Attestation c;
   std::string err;
   const size_t k = ck_at[2];
@@ -458,7 +472,7 @@ TEST_F(Tamper, ReplacedCheckpointSignatureIsNamed) {
   EXPECT_TRUE(has(r, "checkpoint_signature", ck(5))) << dump(r);
 }
 
-TEST_F(Tamper, ForkedCheckpointIsNamed) {
+TEST_P(Tamper, ForkedCheckpointIsNamed) {
   // The engine's key signing a second, different checkpoint of the same size: a fork.
   Attestation c;
   std::string err;
@@ -475,7 +489,7 @@ TEST_F(Tamper, ForkedCheckpointIsNamed) {
   EXPECT_TRUE(has(r, "fork", static_cast<int64_t>(a.size() - 1))) << dump(r);
 }
 
-TEST_F(Tamper, DroppedCheckpointsAndTruncatedTailAreNamed) {
+TEST_P(Tamper, DroppedCheckpointsAndTruncatedTailAreNamed) {
   // Without the last checkpoint, the tail it covered is unattested.
   auto a2 = a;
   a2.erase(a2.begin() + static_cast<long>(ck_at[7]));
@@ -492,7 +506,7 @@ TEST_F(Tamper, DroppedCheckpointsAndTruncatedTailAreNamed) {
   EXPECT_TRUE(has(r, "checkpoint_beyond_stream", ck(7))) << dump(r);
 }
 
-TEST_F(Tamper, ZeroCheckpointsNeverVerify) {
+TEST_P(Tamper, ZeroCheckpointsNeverVerify) {
   // 13.7: a stream whose attestations were all removed (or a forged stream with none) is not
   // VERIFIED even for a live stream, and the summary counts its records.
   const std::vector<StoredRecord> none;
@@ -504,16 +518,16 @@ TEST_F(Tamper, ZeroCheckpointsNeverVerify) {
   }
 }
 
-TEST_F(Tamper, AttestationsFromAnotherRunAreNamed) {
+TEST_P(Tamper, AttestationsFromAnotherRunAreNamed) {
   TempDir other;
-  write_input(other.path / "in.asy", 800, 5000, false);
-  ASSERT_TRUE(run(other.path).ok);
+  write_input(other.path / "in.asy", 800, 5000, false, per_record());
+  ASSERT_TRUE(run(other.path, true, 100, "in.asy", engine_extra()).ok);
   const auto r = verify(tmp.path, t, load(other.path / "att.asy"));
   EXPECT_FALSE(r.ok());
   EXPECT_TRUE(has_kind(r, "merkle_mismatch")) << dump(r);
 }
 
-TEST_F(Tamper, ProofRoundTripAndTamperedProofs) {
+TEST_P(Tamper, ProofRoundTripAndTamperedProofs) {
   connectors::InclusionProof p;
   std::string err;
   ASSERT_TRUE(connectors::make_inclusion_proof(t, a, 0, 523, &p, &err)) << err;
@@ -567,7 +581,7 @@ StoredRecord cosigned_copy(const StoredRecord& ck, const engine::EngineKey& witn
   return StoredRecord{0, 0, engine::encode_attestation(a)};
 }
 
-TEST_F(Tamper, WitnessCosignaturesAreCheckedAgainstPinnedKeys) {
+TEST_P(Tamper, WitnessCosignaturesAreCheckedAgainstPinnedKeys) {
   const uint8_t s1[32] = {21}, s2[32] = {22};
   const auto w1 = engine::EngineKey::from_seed(s1), w2 = engine::EngineKey::from_seed(s2);
   engine::NoteKey k1{"w1.example", 0, engine::kNoteCosignature, w1->public_key()};
@@ -623,6 +637,11 @@ TEST_F(Tamper, WitnessCosignaturesAreCheckedAgainstPinnedKeys) {
   r = with({cosigned_copy(forged, *w1, "w1.example", 9)}, {k1}, 1);
   EXPECT_TRUE(has_kind(r, "fork")) << dump(r);
 }
+
+INSTANTIATE_TEST_SUITE_P(Layouts, Tamper, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& i) {
+                           return i.param ? "Grouped" : "PerReading";
+                         });
 
 TEST(Provenance, V1StreamsStillVerify) {
   const fs::path d = fs::path(ASSAY_SOURCE_DIR) / "tests/data/provenance-v1";

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -21,6 +22,7 @@
 #include "engine/runner.hpp"
 #include "engine/signed_bytes.hpp"
 #include "engine/signing_key.hpp"
+#include "engine/trusted_group.hpp"
 #include "operators/builtin.hpp"
 #include "schemas/reading_batch_generated.h"
 #include "schemas/reading_generated.h"
@@ -48,8 +50,10 @@ struct Fleet {
   ~Fleet() { fs::remove_all(dir); }
 };
 
-// Every sensor sends SignedBatches of `per_batch` readings (Ed25519).
-std::unique_ptr<Fleet> simulate(uint32_t per_batch) {
+// Every sensor sends SignedBatches of `per_batch` readings (Ed25519). `quality`: with
+// calibration certificates, and spikes, stuck values, drift and replays, so that the readings
+// of one batch get different verdicts and values.
+std::unique_ptr<Fleet> simulate(uint32_t per_batch, bool quality = false) {
   auto f = std::make_unique<Fleet>();
   f->dir = fs::temp_directory_path() /
            ("assay-sbo-" + std::to_string(getpid()) + "-" + std::to_string(std::random_device{}()));
@@ -65,6 +69,16 @@ std::unique_ptr<Fleet> simulate(uint32_t per_batch) {
   c.faults = {};
   c.faults.rate.fill(0.0);
   std::string err;
+  if (quality) {
+    c.sensors = 40;
+    c.records = 400 * per_batch;
+    c.start_time_ns = 1'772'323'200'000'000'000;  // 2026-03-01T00:00:00Z
+    c.certs_path = (f->dir / "certs.yaml").string();
+    c.labs_path = (f->dir / "labs.yaml").string();
+    c.drift_observable = true;
+    for (const char* spec : {"replay=0.02", "spike=0.05", "stuck=0.02", "drift=0.2"})
+      EXPECT_TRUE(sim::parse_fault(spec, c.faults, err)) << err;
+  }
   EXPECT_TRUE(sim::parse_alg_mix("ed25519=1", c.alg_mix, err)) << err;
   sim::MemoryFrameSink sink;
   sim::SimSummary summary;
@@ -89,8 +103,24 @@ std::unique_ptr<Fleet> simulate(uint32_t per_batch) {
   return f;
 }
 
-engine::RunSummary run(const Fleet& f, const std::string& out, const std::string& signed_bytes) {
+// `trusted_records`: per_reading or grouped. `quality`: calibration, anomaly and drift after
+// the signature (a fleet simulated with `quality`).
+engine::RunSummary run(const Fleet& f, const std::string& out, const std::string& signed_bytes,
+                       const std::string& trusted_records = "per_reading", bool quality = false) {
   const fs::path d = f.dir;
+  const std::string reg_path = (d / "sensors.yaml").string();
+  const std::string quality_ops =
+      !quality ? ""
+               : "  - {type: calibration, certificates: " + (d / "certs.yaml").string() +
+                     ", trust: " + (d / "labs.yaml").string() + ", registry: " + reg_path +
+                     ", reload_interval_ms: 0, reject: [no_certificate, out_of_tolerance, "
+                     "indeterminate, outside_measuring_range]}\n"
+                     "  - {type: anomaly, registry: " +
+                     reg_path +
+                     ", reload_interval_ms: 0, rate_limit: {rate: 0.9, burst: 8}, "
+                     "clock_skew_tolerance_ms: 31536000000}\n"
+                     "  - {type: drift, registry: " +
+                     reg_path + ", reload_interval_ms: 0}\n";
   const std::string y =
       "name: batches\n"
       "input: {type: file, path: " +
@@ -98,10 +128,8 @@ engine::RunSummary run(const Fleet& f, const std::string& out, const std::string
       "}\n"
       "operators:\n"
       "  - {type: verify_signature, registry: " +
-      (d / "sensors.yaml").string() +
-      ", reload_interval_ms: 0}\n"
-      "  - {type: provenance, key: " +
-      (d / "engine.pem").string() +
+      reg_path + ", reload_interval_ms: 0}\n" + quality_ops +
+      "  - {type: provenance, key: " + (d / "engine.pem").string() +
       ", checkpoint: {every_records: 500, every_ms: 600000}}\n"
       "routes:\n"
       "  trusted: {type: file, path: " +
@@ -113,8 +141,11 @@ engine::RunSummary run(const Fleet& f, const std::string& out, const std::string
       "  attestations: {type: file, path: " +
       (d / (out + "-att.asy")).string() +
       "}\n"
+      "  alerts: {type: file, path: " +
+      (d / (out + "-alerts.asy")).string() +
+      "}\n"
       "engine: {batch_size: 32, max_in_flight: 4, signed_bytes: " +
-      signed_bytes + "}\n";
+      signed_bytes + ", trusted_records: " + trusted_records + "}\n";
   engine::Registries reg;
   register_builtin_operators(reg.operators);
   connectors::register_builtin_connectors(reg);
@@ -139,16 +170,19 @@ bool ed25519_ok(const std::vector<uint8_t>& pk, std::span<const uint8_t> sig,
 }
 
 struct Reverified {
-  size_t readings = 0, carriers = 0, references = 0, signatures_ok = 0, readings_match = 0;
+  size_t records = 0, readings = 0, carriers = 0, references = 0, signatures_ok = 0,
+         readings_match = 0, bad_groups = 0;
   std::map<Missing, size_t> missing;
 };
 
 // Re-verifies every trusted reading from the output records alone: its signed bytes (its own
 // or its carrier's), the batch's signature with the registry's key, and that the reading at
-// reading_index is the one the record describes (sensor and sequence number).
+// reading_index is the one the record describes (sensor and sequence number). A grouped record
+// stands for each reading of its group_reading_indexes (sensor; the first also its seq).
 Reverified reverify(const Fleet& f, const std::vector<std::vector<uint8_t>>& trusted) {
   Reverified r;
   engine::SignedBytesResolver resolver;
+  std::vector<engine::TrustedEntry> entries;
   for (const auto& rec : trusted) {
     flatbuffers::Verifier v(rec.data(), rec.size());
     if (!v.VerifyBuffer<wire::TrustedReading>(nullptr)) {
@@ -156,13 +190,19 @@ Reverified reverify(const Fleet& f, const std::vector<std::vector<uint8_t>>& tru
       continue;
     }
     const auto* t = wire::GetTrustedReading(rec.data());
-    ++r.readings;
+    ++r.records;
+    std::string bad;
+    if (!engine::trusted_entries(*t, &entries, &bad)) {
+      ++r.bad_groups;
+      continue;
+    }
+    r.readings += entries.size();
     if (t->signed_bytes() != nullptr) ++r.carriers;
     if (t->signed_bytes_at() == wire::SignedBytesAt::Carrier) ++r.references;
     Missing why{};
     const std::span<const uint8_t> sb = resolver.resolve(*t, &why);
     if (sb.empty()) {
-      ++r.missing[why];
+      r.missing[why] += entries.size();
       continue;
     }
     flatbuffers::Verifier bv(sb.data(), sb.size());
@@ -172,14 +212,17 @@ Reverified reverify(const Fleet& f, const std::vector<std::vector<uint8_t>>& tru
     if (key != f.keys.end() &&
         ed25519_ok(key->second, {batch->signature()->data(), batch->signature()->size()},
                    {batch->body()->data(), batch->body()->size()}))
-      ++r.signatures_ok;
+      r.signatures_ok += entries.size();
     flatbuffers::Verifier rv(batch->body()->data(), batch->body()->size());
     if (!rv.VerifyBuffer<wire::ReadingBatch>(nullptr)) continue;
     const auto* rs = wire::GetReadingBatch(batch->body()->data())->readings();
-    if (rs == nullptr || t->reading_index() >= rs->size()) continue;
-    const auto* rd = rs->Get(t->reading_index());
-    if (rd->sensor_id()->str() == t->sensor_id()->str() && rd->seq() == t->seq())
-      ++r.readings_match;
+    for (const engine::TrustedEntry& e : entries) {
+      if (rs == nullptr || e.reading_index >= rs->size()) continue;
+      const auto* rd = rs->Get(e.reading_index);
+      if (rd->sensor_id()->str() == t->sensor_id()->str() &&
+          (e.reading_index != t->reading_index() || rd->seq() == t->seq()))
+        ++r.readings_match;
+    }
   }
   return r;
 }
@@ -348,6 +391,224 @@ TEST(SignedBatchesCarriedOnce, AProofOfAReferenceIncludesItsCarrier) {
   EXPECT_TRUE(other.carrier.empty());
 }
 
+// Grouped trusted records (engine.trusted_records: grouped; docs/wire-contract.md "Grouped
+// trusted records"): one TrustedReading per sensor and input record, carrying the signed bytes
+// once and standing for every trusted reading of that sensor there.
+TEST(GroupedTrustedRecords, EveryReadingReverifiesFromTheOutputAlone) {
+  for (uint32_t per_batch : {8u, 64u}) {
+    SCOPED_TRACE("readings per batch " + std::to_string(per_batch));
+    const auto f = simulate(per_batch);
+    const engine::RunSummary g = run(*f, "grouped", "once", "grouped");
+    ASSERT_TRUE(g.ok) << g.error;
+    const engine::RunSummary once = run(*f, "once", "once");
+    ASSERT_TRUE(once.ok) << once.error;
+    EXPECT_EQ(g.trusted, f->readings);  // counted in readings, as before
+    EXPECT_EQ(once.trusted, f->readings);
+
+    const auto t_g = engine::read_frame_file((f->dir / "grouped-trusted.asy").string());
+    const auto t_once = engine::read_frame_file((f->dir / "once-trusted.asy").string());
+    const Reverified a = reverify(*f, t_g);
+    EXPECT_EQ(a.records, f->frames);  // one record per batch (one sensor each)
+    EXPECT_EQ(a.readings, f->readings);
+    EXPECT_EQ(a.bad_groups, 0u);
+    EXPECT_EQ(a.carriers, f->frames);
+    EXPECT_EQ(a.references, 0u);
+    EXPECT_TRUE(a.missing.empty());
+    EXPECT_EQ(a.signatures_ok, f->readings);
+    EXPECT_EQ(a.readings_match, f->readings);
+
+    // Bytes per reading (trusted + attestations) against the input's and the per-reading layout's.
+    const auto a_g = engine::read_frame_file((f->dir / "grouped-att.asy").string());
+    const auto a_once = engine::read_frame_file((f->dir / "once-att.asy").string());
+    const double in = static_cast<double>(f->input_bytes) / static_cast<double>(f->readings);
+    const double out_g = static_cast<double>(total_bytes(t_g) + total_bytes(a_g)) / f->readings;
+    const double out_once =
+        static_cast<double>(total_bytes(t_once) + total_bytes(a_once)) / f->readings;
+    std::printf(
+        "[ bytes ] %u readings per batch: input %.0f B/reading; output with provenance "
+        "%.0f B/reading grouped (%.2fx input), %.0f per reading (%.2fx)\n",
+        per_batch, in, out_g, out_g / in, out_once, out_once / in);
+    EXPECT_LT(out_g, out_once / 2);
+    EXPECT_LT(out_g, 1.5 * in);
+
+    // The chain covers grouped records like any record: verify-stream passes.
+    std::vector<connectors::StoredRecord> trusted, atts;
+    std::string error;
+    ASSERT_TRUE(
+        connectors::read_stored_file((f->dir / "grouped-trusted.asy").string(), &trusted, &error))
+        << error;
+    ASSERT_TRUE(connectors::read_stored_file((f->dir / "grouped-att.asy").string(), &atts, &error))
+        << error;
+    connectors::VerifyOptions opt;
+    opt.public_key = engine::EngineKey::load((f->dir / "engine.pem").string())->public_key();
+    const connectors::VerifyReport rep = connectors::verify_stream(trusted, atts, opt);
+    EXPECT_TRUE(rep.ok()) << (rep.findings.empty() ? "" : rep.findings[0].kind);
+    EXPECT_EQ(rep.records, f->frames);
+  }
+}
+
+// What a stream says about one reading.
+struct Said {
+  std::string sensor;
+  uint64_t seq = 0;
+  int signature = 0, calibration = 0, drift = 0;
+  uint64_t stat_bits = 0;  // drift_statistic, bitwise (a NaN equals itself)
+  uint32_t anomaly = 0;
+  std::string cert;
+  double corrected = 0, uncertainty = 0, coverage = 0;
+  bool operator==(const Said&) const = default;
+};
+
+Said said(const wire::TrustedReading& t, const engine::TrustedEntry& e, uint64_t seq) {
+  Said s;
+  s.sensor = t.sensor_id()->str();
+  s.seq = seq;
+  s.signature = static_cast<int>(e.signature_verdict);
+  s.calibration = static_cast<int>(e.calibration_verdict);
+  s.drift = static_cast<int>(e.drift_level);
+  std::memcpy(&s.stat_bits, &e.drift_statistic, sizeof(double));
+  s.anomaly = static_cast<uint32_t>(e.anomaly_flags);
+  s.cert = std::string(e.calibration_certificate_id);
+  s.corrected = e.corrected_value;
+  s.uncertainty = e.expanded_uncertainty;
+  s.coverage = e.coverage_factor;
+  return s;
+}
+
+struct Expanded {
+  std::map<std::pair<int64_t, uint32_t>, Said> readings;  // (source offset, reading index)
+  size_t records = 0, groups = 0, mixed = 0, corrected_groups = 0, partial_groups = 0;
+};
+
+// Every reading a trusted stream stands for, with what it says about it.
+Expanded expand(const std::vector<std::vector<uint8_t>>& trusted) {
+  Expanded x;
+  engine::SignedBytesResolver resolver;
+  std::vector<engine::TrustedEntry> entries;
+  for (const auto& rec : trusted) {
+    const auto* t = wire::GetTrustedReading(rec.data());
+    ++x.records;
+    std::string bad;
+    EXPECT_TRUE(engine::trusted_entries(*t, &entries, &bad)) << bad;
+    Missing why{};
+    const auto sb = resolver.resolve(*t, &why);
+    EXPECT_FALSE(sb.empty()) << engine::SignedBytesResolver::name(why);
+    if (sb.empty()) continue;
+    const auto* body = wire::GetSignedBatch(sb.data())->body();
+    const auto* rs = wire::GetReadingBatch(body->data())->readings();
+    if (entries.size() > 1) {
+      ++x.groups;
+      x.corrected_groups += t->group_corrected_values() != nullptr;
+      x.partial_groups += entries.size() < rs->size();
+      bool mixed = false;
+      for (const auto& e : entries)
+        mixed = mixed || e.drift_level != entries[0].drift_level ||
+                e.anomaly_flags != entries[0].anomaly_flags ||
+                e.calibration_verdict != entries[0].calibration_verdict;
+      x.mixed += mixed;
+    }
+    for (engine::TrustedEntry& e : entries) {
+      const auto* rd = rs->Get(e.reading_index);
+      engine::derive_uncorrected(e, *rd);
+      const bool fresh =
+          x.readings
+              .emplace(std::make_pair(t->provenance()->source_offset(), e.reading_index),
+                       said(*t, e, rd->seq()))
+              .second;
+      EXPECT_TRUE(fresh) << "a reading stood for twice";
+    }
+  }
+  return x;
+}
+
+// The same readings, verdicts and values either way: each reading of a grouped record
+// (expanded with engine::trusted_entries) equals the per-reading record of that reading, on a
+// fleet whose batches mix verdicts and values (calibration, spikes, stuck values, drift,
+// replays rejected from the middle of a batch).
+TEST(GroupedTrustedRecords, StandForTheSameReadingsAsPerReadingRecords) {
+  const auto f = simulate(8, true);
+  const engine::RunSummary per = run(*f, "per", "once", "per_reading", true);
+  ASSERT_TRUE(per.ok) << per.error;
+  const engine::RunSummary grp = run(*f, "grp", "once", "grouped", true);
+  ASSERT_TRUE(grp.ok) << grp.error;
+  EXPECT_EQ(grp.trusted, per.trusted);
+  EXPECT_EQ(grp.rejected, per.rejected);
+  EXPECT_GT(per.rejected, 0u);  // replays, readings out of tolerance
+  const auto t_per = engine::read_frame_file((f->dir / "per-trusted.asy").string());
+  const auto t_grp = engine::read_frame_file((f->dir / "grp-trusted.asy").string());
+  const Expanded a = expand(t_per);
+  const Expanded b = expand(t_grp);
+  EXPECT_EQ(a.records, per.trusted);
+  EXPECT_EQ(a.groups, 0u);
+  EXPECT_EQ(b.readings.size(), per.trusted);
+  EXPECT_LT(b.records, a.records / 4);
+  EXPECT_GT(b.mixed, 0u);             // a batch whose readings got different verdicts
+  EXPECT_GT(b.corrected_groups, 0u);  // calibrated readings: their values per reading
+  EXPECT_GT(b.partial_groups, 0u);    // a reading of the batch rejected, the others grouped
+  ASSERT_EQ(a.readings.size(), b.readings.size());
+  size_t differ = 0;
+  for (const auto& [at, s] : a.readings) {
+    const auto it = b.readings.find(at);
+    if (it == b.readings.end() || !(it->second == s)) {
+      if (++differ <= 5)
+        ADD_FAILURE() << "reading " << at.first << "/" << at.second << " of " << s.sensor
+                      << " differs between the layouts";
+    }
+  }
+  EXPECT_EQ(differ, 0u);
+  // The same alerts (drift state does not depend on the output layout).
+  EXPECT_EQ(engine::read_frame_file((f->dir / "per-alerts.asy").string()).size(),
+            engine::read_frame_file((f->dir / "grp-alerts.asy").string()).size());
+  // And the grouped stream verifies.
+  std::vector<connectors::StoredRecord> trusted, atts;
+  std::string error;
+  ASSERT_TRUE(
+      connectors::read_stored_file((f->dir / "grp-trusted.asy").string(), &trusted, &error));
+  ASSERT_TRUE(connectors::read_stored_file((f->dir / "grp-att.asy").string(), &atts, &error));
+  connectors::VerifyOptions opt;
+  opt.public_key = engine::EngineKey::load((f->dir / "engine.pem").string())->public_key();
+  EXPECT_TRUE(connectors::verify_stream(trusted, atts, opt).ok());
+}
+
+// A grouped record whose group fields do not fit together is refused by trusted_entries with
+// its reason, never read past its vectors.
+TEST(GroupedTrustedRecords, InconsistentGroupFieldsAreRefused) {
+  auto build = [](std::vector<uint32_t> idx, uint32_t own, size_t drift_levels, bool stray) {
+    flatbuffers::FlatBufferBuilder fbb;
+    const auto i = stray ? 0 : fbb.CreateVector(idx);
+    std::vector<wire::DriftLevel> dl(drift_levels, wire::DriftLevel::Ok);
+    const auto d = drift_levels > 0 ? fbb.CreateVector(dl) : 0;
+    wire::TrustedReadingBuilder tb(fbb);
+    tb.add_reading_index(own);
+    if (!i.IsNull()) tb.add_group_reading_indexes(i);
+    if (!d.IsNull()) tb.add_group_drift_levels(d);
+    wire::FinishTrustedReadingBuffer(fbb, tb.Finish());
+    return std::vector<uint8_t>(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+  };
+  std::vector<engine::TrustedEntry> out;
+  std::string why;
+  const auto ok = build({2, 3, 5}, 2, 3, false);
+  ASSERT_TRUE(engine::trusted_entries(*wire::GetTrustedReading(ok.data()), &out, &why)) << why;
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[2].reading_index, 5u);
+  EXPECT_EQ(out[1].drift_level, wire::DriftLevel::Ok);
+  EXPECT_FALSE(out[1].values_given);  // left to the reading (no calibration)
+  EXPECT_TRUE(out[0].values_given);   // the record's own fields
+  const std::pair<std::vector<uint8_t>, const char*> bad[] = {
+      {build({2, 3, 5}, 2, 2, false), "length differs"},
+      {build({2, 3, 5}, 3, 0, false), "does not start with reading_index"},
+      {build({2, 5, 3}, 2, 0, false), "not ascending"},
+      {build({2, 2}, 2, 0, false), "not ascending"},
+      {build({}, 0, 0, false), "is empty"},
+      {build({}, 0, 2, true), "without group_reading_indexes"},
+  };
+  for (const auto& [rec, want] : bad) {
+    why.clear();
+    EXPECT_FALSE(engine::trusted_entries(*wire::GetTrustedReading(rec.data()), &out, &why));
+    EXPECT_NE(why.find(want), std::string::npos) << why;
+  }
+}
+
 TEST(SignedBatchesCarriedOnce, ConfigAcceptsOnceAndEveryOnly) {
   engine::Registries reg;
   register_builtin_operators(reg.operators);
@@ -363,6 +624,17 @@ TEST(SignedBatchesCarriedOnce, ConfigAcceptsOnceAndEveryOnly) {
   } catch (const engine::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("p.yaml:4:"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("once or every"), std::string::npos) << e.what();
+  }
+  const std::string z =
+      "name: x\ninput: {type: file, path: /dev/null}\n"
+      "routes: {trusted: {type: file, path: /dev/null}, rejected: {type: file, path: "
+      "/dev/null}}\nengine: {trusted_records: batched}\n";
+  try {
+    engine::build_pipeline(engine::ConfigNode::load_string(z, "p.yaml"), z, reg, metrics);
+    ADD_FAILURE() << "accepted trusted_records: batched";
+  } catch (const engine::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("p.yaml:4:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("per_reading or grouped"), std::string::npos) << e.what();
   }
 }
 
