@@ -1,6 +1,7 @@
 #pragma once
 /// \file The output stage: turns rows and alerts into TrustedReading, RejectedRecord and
-/// Alert buffers (schemas/): one TrustedReading per trusted row; one RejectedRecord per input
+/// Alert buffers (schemas/): one TrustedReading per trusted row (with engine.trusted_records:
+/// grouped, per sensor and input record, standing for its rows); one RejectedRecord per input
 /// record and reject reason (the readings it stands for listed in it, the payload carried once);
 /// one Alert per alert. The outputs of one input record are bounded in size.
 
