@@ -117,6 +117,71 @@ TEST(KafkaEndToEnd, EveryReadingInExactlyOneRouteAndOffsetsCommitted) {
   EXPECT_EQ(committed, ends);
 }
 
+// engine.trusted_records: grouped through the real broker: a SignedBatch fleet's trusted topic
+// holds one record per batch, which stands for every reading of it (each reading in exactly one
+// route), keyed by its sensor, with the group's size in the verdict header; the summary still
+// counts readings.
+TEST(KafkaEndToEnd, GroupedRecordsStandForEveryReadingOfTheirBatch) {
+  ASSAY_REQUIRE_BROKER();
+  const Fleet fleet =
+      simulated_fleet("e2e-grouped", {"--records", "4000", "--sensors", "20", "--seed", "9",
+                                      "--alg-mix", "ed25519=1", "--batch-fraction", "1",
+                                      "--batch-size", "8", "--fault", "forged=0.02"});
+  const auto frames = read_frames(fleet.records());
+  ASSERT_GT(frames.size(), 0u);
+  const fs::path dir = work_dir("e2e-grouped");
+  PipelineSpec spec;
+  spec.name = "kafka-grouped";
+  spec.brokers = bootstrap();
+  spec.input = unique_name("grp-in");
+  spec.group = unique_name("grp-group");
+  spec.trusted = unique_name("grp-trusted");
+  spec.rejected = unique_name("grp-rejected");
+  spec.registry = fleet.registry().string();
+  spec.engine_extra = "trusted_records: grouped";
+  create_topic(spec.input, 2);
+  for (const auto* t : {&spec.trusted, &spec.rejected}) create_topic(*t, 2);
+  Producer prod(spec.input);
+  prod.produce(frames, 0, frames.size());
+  ASSERT_TRUE(prod.flush());
+  const auto expected = expected_readings(frames, prod.placements);
+
+  write_text(dir / "pipeline.yaml", pipeline_yaml(spec));
+  const int rc = run_to_end({assay_bin(), "run", (dir / "pipeline.yaml").string(), "--no-progress",
+                             "--summary-json", (dir / "summary.json").string()},
+                            dir, "run", 240s);
+  ASSERT_EQ(rc, 0) << read_text(dir / "run.err") << read_text(dir / "run.out");
+  const auto trusted = consume_all(spec.trusted);
+  const auto rejected = consume_all(spec.rejected);
+  const Accounting a = account(expected, {&trusted, &rejected});
+  EXPECT_EQ(a.missing, 0u);
+  EXPECT_EQ(a.duplicates, 0u);
+  EXPECT_EQ(a.unknown, 0u);
+  EXPECT_EQ(a.undecodable, 0u);
+  EXPECT_GT(rejected.size(), 0u);  // forged batches
+  const size_t trusted_readings = readings_of(trusted);
+  EXPECT_EQ(trusted_readings + readings_of(rejected), expected.size());
+  std::cout << "[ kafka ] grouped: " << expected.size() << " readings -> " << trusted.size()
+            << " trusted records (" << trusted_readings << " readings), " << rejected.size()
+            << " rejected records\n";
+  size_t groups = 0;
+  for (const Message& m : trusted) {
+    const OutputRef r = decode_output(m);
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(m.key, r.sensor_id);
+    const std::string want = r.readings.size() > 1
+                                 ? "signature=Valid;readings=" + std::to_string(r.readings.size())
+                                 : "signature=Valid";
+    ASSERT_EQ(m.headers.count("assay-verdict"), 1u);
+    EXPECT_EQ(m.headers.at("assay-verdict"), want);
+    groups += r.readings.size() > 1;
+  }
+  EXPECT_GT(groups, trusted.size() / 2);  // mostly full batches of 8
+  EXPECT_LT(trusted.size() * 4, trusted_readings);
+  const std::string summary = read_text(dir / "summary.json");
+  EXPECT_EQ(json_int(summary, "trusted"), static_cast<int64_t>(trusted_readings)) << summary;
+}
+
 TEST(KafkaEndToEnd, MissingInputTopicFailsNamingIt) {
   ASSAY_REQUIRE_BROKER();
   const fs::path dir = work_dir("missing");

@@ -611,6 +611,8 @@ inline OutputRef decode_output(const Message& m) {
     r.offset = t->provenance()->source_offset();
     r.reading = t->reading_index();
     r.readings = {r.reading};
+    if (const auto* g = t->group_reading_indexes(); g != nullptr)  // a grouped record
+      r.readings.assign(g->begin(), g->end());
     r.sensor_id = t->sensor_id() ? t->sensor_id()->str() : "";
     r.instance = t->provenance()->instance_id() ? t->provenance()->instance_id()->str() : "";
     r.ok = true;
@@ -850,6 +852,7 @@ struct PipelineSpec {
   int metrics_port = 0;                   // 0 = no metrics listener
   std::string properties;                 // YAML block lines for `properties:` ("" = none)
   std::string input_properties;           // extra source-only properties (YAML lines)
+  std::string engine_extra;               // extra `engine:` settings (YAML lines)
 };
 
 inline std::string pipeline_yaml(const PipelineSpec& s) {
@@ -879,6 +882,12 @@ inline std::string pipeline_yaml(const PipelineSpec& s) {
     props("    ", "");
   }
   y << "engine:\n  batch_size: 1024\n  max_in_flight: 8\n";
+  {
+    std::istringstream in(s.engine_extra);
+    std::string l;
+    while (std::getline(in, l))
+      if (!l.empty()) y << "  " << l << "\n";
+  }
   if (s.metrics_port > 0) y << "metrics:\n  listen: 127.0.0.1:" << s.metrics_port << "\n";
   return y.str();
 }
