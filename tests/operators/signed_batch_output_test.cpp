@@ -227,6 +227,20 @@ Reverified reverify(const Fleet& f, const std::vector<std::vector<uint8_t>>& tru
   return r;
 }
 
+// verify-stream over the outputs `prefix`-trusted.asy and `prefix`-att.asy of a run.
+connectors::VerifyReport verify_outputs(const Fleet& f, const std::string& prefix) {
+  std::vector<connectors::StoredRecord> trusted, atts;
+  std::string error;
+  EXPECT_TRUE(
+      connectors::read_stored_file((f.dir / (prefix + "-trusted.asy")).string(), &trusted, &error))
+      << error;
+  EXPECT_TRUE(connectors::read_stored_file((f.dir / (prefix + "-att.asy")).string(), &atts, &error))
+      << error;
+  connectors::VerifyOptions opt;
+  opt.public_key = engine::EngineKey::load((f.dir / "engine.pem").string())->public_key();
+  return connectors::verify_stream(trusted, atts, opt);
+}
+
 size_t total_bytes(const std::vector<std::vector<uint8_t>>& recs) {
   size_t n = 0;
   for (const auto& r : recs) n += r.size();
@@ -286,16 +300,7 @@ TEST(SignedBatchesCarriedOnce, EveryReadingReverifiesFromTheOutputAlone) {
     EXPECT_LT(out_once, out_every / 2);
 
     // The chains cover the references like any record: verify-stream passes.
-    std::vector<connectors::StoredRecord> trusted, atts;
-    std::string error;
-    ASSERT_TRUE(
-        connectors::read_stored_file((f->dir / "once-trusted.asy").string(), &trusted, &error))
-        << error;
-    ASSERT_TRUE(connectors::read_stored_file((f->dir / "once-att.asy").string(), &atts, &error))
-        << error;
-    connectors::VerifyOptions opt;
-    opt.public_key = engine::EngineKey::load((f->dir / "engine.pem").string())->public_key();
-    const connectors::VerifyReport rep = connectors::verify_stream(trusted, atts, opt);
+    const connectors::VerifyReport rep = verify_outputs(*f, "once");
     EXPECT_TRUE(rep.ok()) << (rep.findings.empty() ? "" : rep.findings[0].kind);
     EXPECT_EQ(rep.records, f->readings);
   }
@@ -432,16 +437,7 @@ TEST(GroupedTrustedRecords, EveryReadingReverifiesFromTheOutputAlone) {
     EXPECT_LT(out_g, 1.5 * in);
 
     // The chain covers grouped records like any record: verify-stream passes.
-    std::vector<connectors::StoredRecord> trusted, atts;
-    std::string error;
-    ASSERT_TRUE(
-        connectors::read_stored_file((f->dir / "grouped-trusted.asy").string(), &trusted, &error))
-        << error;
-    ASSERT_TRUE(connectors::read_stored_file((f->dir / "grouped-att.asy").string(), &atts, &error))
-        << error;
-    connectors::VerifyOptions opt;
-    opt.public_key = engine::EngineKey::load((f->dir / "engine.pem").string())->public_key();
-    const connectors::VerifyReport rep = connectors::verify_stream(trusted, atts, opt);
+    const connectors::VerifyReport rep = verify_outputs(*f, "grouped");
     EXPECT_TRUE(rep.ok()) << (rep.findings.empty() ? "" : rep.findings[0].kind);
     EXPECT_EQ(rep.records, f->frames);
   }
@@ -560,14 +556,7 @@ TEST(GroupedTrustedRecords, StandForTheSameReadingsAsPerReadingRecords) {
   EXPECT_EQ(engine::read_frame_file((f->dir / "per-alerts.asy").string()).size(),
             engine::read_frame_file((f->dir / "grp-alerts.asy").string()).size());
   // And the grouped stream verifies.
-  std::vector<connectors::StoredRecord> trusted, atts;
-  std::string error;
-  ASSERT_TRUE(
-      connectors::read_stored_file((f->dir / "grp-trusted.asy").string(), &trusted, &error));
-  ASSERT_TRUE(connectors::read_stored_file((f->dir / "grp-att.asy").string(), &atts, &error));
-  connectors::VerifyOptions opt;
-  opt.public_key = engine::EngineKey::load((f->dir / "engine.pem").string())->public_key();
-  EXPECT_TRUE(connectors::verify_stream(trusted, atts, opt).ok());
+  EXPECT_TRUE(verify_outputs(*f, "grp").ok());
 }
 
 // A grouped record whose group fields do not fit together is refused by trusted_entries with
