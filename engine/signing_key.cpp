@@ -8,8 +8,10 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "crypto/ed25519.hpp"
+#include "crypto/signing.hpp"
 #include "engine/bytes.hpp"
 #include "engine/config.hpp"
 
@@ -23,9 +25,7 @@ namespace {
 
 }  // namespace
 
-EngineKey::~EngineKey() {
-  OPENSSL_cleanse(seed_.data(), seed_.size());
-}
+EngineKey::~EngineKey() = default;
 
 bool parse_engine_public_key(const std::string& arg, std::array<uint8_t, 32>* out,
                              std::string* error) {
@@ -69,15 +69,11 @@ std::string derive_engine_key_id(std::span<const uint8_t, 32> public_key) {
 
 std::shared_ptr<const EngineKey> EngineKey::from_seed(std::span<const uint8_t, 32> seed,
                                                       std::string key_id) {
-  EVP_PKEY* pkey =
-      EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.data(), seed.size());
-  if (pkey == nullptr) return nullptr;
+  auto signer = crypto::SigningKey::from_seed(crypto::SignatureAlgorithm::kEd25519, seed);
+  if (!signer || signer->public_key().size() != 32) return nullptr;
   std::shared_ptr<EngineKey> key(new EngineKey());
-  size_t len = key->public_.size();
-  const bool ok = EVP_PKEY_get_raw_public_key(pkey, key->public_.data(), &len) == 1 && len == 32;
-  EVP_PKEY_free(pkey);
-  if (!ok) return nullptr;
-  std::copy(seed.begin(), seed.end(), key->seed_.begin());
+  std::copy(signer->public_key().begin(), signer->public_key().end(), key->public_.begin());
+  key->signer_ = std::move(signer);
   key->key_id_ = key_id.empty() ? derive_engine_key_id(key->public_) : std::move(key_id);
   return key;
 }
@@ -105,7 +101,9 @@ std::shared_ptr<const EngineKey> EngineKey::load(const std::string& path, std::s
 
 std::array<uint8_t, 64> EngineKey::sign(std::span<const uint8_t> msg) const {
   std::array<uint8_t, 64> sig{};
-  crypto::ed25519_sign(seed_.data(), msg.data(), msg.size(), sig.data());
+  thread_local std::vector<uint8_t> out;
+  if (signer_->sign(msg, out) && out.size() == sig.size())
+    std::copy(out.begin(), out.end(), sig.begin());
   return sig;
 }
 

@@ -10,6 +10,10 @@
 #include <span>
 #include <string>
 
+namespace assay::crypto {
+class SigningKey;
+}
+
 namespace assay::engine {
 
 /// An Ed25519 private key with its public key and key id. Immutable; sign() is thread-safe.
@@ -30,12 +34,15 @@ class EngineKey {
   const std::string& key_id() const { return key_id_; }
   /// Raw 32-byte Ed25519 public key.
   const std::array<uint8_t, 32>& public_key() const { return public_; }
-  /// RFC 8032 signature of `msg`.
+  /// RFC 8032 signature of `msg` (libsodium where it could be set up, else OpenSSL: the same
+  /// bytes). All zero if signing failed, which no verifier accepts.
   std::array<uint8_t, 64> sign(std::span<const uint8_t> msg) const;
 
  private:
   EngineKey() = default;
-  std::array<uint8_t, 32> seed_{};
+  // Set up once: signing then costs one fixed-base scalar multiplication, not a key
+  // derivation and an OpenSSL fetch per signature (an intent is signed for every batch).
+  std::unique_ptr<const crypto::SigningKey> signer_;
   std::array<uint8_t, 32> public_{};
   std::string key_id_;
 };

@@ -5,7 +5,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
+#include "crypto/ed25519.hpp"
+#include "engine/bytes.hpp"
 #include "engine/config.hpp"
 
 namespace assay::engine {
@@ -31,6 +35,41 @@ TEST(EngineKey, SignaturesVerifyAndTamperingIsDetected) {
   auto other = EngineKey::from_seed(seed_of(8), "mine");
   EXPECT_EQ(other->key_id(), "mine");
   EXPECT_FALSE(verify_engine_signature(other->public_key(), m, key->sign(m)));
+}
+
+// The engine key signs through crypto::SigningKey (libsodium where it could be set up): its
+// signatures must be RFC 8032's bytes, the same as OpenSSL's, from any thread.
+TEST(EngineKey, SignaturesAreRfc8032BytesFromAnyThread) {
+  // RFC 8032 section 7.1, TEST 1 (empty message).
+  const auto seed_bytes =
+      from_hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+  const auto pk = from_hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+  const auto sig = from_hex(
+      "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39"
+      "701cf9b46bd25bf5f0595bbe24655141438e7a100b");
+  ASSERT_TRUE(seed_bytes && pk && sig && seed_bytes->size() == 32);
+  std::array<uint8_t, 32> seed{};
+  std::copy(seed_bytes->begin(), seed_bytes->end(), seed.begin());
+  auto key = EngineKey::from_seed(seed);
+  ASSERT_TRUE(key);
+  EXPECT_EQ(std::vector<uint8_t>(key->public_key().begin(), key->public_key().end()), *pk);
+  const auto empty = key->sign({});
+  EXPECT_EQ(std::vector<uint8_t>(empty.begin(), empty.end()), *sig);
+  // Longer messages, signed on two threads at once, against OpenSSL's signature.
+  std::vector<std::vector<uint8_t>> msgs;
+  for (size_t i = 0; i < 64; ++i) msgs.emplace_back(i * 37 + 1, static_cast<uint8_t>(i));
+  std::vector<std::array<uint8_t, 64>> sigs(msgs.size());
+  auto sign_half = [&](size_t from) {
+    for (size_t i = from; i < msgs.size(); i += 2) sigs[i] = key->sign(msgs[i]);
+  };
+  std::thread t0(sign_half, 0), t1(sign_half, 1);
+  t0.join();
+  t1.join();
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    std::array<uint8_t, 64> want{};
+    ASSERT_TRUE(crypto::ed25519_sign(seed.data(), msgs[i].data(), msgs[i].size(), want.data()));
+    EXPECT_EQ(sigs[i], want) << "message " << i;
+  }
 }
 
 TEST(EngineKey, LoadsPkcs8PemAndRefusesOtherFiles) {
