@@ -114,28 +114,7 @@ namespace {
 const wire::Reading* reading_of(const wire::TrustedReading* t, std::span<const uint8_t> sb,
                                 uint32_t index) {
   if (t->reading() != nullptr) return t->reading();
-  if (sb.size() < 8) return nullptr;
-  const uint8_t* p = sb.data();
-  // (The file identifier compared as a string_view: flatbuffers' strncmp here trips GCC 12's
-  // -Wstringop-overread under -O1 with inlining, a false positive.)
-  const std::string_view ident(reinterpret_cast<const char*>(p) + 4, 4);
-  if (ident == wire::SignedReadingIdentifier()) {
-    flatbuffers::Verifier v(p, sb.size());
-    if (!wire::VerifySignedReadingBuffer(v)) return nullptr;
-    const auto* body = wire::GetSignedReading(p)->body();
-    flatbuffers::Verifier bv(body->data(), body->size());
-    return wire::VerifyReadingBuffer(bv) ? wire::GetReading(body->data()) : nullptr;
-  }
-  if (ident == wire::SignedBatchIdentifier()) {
-    flatbuffers::Verifier v(p, sb.size());
-    if (!wire::VerifySignedBatchBuffer(v)) return nullptr;
-    const auto* body = wire::GetSignedBatch(p)->body();
-    flatbuffers::Verifier bv(body->data(), body->size());
-    if (!wire::VerifyReadingBatchBuffer(bv)) return nullptr;
-    const auto* rs = wire::GetReadingBatch(body->data())->readings();
-    return rs != nullptr && index < rs->size() ? rs->Get(index) : nullptr;
-  }
-  return nullptr;
+  return engine::reading_in_signed_bytes(sb, index);
 }
 
 std::string file_name_of(const std::string& id) {

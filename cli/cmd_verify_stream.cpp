@@ -17,6 +17,7 @@
 #include "engine/config.hpp"
 #include "engine/signed_note.hpp"
 #include "engine/signing_key.hpp"
+#include "schemas/trusted_reading_generated.h"
 
 namespace assay::cli {
 using namespace assay::engine;  // NOLINT: the tool is a thin layer over the engine
@@ -143,6 +144,17 @@ int verify_proof(const Args& args, const std::array<uint8_t, 32>& key,
     for (char c : w) line += c == '"' ? std::string("\\\"") : std::string(1, c);
     std::printf("%s\"}\n", line.c_str());
   }
+  if (proof.reading_index >= 0) {
+    // The reading it is about, named by the record's sensor (when the record is readable).
+    std::string sensor = "?";
+    flatbuffers::Verifier v(proof.record.data(), proof.record.size());
+    if (proof.record.size() >= 8 && v.VerifyBuffer<wire::TrustedReading>(nullptr) &&
+        wire::GetTrustedReading(proof.record.data())->sensor_id() != nullptr)
+      sensor = wire::GetTrustedReading(proof.record.data())->sensor_id()->str();
+    std::printf("reading %s seq %llu (reading %lld of its input record) in ", sensor.c_str(),
+                static_cast<unsigned long long>(proof.reading_seq),
+                static_cast<long long>(proof.reading_index));
+  }
   std::printf("proof of record %d:%lld (chain %d, chain_index %lld; leaf %llu of %llu): %s\n",
               proof.partition, static_cast<long long>(proof.offset), proof.partition,
               static_cast<long long>(proof.offset),
@@ -251,34 +263,75 @@ int cmd_verify_stream(int argc, char** argv) {
 int cmd_prove(int argc, char** argv) {
   Args args(
       "assay prove (--trusted FILE --attestations FILE | --brokers B --topic T "
-      "--attestations-topic A) --offset N [--partition P]",
+      "--attestations-topic A) (--offset N [--partition P] | --sensor ID --seq N)",
       "Prints an RFC 9162 inclusion proof (JSON) for the trusted record stored at partition P,\n"
       "offset N (a record file: partition 0, offset = frame index): the record bytes, its\n"
       "leaf index, the audit path and the signed checkpoint covering it (the largest one; its\n"
       "witness-cosigned copy when there is one). The proof names the record by its chain and\n"
       "chain_index. A reading whose signed bytes its batch's first reading carries (trusted\n"
       "stream v2) gets that carrier's proof nested as \"carrier\", so the proof alone lets its\n"
-      "signature be re-verified. Check it with `assay verify-stream --proof FILE --public-key "
-      "KEY`.");
+      "signature be re-verified. With --sensor and --seq instead of --offset, the proof is of\n"
+      "the record standing for that reading (its own record, or the grouped record of its\n"
+      "batch: engine.trusted_records: grouped) and names the reading (reading_index,\n"
+      "reading_seq), which the check confirms. Check it with `assay verify-stream --proof FILE\n"
+      "--public-key KEY`.");
   declare_sources(args);
-  args.option("offset", "offset of the record").option("partition", "partition of the record", "0");
+  args.option("offset", "offset of the record")
+      .option("partition", "partition of the record", "0")
+      .option("sensor", "sensor id of the reading to prove (with --seq, instead of --offset)")
+      .option("seq", "seq of the reading to prove (with --sensor)");
   if (int rc = handle_parse(args, argc, argv); rc >= 0) return rc;
-  long long offset = -1, partition = 0;
-  if (!args.has("offset") || !args.get_int("offset", offset) ||
-      !args.get_int("partition", partition) || !valid_sources(args)) {
+  long long offset = -1, partition = 0, seq = -1;
+  const bool by_reading = args.has("sensor") || args.has("seq");
+  const bool usage_ok = by_reading ? args.has("sensor") && args.has("seq") && !args.has("offset") &&
+                                         args.get_int("seq", seq) && seq >= 0 &&
+                                         !args.get("sensor").empty()
+                                   : args.has("offset") && args.get_int("offset", offset) &&
+                                         args.get_int("partition", partition);
+  if (!usage_ok || !valid_sources(args)) {
     std::fprintf(stderr, "error: %s\n\n%s",
-                 args.error().empty() ? "give a stream and --offset" : args.error().c_str(),
+                 args.error().empty()
+                     ? "give a stream and either --offset or --sensor with --seq (seq >= 0)"
+                     : args.error().c_str(),
                  args.help().c_str());
     return kExitUsage;
   }
   std::vector<connectors::StoredRecord> trusted, atts;
   std::string err;
   connectors::InclusionProof proof;
-  if (!load_streams(args, &trusted, &atts, &err) ||
-      !connectors::make_inclusion_proof(trusted, atts, static_cast<int32_t>(partition), offset,
+  if (!load_streams(args, &trusted, &atts, &err)) {
+    std::fprintf(stderr, "assay prove: %s\n", err.c_str());
+    return kExitFailure;
+  }
+  connectors::ReadingLocation at;
+  if (by_reading) {
+    const auto found =
+        connectors::find_reading(trusted, args.get("sensor"), static_cast<uint64_t>(seq));
+    if (found.empty()) {
+      std::fprintf(stderr, "assay prove: no trusted record stands for reading %s seq %lld\n",
+                   args.get("sensor").c_str(), seq);
+      return kExitFailure;
+    }
+    // More than one: the same reading trusted twice (a replay the pipeline let through); prove
+    // the first, and say so.
+    if (found.size() > 1)
+      std::fprintf(stderr,
+                   "assay prove: reading %s seq %lld is in %zu trusted records; proving "
+                   "the first (partition %d, offset %lld)\n",
+                   args.get("sensor").c_str(), seq, found.size(), found[0].partition,
+                   static_cast<long long>(found[0].offset));
+    at = found[0];
+    partition = at.partition;
+    offset = at.offset;
+  }
+  if (!connectors::make_inclusion_proof(trusted, atts, static_cast<int32_t>(partition), offset,
                                         &proof, &err)) {
     std::fprintf(stderr, "assay prove: %s\n", err.c_str());
     return kExitFailure;
+  }
+  if (by_reading) {
+    proof.reading_index = at.reading_index;
+    proof.reading_seq = static_cast<uint64_t>(seq);
   }
   std::printf("%s\n", proof.json().c_str());
   return kExitOk;

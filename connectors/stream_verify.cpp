@@ -12,6 +12,7 @@
 #include "engine/bytes.hpp"
 #include "engine/framing.hpp"
 #include "engine/signing_key.hpp"
+#include "engine/trusted_group.hpp"
 #include "engine/tsan.hpp"
 #include "schemas/trusted_reading_generated.h"
 
@@ -883,6 +884,9 @@ std::string InclusionProof::json() const {
   for (size_t i = 0; i < audit_path.size(); ++i)
     out += (i ? ",\"" : "\"") + engine::to_hex(audit_path[i]) + "\"";
   out += "],\"checkpoint\":\"" + engine::to_hex(checkpoint) + "\"";
+  if (reading_index >= 0)
+    out += ",\"reading_index\":" + std::to_string(reading_index) +
+           ",\"reading_seq\":" + std::to_string(reading_seq);
   // Last, so that the outer object's fields come first (the readers take a key's first match).
   if (!carrier.empty()) out += ",\"carrier\":" + carrier.front().json();
   return out + "}";
@@ -931,6 +935,25 @@ bool InclusionProof::parse(const std::string& t, InclusionProof* out, std::strin
       *error = "inclusion proof: audit_path longer than 64";
       return false;
     }
+  }
+  // The reading it is about, if any (before "carrier", whose proof never names one).
+  out->reading_index = -1;
+  out->reading_seq = 0;
+  size_t rp = 0, cp = t.size();
+  const bool has_reading = find_value(t, "reading_index", &rp);
+  if (find_value(t, "carrier", &cp) && has_reading && rp > cp) {
+    *error = "inclusion proof: a carrier's proof names no reading";
+    return false;
+  }
+  if (has_reading) {
+    int64_t idx = -1, seq = -1;
+    if (!read_int(t, "reading_index", &idx) || !read_int(t, "reading_seq", &seq) || idx < 0 ||
+        idx > static_cast<int64_t>(UINT32_MAX) || seq < 0) {
+      *error = "inclusion proof: reading_index and reading_seq must be non-negative integers";
+      return false;
+    }
+    out->reading_index = idx;
+    out->reading_seq = static_cast<uint64_t>(seq);
   }
   out->carrier.clear();
   // The carrier's proof, nested after every field of this one; a carrier has no carrier.
@@ -1063,7 +1086,44 @@ bool is_trusted_reading(std::span<const uint8_t> rec) {
   return rec.size() >= 8 && v.VerifyBuffer<wire::TrustedReading>(nullptr);
 }
 
+// The seq of reading `index` of a verified TrustedReading: its own, or that of reading `index`
+// of its signed bytes (a grouped record's later readings; Assay's formats only), which must be
+// the record's sensor's. False if it cannot be read.
+bool seq_of(const wire::TrustedReading* t, uint32_t index, uint64_t* seq) {
+  if (index == t->reading_index()) {
+    *seq = t->seq();
+    return true;
+  }
+  const auto* sb = t->signed_bytes();
+  if (sb == nullptr) return false;
+  const wire::Reading* r =
+      engine::reading_in_signed_bytes(std::span<const uint8_t>(sb->data(), sb->size()), index);
+  if (r == nullptr || str_of(r->sensor_id()) != str_of(t->sensor_id())) return false;
+  *seq = r->seq();
+  return true;
+}
+
 }  // namespace
+
+std::vector<ReadingLocation> find_reading(const std::vector<StoredRecord>& trusted,
+                                          std::string_view sensor_id, uint64_t seq) {
+  std::vector<ReadingLocation> found;
+  std::vector<engine::TrustedEntry> entries;
+  std::string why;
+  for (const auto& r : trusted) {
+    if (!is_trusted_reading(r.bytes)) continue;
+    const auto* t = wire::GetTrustedReading(r.bytes.data());
+    if (t->sensor_id() == nullptr || t->sensor_id()->string_view() != sensor_id ||
+        !engine::trusted_entries(*t, &entries, &why))
+      continue;
+    for (const engine::TrustedEntry& e : entries) {
+      uint64_t s = 0;
+      if (seq_of(t, e.reading_index, &s) && s == seq)
+        found.push_back({r.partition, r.offset, e.reading_index});
+    }
+  }
+  return found;
+}
 
 bool make_inclusion_proof(const std::vector<StoredRecord>& trusted,
                           const std::vector<StoredRecord>& attestations, int32_t partition,
@@ -1152,8 +1212,27 @@ std::vector<std::string> verify_inclusion_proof(const InclusionProof& p,
                   std::to_string(p.leaf_index) + " of the checkpoint's tree");
   if (!engine::merkle_verify_inclusion(id.leaf, p.leaf_index, p.tree_size, p.audit_path, root))
     why.push_back("audit path does not lead to the signed Merkle root");
-  // Signed bytes carried once: the carrier's proof, and that it is this reading's carrier.
   const auto* t = is_trusted_reading(p.record) ? wire::GetTrustedReading(p.record.data()) : nullptr;
+  // One reading: the record stands for it and gives it the seq the proof names.
+  if (p.reading_index >= 0 && t != nullptr) {
+    const auto idx = static_cast<uint32_t>(p.reading_index);
+    std::vector<engine::TrustedEntry> entries;
+    std::string bad;
+    bool covered = false;
+    if (engine::trusted_entries(*t, &entries, &bad))
+      for (const engine::TrustedEntry& e : entries) covered = covered || e.reading_index == idx;
+    uint64_t seq = 0;
+    if (!covered)
+      why.push_back("the record does not stand for reading " + std::to_string(idx) +
+                    " of its input record" + (bad.empty() ? "" : " (" + bad + ")"));
+    else if (!seq_of(t, idx, &seq))
+      why.push_back("the seq of reading " + std::to_string(idx) +
+                    " cannot be read from the record or its signed bytes");
+    else if (seq != p.reading_seq)
+      why.push_back("the proof names seq " + std::to_string(p.reading_seq) + " but reading " +
+                    std::to_string(idx) + " of the record has seq " + std::to_string(seq));
+  }
+  // Signed bytes carried once: the carrier's proof, and that it is this reading's carrier.
   const bool reference = t != nullptr && t->signed_bytes_at() == wire::SignedBytesAt::Carrier;
   if (!reference && !p.carrier.empty())
     why.push_back("the proof has a carrier but the record holds its own signed bytes");

@@ -132,6 +132,12 @@ struct InclusionProof {
   /// SignedBytesAt::Carrier): the proof of that carrier record (one entry; none otherwise), so
   /// the proof alone lets the reading's signature be re-verified.
   std::vector<InclusionProof> carrier;
+  /// The reading the proof is about when it was asked for by sensor and seq (`assay prove
+  /// --sensor ID --seq N`): its index in the input record, -1 for a proof of the record alone.
+  /// The record must stand for that reading (its own, or one of a grouped record's) and give it
+  /// `reading_seq`.
+  int64_t reading_index = -1;
+  uint64_t reading_seq = 0;  ///< the seq of that reading
   /// As JSON (hex for bytes), one object (the carrier's proof nested as "carrier").
   std::string json() const;
   /// Parses json(); false with a message on malformed input.
@@ -146,11 +152,29 @@ bool make_inclusion_proof(const std::vector<StoredRecord>& trusted,
                           const std::vector<StoredRecord>& attestations, int32_t partition,
                           int64_t offset, InclusionProof* out, std::string* error);
 
+/// Where one reading is in a trusted stream: the record standing for it, and its index in its
+/// input record.
+struct ReadingLocation {
+  int32_t partition = 0;  ///< stored position of the record
+  int64_t offset = 0;
+  uint32_t reading_index = 0;
+};
+
+/// The trusted records of `trusted` (stored order) that stand for the reading of `sensor_id`
+/// with `seq`: a per-reading record with that seq, or a grouped record one of whose readings has
+/// it (the readings after a group's first are read from its signed bytes, which needs Assay's
+/// own formats: SignedReading, SignedBatch). Records that fail the FlatBuffers Verifier, or
+/// whose group fields do not fit together, are passed over.
+std::vector<ReadingLocation> find_reading(const std::vector<StoredRecord>& trusted,
+                                          std::string_view sensor_id, uint64_t seq);
+
 /// Checks a proof alone: checkpoint signature, record hash, that the record is the one the
 /// proof names (chain = partition, chain_index = offset) at the leaf it claims, and the audit
 /// path to the signed Merkle root; for a record that refers to a carrier, the carrier's proof
 /// the same way, and that the carrier is an earlier record of the same chain, input record and
-/// sensor whose signed bytes hash to the reference. Empty result = valid; otherwise the reasons.
+/// sensor whose signed bytes hash to the reference; for a proof of one reading (reading_index
+/// >= 0), that the record stands for that reading and gives it reading_seq. Empty result =
+/// valid; otherwise the reasons.
 std::vector<std::string> verify_inclusion_proof(const InclusionProof& proof,
                                                 const std::array<uint8_t, 32>& public_key);
 

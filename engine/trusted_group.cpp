@@ -1,5 +1,9 @@
 #include "engine/trusted_group.hpp"
 
+#include "schemas/reading_batch_generated.h"
+#include "schemas/signed_batch_generated.h"
+#include "schemas/signed_reading_generated.h"
+
 namespace assay::engine {
 namespace {
 
@@ -109,6 +113,33 @@ bool trusted_entries(const wire::TrustedReading& t, std::vector<TrustedEntry>* o
     out->push_back(e);
   }
   return true;
+}
+
+const wire::Reading* reading_in_signed_bytes(std::span<const uint8_t> sb, uint32_t index) {
+  if (sb.size() < 8) return nullptr;
+  const uint8_t* p = sb.data();
+  // (The file identifier compared as a string_view: flatbuffers' strncmp here trips GCC 12's
+  // -Wstringop-overread under -O1 with inlining, a false positive.)
+  const std::string_view ident(reinterpret_cast<const char*>(p) + 4, 4);
+  if (ident == wire::SignedReadingIdentifier()) {
+    flatbuffers::Verifier v(p, sb.size());
+    if (index != 0 || !wire::VerifySignedReadingBuffer(v)) return nullptr;
+    const auto* body = wire::GetSignedReading(p)->body();
+    if (body == nullptr) return nullptr;
+    flatbuffers::Verifier bv(body->data(), body->size());
+    return wire::VerifyReadingBuffer(bv) ? wire::GetReading(body->data()) : nullptr;
+  }
+  if (ident == wire::SignedBatchIdentifier()) {
+    flatbuffers::Verifier v(p, sb.size());
+    if (!wire::VerifySignedBatchBuffer(v)) return nullptr;
+    const auto* body = wire::GetSignedBatch(p)->body();
+    if (body == nullptr) return nullptr;
+    flatbuffers::Verifier bv(body->data(), body->size());
+    if (!wire::VerifyReadingBatchBuffer(bv)) return nullptr;
+    const auto* rs = wire::GetReadingBatch(body->data())->readings();
+    return rs != nullptr && index < rs->size() ? rs->Get(index) : nullptr;
+  }
+  return nullptr;
 }
 
 void derive_uncorrected(TrustedEntry& e, const wire::Reading& reading) {

@@ -4,6 +4,7 @@
 /// reading of its group_reading_indexes with the per-reading values of its group_* vectors.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,12 @@ struct TrustedEntry {
 /// ascending, or the first is not reading_index).
 bool trusted_entries(const wire::TrustedReading& t, std::vector<TrustedEntry>* out,
                      std::string* why);
+
+/// Reading `index` of signed bytes in Assay's own formats (a SignedReading: index 0; a
+/// SignedBatch: its ReadingBatch's reading `index`), each buffer through the FlatBuffers
+/// Verifier first. Null for other formats (OCMF, SenML/COSE), malformed bytes or an index out of
+/// range. The reading points into `signed_bytes`.
+const wire::Reading* reading_in_signed_bytes(std::span<const uint8_t> signed_bytes, uint32_t index);
 
 /// Fills an entry whose values the record left to its reading (values_given false) as the wire
 /// contract says for an uncorrected reading: its value, U = 2 x std_uncertainty, k = 2.

@@ -178,6 +178,42 @@ TEST_F(VerifyStreamRun, ProofRoundTripAndTamperedProofs) {
   EXPECT_EQ(r.code, 2) << r.out;
 }
 
+// `assay prove --sensor ID --seq N`: the proof of the record standing for that reading, naming
+// it; verify-stream confirms the reading and refuses a proof whose seq was edited.
+TEST_F(VerifyStreamRun, ProofOfAReadingBySensorAndSeq) {
+  const Result p = sh(kAssay + " prove" + streams() + " --sensor urn:s:2 --seq 77");
+  ASSERT_EQ(p.code, 0) << p.out;
+  EXPECT_NE(p.out.find("\"offset\":77,"), std::string::npos) << p.out;  // reading i is record i
+  EXPECT_NE(p.out.find("\"reading_index\":0,\"reading_seq\":77"), std::string::npos) << p.out;
+  std::ofstream(dir / "proof.json") << p.out;
+  Result r = sh(kAssay + " verify-stream --proof " + (dir / "proof.json").string() +
+                " --public-key " + key);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("reading urn:s:2 seq 77 (reading 0 of its input record) in proof of record "
+                       "0:77"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("VALID"), std::string::npos) << r.out;
+  std::string edited = p.out;
+  edited.replace(edited.find("\"reading_seq\":77"), 17, "\"reading_seq\":78");
+  std::ofstream(dir / "edited.json") << edited;
+  r = sh(kAssay + " verify-stream --proof " + (dir / "edited.json").string() + " --public-key " +
+         key);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("the proof names seq 78 but reading 0 of the record has seq 77"),
+            std::string::npos)
+      << r.out;
+  // Another sensor's seq, and a seq the stream does not hold: nothing to prove.
+  r = sh(kAssay + " prove" + streams() + " --sensor urn:s:3 --seq 77");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("no trusted record stands for reading urn:s:3 seq 77"), std::string::npos)
+      << r.out;
+  EXPECT_EQ(sh(kAssay + " prove" + streams() + " --sensor urn:s:2 --seq 4000").code, 1);
+  // --sensor needs --seq, and excludes --offset.
+  EXPECT_EQ(sh(kAssay + " prove" + streams() + " --sensor urn:s:2").code, 2);
+  EXPECT_EQ(sh(kAssay + " prove" + streams() + " --sensor urn:s:2 --seq 77 --offset 77").code, 2);
+}
+
 TEST_F(VerifyStreamRun, AnOpenTailIsCountedButNoCheckpointNeverVerifies) {
   // Without the final checkpoint: the tail is unattested, tolerated (and counted) with
   // --allow-open-tail.

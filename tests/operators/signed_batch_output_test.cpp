@@ -443,6 +443,68 @@ TEST(GroupedTrustedRecords, EveryReadingReverifiesFromTheOutputAlone) {
   }
 }
 
+// `assay prove --sensor --seq` (connectors::find_reading): the 6th reading of the third batch
+// is found by its sensor and seq, in the middle of its grouped record or as its own record, and
+// its proof names it and verifies alone; a wrong seq, an index the record does not stand for,
+// and readings the stream does not hold are refused.
+TEST(GroupedTrustedRecords, AProofOfOneReadingNamesItsSensorAndSeq) {
+  const auto f = simulate(8);
+  ASSERT_TRUE(run(*f, "grouped", "once", "grouped").ok);
+  ASSERT_TRUE(run(*f, "once", "once").ok);
+  const auto key = engine::EngineKey::load((f->dir / "engine.pem").string())->public_key();
+  for (const std::string layout : {"grouped", "once"}) {
+    SCOPED_TRACE(layout);
+    std::vector<connectors::StoredRecord> trusted, atts;
+    std::string error;
+    ASSERT_TRUE(connectors::read_stored_file((f->dir / (layout + "-trusted.asy")).string(),
+                                             &trusted, &error));
+    ASSERT_TRUE(
+        connectors::read_stored_file((f->dir / (layout + "-att.asy")).string(), &atts, &error));
+    // The reading, from the third input record itself (no faults: one record per batch, or one
+    // per reading, in input order).
+    const auto in = engine::read_frame_file((f->dir / "in.asy").string());
+    ASSERT_GE(in.size(), 3u);
+    const wire::Reading* r = engine::reading_in_signed_bytes(in[2], 5);
+    ASSERT_NE(r, nullptr);
+    const std::string sensor = r->sensor_id()->str();
+    const uint64_t seq = r->seq();
+    const auto found = connectors::find_reading(trusted, sensor, seq);
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].offset, layout == "grouped" ? 2 : 2 * 8 + 5);
+    EXPECT_EQ(found[0].reading_index, 5u);
+    connectors::InclusionProof proof;
+    ASSERT_TRUE(connectors::make_inclusion_proof(trusted, atts, found[0].partition, found[0].offset,
+                                                 &proof, &error))
+        << error;
+    proof.reading_index = 5;
+    proof.reading_seq = seq;
+    connectors::InclusionProof again;  // through its JSON
+    ASSERT_TRUE(connectors::InclusionProof::parse(proof.json(), &again, &error)) << error;
+    EXPECT_EQ(again.reading_index, 5);
+    EXPECT_EQ(again.reading_seq, seq);
+    EXPECT_TRUE(connectors::verify_inclusion_proof(again, key).empty());
+    auto wrong_seq = again;
+    wrong_seq.reading_seq = seq + 1;
+    const auto why_seq = connectors::verify_inclusion_proof(wrong_seq, key);
+    ASSERT_EQ(why_seq.size(), 1u);
+    EXPECT_NE(why_seq[0].find("of the record has seq " + std::to_string(seq)), std::string::npos)
+        << why_seq[0];
+    auto wrong_index = again;
+    wrong_index.reading_index = 8;  // past the batch
+    const auto why_index = connectors::verify_inclusion_proof(wrong_index, key);
+    ASSERT_EQ(why_index.size(), 1u);
+    EXPECT_NE(why_index[0].find("does not stand for reading 8"), std::string::npos) << why_index[0];
+    // A proof of the record alone still verifies and names no reading.
+    connectors::InclusionProof plain;
+    ASSERT_TRUE(connectors::make_inclusion_proof(trusted, atts, found[0].partition, found[0].offset,
+                                                 &plain, &error));
+    EXPECT_EQ(plain.json().find("reading_index"), std::string::npos);
+    EXPECT_TRUE(connectors::verify_inclusion_proof(plain, key).empty());
+    EXPECT_TRUE(connectors::find_reading(trusted, sensor, seq + 100000).empty());
+    EXPECT_TRUE(connectors::find_reading(trusted, sensor + "x", seq).empty());
+  }
+}
+
 // What a stream says about one reading.
 struct Said {
   std::string sensor;
