@@ -446,7 +446,7 @@ TEST(GroupedTrustedRecords, EveryReadingReverifiesFromTheOutputAlone) {
 // `assay prove --sensor --seq` (connectors::find_reading): the 6th reading of the third batch
 // is found by its sensor and seq, in the middle of its grouped record or as its own record, and
 // its proof names it and verifies alone; a wrong seq, an index the record does not stand for,
-// and readings the stream does not hold are refused.
+// a reading named inside a carrier's proof, and readings the stream does not hold are refused.
 TEST(GroupedTrustedRecords, AProofOfOneReadingNamesItsSensorAndSeq) {
   const auto f = simulate(8);
   ASSERT_TRUE(run(*f, "grouped", "once", "grouped").ok);
@@ -500,6 +500,15 @@ TEST(GroupedTrustedRecords, AProofOfOneReadingNamesItsSensorAndSeq) {
                                                  &plain, &error));
     EXPECT_EQ(plain.json().find("reading_index"), std::string::npos);
     EXPECT_TRUE(connectors::verify_inclusion_proof(plain, key).empty());
+    EXPECT_EQ(plain.carrier.empty(), layout == "grouped");  // grouped records hold their bytes
+    if (!plain.carrier.empty()) {  // a reading named inside the carrier's proof is refused
+      std::string text = plain.json();
+      const size_t c = text.find("\"carrier\":{") + 11;
+      text.insert(c, "\"reading_index\":5,\"reading_seq\":" + std::to_string(seq) + ",");
+      connectors::InclusionProof moved;
+      EXPECT_FALSE(connectors::InclusionProof::parse(text, &moved, &error));
+      EXPECT_NE(error.find("a carrier's proof names no reading"), std::string::npos) << error;
+    }
     EXPECT_TRUE(connectors::find_reading(trusted, sensor, seq + 100000).empty());
     EXPECT_TRUE(connectors::find_reading(trusted, sensor + "x", seq).empty());
   }
