@@ -658,6 +658,14 @@ struct Accounting {
   std::map<ReadingKey, int> seen;
 };
 
+/// Exactly-once accounting: every expected reading in exactly one output, nothing else.
+inline void expect_each_reading_once(const Accounting& a) {
+  EXPECT_EQ(a.missing, 0u);
+  EXPECT_EQ(a.duplicates, 0u);
+  EXPECT_EQ(a.unknown, 0u);
+  EXPECT_EQ(a.undecodable, 0u);
+}
+
 inline Accounting account(const std::map<ReadingKey, size_t>& expected,
                           const std::vector<const std::vector<Message>*>& outputs) {
   Accounting a;
