@@ -247,6 +247,13 @@ size_t total_bytes(const std::vector<std::vector<uint8_t>>& recs) {
   return n;
 }
 
+// Output bytes per reading of a run: its trusted and attestations records.
+double out_bytes_per_reading(const Fleet& f, const std::string& prefix) {
+  const auto t = engine::read_frame_file((f.dir / (prefix + "-trusted.asy")).string());
+  const auto a = engine::read_frame_file((f.dir / (prefix + "-att.asy")).string());
+  return static_cast<double>(total_bytes(t) + total_bytes(a)) / static_cast<double>(f.readings);
+}
+
 TEST(SignedBatchesCarriedOnce, EveryReadingReverifiesFromTheOutputAlone) {
   for (uint32_t per_batch : {8u, 64u}) {
     SCOPED_TRACE("readings per batch " + std::to_string(per_batch));
@@ -286,13 +293,9 @@ TEST(SignedBatchesCarriedOnce, EveryReadingReverifiesFromTheOutputAlone) {
     }
 
     // Bytes per reading (trusted + attestations) against the input's.
-    const auto a_once = engine::read_frame_file((f->dir / "once-att.asy").string());
-    const auto a_every = engine::read_frame_file((f->dir / "every-att.asy").string());
     const double in = static_cast<double>(f->input_bytes) / static_cast<double>(f->readings);
-    const double out_once =
-        static_cast<double>(total_bytes(t_once) + total_bytes(a_once)) / f->readings;
-    const double out_every =
-        static_cast<double>(total_bytes(t_every) + total_bytes(a_every)) / f->readings;
+    const double out_once = out_bytes_per_reading(*f, "once");
+    const double out_every = out_bytes_per_reading(*f, "every");
     std::printf(
         "[ bytes ] %u readings per batch: input %.0f B/reading; output with provenance "
         "%.0f B/reading once (%.2fx input), %.0f every (%.2fx)\n",
@@ -411,7 +414,6 @@ TEST(GroupedTrustedRecords, EveryReadingReverifiesFromTheOutputAlone) {
     EXPECT_EQ(once.trusted, f->readings);
 
     const auto t_g = engine::read_frame_file((f->dir / "grouped-trusted.asy").string());
-    const auto t_once = engine::read_frame_file((f->dir / "once-trusted.asy").string());
     const Reverified a = reverify(*f, t_g);
     EXPECT_EQ(a.records, f->frames);  // one record per batch (one sensor each)
     EXPECT_EQ(a.readings, f->readings);
@@ -423,12 +425,9 @@ TEST(GroupedTrustedRecords, EveryReadingReverifiesFromTheOutputAlone) {
     EXPECT_EQ(a.readings_match, f->readings);
 
     // Bytes per reading (trusted + attestations) against the input's and the per-reading layout's.
-    const auto a_g = engine::read_frame_file((f->dir / "grouped-att.asy").string());
-    const auto a_once = engine::read_frame_file((f->dir / "once-att.asy").string());
     const double in = static_cast<double>(f->input_bytes) / static_cast<double>(f->readings);
-    const double out_g = static_cast<double>(total_bytes(t_g) + total_bytes(a_g)) / f->readings;
-    const double out_once =
-        static_cast<double>(total_bytes(t_once) + total_bytes(a_once)) / f->readings;
+    const double out_g = out_bytes_per_reading(*f, "grouped");
+    const double out_once = out_bytes_per_reading(*f, "once");
     std::printf(
         "[ bytes ] %u readings per batch: input %.0f B/reading; output with provenance "
         "%.0f B/reading grouped (%.2fx input), %.0f per reading (%.2fx)\n",
