@@ -38,6 +38,29 @@ rd_kafka_t* make_reader(const KafkaClientSettings& settings, const std::string& 
   return rk;
 }
 
+}  // namespace
+
+std::string unfinished_read(const std::string& topic, int timeout_ms,
+                            const std::map<int32_t, int64_t>& high,
+                            const std::map<int32_t, int64_t>& next,
+                            const std::string& last_transient) {
+  std::string s = "timed out after " + std::to_string(timeout_ms) + " ms reading " + topic + ":";
+  const char* sep = " ";
+  for (const auto& [p, hi] : high) {
+    const auto it = next.find(p);
+    s += sep;
+    s += "partition " + std::to_string(p) + " at offset " +
+         (it == next.end() ? std::string("?") : std::to_string(it->second)) + " of " +
+         std::to_string(hi);
+    sep = ", ";
+  }
+  if (high.empty()) s += " every partition read";
+  s += last_transient.empty() ? "; no broker error seen" : "; last broker error: " + last_transient;
+  return s;
+}
+
+namespace {
+
 // Calls `fn` for every record of the given partitions (one assignment) up to their high
 // watermarks at the time of the call, in offset order per partition.
 // With max_records > 0, only the last max_records offsets of each partition; *whole (if given)
@@ -47,6 +70,7 @@ bool each_in_partitions(rd_kafka_t* rk, const std::string& topic, const std::vec
                         int timeout_ms, bool* whole = nullptr) {
   if (whole != nullptr) *whole = true;
   std::map<int32_t, int64_t> high;  // partitions still to read -> high watermark
+  std::map<int32_t, int64_t> next;  // partitions still to read -> next offset expected
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
   for (int32_t p : parts) {
@@ -65,6 +89,7 @@ bool each_in_partitions(rd_kafka_t* rk, const std::string& topic, const std::vec
     }
     if (start >= hi) continue;
     high[p] = hi;
+    next[p] = start;
     rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = start;
   }
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -76,9 +101,10 @@ bool each_in_partitions(rd_kafka_t* rk, const std::string& topic, const std::vec
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   bool ok = true;
+  std::string last_transient;  // the last error the consumer recovers from by itself
   while (ok && !high.empty()) {
     if (std::chrono::steady_clock::now() > deadline) {
-      *error = "timed out reading " + topic;
+      *error = unfinished_read(topic, timeout_ms, high, next, last_transient);
       ok = false;
       break;
     }
@@ -96,11 +122,14 @@ bool each_in_partitions(rd_kafka_t* rk, const std::string& topic, const std::vec
         *error = "reading " + topic + "/" + std::to_string(m->partition) + ": " +
                  rd_kafka_message_errstr(m);
         ok = false;
+      } else {
+        last_transient = rd_kafka_message_errstr(m);
       }
     } else if (it != high.end()) {
       if (m->offset < it->second)
         fn(m->partition, m->offset,
            std::span<const uint8_t>(static_cast<const uint8_t*>(m->payload), m->len));
+      next[m->partition] = m->offset + 1;
       if (m->offset >= it->second - 1) high.erase(it);
     }
     rd_kafka_message_destroy(m);

@@ -3,7 +3,9 @@
 /// tail (chains continued after a restart, connectors/kafka_sink.*) or every partition from
 /// the beginning to the end (`assay verify-stream --brokers`). Bounded waits; never commits.
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -49,5 +51,14 @@ bool read_kafka_topic(const KafkaClientSettings& settings, const std::string& to
 /// cluster cannot be reached.
 int kafka_partition_count(const KafkaClientSettings& settings, const std::string& topic,
                           std::string* error);
+
+/// The message of a read that ran out of time: every partition not read to its end, with the
+/// next offset it expected and the end it was reading to (`high`: partition -> end, `next`:
+/// partition -> next offset), and the last error the consumer was recovering from (empty:
+/// none), so that an operator sees which partitions stalled and why.
+std::string unfinished_read(const std::string& topic, int timeout_ms,
+                            const std::map<int32_t, int64_t>& high,
+                            const std::map<int32_t, int64_t>& next,
+                            const std::string& last_transient);
 
 }  // namespace assay::connectors

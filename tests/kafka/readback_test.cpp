@@ -173,5 +173,48 @@ TEST(KafkaReadback, ReadsBackThroughABrokerRestart) {
   EXPECT_GE(reads, 3);
 }
 
+// A read-back that runs out of time says where it stopped: which partition, at which offset
+// of which end, and what the broker last answered, so that an operator sees what stalled.
+// Here the consumer of the records is the slow part (1.2 s per record, 2 s to read three).
+TEST(KafkaReadback, ATimedOutReadSaysWhichPartitionStoppedWhere) {
+  ASSAY_REQUIRE_BROKER();
+  const std::string topic = unique_name("readback-slow");
+  create_topic(topic, 1);
+  {
+    rd_kafka_t* w = txn_producer(topic + "-w", 60000);
+    ASSERT_NE(w, nullptr);
+    check(rd_kafka_begin_transaction(w));
+    for (const char* v : {"a", "b", "c"}) produce(w, topic, v);
+    check(rd_kafka_commit_transaction(w, 30000));
+    rd_kafka_destroy(w);
+  }
+  connectors::KafkaClientSettings settings;
+  settings.brokers = bootstrap();
+  int64_t delivered = 0;
+  std::string error;
+  EXPECT_FALSE(connectors::for_each_kafka_record_in(
+      settings, topic, {0},
+      [&](int32_t, int64_t, std::span<const uint8_t>) {
+        ++delivered;
+        std::this_thread::sleep_for(1200ms);
+      },
+      &error, 2000));
+  ASSERT_GE(delivered, 1);
+  ASSERT_LT(delivered, 3);
+  EXPECT_NE(error.find("timed out after 2000 ms reading " + topic), std::string::npos) << error;
+  // The records the consumer was given are the ones the message counts as read; the end is
+  // offset 4 (offset 3 is the transaction's commit marker).
+  EXPECT_NE(error.find("partition 0 at offset " + std::to_string(delivered) + " of 4"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("no broker error seen"), std::string::npos) << error;
+
+  // The message itself: every unfinished partition, and the last error recovered from.
+  EXPECT_EQ(connectors::unfinished_read("t", 500, {{1, 40}, {4, 7}}, {{1, 17}, {4, 0}},
+                                        "Broker: Not leader for partition"),
+            "timed out after 500 ms reading t: partition 1 at offset 17 of 40, partition 4 at "
+            "offset 0 of 7; last broker error: Broker: Not leader for partition");
+}
+
 }  // namespace
 }  // namespace assay::kt
