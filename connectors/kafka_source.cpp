@@ -436,10 +436,18 @@ void KafkaSource::stop() {
   // rebalance, e.g. a scale-down while an instance joins. A source stopped before its first
   // assignment therefore waits for it (bounded; not while the cluster is unreachable), without
   // handing it to the pipeline; records fetched meanwhile are dropped, their offsets not stored.
+  // A consumer that has never reached the cluster (unreachable, TLS refused) has not joined:
+  // it stops at once instead of waiting out the bound.
   if (!ever_assigned_.load()) {
     stopping_.store(true);
     const int64_t until = engine::monotonic_ns() + 15'000'000'000LL;
     while (!ever_assigned_.load() && engine::monotonic_ns() < until) {
+      if (!topic_checked_) {
+        int parts = 0;
+        if (check_topic(rk_, config_.topic, 1000, &parts) == TopicCheck::kUnreachable) break;
+        topic_checked_ = true;  // reachable: the consumer may be joining; wait for it
+        connected_.store(true);
+      }
       rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100);
       if (m != nullptr) rd_kafka_message_destroy(m);
       if (!connected_.load() && topic_checked_) break;  // down: the join cannot complete
