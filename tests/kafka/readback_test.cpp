@@ -45,6 +45,16 @@ void check(rd_kafka_error_t* e) {
   rd_kafka_error_destroy(e);
 }
 
+// Writes `values` to partition 0 of `topic` in one committed transaction.
+void commit_values(const std::string& topic, const std::vector<std::string>& values) {
+  rd_kafka_t* w = txn_producer(topic + "-w", 60000);
+  ASSERT_NE(w, nullptr);
+  check(rd_kafka_begin_transaction(w));
+  for (const std::string& v : values) produce(w, topic, v);
+  check(rd_kafka_commit_transaction(w, 30000));
+  rd_kafka_destroy(w);
+}
+
 // One committed record, a transaction left open ("dangling"), then another committed one.
 struct DanglingLog {
   std::string topic = unique_name("readback");
@@ -134,14 +144,9 @@ TEST(KafkaReadback, ReadsBackThroughABrokerRestart) {
   ASSAY_REQUIRE_BROKER();
   const std::string topic = unique_name("readback-restart");
   create_topic(topic, 1);
-  {
-    rd_kafka_t* w = txn_producer(topic + "-w", 60000);
-    ASSERT_NE(w, nullptr);
-    check(rd_kafka_begin_transaction(w));
-    for (int i = 0; i < 10; ++i) produce(w, topic, "r" + std::to_string(i));
-    check(rd_kafka_commit_transaction(w, 30000));
-    rd_kafka_destroy(w);
-  }
+  std::vector<std::string> values;
+  for (int i = 0; i < 10; ++i) values.push_back("r" + std::to_string(i));
+  ASSERT_NO_FATAL_FAILURE(commit_values(topic, values));
   connectors::KafkaClientSettings settings;
   settings.brokers = bootstrap();
   std::atomic<bool> done{false};
@@ -180,14 +185,7 @@ TEST(KafkaReadback, ATimedOutReadSaysWhichPartitionStoppedWhere) {
   ASSAY_REQUIRE_BROKER();
   const std::string topic = unique_name("readback-slow");
   create_topic(topic, 1);
-  {
-    rd_kafka_t* w = txn_producer(topic + "-w", 60000);
-    ASSERT_NE(w, nullptr);
-    check(rd_kafka_begin_transaction(w));
-    for (const char* v : {"a", "b", "c"}) produce(w, topic, v);
-    check(rd_kafka_commit_transaction(w, 30000));
-    rd_kafka_destroy(w);
-  }
+  ASSERT_NO_FATAL_FAILURE(commit_values(topic, {"a", "b", "c"}));
   connectors::KafkaClientSettings settings;
   settings.brokers = bootstrap();
   int64_t delivered = 0;
