@@ -3,17 +3,21 @@
 // CPU has SHA extensions); crypto::sha256_many (1,024 messages at once: the widest
 // multi-buffer lanes). Message sizes: 65 bytes (an RFC 9162 tree node), 720 bytes (a
 // TrustedReading with its chain prefix) and 10,240 bytes (a grouped TrustedReading of a
-// SignedBatch of 64 readings, whose leaf provenance hashes).
+// SignedBatch of 64 readings, whose leaf provenance hashes). For the chain step (one 86-byte
+// message at a time): crypto::sha256 (OpenSSL EVP, context reused) and intel-ipsec-mb's
+// single-buffer IMB_SHA256.
 //
 //   assay_bench_crypto_sha256 --benchmark_min_time=1 --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
+#include <intel-ipsec-mb.h>
 #include <openssl/evp.h>
 
 #include <array>
 #include <span>
 #include <vector>
 
+#include "crypto/sha256.hpp"
 #include "crypto/sha256_many.hpp"
 
 namespace {
@@ -42,6 +46,36 @@ void BM_OpenSslOne(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
 }
 BENCHMARK(BM_OpenSslOne)->Arg(65)->Arg(720)->Arg(10240);
+
+// One message at a time, as the serial chain step hashes: crypto::sha256 (EVP, one context
+// per thread reused).
+void BM_Sha256One(benchmark::State& state) {
+  const auto m = messages(1024, static_cast<size_t>(state.range(0)));
+  size_t i = 0;
+  for (auto _ : state) {
+    Digest d = assay::crypto::sha256(std::span<const uint8_t>(m[i++ % m.size()]));
+    benchmark::DoNotOptimize(d);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_Sha256One)->Arg(86);
+
+// The same with intel-ipsec-mb's single-buffer one-shot (IMB_SHA256, the manager set up once).
+void BM_ImbOne(benchmark::State& state) {
+  const auto m = messages(1024, static_cast<size_t>(state.range(0)));
+  IMB_MGR* mgr = alloc_mb_mgr(0);
+  init_mb_mgr_auto(mgr, nullptr);
+  Digest d{};
+  size_t i = 0;
+  for (auto _ : state) {
+    const auto& msg = m[i++ % m.size()];
+    IMB_SHA256(mgr, msg.data(), msg.size(), d.data());
+    benchmark::DoNotOptimize(d);
+  }
+  free_mb_mgr(mgr);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_ImbOne)->Arg(86);
 
 // Items are messages: one iteration hashes two.
 void BM_Sha256Two(benchmark::State& state) {
