@@ -1,8 +1,13 @@
 # syntax=docker/dockerfile:1
 # Assay container image: the `assay` binary on Debian 12 slim, run as the non-root user 10001.
 #
-#   docker build -t ghcr.io/assay/assay:0.1.0 .
+#   docker build --build-arg ASSAY_BUILD_ID=$(git rev-parse --short=12 HEAD) \
+#     -t ghcr.io/assay/assay:0.1.0 .
 #   docker run --rm ghcr.io/assay/assay:0.1.0 --help
+#
+# ASSAY_BUILD_ID is the build identity the binary reports (`assay version`, every trusted
+# record's engine_build, assay_build_info): the context carries no VCS metadata, so without it
+# the image's binary says "unknown" (cmake/build_id.cmake).
 #
 # This is the image the Helm chart (helm/assay, values image.repository/tag) runs as
 # `assay run /etc/assay/pipeline/pipeline.yaml --no-progress`, with a read-only root filesystem and an
@@ -20,6 +25,7 @@ COPY scripts/setup.sh scripts/build.sh scripts/
 RUN scripts/setup.sh && rm -rf /var/lib/apt/lists/*
 # Only the sources: no build directories, demo data or VCS metadata from the context.
 COPY CMakeLists.txt ./
+COPY cmake cmake
 COPY schemas schemas
 COPY crypto crypto
 COPY engine engine
@@ -33,7 +39,9 @@ COPY cli cli
 COPY tests tests
 COPY bench bench
 # RelWithDebInfo into build/ (scripts/build.sh release); ccache survives between builds
-# through BuildKit's cache mount.
+# through BuildKit's cache mount. The build argument reaches cmake/build_id.cmake as an
+# environment variable.
+ARG ASSAY_BUILD_ID=
 RUN --mount=type=cache,target=/root/.cache/ccache \
     scripts/build.sh release \
  && install -D -m 0755 build/cli/assay /out/usr/local/bin/assay \
