@@ -1,13 +1,14 @@
 // `assay`: the command-line entry point. Dispatches to the subcommands in commands.hpp.
+#include <oneapi/tbb/global_control.h>
+
 #include <cstdio>
 #include <cstring>
 #include <new>
 
-#include <oneapi/tbb/global_control.h>
-
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
 #include "cli/config_test.hpp"
+#include "engine/audit_log.hpp"
 #include "engine/version.hpp"
 
 namespace {
@@ -59,7 +60,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (std::strcmp(cmd, "version") == 0 || std::strcmp(cmd, "--version") == 0) {
+    // WELMEC 7.2 software identification: the identity, and the checksum of the binary that
+    // runs (the audit log's engine.start event records the same checksum).
     std::printf("assay %s (build %s)\n", assay::engine::kVersion, assay::engine::kBuildId);
+    const std::string sha = assay::engine::binary_sha256_hex();
+    std::printf("binary sha256 %s\n", sha.empty() ? "unavailable" : sha.c_str());
     return 0;
   }
   for (const auto& c : kCommands) {

@@ -76,6 +76,9 @@ generated=$(sed -n 's/^const char kBuildId\[\] = "\(.*\)";$/\1/p' \
 [[ -n $generated ]] || fail "no generated build identity under $build"
 binary=$("$assay" version | sed -n 's/^assay [^ ]* (build \(.*\))$/\1/p')
 expect "assay version" "$binary" "$generated"
+# ... and the checksum of the binary that runs (WELMEC 7.2: identification and checksum).
+expect "binary sha256" "$("$assay" version | sed -n 's/^binary sha256 //p')" \
+  "$(sha256sum "$assay" | cut -d' ' -f1)"
 if [[ -z ${ASSAY_BUILD_ID:-} ]] && git -C "$src" rev-parse HEAD >/dev/null 2>&1; then
   tree=$(git -C "$src" rev-parse --short=12 HEAD)
   [[ -z $(git -C "$src" --no-optional-locks status --porcelain --untracked-files=no) ]] ||
