@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <new>
+#include <string>
 
 #include "cli/args.hpp"
 #include "cli/commands.hpp"
