@@ -109,12 +109,12 @@ int cmd_verify_results(int argc, char** argv) {
 
 namespace {
 
-// The reading a TrustedReading carries (the released one, else the one in its signed bytes:
-// `sb`, its own or its carrier's, engine/signed_bytes.hpp).
-const wire::Reading* reading_of(const wire::TrustedReading* t, std::span<const uint8_t> sb,
-                                uint32_t index) {
+// The reading a TrustedReading carries (the released one, else reading `index` of its signed
+// bytes: its own or its carrier's, engine/signed_bytes.hpp, verified once per record).
+const wire::Reading* reading_of(const wire::TrustedReading* t,
+                                const engine::SignedReadings& signed_readings, uint32_t index) {
   if (t->reading() != nullptr) return t->reading();
-  return engine::reading_in_signed_bytes(sb, index);
+  return signed_readings.get(index);
 }
 
 std::string file_name_of(const std::string& id) {
@@ -186,8 +186,9 @@ int cmd_aas(int argc, char** argv) {
       const std::span<const uint8_t> sb = resolver.resolve(*t, &missing);
       std::string bad;
       if (t->sensor_id() == nullptr || !engine::trusted_entries(*t, &entries, &bad)) continue;
+      const engine::SignedReadings signed_readings(sb);
       for (engine::TrustedEntry& e : entries) {  // one, or a grouped record's readings
-        const wire::Reading* rd = reading_of(t, sb, e.reading_index);
+        const wire::Reading* rd = reading_of(t, signed_readings, e.reading_index);
         if (rd == nullptr) continue;
         engine::derive_uncorrected(e, *rd);
         metrology::AasRecord r;

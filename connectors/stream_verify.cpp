@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "crypto/sha256.hpp"
@@ -1088,16 +1089,18 @@ bool is_trusted_reading(std::span<const uint8_t> rec) {
 
 // The seq of reading `index` of a verified TrustedReading: its own, or that of reading `index`
 // of its signed bytes (a grouped record's later readings; Assay's formats only), which must be
-// the record's sensor's. False if it cannot be read.
-bool seq_of(const wire::TrustedReading* t, uint32_t index, uint64_t* seq) {
+// the record's sensor's. False if it cannot be read. `readings` holds the record's signed
+// bytes once verified (set on first use: one verification for all readings of a record).
+bool seq_of(const wire::TrustedReading* t, uint32_t index, uint64_t* seq,
+            std::optional<engine::SignedReadings>& readings) {
   if (index == t->reading_index()) {
     *seq = t->seq();
     return true;
   }
   const auto* sb = t->signed_bytes();
   if (sb == nullptr) return false;
-  const wire::Reading* r =
-      engine::reading_in_signed_bytes(std::span<const uint8_t>(sb->data(), sb->size()), index);
+  if (!readings) readings.emplace(std::span<const uint8_t>(sb->data(), sb->size()));
+  const wire::Reading* r = readings->get(index);
   if (r == nullptr || str_of(r->sensor_id()) != str_of(t->sensor_id())) return false;
   *seq = r->seq();
   return true;
@@ -1116,9 +1119,10 @@ std::vector<ReadingLocation> find_reading(const std::vector<StoredRecord>& trust
     if (t->sensor_id() == nullptr || t->sensor_id()->string_view() != sensor_id ||
         !engine::trusted_entries(*t, &entries, &why))
       continue;
+    std::optional<engine::SignedReadings> readings;
     for (const engine::TrustedEntry& e : entries) {
       uint64_t s = 0;
-      if (seq_of(t, e.reading_index, &s) && s == seq)
+      if (seq_of(t, e.reading_index, &s, readings) && s == seq)
         found.push_back({r.partition, r.offset, e.reading_index});
     }
   }
@@ -1222,10 +1226,11 @@ std::vector<std::string> verify_inclusion_proof(const InclusionProof& p,
     if (engine::trusted_entries(*t, &entries, &bad))
       for (const engine::TrustedEntry& e : entries) covered = covered || e.reading_index == idx;
     uint64_t seq = 0;
+    std::optional<engine::SignedReadings> readings;
     if (!covered)
       why.push_back("the record does not stand for reading " + std::to_string(idx) +
                     " of its input record" + (bad.empty() ? "" : " (" + bad + ")"));
-    else if (!seq_of(t, idx, &seq))
+    else if (!seq_of(t, idx, &seq, readings))
       why.push_back("the seq of reading " + std::to_string(idx) +
                     " cannot be read from the record or its signed bytes");
     else if (seq != p.reading_seq)

@@ -115,31 +115,39 @@ bool trusted_entries(const wire::TrustedReading& t, std::vector<TrustedEntry>* o
   return true;
 }
 
-const wire::Reading* reading_in_signed_bytes(std::span<const uint8_t> sb, uint32_t index) {
-  if (sb.size() < 8) return nullptr;
+SignedReadings::SignedReadings(std::span<const uint8_t> sb) {
+  if (sb.size() < 8) return;
   const uint8_t* p = sb.data();
   // (The file identifier compared as a string_view: flatbuffers' strncmp here trips GCC 12's
   // -Wstringop-overread under -O1 with inlining, a false positive.)
   const std::string_view ident(reinterpret_cast<const char*>(p) + 4, 4);
   if (ident == wire::SignedReadingIdentifier()) {
     flatbuffers::Verifier v(p, sb.size());
-    if (index != 0 || !wire::VerifySignedReadingBuffer(v)) return nullptr;
+    if (!wire::VerifySignedReadingBuffer(v)) return;
     const auto* body = wire::GetSignedReading(p)->body();
-    if (body == nullptr) return nullptr;
+    if (body == nullptr) return;
     flatbuffers::Verifier bv(body->data(), body->size());
-    return wire::VerifyReadingBuffer(bv) ? wire::GetReading(body->data()) : nullptr;
+    if (wire::VerifyReadingBuffer(bv)) single_ = wire::GetReading(body->data());
+    return;
   }
   if (ident == wire::SignedBatchIdentifier()) {
     flatbuffers::Verifier v(p, sb.size());
-    if (!wire::VerifySignedBatchBuffer(v)) return nullptr;
+    if (!wire::VerifySignedBatchBuffer(v)) return;
     const auto* body = wire::GetSignedBatch(p)->body();
-    if (body == nullptr) return nullptr;
+    if (body == nullptr) return;
     flatbuffers::Verifier bv(body->data(), body->size());
-    if (!wire::VerifyReadingBatchBuffer(bv)) return nullptr;
-    const auto* rs = wire::GetReadingBatch(body->data())->readings();
-    return rs != nullptr && index < rs->size() ? rs->Get(index) : nullptr;
+    if (wire::VerifyReadingBatchBuffer(bv))
+      batch_ = wire::GetReadingBatch(body->data())->readings();
   }
-  return nullptr;
+}
+
+const wire::Reading* SignedReadings::get(uint32_t index) const {
+  if (single_ != nullptr) return index == 0 ? single_ : nullptr;
+  return batch_ != nullptr && index < batch_->size() ? batch_->Get(index) : nullptr;
+}
+
+const wire::Reading* reading_in_signed_bytes(std::span<const uint8_t> sb, uint32_t index) {
+  return SignedReadings(sb).get(index);
 }
 
 void derive_uncorrected(TrustedEntry& e, const wire::Reading& reading) {

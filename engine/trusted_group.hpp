@@ -38,10 +38,24 @@ struct TrustedEntry {
 bool trusted_entries(const wire::TrustedReading& t, std::vector<TrustedEntry>* out,
                      std::string* why);
 
-/// Reading `index` of signed bytes in Assay's own formats (a SignedReading: index 0; a
-/// SignedBatch: its ReadingBatch's reading `index`), each buffer through the FlatBuffers
-/// Verifier first. Null for other formats (OCMF, SenML/COSE), malformed bytes or an index out of
-/// range. The reading points into `signed_bytes`.
+/// The readings of signed bytes in Assay's own formats (a SignedReading: one; a SignedBatch:
+/// its ReadingBatch's), each buffer through the FlatBuffers Verifier once, at construction;
+/// none for other formats (OCMF, SenML/COSE) or malformed bytes. For reading many readings of
+/// one record (a grouped record's) without verifying its signed bytes once per reading.
+class SignedReadings {
+ public:
+  /// Verifies and indexes `signed_bytes`, which must outlive this object.
+  explicit SignedReadings(std::span<const uint8_t> signed_bytes);
+  /// Reading `index`, or null where there is none (see above); points into the signed bytes.
+  const wire::Reading* get(uint32_t index) const;
+
+ private:
+  const wire::Reading* single_ = nullptr;
+  const flatbuffers::Vector<flatbuffers::Offset<wire::Reading>>* batch_ = nullptr;
+};
+
+/// Reading `index` of signed bytes in Assay's own formats: SignedReadings(signed_bytes).get(index)
+/// (verifies the whole buffer: for one reading; several of one record: SignedReadings).
 const wire::Reading* reading_in_signed_bytes(std::span<const uint8_t> signed_bytes, uint32_t index);
 
 /// Fills an entry whose values the record left to its reading (values_given false) as the wire

@@ -10,6 +10,8 @@
 #include "engine/runner.hpp"
 #include "engine/trusted_group.hpp"
 #include "schemas/reading_batch_generated.h"
+#include "schemas/signed_batch_generated.h"
+#include "schemas/signed_reading_generated.h"
 #include "schemas/trusted_reading_generated.h"
 
 namespace assay::engine {
@@ -75,6 +77,61 @@ Out run(std::vector<std::vector<uint8_t>> frames, bool grouped) {
   o.verdicts = tp->verdicts;
   o.keys = tp->keys;
   return o;
+}
+
+// SignedReadings (what `assay prove --sensor --seq` and `assay aas export` read a grouped
+// record's readings through): every reading of a SignedBatch, the one of a SignedReading, none
+// of malformed or foreign bytes.
+TEST(SignedReadings, EveryReadingOfABatchTheOneOfAReadingNoneOfMalformedBytes) {
+  const std::vector<uint8_t> body = batch_of({"a", "b", "a", "c"});
+  flatbuffers::FlatBufferBuilder fbb;
+  const auto bv = fbb.CreateVector(body);
+  const auto kid = fbb.CreateString("k");
+  const auto sig = fbb.CreateVector(std::vector<uint8_t>(64, 7));
+  wire::FinishSignedBatchBuffer(fbb, wire::CreateSignedBatch(fbb, bv, kid, {}, sig));
+  const std::vector<uint8_t> batch(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+
+  const SignedReadings rs(batch);
+  for (uint32_t i = 0; i < 4; ++i) {
+    const wire::Reading* r = rs.get(i);
+    ASSERT_NE(r, nullptr) << i;
+    EXPECT_EQ(r->seq(), 100 + i);
+    EXPECT_EQ(r->sensor_id()->str(), i == 1 ? "b" : i == 3 ? "c" : "a");
+    EXPECT_EQ(reading_in_signed_bytes(batch, i), r) << "the one-reading form reads the same";
+  }
+  EXPECT_EQ(rs.get(4), nullptr);
+
+  flatbuffers::FlatBufferBuilder one;
+  const std::vector<uint8_t> reading_body = [] {
+    flatbuffers::FlatBufferBuilder b;
+    const auto id = b.CreateString("solo");
+    wire::ReadingBuilder rb(b);
+    rb.add_sensor_id(id);
+    rb.add_seq(42);
+    wire::FinishReadingBuffer(b, rb.Finish());
+    return std::vector<uint8_t>(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+  }();
+  const auto rb = one.CreateVector(reading_body);
+  const auto okid = one.CreateString("k");
+  const auto osig = one.CreateVector(std::vector<uint8_t>(64, 7));
+  wire::FinishSignedReadingBuffer(one, wire::CreateSignedReading(one, rb, okid, {}, osig));
+  const std::span<const uint8_t> reading(one.GetBufferPointer(), one.GetSize());
+  const SignedReadings single(reading);
+  ASSERT_NE(single.get(0), nullptr);
+  EXPECT_EQ(single.get(0)->seq(), 42u);
+  EXPECT_EQ(single.get(1), nullptr);
+
+  // Truncated, a corrupted body, another format: no readings, and nothing read out of bounds.
+  const SignedReadings truncated(std::span<const uint8_t>(batch.data(), batch.size() / 2));
+  EXPECT_EQ(truncated.get(0), nullptr);
+  std::vector<uint8_t> bad = batch;
+  const auto* sb = wire::GetSignedBatch(bad.data());
+  const size_t body_at = static_cast<size_t>(sb->body()->data() - bad.data());
+  for (size_t i = 0; i < 8; ++i) bad[body_at + i] = 0xff;  // the ReadingBatch's root offset
+  EXPECT_EQ(SignedReadings(bad).get(0), nullptr);
+  const std::vector<uint8_t> foreign = {'{', '"', 'a', '"', ':', '1', '}', ' ', ' '};
+  EXPECT_EQ(SignedReadings(foreign).get(0), nullptr);
+  EXPECT_EQ(SignedReadings(std::span<const uint8_t>()).get(0), nullptr);
 }
 
 TEST(GroupedOutput, OneRecordPerSensorInOrderOfFirstReading) {
