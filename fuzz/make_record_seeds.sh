@@ -33,6 +33,11 @@ routes:
 audit: {file: out/audit.log, key: $root/examples/testdata/engine.key}
 YAML
 "$assay" run p.yaml >/dev/null 2>&1
+# The same fleet with grouped trusted records (engine.trusted_records: grouped): one record per
+# sensor and SignedBatch, with group_* vectors (calibration and drift verdicts per reading).
+sed -e 's/engine: {batch_size: 4}/engine: {batch_size: 4, trusted_records: grouped}/' \
+  -e 's#out/#out-grouped/#g' p.yaml >grouped.yaml
+"$assay" run grouped.yaml >/dev/null 2>&1
 "$assay" prove --trusted out/trusted.asy --attestations out/attestations.asy --partition 0 \
   --offset 3 >out/proof.json 2>/dev/null
 python3 - "$root/fuzz/corpus" <<'PY'
@@ -103,5 +108,11 @@ write("stream_verify", "open-tail", stream(1, atts[:3], trusted))
 write("stream_verify", "witnessed", stream(2, atts, trusted))
 write("stream_verify", "record-missing", stream(0, atts, trusted[:5] + trusted[6:]))
 write("stream_verify", "proof", b"\x04" + open("out/proof.json", "rb").read())
+# Grouped trusted records: a whole stream, and the largest group as a record_json seed.
+g_trusted = frames("out-grouped/trusted.asy")
+g_atts = frames("out-grouped/attestations.asy")
+write("stream_verify", "grouped", stream(0, g_atts, g_trusted))
+write("stream_verify", "grouped-swapped", stream(0, g_atts, [g_trusted[1], g_trusted[0]] + g_trusted[2:]))
+write("record_json", "trusted-grouped-ATRD", max(g_trusted, key=len))
 PY
 echo "record seeds written under fuzz/corpus/"
