@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <random>
 
+#include "bench/bench_quality_operators.hpp"
 #include "connectors/memory.hpp"
 #include "engine/config.hpp"
 #include "engine/decode.hpp"
@@ -112,28 +113,6 @@ std::shared_ptr<metrology::InstrumentRegister> million_register() {
   return reg;
 }
 
-void add_quality_operators(engine::Pipeline& p, engine::Metrics& metrics) {
-  const std::string dir = fleet().dir.string();
-  const std::string yaml = "- certificates: " + dir + "/certificates.yaml\n" + "  trust: " + dir +
-                           "/labs.yaml\n" + "  registry: " + dir + "/sensors.yaml\n" +
-                           "  reject: [no_certificate, certificate_expired, "
-                           "certificate_not_yet_valid, outside_measuring_range, "
-                           "quantity_mismatch, unit_mismatch, firmware_not_approved]\n" +
-                           "- registry: " + dir + "/sensors.yaml\n" +
-                           "  rate_limit: {rate: 0}\n"
-                           "  clock_skew_tolerance_ms: 31536000000\n"
-                           "- registry: " +
-                           dir + "/sensors.yaml\n";
-  const auto ops = engine::ConfigNode::load_string(yaml, "bench-quality.yaml").items();
-  engine::ServiceSet services;
-  std::vector<std::string> warnings;
-  engine::BuildContext ctx{p.info, metrics, p.engine, services, warnings};
-  p.operators.push_back(operators::Calibration::from_config(ops[0], ctx));
-  p.operators.push_back(operators::Anomaly::from_config(ops[1], ctx));
-  p.operators.push_back(operators::Drift::from_config(ops[2], ctx));
-  p.stage_names.insert(p.stage_names.end(), {"calibration", "anomaly", "drift"});
-}
-
 // range(0): 0 = without, 1 = with the register; range(1): engine threads.
 void BM_QualityRegister(benchmark::State& state) {
   engine::set_log_level(engine::LogLevel::kError);
@@ -158,7 +137,7 @@ void BM_QualityRegister(benchmark::State& state) {
       vc.identity = registries::IdentityStore::open((f.dir / "sensors.yaml").string());
       p.operators.push_back(std::make_unique<operators::VerifySignature>(vc));
       p.stage_names.push_back("verify_signature");
-      add_quality_operators(p, metrics);
+      benchdata::add_quality_operators(p, metrics, fleet().dir.string());
       if (with) {
         p.operators.push_back(std::make_unique<metrology::RegisterOperator>(reg));
         p.stage_names.push_back("instrument_register");

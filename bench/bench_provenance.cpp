@@ -18,6 +18,7 @@
 #include <mutex>
 #include <random>
 
+#include "bench/bench_quality_operators.hpp"
 #include "bench/bench_records.hpp"
 #include "connectors/memory.hpp"
 #include "connectors/stream_verify.hpp"
@@ -164,29 +165,6 @@ class PartitionCountingSink final : public engine::Sink {
 // Which operators run before provenance.
 enum class Chain { kEmpty, kVerify, kQuality };
 
-// The operators of examples/quality.yaml over the bench fleet.
-void add_quality_operators(engine::Pipeline& p, engine::Metrics& metrics) {
-  const std::string dir = fleet().dir.string();
-  const std::string yaml = "- certificates: " + dir + "/certificates.yaml\n" + "  trust: " + dir +
-                           "/labs.yaml\n" + "  registry: " + dir + "/sensors.yaml\n" +
-                           "  reject: [no_certificate, certificate_expired, "
-                           "certificate_not_yet_valid, outside_measuring_range, "
-                           "quantity_mismatch, unit_mismatch, firmware_not_approved]\n" +
-                           "- registry: " + dir + "/sensors.yaml\n" +
-                           "  rate_limit: {rate: 0}\n"
-                           "  clock_skew_tolerance_ms: 31536000000\n"
-                           "- registry: " +
-                           dir + "/sensors.yaml\n";
-  const auto ops = engine::ConfigNode::load_string(yaml, "bench-quality.yaml").items();
-  engine::ServiceSet services;
-  std::vector<std::string> warnings;
-  engine::BuildContext ctx{p.info, metrics, p.engine, services, warnings};
-  p.operators.push_back(operators::Calibration::from_config(ops[0], ctx));
-  p.operators.push_back(operators::Anomaly::from_config(ops[1], ctx));
-  p.operators.push_back(operators::Drift::from_config(ops[2], ctx));
-  p.stage_names.insert(p.stage_names.end(), {"calibration", "anomaly", "drift"});
-}
-
 // Runs the pipeline once; returns the summary. `keep` keeps the outputs in the sinks. With
 // `timing`, only the run itself is timed: building the pipeline (registries, certificates)
 // and tearing it down are not throughput.
@@ -227,7 +205,8 @@ engine::RunSummary run_once(const std::vector<std::vector<uint8_t>>& records, si
       p.operators.push_back(std::make_unique<operators::VerifySignature>(vc));
       p.stage_names.push_back("verify_signature");
     }
-    if (chain == Chain::kQuality) add_quality_operators(p, metrics);
+    if (chain == Chain::kQuality)
+      benchdata::add_quality_operators(p, metrics, fleet().dir.string());
     if (provenance) {
       p.sinks[3] = std::make_unique<connectors::MemorySink>(true);
       operators::ProvenanceConfig cfg;

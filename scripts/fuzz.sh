@@ -41,6 +41,7 @@ done
 if [ "$build" = 1 ]; then
   bins=()
   for t in "${targets[@]}"; do bins+=("fuzz_$t"); done
+  scripts/setup.sh --fuzz  # clang and libFuzzer, when missing
   scripts/build.sh fuzz "${bins[@]}" >/dev/null
 fi
 mkdir -p build-fuzz/fuzz/logs

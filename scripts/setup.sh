@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Assay needs to build, test and run, from Debian 12 packages.
 # Idempotent: does nothing (no network) when every package is already installed.
+#   scripts/setup.sh          the build, the tests and the demo
+#   scripts/setup.sh --fuzz   also clang and libFuzzer (scripts/fuzz.sh, scripts/build.sh fuzz)
 set -euo pipefail
 
 PACKAGES=(
@@ -13,6 +15,9 @@ PACKAGES=(
   libxml2-dev libxmlsec1-dev libxmlsec1-openssl xmlsec1 libyaml-dev
   openssh-client  # ssh-agent for the witness integration test (litewitness signs through one)
 )
+if [ "${1:-}" = --fuzz ]; then
+  PACKAGES+=(clang libclang-rt-14-dev)  # clang 14 and its libFuzzer/sanitizer runtimes
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
