@@ -245,6 +245,10 @@ int cmd_verify_stream(int argc, char** argv) {
   const connectors::VerifyReport rep = verifier.finish();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (const auto& f : rep.findings) std::printf("%s\n", f.json().c_str());
+  // Which engine software wrote the records (software identification, for the auditor).
+  for (const auto& [engine, n] : rep.engines)
+    std::printf("engine software: %s: %llu record(s)\n", engine.c_str(),
+                static_cast<unsigned long long>(n));
   std::printf(
       "verify-stream: %llu records in %llu chain(s), %llu checkpoint(s): %s (%zu finding(s)); "
       "%llu unattested, %llu intent(s), %llu witness cosignature(s)%s; read and verified in %.3f "

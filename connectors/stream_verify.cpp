@@ -353,8 +353,39 @@ struct StreamVerifier::Impl {
   uint64_t shifts_dropped = 0;
 
   std::vector<uint64_t> scratch;  // 8-aligned copy of a misaligned record (Kafka payloads)
+  // The engine identity of the previous record and its count in rep.engines (records come in
+  // runs of one engine: one map lookup per run, not per record).
+  std::string last_version, last_build;
+  uint64_t* last_engine = nullptr;
 
   explicit Impl(VerifyOptions o) : opt(std::move(o)) {}
+
+  // Counts the record under the engine software identity its provenance states.
+  void count_engine(const wire::Provenance& p) {
+    const auto view = [](const flatbuffers::String* s) {
+      return s != nullptr ? s->string_view() : std::string_view();
+    };
+    const std::string_view version = view(p.engine_version()), build = view(p.engine_build());
+    if (last_engine != nullptr && version == last_version && build == last_build) {
+      ++*last_engine;
+      return;
+    }
+    // Printable, bounded (the strings come from the stream, and verify-stream prints them).
+    const auto shown = [](std::string_view v) {
+      std::string o = v.empty() ? std::string("?") : std::string(v.substr(0, 64));
+      for (char& c : o)
+        if (c < 0x20 || c > 0x7e) c = '?';
+      return o;
+    };
+    std::string id = shown(version) + " (build " + shown(build) + ")";
+    if (rep.engines.size() >= VerifyReport::kMaxEngineIdentities && !rep.engines.count(id))
+      id = "(other)";
+    uint64_t& n = rep.engines[id];
+    ++n;
+    last_engine = &n;  // std::map: stable while entries are only added
+    last_version.assign(version);
+    last_build.assign(build);
+  }
 
   // FlatBuffers reads scalars in place: a record that is not 8-byte aligned is copied first.
   std::span<const uint8_t> aligned(std::span<const uint8_t> in) {
@@ -467,7 +498,9 @@ struct StreamVerifier::Impl {
              "not a TrustedReading with provenance chain fields");
       return;
     }
-    const int32_t c = wire::GetTrustedReading(bytes.data())->provenance()->source_partition();
+    const wire::Provenance& prov = *wire::GetTrustedReading(bytes.data())->provenance();
+    count_engine(prov);
+    const int32_t c = prov.source_partition();
     if (held[partition].size() < 3) held[partition].insert(c);
     if (f.version == 1 || v1_chains.count(c)) {
       if (f.version == 2) {

@@ -80,6 +80,14 @@ struct VerifyReport {
   uint64_t unattested = 0;    ///< records not covered by any valid checkpoint
   uint64_t unwitnessed = 0;   ///< records not covered by a checkpoint with min_witnesses
   uint64_t v1_records = 0;    ///< records of format-v1 chains
+  /// Trusted records per engine software that wrote them, "VERSION (build BUILD)" from each
+  /// record's provenance engine_version and engine_build (fields its chain covers), for the
+  /// auditor's software identification (docs/operations.md "Build identity"). At most
+  /// kMaxEngineIdentities entries; records of further identities count under "(other)".
+  /// Characters outside printable ASCII are shown as '?', each field cut at 64 characters.
+  std::map<std::string, uint64_t> engines;
+  /// Bound of `engines` (a stream has a few builds; a hostile one must not grow the report).
+  static constexpr size_t kMaxEngineIdentities = 32;
   std::vector<Finding> findings;
   bool ok() const { return findings.empty(); }
 };

@@ -277,6 +277,10 @@ TEST_F(VerifyStreamCli, V1StreamsStillVerify) {
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("299 records in 1 chain(s), 6 checkpoint(s): VERIFIED"), std::string::npos)
       << r.out;
+  // The software that wrote them, as the records state it.
+  EXPECT_NE(r.out.find("engine software: 0.1.0 (build a0ea7515d49d): 299 record(s)\n"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST_F(VerifyStreamCli, PubkeyPrintsTheVerifierKeyOfEachLog) {

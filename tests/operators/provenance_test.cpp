@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <map>
 #include <random>
 #include <set>
 
@@ -20,6 +22,7 @@
 #include "engine/runner.hpp"
 #include "engine/signed_note.hpp"
 #include "engine/signing_key.hpp"
+#include "engine/version.hpp"
 #include "operators/builtin.hpp"
 #include "schemas/trusted_reading_generated.h"
 
@@ -678,6 +681,55 @@ TEST(Provenance, V1AndV2MixedInOneChainAreNamed) {
   renumber(t);
   const auto r = verify(tmp.path, t, load(tmp.path / "att.asy"));
   for (int64_t i = 299; i < 304; ++i) EXPECT_TRUE(has(r, "version_mixed", i)) << dump(r);
+  // The report names the software of each part: the v1 engine that wrote the data, and this one.
+  const std::map<std::string, uint64_t> engines = {
+      {"0.1.0 (build a0ea7515d49d)", 299},
+      {std::string(engine::kVersion) + " (build " + engine::kBuildId + ")", 5}};
+  EXPECT_EQ(r.engines, engines);
+}
+
+// What verify-stream reports of the software that wrote a stream comes from the records, so it
+// is printable and bounded whatever a (hostile) stream holds.
+TEST(Provenance, EngineSoftwareOfAStreamIsReportedPrintableAndBounded) {
+  TempDir tmp;
+  write_input(tmp.path / "in.asy", 100, 0, false);
+  ASSERT_TRUE(run(tmp.path).ok);
+  auto t = load(tmp.path / "trusted.asy");
+  const auto a = load(tmp.path / "att.asy");
+  ASSERT_EQ(t.size(), 100u);
+  const std::string mine = std::string(engine::kVersion) + " (build " + engine::kBuildId + ")";
+  EXPECT_EQ(verify(tmp.path, t, a).engines, (std::map<std::string, uint64_t>{{mine, 100}}));
+  // Rewrite engine_build in place (same length) in the last 40 records: an escape character in
+  // one, 39 other distinct builds. Each altered record is also a finding; here only the count
+  // matters. (The first identities seen are the ones named: this engine's, first here.)
+  const auto build_at = [](std::vector<uint8_t>& rec) {
+    const auto* b = wire::GetTrustedReading(rec.data())->provenance()->engine_build();
+    return rec.data() + (reinterpret_cast<const uint8_t*>(b->data()) - rec.data());
+  };
+  const size_t len = std::strlen(engine::kBuildId);
+  ASSERT_GE(len, 2u);
+  build_at(t[60].bytes)[0] = 0x1b;
+  for (size_t i = 1; i < 40; ++i) {
+    uint8_t* b = build_at(t[60 + i].bytes);
+    b[0] = static_cast<uint8_t>('a' + i % 26);
+    b[1] = static_cast<uint8_t>('A' + i / 26);
+  }
+  const auto r = verify(tmp.path, t, a);
+  EXPECT_FALSE(r.ok());
+  ASSERT_LE(r.engines.size(), connectors::VerifyReport::kMaxEngineIdentities + 1);
+  uint64_t total = 0;
+  for (const auto& [id, n] : r.engines) {
+    total += n;
+    for (char c : id) EXPECT_TRUE(c >= 0x20 && c <= 0x7e) << id;
+  }
+  EXPECT_EQ(total, 100u);
+  EXPECT_EQ(r.engines.at(mine), 60u);
+  const std::string escaped =
+      std::string(engine::kVersion) + " (build ?" + std::string(engine::kBuildId + 1) + ")";
+  EXPECT_EQ(r.engines.at(escaped), 1u);
+  // 1 + 1 + 39 identities: 32 named, the records of the others under "(other)".
+  EXPECT_EQ(r.engines.size(), connectors::VerifyReport::kMaxEngineIdentities + 1);
+  EXPECT_EQ(r.engines.at("(other)"), 41u - connectors::VerifyReport::kMaxEngineIdentities);
 }
 
 TEST(Provenance, RestartContinuesTheChain) {
