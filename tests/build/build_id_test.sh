@@ -83,5 +83,8 @@ if [[ -z ${ASSAY_BUILD_ID:-} ]] && git -C "$src" rev-parse HEAD >/dev/null 2>&1;
   tree=$(git -C "$src" rev-parse --short=12 HEAD)
   [[ -z $(git -C "$src" --no-optional-locks status --porcelain --untracked-files=no) ]] ||
     tree=$tree-dirty
-  expect "binary against the source tree" "$binary" "$tree"
+  [[ $binary == "$tree" ]] ||
+    fail "the binary says build '$binary' but the source tree is '$tree': it was built from" \
+      "another revision (rebuild before testing)"
+  echo "ok: binary against the source tree: $binary"
 fi
