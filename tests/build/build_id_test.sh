@@ -17,6 +17,9 @@ expect() {  # WHAT GOT WANT
   [[ "$2" == "$3" ]] || fail "$1: build identity '$2', expected '$3'"
   echo "ok: $1: $2"
 }
+# The override this build may have been made with (checked against the binary at the end);
+# the scratch-repository cases below run without it.
+build_override=${ASSAY_BUILD_ID:-}
 unset ASSAY_BUILD_ID
 # Repositories are found only inside $work ($work/plain must have none even when TMPDIR lies
 # inside a checkout).
@@ -79,7 +82,9 @@ expect "assay version" "$binary" "$generated"
 # ... and the checksum of the binary that runs (WELMEC 7.2: identification and checksum).
 expect "binary sha256" "$("$assay" version | sed -n 's/^binary sha256 //p')" \
   "$(sha256sum "$assay" | cut -d' ' -f1)"
-if [[ -z ${ASSAY_BUILD_ID:-} ]] && git -C "$src" rev-parse HEAD >/dev/null 2>&1; then
+if [[ -n $build_override ]]; then
+  expect "binary against ASSAY_BUILD_ID" "$binary" "$build_override"
+elif git -C "$src" rev-parse HEAD >/dev/null 2>&1; then
   tree=$(git -C "$src" rev-parse --short=12 HEAD)
   [[ -z $(git -C "$src" --no-optional-locks status --porcelain --untracked-files=no) ]] ||
     tree=$tree-dirty
