@@ -95,6 +95,9 @@ void KafkaSource::on_rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition
       for (int i = 0; i < parts->cnt; ++i) assigned_[parts->elems[i].partition] = true;
     }
     rebalancing_.store(false);
+    // Restoring the partitions' state above may have taken longer than idle_timeout_ms (it waits
+    // for a killed predecessor's open transaction to time out): that is not idle input.
+    assigned_ns_.store(engine::monotonic_ns(), std::memory_order_relaxed);
     log_info("kafka_source", "partitions assigned", {{"topic", config_.topic}, {"partitions", names}});
     return;
   }
@@ -370,6 +373,8 @@ engine::SourceStatus KafkaSource::next(engine::Batch& b, size_t max_frames) {
     if (!it->second.empty() && (best == staged_.end() || it->second.size() > best->second.size()))
       best = it;
   if (best == staged_.end()) {
+    // (An assignment in the poll above restarts the clock; `now` is from before that poll.)
+    last_message_ns_ = std::max(last_message_ns_, assigned_ns_.load(std::memory_order_relaxed));
     if (config_.idle_timeout_ms > 0 &&
         now - last_message_ns_ > static_cast<int64_t>(config_.idle_timeout_ms) * 1'000'000)
       return engine::SourceStatus::kEnd;

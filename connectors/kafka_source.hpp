@@ -86,6 +86,9 @@ class KafkaSource final : public engine::Source {
   std::atomic<bool> connected_{false};
   std::atomic<bool> rebalancing_{true};
   int64_t last_message_ns_ = 0;  ///< idle clock: last record, or last time the source was unhealthy
+  /// When partitions were last assigned (after their state was restored, inside the rebalance
+  /// callback): the idle clock never counts from before it.
+  std::atomic<int64_t> assigned_ns_{0};
   int64_t started_ns_ = 0;
   std::string last_conn_error_;  ///< last connection/TLS error from librdkafka (under err_mu_)
   int64_t last_lag_ns_ = 0;

@@ -4,6 +4,7 @@
 // (librdkafka issue 4312; found by the chaos harness: "cycle0: graceful removal failed", exit
 // 134). stop() waits for that first assignment and hands it to nobody; the group's other member
 // keeps every partition and every record.
+// Also: the idle clock starts when partitions are assigned, not before their state restore.
 #include <atomic>
 #include <set>
 #include <thread>
@@ -140,6 +141,56 @@ TEST(KafkaSourceStop, StoppedWhileJoiningWaitsForItsFirstAssignmentAndHandsItToN
   poller.join();
   a.stop();
   EXPECT_TRUE(host_a.failure.empty()) << host_a.failure;
+}
+
+// Restoring the state of newly assigned partitions can take longer than idle_timeout_ms (the
+// restore waits for a killed predecessor's open transaction to time out, 10 s). Found by the
+// chaos harness ("cycle3: no transaction committed"): the idle clock ran during the restore,
+// so the first poll after the assignment, before any fetch had returned, ended the run with
+// nothing read. The clock now starts when the partitions are assigned.
+TEST(KafkaSourceIdle, StateRestoreLongerThanTheIdleTimeoutIsNotIdleInput) {
+  ASSAY_REQUIRE_BROKER();
+  const std::string topic = unique_name("source-idle");
+  create_topic(topic, 2);
+  // Assigned partitions take 3 s to "restore"; the records are written 0.5 s after that.
+  class SlowRestoreHost final : public engine::SourceHost {
+   public:
+    std::map<int32_t, engine::Offset> revoke(std::span<const engine::Partition>) override {
+      return {};
+    }
+    bool assigned(std::span<const engine::Partition>) override {
+      std::this_thread::sleep_for(3s);
+      restored.store(true);
+      return true;
+    }
+    void source_failed(const std::string&) override {}
+    std::atomic<bool> restored{false};
+  } host;
+  connectors::KafkaSourceConfig c = source_config(topic, unique_name("source-idle-group"));
+  c.idle_timeout_ms = 2000;
+  engine::Metrics metrics;
+  connectors::KafkaSource source(c, metrics, "idle");
+  source.set_host(&host);
+  std::string err;
+  ASSERT_TRUE(source.start(&err)) << err;
+  std::thread producer([&] {
+    if (!wait_until([&] { return host.restored.load(); }, 60s)) return;
+    std::this_thread::sleep_for(500ms);
+    produce_records(topic, 0, 10, 2);
+  });
+  size_t read = 0;
+  engine::SourceStatus st = engine::SourceStatus::kIdle;
+  const auto deadline = Clock::now() + 60s;
+  while (Clock::now() < deadline) {
+    engine::Batch b;
+    st = source.next(b, 100);
+    if (st == engine::SourceStatus::kBatch) read += b.frames.size();
+    if (st == engine::SourceStatus::kEnd || st == engine::SourceStatus::kFailed) break;
+  }
+  producer.join();
+  EXPECT_EQ(st, engine::SourceStatus::kEnd) << "the run ends when the input is idle";
+  EXPECT_EQ(read, 10u) << "every record written after the restore is read before the end";
+  source.stop();
 }
 
 }  // namespace
