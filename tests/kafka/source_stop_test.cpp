@@ -152,14 +152,16 @@ TEST(KafkaSourceIdle, StateRestoreLongerThanTheIdleTimeoutIsNotIdleInput) {
   ASSAY_REQUIRE_BROKER();
   const std::string topic = unique_name("source-idle");
   create_topic(topic, 2);
-  // Assigned partitions take 3 s to "restore"; the records are written 0.5 s after that.
+  // Assigned partitions take 4.5 s to "restore" (longer than the 4-s idle timeout); the records
+  // are written 0.5 s after that, so that the first poll after the assignment finds nothing,
+  // and the producer has 3.5 s before a correct idle clock would end the run.
   class SlowRestoreHost final : public engine::SourceHost {
    public:
     std::map<int32_t, engine::Offset> revoke(std::span<const engine::Partition>) override {
       return {};
     }
     bool assigned(std::span<const engine::Partition>) override {
-      std::this_thread::sleep_for(3s);
+      std::this_thread::sleep_for(4500ms);
       restored.store(true);
       return true;
     }
@@ -167,7 +169,7 @@ TEST(KafkaSourceIdle, StateRestoreLongerThanTheIdleTimeoutIsNotIdleInput) {
     std::atomic<bool> restored{false};
   } host;
   connectors::KafkaSourceConfig c = source_config(topic, unique_name("source-idle-group"));
-  c.idle_timeout_ms = 2000;
+  c.idle_timeout_ms = 4000;
   engine::Metrics metrics;
   connectors::KafkaSource source(c, metrics, "idle");
   source.set_host(&host);
